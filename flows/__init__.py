@@ -1,0 +1,1 @@
+"""Prefect flows (thin wiring over transforms/) and the ``shebao`` command line."""

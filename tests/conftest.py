@@ -1,0 +1,51 @@
+"""Shared fixtures. Area-specific fixtures live in the area's own conftest.py or test module."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
+import pytest
+
+os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+ACCEPTANCE = SHARED / "acceptance"
+
+
+@pytest.fixture(scope="session")
+def acceptance_dir() -> Path:
+    if not (ACCEPTANCE / "expected.json").exists():
+        pytest.fail(f"The acceptance sample is missing at {ACCEPTANCE}; CI provides ../shared beside the repo.")
+    return ACCEPTANCE
+
+
+@pytest.fixture(scope="session")
+def expected(acceptance_dir: Path) -> dict:
+    return json.loads((acceptance_dir / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "test.duckdb"
+
+
+@pytest.fixture()
+def con(warehouse_path: Path):
+    from warehouse.db import connect
+
+    connection = connect(warehouse_path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for the whole session (starting one takes seconds)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

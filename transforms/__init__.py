@@ -1,0 +1,1 @@
+"""Pure functions and SQL: parsing, normalising, staging, ledger, actions. No Prefect imports here."""
