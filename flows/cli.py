@@ -8,9 +8,9 @@ import sys
 import traceback
 from pathlib import Path
 
-import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
 import typer
 
+import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
 from transforms.privacy import redact
 from warehouse.errors import ShebaoError
 

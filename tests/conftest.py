@@ -6,8 +6,9 @@ import json
 import os
 from pathlib import Path
 
-import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
 import pytest
+
+import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
 
 os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
 

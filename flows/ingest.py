@@ -1,0 +1,92 @@
+"""The ingest flow: every file of the inbox staged or rejected, with an account of each."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+import flows.settings  # noqa: F401
+from transforms.ingest import ingest_inbox
+from transforms.runs import new_run_id
+from warehouse.db import opened
+
+
+@task(name="load the inbox files", cache_policy=NO_CACHE)
+def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dict]:
+    logger = get_run_logger()
+
+    def report(index: int, total: int, info: dict) -> None:
+        for load in info["loads"]:
+            if load["status"] == "already_loaded":
+                logger.info("[%d/%d] %s: loaded before, skipped", index, total, info["file"])
+            else:
+                logger.info("[%d/%d] %s: %s %s, %d read, %d staged, %d rejected", index, total, info["file"],
+                            load.get("kind") or "-", load["status"], load["rows_read"], load["rows_staged"],
+                            load["rows_rejected"])
+
+    with opened(warehouse) as con:
+        return ingest_inbox(con, Path(inbox), run_id=run_id, progress=report)
+
+
+@task(name="count rejects by reason", cache_policy=NO_CACHE)
+def reject_counts(warehouse: str | None, run_id: str) -> dict[str, int]:
+    with opened(warehouse) as con:
+        rows = con.execute(
+            "SELECT r.reason_code, count(*) FROM ingest.rejects r JOIN ingest.loads l USING (load_id)"
+            " WHERE l.run_id = ? GROUP BY ALL ORDER BY 1", [run_id]
+        ).fetchall()
+    return dict(rows)
+
+
+def summarise(loads: list[dict], rejects: dict[str, int]) -> dict:
+    recorded = [load for load in loads if load["status"] != "already_loaded"]
+    return {
+        "files_seen": len({load["source_file"] for load in loads}),
+        "files_already_loaded": sum(1 for load in loads if load["status"] == "already_loaded"),
+        "loads_by_status": dict(Counter(load["status"] for load in recorded)),
+        "loads_by_kind": dict(Counter(load["kind"] for load in recorded if load.get("kind"))),
+        "rows_read": sum(load["rows_read"] for load in recorded),
+        "rows_staged": sum(load["rows_staged"] for load in recorded),
+        "rows_rejected": sum(load["rows_rejected"] for load in recorded),
+        "rejects_by_reason": rejects,
+        "problem_files": [
+            {"file": load["source_file"], "status": load["status"], "message": load.get("message")}
+            for load in recorded if load["status"] in ("failed", "unrecognized")
+        ],
+    }
+
+
+def _markdown(summary: dict) -> str:
+    lines = ["# Ingest", "", "| measure | value |", "|---|---|"]
+    for key in ("files_seen", "files_already_loaded", "rows_read", "rows_staged", "rows_rejected"):
+        lines.append(f"| {key} | {summary[key]} |")
+    for title, counts in (("loads by status", summary["loads_by_status"]), ("loads by kind", summary["loads_by_kind"]),
+                          ("rejects by reason", summary["rejects_by_reason"])):
+        lines += ["", f"**{title}**", "", "| | count |", "|---|---|"] + [f"| {k} | {v} |" for k, v in counts.items()]
+    if summary["problem_files"]:
+        lines += ["", "**files not loaded**", ""] + [
+            f"- {p['file']}: {p['status']} — {p['message']}" for p in summary["problem_files"]
+        ]
+    return "\n".join(lines)
+
+
+@flow(name="ingest", log_prints=False)
+def ingest_flow(inbox: str, warehouse: str | None = None, run_id: str | None = None) -> dict:
+    """Load every new extract file of ``inbox`` into the warehouse.
+
+    Args:
+        inbox: folder of payroll, attendance, insurance and transfer extracts (CSV or xlsx).
+        warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
+        run_id: identifier recorded on the loads; a new one when omitted.
+    """
+    run_id = run_id or new_run_id()
+    warehouse = str(warehouse) if warehouse else None
+    loads = load_inbox_files(str(inbox), warehouse, run_id)
+    summary = summarise(loads, reject_counts(warehouse, run_id))
+    summary["run_id"] = run_id
+    create_markdown_artifact(markdown=_markdown(summary), key="ingest-summary", description="Ingest counts")
+    return summary

@@ -1,0 +1,190 @@
+"""Bad input: each case ends as a clear sentence, a failed/unrecognized load, or rows in ingest.rejects,
+and the other files of the inbox still load."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from transforms.ingest import ingest_inbox
+from warehouse.errors import InputError
+
+PAYROLL_HEADER = "工资月份,员工编号,姓名,身份证号,公司,参保城市,应发工资,实发工资,个人社保"
+GOOD_ROW = "2024-03,E001,王芳,430102199001011237,长沙测试有限公司,长沙,10000.00,8950.00,1050.00"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture()
+def inbox(tmp_path: Path) -> Path:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    write(folder / "zz_good.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW}\n")  # loads whatever else fails
+    return folder
+
+
+def loads(con) -> dict[str, tuple]:
+    return {r[0]: r[1:] for r in con.execute(
+        "SELECT source_file, kind, status, rows_read, rows_staged, rows_rejected, message FROM ingest.loads"
+    ).fetchall()}
+
+
+def rejects(con, source: str) -> list[tuple]:
+    return con.execute(
+        "SELECT row_number, reason_code, reason FROM ingest.rejects WHERE source_file = ? ORDER BY row_number",
+        [source],
+    ).fetchall()
+
+
+def assert_good_file_loaded(con):
+    assert loads(con)["zz_good.csv"][1:4] == ("loaded", 1, 1)
+
+
+def test_empty_file_is_unrecognized(con, inbox):
+    write(inbox / "empty.csv", "")
+    ingest_inbox(con, inbox)
+    kind, status, *_, message = loads(con)["empty.csv"]
+    assert (kind, status) == (None, "unrecognized") and "empty" in message
+    assert_good_file_loaded(con)
+
+
+def test_header_only_loads_zero_rows(con, inbox):
+    write(inbox / "header.csv", PAYROLL_HEADER + "\n")
+    ingest_inbox(con, inbox)
+    assert loads(con)["header.csv"][:5] == ("payroll", "loaded", 0, 0, 0)
+
+
+def test_header_matching_no_kind_is_unrecognized(con, inbox):
+    write(inbox / "menu.csv", "菜名,价格\n宫保鸡丁,28\n")
+    ingest_inbox(con, inbox)
+    kind, status, *_, message = loads(con)["menu.csv"]
+    assert status == "unrecognized" and "header" in message
+    assert_good_file_loaded(con)
+
+
+def test_workbook_with_two_kinds_gives_one_load_per_kind(con, inbox):
+    workbook = openpyxl.Workbook()
+    payroll = workbook.active
+    payroll.title = "工资"
+    payroll.append(["2024年3月工资表"])
+    for row in (PAYROLL_HEADER.split(","), GOOD_ROW.split(",")):
+        payroll.append(row)
+    attendance = workbook.create_sheet("考勤")
+    attendance.append(["月份", "工号", "姓名", "公司", "入职日期", "离职日期"])
+    attendance.append(["2024-03", "E001", "王芳", "长沙测试有限公司", "2020-01-01", None])
+    attendance.append(["2024-03", "E002", "李四", "长沙测试有限公司", "2020-02-30", None])
+    workbook.save(inbox / "mixed.xlsx")
+    ingest_inbox(con, inbox)
+    rows = con.execute(
+        "SELECT kind, status, rows_read, rows_staged, rows_rejected, sheets FROM ingest.loads"
+        " WHERE source_file = 'mixed.xlsx' ORDER BY kind"
+    ).fetchall()
+    assert rows == [("attendance", "loaded", 2, 1, 1, "考勤"), ("payroll", "loaded", 1, 1, 0, "工资")]
+    assert [r[1] for r in rejects(con, "mixed.xlsx")] == ["BAD_DATE"]
+
+
+TRADITIONAL = "工資月份,員工編號,姓名,身份證號,公司,參保城市,應發工資\n2024-03,E001,王芳,430102199001011237,長沙測試,長沙,10000\n"
+
+
+@pytest.mark.parametrize(("text", "encoding", "label"), [
+    (f"{PAYROLL_HEADER}\n{GOOD_ROW}\n", "utf-16", "UTF-16"),
+    (f"{PAYROLL_HEADER}\n{GOOD_ROW}\n", "utf-16-le", "binary"),
+    (TRADITIONAL, "big5", None),
+])
+def test_csv_in_another_encoding_is_not_staged(con, inbox, text, encoding, label):
+    write(inbox / "foreign.csv", text, encoding)
+    ingest_inbox(con, inbox)
+    kind, status, read, staged, _, message = loads(con)["foreign.csv"]
+    assert status in ("failed", "unrecognized") and staged == 0
+    if label:
+        assert label in message
+    assert_good_file_loaded(con)
+
+
+def test_truncated_xlsx_fails_with_a_sentence(con, inbox):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(PAYROLL_HEADER.split(","))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    (inbox / "cut.xlsx").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    ingest_inbox(con, inbox)
+    kind, status, *_, message = loads(con)["cut.xlsx"]
+    assert status == "failed" and ("xlsx" in message or "workbook" in message)
+    assert_good_file_loaded(con)
+
+
+def test_binary_file_named_csv_fails(con, inbox):
+    (inbox / "photo.csv").write_bytes(bytes(range(256)) * 10)
+    ingest_inbox(con, inbox)
+    assert loads(con)["photo.csv"][1] == "failed"
+    assert_good_file_loaded(con)
+
+
+def test_rows_with_fewer_or_more_cells_than_the_header(con, inbox):
+    short = "2024-03,E002,李四,430102199001011237,长沙测试有限公司,长沙,9000"  # optional cells missing
+    shorter = "2024-03,E003,张三,430102199001011237,长沙测试有限公司"  # required cells missing
+    longer = GOOD_ROW.replace("E001", "E004") + ",多余,更多"
+    write(inbox / "ragged.csv", "\n".join([PAYROLL_HEADER, short, shorter, longer]) + "\n")
+    ingest_inbox(con, inbox)
+    assert loads(con)["ragged.csv"][2:5] == (3, 1, 2)
+    codes = [(r[0], r[1]) for r in rejects(con, "ragged.csv")]
+    assert codes == [(2, "MISSING_FIELD"), (3, "MALFORMED_ROW")]
+
+
+def test_amounts_with_bad_grouping_reject_and_fullwidth_digits_parse(con, inbox):
+    bad = GOOD_ROW.replace("10000.00", '"1,2,3"').replace("E001", "E010")
+    wide = GOOD_ROW.replace("10000.00", '"１２,０００"').replace("E001", "E011")
+    write(inbox / "amounts.csv", "\n".join([PAYROLL_HEADER, bad, wide]) + "\n")
+    ingest_inbox(con, inbox)
+    assert [r[1] for r in rejects(con, "amounts.csv")] == ["BAD_AMOUNT"]
+    assert "应发工资" in rejects(con, "amounts.csv")[0][2]
+    gross = con.execute("SELECT gross_pay FROM staging.payroll WHERE employee_id = 'E011'").fetchone()[0]
+    assert str(gross) == "12000.00"
+
+
+def test_impossible_date_is_rejected(con, inbox):
+    write(inbox / "att.csv", "月份,工号,姓名,公司,入职日期\n2024-03,E001,王芳,长沙测试有限公司,2024-02-30\n")
+    ingest_inbox(con, inbox)
+    assert [r[1] for r in rejects(con, "att.csv")] == ["BAD_DATE"]
+
+
+def test_inbox_that_does_not_exist_is_one_sentence(con, tmp_path):
+    with pytest.raises(InputError, match=r"^The inbox .* does not exist; pass --inbox"):
+        ingest_inbox(con, tmp_path / "nowhere")
+
+
+def test_reject_reasons_and_values(con, inbox):
+    lines = [
+        PAYROLL_HEADER,
+        GOOD_ROW.replace("2024-03", "2024-13").replace("E001", "E020"),
+        GOOD_ROW.replace("10000.00", "-5").replace("E001", "E021"),
+        GOOD_ROW.replace(",王芳,", ",,").replace("E001", "E022"),
+        GOOD_ROW.replace("E001", "E023"),
+        GOOD_ROW.replace("E001", "E023"),
+    ]
+    write(inbox / "reasons.csv", "\n".join(lines) + "\n", "gbk")
+    ingest_inbox(con, inbox)
+    assert [(r[0], r[1]) for r in rejects(con, "reasons.csv")] == [
+        (1, "BAD_MONTH"), (2, "NEGATIVE_AMOUNT"), (3, "MISSING_FIELD"), (5, "DUPLICATE_ROW"),
+    ]
+    raw = con.execute("SELECT raw->>'$.员工编号' FROM ingest.rejects WHERE reason_code = 'BAD_MONTH'").fetchone()[0]
+    assert raw == "E020"
+    assert loads(con)["reasons.csv"][2:5] == (5, 1, 4)
+
+
+def test_unknown_coded_values_are_rejected(con, inbox):
+    header = "数据期间,身份证号码,姓名,参保地,单位名称,险种,缴费状态,起始年月,缴费基数"
+    rows = [
+        "2024-03,430102199001011237,王芳,长沙,长沙测试有限公司,养老保险,正常参保,2020-01,5000",
+        "2024-03,430102199001011237,王芳,长沙,长沙测试有限公司,住房公积金,正常参保,2020-01,5000",
+        "2024-03,430102199001011237,王芳,长沙,长沙测试有限公司,医疗,冻结,2020-01,5000",
+    ]
+    write(inbox / "ins.csv", "\n".join([header, *rows]) + "\n")
+    ingest_inbox(con, inbox)
+    assert [r[1] for r in rejects(con, "ins.csv")] == ["UNKNOWN_VALUE", "UNKNOWN_VALUE"]

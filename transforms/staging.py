@@ -1,0 +1,218 @@
+"""From a grid of text to staged rows and rejects, for one kind: SPEC §2, set-based.
+
+``find_header`` locates the header row; ``stage_rows`` parses every column of a kind at once and gives
+each row either its staged values or the first reason it cannot be staged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms import kinds as k
+from transforms import normalise as n
+from transforms.readers import CELLS, MAX_HEADER_SEARCH
+
+ROW_NUMBER, SHEET, RAW, REASON_CODE, REASON = "row_number", "sheet", "raw", "reason_code", "reason"
+
+
+@dataclass
+class HeaderMatch:
+    kind: k.Kind
+    positions: dict[str, int]  # canonical column -> grid column index
+    row_index: int  # 0-based row of the header in the grid
+    labels: list[str]  # header cell texts, de-duplicated, for raw JSON keys and messages
+    width: int  # cells in the header row
+
+
+def find_header(grid: pl.DataFrame) -> HeaderMatch | None:
+    """The first of the top rows (after up to 5 title rows) whose cells name a kind's columns."""
+    cell_columns = [c for c in grid.columns if c != CELLS]
+    for row_index, row in enumerate(grid.head(MAX_HEADER_SEARCH).select(cell_columns).iter_rows()):
+        match = k.match_header(list(row))
+        if match is None:
+            continue
+        kind, positions = match
+        width = len(row)
+        while width and (row[width - 1] is None or str(row[width - 1]).strip() == ""):
+            width -= 1
+        return HeaderMatch(kind, positions, row_index, _labels(row[:width]), width)
+    return None
+
+
+def _labels(cells: tuple) -> list[str]:
+    labels, seen = [], set()
+    for index, cell in enumerate(cells):
+        label = str(cell).replace("\ufeff", "").strip() if cell is not None else ""
+        label = label or f"列{index + 1}"
+        base, suffix = label, 2
+        while label in seen:
+            label, suffix = f"{base}_{suffix}", suffix + 1
+        seen.add(label)
+        labels.append(label)
+    return labels
+
+
+def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None) -> pl.DataFrame:
+    """The rows under the header: numbered 1.. as in the sheet, blank rows left out, raw JSON kept."""
+    cell_columns = [f"c{i}" for i in range(header.width) if f"c{i}" in grid.columns]
+    body = grid.slice(header.row_index + 1).with_row_index(ROW_NUMBER, offset=1)
+    body = body.with_columns(pl.col(ROW_NUMBER).cast(pl.Int32))
+    all_cells = [c for c in grid.columns if c != CELLS]
+    if all_cells:
+        blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in all_cells])
+        body = body.filter(~blank)
+    if not cell_columns:
+        return body.select(ROW_NUMBER).with_columns(pl.lit(sheet, pl.String).alias(SHEET), pl.lit("{}").alias(RAW))
+    raw = pl.struct([pl.col(c).alias(label) for c, label in zip(cell_columns, header.labels, strict=False)])
+    extra = (pl.col(CELLS) > header.width) if CELLS in body.columns else pl.lit(False)
+    return body.select(
+        pl.col(ROW_NUMBER),
+        pl.lit(sheet, pl.String).alias(SHEET),
+        raw.struct.json_encode().alias(RAW),
+        extra.fill_null(False).alias("__extra_cells"),
+        (pl.col(CELLS) if CELLS in body.columns else pl.lit(None, pl.Int32)).alias("__cells"),
+        *[
+            (pl.col(f"c{index}") if f"c{index}" in body.columns else pl.lit(None, pl.String)).alias(f"in_{name}")
+            for name, index in header.positions.items()
+        ],
+    )
+
+
+def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_width: int,
+               region_lookup: dict[str, str]) -> pl.DataFrame:
+    """Parse every column of ``kind``; add ``reason_code``/``reason`` (null when the row stages).
+
+    ``labels`` maps canonical column -> the header text the file used, for messages HR can act on.
+    Messages are built only for the rejected rows: formatting text for every row would cost more than
+    all the parsing.
+    """
+    missing_sources = [f"in_{c.name}" for c in kind.columns if f"in_{c.name}" not in rows.columns]
+    rows = rows.with_columns([pl.lit(None, pl.String).alias(s) for s in missing_sources])
+    parsed_columns: list[pl.Expr] = []
+    problems: list[tuple[str, pl.Expr, pl.Expr]] = []  # (code, failed?, message), in column order
+
+    for column in kind.columns:
+        source = f"in_{column.name}"
+        text = n.blank_to_null(pl.col(source))
+        label = labels.get(column.name, column.name)
+        missing = text.is_null()
+        if column.required and column.default is None:
+            problems.append((n.MISSING_FIELD, missing, pl.lit(f"{label} is empty; fill in the {label} column")))
+        parsed, failure = _parse(column, text, rows, region_lookup)
+        parsed_columns.extend(parsed if isinstance(parsed, list) else [parsed])
+        if failure is not None:
+            code, failed = failure
+            problems.append((code, ~missing & failed, _message(code, label, pl.col(source))))
+        if column.parse == k.NON_NEGATIVE_AMOUNT:
+            negative = ~missing & n.is_negative(pl.col(column.name).fill_null(""))
+            problems.append((n.NEGATIVE_AMOUNT, negative, _message(n.NEGATIVE_AMOUNT, label, pl.col(source))))
+    problems.append((
+        n.MALFORMED_ROW, pl.col("__extra_cells"),
+        pl.format(f"the row has {{}} cells but the header has {header_width}; remove the extra cells",
+                  pl.col("__cells")),
+    ))
+    # The first problem of a row, by REASON_ORDER and then column order, is its reject reason.
+    ordered = sorted(range(len(problems)), key=lambda i: (n.REASON_ORDER.index(problems[i][0]), i))
+    first = pl.lit(None, pl.Int32)
+    for index in reversed(ordered):
+        first = pl.when(problems[index][1].fill_null(False)).then(pl.lit(index, pl.Int32)).otherwise(first)
+    codes = pl.Series([p[0] for p in problems], dtype=pl.String)
+    staged = (
+        rows.lazy()
+        .with_columns(parsed_columns)
+        .with_columns(first.alias("__problem"))
+        .with_columns(pl.col("__problem").replace_strict(list(range(len(codes))), codes, default=None,
+                                                         return_dtype=pl.String).alias(REASON_CODE))
+        .collect()
+    )
+    message = pl.lit(None, pl.String)
+    for index, (_, _, text) in enumerate(problems):
+        message = pl.when(pl.col("__problem") == index).then(text).otherwise(message)
+    rejected = staged.filter(pl.col("__problem").is_not_null())
+    if rejected.height:
+        rejected = rejected.with_columns(message.alias(REASON))
+    else:
+        rejected = rejected.with_columns(pl.lit(None, pl.String).alias(REASON))
+    accepted = staged.filter(pl.col("__problem").is_null()).with_columns(pl.lit(None, pl.String).alias(REASON))
+    return pl.concat([accepted, rejected], how="vertical").sort(SHEET, ROW_NUMBER, nulls_last=False).drop("__problem")
+
+
+def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse) -> pl.Expr:
+    """Parse each distinct value once and map the results back: months, dates and coded values repeat
+    across millions of rows but take only a few hundred spellings."""
+    values = rows.select(text.alias("v")).get_column("v")
+    distinct = values.drop_nulls().unique()
+    parsed = pl.DataFrame({"v": distinct}).select(pl.col("v"), parse(pl.col("v")).alias("p"))
+    return text.replace_strict(parsed["v"], parsed["p"], default=None, return_dtype=parsed.schema["p"])
+
+
+def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: dict[str, str]):
+    """(expressions for the staged column(s), (error code, failed?) or None)."""
+    name, parse = column.name, column.parse
+    if parse == k.TEXT:
+        return text.alias(name), None
+    if parse == k.NAME:
+        return n.normalise_name(text).alias(name), None
+    if parse == k.ID_NUMBER:
+        cleaned = n.clean_id_number(text)
+        # 15-digit numbers are rare: convert the distinct ones, then look them up.
+        short = rows.select(cleaned.alias("v")).filter(pl.col("v").str.contains(r"^\d{15}$")).unique()
+        long = short.select(n.id15_to_18(pl.col("v")).alias("p"))
+        value = cleaned.replace(short["v"], long["p"]) if short.height else cleaned
+        return [value.alias(name), text.alias(f"{name}_raw")], None
+    if parse == k.MONTH:
+        value = _by_distinct(rows, text, n.parse_month)
+        return value.alias(name), (n.BAD_MONTH, value.is_null())
+    if parse == k.DATE:
+        value = _by_distinct(rows, text, n.parse_date)
+        return value.alias(name), (n.BAD_DATE, value.is_null())
+    if parse in (k.AMOUNT, k.NON_NEGATIVE_AMOUNT):
+        value = n.parse_amount(text)
+        return value.alias(name), (n.BAD_AMOUNT, value.is_null())
+    if parse == k.COUNT:
+        value = n.parse_count(text)
+        return value.alias(name), (n.BAD_AMOUNT, value.is_null())
+    if parse == k.DAYS:
+        value = n.parse_days(text)
+        return value.alias(name), (n.BAD_AMOUNT, value.is_null())
+    if parse == k.YES_NO:
+        key = text.str.strip_chars().str.to_lowercase()
+        value = key.replace_strict(k.YES_NO_VALUES, default=None, return_dtype=pl.Boolean)
+        return value.alias(name), (n.UNKNOWN_VALUE, value.is_null())
+    if parse in (k.INSURANCE_TYPE, k.STATUS, k.STAGE):
+        value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]))
+        if column.default is not None:
+            value = pl.when(text.is_null()).then(pl.lit(column.default)).otherwise(value)
+            return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & value.is_null())
+        return value.alias(name), (n.UNKNOWN_VALUE, value.is_null())
+    if parse == k.REGION:
+        given = rows.select(text.alias("v"))["v"]
+        region, known = n.map_regions(given, region_lookup)
+        return [region.alias(name), given.alias(f"{name}_raw"), known.alias(f"{name}_known")], None
+    raise ValueError(f"no parser for {parse}")
+
+
+def _message(code: str, label: str, value: pl.Expr) -> pl.Expr:
+    fixes = {
+        n.BAD_MONTH: "is not a month; write it like 2024-03",
+        n.BAD_DATE: "is not a calendar date; write it like 2024-03-05",
+        n.BAD_AMOUNT: "is not an amount; write it like 10000.00",
+        n.NEGATIVE_AMOUNT: "is negative; pay and bases cannot be below zero",
+        n.UNKNOWN_VALUE: "is not a value shebao knows; use one of the values listed in the spec",
+    }
+    shown = value.str.strip_chars().str.slice(0, 40)
+    return pl.format(f"{label} '{{}}' {fixes[code]}", shown)
+
+
+def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:
+    """An exact copy of an earlier row of the same file is rejected as DUPLICATE_ROW (it wins)."""
+    duplicate = ~pl.col(RAW).is_first_distinct()
+    return rows.with_columns(
+        pl.when(duplicate).then(pl.lit(n.DUPLICATE_ROW)).otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
+        pl.when(duplicate)
+        .then(pl.lit("this row is an exact copy of an earlier row of the same file; delete the copy"))
+        .otherwise(pl.col(REASON))
+        .alias(REASON),
+    )
