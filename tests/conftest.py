@@ -50,3 +50,28 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="session")
+def acceptance_ingested(tmp_path_factory, acceptance_dir) -> Path:
+    """A warehouse file with the acceptance inbox ingested once per session; copy it, don't write it."""
+    from transforms.ingest import ingest_inbox
+    from warehouse.db import connect
+
+    path = tmp_path_factory.mktemp("acceptance") / "ingested.duckdb"
+    connection = connect(path)
+    try:
+        ingest_inbox(connection, acceptance_dir / "inbox")
+    finally:
+        connection.close()
+    return path
+
+
+@pytest.fixture()
+def acceptance_copy(acceptance_ingested: Path, tmp_path: Path) -> Path:
+    """A private copy of the ingested acceptance warehouse for one test."""
+    import shutil
+
+    target = tmp_path / "acceptance.duckdb"
+    shutil.copy(acceptance_ingested, target)
+    return target
