@@ -1,0 +1,69 @@
+"""Warehouse connections: migrations, clear sentences for files we cannot use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from warehouse.db import connect
+from warehouse.errors import WarehouseError
+from warehouse.migrate import available, migrate
+
+
+def test_migrations_apply_once_in_order(warehouse_path: Path):
+    con = connect(warehouse_path)
+    versions = [v for v, _ in available()]
+    assert [r[0] for r in con.execute("SELECT version FROM meta.schema_migrations ORDER BY 1").fetchall()] == versions
+    assert migrate(con) == []  # nothing left to apply
+    con.close()
+    con = connect(warehouse_path)  # reopening applies nothing twice
+    assert con.execute("SELECT count(*) FROM meta.schema_migrations").fetchone()[0] == len(versions)
+    con.close()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes everywhere; the check below covers the message")
+def test_read_only_folder_is_one_sentence(tmp_path: Path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    with pytest.raises(WarehouseError, match="cannot write"):
+        connect(folder / "w.duckdb")
+
+
+def test_read_only_folder_message_even_as_root(tmp_path: Path, monkeypatch):
+    # root ignores permissions, so ask the way the code does: os.access
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(WarehouseError, match=r"is in a folder shebao cannot write to; choose another --warehouse"):
+        connect(tmp_path / "w.duckdb")
+
+
+def test_missing_warehouse_read_only_is_one_sentence(tmp_path: Path):
+    with pytest.raises(WarehouseError, match="does not exist yet"):
+        connect(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_a_second_process_gets_a_sentence_about_the_lock(warehouse_path: Path):
+    con = connect(warehouse_path)
+    script = textwrap.dedent(f"""
+        from warehouse.db import connect
+        from warehouse.errors import WarehouseError
+        try:
+            connect({str(warehouse_path)!r})
+        except WarehouseError as exc:
+            print(exc)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    con.close()
+    assert "in use by another shebao run" in result.stdout, result.stderr
+
+
+def test_not_a_duckdb_file_is_one_sentence(tmp_path: Path):
+    bogus = tmp_path / "bogus.duckdb"
+    bogus.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WarehouseError, match="bogus.duckdb"):
+        connect(bogus)
