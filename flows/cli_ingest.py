@@ -38,5 +38,7 @@ def print_ingest_summary(summary: dict) -> None:
     )
     for reason, count in summary["rejects_by_reason"].items():
         typer.echo(f"  rejected {reason}: {count}")
+    for region, count in summary.get("unknown_regions", {}).items():
+        typer.echo(f"  region not in the region table, kept as given: {region} ({count} rows)")
     for problem in summary["problem_files"]:
         typer.echo(f"  {problem['file']}: {problem['status']} — {problem['message']}")

@@ -32,17 +32,29 @@ def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dic
         return ingest_inbox(con, Path(inbox), run_id=run_id, progress=report)
 
 
-@task(name="count rejects by reason", cache_policy=NO_CACHE)
-def reject_counts(warehouse: str | None, run_id: str) -> dict[str, int]:
+@task(name="count rejects by reason and unknown regions", cache_policy=NO_CACHE)
+def run_counts(warehouse: str | None, run_id: str) -> tuple[dict[str, int], dict[str, int]]:
     with opened(warehouse) as con:
-        rows = con.execute(
+        rejects = con.execute(
             "SELECT r.reason_code, count(*) FROM ingest.rejects r JOIN ingest.loads l USING (load_id)"
             " WHERE l.run_id = ? GROUP BY ALL ORDER BY 1", [run_id]
         ).fetchall()
-    return dict(rows)
+        # Region names as given that the region table does not know: kept as given, reported here.
+        unknown = con.execute(
+            """
+            SELECT region, count(*) FROM (
+                SELECT city_raw AS region FROM staging.payroll WHERE NOT city_known
+                    AND load_id IN (SELECT load_id FROM ingest.loads WHERE run_id = $1)
+                UNION ALL
+                SELECT region_raw FROM staging.insurance WHERE NOT region_known
+                    AND load_id IN (SELECT load_id FROM ingest.loads WHERE run_id = $1)
+            ) GROUP BY ALL ORDER BY 2 DESC, 1
+            """, [run_id]
+        ).fetchall()
+    return dict(rejects), dict(unknown)
 
 
-def summarise(loads: list[dict], rejects: dict[str, int]) -> dict:
+def summarise(loads: list[dict], rejects: dict[str, int], unknown_regions: dict[str, int] | None = None) -> dict:
     recorded = [load for load in loads if load["status"] != "already_loaded"]
     return {
         "files_seen": len({load["source_file"] for load in loads}),
@@ -53,6 +65,7 @@ def summarise(loads: list[dict], rejects: dict[str, int]) -> dict:
         "rows_staged": sum(load["rows_staged"] for load in recorded),
         "rows_rejected": sum(load["rows_rejected"] for load in recorded),
         "rejects_by_reason": rejects,
+        "unknown_regions": unknown_regions or {},
         "problem_files": [
             {"file": load["source_file"], "status": load["status"], "message": load.get("message")}
             for load in recorded if load["status"] in ("failed", "unrecognized")
@@ -65,7 +78,8 @@ def _markdown(summary: dict) -> str:
     for key in ("files_seen", "files_already_loaded", "rows_read", "rows_staged", "rows_rejected"):
         lines.append(f"| {key} | {summary[key]} |")
     for title, counts in (("loads by status", summary["loads_by_status"]), ("loads by kind", summary["loads_by_kind"]),
-                          ("rejects by reason", summary["rejects_by_reason"])):
+                          ("rejects by reason", summary["rejects_by_reason"]),
+                          ("regions not in the region table (kept as given)", summary["unknown_regions"])):
         lines += ["", f"**{title}**", "", "| | count |", "|---|---|"] + [f"| {k} | {v} |" for k, v in counts.items()]
     if summary["problem_files"]:
         lines += ["", "**files not loaded**", ""] + [
@@ -86,7 +100,8 @@ def ingest_flow(inbox: str, warehouse: str | None = None, run_id: str | None = N
     run_id = run_id or new_run_id()
     warehouse = str(warehouse) if warehouse else None
     loads = load_inbox_files(str(inbox), warehouse, run_id)
-    summary = summarise(loads, reject_counts(warehouse, run_id))
+    rejects, unknown_regions = run_counts(warehouse, run_id)
+    summary = summarise(loads, rejects, unknown_regions)
     summary["run_id"] = run_id
     create_markdown_artifact(markdown=_markdown(summary), key="ingest-summary", description="Ingest counts")
     return summary
