@@ -9,7 +9,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-import flows.settings  # noqa: F401
 from transforms.ingest import ingest_inbox
 from transforms.runs import new_run_id
 from warehouse.db import opened

@@ -1,0 +1,56 @@
+"""``shebao ledger`` and ``shebao export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period
+from warehouse.db import default_path
+from warehouse.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ledger")(ledger)
+    app.command("export")(export)
+
+
+def ledger(
+    period: PeriodOption,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (CSV or xlsx) overriding regions.")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Compute the contribution ledger of a month; append only what changed."""
+    check_period(period)
+    if policy is not None and not policy.is_file():
+        raise InputError(f"The policy file {policy} does not exist; check --policy.")
+    from flows.ledger import ledger_flow
+    from flows.lock import warehouse_lock
+
+    path = warehouse or default_path()
+    with warehouse_lock(path):
+        summary = ledger_flow(period=period, warehouse=str(path), policy=str(policy) if policy else None)
+    typer.echo(f"{period}: {summary['employees_in_ledger']} employees in the ledger, "
+               f"{summary['rows_appended']} rows appended.")
+    for total in summary["totals_by_entity"]:
+        typer.echo(f"  {total['entity']}: employer {total['employer']}, employee {total['employee']}")
+
+
+def export(
+    period: PeriodOption,
+    fmt: Annotated[str, typer.Option("--format", help="parquet, xlsx or csv.")] = "xlsx",
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the export into.")] = Path("out"),
+    role: RoleOption = "finance",
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Export the ledger of a month with totals by entity, region and insurance type."""
+    check_period(period)
+    from transforms.export import export_ledger
+    from warehouse.db import opened
+
+    with opened(warehouse or default_path(), read_only=True) as con:
+        paths = export_ledger(con, period, fmt, out, role)
+    for path in paths:
+        typer.echo(str(path))

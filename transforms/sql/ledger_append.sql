@@ -1,0 +1,36 @@
+-- SPEC §4.7 append-only: add the rows that make every cell of $period net to ledger_cells.
+-- A cell never booked gets an 'original' row; a changed or vanished cell an 'adjustment' of the difference.
+INSERT INTO ledger.contributions
+WITH booked AS (
+    SELECT period, entity, employee_id, insurance_type,
+           arg_max(id_number, run_id) AS id_number, arg_max(name, run_id) AS name,
+           arg_max(region, run_id) AS region,
+           arg_max(employer_rate, run_id) AS employer_rate, arg_max(employee_rate, run_id) AS employee_rate,
+           sum(base) AS base, sum(month_fraction) AS month_fraction,
+           sum(employer_amount) AS employer_amount, sum(employee_amount) AS employee_amount
+    FROM ledger.contributions
+    WHERE period = $period
+    GROUP BY period, entity, employee_id, insurance_type
+),
+diff AS (
+    SELECT coalesce(c.period, b.period) AS period, coalesce(c.entity, b.entity) AS entity,
+           coalesce(c.employee_id, b.employee_id) AS employee_id,
+           coalesce(c.id_number, b.id_number) AS id_number, coalesce(c.name, b.name) AS name,
+           coalesce(c.region, b.region) AS region,
+           coalesce(c.insurance_type, b.insurance_type) AS insurance_type,
+           coalesce(c.base, 0) - coalesce(b.base, 0) AS base,
+           coalesce(c.month_fraction, 0) - coalesce(b.month_fraction, 0) AS month_fraction,
+           coalesce(c.employer_rate, b.employer_rate) AS employer_rate,
+           coalesce(c.employee_rate, b.employee_rate) AS employee_rate,
+           coalesce(c.employer_amount, 0) - coalesce(b.employer_amount, 0) AS employer_amount,
+           coalesce(c.employee_amount, 0) - coalesce(b.employee_amount, 0) AS employee_amount,
+           CASE WHEN b.entity IS NULL THEN 'original' ELSE 'adjustment' END AS entry_type
+    FROM ledger_cells c
+    FULL OUTER JOIN booked b
+      ON b.entity = c.entity AND b.employee_id = c.employee_id AND b.insurance_type = c.insurance_type
+)
+SELECT period, entity, employee_id, id_number, name, region, insurance_type, base, month_fraction,
+       employer_rate, employee_rate, employer_amount, employee_amount, entry_type,
+       $run_id AS run_id, $created_at AS created_at
+FROM diff
+WHERE base <> 0 OR month_fraction <> 0 OR employer_amount <> 0 OR employee_amount <> 0;

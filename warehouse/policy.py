@@ -1,0 +1,299 @@
+"""The policy in force (SPEC §3): the shipped table, with every region a ``--policy`` file names replaced.
+
+The last file given is kept (``ref.policy_overrides``), so a later run without ``--policy`` computes with
+the same policy; validation on load (no overlapping periods per key, floor ≤ ceiling, rates in [0, 1))
+happens before anything is written, so a bad file leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms import kinds as k
+from transforms import normalise as n
+from warehouse.db import transaction
+from warehouse.errors import InputError
+from warehouse.reference import REFERENCE, normalise_region, refresh_regions, region_lookup
+
+SHIPPED_POLICY = REFERENCE / "policy.csv"
+
+COLUMNS = {
+    "region": ("region", "地区", "统筹区", "参保地"),
+    "insurance_type": ("insurance_type", "险种"),
+    "effective_from": ("effective_from", "生效月份", "开始月份"),
+    "effective_to": ("effective_to", "截止月份", "失效月份"),
+    "base_floor": ("base_floor", "基数下限", "缴费基数下限"),
+    "base_ceiling": ("base_ceiling", "基数上限", "缴费基数上限"),
+    "employer_rate": ("employer_rate", "单位费率", "单位比例"),
+    "employee_rate": ("employee_rate", "个人费率", "个人比例"),
+    "hire_cutoff_day": ("hire_cutoff_day", "截止日"),
+    "late_hire_fraction": ("late_hire_fraction", "折算比例"),
+    "rounding": ("rounding", "舍入规则"),
+    "source": ("source", "来源"),
+}
+REQUIRED = ("region", "insurance_type", "effective_from", "base_floor", "base_ceiling", "employer_rate",
+            "employee_rate")
+SETTINGS = ("hire_cutoff_day", "late_hire_fraction", "rounding")
+ROUNDING = {"cent_half_up": "cent_half_up", "四舍五入": "cent_half_up", "四舍五入到分": "cent_half_up",
+            "jiao_up": "jiao_up", "见分进角": "jiao_up", "进角": "jiao_up"}
+
+
+@dataclass
+class PolicyRow:
+    region: str
+    insurance_type: str
+    effective_from: str
+    effective_to: str | None
+    base_floor: Decimal
+    base_ceiling: Decimal
+    employer_rate: Decimal
+    employee_rate: Decimal
+    source: str | None
+    line: str = ""  # where it came from, for messages
+
+    def key(self) -> tuple:
+        return (self.region, self.insurance_type, self.effective_from)
+
+
+@dataclass
+class PolicyFile:
+    rows: list[PolicyRow]
+    settings: dict[str, dict[str, object]] = field(default_factory=dict)  # region -> setting -> value
+
+
+def _fail(where: str, problem: str) -> InputError:
+    return InputError(f"{where}: {problem}.")
+
+
+def _month(value: str, where: str, column: str) -> str:
+    parsed = pl.select(n.parse_month(pl.lit(value, pl.String))).item()
+    if parsed is None:
+        raise _fail(where, f"{column} '{value}' is not a month; write it like 2024-01")
+    return parsed
+
+
+def _amount(value: str, where: str, column: str) -> Decimal:
+    parsed = pl.select(n.parse_amount(pl.lit(value, pl.String))).item()
+    if parsed is None or parsed.startswith("-"):
+        raise _fail(where, f"{column} '{value}' is not an amount; write it like 3604 or 3604.00")
+    return Decimal(parsed).quantize(Decimal("0.01"))
+
+
+def parse_rate(value: str, where: str, column: str) -> Decimal:
+    """``0.16`` or ``16%``; a bare number of 1 or more is an error, not a percentage."""
+    text = value.strip().replace("％", "%")
+    try:
+        rate = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
+    except InvalidOperation:
+        raise _fail(where, f"{column} '{value}' is not a rate; write it like 0.16 or 16%") from None
+    if not text.endswith("%") and rate >= 1:
+        raise _fail(where, f"{column} '{value}' is 1 or more; write a rate like 0.16 or 16%")
+    if rate < 0 or rate >= 1:
+        raise _fail(where, f"{column} '{value}' is outside [0, 1); write a rate like 0.16 or 16%")
+    return rate
+
+
+def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
+    from transforms.readers import UnreadableFile, read_xlsx, to_utf8
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"The policy file {path} cannot be read ({exc.strerror}); check the path.") from None
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            sheet = read_xlsx(data)[0].grid
+            cells = [c for c in sheet.columns if c.startswith("c")]
+            rows = [["" if v is None else str(v) for v in r] for r in sheet.select(cells).iter_rows()]
+        else:
+            payload, _ = to_utf8(data)
+            rows = list(csv.reader(io.StringIO(payload.decode("utf-8"))))
+    except UnreadableFile as exc:
+        raise InputError(f"The policy file {path} cannot be read: {exc}.") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise InputError(f"The policy file {path} is empty; it needs a header row and one row per region and type.")
+    return rows[0], rows[1:]
+
+
+def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
+    header, body = _read_table(path)
+    keys = [k.header_key(h) for h in header]
+    positions: dict[str, int] = {}
+    for column, aliases in COLUMNS.items():
+        for alias in aliases:
+            if alias.lower() in keys:
+                positions[column] = keys.index(alias.lower())
+                break
+    missing = [c for c in REQUIRED if c not in positions]
+    if missing:
+        raise InputError(f"The policy file {path} has no column for {', '.join(missing)}; "
+                         f"use the headers of SPEC §3 (e.g. 地区, 险种, 生效月份, 基数下限, 基数上限, 单位费率, 个人费率).")
+    types = k.VALUE_LISTS[k.INSURANCE_TYPE]
+    result = PolicyFile(rows=[])
+    for number, cells in enumerate(body, start=1):
+        where = f"The policy file {path.name}, data row {number}"
+
+        def cell(column: str, cells=cells) -> str:
+            index = positions.get(column)
+            return cells[index].strip() if index is not None and index < len(cells) else ""
+
+        for column in REQUIRED:
+            if not cell(column):
+                raise _fail(where, f"{column} is empty; fill it in")
+        region, _ = normalise_region(cell("region"), lookup)
+        insurance_type = types.get(cell("insurance_type").lower().replace(" ", ""))
+        if insurance_type is None:
+            raise _fail(where, f"insurance type '{cell('insurance_type')}' is unknown; use 养老, 医疗, 失业, 工伤 or 生育")
+        effective_to = _month(cell("effective_to"), where, "effective_to") if cell("effective_to") else None
+        row = PolicyRow(
+            region=region, insurance_type=insurance_type,
+            effective_from=_month(cell("effective_from"), where, "effective_from"), effective_to=effective_to,
+            base_floor=_amount(cell("base_floor"), where, "base_floor"),
+            base_ceiling=_amount(cell("base_ceiling"), where, "base_ceiling"),
+            employer_rate=parse_rate(cell("employer_rate"), where, "employer_rate"),
+            employee_rate=parse_rate(cell("employee_rate"), where, "employee_rate"),
+            source=cell("source") or f"policy file {path.name}", line=where,
+        )
+        result.rows.append(row)
+        settings = _settings(cell, where)
+        known = result.settings.setdefault(region, {})
+        for name, value in settings.items():
+            if name in known and known[name] != value:
+                raise _fail(where, f"{name} '{value}' disagrees with an earlier row of {region} ('{known[name]}'); "
+                                   "give one value per region")
+            known[name] = value
+    return result
+
+
+def _settings(cell, where: str) -> dict[str, object]:
+    found: dict[str, object] = {}
+    if cell("hire_cutoff_day"):
+        try:
+            day = int(Decimal(cell("hire_cutoff_day")))
+        except (InvalidOperation, ValueError):
+            day = 0
+        if not 1 <= day <= 31:
+            raise _fail(where, f"hire_cutoff_day '{cell('hire_cutoff_day')}' is not a day of the month (1-31)")
+        found["hire_cutoff_day"] = day
+    if cell("late_hire_fraction"):
+        fraction = parse_rate(cell("late_hire_fraction"), where, "late_hire_fraction") \
+            if cell("late_hire_fraction") not in ("1", "1.0") else Decimal(1)
+        found["late_hire_fraction"] = fraction
+    if cell("rounding"):
+        rounding = ROUNDING.get(cell("rounding").lower())
+        if rounding is None:
+            raise _fail(where, f"rounding '{cell('rounding')}' is unknown; use cent_half_up or jiao_up")
+        found["rounding"] = rounding
+    return found
+
+
+def check_table(rows: list[PolicyRow], origin: str) -> None:
+    """At most one row applies per (region, type, month); floor ≤ ceiling."""
+    by_key: dict[tuple, list[PolicyRow]] = {}
+    for row in rows:
+        if row.base_floor > row.base_ceiling:
+            raise _fail(row.line or origin, f"base_floor {row.base_floor} is above base_ceiling {row.base_ceiling}")
+        if row.effective_to is not None and row.effective_to < row.effective_from:
+            raise _fail(row.line or origin, f"effective_to {row.effective_to} is before effective_from {row.effective_from}")
+        by_key.setdefault((row.region, row.insurance_type), []).append(row)
+    for (region, insurance_type), group in by_key.items():
+        group.sort(key=lambda r: r.effective_from)
+        for earlier, later in zip(group, group[1:], strict=False):
+            if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
+                raise _fail(later.line or origin, f"the {region} {insurance_type} row from {later.effective_from} "
+                                                  f"overlaps the row from {earlier.effective_from}; end the earlier "
+                                                  "row with effective_to before the later one starts")
+
+
+def shipped_rows() -> list[PolicyRow]:
+    with SHIPPED_POLICY.open(encoding="utf-8") as handle:
+        return [
+            PolicyRow(r["region"], r["insurance_type"], r["effective_from"], r["effective_to"] or None,
+                      Decimal(r["base_floor"]), Decimal(r["base_ceiling"]), Decimal(r["employer_rate"]),
+                      Decimal(r["employee_rate"]), r["source"], line=f"shipped policy row {i}")
+            for i, r in enumerate(csv.DictReader(handle), start=1)
+        ]
+
+
+def _stored_overrides(con: duckdb.DuckDBPyConnection) -> PolicyFile:
+    rows = [PolicyRow(*r) for r in con.execute(
+        "SELECT region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
+        " employee_rate, source FROM ref.policy_overrides"
+    ).fetchall()]
+    settings: dict[str, dict[str, object]] = {}
+    for region, day, fraction, rounding in con.execute("SELECT * FROM ref.region_overrides").fetchall():
+        settings[region] = {k_: v for k_, v in (("hire_cutoff_day", day), ("late_hire_fraction", fraction),
+                                                ("rounding", rounding)) if v is not None}
+    return PolicyFile(rows, settings)
+
+
+def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None = None) -> dict:
+    """Make ``ref.policy``/``ref.regions`` the policy in force; return a summary with its fingerprint."""
+    with transaction(con):
+        refresh_regions(con)
+        lookup = region_lookup(con)
+        if policy_file is not None:
+            path = Path(policy_file)
+            if not path.is_file():
+                raise InputError(f"The policy file {path} does not exist; check --policy.")
+            override = read_policy_file(path, lookup)
+            check_table(override.rows, f"The policy file {path.name}")
+        else:
+            override = _stored_overrides(con)
+        named = {row.region for row in override.rows} | set(override.settings)
+        effective = [row for row in shipped_rows() if row.region not in named] + override.rows
+        check_table(effective, "The policy in force")
+        if policy_file is not None:
+            _store_overrides(con, override, Path(policy_file))
+        con.execute("DELETE FROM ref.policy")
+        con.executemany(
+            "INSERT INTO ref.policy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[r.region, r.insurance_type, r.effective_from, r.effective_to, r.base_floor, r.base_ceiling,
+              r.employer_rate, r.employee_rate, r.source] for r in effective],
+        )
+        _apply_region_settings(con, named, override.settings)
+        fingerprint = policy_fingerprint(con)
+    return {"policy_rows": len(effective), "regions_overridden": sorted(named), "fingerprint": fingerprint}
+
+
+def _store_overrides(con, override: PolicyFile, path: Path) -> None:
+    con.execute("DELETE FROM ref.policy_overrides")
+    con.execute("DELETE FROM ref.region_overrides")
+    con.executemany(
+        "INSERT INTO ref.policy_overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[r.region, r.insurance_type, r.effective_from, r.effective_to, r.base_floor, r.base_ceiling,
+          r.employer_rate, r.employee_rate, r.source] for r in override.rows],
+    )
+    for region, settings in override.settings.items():
+        con.execute("INSERT INTO ref.region_overrides VALUES (?, ?, ?, ?)",
+                    [region, settings.get("hire_cutoff_day"), settings.get("late_hire_fraction"),
+                     settings.get("rounding")])
+    con.execute("INSERT INTO ref.policy_files VALUES (?, ?, ?, ?)",
+                [datetime.now(), path.name, hashlib.sha256(path.read_bytes()).hexdigest(), len(override.rows)])
+
+
+def _apply_region_settings(con, regions: set[str], settings: dict[str, dict[str, object]]) -> None:
+    """A region new to the project gets the default settings; given settings replace the region's."""
+    for region in sorted(regions):
+        con.execute("INSERT INTO ref.regions (region, province, aliases) SELECT ?, '', [] "
+                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region])
+        for name, value in settings.get(region, {}).items():
+            con.execute(f"UPDATE ref.regions SET {name} = ? WHERE region = ?", [value, region])
+
+
+def policy_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of the policy in force and the region settings: the ledger records what it computed with."""
+    text = repr(con.execute("SELECT * FROM ref.policy ORDER BY ALL").fetchall()) + repr(
+        con.execute("SELECT region, hire_cutoff_day, late_hire_fraction, rounding FROM ref.regions ORDER BY ALL").fetchall()
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
