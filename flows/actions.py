@@ -1,0 +1,61 @@
+"""The actions flow: the cleanup action list from a validation run, the HR workbook and transfer forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from transforms.actions import update_actions
+from transforms.forms import write_forms
+from transforms.workbook import write_workbook
+from warehouse.db import opened
+from warehouse.errors import ShebaoError
+
+
+@task(name="open, keep and resolve the actions", cache_policy=NO_CACHE)
+def update_action_list(warehouse: str | None, period: str, run_id: str | None) -> dict:
+    with opened(warehouse) as con:
+        if run_id is None:
+            row = con.execute("SELECT max(run_id) FROM quality.runs WHERE period = ? AND status = 'succeeded'",
+                              [period]).fetchone()
+            run_id = row[0] if row else None
+            if run_id is None:
+                raise ShebaoError(f"No validation run for {period} yet; run `shebao validate --period {period}` first.")
+        summary = update_actions(con, period, run_id)
+    get_run_logger().info("actions for %s: %s", period, summary["by_status"])
+    return summary | {"validation_run_id": run_id}
+
+
+@task(name="write the action workbook and transfer forms", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def write_hr_files(warehouse: str | None, folder: str, role: str | None) -> dict:
+    with opened(warehouse, read_only=False) as con:
+        workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
+        forms = write_forms(con, Path(folder) / "transfer_forms", role)
+    return {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"])}
+
+
+@flow(name="actions")
+def actions_flow(period: str, warehouse: str | None = None, out: str | None = None, run_id: str | None = None,
+                 role: str | None = None) -> dict:
+    """Turn a validation run's findings into the action list HR works through.
+
+    Args:
+        period: the month, ``YYYY-MM``.
+        warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
+        out: folder for the workbook and forms (``<out>/<period>/``); default ``./out``.
+        run_id: the validation run to act on; default the latest of the period.
+        role: who the workbook is for (IDs masked unless hr_manager).
+    """
+    warehouse = str(warehouse) if warehouse else None
+    out = str(out or Path.cwd() / "out")
+    summary = update_action_list(warehouse, period, run_id)
+    summary |= write_hr_files(warehouse, str(Path(out) / period), role)
+    lines = [f"# Actions {period}", "", "| type | open | resolved | dismissed |", "|---|---:|---:|---:|"]
+    lines += [f"| {t} | {s.get('open', 0)} | {s.get('resolved', 0)} | {s.get('dismissed', 0)} |"
+              for t, s in sorted(summary["by_type"].items())]
+    lines += ["", f"Workbook: `{summary['workbook']}`; transfer forms: {summary['forms']}"]
+    create_markdown_artifact(markdown="\n".join(lines), key="actions-summary", description="Cleanup actions")
+    return summary
