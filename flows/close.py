@@ -137,8 +137,8 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
         from warehouse.errors import InputError
 
         raise InputError("No inbox given; pass --inbox (or set SHEBAO_INBOX for deployments).")
-    warehouse = str(warehouse or default_path())
-    out = str(out or Path.cwd() / "out")
+    warehouse = str(Path(warehouse or default_path()).resolve())
+    out = str(Path(out or Path.cwd() / "out").resolve())  # GX Data Docs need an absolute folder
     run_id = new_run_id()
     logger = get_run_logger()
     if _in_deployment():

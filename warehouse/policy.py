@@ -215,6 +215,21 @@ def check_table(rows: list[PolicyRow], origin: str) -> None:
                                                   "row with effective_to before the later one starts")
 
 
+def check_policy_file(path: str | Path) -> None:
+    """Read and check a policy file without touching any warehouse (raises InputError with a sentence)."""
+    from warehouse.db import connect
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"The policy file {path} does not exist; check --policy.")
+    scratch = connect(":memory:")
+    try:
+        refresh_regions(scratch)
+        check_table(read_policy_file(path, region_lookup(scratch)).rows, f"The policy file {path.name}")
+    finally:
+        scratch.close()
+
+
 def shipped_rows() -> list[PolicyRow]:
     with SHIPPED_POLICY.open(encoding="utf-8") as handle:
         return [

@@ -1,0 +1,151 @@
+"""Run the suites: every check as a GX ``UnexpectedRowsExpectation`` in the database, and every failing
+row of the same SQL text into ``quality.findings``.
+
+GX validates with result format SUMMARY (counts, no example rows: Data Docs carry no personal data).
+The rows for ``quality.findings`` come from the very same text, run in DuckDB with ``{batch}`` bound to
+the same scope relation GX used — set-based, all rows, no 200-row sample — and their count must equal
+the count GX observed, or the run fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from expectations.gx_duckdb import SCOPE_QUALIFIED, SCOPE_TABLE, add_datasource, gx_cursor, set_scope
+from expectations.registry import CHECKS, SUITES, Check
+from transforms.privacy import redact
+from warehouse.errors import ShebaoError
+
+log = logging.getLogger("shebao.validate")
+
+
+@dataclass
+class SuiteOutcome:
+    period: str
+    counts: dict[str, int] = field(default_factory=dict)       # code -> failing rows observed by GX
+    success: bool = True                                        # every expectation met
+    data_docs: str | None = None                                # index.html when built
+    gx_version: str = ""
+
+
+class CheckFailed(ShebaoError):
+    """A check's SQL could not run (e.g. a relation of another area is missing)."""
+
+
+def _quiet_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_suites(con: duckdb.DuckDBPyConnection, period: str, *, checks: tuple[Check, ...] = CHECKS,
+               data_docs_dir: Path | None = None) -> SuiteOutcome:
+    """Validate ``period`` with GX inside DuckDB; optionally build static Data Docs in ``data_docs_dir``."""
+    _quiet_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations import UnexpectedRowsExpectation
+
+    set_scope(con, period)
+    outcome = SuiteOutcome(period=period, gx_version=gx.__version__)
+    cursor = gx_cursor(con)
+    try:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        datasource = add_datasource(context, cursor)
+        asset = datasource.add_table_asset(name="period", table_name=SCOPE_TABLE)
+        batch = asset.add_batch_definition_whole_table(f"period {period}")
+        for suite_name in SUITES:
+            members = [check for check in checks if check.suite == suite_name]
+            if not members:
+                continue
+            suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+            by_id = {}
+            for check in members:
+                expectation = suite.add_expectation(UnexpectedRowsExpectation(
+                    unexpected_rows_query=check.sql,
+                    description=f"{check.code} ({check.severity}, one row per {', '.join(check.key)}): "
+                                f"{check.description}",
+                    meta={"code": check.code, "severity": check.severity, "key": list(check.key)},
+                ))
+                by_id[expectation.id] = check
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{suite_name} {period}", data=batch, suite=suite))
+            result = definition.run(result_format="SUMMARY")
+            outcome.success = outcome.success and bool(result.success)
+            for item in result.results:
+                check = by_id[item.expectation_config.id]
+                info = item.exception_info or {}
+                if info.get("raised_exception"):
+                    raise CheckFailed(
+                        f"The check {check.code} could not run for {period}: "
+                        f"{_first_line(info.get('exception_message'))}"
+                    )
+                outcome.counts[check.code] = int(item.result["observed_value"])
+        if data_docs_dir is not None:
+            outcome.data_docs = build_data_docs(context, Path(data_docs_dir))
+    finally:
+        cursor.close()
+    return outcome
+
+
+def _first_line(message: str | None) -> str:
+    """The error's first line, ID-like values masked (a conversion error may quote a value)."""
+    text = (message or "unknown error").strip().splitlines()[0]
+    return redact(text.split("[SQL:")[0].strip())
+
+
+def build_data_docs(context, folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(
+        site_name="shebao",
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+        },
+    )
+    context.build_data_docs(site_names=["shebao"])
+    return str(folder / "index.html")
+
+
+def findings_select(check: Check, batch: str = SCOPE_QUALIFIED) -> str:
+    """SELECT of ``quality.findings`` rows (without run_id) for ``check``: its one SQL text, run directly."""
+    columns = ", ".join(f"f.{name}" for name in ("entity", "employee_id", "id_number", "region",
+                                                    "insurance_type", "transfer_id"))
+    return (f"SELECT f.period, '{check.code}' AS code, '{check.severity}' AS severity, {columns}, "
+            f"CAST(f.details AS JSON) AS details FROM ({check.sql_for(batch)}) AS f")
+
+
+def write_findings(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
+                   checks: tuple[Check, ...] = CHECKS, expected_counts: dict[str, int] | None = None) -> dict[str, int]:
+    """Insert every failing row of every check for ``period`` under ``run_id``; return counts per code.
+
+    Runs inside the caller's transaction. With ``expected_counts`` (GX's observed counts), a check whose
+    row count differs raises instead of writing a partial account.
+    """
+    set_scope_outside = con.execute(f"SELECT period FROM {SCOPE_QUALIFIED}").fetchone()
+    if not set_scope_outside or set_scope_outside[0] != period:
+        raise CheckFailed(f"The validation scope is not {period}; run the suites for it first.")
+    counts: dict[str, int] = {}
+    for check in checks:
+        con.execute(
+            "INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number, region,"
+            " insurance_type, transfer_id, details) "
+            f"SELECT ?, * FROM ({findings_select(check)})",
+            [run_id],
+        )
+        counts[check.code] = con.execute(
+            "SELECT count(*) FROM quality.findings WHERE run_id = ? AND code = ?", [run_id, check.code]
+        ).fetchone()[0]
+        if expected_counts is not None and counts[check.code] != expected_counts.get(check.code):
+            raise CheckFailed(
+                f"The check {check.code} gave {counts[check.code]} rows for quality.findings but GX observed "
+                f"{expected_counts.get(check.code)}; the warehouse changed during validation."
+            )
+    return counts

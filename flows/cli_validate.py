@@ -1,0 +1,71 @@
+"""``shebao validate`` and ``shebao report``."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period
+from warehouse.db import default_path
+
+OutDirOption = Annotated[Path | None, typer.Option("--out", help="Folder for reports (default ./out).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("report")(report)
+
+
+def _lock(path: Path):
+    try:
+        from flows.lock import warehouse_lock
+    except ModuleNotFoundError as exc:  # the lock module of the close area is optional here
+        if exc.name != "flows.lock":
+            raise
+        return nullcontext()
+    return warehouse_lock(path)
+
+
+def validate(period: PeriodOption, out: OutDirOption = None, warehouse: WarehouseOption = None) -> None:
+    """Run the validation suites for a month: quality.findings, GX Data Docs and the HR report."""
+    check_period(period)
+    from expectations.validate import require_ledger
+    from flows.validate import default_out, validate_flow
+    from warehouse.db import opened
+
+    path = warehouse or default_path()
+    with opened(path, read_only=True) as con:  # one clear sentence before any flow starts
+        require_ledger(con, period)
+    with _lock(path):
+        summary = validate_flow(period=period, warehouse=str(path), out=str(out or default_out()))
+    typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
+               f"{summary['by_severity']['warning']} warnings), run {summary['run_id']}.")
+    for code, count in summary["counts"].items():
+        if count:
+            typer.echo(f"  {code}: {count}")
+    for warning in summary["warnings"]:
+        typer.echo(f"  note: {warning}")
+    typer.echo(f"Report: {summary['report']}")
+
+
+def report(
+    period: PeriodOption,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="A validation run (default: the latest).")] = None,
+    out: OutDirOption = None,
+    role: RoleOption = "hr_staff",
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Write the HR validation report of a run (IDs masked unless the role may see them)."""
+    check_period(period)
+    from flows.validate import default_out
+    from transforms.report import authorise, resolve_run, write_report
+    from warehouse.db import opened
+
+    authorise(role)  # refused before the warehouse is opened
+    with opened(warehouse or default_path(), read_only=True) as con:
+        chosen = resolve_run(con, period, run_id)
+        path = write_report(con, chosen, Path(out or default_out()) / period, role=role)
+    typer.echo(f"Report: {path}")

@@ -1,0 +1,102 @@
+"""The HR validation report: Chinese, self-contained, masked by default, escaped, rendered by Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from expectations.registry import CHECKS
+from expectations.validate import start_run, validate_period
+from tests.expectations.conftest import id_number, make_warehouse
+from transforms.privacy import mask_id
+from transforms.report import render_report, resolve_run, write_report
+from transforms.roles import PermissionDenied
+
+EVIL = "<script>alert(1)</script>公司"
+ID1 = id_number(birth="19900101", seq="123")
+ID2 = id_number(birth="19850505", seq="456")
+
+
+@pytest.fixture()
+def validated(con):
+    """Two validation runs of 2024-03 over a handful of problems."""
+    wh = make_warehouse(con)
+    wh.policy()
+    wh.payroll(employee_id="E1", id_number=ID1, entity=EVIL)
+    wh.payroll(employee_id="E2", id_number=ID1, entity=EVIL, row_number=2)
+    wh.insurance(id_number=ID1, base="3000", employer=EVIL)
+    wh.insurance(id_number=ID2, base="99999", employer=EVIL, row_number=2)
+    wh.transfer(transfer_id="T1", stage_on="2024-01-05", id_number=ID2)
+    wh.employee_month(employee_id="E1", entity=EVIL, id_number=ID1, si_withheld="10", withholding_difference="-630")
+    wh.ledger_run()
+    runs = []
+    for run_id in ("20240401T000000000000Z-0001", "20240402T000000000000Z-0002"):
+        start_run(con, run_id, "2024-03")
+        validate_period(con, "2024-03", run_id)
+        runs.append(run_id)
+    return con, runs
+
+
+def test_masked_by_default_and_escaped(validated):
+    con, runs = validated
+    html = render_report(con, runs[-1])
+    assert ID1 not in html and ID2 not in html
+    assert mask_id(ID1) in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;公司" in html
+    for title in ("重复身份证号", "缴费基数低于下限", "缴费基数高于上限", "代扣社保不符", "转移接续超时", "缺少数据"):
+        assert title in html
+    assert html.count('<tr><td>') >= len(CHECKS)  # the summary lists every code
+    assert 'id="chart-by-code"' in html and 'id="chart-by-entity"' in html and 'id="chart-trend"' in html
+    assert "已等待" in html and "工资表 payroll.csv 第 2 行" in html
+
+
+def test_hr_manager_sees_full_ids_finance_is_refused(validated):
+    con, runs = validated
+    assert ID1 in render_report(con, runs[-1], role="hr_manager")
+    with pytest.raises(PermissionDenied, match="finance may not see validation findings"):
+        render_report(con, runs[-1], role="finance")
+
+
+def test_trend_over_earlier_runs_and_run_resolution(validated, tmp_path):
+    con, runs = validated
+    html = render_report(con, runs[-1])
+    trend = html[html.index('id="trend-table"'):]
+    assert runs[0] in trend and runs[1] in trend
+    assert resolve_run(con, "2024-03") == runs[-1]
+    path = write_report(con, runs[0], tmp_path)
+    assert path.name == f"validation_report_{runs[0]}.html"
+    assert runs[1] not in path.read_text(encoding="utf-8")  # the trend stops at the run reported
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(validated, tmp_path):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian chromium is not installed; run scripts/system-deps.sh (CI does) to install it.")
+    con, runs = validated
+    path = write_report(con, runs[-1], tmp_path / "out")
+    common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    shot = tmp_path / "report.png"
+    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1280,4000", path.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    dom = subprocess.run([*common, "--dump-dom", path.as_uri()], check=True, capture_output=True, timeout=120,
+                         text=True).stdout
+    assert 'id="summary-table"' in dom and "社保数据校验报告 2024-03" in dom
+    codes = con.execute("SELECT DISTINCT code FROM quality.findings WHERE run_id = ?", [runs[-1]]).fetchall()
+    for (code,) in codes:
+        assert f'data-code="{code}"' in dom, code
+    assert 'id="trend-table"' in dom and 'id="chart-by-code"' in dom
+    assert ID1 not in dom
+
+
+def test_template_is_self_contained():
+    template = (Path(__file__).resolve().parents[2] / "transforms" / "templates" / "report.html").read_text()
+    assert "http" not in template.replace("http://www.w3.org/2000/svg", "") and "<link" not in template
