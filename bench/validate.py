@@ -31,7 +31,7 @@ from transforms.workdays import ensure_calendar  # noqa: E402
 from warehouse.db import connect, transaction  # noqa: E402
 from warehouse.policy import apply_policy  # noqa: E402
 
-PREVIOUS, PERIOD = "2024-02", "2024-03"
+PREVIOUS, PERIOD = "2025-02", "2025-03"  # every sample city has a shipped pension policy then
 
 
 def build(con, folder: Path, employees: int) -> None:

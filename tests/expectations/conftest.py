@@ -1,5 +1,5 @@
 """Tiny hand-built warehouses for the checks: rows go into ``staging.*`` (one load per kind, so every row is
-current) and into the ledger relations the checks read."""
+current) and into the ledger area's tables the checks read (migration 002)."""
 
 from __future__ import annotations
 
@@ -14,33 +14,6 @@ from expectations.registry import BY_CODE
 
 LOADS = {"payroll": 1, "attendance": 2, "insurance": 3, "transfers": 4}
 
-# The relations of the ledger area (DEVELOPERS.md / the track issue), created here only while
-# warehouse/migrations/002_ledger.sql has not landed; with 002 present the real ones are used.
-LEDGER_STUB = """
-CREATE SCHEMA IF NOT EXISTS ledger;
-CREATE TABLE IF NOT EXISTS ref.policy (
-    region VARCHAR, insurance_type VARCHAR, effective_from VARCHAR, effective_to VARCHAR,
-    base_floor DECIMAL(14, 2), base_ceiling DECIMAL(14, 2), employer_rate DECIMAL(9, 6),
-    employee_rate DECIMAL(9, 6), source VARCHAR);
-CREATE TABLE IF NOT EXISTS ledger.current_contributions (
-    period VARCHAR, entity VARCHAR, employee_id VARCHAR, id_number VARCHAR, name VARCHAR, region VARCHAR,
-    insurance_type VARCHAR, base DECIMAL(14, 2), month_fraction DECIMAL(5, 4), employer_rate DECIMAL(9, 6),
-    employee_rate DECIMAL(9, 6), employer_amount DECIMAL(14, 2), employee_amount DECIMAL(14, 2));
-CREATE TABLE IF NOT EXISTS ledger.employee_months (
-    period VARCHAR, entity VARCHAR, employee_id VARCHAR, id_number VARCHAR, name VARCHAR, region VARCHAR,
-    hire_date DATE, leave_date DATE, month_fraction DECIMAL(5, 4), reference_wage DECIMAL(14, 2),
-    gross_pay DECIMAL(14, 2), si_withheld DECIMAL(14, 2), has_pension_policy BOOLEAN,
-    expected_employee_amount DECIMAL(14, 2), withholding_difference DECIMAL(14, 2));
-CREATE TABLE IF NOT EXISTS ledger.runs (run_id VARCHAR, period VARCHAR);
-"""
-
-
-# NOT NULL columns of the ledger area's tables that the checks never read.
-EXTRA_COLUMNS = {"run_id": "L1", "entry_type": "original", "created_at": "2024-04-01 00:00:00",
-                 "started_at": "2024-04-01 00:00:00", "finished_at": "2024-04-01 00:00:00", "rows_appended": 0,
-                 "policy_fingerprint": "test"}
-
-
 def id_number(area: str = "430102", birth: str = "19900101", seq: str = "123") -> str:
     """A valid 18-digit resident ID number (GB 11643 check digit)."""
     body = area + birth + seq
@@ -48,24 +21,11 @@ def id_number(area: str = "430102", birth: str = "19900101", seq: str = "123") -
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
-def relation_kind(con, schema: str, name: str) -> str | None:
-    row = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ?"
-        " AND table_name = ?", [schema, name]
-    ).fetchone()
-    return row[0] if row else None
-
-
 @dataclass
 class Warehouse:
     con: object
 
     def _insert(self, table: str, values: dict) -> None:
-        schema, name = table.split(".")
-        present = {row[0] for row in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' AND table_schema = ?"
-            " AND table_name = ?", [schema, name]).fetchall()}
-        values = {**{k: v for k, v in EXTRA_COLUMNS.items() if k in present and k not in values}, **values}
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         self.con.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
@@ -111,7 +71,7 @@ class Warehouse:
         self._insert("ref.policy", dict(
             region=region, insurance_type=insurance_type, effective_from=effective_from, effective_to=effective_to,
             base_floor=Decimal(base_floor), base_ceiling=Decimal(base_ceiling),
-            employer_rate=Decimal(employer_rate), employee_rate=Decimal(employee_rate)))
+            employer_rate=Decimal(employer_rate), employee_rate=Decimal(employee_rate), source="test"))
 
     def employee_month(self, period="2024-03", entity="长沙甲公司", employee_id="E1", id_number=None, name="张三",
                        region="长沙", month_fraction="1", has_pension_policy=True, si_withheld=None,
@@ -123,22 +83,23 @@ class Warehouse:
             reference_wage=Decimal(gross_pay), gross_pay=Decimal(gross_pay),
             si_withheld=Decimal(si_withheld) if si_withheld is not None else None,
             has_pension_policy=has_pension_policy, expected_employee_amount=Decimal(expected_employee_amount),
-            withholding_difference=Decimal(withholding_difference) if withholding_difference is not None else None))
+            withholding_difference=Decimal(withholding_difference) if withholding_difference is not None else None,
+            run_id="L1"))
 
     def contribution(self, period="2024-03", entity="长沙甲公司", employee_id="E1", id_number=None, name="张三",
                      region="长沙", insurance_type="pension", base="8000"):
         ident = id_number or globals()["id_number"]()
-        # ledger.current_contributions nets ledger.contributions (a view in migration 002)
-        table = ("ledger.contributions" if relation_kind(self.con, "ledger", "current_contributions") == "VIEW"
-                 else "ledger.current_contributions")
-        self._insert(table, dict(
+        # ledger.current_contributions is the net of ledger.contributions (a view, migration 002)
+        self._insert("ledger.contributions", dict(
             period=period, entity=entity, employee_id=employee_id, id_number=ident, name=name, region=region,
             insurance_type=insurance_type, base=Decimal(base), month_fraction=Decimal(1),
             employer_rate=Decimal("0.16"), employee_rate=Decimal("0.08"), employer_amount=Decimal(0),
-            employee_amount=Decimal(0)))
+            employee_amount=Decimal(0), entry_type="original", run_id="L1", created_at="2024-04-01 00:00:00"))
 
     def ledger_run(self, period="2024-03", run_id="L1"):
-        self._insert("ledger.runs", dict(run_id=run_id, period=period))
+        self._insert("ledger.runs", dict(run_id=run_id, period=period, started_at="2024-04-01 00:00:00",
+                                         finished_at="2024-04-01 00:00:00", rows_appended=0,
+                                         policy_fingerprint="test"))
 
     def findings(self, code: str, period: str = "2024-03") -> list[dict]:
         """The rows of ``code``'s check for ``period``, run directly (the text GX runs)."""
@@ -162,20 +123,8 @@ class Warehouse:
         return sorted(out)
 
 
-def install_ledger_stub(con) -> None:
-    """Create the ledger relations the checks read, where the ledger area's migration has not created them."""
-    for statement in LEDGER_STUB.split(";"):
-        words = statement.split()
-        if not words:
-            continue
-        if words[:2] == ["CREATE", "TABLE"] and relation_kind(con, *words[5].split(".")) is not None:
-            continue  # the real relation (maybe a view) is there
-        con.execute(statement)
-
-
 def make_warehouse(con) -> Warehouse:
-    """A fresh warehouse ready for hand-built rows: the ledger relations and one load per kind."""
-    install_ledger_stub(con)
+    """A fresh warehouse ready for hand-built rows: one load per kind."""
     for kind, load_id in LOADS.items():
         con.execute(
             "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, loaded_at)"

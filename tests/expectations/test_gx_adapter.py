@@ -90,12 +90,9 @@ def test_data_docs_are_static_html_without_personal_data(wh, tmp_path):
 
 
 def test_an_encrypted_warehouse_validates_through_our_connection(tmp_path, monkeypatch):
-    from tests.expectations.conftest import install_ledger_stub
-
     monkeypatch.setenv("SHEBAO_WAREHOUSE_KEY", "test-key-0123456789")
     con = connect(tmp_path / "secret.duckdb")
     try:
-        install_ledger_stub(con)
         outcome = run_suites(con, "2024-03")
         assert outcome.counts["MISSING_EXTRACT"] == 4
     finally:

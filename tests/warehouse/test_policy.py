@@ -1,0 +1,97 @@
+"""The policy in force: shipped rows, overrides by region, validation with one clear sentence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from warehouse.errors import InputError
+from warehouse.policy import apply_policy, check_policy_file
+
+HEADER = "地区,险种,生效月份,截止月份,基数下限,基数上限,单位费率,个人费率"
+
+
+def write(tmp_path: Path, body: str, header: str = HEADER, name: str = "policy.csv", encoding="utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes((header + "\n" + body + "\n").encode(encoding))
+    return path
+
+
+def policy(con, region, insurance_type="pension"):
+    return con.execute("SELECT effective_from, base_floor, base_ceiling, employer_rate, employee_rate FROM ref.policy"
+                       " WHERE region = ? AND insurance_type = ? ORDER BY 1", [region, insurance_type]).fetchall()
+
+
+def test_shipped_policy_holds_changsha_2024(con):
+    apply_policy(con)
+    assert policy(con, "长沙")[0] == ("2024-01", Decimal("3604.00"), Decimal("18021.00"), Decimal("0.160000"),
+                                     Decimal("0.080000"))
+    assert policy(con, "长沙", "medical")[0][3:] == (Decimal("0.080000"), Decimal("0.020000"))
+    regions = {r[0] for r in con.execute("SELECT DISTINCT region FROM ref.policy").fetchall()}
+    assert {"长沙", "北京", "上海", "广州", "武汉", "杭州", "成都"} <= regions
+    assert con.execute("SELECT count(*) FROM ref.policy WHERE source IS NULL OR source = ''").fetchone()[0] == 0
+
+
+def test_a_file_replaces_every_shipped_row_of_the_regions_it_names(con, tmp_path):
+    path = write(tmp_path, "湖南省长沙市,养老保险,2024-01,,4000,20000,16%,8%")
+    summary = apply_policy(con, path)
+    assert summary["regions_overridden"] == ["长沙"]
+    assert policy(con, "长沙") == [("2024-01", Decimal("4000.00"), Decimal("20000.00"), Decimal("0.160000"),
+                                   Decimal("0.080000"))]
+    assert policy(con, "长沙", "medical") == []  # every shipped 长沙 row went
+    assert policy(con, "北京")  # other regions keep theirs
+    # later runs without --policy keep the policy in force
+    apply_policy(con)
+    assert policy(con, "长沙")[0][1] == Decimal("4000.00")
+
+
+def test_region_settings_and_new_regions(con, tmp_path):
+    header = HEADER + ",截止日,折算比例,舍入规则"
+    path = write(tmp_path, "株洲,养老,2024-01,,3200,16500,0.16,0.08,20,0.5,jiao_up\n株洲,医疗,2024-01,,3200,16500,0.08,0.02,20,,",
+                 header, encoding="gbk")
+    apply_policy(con, path)
+    assert con.execute("SELECT hire_cutoff_day, late_hire_fraction, rounding FROM ref.regions WHERE region = '株洲'"
+                       ).fetchone() == (20, Decimal("0.5000"), "jiao_up")
+    path = write(tmp_path, "新区,养老,2024-01,,3000,15000,0.16,0.08")
+    apply_policy(con, path)
+    assert con.execute("SELECT hire_cutoff_day, rounding FROM ref.regions WHERE region = '新区'").fetchone() == \
+        (15, "cent_half_up")
+
+
+def test_xlsx_policy_file(con, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.split(","))
+    book.active.append(["武汉", "养老", "2024-01", None, 4000, 20000, 0.16, 0.08])
+    book.save(tmp_path / "policy.xlsx")
+    apply_policy(con, tmp_path / "policy.xlsx")
+    assert policy(con, "武汉")[0][:3] == ("2024-01", Decimal("4000.00"), Decimal("20000.00"))
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("长沙,养老,2024-01,,3604,18021,16,0.08", "employer_rate '16' is 1 or more"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,abc", "employee_rate 'abc' is not a rate"),
+    ("长沙,养老,2024-01,,18021,3604,0.16,0.08", "base_floor 18021.00 is above base_ceiling"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08\n长沙,养老,2024-06,,3604,18021,0.16,0.08", "overlaps"),
+    ("长沙,公积金,2024-01,,3604,18021,0.16,0.08", "insurance type '公积金' is unknown"),
+    ("长沙,养老,2024-13,,3604,18021,0.16,0.08", "is not a month"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,20\n长沙,医疗,2024-01,,3604,18021,0.08,0.02,25", "disagrees"),
+])
+def test_malformed_files_are_one_sentence_and_change_nothing(con, tmp_path, body, message):
+    header = HEADER + (",截止日" if "disagrees" in message else "")
+    path = write(tmp_path, body, header)
+    apply_policy(con)
+    before = con.execute("SELECT count(*) FROM ref.policy").fetchone()[0]
+    with pytest.raises(InputError, match=message) as caught:
+        apply_policy(con, path)
+    assert "policy" in str(caught.value) and "\n" not in str(caught.value)
+    assert con.execute("SELECT count(*) FROM ref.policy").fetchone()[0] == before
+    with pytest.raises(InputError):
+        check_policy_file(path)
+
+
+def test_missing_policy_file(con, tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        apply_policy(con, tmp_path / "none.csv")
