@@ -45,5 +45,5 @@ SELECT (SELECT period FROM scope) AS period,
 FROM open_transfers o
 JOIN waited w ON w.transfer_id = o.transfer_id AND w.stage_on = o.stage_on
 LEFT JOIN ingest.loads l ON l.load_id = o.load_id
-WHERE w.working_days >= o.limit_days
+WHERE w.working_days > o.limit_days
 GROUP BY o.transfer_id
