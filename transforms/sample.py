@@ -344,7 +344,15 @@ def _write_insurance(out, period, people, active, month_first, month_last, style
             (pl.col("hire_date") - pl.duration(days=31)).dt.strftime("%Y-%m")).alias("end"),
         pl.lit(6000.0).alias("base_value"), pl.lit("是").alias("first"),
     )
-    rows = pl.concat([ours_rows, prior_rows])
+    # leavers whose employer never stopped their insurance: still active months later
+    departed = people.filter(pl.col("still_active") & (pl.col("leave_date") < month_first)
+                             & (pl.col("leave_date") >= month_first - timedelta(days=180)))
+    departed_rows = departed.select(
+        "id_number", "name", "city", "entity", pl.lit("pension").alias("insurance_type"),
+        pl.lit("active").alias("status"), pl.col("hire_date").dt.strftime("%Y-%m").alias("start"),
+        pl.lit(None, pl.String).alias("end"), pl.col("pay").round(2).alias("base_value"), pl.lit("否").alias("first"),
+    )
+    rows = pl.concat([ours_rows, prior_rows, departed_rows])
     type_text = pl.col("insurance_type").replace_strict({t: s[style % len(s)] for t, s in TYPE_SPELLINGS.items()})
     status_text = pl.col("status").replace_strict({t: s[style % len(s)] for t, s in STATUS_SPELLINGS.items()})
     table = rows.select(_cols(
