@@ -46,7 +46,8 @@ def duckdb_floor(inbox: Path, database: Path) -> tuple[float, int]:
             encoding = "utf-8"
         except UnicodeDecodeError:
             encoding = "gb18030"
-        con.execute(f"CREATE TABLE t{index} AS SELECT * FROM read_csv(?, all_varchar = true, header = true,"
+        con.execute(f"CREATE TABLE t{index} AS SELECT * FROM read_csv(?, all_varchar = true, header = true, quote = '\"',"
+                    " null_padding = true, strict_mode = false,"
                     f" encoding = '{encoding}')", [str(path)])
         rows += con.execute(f"SELECT count(*) FROM t{index}").fetchone()[0]
     con.execute("CHECKPOINT")

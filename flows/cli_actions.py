@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import RoleOption, WarehouseOption, check_period
+from flows.cli_common import RoleOption, WarehouseOption, check_period, preflight
 from warehouse.db import default_path
 
 actions_app = typer.Typer(help="The cleanup action list: `--period P` runs the stage; list; dismiss.",
@@ -38,6 +38,7 @@ def actions(
 
     path = warehouse or default_path()
     with warehouse_lock(path):
+        preflight(path)
         summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, role=role)
     typer.echo(f"{period}: {summary['by_status']}; workbook {summary['workbook']}")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import check_period
+from flows.cli_common import check_period, preflight
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 from warehouse.errors import InputError
@@ -56,6 +56,7 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
 
     path = warehouse or default_path()
     with warehouse_lock(path, wait):
+        preflight(path)
         summary = monthly_close(inbox=str(inbox), period=period, warehouse=str(path), out=str(out),
                                 policy=str(policy) if policy else None, dask_address=dask_address)
     _print_outputs(summary)
@@ -75,6 +76,7 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
 
     path = warehouse or default_path()
     with warehouse_lock(path, wait):
+        preflight(path)
         summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path), out=str(out),
                                   policy=str(policy) if policy else None)
     for summary in summaries:
@@ -94,5 +96,6 @@ def demo(out: OutOption = Path("demo"),
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
     warehouse = out / "shebao.duckdb"
     with warehouse_lock(warehouse):
+        preflight(warehouse)
         summary = monthly_close(inbox=str(inbox), period="2025-03", warehouse=str(warehouse), out=str(out / "out"))
     _print_outputs(summary)

@@ -28,3 +28,11 @@ def check_period(period: str) -> str:
     if not _PERIOD.match(period or ""):
         raise InputError(f"The period {period!r} is not a month like 2024-03; pass --period YYYY-MM.")
     return period
+
+
+def preflight(warehouse) -> None:
+    """Open (and migrate) the warehouse once before any flow starts, so a wrong key, a lock held by
+    another process or an unwritable folder is one sentence rather than a failed flow run."""
+    from warehouse.db import connect
+
+    connect(warehouse).close()

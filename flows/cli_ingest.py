@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import WarehouseOption
+from flows.cli_common import WarehouseOption, preflight
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 
@@ -27,6 +27,7 @@ def ingest(
 
     path = warehouse or default_path()
     with warehouse_lock(path):
+        preflight(path)
         summary = ingest_flow(inbox=str(inbox), warehouse=str(path))
     print_ingest_summary(summary)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period
+from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period, preflight
 from warehouse.db import default_path
 from warehouse.errors import InputError
 
@@ -31,6 +31,7 @@ def ledger(
 
     path = warehouse or default_path()
     with warehouse_lock(path):
+        preflight(path)
         summary = ledger_flow(period=period, warehouse=str(path), policy=str(policy) if policy else None)
     typer.echo(f"{period}: {summary['employees_in_ledger']} employees in the ledger, "
                f"{summary['rows_appended']} rows appended.")

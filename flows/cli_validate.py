@@ -61,10 +61,17 @@ def report(
     """Write the HR validation report of a run (IDs masked unless the role may see them)."""
     check_period(period)
     from flows.validate import default_out
+    from transforms.actions import audit
     from transforms.report import authorise, resolve_run, write_report
+    from transforms.roles import PermissionDenied
     from warehouse.db import opened
 
-    authorise(role)  # refused before the warehouse is opened
+    try:
+        authorise(role)  # refused before the report is built
+    except PermissionDenied:
+        with opened(warehouse or default_path()) as con:  # the refusal is on the record
+            audit(con, role, "report", period, False, "role may not see findings")
+        raise
     with opened(warehouse or default_path(), read_only=True) as con:
         chosen = resolve_run(con, period, run_id)
         path = write_report(con, chosen, Path(out or default_out()) / period, role=role)
