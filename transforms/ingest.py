@@ -18,6 +18,7 @@ from transforms import kinds as k
 from transforms.contracts import CONTRACT_VIOLATION, contract_failures
 from transforms.readers import FileContent, UnreadableFile, read_extract
 from transforms.staging import (
+    DUPLICATE,
     RAW,
     REASON,
     REASON_CODE,
@@ -34,6 +35,7 @@ from warehouse.reference import refresh_regions, region_lookup
 
 Progress = Callable[[int, int, dict], None]
 _IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
+CHUNK_ROWS = 200_000  # rows staged and written at a time: memory stays flat however large a file is
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -89,10 +91,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
                    f"was found in the first {6} rows")
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=content.encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
-    prepared = [(kind, _stage(kind, sheets, lookup)) for kind, sheets in groups.items()]
     try:
         with transaction(con):
-            return [_write_load(con, source, sha, kind, rows, run_id, content.encoding, note) for kind, rows in prepared]
+            return [_load_kind(con, source, sha, kind, sheets, lookup, run_id, content.encoding, note)
+                    for kind, sheets in groups.items()]
     except duckdb.Error as exc:
         reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
         return [_record(con, source, sha, None, "failed", run_id, encoding=content.encoding, message=reason)]
@@ -111,27 +113,53 @@ def _group_sheets(content: FileContent) -> tuple[dict[str, list], list[str]]:
     return groups, unrecognised
 
 
-def _stage(kind_name: str, sheets: list, lookup: dict[str, str]) -> pl.DataFrame:
+def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup: dict[str, str], run_id,
+               encoding, note) -> dict:
+    """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), inside the
+    file's transaction; the load's row with its counts comes last."""
     kind = k.KINDS[kind_name]
-    frames = []
-    for sheet, header in sheets:
-        rows = data_rows(sheet.grid, header, sheet.name)
+    load_id = con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+    prepared = [(data_rows(sheet.grid, header, sheet.name), header) for sheet, header in sheets]
+    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking.
+    copies = pl.concat([rows.select(RAW) for rows, _ in prepared]).select(~pl.col(RAW).is_first_distinct()).to_series()
+    counts = {"read": 0, "staged": 0, "rejected": 0}
+    offset = 0
+    for rows, header in prepared:
+        rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
+        offset += rows.height
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
-        frames.append(stage_rows(rows, kind, labels, header.width, lookup))
-    rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    rows = mark_duplicates(rows)
+        for start in range(0, rows.height, CHUNK_ROWS):
+            chunk = stage_rows(rows.slice(start, CHUNK_ROWS), kind, labels, header.width, lookup)
+            chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
+            staged, rejected = _write_rows(con, load_id, source, kind_name, chunk)
+            counts["read"] += chunk.height
+            counts["staged"] += staged
+            counts["rejected"] += rejected
+    sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
+    con.execute(
+        "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
+        " loaded_at, run_id, encoding, sheets, message) VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, source, sha, kind_name, counts["read"], counts["staged"], counts["rejected"], datetime.now(), run_id,
+         encoding, sheet_names, note],
+    )
+    return {"load_id": load_id, "source_file": source, "kind": kind_name, "status": "loaded",
+            "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"]}
+
+
+def _hold_to_contract(kind_name: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows the normaliser passed but the pandera contract refuses are rejected, never staged or lost."""
     staged_index = rows.with_row_index("__i").filter(pl.col(REASON_CODE).is_null())
     broken = contract_failures(kind_name, staged_index)
-    if broken.len():
-        bad_rows = staged_index[broken]["__i"]
-        rows = rows.with_row_index("__i").with_columns(
-            pl.when(pl.col("__i").is_in(bad_rows.implode())).then(pl.lit(CONTRACT_VIOLATION))
-            .otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
-            pl.when(pl.col("__i").is_in(bad_rows.implode()))
-            .then(pl.lit("the row broke the staging contract after normalisation; report it to the data team"))
-            .otherwise(pl.col(REASON)).alias(REASON),
-        ).drop("__i")
-    return rows
+    if not broken.len():
+        return rows
+    bad_rows = staged_index[broken]["__i"].implode()
+    return rows.with_row_index("__i").with_columns(
+        pl.when(pl.col("__i").is_in(bad_rows)).then(pl.lit(CONTRACT_VIOLATION))
+        .otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
+        pl.when(pl.col("__i").is_in(bad_rows))
+        .then(pl.lit("the row broke the staging contract after normalisation; report it to the data team"))
+        .otherwise(pl.col(REASON)).alias(REASON),
+    ).drop("__i")
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
@@ -142,29 +170,21 @@ def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> l
     ).fetchall()
 
 
-def _write_load(con, source, sha, kind, rows: pl.DataFrame, run_id, encoding, note) -> dict:
-    load_id = con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+def _write_rows(con, load_id: int, source: str, kind: str, rows: pl.DataFrame) -> tuple[int, int]:
+    """Raw rows, rejects and staged rows of one chunk; returns (staged, rejected)."""
     staged = rows.filter(pl.col(REASON_CODE).is_null())
     rejected = rows.filter(pl.col(REASON_CODE).is_not_null())
-    sheets = ", ".join(sorted({s for s in rows[SHEET].to_list() if s is not None})) or None
-    con.execute(
-        "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
-        " loaded_at, run_id, encoding, sheets, message) VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
-        [load_id, source, sha, kind, rows.height, staged.height, rejected.height, datetime.now(), run_id, encoding,
-         sheets, note],
-    )
     con.register("v_raw", _arrow(rows.select(SHEET, ROW_NUMBER, RAW)))
-    con.execute(
-        "INSERT INTO raw.rows SELECT ?, ?, sheet, row_number, raw FROM v_raw", [load_id, kind]
-    )
+    con.execute("INSERT INTO raw.rows SELECT ?, ?, sheet, row_number, raw FROM v_raw", [load_id, kind])
     con.unregister("v_raw")
-    con.register("v_rejects", _arrow(rejected.select(SHEET, ROW_NUMBER, REASON_CODE, REASON, RAW)))
-    con.execute(
-        "INSERT INTO ingest.rejects SELECT ?, ?, ?, row_number, sheet, reason_code, reason, CAST(raw AS JSON)"
-        " FROM v_rejects",
-        [load_id, source, kind],
-    )
-    con.unregister("v_rejects")
+    if rejected.height:
+        con.register("v_rejects", _arrow(rejected.select(SHEET, ROW_NUMBER, REASON_CODE, REASON, RAW)))
+        con.execute(
+            "INSERT INTO ingest.rejects SELECT ?, ?, ?, row_number, sheet, reason_code, reason, CAST(raw AS JSON)"
+            " FROM v_rejects",
+            [load_id, source, kind],
+        )
+        con.unregister("v_rejects")
     targets = _table_columns(con, "staging", kind)
     select = []
     for column, data_type in targets:
@@ -175,8 +195,7 @@ def _write_load(con, source, sha, kind, rows: pl.DataFrame, run_id, encoding, no
     con.register("v_staged", _arrow(staged.select([c for c, _ in targets if c in staged.columns])))
     con.execute(f"INSERT INTO staging.{kind} BY NAME SELECT {', '.join(select)} FROM v_staged", [load_id])
     con.unregister("v_staged")
-    return {"load_id": load_id, "source_file": source, "kind": kind, "status": "loaded", "rows_read": rows.height,
-            "rows_staged": staged.height, "rows_rejected": rejected.height}
+    return staged.height, rejected.height
 
 
 def _arrow(frame: pl.DataFrame):

@@ -15,6 +15,7 @@ from transforms import normalise as n
 from transforms.readers import CELLS, MAX_HEADER_SEARCH
 
 ROW_NUMBER, SHEET, RAW, REASON_CODE, REASON = "row_number", "sheet", "raw", "reason_code", "reason"
+DUPLICATE = "__duplicate"  # set by the caller: the row is an exact copy of an earlier row of the file
 
 
 @dataclass
@@ -207,8 +208,12 @@ def _message(code: str, label: str, value: pl.Expr) -> pl.Expr:
 
 
 def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:
-    """An exact copy of an earlier row of the same file is rejected as DUPLICATE_ROW (it wins)."""
-    duplicate = ~pl.col(RAW).is_first_distinct()
+    """An exact copy of an earlier row of the same file is rejected as DUPLICATE_ROW (it wins).
+
+    Whether a row is a copy is decided over the whole file (``DUPLICATE``) before rows are chunked;
+    without that column, within ``rows``.
+    """
+    duplicate = pl.col(DUPLICATE) if DUPLICATE in rows.columns else ~pl.col(RAW).is_first_distinct()
     return rows.with_columns(
         pl.when(duplicate).then(pl.lit(n.DUPLICATE_ROW)).otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
         pl.when(duplicate)

@@ -188,3 +188,14 @@ def test_unknown_coded_values_are_rejected(con, inbox):
     write(inbox / "ins.csv", "\n".join([header, *rows]) + "\n")
     ingest_inbox(con, inbox)
     assert [r[1] for r in rejects(con, "ins.csv")] == ["UNKNOWN_VALUE", "UNKNOWN_VALUE"]
+
+
+def test_large_files_are_written_in_chunks_with_copies_found_across_them(con, inbox, monkeypatch):
+    import transforms.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)
+    rows = [GOOD_ROW.replace("E001", f"E1{i:02d}") for i in range(5)]
+    write(inbox / "chunks.csv", "\n".join([PAYROLL_HEADER, *rows, rows[0], rows[4]]) + "\n")
+    ingest_inbox(con, inbox)
+    assert loads(con)["chunks.csv"][2:5] == (7, 5, 2)
+    assert [(r[0], r[1]) for r in rejects(con, "chunks.csv")] == [(6, "DUPLICATE_ROW"), (7, "DUPLICATE_ROW")]
