@@ -27,7 +27,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	cd bench && ../$(BIN)/python ingest.py && ../$(BIN)/python ledger.py && ../$(BIN)/python validate.py \
+		&& ../$(BIN)/python close.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

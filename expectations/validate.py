@@ -12,6 +12,7 @@ import duckdb
 from expectations.gx_duckdb import PROVEN_GX_VERSION
 from expectations.registry import BY_CODE, CHECKS
 from expectations.suites import run_suites, write_findings
+from transforms.faults import checkpoint
 from transforms.workdays import calendar_warning, ensure_calendar
 from warehouse.db import CATALOG, transaction
 from warehouse.errors import ShebaoError
@@ -56,6 +57,7 @@ def validate_period(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
                         f"on ({PROVEN_GX_VERSION}); the adapter's probe passed.")
     with transaction(con):
         counts = write_findings(con, run_id, period, CHECKS, expected_counts=outcome.counts)
+        checkpoint("validate.before_commit")
         con.execute(
             "UPDATE quality.runs SET status = 'succeeded', finished_at = now(), ledger_run_id = ?, counts = ?,"
             " warnings = ?, gx_version = ?, gx_success = ?, data_docs = ? WHERE run_id = ?",

@@ -23,6 +23,7 @@ from flows.ledger import ledger_flow
 from flows.lock import warehouse_lock
 from flows.validate import validate_flow
 from transforms.export import export_ledger, ledger_rows
+from transforms.faults import checkpoint
 from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 
@@ -153,9 +154,12 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
         summary = {"period": period, "run_id": run_id}
         summary["ingest"] = ingest_flow(inbox=str(inbox), warehouse=warehouse, run_id=run_id)
         summary["ledger"] = ledger_flow(period=period, warehouse=warehouse, policy=policy, run_id=run_id)
+        checkpoint("close.after_ledger")
         summary["validation"] = validate_flow(period=period, warehouse=warehouse, out=out)
+        checkpoint("close.after_validate")
         summary["actions"] = actions_flow(period=period, warehouse=warehouse, out=out,
                                           run_id=summary["validation"]["run_id"])
+        checkpoint("close.after_actions")
         summary["exports"] = export_ledger_files(warehouse, period, out)
         partitioned = entity_partitions.with_options(task_runner=_partition_runner(dask_address))
         summary["entities"] = partitioned(warehouse=warehouse, period=period, out=out)

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql
 from transforms.roles import PermissionDenied, get_role
 from warehouse.db import transaction
@@ -98,6 +99,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
         con.execute(f"""INSERT INTO actions.action_events
                         SELECT a.action_id, 'resolved', 'open', 'resolved', $run_id, $period, NULL,
                                'not found again', $now {resolve}""", resolve_params)
+        checkpoint("actions.before_commit")
         con.execute(f"""UPDATE actions.cleanup_actions SET status = 'resolved', resolved_by_run = $run_id,
                         updated_at = $now WHERE action_id IN (SELECT a.action_id {resolve})""", resolve_params)
     return action_counts(con) | {"found": con.execute("SELECT count(*) FROM found_actions").fetchone()[0],

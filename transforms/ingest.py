@@ -16,6 +16,7 @@ import polars as pl
 
 from transforms import kinds as k
 from transforms.contracts import CONTRACT_VIOLATION, contract_failures
+from transforms.faults import checkpoint
 from transforms.readers import FileContent, UnreadableFile, read_extract
 from transforms.staging import (
     DUPLICATE,
@@ -56,6 +57,7 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     summaries: list[dict] = []
     for index, path in enumerate(files, start=1):
         results = ingest_file(con, path, run_id=run_id, lookup=lookup)
+        checkpoint("ingest.after_file")
         summaries.extend(results)
         if progress:
             progress(index, len(files), {"file": path.name, "loads": results})
@@ -135,6 +137,7 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
             counts["read"] += chunk.height
             counts["staged"] += staged
             counts["rejected"] += rejected
+    checkpoint("ingest.before_commit")
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.faults import checkpoint
 from transforms.runs import new_run_id
 from warehouse.db import transaction
 from warehouse.policy import apply_policy, policy_fingerprint
@@ -53,6 +54,7 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
         before = con.execute("SELECT count(*) FROM ledger.contributions").fetchone()[0]
         con.execute(_sql("ledger_append.sql"), {"period": period, "run_id": run_id, "created_at": datetime.now()})
         appended = con.execute("SELECT count(*) FROM ledger.contributions").fetchone()[0] - before
+        checkpoint("ledger.before_commit")
         con.execute(
             "INSERT INTO ledger.runs VALUES (?, ?, ?, ?, ?, ?)",
             [run_id, period, started, datetime.now(), appended, policy_fingerprint(con)],
