@@ -20,7 +20,7 @@ from transforms.sample import generate_inbox
 REPO = Path(__file__).resolve().parents[2]
 CLOSE = ("import sys; from flows.close import monthly_close; "
          "monthly_close(inbox=sys.argv[1], period='2025-03', warehouse=sys.argv[2], out=sys.argv[3])")
-KILL_POINTS = ["ingest.after_file#3", "ingest.before_commit#5", "ingest.after_file#40", "ledger.before_commit",
+KILL_POINTS = ["ingest.after_file#3", "ingest.before_commit#5", "ingest.after_file#30", "ledger.before_commit",
                "close.after_ledger", "validate.before_commit", "close.after_validate", "actions.before_commit",
                "close.after_actions"]
 STATE = {

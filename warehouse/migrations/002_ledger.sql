@@ -98,9 +98,8 @@ CREATE TABLE ledger.employee_months (
     has_pension_policy       BOOLEAN NOT NULL,
     expected_employee_amount DECIMAL(14, 2) NOT NULL,
     withholding_difference   DECIMAL(14, 2),
-    run_id                   VARCHAR NOT NULL,
-    PRIMARY KEY (period, entity, employee_id)
-);
+    run_id                   VARCHAR NOT NULL  -- one row per (period, entity, employee_id) by construction:
+);                                             -- no index, which would slow the per-period replace
 
 CREATE TABLE ledger.runs (
     run_id             VARCHAR PRIMARY KEY,
