@@ -8,7 +8,6 @@ as Arrow data and write files only, so DuckDB keeps its single writer (this proc
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -24,24 +23,11 @@ from flows.lock import warehouse_lock
 from flows.validate import validate_flow
 from transforms.export import export_ledger, ledger_rows
 from transforms.faults import checkpoint
+from transforms.periods import months_between, previous_month
 from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 
 CONCURRENCY_LIMIT = "shebao-warehouse"  # a Prefect global concurrency limit for deployments
-
-
-def previous_month(today: date | None = None) -> str:
-    today = today or date.today()
-    return f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
-
-
-def months_between(start: str, end: str) -> list[str]:
-    year, month = map(int, start.split("-"))
-    months = []
-    while f"{year}-{month:02d}" <= end:
-        months.append(f"{year}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
 
 
 @task(name="export the ledger for finance", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)

@@ -75,3 +75,31 @@ def acceptance_copy(acceptance_ingested: Path, tmp_path: Path) -> Path:
     target = tmp_path / "acceptance.duckdb"
     shutil.copy(acceptance_ingested, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def acceptance_closed(tmp_path_factory, acceptance_ingested, acceptance_dir) -> Path:
+    """The acceptance warehouse after ledger, validation and actions of 2024-01..03 (copy it to write)."""
+    import shutil
+
+    from expectations.validate import start_run, validate_period
+    from transforms.actions import update_actions
+    from transforms.ledger import compute_ledger
+    from transforms.runs import new_run_id
+    from warehouse.db import connect
+    from warehouse.policy import apply_policy
+
+    path = tmp_path_factory.mktemp("closed") / "closed.duckdb"
+    shutil.copy(acceptance_ingested, path)
+    connection = connect(path)
+    try:
+        apply_policy(connection, acceptance_dir / "policy.csv")
+        for period in ("2024-01", "2024-02", "2024-03"):
+            compute_ledger(connection, period)
+            run_id = new_run_id()
+            start_run(connection, run_id, period)
+            validate_period(connection, period, run_id)
+            update_actions(connection, period, run_id)
+    finally:
+        connection.close()
+    return path

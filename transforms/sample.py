@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from transforms.normalise import ID_CHECK_CHARS, ID_WEIGHTS
+from transforms.periods import months_between
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢")
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红燕鹏辉建国文斌宇浩凯婷雪琳晨欣怡佳瑶子涵博远")
@@ -63,15 +64,6 @@ EMPLOYEE_RATE = {"pension": 0.08, "medical": 0.02, "unemployment": 0.005, "work_
 def _cols(*exprs) -> list[pl.Expr]:
     """Name the output columns c0..cN (their header comes from the file's header row)."""
     return [(pl.col(e) if isinstance(e, str) else e).alias(f"c{i}") for i, e in enumerate(exprs)]
-
-
-def months(start: str, end: str) -> list[str]:
-    y, m = map(int, start.split("-"))
-    out = []
-    while f"{y}-{m:02d}" <= end:
-        out.append(f"{y}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def check_chars(bodies: np.ndarray) -> np.ndarray:
@@ -200,7 +192,7 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    periods = months(start, end)
+    periods = months_between(start, end)
     first = date.fromisoformat(periods[0] + "-01")
     last_month = date.fromisoformat(periods[-1] + "-01")
     last = (last_month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)

@@ -11,26 +11,17 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.transforms.test_actions import PERIODS, close
 from transforms.actions import ACTION_TYPES
 from transforms.forms import write_forms
 from transforms.workbook import HEADERS, write_workbook
 from warehouse.db import connect
-from warehouse.policy import apply_policy
 
 FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dX](?![0-9])")
 
 
-@pytest.fixture(scope="module")
-def closed_path(tmp_path_factory, acceptance_ingested, acceptance_dir) -> Path:
-    path = tmp_path_factory.mktemp("actions") / "closed.duckdb"
-    shutil.copy(acceptance_ingested, path)
-    con = connect(path)
-    apply_policy(con, acceptance_dir / "policy.csv")
-    for period in PERIODS:
-        close(con, period)
-    con.close()
-    return path
+@pytest.fixture()
+def closed_path(acceptance_closed) -> Path:
+    return acceptance_closed  # read only here
 
 
 def test_workbook_sheets_headers_counts_and_no_full_ids(closed_path, tmp_path):
