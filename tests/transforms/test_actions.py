@@ -136,3 +136,21 @@ def test_adjust_base_groups_the_types_of_one_person(closed):
     ids = con.execute("SELECT entity, id_number, count(*) FROM actions.cleanup_actions"
                       " WHERE action_type = 'ADJUST_BASE' GROUP BY ALL HAVING count(*) > 1").fetchall()
     assert ids == []
+
+
+def test_findings_with_missing_key_parts_and_repeated_types_make_one_action_each(con):
+    con.execute("INSERT INTO quality.runs (run_id, period, started_at, status) VALUES ('r1', '2024-03', now(), 'succeeded')")
+    rows = [
+        ("BASE_BELOW_FLOOR", "error", "甲公司", None, "430102199001011237", "pension", '{"expected_base": "3604.00"}'),
+        ("BASE_MISMATCH", "warning", "甲公司", None, "430102199001011237", "pension", '{"expected_base": "5000.00"}'),
+        ("BASE_MISMATCH", "warning", None, None, "430102199001011237", "medical", '{"expected_base": "5000.00"}'),
+        ("WITHHOLDING_MISMATCH", "warning", None, "E9", None, None, "{}"),
+    ]
+    con.executemany("INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number,"
+                    " insurance_type, details) VALUES ('r1', '2024-03', ?, ?, ?, ?, ?, ?, ?)", rows)
+    update_actions(con, "2024-03", "r1")
+    actions = con.execute("SELECT action_type, entity, CAST(details AS VARCHAR) FROM actions.cleanup_actions"
+                          " ORDER BY ALL").fetchall()
+    assert [(t, e) for t, e, _ in actions] == [("ADJUST_BASE", "甲公司"), ("ADJUST_BASE", None),
+                                               ("CORRECT_WITHHOLDING", None)]  # NULLs sort last
+    assert json.loads(actions[0][2])["expected_base"] == {"pension": "3604.00"}

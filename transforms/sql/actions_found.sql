@@ -30,21 +30,25 @@ mapped AS (
         END AS action_type,
         -- the problem's key: who (and, for merges, which shared number or name + birth date)
         CASE f.code
-            WHEN 'DUPLICATE_ID_NUMBER' THEN 'id:' || f.id_number
-            WHEN 'DUPLICATE_PERSON' THEN 'person:' || (f.d ->> '$.name') || ':' || (f.d ->> '$.birth_digits')
-            WHEN 'BASE_BELOW_FLOOR' THEN f.entity || '|' || f.id_number
-            WHEN 'BASE_ABOVE_CEILING' THEN f.entity || '|' || f.id_number
-            WHEN 'BASE_MISMATCH' THEN f.entity || '|' || f.id_number
+            WHEN 'DUPLICATE_ID_NUMBER' THEN concat_ws('|', 'id', f.id_number)
+            WHEN 'DUPLICATE_PERSON' THEN concat_ws('|', 'person', f.d ->> '$.name', f.d ->> '$.birth_digits')
+            WHEN 'BASE_BELOW_FLOOR' THEN concat_ws('|', f.entity, f.id_number)
+            WHEN 'BASE_ABOVE_CEILING' THEN concat_ws('|', f.entity, f.id_number)
+            WHEN 'BASE_MISMATCH' THEN concat_ws('|', f.entity, f.id_number)
             WHEN 'FIRST_ENROLLMENT_MISJUDGED' THEN f.id_number
             WHEN 'STALE_TRANSFER' THEN f.transfer_id
             WHEN 'TRANSFER_NOT_REFLECTED' THEN f.transfer_id
-            WHEN 'ACTIVE_ELSEWHERE' THEN f.entity || '|' || f.employee_id || '|' || (f.d ->> '$.other_region')
-            ELSE f.entity || '|' || f.employee_id
+            WHEN 'ACTIVE_ELSEWHERE' THEN concat_ws('|', f.entity, f.employee_id, f.d ->> '$.other_region')
+            ELSE concat_ws('|', f.entity, f.employee_id)
         END AS problem_key
     FROM findings f
 ),
 kept AS (
-    SELECT m.* FROM mapped m
+    SELECT m.*,
+           -- one expected base per insurance type of an action (the lowest where findings differ)
+           min(m.d ->> '$.expected_base') OVER (PARTITION BY m.action_type, m.problem_key, m.insurance_type)
+               AS type_expected_base
+    FROM mapped m
     WHERE m.action_type IS NOT NULL
       AND NOT (m.action_type = 'INITIATE_TRANSFER' AND EXISTS (
           SELECT 1 FROM snapshot t
@@ -72,7 +76,8 @@ SELECT
         'people', list(DISTINCT struct_pack(entity := entity, employee_id := employee_id))
                   FILTER (WHERE employee_id IS NOT NULL),
         'expected_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
-            list(struct_pack(k := insurance_type, v := d ->> '$.expected_base')) FILTER (WHERE insurance_type IS NOT NULL)) END,
+            list(DISTINCT struct_pack(k := insurance_type, v := type_expected_base))
+                FILTER (WHERE insurance_type IS NOT NULL)) END,
         'other_region', any_value(d ->> '$.other_region'),
         'other_employer', any_value(d ->> '$.other_employer'),
         'stage', any_value(d ->> '$.stage'),
