@@ -55,4 +55,6 @@ def new_workbook(path: Path):
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    # constant_memory: rows go to disk as they are written, so a 700k-row ledger does not sit in memory
+    return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "constant_memory": True})
