@@ -1,12 +1,17 @@
-"""Shared bench helpers: a history inbox, the DuckDB read floor, and peak memory of a child process."""
+"""Shared bench helpers: a history inbox, the DuckDB read floor, timing, and the peak memory of a child process.
+
+Benchmarks report figures from one run (ratios, not assertions). Anything measured for memory runs in a
+fresh interpreter, so its peak RSS is its own and not the benchmark's.
+"""
 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,48 +24,79 @@ from warehouse.db import extension_path  # noqa: E402
 MONTHS = ("2024-03", "2025-03")  # 12 months of payroll history, then the month closed
 
 
-def history_inbox(folder: Path, employees: int) -> Path:
-    """CSV inbox: 13 months of payroll, and the other kinds for the last month only."""
+def history_inbox(folder: Path, employees: int, seed: int = 0) -> Path:
+    """CSV inbox (UTF-8 and GBK): 13 months of payroll, the other three kinds for the last month only.
+
+    Reused when ``folder/inbox`` already holds files (``--keep``), so repeated runs skip generation.
+    """
     from transforms.sample import generate_inbox
 
     inbox = folder / "inbox"
-    if not inbox.exists():
-        generate_inbox(inbox, employees, MONTHS[0], MONTHS[1], formats="csv")
-        last = MONTHS[1].replace("-", "")
-        for path in inbox.iterdir():
-            if not path.name.startswith("工资表_") and f"_{last}" not in path.name:
-                path.unlink()
+    if not (inbox.is_dir() and any(inbox.iterdir())):
+        generate_inbox(inbox, employees, MONTHS[0], MONTHS[1], seed=seed, formats="csv", history_payroll_only=True)
     return inbox
 
 
+def csv_encoding(path: Path) -> str:
+    """``utf-8`` or ``gb18030`` (a superset of GBK), as DuckDB's encodings extension names them."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
 def duckdb_floor(inbox: Path, database: Path) -> tuple[float, int]:
-    """DuckDB alone reading each CSV into a table of a database file (no processing): seconds, rows."""
+    """DuckDB alone reading each CSV into a table of a database file (no processing): seconds, rows.
+
+    Encodings are found before the clock starts; GBK files go through the encodings extension.
+    """
+    files = [(path, csv_encoding(path)) for path in sorted(inbox.glob("*.csv"))]
     con = duckdb.connect(str(database))
     con.execute(f"LOAD '{extension_path('encodings')}'")
-    started = time.perf_counter()
     rows = 0
-    for index, path in enumerate(sorted(inbox.glob("*.csv"))):
-        data = path.read_bytes()
-        try:
-            data.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "gb18030"
-        con.execute(f"CREATE TABLE t{index} AS SELECT * FROM read_csv(?, all_varchar = true, header = true, quote = '\"',"
-                    " null_padding = true, strict_mode = false,"
-                    f" encoding = '{encoding}')", [str(path)])
-        rows += con.execute(f"SELECT count(*) FROM t{index}").fetchone()[0]
-    con.execute("CHECKPOINT")
-    seconds = time.perf_counter() - started
+    with stopwatch() as elapsed:
+        for index, (path, encoding) in enumerate(files):
+            con.execute(f"CREATE TABLE t{index} AS SELECT * FROM read_csv(?, all_varchar = true, header = true,"
+                        f" quote = '\"', null_padding = true, strict_mode = false, encoding = '{encoding}')",
+                        [str(path)])
+            rows += con.execute(f"SELECT count(*) FROM t{index}").fetchone()[0]
+        con.execute("CHECKPOINT")
     con.close()
-    return seconds, rows
+    return elapsed(), rows
 
 
-def measure_child(code: str) -> tuple[dict, float]:
-    """Run ``code`` (printing one JSON line last) in a fresh interpreter: its result and peak RSS in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+@contextmanager
+def stopwatch() -> Iterator:
+    """``with stopwatch() as elapsed: ...`` then ``elapsed()`` is the seconds the block took."""
+    started = time.perf_counter()
+    finished: list[float] = []
+    yield lambda: (finished[0] if finished else time.perf_counter()) - started
+    finished.append(time.perf_counter())
+
+
+_WRAPPER = """
+import resource, sys
+exec(compile(sys.argv[1], "<bench child>", "exec"), {"__name__": "__bench__"})
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+"""
+
+
+def measure_child(code: str, cwd: Path = REPO) -> tuple[dict, float]:
+    """Run ``code`` (its last JSON line is its result) in a fresh interpreter: that result, and the child's
+    own peak RSS in MB (``ru_maxrss`` of the child itself, so earlier children never count)."""
+    result = subprocess.run([sys.executable, "-c", _WRAPPER, code], capture_output=True, text=True, cwd=cwd,
+                            check=False)
     if result.returncode:
-        raise SystemExit(result.stderr[-4000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return json.loads(result.stdout.strip().splitlines()[-1]), max(peak, before) / 1024
+        raise SystemExit(f"the measured child failed:\n{result.stderr[-4000:]}")
+    lines = result.stdout.strip().splitlines()
+    peak_kb = next(int(line.split()[1]) for line in reversed(lines) if line.startswith("PEAK_RSS_KB"))
+    payload = next(line for line in reversed(lines) if line.startswith("{"))
+    return json.loads(payload), peak_kb / 1024
+
+
+def ratio_line(label: str, ours: float, floor: float, target: float) -> str:
+    """``label: 12.3 s vs 4.1 s floor = 3.0x (target <= 3x)``."""
+    ratio = ours / floor if floor else float("inf")
+    verdict = "within" if ratio <= target else "OVER"
+    return f"{label}: {ours:.2f} s vs {floor:.2f} s floor = {ratio:.2f}x ({verdict} the target of {target:g}x)"

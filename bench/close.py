@@ -1,47 +1,83 @@
 """Benchmark: the whole monthly close beside DuckDB alone reading the same CSV files, at several sizes.
 
-Each size: 12 months of payroll history plus the month closed (CSV inbox from the generator); the close
-runs in a fresh process (Prefect without a server), its peak memory measured.
+Each size: a CSV inbox from the generator with 12 months of payroll history before the month closed
+(the other extracts for that month). The floor is DuckDB alone ``read_csv``-ing every file into a table of
+a database file (GBK files through the encodings extension). The close runs in a fresh process on the
+embedded defaults (Prefect without a server, threads for the per-entity work); its peak memory is the
+close process's own peak RSS, and the peak of the process tree (the temporary Prefect server included).
+One run per size; the figures are ratios, not assertions.
+
 Usage: python bench/close.py [--sizes 10000,50000,200000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from _common import MONTHS, duckdb_floor, history_inbox, measure_child
+from _common import MONTHS, REPO, duckdb_floor, history_inbox
 
 CLOSE = """
-import json, sys, time
-sys.path.insert(0, '.')
+import json, resource, sys, time
+sys.path.insert(0, {repo!r})
+import flows.settings
 from flows.close import monthly_close
 started = time.perf_counter()
 summary = monthly_close(inbox={inbox!r}, period={period!r}, warehouse={warehouse!r}, out={out!r})
-print(json.dumps({{"seconds": time.perf_counter() - started, "rows": summary["ingest"]["rows_read"],
-                   "findings": summary["validation"]["findings"]}}))
+seconds = time.perf_counter() - started
+print(json.dumps({{"seconds": seconds, "rows": summary["ingest"]["rows_read"],
+                   "ledger_rows": sum(e["rows"] for e in summary["entities"]),
+                   "findings": summary["validation"]["findings"], "steps": summary["seconds"],
+                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
+
+
+def run_close(folder: Path, inbox: Path) -> tuple[dict, float]:
+    """The close in a fresh interpreter: its JSON line, and the peak RSS (MB) of its process tree."""
+    code = CLOSE.format(repo=str(REPO), inbox=str(inbox), period=MONTHS[1], warehouse=str(folder / "w.duckdb"),
+                        out=str(folder / "out"))
+    # A fresh intermediate process, so RUSAGE_CHILDREN holds this close's tree and nothing before it.
+    wrapper = ("import json, resource, subprocess, sys\n"
+               "r = subprocess.run([sys.executable, '-c', sys.argv[1]], capture_output=True, text=True)\n"
+               "sys.stderr.write(r.stderr[-4000:] if r.returncode else '')\n"
+               "print(r.stdout.strip().splitlines()[-1] if r.returncode == 0 else '')\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+               "sys.exit(r.returncode)")
+    result = subprocess.run([sys.executable, "-c", wrapper, code], capture_output=True, text=True, cwd=folder)
+    if result.returncode:
+        raise SystemExit(f"the close failed:\n{result.stderr[-4000:]}")
+    line, tree = result.stdout.strip().splitlines()[-2:]
+    return json.loads(line), float(tree)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,50000,200000")
+    parser.add_argument("--sizes", default="10000,50000,200000", help="employees per run, comma-separated")
     args = parser.parse_args()
     results = []
+    print(f"close of {MONTHS[1]} with payroll from {MONTHS[0]}; floor = DuckDB read_csv of the same files", flush=True)
     for employees in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch)
             inbox = history_inbox(folder, employees)
+            files = len(list(inbox.iterdir()))
+            megabytes = sum(p.stat().st_size for p in inbox.iterdir()) / 2**20
             floor, rows = duckdb_floor(inbox, folder / "floor.duckdb")
-            close, peak = measure_child(CLOSE.format(inbox=str(inbox), period=MONTHS[1],
-                                                     warehouse=str(folder / "w.duckdb"), out=str(folder / "out")))
-        results.append((employees, rows, floor, close["seconds"], peak, close["findings"]))
-        print(f"{employees:>8,} employees {rows:>10,} rows: floor {floor:6.2f} s, close {close['seconds']:7.2f} s, "
-              f"ratio {close['seconds'] / floor:4.1f}x, peak {peak:5.0f} MB, {close['findings']:,} findings", flush=True)
-    if len(results) > 1:
-        (_, r0, _, c0, _, _), (_, r1, _, c1, _, _) = results[0], results[-1]
-        print(f"growth: rows x{r1 / r0:.1f} -> close time x{c1 / c0:.1f} (linear would be x{r1 / r0:.1f})")
+            close, tree = run_close(folder, inbox)
+        results.append({"employees": employees, "rows": rows, "floor": floor, **close, "tree_mb": tree})
+        print(f"{employees:>8,} employees, {files} files, {megabytes:6.1f} MB, {rows:>10,} rows: "
+              f"floor {floor:6.2f} s, close {close['seconds']:7.2f} s, ratio {close['seconds'] / floor:5.1f}x; "
+              f"peak RSS {close['peak_mb']:5.0f} MB (process tree {tree:5.0f} MB); "
+              f"{close['ledger_rows']:,} ledger rows, {close['findings']:,} findings", flush=True)
+        print("    seconds by step: " + ", ".join(f"{k} {v:.1f}" for k, v in close["steps"].items()), flush=True)
+    for before, after in zip(results, results[1:], strict=False):
+        print(f"{before['employees']:,} -> {after['employees']:,}: rows x{after['rows'] / before['rows']:.2f}, "
+              f"close time x{after['seconds'] / before['seconds']:.2f}, floor x{after['floor'] / before['floor']:.2f}, "
+              f"peak x{after['peak_mb'] / before['peak_mb']:.2f}")
 
 
 if __name__ == "__main__":

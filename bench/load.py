@@ -1,41 +1,110 @@
-"""Load: a year's backfill, month by month, to show time per month does not grow with history.
+"""Load: the close over many employees within the memory target, and a year's backfill without growth.
 
-Usage: python bench/load.py [--employees 20000] [--months 12]
+Two measurements, each in a fresh interpreter (Prefect without a server, as a scheduled close runs):
+
+1. ``--employees`` (default 200,000): one month closed over 12 months of payroll history (CSV inbox from
+   the generator); wall time, rows, peak RSS of the process (target: at most 2 GB, SPEC ingest issue).
+2. ``--backfill-employees`` (default 20,000) over ``--months`` (default 12): every month closed in order on
+   one warehouse; time per month. The first month ingests the whole inbox; later months must not grow
+   as the ledger, findings and actions accumulate.
+
+Usage: python bench/load.py [--employees 200000] [--backfill-employees 20000] [--months 12] [--skip-close]
+       [--skip-backfill]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
-import time
 from pathlib import Path
 
-from _common import REPO  # noqa: F401  (puts the project on sys.path)
+from _common import MONTHS, history_inbox, measure_child
 
+TARGET_MB = 2048
+
+CLOSE = """
+import json, sys, time
+sys.path.insert(0, '.')
 from flows.close import monthly_close
-from transforms.periods import months_between
+started = time.perf_counter()
+summary = monthly_close(inbox={inbox!r}, period={period!r}, warehouse={warehouse!r}, out={out!r})
+print(json.dumps({{"seconds": time.perf_counter() - started, "rows": summary["ingest"]["rows_read"],
+                   "ledger": summary["ledger"]["employees_in_ledger"], "findings": summary["validation"]["findings"]}}))
+"""
+
+BACKFILL = """
+import json, sys, time
+sys.path.insert(0, '.')
+from flows.close import monthly_close
 from transforms.sample import generate_inbox
+periods = {periods!r}
+generate_inbox({inbox!r}, {employees}, periods[0], periods[-1], formats="csv")
+times = []
+for period in periods:
+    started = time.perf_counter()
+    monthly_close(inbox={inbox!r}, period=period, warehouse={warehouse!r}, out={out!r})
+    times.append(time.perf_counter() - started)
+    print(f"  {{period}}: {{times[-1]:6.1f}} s", file=sys.stderr, flush=True)
+print(json.dumps({{"times": times}}))
+"""
+
+
+def months(end: str, count: int) -> list[str]:
+    year, month = map(int, end.split("-"))
+    index = year * 12 + month - 1
+    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def close_at(employees: int) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        inbox = history_inbox(folder, employees)
+        result, peak = measure_child(CLOSE.format(inbox=str(inbox), period=MONTHS[1],
+                                                  warehouse=str(folder / "w.duckdb"), out=str(folder / "out")))
+    result |= {"employees": employees, "peak_mb": peak}
+    verdict = "within" if peak <= TARGET_MB else "OVER"
+    print(f"close {employees:,} employees, {result['rows']:,} rows read: {result['seconds']:.1f} s, "
+          f"peak RSS {peak:,.0f} MB ({verdict} the {TARGET_MB:,} MB target), {result['ledger']:,} in the ledger, "
+          f"{result['findings']:,} findings", flush=True)
+    return result
+
+
+def backfill_at(employees: int, count: int) -> dict:
+    periods = months(MONTHS[1], count)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        result, peak = measure_child(BACKFILL.format(periods=periods, inbox=str(folder / "inbox"), employees=employees,
+                                                     warehouse=str(folder / "w.duckdb"), out=str(folder / "out")))
+    times = result["times"]
+    later = times[1:] or times
+    half = max(1, len(later) // 2)
+    first_half, second_half = sum(later[:half]) / half, sum(later[half:]) / max(1, len(later) - half)
+    print(f"backfill {employees:,} employees x {count} months: " +
+          ", ".join(f"{p} {t:.1f}s" for p, t in zip(periods, times, strict=True)), flush=True)
+    print(f"  first month (ingests the inbox) {times[0]:.1f} s; months 2..{count}: mean of the first half "
+          f"{first_half:.1f} s, second half {second_half:.1f} s (ratio {second_half / first_half:.2f}); "
+          f"peak RSS {peak:,.0f} MB", flush=True)
+    return {"employees": employees, "periods": periods, "times": times, "ratio": second_half / first_half,
+            "peak_mb": peak}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=20_000)
+    parser.add_argument("--employees", type=int, default=200_000)
+    parser.add_argument("--backfill-employees", type=int, default=20_000)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--skip-close", action="store_true")
+    parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
-    periods = months_between("2024-01", "2025-12")[-args.months:]
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        generate_inbox(folder / "inbox", args.employees, periods[0], periods[-1], formats="csv")
-        times = []
-        for period in periods:
-            started = time.perf_counter()
-            monthly_close(inbox=str(folder / "inbox"), period=period, warehouse=str(folder / "w.duckdb"),
-                          out=str(folder / "out"))
-            times.append(time.perf_counter() - started)
-            print(f"{period}: {times[-1]:.1f} s", flush=True)
-    later = sum(times[2:]) / max(1, len(times) - 2)
-    print(f"first month (ingests the whole inbox) {times[0]:.1f} s; months 3..{len(times)}: mean {later:.1f} s, "
-          f"first {times[2]:.1f} s, last {times[-1]:.1f} s (ratio last/first {times[-1] / times[2]:.2f})")
+    figures = {}
+    if not args.skip_close:
+        figures["close"] = close_at(args.employees)
+    if not args.skip_backfill:
+        figures["backfill"] = backfill_at(args.backfill_employees, args.months)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

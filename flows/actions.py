@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from transforms.actions import update_actions
+from transforms.actions import TYPES, update_actions
 from transforms.forms import write_forms
 from transforms.workbook import write_workbook
 from warehouse.db import opened
@@ -25,16 +25,33 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
             if run_id is None:
                 raise ShebaoError(f"No validation run for {period} yet; run `shebao validate --period {period}` first.")
         summary = update_actions(con, period, run_id)
-    get_run_logger().info("actions for %s: %s", period, summary["by_status"])
+    get_run_logger().info("actions after %s: %s (found %s, suppressed by open transfers %s)", period,
+                          summary["by_status"], summary["found"], summary["suppressed"])
     return summary | {"validation_run_id": run_id}
 
 
 @task(name="write the action workbook and transfer forms", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def write_hr_files(warehouse: str | None, folder: str, role: str | None) -> dict:
-    with opened(warehouse, read_only=False) as con:
+    with opened(warehouse) as con:
         workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
         forms = write_forms(con, Path(folder) / "transfer_forms", role)
-    return {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"])}
+    return {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
+            "forms_folder": str(Path(folder) / "transfer_forms")}
+
+
+def markdown(period: str, summary: dict) -> str:
+    """The artifact: counts per type and status, the files; no personal data."""
+    lines = [f"# Cleanup actions {period}", "",
+             f"Validation run `{summary['validation_run_id']}`: {summary['found']} actions found,"
+             f" {summary['suppressed']} transfers already under way.", "",
+             "| type | open | resolved | dismissed |", "|---|---:|---:|---:|"]
+    for t in TYPES:
+        s = summary["by_type"].get(t.code, {})
+        lines.append(f"| {t.code} | {s.get('open', 0)} | {s.get('resolved', 0)} | {s.get('dismissed', 0)} |")
+    if summary.get("not_resolvable_types"):
+        lines += ["", "Not resolved this run (an extract is missing): " + ", ".join(summary["not_resolvable_types"])]
+    lines += ["", f"Workbook: `{summary['workbook']}`; transfer forms: {summary['forms']}"]
+    return "\n".join(lines)
 
 
 @flow(name="actions")
@@ -46,16 +63,15 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
         period: the month, ``YYYY-MM``.
         warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
         out: folder for the workbook and forms (``<out>/<period>/``); default ``./out``.
-        run_id: the validation run to act on; default the latest of the period.
-        role: who the workbook is for (IDs masked unless hr_manager).
+        run_id: the validation run to act on; default the latest succeeded run of the period.
+        role: who the workbook and forms are for (IDs masked unless hr_manager).
+
+    Returns counts per status and type, the workbook path and the number of forms (no personal data).
     """
     warehouse = str(warehouse) if warehouse else None
     out = str(out or Path.cwd() / "out")
     summary = update_action_list(warehouse, period, run_id)
     summary |= write_hr_files(warehouse, str(Path(out) / period), role)
-    lines = [f"# Actions {period}", "", "| type | open | resolved | dismissed |", "|---|---:|---:|---:|"]
-    lines += [f"| {t} | {s.get('open', 0)} | {s.get('resolved', 0)} | {s.get('dismissed', 0)} |"
-              for t, s in sorted(summary["by_type"].items())]
-    lines += ["", f"Workbook: `{summary['workbook']}`; transfer forms: {summary['forms']}"]
-    create_markdown_artifact(markdown="\n".join(lines), key="actions-summary", description="Cleanup actions")
+    create_markdown_artifact(markdown=markdown(period, summary), key="actions-summary",
+                             description="Cleanup actions")
     return summary

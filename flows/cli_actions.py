@@ -1,37 +1,33 @@
-"""``shebao actions``: run the stage, list the actions, dismiss one."""
+"""``shebao actions``: run the stage (``actions run --period P``, or ``actions --period P``), list, dismiss."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from flows.cli_common import RoleOption, WarehouseOption, check_period, preflight
+from transforms.roles import DEFAULT_ROLE
 from warehouse.db import default_path
 
-actions_app = typer.Typer(help="The cleanup action list: `--period P` runs the stage; list; dismiss.",
+actions_app = typer.Typer(help="The cleanup action list: `run --period P` updates it; list; dismiss.",
                           invoke_without_command=True, no_args_is_help=False)
+
+PeriodOpt = Annotated[str | None, typer.Option("--period", help="Update the action list for this month (YYYY-MM).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for <period>/actions.xlsx (default ./out).")]
+RunIdOpt = Annotated[str | None, typer.Option("--run-id", help="The validation run to act on (default the latest).")]
+LIST_COLUMNS = (("action_id", "编号"), ("action_type", "类型"), ("status", "状态"), ("severity", "级别"),
+                ("seen", "发现期间"), ("entity", "单位"), ("employee_id", "工号"), ("name", "姓名"),
+                ("id_number", "身份证号"), ("finding_codes", "问题代码"))
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(actions_app, name="actions")
 
 
-@actions_app.callback()
-def actions(
-    ctx: typer.Context,
-    period: Annotated[str | None, typer.Option("--period", help="Run the actions stage for this month.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the workbook (default ./out).")] = None,
-    role: RoleOption = "hr_staff",
-    warehouse: WarehouseOption = None,
-) -> None:
-    """Update the action list from the month's latest validation run and write the workbook."""
-    if ctx.invoked_subcommand is not None:
-        return
-    if period is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
+def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_id: str | None) -> None:
     check_period(period)
     from flows.actions import actions_flow
     from flows.lock import warehouse_lock
@@ -39,38 +35,84 @@ def actions(
     path = warehouse or default_path()
     with warehouse_lock(path):
         preflight(path)
-        summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, role=role)
-    typer.echo(f"{period}: {summary['by_status']}; workbook {summary['workbook']}")
+        summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, run_id=run_id,
+                               role=role)
+    counts = ", ".join(f"{status} {count}" for status, count in sorted(summary["by_status"].items())) or "none"
+    typer.echo(f"{period}: actions {counts}; found this run {summary['found']}"
+               f" (transfers already under way: {summary['suppressed']}).")
+    typer.echo(f"Workbook: {summary['workbook']}")
+    typer.echo(f"Transfer forms: {summary['forms']} in {summary['forms_folder']}")
+
+
+@actions_app.callback()
+def actions(ctx: typer.Context, period: PeriodOpt = None, out: OutOpt = None, role: RoleOption = DEFAULT_ROLE,
+            warehouse: WarehouseOption = None, run_id: RunIdOpt = None) -> None:
+    """Update the action list from the month's latest validation run and write the workbook and forms."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if period is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    _run(period, out, role, warehouse, run_id)
+
+
+@actions_app.command("run")
+def run_command(period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")], out: OutOpt = None,
+                role: RoleOption = DEFAULT_ROLE, warehouse: WarehouseOption = None, run_id: RunIdOpt = None) -> None:
+    """Update the action list for a month and write <out>/<period>/actions.xlsx and transfer forms."""
+    _run(period, out, role, warehouse, run_id)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain aligned table (CJK characters count double), header first."""
+    cells = [[label for _, label in LIST_COLUMNS]]
+    cells += [[str(row.get(key) or "") for key, _ in LIST_COLUMNS] for row in rows]
+    widths = [max(_width(line[i]) for line in cells) for i in range(len(LIST_COLUMNS))]
+    lines = ["  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 @actions_app.command("list")
 def list_command(
     status: Annotated[str | None, typer.Option("--status", help="open, resolved or dismissed.")] = None,
     action_type: Annotated[str | None, typer.Option("--type", help="An action type, e.g. ADJUST_BASE.")] = None,
-    role: RoleOption = "hr_staff",
+    role: RoleOption = DEFAULT_ROLE,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """List the actions (IDs masked unless --role hr_manager)."""
+    """List the actions as a table, most severe and oldest first (IDs masked unless --role hr_manager)."""
     from transforms.actions import list_actions
     from warehouse.db import opened
 
     with opened(warehouse or default_path()) as con:
-        rows = list_actions(con, status, action_type, role)
-    for row in rows.iter_rows(named=True):
-        typer.echo(f"{row['action_id']}  {row['action_type']:<22} {row['status']:<9} {row['severity']:<7} "
-                   f"{row['period_first_seen']}..{row['period_last_seen']}  {row['entity'] or ''} "
-                   f"{row['employee_id'] or ''} {row['name'] or ''} {row['id_number'] or ''}  [{row['finding_codes']}]")
-    typer.echo(f"{rows.height} actions.")
+        frame = list_actions(con, status, action_type, role)
+    rows = [row | {"seen": f"{row['period_first_seen']}..{row['period_last_seen']}"}
+            for row in frame.iter_rows(named=True)]
+    if rows:
+        header, rule, *body = format_table(rows).splitlines()
+        # the header and the count go to stderr: stdout is one action per line, its id first, for scripts
+        typer.echo(header, err=True)
+        typer.echo(rule, err=True)
+        typer.echo("\n".join(body))
+    typer.echo(f"{len(rows)} actions.", err=True)
 
 
 @actions_app.command("dismiss")
 def dismiss_command(
     action_id: Annotated[str, typer.Argument(help="The action id, as `actions list` shows it.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the action needs nothing more.")],
-    role: RoleOption = "hr_staff",
+    role: RoleOption = DEFAULT_ROLE,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Dismiss an action (HR managers only); it stays dismissed."""
+    """Dismiss an action (HR managers only); it stays dismissed while the problem persists."""
     from flows.lock import warehouse_lock
     from transforms.actions import dismiss
     from warehouse.db import opened

@@ -13,11 +13,16 @@ from warehouse.db import default_path
 from warehouse.errors import InputError
 
 InboxOption = Annotated[Path, typer.Option("--inbox", help="Folder of extract files (CSV or xlsx).")]
-OutOption = Annotated[Path, typer.Option("--out", help="Folder for reports and exports.")]
+OutOption = Annotated[Path, typer.Option("--out", help="Folder for reports and exports (<out>/<period>/).")]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="Policy file overriding the shipped policy.")]
-WarehouseOption = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse file.")]
-DaskOption = Annotated[str | None, typer.Option("--dask-address", help="Dask scheduler for per-entity work.")]
-WaitOption = Annotated[float | None, typer.Option("--wait", help="Seconds to wait for another run to finish.")]
+WarehouseOption = Annotated[Path | None, typer.Option(
+    "--warehouse", help="DuckDB warehouse file (default: $SHEBAO_WAREHOUSE, else ./shebao.duckdb).")]
+DaskOption = Annotated[str | None, typer.Option(
+    "--dask-address", help="Dask scheduler for the per-entity work (default: $SHEBAO_DASK_ADDRESS, else threads).")]
+WaitOption = Annotated[float | None, typer.Option(
+    "--wait", help="Seconds to wait while another run writes the warehouse (default: $SHEBAO_LOCK_WAIT, else 30).")]
+
+DEMO_MONTHS = ("2023-01", "2024-03")  # the sample's months; the demo closes the last
 
 
 def register(app: typer.Typer) -> None:
@@ -35,14 +40,30 @@ def _check_inputs(inbox: Path, policy: Path | None) -> None:
         check_policy_file(policy)
 
 
-def _print_outputs(summary: dict) -> None:
+def _print_ingest(ingest: dict) -> None:
+    typer.echo(f"Ingest: {ingest['rows_staged']} rows staged ({ingest['rows_rejected']} rejected) from "
+               f"{ingest['files_seen'] - ingest['files_already_loaded']} new files; "
+               f"{ingest['files_already_loaded']} loaded before.")
+
+
+def _print_close(summary: dict) -> None:
     validation, actions = summary["validation"], summary["actions"]
-    typer.echo(f"{summary['period']}: {summary['ingest']['rows_staged']} rows staged "
-               f"({summary['ingest']['rows_rejected']} rejected), {summary['ledger']['employees_in_ledger']} employees "
-               f"in the ledger, {validation['findings']} findings, actions {actions['by_status']}.")
+    typer.echo(f"{summary['period']}: {summary['ledger']['employees_in_ledger']} employees in the ledger, "
+               f"{validation['findings']} findings, actions {actions['by_status']}.")
     typer.echo(f"HR report:       {validation['report']}")
     typer.echo(f"Action workbook: {actions['workbook']}")
     typer.echo(f"Ledger export:   {summary['exports'][0]}")
+
+
+def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,
+           wait: float | None) -> dict:
+    from flows.close import monthly_close
+    from flows.lock import warehouse_lock
+
+    with warehouse_lock(warehouse, wait):
+        preflight(warehouse)
+        return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out),
+                             policy=str(policy) if policy else None, dask_address=dask_address)
 
 
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
@@ -51,21 +72,16 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
     check_period(period)
     _check_inputs(inbox, policy)
-    from flows.close import monthly_close
-    from flows.lock import warehouse_lock
-
-    path = warehouse or default_path()
-    with warehouse_lock(path, wait):
-        preflight(path)
-        summary = monthly_close(inbox=str(inbox), period=period, warehouse=str(path), out=str(out),
-                                policy=str(policy) if policy else None, dask_address=dask_address)
-    _print_outputs(summary)
+    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait)
+    _print_ingest(summary["ingest"])
+    _print_close(summary)
 
 
-def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", help="First month.")],
-             end: Annotated[str, typer.Option("--to", help="Last month.")], out: OutOption = Path("out"),
-             policy: PolicyOption = None, warehouse: WarehouseOption = None, wait: WaitOption = None) -> None:
-    """Close every month from --from to --to, in order."""
+def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
+             end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")], out: OutOption = Path("out"),
+             policy: PolicyOption = None, warehouse: WarehouseOption = None, dask_address: DaskOption = None,
+             wait: WaitOption = None) -> None:
+    """Close every month from --from to --to, in order (the inbox is ingested once)."""
     check_period(start)
     check_period(end)
     if end < start:
@@ -78,24 +94,25 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     with warehouse_lock(path, wait):
         preflight(path)
         summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path), out=str(out),
-                                  policy=str(policy) if policy else None)
+                                  policy=str(policy) if policy else None, dask_address=dask_address)
+    _print_ingest(summaries[0]["ingest"])
     for summary in summaries:
-        _print_outputs(summary)
+        _print_close(summary)
 
 
-def demo(out: OutOption = Path("demo"),
-         employees: Annotated[int, typer.Option("--employees", help="Employees in the sample.")] = 300) -> None:
-    """Generate a realistic sample inbox and run the monthly close on it, on the embedded defaults."""
-    from flows.close import monthly_close
-    from flows.lock import warehouse_lock
+def demo(out: OutOption = Path("out"),
+         employees: Annotated[int, typer.Option("--employees", min=10, help="Employees in the sample.")] = 300,
+         wait: WaitOption = None) -> None:
+    """Generate a realistic sample inbox (2023-01..2024-03) and close its last month on the embedded
+    defaults: the warehouse is <out>/shebao.duckdb, Prefect runs without a server."""
     from transforms.sample import generate_inbox
 
     inbox = out / "inbox"
-    if not inbox.exists():
-        manifest = generate_inbox(inbox, employees, "2024-01", "2025-03")
+    if inbox.is_dir() and any(inbox.iterdir()):
+        typer.echo(f"Sample inbox: reusing {inbox}")
+    else:
+        manifest = generate_inbox(inbox, employees, *DEMO_MONTHS)
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
-    warehouse = out / "shebao.duckdb"
-    with warehouse_lock(warehouse):
-        preflight(warehouse)
-        summary = monthly_close(inbox=str(inbox), period="2025-03", warehouse=str(warehouse), out=str(out / "out"))
-    _print_outputs(summary)
+    summary = _close(inbox, DEMO_MONTHS[1], out, None, out / "shebao.duckdb", None, wait)
+    _print_ingest(summary["ingest"])
+    _print_close(summary)

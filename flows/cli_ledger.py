@@ -9,7 +9,6 @@ import typer
 
 from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period, preflight
 from warehouse.db import default_path
-from warehouse.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +23,10 @@ def ledger(
 ) -> None:
     """Compute the contribution ledger of a month; append only what changed."""
     check_period(period)
-    if policy is not None and not policy.is_file():
-        raise InputError(f"The policy file {policy} does not exist; check --policy.")
+    if policy is not None:
+        from warehouse.policy import check_policy_file
+
+        check_policy_file(policy)  # a malformed file is one sentence before any flow starts
     from flows.ledger import ledger_flow
     from flows.lock import warehouse_lock
 

@@ -1,39 +1,58 @@
-"""``shebao sample``: a realistic generated inbox."""
+"""``shebao sample``: write a realistic generated inbox (all four kinds, every SPEC §5 anomaly planted)."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.cli_common import check_period
 from warehouse.errors import InputError
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def register(app: typer.Typer) -> None:
     app.command("sample")(sample)
 
 
+def _month(value: str, option: str) -> str:
+    if not _MONTH.match(value or ""):
+        raise InputError(f"{option} {value!r} is not a month like 2024-03; give it as YYYY-MM.")
+    return value
+
+
 def sample(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the inbox into.")],
-    employees: Annotated[int, typer.Option("--employees", help="How many employees.")] = 300,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the inbox into (created if missing).")],
+    employees: Annotated[int, typer.Option("--employees", help="Employees on the roster at the first month.")] = 300,
     start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")] = "2024-01",
     end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")] = "2025-03",
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same inbox.")] = 0,
-    formats: Annotated[str, typer.Option("--formats", help="mixed (CSV in three encodings and xlsx) or csv.")] = "mixed",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 0,
+    formats: Annotated[str, typer.Option("--formats", help="mixed (CSV in UTF-8/BOM/GBK and xlsx) or csv.")] = "mixed",
 ) -> None:
     """Write a realistic sample inbox of all four kinds, with every SPEC §5 anomaly at a low rate."""
-    check_period(start)
-    check_period(end)
+    _month(start, "--from")
+    _month(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
     if employees < 1:
         raise InputError("--employees must be at least 1.")
     if formats not in ("mixed", "csv"):
         raise InputError(f"--formats {formats!r} is unknown; use mixed or csv.")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder; give a folder for the inbox.")
     from transforms.sample import generate_inbox
 
-    manifest = generate_inbox(out, employees, start, end, seed=seed, formats=formats)
-    typer.echo(f"{len(manifest['files'])} files, {sum(manifest['files'].values())} rows for {employees} employees "
-               f"in {out}.")
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        typer.echo(f"  {message} ({time.perf_counter() - started:.0f} s)", err=True)
+
+    manifest = generate_inbox(out, employees, start, end, seed=seed, formats=formats, progress=progress)
+    planted = sum(v for v in manifest["anomalies"].values())
+    # counts only: the manifest and this line hold no names or ID numbers
+    typer.echo(f"Sample inbox {out}: {len(manifest['files'])} files, {sum(manifest['files'].values()):,} rows for "
+               f"{employees:,} employees, {start}..{end}; {planted} anomalies and {sum(manifest['rejects'].values())} "
+               f"reject rows planted ({time.perf_counter() - started:.1f} s).")

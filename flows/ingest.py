@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from transforms.ingest import ingest_inbox
+from transforms.privacy import redact
 from transforms.runs import new_run_id
 from warehouse.db import opened
 
@@ -21,9 +22,9 @@ def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dic
     def report(index: int, total: int, info: dict) -> None:
         for load in info["loads"]:
             if load["status"] == "already_loaded":
-                logger.info("[%d/%d] %s: loaded before, skipped", index, total, info["file"])
+                logger.info("[%d/%d] %s: loaded before, skipped", index, total, redact(info["file"]))
             else:
-                logger.info("[%d/%d] %s: %s %s, %d read, %d staged, %d rejected", index, total, info["file"],
+                logger.info("[%d/%d] %s: %s %s, %d read, %d staged, %d rejected", index, total, redact(info["file"]),
                             load.get("kind") or "-", load["status"], load["rows_read"], load["rows_staged"],
                             load["rows_rejected"])
 
@@ -50,7 +51,11 @@ def run_counts(warehouse: str | None, run_id: str) -> tuple[dict[str, int], dict
             ) GROUP BY ALL ORDER BY 2 DESC, 1
             """, [run_id]
         ).fetchall()
-    return dict(rejects), dict(unknown)
+    # a "region" may be an ID number pasted into the wrong column: counted under its redacted text
+    regions: Counter[str] = Counter()
+    for region, count in unknown:
+        regions[redact(str(region))] += count
+    return dict(rejects), dict(regions)
 
 
 def summarise(loads: list[dict], rejects: dict[str, int], unknown_regions: dict[str, int] | None = None) -> dict:
@@ -66,7 +71,8 @@ def summarise(loads: list[dict], rejects: dict[str, int], unknown_regions: dict[
         "rejects_by_reason": rejects,
         "unknown_regions": unknown_regions or {},
         "problem_files": [
-            {"file": load["source_file"], "status": load["status"], "message": load.get("message")}
+            {"file": redact(load["source_file"]), "status": load["status"],
+             "message": redact(load["message"]) if load.get("message") else None}
             for load in recorded if load["status"] in ("failed", "unrecognized")
         ],
     }

@@ -1,13 +1,28 @@
 """Cleanup actions (SPEC §6): derived from a validation run's findings, kept from month to month.
 
-An action found again stays one action (its id comes from the problem, not the month); an open action not
-found in a later month's run is resolved; a dismissed action stays dismissed. Every change is written to
-``actions.action_events``; dismissals and refusals to ``actions.audit``.
+An action found again stays one action: its id is the type's prefix and a digest of the type and the
+problem's key (never the month) — ``ADJUST_BASE|entity|id_number``, ``MERGE_RECORDS|id|<shared number>``
+or ``MERGE_RECORDS|person|<name>|<birth date>``, the transfer id for transfer actions, the employee
+otherwise. All ADJUST_BASE findings about one person at one entity are one action listing the insurance
+types and the expected base of each (the ledger's base of the month; the floor or ceiling when the person
+has no ledger row).
+
+INITIATE_TRANSFER is not raised while the current transfers snapshot (the month's, or the latest before
+it) holds a pension transfer of that person from that region that is neither completed nor rejected;
+an open INITIATE_TRANSFER action whose transfer has since been started is resolved with that reason.
+
+Lifecycle, for the run of month P: found → opened, or stays open / dismissed (period_last_seen moves on);
+an open action not found again is resolved by that run — only when P ≥ its period_last_seen, and not
+when an extract its findings need is missing for P (not finding proves nothing then); a resolved
+action found again by a month ≥ the month that resolved it is reopened. Every change is a row of
+``actions.action_events``; dismissals and refusals also go to ``actions.audit``.
 """
 
 from __future__ import annotations
 
 import getpass
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,21 +36,45 @@ from warehouse.db import transaction
 from warehouse.errors import ShebaoError
 
 SQL = Path(__file__).with_name("sql")
-ACTION_TYPES = {
-    "MERGE_RECORDS": "合并档案", "FIX_ID_NUMBER": "更正身份证号", "ADJUST_BASE": "调整缴费基数",
-    "CORRECT_WITHHOLDING": "更正代扣", "ENROLL_EMPLOYEE": "办理参保", "STOP_CONTRIBUTION": "停止缴费",
-    "INITIATE_TRANSFER": "发起转移", "LINK_PRIOR_HISTORY": "关联历史缴费", "CHASE_TRANSFER": "催办转移",
-    "UPDATE_TRANSFER_STATUS": "更新转移状态",
-}
-# The extracts a type's findings come from: when one is missing for the month, not finding the problem
-# proves nothing, so those actions are not resolved by that run.
-NEEDS = {
-    "MERGE_RECORDS": ("payroll", "attendance"), "FIX_ID_NUMBER": ("payroll", "attendance"),
-    "ADJUST_BASE": ("insurance", "payroll"), "CORRECT_WITHHOLDING": ("payroll",),
-    "ENROLL_EMPLOYEE": ("insurance", "payroll"), "STOP_CONTRIBUTION": ("insurance", "attendance"),
-    "INITIATE_TRANSFER": ("insurance", "payroll", "transfers"), "LINK_PRIOR_HISTORY": ("insurance",),
-    "CHASE_TRANSFER": ("transfers",), "UPDATE_TRANSFER_STATUS": ("transfers", "insurance"),
-}
+
+
+@dataclass(frozen=True)
+class ActionType:
+    code: str
+    prefix: str                  # of the action id
+    name_zh: str                 # the workbook's sheet name
+    findings: tuple[str, ...]    # SPEC §6: the finding codes that call for it
+    needs: tuple[str, ...]       # extracts its findings come from
+    todo_zh: str                 # what HR does about it
+
+
+# SPEC §6, the one mapping from finding code to action type.
+TYPES = (
+    ActionType("MERGE_RECORDS", "MRG", "合并档案", ("DUPLICATE_ID_NUMBER", "DUPLICATE_PERSON"),
+               ("payroll", "attendance"), "核对是否同一人，合并重复的员工档案并保留正确的身份证号"),
+    ActionType("FIX_ID_NUMBER", "FIX", "更正身份证号", ("INVALID_ID_NUMBER",),
+               ("payroll", "attendance"), "核对身份证原件，更正人事和工资系统中的身份证号"),
+    ActionType("ADJUST_BASE", "ADJ", "调整缴费基数", ("BASE_BELOW_FLOOR", "BASE_ABOVE_CEILING", "BASE_MISMATCH"),
+               ("insurance", "payroll"), "向参保地经办机构申报调整缴费基数为应为基数"),
+    ActionType("CORRECT_WITHHOLDING", "WHD", "更正代扣", ("WITHHOLDING_MISMATCH",),
+               ("payroll",), "核对并更正工资中的个人社保代扣金额，下月补扣或退还差额"),
+    ActionType("ENROLL_EMPLOYEE", "ENR", "办理参保", ("HIRED_NOT_ENROLLED",),
+               ("insurance", "payroll"), "为员工在工作地办理养老保险参保登记（入职30日内）"),
+    ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", ("DEPARTED_STILL_CONTRIBUTING",),
+               ("insurance", "attendance"), "为已离职员工办理停保（减员）"),
+    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", ("ACTIVE_ELSEWHERE",),
+               ("insurance", "payroll", "transfers"), "向转入地经办机构提交基本养老保险关系转移接续申请表"),
+    ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", ("FIRST_ENROLLMENT_MISJUDGED",),
+               ("insurance",), "更正首次参保标记，关联此前的参保缴费记录"),
+    ActionType("CHASE_TRANSFER", "CHS", "催办转移", ("STALE_TRANSFER",),
+               ("transfers",), "联系经办机构催办超期未办的转移接续业务"),
+    ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", ("TRANSFER_NOT_REFLECTED",),
+               ("transfers", "insurance"), "转移已办结：请转出地终止原参保记录并更新参保信息"),
+)
+BY_TYPE = {t.code: t for t in TYPES}
+ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
+FINDING_ACTION = {code: t.code for t in TYPES for code in t.findings}
+STATUSES = ("open", "resolved", "dismissed")
 
 
 def actor() -> str:
@@ -45,65 +84,48 @@ def actor() -> str:
         return "unknown"
 
 
+def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    """Run the statements of ``transforms/sql/<name>`` in order, each with the parameters it names."""
+    text = (SQL / name).read_text(encoding="utf-8")
+    for statement in re.split(r";[ \t]*(?:\n|$)", text):
+        body = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
+        if body:
+            used = set(re.findall(r"\$(\w+)", body))
+            con.execute(body, {k: v for k, v in params.items() if k in used})
+
+
+def register_action_map(con: duckdb.DuckDBPyConnection) -> None:
+    """``action_map(code, action_type, prefix)``: :data:`TYPES` as a temporary table for the SQL."""
+    con.execute("CREATE OR REPLACE TEMP TABLE action_map (code VARCHAR, action_type VARCHAR, prefix VARCHAR)")
+    con.executemany("INSERT INTO action_map VALUES (?, ?, ?)",
+                    [[code, t.code, t.prefix] for t in TYPES for code in t.findings])
+
+
 def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> dict:
-    """Open, keep, reopen and resolve actions from validation run ``run_id`` of ``period``."""
-    if not con.execute("SELECT count(*) FROM quality.runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+    """Open, keep, reopen and resolve actions from validation run ``run_id`` of ``period``.
+
+    Returns counts only (no personal data): ``by_status``, ``by_type``, ``found`` (this run's actions),
+    ``suppressed`` (INITIATE_TRANSFER left out for an open transfer), ``not_resolvable_types``.
+    """
+    run = con.execute("SELECT period FROM quality.runs WHERE run_id = ?", [run_id]).fetchone()
+    if run is None:
         raise ShebaoError(f"There is no validation run {run_id}; run `shebao validate --period {period}` first.")
-    missing_kinds = [r[0] for r in con.execute(
+    if run[0] != period:
+        raise ShebaoError(f"Validation run {run_id} is of {run[0]}, not {period}; pass a run of {period}.")
+    missing_kinds = {r[0] for r in con.execute(
         "SELECT json_extract_string(details, '$.kind') FROM quality.findings WHERE run_id = ? AND code = 'MISSING_EXTRACT'",
-        [run_id]).fetchall()]
-    unprovable = [t for t, kinds in NEEDS.items() if set(kinds) & set(missing_kinds)]
-    now = datetime.now()
+        [run_id]).fetchall()}
+    unprovable = [t.code for t in TYPES if set(t.needs) & missing_kinds]
+    params = {"period": period, "run_id": run_id, "now": datetime.now(), "actor": actor(), "unprovable": unprovable}
     with transaction(con):
-        con.execute((SQL / "actions_found.sql").read_text(encoding="utf-8"), {"run_id": run_id, "period": period})
-        params = {"period": period, "run_id": run_id, "now": now}
-        # history first, while the old statuses are still there to read
-        con.execute(
-            """
-            INSERT INTO actions.action_events
-            SELECT f.action_id,
-                   CASE WHEN a.action_id IS NULL THEN 'opened' WHEN a.status = 'resolved' THEN 'reopened' ELSE 'updated' END,
-                   a.status, CASE WHEN a.status = 'dismissed' THEN 'dismissed' ELSE 'open' END,
-                   $run_id, $period, NULL, NULL, $now
-            FROM found_actions f LEFT JOIN actions.cleanup_actions a USING (action_id)
-            WHERE a.action_id IS NULL OR a.status = 'resolved' OR a.last_run_id <> $run_id
-            """, params)
-        con.execute(
-            """
-            INSERT INTO actions.cleanup_actions
-            SELECT action_id, action_type, 'open', $period, $period, entity, employee_id, id_number, finding_codes,
-                   details, $now, severity, problem_key, $run_id, NULL, NULL
-            FROM found_actions
-            WHERE action_id NOT IN (SELECT action_id FROM actions.cleanup_actions)
-            """, params)
-        con.execute(
-            """
-            UPDATE actions.cleanup_actions a SET
-                status = CASE WHEN a.status = 'dismissed' THEN 'dismissed' ELSE 'open' END,
-                period_first_seen = least(a.period_first_seen, $period),
-                period_last_seen = greatest(a.period_last_seen, $period),
-                entity = f.entity, employee_id = f.employee_id, id_number = f.id_number,
-                finding_codes = f.finding_codes, details = f.details, severity = f.severity,
-                updated_at = $now, last_run_id = $run_id,
-                resolved_by_run = CASE WHEN a.status = 'resolved' THEN NULL ELSE a.resolved_by_run END
-            FROM found_actions f
-            WHERE a.action_id = f.action_id
-            """, params)
-        resolve = """
-            FROM actions.cleanup_actions a
-            WHERE a.status = 'open' AND a.period_last_seen <= $period
-              AND a.action_id NOT IN (SELECT action_id FROM found_actions)
-              AND NOT list_contains($unprovable, a.action_type)
-        """
-        resolve_params = params | {"unprovable": unprovable}
-        con.execute(f"""INSERT INTO actions.action_events
-                        SELECT a.action_id, 'resolved', 'open', 'resolved', $run_id, $period, NULL,
-                               'not found again', $now {resolve}""", resolve_params)
+        register_action_map(con)
+        run_sql_file(con, "actions_found.sql", params)
+        run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")
-        con.execute(f"""UPDATE actions.cleanup_actions SET status = 'resolved', resolved_by_run = $run_id,
-                        updated_at = $now WHERE action_id IN (SELECT a.action_id {resolve})""", resolve_params)
-    return action_counts(con) | {"found": con.execute("SELECT count(*) FROM found_actions").fetchone()[0],
-                                 "not_resolvable_types": unprovable}
+    found, suppressed = con.execute(
+        "SELECT count(*) FILTER (WHERE suppressed_by IS NULL), count(*) FILTER (WHERE suppressed_by IS NOT NULL)"
+        " FROM candidate_actions").fetchone()
+    return action_counts(con) | {"found": found, "suppressed": suppressed, "not_resolvable_types": unprovable}
 
 
 def action_counts(con: duckdb.DuckDBPyConnection) -> dict:
@@ -132,17 +154,23 @@ def dismiss(con: duckdb.DuckDBPyConnection, action_id: str, reason: str, role: s
     row = con.execute("SELECT status FROM actions.cleanup_actions WHERE action_id = ?", [action_id]).fetchone()
     if row is None:
         raise ShebaoError(f"There is no action {action_id}; `shebao actions list` shows the action ids.")
+    now, who, why = datetime.now(), actor(), reason.strip()
     with transaction(con):
         con.execute("INSERT INTO actions.action_events VALUES (?, 'dismissed', ?, 'dismissed', NULL, NULL, ?, ?, ?)",
-                    [action_id, row[0], actor(), reason.strip(), datetime.now()])
+                    [action_id, row[0], who, why, now])
         con.execute("UPDATE actions.cleanup_actions SET status = 'dismissed', dismissed_reason = ?, updated_at = ?"
-                    " WHERE action_id = ?", [reason.strip(), datetime.now(), action_id])
-        audit(con, permitted.name, "actions dismiss", action_id, True, reason.strip())
+                    " WHERE action_id = ?", [why, now, action_id])
+        audit(con, permitted.name, "actions dismiss", action_id, True, why)
 
 
 def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, action_type: str | None = None,
                  role: str | None = None) -> pl.DataFrame:
+    """The actions, most severe and oldest first; id numbers masked unless the role may see them."""
     permitted = get_role(role)
+    if status is not None and status not in STATUSES:
+        raise ShebaoError(f"The status {status!r} is unknown; use one of {', '.join(STATUSES)}.")
+    if action_type is not None and action_type not in BY_TYPE:
+        raise ShebaoError(f"The action type {action_type!r} is unknown; use one of {', '.join(BY_TYPE)}.")
     if not permitted.sees_findings:
         audit(con, permitted.name, "actions list", None, False, "role may not see the action list")
         raise PermissionDenied(f"The role {permitted.name} may not see the action list; it holds findings about people.")
@@ -151,7 +179,8 @@ def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, acti
         f"""
         SELECT action_id, action_type, status, severity, period_first_seen, period_last_seen, entity, employee_id,
                {id_expr} AS id_number, json_extract_string(details, '$.name') AS name,
-               array_to_string(finding_codes, ',') AS finding_codes, details
+               array_to_string(finding_codes, ',') AS finding_codes, CAST(details AS VARCHAR) AS details,
+               resolved_by_run, dismissed_reason, updated_at
         FROM actions.cleanup_actions
         WHERE ($status IS NULL OR status = $status) AND ($type IS NULL OR action_type = $type)
         ORDER BY CASE severity WHEN 'error' THEN 0 ELSE 1 END, period_first_seen, action_type, action_id

@@ -76,23 +76,23 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir
     if fmt == "csv":  # UTF-8 with BOM so Excel shows the Chinese headers
         paths = [stem.with_suffix(".csv"), out_dir / f"ledger_totals_{period}.csv"]
         for frame, headers, path in ((rows, ROW_HEADERS, paths[0]), (totals, TOTAL_HEADERS, paths[1])):
-            named = neutralise_frame(_labelled(frame)).rename(headers)
+            named = neutralise_frame(labelled(frame)).rename(headers)
             named.write_csv(path, include_bom=True)
         return paths
     path = stem.with_suffix(".xlsx")
     workbook = new_workbook(path)
-    write_sheet(workbook, "缴费明细", _labelled(rows), ROW_HEADERS, MONEY)
+    write_sheet(workbook, "缴费明细", labelled(rows), ROW_HEADERS, MONEY)
     grand = pl.DataFrame({
         "entity": ["总计"], "region": [None], "insurance_type": [None], "people": [rows["employee_id"].n_unique()],
         "employer_amount": [totals["employer_amount"].sum()], "employee_amount": [totals["employee_amount"].sum()],
         "total_amount": [totals["total_amount"].sum()],
     }, schema=totals.schema)
-    write_sheet(workbook, "合计", pl.concat([_labelled(totals), grand]), TOTAL_HEADERS, MONEY)
+    write_sheet(workbook, "合计", pl.concat([labelled(totals), grand]), TOTAL_HEADERS, MONEY)
     workbook.close()
     return [path]
 
 
-def _labelled(frame: pl.DataFrame) -> pl.DataFrame:
+def labelled(frame: pl.DataFrame) -> pl.DataFrame:
     if "insurance_type" not in frame.columns:
         return frame
     return frame.with_columns(pl.col("insurance_type").replace(TYPE_NAMES))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# 15- or 18-character resident ID numbers, also inside longer text (not inside longer digit runs).
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5,8})(\d{3}[\dXx]|\d{4})(?![0-9A-Za-z])")
+# 15- or 18-character resident ID numbers, also inside longer text and glued to letters ("ID4301…"),
+# but not inside longer digit runs.
+_ID_LIKE = re.compile(r"(?<!\d)(\d{6})(\d{5,8})(\d{3}[\dXx]|\d{4})(?!\d)")
 
 
 def mask_id(id_number: str | None) -> str | None:

@@ -83,6 +83,8 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     """Parse UTF-8 CSV into a grid, vectorised; the cell count per row comes from the raw lines."""
     if not payload.strip():
         return pl.DataFrame({CELLS: pl.Series([], dtype=pl.Int32)})
+    if b"\r" in payload and b"\n" not in payload:  # classic-Mac line ends (some exporters): one row per CR
+        payload = payload.replace(b"\r", b"\n")
     separator = _sniff_separator(payload)
     try:
         grid = pl.read_csv(

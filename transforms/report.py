@@ -95,7 +95,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         counts[finding["code"]] += 1
     by_entity: dict[str, int] = {}
     for finding in findings:
-        name = finding["entity"] or "（未关联单位）"
+        name = text(finding["entity"]) if finding["entity"] else "（未关联单位）"
         by_entity[name] = by_entity.get(name, 0) + 1
 
     page = Template(TEMPLATE.read_text(encoding="utf-8"))
@@ -225,11 +225,13 @@ def _details(findings: list[dict], ids, text) -> str:
 
 def _row(finding: dict, ids, text) -> str:
     details = finding["details"]
-    cells = [
-        finding["entity"], finding["employee_id"], details.get("name"), ids(finding["id_number"]), finding["region"],
+    free_text = [  # any of them may hold an ID number pasted into the wrong column: redacted for the role
+        finding["entity"], finding["employee_id"], details.get("name"), None, finding["region"],
         TYPE_ZH.get(finding["insurance_type"] or "", finding["insurance_type"]), finding["transfer_id"],
-        text(evidence(finding["code"], details)), source_text(details.get("source")),
+        evidence(finding["code"], details), source_text(details.get("source")),
     ]
+    cells = [text(str(cell)) if cell is not None else None for cell in free_text]
+    cells[3] = ids(finding["id_number"])
     return "<tr>" + "".join(f"<td>{escape(str(cell)) if cell is not None else ''}</td>" for cell in cells) + "</tr>"
 
 

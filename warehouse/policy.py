@@ -88,8 +88,9 @@ def _amount(value: str, where: str, column: str) -> Decimal:
     return Decimal(parsed).quantize(Decimal("0.01"))
 
 
-def parse_rate(value: str, where: str, column: str) -> Decimal:
-    """``0.16`` or ``16%``; a bare number of 1 or more is an error, not a percentage."""
+def parse_rate(value: str, where: str, column: str, places: int = 6) -> Decimal:
+    """``0.16`` or ``16%``; a bare number of 1 or more is an error, not a percentage. More decimals than
+    the warehouse keeps (6 for rates) is an error too: a rate is never rounded silently."""
     text = value.strip().replace("％", "%")
     try:
         rate = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
@@ -99,6 +100,8 @@ def parse_rate(value: str, where: str, column: str) -> Decimal:
         raise _fail(where, f"{column} '{value}' is 1 or more; write a rate like 0.16 or 16%")
     if rate < 0 or rate >= 1:
         raise _fail(where, f"{column} '{value}' is outside [0, 1); write a rate like 0.16 or 16%")
+    if rate != rate.quantize(Decimal(1).scaleb(-places)):
+        raise _fail(where, f"{column} '{value}' has more than {places} decimal places as a fraction; round it")
     return rate
 
 
@@ -186,7 +189,7 @@ def _settings(cell, where: str) -> dict[str, object]:
             raise _fail(where, f"hire_cutoff_day '{cell('hire_cutoff_day')}' is not a day of the month (1-31)")
         found["hire_cutoff_day"] = day
     if cell("late_hire_fraction"):
-        fraction = parse_rate(cell("late_hire_fraction"), where, "late_hire_fraction") \
+        fraction = parse_rate(cell("late_hire_fraction"), where, "late_hire_fraction", places=4) \
             if cell("late_hire_fraction") not in ("1", "1.0") else Decimal(1)
         found["late_hire_fraction"] = fraction
     if cell("rounding"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -31,18 +32,29 @@ def _run(args: list[str], env: dict, timeout: int = 300) -> subprocess.Completed
     return result
 
 
+def _start(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
+    """A long-running prefect command in its own process group, so stopping it stops its children too."""
+    return subprocess.Popen([PREFECT, *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def _stop(process: subprocess.Popen | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
+    if process is None:
+        return
+    for sig, patience in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
         try:
-            process.wait(timeout=30)
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=patience)
+            break
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            continue
 
 
 @pytest.mark.slow
-def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir):
+def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir, expected):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     inbox = tmp_path / "inbox"
@@ -58,8 +70,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
     }
     server = worker = None
     try:
-        server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                  cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = _start(["server", "start", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path)
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -71,12 +82,22 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
             assert server.poll() is None, "the Prefect server exited"
             time.sleep(1)
         _run(["work-pool", "create", "shebao-pool", "--type", "process"], env)
-        _run(["global-concurrency-limit", "create", "shebao-warehouse", "--limit", "1"], env)
         _run(["--no-prompt", "deploy", "--all"], env)
-        worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "shebao-pool"], env=env, cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = _start(["worker", "start", "--pool", "shebao-pool"], env, tmp_path)
         _run(["deployment", "run", "monthly-close/monthly-close", "-p", "period=2024-03",
               "-p", f"policy={acceptance_dir / 'policy.csv'}", "--watch", "--watch-timeout", "600"], env, timeout=660)
+        # the run created the global concurrency limit it holds (one slot) and released it
+        limit = _run(["global-concurrency-limit", "inspect", "shebao-warehouse", "--output", "json"], env)
+        assert '"limit": 1' in limit.stdout and '"active_slots": 0' in limit.stdout, limit.stdout
+        deployed = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()}
+        assert set(deployed) == {"monthly-close", "daily-ingest", "backfill"}
+        assert {d["work_pool_name"] for d in deployed.values()} == {"shebao-pool"}
+        close = deployed["monthly-close"]
+        assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in close["schedules"]] == \
+            [("0 6 5 * *", "Asia/Shanghai")]
+        assert close["parameters"]["period"] is None and close["entrypoint"] == "flows/close.py:monthly_close"
+        assert deployed["backfill"]["schedules"] == [] and len(deployed["daily-ingest"]["schedules"]) == 1
+        assert {"period", "inbox", "dask_address"} <= close["parameter_openapi_schema"]["properties"].keys()
     finally:
         _stop(worker)
         _stop(server)
@@ -84,6 +105,8 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
     try:
         assert con.execute("SELECT count(*) FROM ingest.loads WHERE status = 'loaded'").fetchone()[0] == 155
         assert con.execute("SELECT count(*) FROM ledger.current_contributions WHERE period = '2024-03'").fetchone()[0] == 633
-        assert con.execute("SELECT count(*) FROM quality.findings WHERE period = '2024-03'").fetchone()[0] > 0
+        findings = dict(con.execute("SELECT code, count(*) FROM quality.findings WHERE period = '2024-03' GROUP BY 1")
+                        .fetchall())
+        assert findings == {code: len(keys) for code, keys in expected["periods"]["2024-03"]["findings"].items()}
     finally:
         con.close()

@@ -1,9 +1,11 @@
-"""One writer at a time: bounded wait, one sentence, released when the holder dies."""
+"""One writer at a time: bounded wait, one sentence, released when the holder dies, stale locks taken over."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -12,53 +14,119 @@ from pathlib import Path
 
 import pytest
 
-from flows.lock import warehouse_lock
+from flows.lock import holder, lock_path, warehouse_lock
 from warehouse.errors import WarehouseError
 
 HOLD = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     from flows.lock import warehouse_lock
     with warehouse_lock(sys.argv[1]):
-        print("held", flush=True)
+        child = os.fork() if sys.argv[3] == "fork" else 0  # a forked child inherits the locked file
+        if sys.argv[3] == "fork" and child == 0:
+            time.sleep(float(sys.argv[2]))
+            os._exit(0)
+        print("held", child, flush=True)
         time.sleep(float(sys.argv[2]))
 """)
 
 
-def _holder(warehouse: Path, seconds: float) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse), str(seconds)], stdout=subprocess.PIPE,
-                               text=True)
-    assert process.stdout.readline().strip() == "held"
-    return process
+def _holder(warehouse: Path, seconds: float, fork: bool = False) -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse), str(seconds), "fork" if fork else "-"],
+                               stdout=subprocess.PIPE, text=True)
+    word, child = process.stdout.readline().split()
+    assert word == "held"
+    return process, int(child)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
 
 
 def test_second_writer_refused_after_a_bounded_wait(tmp_path: Path):
     warehouse = tmp_path / "w.duckdb"
-    holder = _holder(warehouse, 30)
+    process, _ = _holder(warehouse, 60)
     try:
         started = time.monotonic()
-        with pytest.raises(WarehouseError, match=r"is being written by another shebao run \(pid \d+"), \
-                warehouse_lock(warehouse, wait=0.5):
+        with pytest.raises(WarehouseError) as refused, warehouse_lock(warehouse, wait=1.0):
             pass
-        assert time.monotonic() - started < 10
+        waited = time.monotonic() - started
+        assert 1.0 <= waited < 10
+        assert str(refused.value) == (f"The warehouse {warehouse} is being written by another shebao run (pid "
+                                      f"{process.pid}, since {holder(warehouse)['since']}); try again when it finishes.")
     finally:
-        holder.kill()
-        holder.wait()
+        process.kill()
+        process.wait()
 
 
 def test_waiting_writer_gets_the_lock_when_the_first_finishes(tmp_path: Path):
     warehouse = tmp_path / "w.duckdb"
-    holder = _holder(warehouse, 1)
+    process, _ = _holder(warehouse, 2)
+    started = time.monotonic()
     with warehouse_lock(warehouse, wait=30):
-        assert holder.poll() is not None or holder.wait(timeout=30) == 0
+        assert time.monotonic() - started > 1  # it waited for the holder's block to end
+        assert holder(warehouse)["pid"] == os.getpid()
+    assert process.wait(timeout=30) == 0
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path):
     warehouse = tmp_path / "w.duckdb"
-    holder = _holder(warehouse, 60)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait()
-    with warehouse_lock(warehouse, wait=2):
-        pass
+    process, _ = _holder(warehouse, 60)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    with warehouse_lock(warehouse, wait=0):
+        assert holder(warehouse)["pid"] == os.getpid()
+
+
+def test_a_lock_file_naming_a_dead_process_is_taken_over(tmp_path: Path):
+    warehouse = tmp_path / "w.duckdb"
+    lock_path(warehouse).write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(),
+                                                "since": "2024-03-05T06:00:00"}))
+    with warehouse_lock(warehouse, wait=0):
+        info = holder(warehouse)
+        assert info["pid"] == os.getpid() and info["host"] == socket.gethostname() and info["since"] != "2024-03-05T06:00:00"
+
+
+def test_a_lock_kept_by_a_dead_holders_child_is_taken_over(tmp_path: Path):
+    """The holder forked (its child inherits the locked file) and died: the flock stays, its pid is dead."""
+    warehouse = tmp_path / "w.duckdb"
+    process, child = _holder(warehouse, 60, fork=True)
+    try:
+        with pytest.raises(WarehouseError, match=f"pid {process.pid}"), warehouse_lock(warehouse, wait=0):
+            pass  # the live holder is never taken over
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        started = time.monotonic()
+        with warehouse_lock(warehouse, wait=5):
+            assert holder(warehouse)["pid"] == os.getpid()
+            assert time.monotonic() - started < 5
+            with pytest.raises(WarehouseError):  # and nobody else gets it meanwhile
+                _other_process_tries(warehouse)
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
+def _other_process_tries(warehouse: Path) -> None:
+    code = "import sys; from flows.lock import warehouse_lock\nwith warehouse_lock(sys.argv[1], wait=0): pass"
+    result = subprocess.run([sys.executable, "-c", code, str(warehouse)], capture_output=True, text=True, timeout=60)
+    if result.returncode and "is being written by another shebao run" in result.stderr:
+        raise WarehouseError(result.stderr.strip().splitlines()[-1])
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_lock_held_on_another_host_is_not_taken_over(tmp_path: Path):
+    """A pid recorded by another machine (a shared folder) cannot be checked here: no takeover."""
+    warehouse = tmp_path / "w.duckdb"
+    process, _ = _holder(warehouse, 60)
+    try:
+        info = holder(warehouse) | {"host": "elsewhere.example", "pid": _dead_pid()}
+        lock_path(warehouse).write_text(json.dumps(info))
+        with pytest.raises(WarehouseError, match="being written by another"), warehouse_lock(warehouse, wait=0.5):
+            pass
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_the_same_process_may_reenter(tmp_path: Path):

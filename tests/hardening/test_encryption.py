@@ -38,10 +38,30 @@ def test_plain_warehouse_does_hold_them(acceptance_ingested):
     assert all(token in data for token in KNOWN)  # so the next test can fail
 
 
-def test_encrypted_warehouse_holds_no_plain_personal_data(encrypted):
+def _inbox_tokens(plain: Path) -> list[bytes]:
+    """Every distinct ID number and name (of three characters or more) the acceptance inbox holds."""
+    con = duckdb.connect(str(plain), read_only=True)
+    try:
+        rows = con.execute("SELECT id_number FROM staging.payroll UNION SELECT id_number FROM staging.insurance"
+                           " UNION SELECT name FROM staging.payroll WHERE length(name) >= 3"
+                           " UNION SELECT name FROM staging.insurance WHERE length(name) >= 3").fetchall()
+    finally:
+        con.close()
+    return sorted({r[0].encode() for r in rows if r[0] and (len(r[0]) >= 15 or not r[0].isascii())})
+
+
+def test_encrypted_warehouse_holds_no_plain_personal_data(encrypted, acceptance_ingested):
     data = _file_bytes(encrypted)
     assert len(data) > 100_000
     assert not any(token in data for token in KNOWN)
+    tokens = _inbox_tokens(acceptance_ingested)
+    plain = _file_bytes(acceptance_ingested)
+    in_plain = sum(token in plain for token in tokens)
+    found = [token for token in tokens if token in data]
+    print(f"\nencryption: {len(tokens)} names and ID numbers of the inbox; {in_plain} readable in the plain "
+          f"warehouse, {len(found)} in the encrypted one ({len(data):,} bytes)")
+    assert len(tokens) > 100 and in_plain > len(tokens) // 4  # the scan does find them where they are plain
+    assert found == []
 
 
 def test_right_key_reopens_wrong_or_no_key_is_a_sentence(encrypted):
@@ -64,3 +84,9 @@ def test_cli_with_a_wrong_key_prints_one_sentence(encrypted, tmp_path, acceptanc
                             timeout=300)
     assert result.returncode == 2
     assert "cannot be opened with the key" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    env.pop("SHEBAO_WAREHOUSE_KEY")
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "export", "--period", "2024-03", "--warehouse",
+                             str(encrypted)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "is encrypted; set SHEBAO_WAREHOUSE_KEY" in result.stderr

@@ -1,11 +1,17 @@
-"""No full ID number in any log line, Prefect artifact, exception text, report or export made for a
-role other than the HR manager."""
+"""No full ID number in any log line, console output, Prefect artifact, exception text, report or export made
+for a role other than the HR manager: one whole close on a generated inbox (with a hostile file that puts ID
+numbers where region names belong), the CLI's report/export/actions for hr_staff and finance, and the
+sentences of deliberately failing runs (missing inbox, bad policy naming an ID number, locked warehouse,
+wrong key)."""
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +22,7 @@ import pytest
 from transforms.sample import generate_inbox
 
 ID_LIKE = re.compile(rb"(?<![0-9])(\d{17}[\dXx]|\d{15})(?![0-9])")
+PERIOD = "2025-03"
 
 
 def _texts(folder: Path):
@@ -31,58 +38,179 @@ def _texts(folder: Path):
         yield path, data
 
 
-@pytest.mark.slow
-def test_close_leaks_no_id_numbers(prefect_harness, tmp_path, caplog, capfd):
+def _hostile_copy(inbox: Path) -> None:
+    """A payroll file whose city column holds the people's ID numbers (columns pasted one off): the unknown
+    region names reach the ingest summary, its log line and artifact."""
+    source = sorted(inbox.glob("工资表_*.csv"))[-1]
+    raw = source.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else ("utf-8" if _is_utf8(raw) else "gb18030")
+    rows = list(csv.reader(io.StringIO(raw.decode(encoding), newline="")))
+    header = rows[0]
+    ids, city = header.index(next(h for h in header if h in ("身份证号", "身份证号码", "证件号码"))), next(
+        i for i, h in enumerate(header) if h in ("参保城市", "工作城市", "缴纳地", "社保缴纳地"))
+    for row in rows[1:]:
+        row[city] = row[ids]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    (inbox / f"错列_{source.name}").write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    """``shebao ARGS`` in this process, as the console script runs it: exit code and everything printed."""
+    from flows.cli import main
+
+    saved = sys.argv
+    sys.argv = ["shebao", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = saved
+    return code, ""
+
+
+def _close_and_scan(tmp_path, caplog, capfd, monkeypatch, hostile: bool) -> dict:
+    """Run the close (and, unless ``hostile``, the role outputs and failing runs); return the leaks found."""
     from prefect.client.orchestration import get_client
 
     from flows.close import monthly_close
     from warehouse.errors import ShebaoError
 
+    monkeypatch.delenv("SHEBAO_WAREHOUSE_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # the CLI's crash log, if any, lands here and is scanned
     inbox = tmp_path / "inbox"
-    generate_inbox(inbox, 150, "2025-02", "2025-03", seed=11)
+    generate_inbox(inbox, 40 if hostile else 150, PERIOD if hostile else "2025-02", PERIOD, seed=11)
+    if hostile:
+        _hostile_copy(inbox)
     warehouse = tmp_path / "w.duckdb"
     caplog.set_level(logging.DEBUG)
     records: list[logging.LogRecord] = []
     handler = logging.Handler(level=logging.DEBUG)
     handler.emit = records.append
-    watched = [logging.getLogger(name) for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs")]
+    watched = [logging.getLogger(name) for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs",
+                                                    "shebao", "great_expectations")]
     for logger in watched:
         logger.addHandler(handler)
-    monthly_close(inbox=str(inbox), period="2025-03", warehouse=str(warehouse), out=str(tmp_path / "out"))
-    errors = []
-    for bad in ({"inbox": str(tmp_path / "missing")}, {"policy": str(tmp_path / "missing.csv")}):
+    try:
+        monthly_close(inbox=str(inbox), period=PERIOD, warehouse=str(warehouse), out=str(tmp_path / "out"))
+        con = duckdb.connect(str(warehouse), read_only=True)
+        known_id = con.execute("SELECT min(id_number) FROM staging.payroll WHERE length(id_number) = 18").fetchone()[0]
+        con.close()
+        errors: list[str] = []
+        roles_out = tmp_path / "roles"
+        if hostile:
+            raise _Done
+        bad_policy = tmp_path / "policy.csv"
+        bad_policy.write_text("地区,险种,生效月份,基数下限,基数上限,单位费率,个人费率\n"
+                              f"{known_id},养老,2025-01,3000,20000,16,8\n", encoding="utf-8")
+        for bad in ({"inbox": str(tmp_path / "missing")}, {"policy": str(tmp_path / "missing.csv")},
+                    {"policy": str(bad_policy)}):
+            try:
+                monthly_close(**({"inbox": str(inbox), "period": PERIOD, "warehouse": str(warehouse),
+                                  "out": str(tmp_path / "out")} | bad))
+            except (ShebaoError, Exception) as exc:  # noqa: BLE001 - every failure's text is scanned
+                errors.append(str(exc))
+        assert len(errors) == 3
+
+        # the CLI for the roles that must not see full IDs, and its refusals
+        codes = [
+            _cli("report", "--period", PERIOD, "--role", "hr_staff", "--out", str(roles_out), "--warehouse",
+                 str(warehouse))[0],
+            _cli("report", "--period", PERIOD, "--role", "finance", "--out", str(roles_out), "--warehouse",
+                 str(warehouse))[0],
+            *[_cli("export", "--period", PERIOD, "--format", fmt, "--role", role, "--out", str(roles_out / role),
+                   "--warehouse", str(warehouse))[0]
+              for fmt in ("csv", "xlsx", "parquet") for role in ("finance", "hr_staff")],
+            _cli("actions", "list", "--role", "hr_staff", "--warehouse", str(warehouse))[0],
+            _cli("actions", "--period", PERIOD, "--role", "hr_staff", "--out", str(roles_out), "--warehouse",
+                 str(warehouse))[0],
+            _cli("run", "--inbox", str(inbox), "--period", PERIOD, "--policy", str(bad_policy), "--warehouse",
+                 str(warehouse))[0],
+            _cli("run", "--inbox", str(tmp_path / "missing"), "--period", PERIOD, "--warehouse", str(warehouse))[0],
+        ]
+        assert codes[0] == 0 and codes[1] == 2 and codes[-2:] == [2, 2], codes
+        # a warehouse locked by another process, and a wrong key
+        holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+');"
+                                   " fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
+                                   str(warehouse) + ".lock"], stdout=subprocess.PIPE, text=True)
         try:
-            monthly_close(**({"inbox": str(inbox), "period": "2025-03", "warehouse": str(warehouse),
-                              "out": str(tmp_path / "out")} | bad))
-        except (ShebaoError, Exception) as exc:  # noqa: BLE001 - every failure's text is scanned
-            errors.append(str(exc))
-    assert len(errors) == 2
-    for logger in watched:
-        logger.removeHandler(handler)
+            assert holder.stdout.readline().strip() == "held"
+            codes.append(_cli("run", "--inbox", str(inbox), "--period", PERIOD, "--warehouse", str(warehouse),
+                              "--wait", "0.5")[0])
+        finally:
+            holder.kill()
+            holder.wait()
+        monkeypatch.setenv("SHEBAO_WAREHOUSE_KEY", "not the key")
+        codes.append(_cli("ingest", "--inbox", str(inbox), "--warehouse", str(warehouse))[0])
+        monkeypatch.delenv("SHEBAO_WAREHOUSE_KEY")
+        assert codes[-2:] == [2, 2], codes
+    except _Done:
+        pass
+    finally:
+        for logger in watched:
+            logger.removeHandler(handler)
 
     con = duckdb.connect(str(warehouse), read_only=True)
     known = {r[0].encode() for r in con.execute(
         "SELECT id_number FROM staging.payroll UNION SELECT id_number_raw FROM staging.payroll"
-        " UNION SELECT id_number FROM staging.insurance UNION SELECT id_number FROM staging.transfers").fetchall()
+        " UNION SELECT id_number FROM staging.attendance UNION SELECT id_number_raw FROM staging.attendance"
+        " UNION SELECT id_number FROM staging.insurance UNION SELECT id_number_raw FROM staging.insurance"
+        " UNION SELECT id_number FROM staging.transfers UNION SELECT id_number_raw FROM staging.transfers").fetchall()
         if r[0] and len(r[0]) in (15, 18)}
     con.close()
-    assert len(known) > 100
-    # the matcher does find them where they are meant to be: in the warehouse itself
+    assert len(known) > (30 if hostile else 100)  # the hostile close runs on 40 people
+    # the matcher does find them where they are meant to be: in the warehouse, and in the inbox
     assert {m for m in ID_LIKE.findall(warehouse.read_bytes()) if m in known}
+    assert known_id.encode() in known
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts()
-    sources = {"logs": "\n".join(r.getMessage() for r in records + caplog.records).encode(),
-               "console": "".join(capfd.readouterr()).encode(),
-               "artifacts": "\n".join(str(a.data) for a in artifacts).encode(),
+    console = capfd.readouterr()
+    sources = {"logs": "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in records + caplog.records).encode(),
+               "console": (console.out + console.err).encode(),
+               "artifacts": "\n".join(f"{a.key} {a.description} {a.data}" for a in artifacts).encode(),
                "errors": "\n".join(errors).encode()}
-    assert artifacts and sources["logs"]
-    for path, data in _texts(tmp_path / "out"):
-        sources[str(path.relative_to(tmp_path))] = data
+    assert artifacts and sources["logs"] and (hostile or "shebao:" in console.err)
+    for folder in (tmp_path / "out", roles_out):
+        for path, data in _texts(folder):
+            sources[str(path.relative_to(tmp_path))] = data
+    for crash_log in tmp_path.glob("shebao-error.log"):  # an unexpected error's details, if any
+        sources[crash_log.name] = crash_log.read_bytes()
     scanned = sum(len(d) for d in sources.values())
     leaks = {name: sorted({m for m in ID_LIKE.findall(data) if m.upper() in known or m in known})
              for name, data in sources.items()}
     leaks = {name: found for name, found in leaks.items() if found}
-    print(f"scanned {scanned:,} bytes in {len(sources)} sources: {sum(map(len, leaks.values()))} ID numbers found")
-    assert leaks == {}
-    assert any(name.endswith(".html") for name in sources) and any(name.endswith(".xlsx") for name in sources)
+    print(f"\nno-personal-data: scanned {scanned:,} bytes in {len(sources)} sources (logs, console, "
+          f"{len(artifacts)} artifacts, {len(errors)} exception texts, {len(sources) - 4} files): "
+          f"{sum(map(len, leaks.values()))} ID numbers found")
+    for name, found in leaks.items():
+        at = sources[name].find(found[0])
+        print(f"  LEAK in {name}: {len(found)} ID numbers, e.g. ...{sources[name][max(0, at - 120):at].decode(errors='replace')!r}")
+    suffixes = (".html", ".xlsx", ".parquet") if hostile else (".html", ".xlsx", ".csv", ".parquet")
+    for suffix in suffixes:
+        assert any(name.endswith(suffix) for name in sources), f"no {suffix} output was scanned"
+    return leaks
+
+
+class _Done(Exception):
+    """The hostile variant stops after the close."""
+
+
+@pytest.mark.slow
+def test_close_and_role_outputs_leak_no_id_numbers(prefect_harness, tmp_path, caplog, capfd, monkeypatch):
+    assert _close_and_scan(tmp_path, caplog, capfd, monkeypatch, hostile=False) == {}
+
+
+@pytest.mark.slow
+def test_ids_pasted_into_the_region_column_leak_nowhere(prefect_harness, tmp_path, caplog, capfd, monkeypatch):
+    assert _close_and_scan(tmp_path, caplog, capfd, monkeypatch, hostile=True) == {}

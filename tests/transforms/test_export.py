@@ -74,3 +74,38 @@ def test_no_ledger_yet_is_a_sentence(acceptance_copy, tmp_path):
                                              ("@SUM(A1)", "'@SUM(A1)"), ("王芳", "王芳"), (12, 12)])
 def test_formula_text_is_neutralised(value, safe):
     assert neutralise(value) == safe
+
+
+@pytest.fixture()
+def hostile_ledger(con, tmp_path):
+    """One hand-built employee whose name and entity a spreadsheet would run as formulas."""
+    policy = tmp_path / "policy.csv"
+    policy.write_text("region,insurance_type,effective_from,effective_to,base_floor,base_ceiling,employer_rate,"
+                      "employee_rate\n长沙,pension,2024-01,,3604,18021,0.16,0.08\n", encoding="utf-8")
+    apply_policy(con, policy)
+    con.execute("INSERT INTO staging.payroll VALUES (1, NULL, 1, '2024-03', 'E1', '=HYPERLINK(\"http://x\")',"
+                " '430102199001010013', '430102199001010013', '-星城公司', '长沙', '长沙', true, 10000, NULL, NULL)")
+    compute_ledger(con, "2024-03")
+    return con
+
+
+@pytest.mark.parametrize("role", ["hr_staff", "finance"])
+def test_exports_neutralise_formulas_and_mask_ids(hostile_ledger, tmp_path, role):
+    [xlsx] = export_ledger(hostile_ledger, "2024-03", "xlsx", tmp_path / "x", role=role)
+    csv = export_ledger(hostile_ledger, "2024-03", "csv", tmp_path / "c", role=role)
+    detail = openpyxl.load_workbook(xlsx)["缴费明细"]
+    header = [c.value for c in detail[1]]
+    row = dict(zip(header, [c.value for c in detail[2]], strict=True))
+    assert row["姓名"] == "'=HYPERLINK(\"http://x\")" and row["单位"] == "'-星城公司"
+    assert row["身份证号"] == "430102********0013"
+    assert (row["缴费基数"], row["单位缴费"], row["个人缴费"], row["合计"]) == (10000, 1600, 800, 2400)
+    assert row["险种"] == "养老保险"
+    totals = list(openpyxl.load_workbook(xlsx)["合计"].iter_rows(values_only=True))
+    assert totals[1][0] == "'-星城公司" and totals[-1][-3:] == (1600, 800, 2400)
+    text = csv[0].read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "'-星城公司" in text and not FULL_ID.search(text)
+
+
+def test_unknown_format_is_a_sentence(hostile_ledger, tmp_path):
+    with pytest.raises(ShebaoError, match="format 'pdf' is unknown"):
+        export_ledger(hostile_ledger, "2024-03", "pdf", tmp_path)

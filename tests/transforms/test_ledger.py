@@ -188,3 +188,71 @@ def test_rerun_with_nothing_changed_appends_nothing(con, staging):
     first = compute_ledger(con, "2024-03")
     second = compute_ledger(con, "2024-03")
     assert first["rows_appended"] == 3 and second["rows_appended"] == 0
+
+
+@pytest.mark.parametrize(("hire", "leave", "expected"), [
+    (dt.date(2024, 2, 29), None, Decimal("1")),  # cutoff day 31 in February is the 29th: hired on C
+    (dt.date(2023, 1, 1), dt.date(2024, 2, 29), Decimal("0")),  # left on C
+    (dt.date(2023, 1, 1), dt.date(2024, 3, 1), Decimal("1")),   # left after C (not "February 31st" = March 2nd)
+])
+def test_a_cutoff_beyond_the_month_is_its_last_day(con, staging, tmp_path, hire, leave, expected):
+    policy = tmp_path / "late.csv"
+    policy.write_text(POLICY.splitlines()[0] + ",hire_cutoff_day\n长沙,pension,2024-01,,3604,18021,0.16,0.08,31\n",
+                      encoding="utf-8")
+    apply_policy(con, policy)
+    staging.payroll("2024-02", "E1", "10000")
+    staging.attendance("2024-02", "E1", hire, leave)
+    compute_ledger(con, "2024-02")
+    assert fraction(con, "2024-02") == expected
+
+
+@pytest.mark.parametrize(("hire", "expected"), [
+    (dt.date(2024, 3, 20), Decimal("1")),     # on the region's cutoff (the 20th)
+    (dt.date(2024, 3, 21), Decimal("0.3")),   # after it: the region's late-hire fraction
+])
+def test_the_regions_cutoff_day_and_late_hire_fraction(con, staging, tmp_path, hire, expected):
+    policy = tmp_path / "settings.csv"
+    policy.write_text(POLICY.splitlines()[0] + ",截止日,折算比例\n长沙,pension,2024-01,,3604,18021,0.16,0.08,20,30%\n",
+                      encoding="utf-8")
+    apply_policy(con, policy)
+    staging.payroll("2024-03", "E1", "10000")
+    staging.attendance("2024-03", "E1", hire)
+    compute_ledger(con, "2024-03")
+    assert fraction(con, "2024-03") == expected
+    assert cells(con, "2024-03")["pension"][2] == Decimal("1600.00") * expected
+
+
+def test_jiao_up_keeps_an_amount_already_on_the_jiao(con, staging):
+    staging.payroll("2024-03", "E1", "7400", city="上海")  # 7400 * 0.08 = 592.00 exactly: no jiao added
+    compute_ledger(con, "2024-03")
+    assert cells(con, "2024-03")["pension"][2:] == (Decimal("1184.00"), Decimal("592.00"))
+
+
+def test_leaving_before_the_month_owes_nothing_but_withholding_is_checked(con, staging):
+    staging.payroll("2024-03", "E1", "10000", si_withheld="0")
+    staging.attendance("2024-02", "E1", dt.date(2023, 1, 1), dt.date(2024, 2, 10))  # latest row before P
+    compute_ledger(con, "2024-03")
+    assert fraction(con, "2024-03") == 0 and cells(con, "2024-03") == {}
+    assert con.execute("SELECT expected_employee_amount, withholding_difference FROM ledger.employee_months"
+                       ).fetchone() == (Decimal("0.00"), Decimal("0.00"))
+
+
+def test_withholding_is_not_compared_without_pension_policy_or_without_withholding(con, staging):
+    staging.payroll("2024-03", "E1", "10000", city="三沙", si_withheld="900")
+    staging.payroll("2024-03", "E2", "10000")
+    compute_ledger(con, "2024-03")
+    rows = dict(con.execute("SELECT employee_id, withholding_difference FROM ledger.employee_months").fetchall())
+    assert rows == {"E1": None, "E2": None}
+
+
+def test_money_is_decimal_everywhere(con, staging):
+    staging.payroll("2024-03", "E1", "18021.99")
+    compute_ledger(con, "2024-03")
+    types = dict(con.execute(
+        "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'ledger' AND (column_name LIKE '%amount%' OR column_name LIKE '%rate'"
+        " OR column_name IN ('base', 'reference_wage', 'gross_pay', 'si_withheld', 'withholding_difference'))"
+    ).fetchall())
+    assert types and all(t.startswith("DECIMAL") for t in types.values()), types
+    # the largest base × rate × fraction keeps its cents: 18021.00 * 0.16 = 2883.36
+    assert cells(con, "2024-03")["pension"][2] == Decimal("2883.36")

@@ -78,6 +78,8 @@ def test_xlsx_policy_file(con, tmp_path):
     ("长沙,公积金,2024-01,,3604,18021,0.16,0.08", "insurance type '公积金' is unknown"),
     ("长沙,养老,2024-13,,3604,18021,0.16,0.08", "is not a month"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,20\n长沙,医疗,2024-01,,3604,18021,0.08,0.02,25", "disagrees"),
+    ("长沙,养老,2024-01,,3604,18021,0.1600001,0.08", "more than 6 decimal places"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,-8%", "outside"),
 ])
 def test_malformed_files_are_one_sentence_and_change_nothing(con, tmp_path, body, message):
     header = HEADER + (",截止日" if "disagrees" in message else "")
@@ -95,3 +97,68 @@ def test_malformed_files_are_one_sentence_and_change_nothing(con, tmp_path, body
 def test_missing_policy_file(con, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         apply_policy(con, tmp_path / "none.csv")
+
+
+# Every city and period of REFERENCE.md: (region, effective_from, effective_to, floor, ceiling).
+REFERENCE_ROWS = [
+    ("长沙", "2024-01", "2024-12", 3604, 18021), ("长沙", "2025-01", None, 4072, 20361),
+    ("北京", "2023-07", "2024-06", 6326, 33891), ("北京", "2024-07", "2025-06", 6821, 35283),
+    ("北京", "2025-07", None, 7162, 35811),
+    ("上海", "2023-07", "2024-06", 7310, 36549), ("上海", "2024-07", "2025-06", 7384, 36921),
+    ("上海", "2025-07", None, 7460, 37302),
+    ("广州", "2024-07", "2025-06", 5500, 27501), ("广州", "2025-07", None, 5510, 27549),
+    ("武汉", "2025-01", None, 4498, 22488),
+    ("杭州", "2024-01", "2024-12", 4812, 24930), ("杭州", "2025-01", None, 4986, 25299),
+    ("成都", "2024-01", "2024-12", 4511, 22555), ("成都", "2025-01", None, 4588, 22938),
+]
+
+
+def test_shipped_policy_holds_every_reference_row_with_a_source(con):
+    apply_policy(con)
+    pension = {r[:5] for r in con.execute(
+        "SELECT region, effective_from, effective_to, CAST(base_floor AS INTEGER), CAST(base_ceiling AS INTEGER)"
+        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall()}
+    assert pension == set(REFERENCE_ROWS)
+    # rates REFERENCE.md does not give are national defaults, and say so
+    assert con.execute("SELECT count(*) FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
+                       " AND source LIKE '%national default — verify locally%'").fetchone()[0] == 2
+    # 上海 rounds up to the jiao (见分进角)
+    assert con.execute("SELECT rounding FROM ref.regions WHERE region = '上海'").fetchone()[0] == "jiao_up"
+
+
+def test_canonical_headers_percent_rates_and_gbk(con, tmp_path):
+    path = write(tmp_path, "长沙,pension,2024-01,,4000,20000,16%,8.5%",
+                 header="region,insurance_type,effective_from,effective_to,base_floor,base_ceiling,employer_rate,"
+                        "employee_rate", encoding="gbk")
+    apply_policy(con, path)
+    assert policy(con, "长沙")[0][3:] == (Decimal("0.160000"), Decimal("0.085000"))
+
+
+def test_the_last_file_wins_and_reapplying_is_deterministic(con, tmp_path):
+    from warehouse.policy import policy_fingerprint
+
+    apply_policy(con)
+    shipped = policy_fingerprint(con)
+    header = HEADER + ",截止日,舍入规则"
+    first = apply_policy(con, write(tmp_path, "长沙,养老,2024-01,,4000,20000,0.16,0.08,20,jiao_up", header, "a.csv"))
+    assert apply_policy(con)["fingerprint"] == first["fingerprint"] != shipped
+    assert con.execute("SELECT hire_cutoff_day, rounding FROM ref.regions WHERE region = '长沙'").fetchone() == \
+        (20, "jiao_up")
+    # a later file naming only 武汉: 长沙 is back to the shipped rows and settings
+    apply_policy(con, write(tmp_path, "武汉,养老,2024-01,,4000,20000,0.16,0.08", name="b.csv"))
+    assert policy(con, "长沙")[0][1] == Decimal("3604.00")
+    assert con.execute("SELECT hire_cutoff_day, rounding FROM ref.regions WHERE region = '长沙'").fetchone() == \
+        (15, "cent_half_up")
+
+
+def test_xlsx_with_percent_text_and_region_settings(con, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.split(",") + ["舍入规则"])
+    book.active.append(["上海市", "养老保险", "2024年1月", None, 7310, 36549, "16%", "8%", "见分进角"])
+    book.active.append(["上海市", "医疗保险", "2024-01", "", 7310, 36549, 0.095, 0.02, "jiao_up"])
+    book.save(tmp_path / "policy.xlsx")
+    apply_policy(con, tmp_path / "policy.xlsx")
+    assert policy(con, "上海")[0] == ("2024-01", Decimal("7310.00"), Decimal("36549.00"), Decimal("0.160000"),
+                                     Decimal("0.080000"))
+    assert policy(con, "上海", "medical")[0][3] == Decimal("0.095000")
+    assert policy(con, "上海", "unemployment") == []

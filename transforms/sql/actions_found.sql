@@ -1,34 +1,19 @@
 -- SPEC §6: the actions the findings of validation run $run_id call for, one row per problem.
--- action_id = type prefix + a digest of the problem's key (never the month), so a problem keeps its id.
-CREATE OR REPLACE TEMP TABLE found_actions AS
+-- action_map (code -> action_type, prefix) is the one mapping, registered from transforms/actions.py.
+-- action_id = type prefix + a digest of the type and the problem's key (never the month), so a problem that
+-- persists keeps its id from run to run.
+-- candidate_actions also holds the INITIATE_TRANSFER actions an open transfer makes moot (suppressed_by);
+-- found_actions is what the lifecycle works with.
+CREATE OR REPLACE TEMP TABLE candidate_actions AS
 WITH findings AS (
-    SELECT f.*, CAST(f.details AS JSON) AS d
+    SELECT f.*, CAST(f.details AS JSON) AS d, m.action_type, m.prefix
     FROM quality.findings f
+    JOIN action_map m ON m.code = f.code
     WHERE f.run_id = $run_id
 ),
--- P's transfers snapshot (or the latest before it): an open transfer makes INITIATE_TRANSFER moot.
-snapshot AS (
-    SELECT * FROM core.transfers
-    WHERE period = (SELECT max(period) FROM core.transfers WHERE period <= $period)
-),
-mapped AS (
+keyed AS (
     SELECT f.*,
-        CASE f.code
-            WHEN 'DUPLICATE_ID_NUMBER' THEN 'MERGE_RECORDS'
-            WHEN 'DUPLICATE_PERSON' THEN 'MERGE_RECORDS'
-            WHEN 'INVALID_ID_NUMBER' THEN 'FIX_ID_NUMBER'
-            WHEN 'BASE_BELOW_FLOOR' THEN 'ADJUST_BASE'
-            WHEN 'BASE_ABOVE_CEILING' THEN 'ADJUST_BASE'
-            WHEN 'BASE_MISMATCH' THEN 'ADJUST_BASE'
-            WHEN 'WITHHOLDING_MISMATCH' THEN 'CORRECT_WITHHOLDING'
-            WHEN 'HIRED_NOT_ENROLLED' THEN 'ENROLL_EMPLOYEE'
-            WHEN 'DEPARTED_STILL_CONTRIBUTING' THEN 'STOP_CONTRIBUTION'
-            WHEN 'ACTIVE_ELSEWHERE' THEN 'INITIATE_TRANSFER'
-            WHEN 'FIRST_ENROLLMENT_MISJUDGED' THEN 'LINK_PRIOR_HISTORY'
-            WHEN 'STALE_TRANSFER' THEN 'CHASE_TRANSFER'
-            WHEN 'TRANSFER_NOT_REFLECTED' THEN 'UPDATE_TRANSFER_STATUS'
-        END AS action_type,
-        -- the problem's key: who (and, for merges, which shared number or name + birth date)
+        -- the problem's key: who (and, for merges, which shared number or which name + birth date)
         CASE f.code
             WHEN 'DUPLICATE_ID_NUMBER' THEN concat_ws('|', 'id', f.id_number)
             WHEN 'DUPLICATE_PERSON' THEN concat_ws('|', 'person', f.d ->> '$.name', f.d ->> '$.birth_digits')
@@ -43,46 +28,97 @@ mapped AS (
         END AS problem_key
     FROM findings f
 ),
-kept AS (
-    SELECT m.*,
-           -- one expected base per insurance type of an action (the lowest where findings differ)
-           min(m.d ->> '$.expected_base') OVER (PARTITION BY m.action_type, m.problem_key, m.insurance_type)
+-- The current transfers snapshot (P's, or the latest before P): a pension transfer of that person from that
+-- region that is neither completed nor rejected makes INITIATE_TRANSFER moot.
+open_transfers AS (
+    SELECT id_number, from_region, min(transfer_id) AS transfer_id
+    FROM core.transfers
+    WHERE period = (SELECT max(period) FROM core.transfers WHERE period <= $period)
+      AND stage NOT IN ('completed', 'rejected')
+      AND coalesce(insurance_type, 'pension') = 'pension'
+    GROUP BY id_number, from_region
+),
+-- The ledger base of the month per (entity, person, type): what ADJUST_BASE asks the record to carry.
+ledger_base AS (
+    SELECT entity, id_number, insurance_type, min(base) AS base
+    FROM ledger.current_contributions
+    WHERE period = $period
+    GROUP BY entity, id_number, insurance_type
+),
+evidenced AS (
+    SELECT k.*,
+           lb.base AS ledger_base,
+           t.transfer_id AS open_transfer
+    FROM keyed k
+    LEFT JOIN ledger_base lb
+      ON k.action_type = 'ADJUST_BASE' AND lb.entity = k.entity AND lb.id_number = k.id_number
+     AND lb.insurance_type = k.insurance_type
+    LEFT JOIN open_transfers t
+      ON k.action_type = 'INITIATE_TRANSFER' AND t.id_number = k.id_number
+     AND t.from_region = (k.d ->> '$.other_region')
+),
+per_type AS (
+    -- one expected base per insurance type of an action: the ledger's, else the floor or ceiling the finding
+    -- names (a person without ledger rows), the lowest where findings differ
+    SELECT e.*,
+           coalesce(min(e.ledger_base) OVER w, min(TRY_CAST(e.d ->> '$.expected_base' AS DECIMAL(14, 2))) OVER w)
                AS type_expected_base
-    FROM mapped m
-    WHERE m.action_type IS NOT NULL
-      AND NOT (m.action_type = 'INITIATE_TRANSFER' AND EXISTS (
-          SELECT 1 FROM snapshot t
-          WHERE t.id_number = m.id_number AND t.from_region = (m.d ->> '$.other_region')
-            AND t.stage NOT IN ('completed', 'rejected')))
+    FROM evidenced e
+    WINDOW w AS (PARTITION BY e.action_type, e.problem_key, e.insurance_type)
 )
 SELECT
-    CASE action_type
-        WHEN 'MERGE_RECORDS' THEN 'MRG' WHEN 'FIX_ID_NUMBER' THEN 'FIX' WHEN 'ADJUST_BASE' THEN 'ADJ'
-        WHEN 'CORRECT_WITHHOLDING' THEN 'WHD' WHEN 'ENROLL_EMPLOYEE' THEN 'ENR' WHEN 'STOP_CONTRIBUTION' THEN 'STP'
-        WHEN 'INITIATE_TRANSFER' THEN 'TRF' WHEN 'LINK_PRIOR_HISTORY' THEN 'LNK' WHEN 'CHASE_TRANSFER' THEN 'CHS'
-        ELSE 'UPD' END || '-' || left(sha256(action_type || '|' || problem_key), 12) AS action_id,
-    action_type, problem_key,
-    min(entity) AS entity,
+    prefix || '-' || left(sha256(action_type || '|' || problem_key), 12) AS action_id,
+    action_type,
+    problem_key,
+    CASE WHEN count(DISTINCT entity) = 1 THEN min(entity) END AS entity,
     CASE WHEN count(DISTINCT employee_id) = 1 THEN min(employee_id) END AS employee_id,
     CASE WHEN count(DISTINCT id_number) = 1 THEN min(id_number) END AS id_number,
     list(DISTINCT code ORDER BY code) AS finding_codes,
     CASE WHEN bool_or(severity = 'error') THEN 'error' ELSE 'warning' END AS severity,
     json_object(
-        'findings', list(json_object('code', code, 'entity', entity, 'employee_id', employee_id,
-                                     'insurance_type', insurance_type, 'region', region,
+        'name', min(d ->> '$.name'),
+        'people', list_sort(list(DISTINCT struct_pack(entity := entity, employee_id := employee_id,
+                                                      name := d ->> '$.name', id_number := id_number))
+                            FILTER (WHERE employee_id IS NOT NULL OR id_number IS NOT NULL)),
+        'findings', list(json_object('code', code, 'severity', severity, 'entity', entity, 'employee_id', employee_id,
+                                     'id_number', id_number, 'insurance_type', insurance_type, 'region', region,
                                      'transfer_id', transfer_id, 'evidence', d)
                          ORDER BY code, entity, employee_id, insurance_type),
         'insurance_types', list(DISTINCT insurance_type ORDER BY insurance_type) FILTER (WHERE insurance_type IS NOT NULL),
-        'people', list(DISTINCT struct_pack(entity := entity, employee_id := employee_id))
-                  FILTER (WHERE employee_id IS NOT NULL),
         'expected_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
-            list(DISTINCT struct_pack(k := insurance_type, v := type_expected_base))
+            list(DISTINCT struct_pack(k := insurance_type, v := CAST(type_expected_base AS VARCHAR)))
                 FILTER (WHERE insurance_type IS NOT NULL)) END,
-        'other_region', any_value(d ->> '$.other_region'),
-        'other_employer', any_value(d ->> '$.other_employer'),
-        'stage', any_value(d ->> '$.stage'),
-        'working_days_waited', any_value(d ->> '$.working_days_waited'),
-        'name', any_value(d ->> '$.name')
-    ) AS details
-FROM kept
-GROUP BY action_type, problem_key;
+        'current_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
+            list(DISTINCT struct_pack(k := insurance_type, v := d ->> '$.base'))
+                FILTER (WHERE insurance_type IS NOT NULL)) END,
+        'policy_floor', min(d ->> '$.base_floor'),
+        'policy_ceiling', min(d ->> '$.base_ceiling'),
+        'region', min(region),
+        'other_region', min(d ->> '$.other_region'),
+        'other_employer', min(d ->> '$.other_employer'),
+        'other_start_month', min(d ->> '$.other_start_month'),
+        'transfer_id', min(transfer_id),
+        'stage', min(d ->> '$.stage'),
+        'stage_on', min(d ->> '$.stage_on'),
+        'working_days_waited', max(TRY_CAST(d ->> '$.working_days_waited' AS INTEGER)),
+        'limit_days', min(TRY_CAST(d ->> '$.limit_days' AS INTEGER)),
+        'from_region', min(d ->> '$.from_region'),
+        'to_region', min(d ->> '$.to_region'),
+        'record_employer', min(d ->> '$.record_employer'),
+        'hire_date', min(d ->> '$.hire_date'),
+        'leave_date', min(d ->> '$.leave_date'),
+        'withholding_difference', min(d ->> '$.difference'),
+        'si_withheld', min(d ->> '$.si_withheld'),
+        'expected_employee_amount', min(d ->> '$.expected_employee_amount'),
+        'earlier_region', min(d ->> '$.earlier_region'),
+        'earlier_employer', min(d ->> '$.earlier_employer'),
+        'earlier_start_month', min(d ->> '$.earlier_start_month'),
+        'id_problem', min(d ->> '$.problem'),
+        'sources', list(DISTINCT (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
+    ) AS details,
+    min(open_transfer) AS suppressed_by
+FROM per_type
+GROUP BY action_type, prefix, problem_key;
+
+CREATE OR REPLACE TEMP TABLE found_actions AS
+SELECT * EXCLUDE (suppressed_by) FROM candidate_actions WHERE suppressed_by IS NULL;

@@ -24,7 +24,11 @@ diff AS (
            coalesce(c.employee_rate, b.employee_rate) AS employee_rate,
            coalesce(c.employer_amount, 0) - coalesce(b.employer_amount, 0) AS employer_amount,
            coalesce(c.employee_amount, 0) - coalesce(b.employee_amount, 0) AS employee_amount,
-           CASE WHEN b.entity IS NULL THEN 'original' ELSE 'adjustment' END AS entry_type
+           CASE WHEN b.entity IS NULL THEN 'original' ELSE 'adjustment' END AS entry_type,
+           c.entity IS NOT NULL AND b.entity IS NOT NULL
+               AND (c.id_number, c.name, c.region, c.employer_rate, c.employee_rate)
+                   IS DISTINCT FROM (b.id_number, b.name, b.region, b.employer_rate, b.employee_rate)
+               AS attributes_changed
     FROM ledger_cells c
     FULL OUTER JOIN booked b
       ON b.entity = c.entity AND b.employee_id = c.employee_id AND b.insurance_type = c.insurance_type
@@ -33,4 +37,7 @@ SELECT period, entity, employee_id, id_number, name, region, insurance_type, bas
        employer_rate, employee_rate, employer_amount, employee_amount, entry_type,
        $run_id AS run_id, $created_at AS created_at
 FROM diff
-WHERE base <> 0 OR month_fraction <> 0 OR employer_amount <> 0 OR employee_amount <> 0;
+WHERE base <> 0 OR month_fraction <> 0 OR employer_amount <> 0 OR employee_amount <> 0
+   -- same amounts but a corrected name/ID/region or a rate change that rounds to the same cents: a zero
+   -- adjustment carries the current values, which ledger.current_contributions takes from the latest run
+   OR attributes_changed;

@@ -4,8 +4,7 @@ CREATE OR REPLACE TEMP TABLE ledger_months AS
 WITH
 period_bounds AS (
     SELECT CAST($period || '-01' AS DATE) AS first_day,
-           last_day(CAST($period || '-01' AS DATE)) AS last_day,
-           CAST(left($period, 4) AS INTEGER) AS year
+           last_day(CAST($period || '-01' AS DATE)) AS last_day
 ),
 -- §4.1 population: current payroll rows for P; several rows for one employee are added together.
 population AS (
@@ -28,27 +27,29 @@ employment AS (
     WHERE period <= $period
     GROUP BY entity, employee_id
 ),
--- §4.4 reference wage: monthly totals (rows of one month added, as in §4.1).
+-- §4.4 reference wage W: the mean of last calendar year's monthly pay (the rows of one month added, as in
+-- §4.1), else the pay of the earliest month of P's year up to P (a new hire's base is the first month's pay);
+-- W half-up to cents in exact integer arithmetic (no floats).
 monthly_pay AS (
     SELECT entity, employee_id, period, sum(gross_pay) AS gross_pay
     FROM core.payroll
-    WHERE period <= $period AND period >= CAST((SELECT year FROM period_bounds) - 1 AS VARCHAR) || '-01'
+    WHERE period <= $period AND period >= CAST(CAST(left($period, 4) AS INTEGER) - 1 AS VARCHAR) || '-01'
     GROUP BY entity, employee_id, period
 ),
-last_year AS (
-    -- mean of last calendar year's pay, half-up to cents in exact integer arithmetic (no floats)
+pay_by_year AS (
     SELECT entity, employee_id,
-           CAST(((CAST(sum(gross_pay * 100) AS HUGEINT) * 2 + count(*)) // (2 * count(*))) AS DECIMAL(38, 0))
-               / 100 AS wage
+           CAST(sum(gross_pay * 100) FILTER (WHERE period < left($period, 4)) AS HUGEINT) AS last_year_cents,
+           count(*) FILTER (WHERE period < left($period, 4)) AS last_year_months,
+           arg_min(gross_pay, period) FILTER (WHERE period >= left($period, 4)) AS first_month_pay
     FROM monthly_pay
-    WHERE left(period, 4) = CAST((SELECT year FROM period_bounds) - 1 AS VARCHAR)
     GROUP BY entity, employee_id
 ),
-first_month AS (
-    SELECT entity, employee_id, arg_min(gross_pay, period) AS wage
-    FROM monthly_pay
-    WHERE left(period, 4) = CAST((SELECT year FROM period_bounds) AS VARCHAR)
-    GROUP BY entity, employee_id
+reference_wage AS (
+    SELECT entity, employee_id,
+           CAST(CASE WHEN last_year_months > 0
+                     THEN CAST((last_year_cents * 2 + last_year_months) // (2 * last_year_months) AS DECIMAL(38, 0)) / 100
+                     ELSE first_month_pay END AS DECIMAL(14, 2)) AS wage
+    FROM pay_by_year
 ),
 settings AS (
     SELECT p.*, e.hire_date, e.leave_date,
@@ -57,13 +58,12 @@ settings AS (
            -- C: the cutoff day of P (a cutoff beyond the month's length is its last day)
            least(b.first_day + INTERVAL (coalesce(r.hire_cutoff_day, 15) - 1) DAY, b.last_day)::DATE AS cutoff,
            b.first_day, b.last_day,
-           CAST(coalesce(ly.wage, fm.wage) AS DECIMAL(14, 2)) AS reference_wage
+           w.wage AS reference_wage
     FROM population p
     CROSS JOIN period_bounds b
     LEFT JOIN employment e USING (entity, employee_id)
     LEFT JOIN ref.regions r ON r.region = p.region
-    LEFT JOIN last_year ly USING (entity, employee_id)
-    LEFT JOIN first_month fm USING (entity, employee_id)
+    LEFT JOIN reference_wage w USING (entity, employee_id)
 )
 SELECT $period AS period, entity, employee_id, id_number, name, region, hire_date, leave_date, rounding,
        gross_pay, si_withheld, reference_wage,

@@ -1,0 +1,99 @@
+"""``shebao run``, ``backfill`` and ``demo`` in their own processes: exit codes, sentences, two runs at once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PERIOD, query, shebao
+
+from flows.lock import lock_path
+
+
+def _finish(process, timeout: float = 900) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+@pytest.mark.parametrize("case", ["missing inbox", "unreadable policy", "bad period", "backwards range"])
+def test_a_close_that_cannot_run_says_why_in_one_sentence(case, tmp_path, acceptance_dir):
+    policy = tmp_path / "policy.csv"
+    policy.write_bytes(b"\x00\x01 not a policy")
+    inbox = str(acceptance_dir / "inbox")
+    args, says = {
+        "missing inbox": (["run", "--inbox", str(tmp_path / "nowhere"), "--period", PERIOD], "does not exist"),
+        "unreadable policy": (["run", "--inbox", inbox, "--period", PERIOD, "--policy", str(policy)], "policy.csv"),
+        "bad period": (["run", "--inbox", inbox, "--period", "2024-3"], "not a month like 2024-03"),
+        "backwards range": (["backfill", "--inbox", inbox, "--from", "2024-03", "--to", "2024-01"], "before"),
+    }[case]
+    code, out, err = _finish(shebao(*args, "--warehouse", str(tmp_path / "w.duckdb"), cwd=tmp_path), 300)
+    assert code == 2, err[-2000:]
+    assert says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "w.duckdb").exists()  # stopped before anything was written
+
+
+def test_a_locked_warehouse_is_refused_with_the_holders_pid(tmp_path, acceptance_dir):
+    from flows.lock import warehouse_lock
+
+    warehouse = tmp_path / "w.duckdb"
+    with warehouse_lock(warehouse):
+        code, _, err = _finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD,
+                                      "--warehouse", str(warehouse), "--wait", "1", cwd=tmp_path), 300)
+    assert code == 2
+    assert f"The warehouse {warehouse} is being written by another shebao run (pid " in err
+    assert "try again when it finishes." in err and "Traceback" not in err
+
+
+def _wait_for_holder(warehouse: Path, process, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if json.loads(lock_path(warehouse).read_text() or "{}").get("pid") == process.pid:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the first run never took the warehouse lock")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wait", ["0", "900"])
+def test_two_concurrent_runs_one_completes_the_other_refuses_or_waits(wait, tmp_path, acceptance_dir, expected):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(acceptance_dir / "inbox", inbox)
+    warehouse = tmp_path / "w.duckdb"
+    args = ("run", "--inbox", str(inbox), "--period", PERIOD, "--policy", str(acceptance_dir / "policy.csv"),
+            "--warehouse", str(warehouse), "--out", str(tmp_path / "out"), "--wait", wait)
+    first = shebao(*args, cwd=tmp_path)
+    _wait_for_holder(warehouse, first)
+    second = shebao(*args, cwd=tmp_path)
+    code2, out2, err2 = _finish(second)
+    code1, out1, err1 = _finish(first)
+    assert code1 == 0, err1[-3000:]
+    assert "HR report:" in out1
+    if wait == "0":
+        assert code2 == 2, err2[-3000:]
+        assert f"is being written by another shebao run (pid {first.pid}, since " in err2
+        assert "Traceback" not in err2 and "HR report:" not in out2
+    else:  # it waited, then found everything done: nothing new read, nothing booked twice
+        assert code2 == 0, err2[-3000:]
+        assert "Ingest: 0 rows staged" in out2
+    single_run = len(expected["periods"][PERIOD]["ledger"])
+    assert query(warehouse, "SELECT count(*) FROM ledger.contributions") == [(single_run,)]
+    assert query(warehouse, "SELECT count(*) FROM ingest.loads WHERE status = 'loaded'") == \
+        query(warehouse, "SELECT count(DISTINCT sha256) FROM ingest.loads WHERE status = 'loaded'")
+
+
+@pytest.mark.slow
+def test_demo_prints_the_three_outputs(tmp_path):
+    code, out, err = _finish(shebao("demo", "--out", str(tmp_path / "demo"), "--employees", "120", cwd=tmp_path))
+    assert code == 0, err[-3000:]
+    paths = [line.split(":", 1)[1].strip() for line in out.splitlines()
+             if line.startswith(("HR report:", "Action workbook:", "Ledger export:"))]
+    assert len(paths) == 3 and all(Path(p).is_file() for p in paths), out
+    assert all(Path(p).resolve().is_relative_to((tmp_path / "demo").resolve()) for p in paths)
+    assert (tmp_path / "demo" / "shebao.duckdb").is_file()
+    assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs") == [("2024-03",)]

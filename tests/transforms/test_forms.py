@@ -1,0 +1,149 @@
+"""Transfer application forms: one per open INITIATE_TRANSFER action, the published layout, IDs full only for
+the HR manager, an xlsx that opens, and a page headless Chromium renders."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.expectations.conftest import id_number, make_warehouse
+from transforms.actions import dismiss, update_actions
+from transforms.forms import MASKED_NOTE, sex_from_id, write_forms
+from warehouse.db import connect
+
+MAN = id_number(area="420102", birth="19880808", seq="131")     # 17th digit 1: odd
+WOMAN = id_number(area="430102", birth="19920202", seq="242")   # 17th digit 4: even
+FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dX](?![0-9])")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def seed(con) -> dict[str, str]:
+    """Two people active in 武汉 while working in 长沙, a third whose action gets dismissed; ids by employee."""
+    wh = make_warehouse(con)
+    for employee_id, ident, name in (("E1", MAN, "王强"), ("E2", WOMAN, "李娜")):
+        wh.employee_month(period="2024-03", employee_id=employee_id, id_number=ident, name=name, region="长沙")
+    con.execute("INSERT INTO quality.runs (run_id, period, started_at, status) VALUES ('r1', '2024-03', now(), 'succeeded')")
+    rows = [("E1", MAN, "王强"), ("E2", WOMAN, "李娜"), ("E3", id_number(seq="777"), "赵六")]
+    for employee_id, ident, name in rows:
+        details = {"name": name, "other_region": "武汉", "other_employer": "武汉丙科技有限公司",
+                   "other_start_month": "2018-07"}
+        con.execute("INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number,"
+                    " region, details) VALUES ('r1', '2024-03', 'ACTIVE_ELSEWHERE', 'error', '长沙甲公司', ?, ?, '长沙', ?)",
+                    [employee_id, ident, json.dumps(details, ensure_ascii=False)])
+    update_actions(con, "2024-03", "r1")
+    ids = dict(con.execute("SELECT employee_id, action_id FROM actions.cleanup_actions").fetchall())
+    dismiss(con, ids["E3"], "已在原单位办理", role="hr_manager")
+    return ids
+
+
+@pytest.fixture()
+def forms_con(con):
+    ids = seed(con)
+    return con, ids
+
+
+def test_sex_comes_from_the_17th_digit():
+    assert (sex_from_id(MAN), sex_from_id(WOMAN)) == ("男", "女")
+    assert sex_from_id("12345") == "" and sex_from_id(None) == ""
+
+
+def test_one_masked_form_per_open_transfer_action_for_staff(forms_con, tmp_path):
+    con, ids = forms_con
+    paths = write_forms(con, tmp_path, role="hr_staff")
+    pages = sorted(p.name for p in paths if p.suffix == ".html")
+    assert pages == sorted(f"转移申请表_{ids[e]}.html" for e in ("E1", "E2"))  # not the dismissed one
+    page = (tmp_path / f"转移申请表_{ids['E1']}.html").read_text(encoding="utf-8")
+    for text in ("基本养老保险关系转移接续申请表", "参保人员基本信息", "王强", ">男<", "转出地信息", "武汉",
+                 "武汉社会保险经办机构", "武汉丙科技有限公司", "2018-07", "转入地信息", "长沙社会保险经办机构",
+                 "长沙甲公司", "申请人签字", "申请日期", "经办机构意见", "转入地意见", "转出地意见", "@page",
+                 MAN[:6] + "********" + MAN[-4:], MASKED_NOTE):
+        assert text in page, text
+    assert '<td class="value" colspan="3" id="hukou"></td>' in page     # not in any extract: blank
+    for path in paths:
+        text = path.read_text(encoding="utf-8") if path.suffix == ".html" else _xlsx_text(path)
+        assert not FULL_ID.search(text), path.name
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")  # self-contained
+
+
+def test_the_manager_gets_full_ids_and_the_xlsx_follows_the_layout(forms_con, tmp_path):
+    con, ids = forms_con
+    paths = write_forms(con, tmp_path, role="hr_manager")
+    page = (tmp_path / f"转移申请表_{ids['E2']}.html").read_text(encoding="utf-8")
+    assert WOMAN in page and MASKED_NOTE not in page and ">女<" in page
+    book = openpyxl.load_workbook(next(p for p in paths if p.suffix == ".xlsx"))
+    assert sorted(book.sheetnames) == sorted([ids["E1"], ids["E2"]])
+    sheet = book[ids["E2"]]
+    assert sheet["A1"].value == "基本养老保险关系转移接续申请表"
+    fields = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert fields["姓名"] == "李娜" and fields["性别"] == "女" and fields["公民身份号码"] == WOMAN
+    assert fields["转出地（参保地）"] == "武汉" and fields["原参保单位"] == "武汉丙科技有限公司"
+    assert fields["转入地（参保地）"] == "长沙" and fields["现参保单位"] == "长沙甲公司"
+    assert fields["户籍所在地"] in (None, "") and fields["申请人签字"] in (None, "")
+    for section in ("参保人员基本信息", "转出地信息", "转入地信息", "经办机构意见"):
+        assert section in fields
+
+
+def test_forms_of_actions_no_longer_open_are_removed(forms_con, tmp_path):
+    con, ids = forms_con
+    folder = tmp_path / "transfer_forms"
+    assert len(write_forms(con, folder, role="hr_staff")) == 3
+    dismiss(con, ids["E1"], "已办理", role="hr_manager")
+    dismiss(con, ids["E2"], "已办理", role="hr_manager")
+    assert write_forms(con, folder, role="hr_staff") == []
+    assert list(folder.iterdir()) == []
+
+
+def _xlsx_text(path: Path) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return "".join(archive.read(n).decode("utf-8", "ignore") for n in archive.namelist())
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.browser
+def test_a_form_renders_in_headless_chromium(tmp_path):
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if chromium is None:
+        pytest.fail("Debian chromium is missing at /usr/bin/chromium: install it (apt-get install chromium) to run "
+                    "the browser tests")
+    con = connect(tmp_path / "forms.duckdb")
+    try:
+        ids = seed(con)
+        paths = write_forms(con, tmp_path / "forms", role="hr_staff")
+    finally:
+        con.close()
+    page = tmp_path / "forms" / f"转移申请表_{ids['E1']}.html"
+    assert page in paths
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
+    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    shots = {}
+    for name, target in (("form", page), ("blank", blank)):
+        shot = tmp_path / f"{name}.png"
+        subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1240,1754", target.as_uri()],
+                       capture_output=True, timeout=180, check=False)
+        assert shot.exists(), f"chromium wrote no screenshot of the {name} page"
+        shots[name] = shot
+    assert _png_size(shots["form"]) == (1240, 1754)
+    # a filled form is far more picture than an empty page of the same size
+    assert shots["form"].stat().st_size > 20_000 and shots["form"].stat().st_size > 4 * shots["blank"].stat().st_size
+    dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=180).stdout
+    for field in ("基本养老保险关系转移接续申请表", "王强", "男", MAN[:6] + "********" + MAN[-4:], "武汉丙科技有限公司",
+                  "长沙甲公司", "原参保单位", "现参保单位", "申请人签字", "转出地意见"):
+        assert field in dom, field
+    assert not FULL_ID.search(dom)
