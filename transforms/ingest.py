@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
                  progress: Progress | None = None) -> list[dict]:
     """Load every new file of ``inbox`` in name order; return one summary per load (no personal data)."""
     files = inbox_files(Path(inbox))
+    discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
     if con.execute("SELECT count(*) FROM ref.regions").fetchone()[0] == 0:
         refresh_regions(con)
     lookup = region_lookup(con)
@@ -81,25 +83,51 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     if earlier:
         return [_record(con, source, sha, None, "skipped_duplicate", run_id,
                         message=f"same content as {earlier[0]}, already loaded")]
-    if not data.strip():
+    if not data or data.isspace():
         return [_record(con, source, sha, None, "unrecognized", run_id, message="the file is empty")]
     try:
         content = read_extract(path, data)
     except UnreadableFile as exc:
         return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
     groups, unrecognised_sheets = _group_sheets(content)
+    encoding = content.encoding
     if not groups:
         message = ("no header row naming the columns of a payroll, attendance, insurance or transfers extract "
                    f"was found in the first {6} rows")
-        return [_record(con, source, sha, None, "unrecognized", run_id, encoding=content.encoding, message=message)]
+        return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
+    del data, content  # the sheets hold what is needed; the file's bytes are not
+    large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > CHUNK_ROWS
     try:
+        if not large:  # one transaction for the whole file
+            with transaction(con):
+                loads = [_load_kind(con, source, sha, kind, sheets, lookup, run_id, encoding, note, False)
+                         for kind, sheets in groups.items()]
+                checkpoint("ingest.before_commit")
+                return [_insert_load(con, load) for load in loads]
+        # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); they stay
+        # invisible until the file's loads rows are committed, together, last.
+        loads = [_load_kind(con, source, sha, kind, sheets, lookup, run_id, encoding, note, True)
+                 for kind, sheets in groups.items()]
+        checkpoint("ingest.before_commit")
         with transaction(con):
-            return [_load_kind(con, source, sha, kind, sheets, lookup, run_id, content.encoding, note)
-                    for kind, sheets in groups.items()]
+            return [_insert_load(con, load) for load in loads]
     except duckdb.Error as exc:
+        discard_unfinished_loads(con)
         reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
-        return [_record(con, source, sha, None, "failed", run_id, encoding=content.encoding, message=reason)]
+        return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
+
+
+# Every table a load writes rows to, keyed by load_id.
+LOAD_TABLES = ("raw.rows", "ingest.rejects", *(f"staging.{name}" for name in k.KINDS))
+
+
+def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
+    """Delete rows whose load never got its ``ingest.loads`` row: chunks of a large file whose run failed or
+    was killed before the file's last commit. They were never visible (every view joins the loads)."""
+    with transaction(con):
+        for table in LOAD_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE load_id NOT IN (SELECT load_id FROM ingest.loads)")
 
 
 def _group_sheets(content: FileContent) -> tuple[dict[str, list], list[str]]:
@@ -116,9 +144,9 @@ def _group_sheets(content: FileContent) -> tuple[dict[str, list], list[str]]:
 
 
 def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup: dict[str, str], run_id,
-               encoding, note) -> dict:
-    """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), inside the
-    file's transaction; the load's row with its counts comes last."""
+               encoding, note, commit_chunks: bool) -> dict:
+    """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), each chunk in
+    its own transaction when ``commit_chunks``; returns the load's row, for the caller to insert last."""
     kind = k.KINDS[kind_name]
     load_id = con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
     prepared = [(data_rows(sheet.grid, header, sheet.name), header) for sheet, header in sheets]
@@ -133,20 +161,27 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
         for start in range(0, rows.height, CHUNK_ROWS):
             chunk = stage_rows(rows.slice(start, CHUNK_ROWS), kind, labels, header.width, lookup)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
-            staged, rejected = _write_rows(con, load_id, source, kind_name, chunk)
+            with transaction(con) if commit_chunks else nullcontext():
+                staged, rejected = _write_rows(con, load_id, source, kind_name, chunk)
             counts["read"] += chunk.height
             counts["staged"] += staged
             counts["rejected"] += rejected
-    checkpoint("ingest.before_commit")
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
+    return {"load_id": load_id, "source_file": source, "sha256": sha, "kind": kind_name, "rows_read": counts["read"],
+            "rows_staged": counts["staged"], "rows_rejected": counts["rejected"], "run_id": run_id,
+            "encoding": encoding, "sheets": sheet_names, "message": note}
+
+
+def _insert_load(con, load: dict) -> dict:
+    """The load's row in ``ingest.loads``: from here on its rows count. Returns the load's summary."""
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
-        " loaded_at, run_id, encoding, sheets, message) VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
-        [load_id, source, sha, kind_name, counts["read"], counts["staged"], counts["rejected"], datetime.now(), run_id,
-         encoding, sheet_names, note],
+        " loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file, $sha256, $kind, 'loaded',"
+        " $rows_read, $rows_staged, $rows_rejected, $loaded_at, $run_id, $encoding, $sheets, $message)",
+        load | {"loaded_at": datetime.now()},
     )
-    return {"load_id": load_id, "source_file": source, "kind": kind_name, "status": "loaded",
-            "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"]}
+    return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected")
+            } | {"status": "loaded"}
 
 
 def _hold_to_contract(kind_name: str, rows: pl.DataFrame) -> pl.DataFrame:

@@ -199,3 +199,62 @@ def test_large_files_are_written_in_chunks_with_copies_found_across_them(con, in
     ingest_inbox(con, inbox)
     assert loads(con)["chunks.csv"][2:5] == (7, 5, 2)
     assert [(r[0], r[1]) for r in rejects(con, "chunks.csv")] == [(6, "DUPLICATE_ROW"), (7, "DUPLICATE_ROW")]
+
+
+def _row_counts(con) -> dict[str, int]:
+    from transforms.ingest import LOAD_TABLES
+
+    return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in LOAD_TABLES}
+
+
+def test_a_large_file_failing_between_its_chunks_leaves_no_rows(con, inbox, monkeypatch):
+    """Large files commit chunk by chunk; a failure after some chunks leaves none of them behind."""
+    import duckdb
+
+    import transforms.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)
+    ingest_inbox(con, inbox)
+    before = _row_counts(con)
+    rows = [GOOD_ROW.replace("E001", f"E2{i:02d}") for i in range(7)]
+    write(inbox / "large.csv", "\n".join([PAYROLL_HEADER, *rows]) + "\n")
+    real_write, calls = ingest._write_rows, []
+
+    def fail_on_the_third_chunk(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise duckdb.ConversionException("disk trouble")
+        return real_write(*args)
+
+    monkeypatch.setattr(ingest, "_write_rows", fail_on_the_third_chunk)
+    ingest_inbox(con, inbox)
+    assert loads(con)["large.csv"][1] == "failed" and "nothing of this file was loaded" in loads(con)["large.csv"][5]
+    assert _row_counts(con) == before
+
+
+def test_chunks_of_a_run_killed_midway_are_invisible_then_discarded(con, inbox, monkeypatch):
+    """A kill between a large file's chunks leaves committed chunk rows without a load: no view shows them,
+    and the next ingest deletes them before loading the file again."""
+    import transforms.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)
+    rows = [GOOD_ROW.replace("E001", f"E3{i:02d}").replace("长沙测试有限公司", "另一公司") for i in range(5)]
+    write(inbox / "large.csv", "\n".join([PAYROLL_HEADER, *rows]) + "\n")
+
+    class Killed(BaseException):
+        pass
+
+    def killed(name):
+        if name == "ingest.before_commit":
+            raise Killed
+
+    monkeypatch.setattr(ingest, "checkpoint", killed)
+    with pytest.raises(Killed):
+        ingest_inbox(con, inbox)
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id LIKE 'E3%'").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM core.payroll WHERE employee_id LIKE 'E3%'").fetchone()[0] == 0
+    monkeypatch.setattr(ingest, "checkpoint", lambda name: None)
+    ingest_inbox(con, inbox)
+    assert loads(con)["large.csv"][2:5] == (5, 5, 0)
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id LIKE 'E3%'").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM core.payroll WHERE employee_id LIKE 'E3%'").fetchone()[0] == 5
