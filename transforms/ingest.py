@@ -7,6 +7,7 @@ writes of one file happen in one transaction, so a failure leaves nothing half-l
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime
@@ -38,6 +39,11 @@ from warehouse.reference import refresh_regions, region_lookup
 Progress = Callable[[int, int, dict], None]
 _IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
 CHUNK_ROWS = 200_000  # rows staged and written at a time: memory stays flat however large a file is
+CHUNK_ROWS_ENV = "SHEBAO_INGEST_CHUNK_ROWS"  # a smaller chunk trades speed for memory
+
+
+def chunk_rows() -> int:
+    return int(os.environ.get(CHUNK_ROWS_ENV) or CHUNK_ROWS)
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -97,7 +103,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
     del data, content  # the sheets hold what is needed; the file's bytes are not
-    large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > CHUNK_ROWS
+    large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
     try:
         if not large:  # one transaction for the whole file
             with transaction(con):
@@ -148,7 +154,7 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
     """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), each chunk in
     its own transaction when ``commit_chunks``; returns the load's row, for the caller to insert last."""
     kind = k.KINDS[kind_name]
-    load_id = con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+    load_id = None
     prepared = [(data_rows(sheet.grid, header, sheet.name), header) for sheet, header in sheets]
     # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking.
     copies = pl.concat([rows.select(RAW) for rows, _ in prepared]).select(~pl.col(RAW).is_first_distinct()).to_series()
@@ -158,10 +164,14 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
         rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
         offset += rows.height
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
-        for start in range(0, rows.height, CHUNK_ROWS):
-            chunk = stage_rows(rows.slice(start, CHUNK_ROWS), kind, labels, header.width, lookup)
+        size = chunk_rows()
+        for start in range(0, rows.height, size):
+            chunk = stage_rows(rows.slice(start, size), kind, labels, header.width, lookup)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
             with transaction(con) if commit_chunks else nullcontext():
+                # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
+                # that changed data, and a load id must never come round again after a crash
+                load_id = load_id or _next_load_id(con)
                 staged, rejected = _write_rows(con, load_id, source, kind_name, chunk)
             counts["read"] += chunk.height
             counts["staged"] += staged
@@ -172,8 +182,14 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
             "encoding": encoding, "sheets": sheet_names, "message": note}
 
 
+def _next_load_id(con) -> int:
+    return con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+
+
 def _insert_load(con, load: dict) -> dict:
-    """The load's row in ``ingest.loads``: from here on its rows count. Returns the load's summary."""
+    """The load's row in ``ingest.loads`` (inside the transaction that commits it): from here on its rows
+    count. Returns the load's summary."""
+    load = load | {"load_id": load["load_id"] or _next_load_id(con)}  # a kind with no rows drew none yet
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
         " loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file, $sha256, $kind, 'loaded',"
@@ -244,7 +260,7 @@ def _arrow(frame: pl.DataFrame):
 def _record(con, source, sha, kind, status, run_id, *, encoding=None, message=None) -> dict:
     """A load with no rows: unrecognized, failed or skipped files are accounted for too."""
     with transaction(con):
-        load_id = con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+        load_id = _next_load_id(con)
         con.execute(
             "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, loaded_at, run_id, encoding, message)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -36,6 +36,7 @@ def main() -> None:
                 os.environ.pop("SHEBAO_KILL_AT", None)
                 if request.get("kill_at"):
                     os.environ["SHEBAO_KILL_AT"] = request["kill_at"]
+                os.environ.update(request.get("env") or {})
                 os.chdir(request["cwd"])
                 sys.argv = ["shebao", *request["argv"]]
                 try:

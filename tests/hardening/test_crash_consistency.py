@@ -81,13 +81,13 @@ class ForkServer:
         return json.loads(line)
 
     def close_month(self, inbox: Path, warehouse: Path, kill_at: str | None = None,
-                    kill_after: float | None = None) -> int:
+                    kill_after: float | None = None, env: dict | None = None) -> int:
         """``shebao run`` on ``warehouse``; its exit code (-9 when killed). ``kill_after``: SIGKILL after so
         many seconds if still running."""
         argv = ["run", "--inbox", str(inbox), "--period", PERIOD, "--policy", str(POLICY), "--warehouse",
                 str(warehouse), "--out", str(warehouse.parent / "out")]
         log = str(warehouse.parent / "runs.log")
-        self.process.stdin.write(json.dumps({"argv": argv, "kill_at": kill_at, "log": log,
+        self.process.stdin.write(json.dumps({"argv": argv, "kill_at": kill_at, "log": log, "env": env or {},
                                              "cwd": str(warehouse.parent)}) + "\n")
         self.process.stdin.flush()
         pid = self._answer(120)["pid"]
@@ -153,6 +153,27 @@ def test_killed_at_a_named_point_then_rerun_equals_uninterrupted(harness, tmp_pa
     assert server.close_month(inbox, warehouse, kill_at=kill_at) == -signal.SIGKILL, f"{kill_at} was never reached"
     code = server.close_month(inbox, warehouse)
     assert code == 0, (tmp_path / "runs.log").read_text(errors="replace")[-3000:]
+    _assert_same(_state(warehouse), expected)
+    TRIED["kill points"] += 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", ["ingest.before_commit#3", "ingest.before_commit#13"])
+def test_killed_between_the_chunks_of_large_files_then_rerun_equals_uninterrupted(harness, tmp_path, kill_at):
+    """Every file staged in chunks of 7 rows, each chunk its own commit: the kill leaves committed chunks of a
+    file whose load row never landed; the re-run discards them and ends equal to the uninterrupted close."""
+    server, inbox, expected, _ = harness
+    warehouse = tmp_path / "w.duckdb"
+    chunked = {"SHEBAO_INGEST_CHUNK_ROWS": "7"}
+    assert server.close_month(inbox, warehouse, kill_at=kill_at, env=chunked) == -signal.SIGKILL
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        orphans = con.execute("SELECT count(*) FROM raw.rows WHERE load_id NOT IN (SELECT load_id FROM ingest.loads)"
+                              ).fetchone()[0]
+    finally:
+        con.close()
+    assert orphans > 0, "the kill did not fall between a large file's chunks"
+    assert server.close_month(inbox, warehouse, env=chunked) == 0, (tmp_path / "runs.log").read_text()[-3000:]
     _assert_same(_state(warehouse), expected)
     TRIED["kill points"] += 1
 
