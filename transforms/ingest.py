@@ -111,8 +111,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
                          for kind, sheets in groups.items()]
                 checkpoint("ingest.before_commit")
                 return [_insert_load(con, load) for load in loads]
-        # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); they stay
-        # invisible until the file's loads rows are committed, together, last.
+        # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); its loads
+        # stay pending, their rows invisible, until the file's loads rows are committed, together, last.
         loads = [_load_kind(con, source, sha, kind, sheets, lookup, run_id, encoding, note, True)
                  for kind, sheets in groups.items()]
         checkpoint("ingest.before_commit")
@@ -129,11 +129,14 @@ LOAD_TABLES = ("raw.rows", "ingest.rejects", *(f"staging.{name}" for name in k.K
 
 
 def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
-    """Delete rows whose load never got its ``ingest.loads`` row: chunks of a large file whose run failed or
-    was killed before the file's last commit. They were never visible (every view joins the loads)."""
+    """Delete the rows of pending loads: chunks of a large file whose run failed or was killed before the
+    file's last commit. They never counted (``ingest.current_loads`` leaves pending loads out)."""
+    if not con.execute("SELECT count(*) FROM ingest.pending_loads").fetchone()[0]:
+        return
     with transaction(con):
         for table in LOAD_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE load_id NOT IN (SELECT load_id FROM ingest.loads)")
+            con.execute(f"DELETE FROM {table} WHERE load_id IN (SELECT load_id FROM ingest.pending_loads)")
+        con.execute("DELETE FROM ingest.pending_loads")
 
 
 def _group_sheets(content: FileContent) -> tuple[dict[str, list], list[str]]:
@@ -171,7 +174,10 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
             with transaction(con) if commit_chunks else nullcontext():
                 # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
                 # that changed data, and a load id must never come round again after a crash
-                load_id = load_id or _next_load_id(con)
+                if load_id is None:
+                    load_id = _next_load_id(con)
+                    if commit_chunks:
+                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)", [load_id, source, datetime.now()])
                 staged, rejected = _write_rows(con, load_id, source, kind_name, chunk)
             counts["read"] += chunk.height
             counts["staged"] += staged
@@ -190,6 +196,7 @@ def _insert_load(con, load: dict) -> dict:
     """The load's row in ``ingest.loads`` (inside the transaction that commits it): from here on its rows
     count. Returns the load's summary."""
     load = load | {"load_id": load["load_id"] or _next_load_id(con)}  # a kind with no rows drew none yet
+    con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
         " loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file, $sha256, $kind, 'loaded',"

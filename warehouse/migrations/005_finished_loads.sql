@@ -1,5 +1,12 @@
--- Only rows of finished loads count. A large file commits its rows chunk by chunk and its ingest.loads row
--- last (transforms/ingest.py); until then, or forever when its run dies, its rows belong to no current load.
+-- A file larger than one ingest chunk commits its rows chunk by chunk (transforms/ingest.py): its load is
+-- pending from the first chunk until the commit that records it in ingest.loads. Rows of a pending load
+-- never count; a run that dies leaves them pending, and the next ingest deletes them.
+CREATE TABLE ingest.pending_loads (
+    load_id     BIGINT PRIMARY KEY,
+    source_file VARCHAR NOT NULL,
+    started_at  TIMESTAMP NOT NULL
+);
+
 CREATE OR REPLACE VIEW ingest.current_loads AS
 WITH keys AS (
     SELECT 'payroll' AS kind, period, entity, load_id FROM staging.payroll
@@ -9,5 +16,5 @@ WITH keys AS (
 )
 SELECT kind, period, entity, max(load_id) AS load_id, list(DISTINCT load_id ORDER BY load_id) AS all_load_ids
 FROM keys
-WHERE load_id IN (SELECT load_id FROM ingest.loads)
+WHERE load_id NOT IN (SELECT load_id FROM ingest.pending_loads)
 GROUP BY kind, period, entity;
