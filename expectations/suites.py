@@ -80,18 +80,26 @@ def run_suites(con: duckdb.DuckDBPyConnection, period: str, *, checks: tuple[Che
             outcome.success = outcome.success and bool(result.success)
             for item in result.results:
                 check = by_id[item.expectation_config.id]
-                info = item.exception_info or {}
-                if info.get("raised_exception"):
-                    raise CheckFailed(
-                        f"The check {check.code} could not run for {period}: "
-                        f"{_first_line(info.get('exception_message'))}"
-                    )
+                failure = _raised(item.exception_info)
+                if failure is not None or "observed_value" not in (item.result or {}):
+                    raise CheckFailed(f"The check {check.code} could not run for {period}: {_first_line(failure)}")
                 outcome.counts[check.code] = int(item.result["observed_value"])
         if data_docs_dir is not None:
             outcome.data_docs = build_data_docs(context, Path(data_docs_dir))
     finally:
         cursor.close()
     return outcome
+
+
+def _raised(info: dict | None) -> str | None:
+    """The exception message GX recorded for an expectation, if it raised: GX 1.x gives either one
+    ``{raised_exception, exception_message}`` or such dicts keyed by the metric that failed."""
+    info = info or {}
+    entries = [info] + [value for value in info.values() if isinstance(value, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            return entry.get("exception_message") or "unknown error"
+    return None
 
 
 def _first_line(message: str | None) -> str:

@@ -20,6 +20,10 @@ from warehouse.errors import WarehouseError
 CATALOG = "wh"
 DEFAULT_FILE = "shebao.duckdb"
 KEY_ENV = "SHEBAO_WAREHOUSE_KEY"
+MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY"
+# DuckDB's own default is 80% of RAM, and it keeps what it has read or written cached up to that: a year of
+# 200,000 employees would sit in memory. Queries past the limit spill to <warehouse>.tmp/.
+DEFAULT_MEMORY = "2GB"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -57,6 +61,12 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
         if path.exists() and not os.access(path, os.W_OK) or not path.exists() and not os.access(path.parent, os.W_OK):
             raise WarehouseError(f"The warehouse {path} is in a folder shebao cannot write to; choose another --warehouse.")
     con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SET memory_limit = {_sql_literal(os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY)}")
+    except duckdb.Error:
+        con.close()
+        raise WarehouseError(f"{MEMORY_ENV} is not a memory size DuckDB understands; use e.g. 1GB or 800MB.") from None
+    con.execute(f"SET temp_directory = {_sql_literal(str(path) + '.tmp')}")
     options = ["READ_ONLY"] if read_only else []
     if key:
         # Writing an encrypted file needs httpfs's crypto module; loading it works offline.

@@ -6,7 +6,7 @@ policy AS ({policy_in_force}),
 population AS ({ledger_population}),
 ledger_base AS (
     SELECT c.entity, c.employee_id, c.id_number, c.insurance_type, c.base, c.region AS ledger_region
-    FROM ledger.current_contributions c
+    FROM ledger.net_contributions((SELECT period FROM scope)) c
     JOIN population lp ON lp.entity = c.entity AND lp.employee_id = c.employee_id
     WHERE c.period = (SELECT period FROM scope)
 ),

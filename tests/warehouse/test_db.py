@@ -67,3 +67,29 @@ def test_not_a_duckdb_file_is_one_sentence(tmp_path: Path):
     bogus.write_bytes(b"this is not a database" * 100)
     with pytest.raises(WarehouseError, match="bogus.duckdb"):
         connect(bogus)
+
+
+def test_duckdb_memory_is_capped_and_a_bad_size_is_one_sentence(warehouse_path: Path, monkeypatch):
+    con = connect(warehouse_path)
+    limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    con.close()
+    assert limit.endswith("GiB") and float(limit.split()[0]) < 2.0 and spill == str(warehouse_path) + ".tmp"
+    monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", "plenty")
+    with pytest.raises(WarehouseError, match="SHEBAO_DUCKDB_MEMORY is not a memory size"):
+        connect(warehouse_path)
+
+
+def test_the_net_ledger_of_one_period_equals_the_view(warehouse_path: Path):
+    """ledger.net_contributions(p) is the view's rule for one period (the checks call it with a subquery)."""
+    con = connect(warehouse_path)
+    try:
+        con.execute("INSERT INTO ledger.contributions (period, entity, employee_id, id_number, name, region,"
+                    " insurance_type, base, month_fraction, employer_rate, employee_rate, employer_amount,"
+                    " employee_amount, entry_type, run_id, created_at) SELECT p, 'X', 'E1', '1', 'n', '长沙', 'pension',"
+                    " 100, 1, 0.16, 0.08, 16, 8, 'original', 'r1', now()"
+                    " FROM (VALUES ('2024-01'), ('2024-02')) v(p)")
+        view = con.execute("SELECT * FROM ledger.current_contributions WHERE period = '2024-02'").fetchall()
+        macro = con.execute("SELECT * FROM ledger.net_contributions((SELECT '2024-02'))").fetchall()
+        assert view == macro and len(view) == 1
+    finally:
+        con.close()
