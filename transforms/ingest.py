@@ -43,7 +43,12 @@ CHUNK_ROWS_ENV = "SHEBAO_INGEST_CHUNK_ROWS"  # a smaller chunk trades speed for 
 
 
 def chunk_rows() -> int:
-    return int(os.environ.get(CHUNK_ROWS_ENV) or CHUNK_ROWS)
+    text = os.environ.get(CHUNK_ROWS_ENV)
+    if not text:
+        return CHUNK_ROWS
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError(f"{CHUNK_ROWS_ENV} is {text!r}; set it to a whole number of rows, 1 or more.")
+    return int(text)
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -58,6 +63,7 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
                  progress: Progress | None = None) -> list[dict]:
     """Load every new file of ``inbox`` in name order; return one summary per load (no personal data)."""
     files = inbox_files(Path(inbox))
+    chunk_rows()  # a bad setting is a sentence before any file, not halfway through the inbox
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
     if con.execute("SELECT count(*) FROM ref.regions").fetchone()[0] == 0:
         refresh_regions(con)

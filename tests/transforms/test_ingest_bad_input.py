@@ -258,3 +258,10 @@ def test_chunks_of_a_run_killed_midway_are_invisible_then_discarded(con, inbox, 
     assert loads(con)["large.csv"][2:5] == (5, 5, 0)
     assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id LIKE 'E3%'").fetchone()[0] == 5
     assert con.execute("SELECT count(*) FROM core.payroll WHERE employee_id LIKE 'E3%'").fetchone()[0] == 5
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-5"])
+def test_a_bad_chunk_size_setting_is_one_sentence(con, inbox, monkeypatch, value):
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", value)
+    with pytest.raises(InputError, match="SHEBAO_INGEST_CHUNK_ROWS is .*whole number of rows"):
+        ingest_inbox(con, inbox)
