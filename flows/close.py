@@ -37,6 +37,7 @@ from flows.validate import validate_flow
 from transforms.entities import entity_slices, write_entity_outputs
 from transforms.faults import checkpoint
 from transforms.periods import months_between, previous_month
+from transforms.privacy import redact
 from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError, WarehouseError
@@ -86,9 +87,10 @@ def publish_close_summary(summary: dict) -> None:
     create_table_artifact(key=f"{key}-findings", description=f"Findings per code, {period}",
                           table=[{"code": code, "findings": n} for code, n in sorted(counts.items())])
     create_table_artifact(key=f"{key}-entities", description=f"Ledger totals per entity, {period}",
-                          table=[{k: e[k] for k in ("entity", "rows", "people", "employer", "employee", "total")}
-                                 for e in summary["entities"]])
-    create_markdown_artifact(key=key, markdown=close_markdown(summary), description=f"Monthly close {period}")
+                          table=[{k: e[k] for k in ("rows", "people", "employer", "employee", "total")}
+                                 | {"entity": redact(e["entity"])} for e in summary["entities"]])
+    # entity names are free text from the extracts: an ID number typed into one is masked here too
+    create_markdown_artifact(key=key, markdown=redact(close_markdown(summary)), description=f"Monthly close {period}")
 
 
 # ------------------------------------------------------------------------------------------ flow helpers
