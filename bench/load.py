@@ -5,11 +5,16 @@ Two measurements, each in a fresh interpreter (Prefect without a server, as a sc
 1. ``--employees`` (default 200,000): one month closed over 12 months of payroll history (CSV inbox from
    the generator); wall time, rows, peak RSS of the process (target: at most 2 GB, SPEC ingest issue).
 2. ``--backfill-employees`` (default 20,000) over ``--months`` (default 12): every month closed in order on
-   one warehouse; time per month. The first month ingests the whole inbox; later months must not grow
-   as the ledger, findings and actions accumulate.
+   one warehouse; time per month, with seconds per step, ledger rows and findings. The first month
+   ingests the whole inbox; later months must not grow as the ledger, findings and actions accumulate.
+
+   Months of equal size: the shipped policy starts 广州 in 2024-07 and 武汉 in 2025-01, so with it the
+   ledger of a 2024-04..2025-03 backfill nearly doubles within the year and the months are not
+   comparable. The backfill therefore runs with a policy file that carries each region's earliest
+   figures back to the first month (``carried_back_policy``); ``--shipped-policy`` measures without it.
 
 Usage: python bench/load.py [--employees 200000] [--backfill-employees 20000] [--months 12] [--skip-close]
-       [--skip-backfill]
+       [--skip-backfill] [--shipped-policy]
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from _common import MONTHS, history_inbox, measure_child
+import polars as pl
+from _common import MONTHS, REPO, history_inbox, measure_child
 
 TARGET_MB = 2048
 
@@ -40,13 +46,17 @@ from flows.close import monthly_close
 from transforms.sample import generate_inbox
 periods = {periods!r}
 generate_inbox({inbox!r}, {employees}, periods[0], periods[-1], formats="csv")
-times = []
+times, steps, ledger_rows, findings = [], [], [], []
 for period in periods:
     started = time.perf_counter()
-    monthly_close(inbox={inbox!r}, period=period, warehouse={warehouse!r}, out={out!r})
+    summary = monthly_close(inbox={inbox!r}, period=period, warehouse={warehouse!r}, out={out!r}, policy={policy!r})
     times.append(time.perf_counter() - started)
-    print(f"  {{period}}: {{times[-1]:6.1f}} s", file=sys.stderr, flush=True)
-print(json.dumps({{"times": times}}))
+    steps.append(summary["seconds"])
+    ledger_rows.append(summary["ledger"]["rows_appended"])
+    findings.append(summary["validation"]["findings"])
+    print(f"  {{period}}: {{times[-1]:6.1f}} s, {{ledger_rows[-1]:,}} ledger rows, {{findings[-1]:,}} findings, "
+          f"steps {{summary['seconds']}}", file=sys.stderr, flush=True)
+print(json.dumps({{"times": times, "steps": steps, "ledger_rows": ledger_rows, "findings": findings}}))
 """
 
 
@@ -54,6 +64,24 @@ def months(end: str, count: int) -> list[str]:
     year, month = map(int, end.split("-"))
     index = year * 12 + month - 1
     return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def carried_back_policy(first: str, folder: Path) -> Path:
+    """A policy file for the regions whose shipped figures start after ``first``: their rows, plus their
+    earliest figures carried back to ``first``, so every month of the backfill books the same people."""
+    shipped = pl.read_csv(REPO / "warehouse/reference/policy.csv", infer_schema=False)
+    starts = shipped.group_by("region").agg(pl.col("effective_from").min().alias("start"))
+    late = starts.filter(pl.col("start") > first)
+    earliest = shipped.join(late, on="region").filter(pl.col("effective_from") == pl.col("start"))
+    carried = earliest.with_columns(
+        effective_from=pl.lit(first),
+        effective_to=pl.col("start").map_elements(lambda start: months(start, 2)[0], return_dtype=pl.String),
+        source=pl.lit("bench: earliest figures carried back"),
+    ).drop("start")
+    rows = pl.concat([carried, shipped.join(late.select("region"), on="region")]).sort("region", "effective_from")
+    path = folder / "carried_back_policy.csv"
+    rows.write_csv(path)
+    return path
 
 
 def close_at(employees: int) -> dict:
@@ -70,12 +98,14 @@ def close_at(employees: int) -> dict:
     return result
 
 
-def backfill_at(employees: int, count: int) -> dict:
+def backfill_at(employees: int, count: int, shipped_policy: bool = False) -> dict:
     periods = months(MONTHS[1], count)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        policy = None if shipped_policy else str(carried_back_policy(periods[0], folder))
         result, peak = measure_child(BACKFILL.format(periods=periods, inbox=str(folder / "inbox"), employees=employees,
-                                                     warehouse=str(folder / "w.duckdb"), out=str(folder / "out")))
+                                                     warehouse=str(folder / "w.duckdb"), out=str(folder / "out"),
+                                                     policy=policy))
     times = result["times"]
     later = times[1:] or times
     half = max(1, len(later) // 2)
@@ -85,8 +115,14 @@ def backfill_at(employees: int, count: int) -> dict:
     print(f"  first month (ingests the inbox) {times[0]:.1f} s; months 2..{count}: mean of the first half "
           f"{first_half:.1f} s, second half {second_half:.1f} s (ratio {second_half / first_half:.2f}); "
           f"peak RSS {peak:,.0f} MB", flush=True)
+    rows = result["ledger_rows"][1:] or result["ledger_rows"]
+    print(f"  ledger rows per month {min(rows):,}..{max(rows):,} "
+          f"({'carried-back policy' if not shipped_policy else 'shipped policy'}); per step, month 2 vs month "
+          f"{count}: " + ", ".join(f"{step} {result['steps'][1 % count][step]:.1f}->{result['steps'][-1][step]:.1f}"
+                                   for step in result["steps"][-1]), flush=True)
     return {"employees": employees, "periods": periods, "times": times, "ratio": second_half / first_half,
-            "peak_mb": peak}
+            "peak_mb": peak, "policy": "shipped" if shipped_policy else "carried back", "steps": result["steps"],
+            "ledger_rows": result["ledger_rows"], "findings": result["findings"]}
 
 
 def main() -> None:
@@ -96,13 +132,15 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--skip-close", action="store_true")
     parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--shipped-policy", action="store_true",
+                        help="backfill with the shipped policy (months of different sizes)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     figures = {}
     if not args.skip_close:
         figures["close"] = close_at(args.employees)
     if not args.skip_backfill:
-        figures["backfill"] = backfill_at(args.backfill_employees, args.months)
+        figures["backfill"] = backfill_at(args.backfill_employees, args.months, args.shipped_policy)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -28,11 +28,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-import flows.settings  # noqa: F401  (telemetry off before Prefect talks to a server)
 from flows.actions import actions_flow
 from flows.ingest import ingest_flow
 from flows.ledger import ledger_flow
 from flows.lock import DEFAULT_WAIT_SECONDS, warehouse_lock
+from flows.settings import subflows_without_heartbeats
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, write_entity_outputs
 from transforms.faults import checkpoint
@@ -262,7 +262,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     inbox = _resolve_inbox(inbox)
     warehouse, out = _resolve(warehouse, out)
     seconds: dict = {}
-    with one_writer(warehouse):
+    with one_writer(warehouse), subflows_without_heartbeats():
         with timed(seconds, "ingest"):
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds)
@@ -290,7 +290,7 @@ def backfill(inbox: str, start: str, end: str, warehouse: str | None = None, out
         raise InputError(f"The last month {end} is before the first {start}; give the months in order.")
     inbox = _resolve_inbox(inbox)
     warehouse, out = _resolve(warehouse, out)
-    with one_writer(warehouse):
+    with one_writer(warehouse), subflows_without_heartbeats():
         ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         return [_close_month(period, warehouse, out, policy, dask_address, ingest)
                 for period in months_between(start, end)]
@@ -306,5 +306,5 @@ def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict
     """
     inbox = _resolve_inbox(inbox)
     warehouse, _ = _resolve(warehouse, None)
-    with one_writer(warehouse):
+    with one_writer(warehouse), subflows_without_heartbeats():
         return ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())

@@ -130,6 +130,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
 
 
+LOAD_KEYS_SQL = Path(__file__).with_name("sql") / "load_keys.sql"
+
 # Every table a load writes rows to, keyed by load_id.
 LOAD_TABLES = ("raw.rows", "ingest.rejects", *(f"staging.{name}" for name in k.KINDS))
 
@@ -194,6 +196,12 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
             "encoding": encoding, "sheets": sheet_names, "message": note}
 
 
+def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Record the keys ``load_id`` holds rows for (``transforms/sql/load_keys.sql``), in the caller's
+    transaction: ``ingest.current_loads`` counts a load from then on."""
+    con.execute(LOAD_KEYS_SQL.read_text(encoding="utf-8"), {"load_id": load_id})
+
+
 def _next_load_id(con) -> int:
     return con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
 
@@ -209,6 +217,7 @@ def _insert_load(con, load: dict) -> dict:
         " $rows_read, $rows_staged, $rows_rejected, $loaded_at, $run_id, $encoding, $sheets, $message)",
         load | {"loaded_at": datetime.now()},
     )
+    record_load_keys(con, load["load_id"])
     return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected")
             } | {"status": "loaded"}
 

@@ -97,10 +97,14 @@ def _sniff_separator(payload: bytes) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _empty_grid() -> pl.DataFrame:
+    return pl.DataFrame({CELLS: pl.Series([], dtype=pl.Int32)})
+
+
 def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     """Parse UTF-8 CSV into a grid, vectorised; the cell count per row comes from the raw lines."""
     if not payload or payload.isspace():  # (no strip(): that would copy the whole file)
-        return pl.DataFrame({CELLS: pl.Series([], dtype=pl.Int32)})
+        return _empty_grid()
     if b"\r" in payload and b"\n" not in payload:  # classic-Mac line ends (some exporters): one row per CR
         payload = payload.replace(b"\r", b"\n")
     separator = _sniff_separator(payload)
@@ -110,12 +114,15 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
             truncate_ragged_lines=True, quote_char='"', raise_if_empty=False,
         )
         # The same bytes as whole lines (no quoting), to count the cells each row really had.
-        lines = pl.read_csv(
+        whole_lines = pl.read_csv(
             io.BytesIO(payload), has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
             truncate_ragged_lines=True, raise_if_empty=False,
-        ).to_series(0).fill_null("")
+        )
     except pl.exceptions.PolarsError as exc:
         raise UnreadableFile(f"the CSV cannot be parsed ({type(exc).__name__}); check quoting and separators") from None
+    if not whole_lines.width:  # nothing polars reads as a line, e.g. only byte-order marks
+        return _empty_grid()
+    lines = whole_lines.to_series(0).fill_null("")
     grid = grid.rename({c: f"c{i}" for i, c in enumerate(grid.columns)})
     unquoted = pl.when(lines.str.contains('"', literal=True)).then(
         lines.str.replace_all(r'"(?:[^"]|"")*"', "")

@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from transforms.ingest import record_load_keys
 from warehouse.db import connect, opened
 from warehouse.errors import InputError, ShebaoError
 
@@ -26,6 +27,8 @@ def _build(path: Path) -> None:
         con.execute("INSERT INTO staging.payroll VALUES"
                     f" (1, NULL, 1, '2024-03', 'E1', '李四', '{ID1}', '{ID1}', '星城公司', '长沙', '长沙', true, 10000, NULL, 1000),"
                     f" (2, NULL, 1, '2024-03', 'E2', '王芳', '{ID2}', '{ID2}', '麓山公司', '长沙', '长沙', true, 4000, NULL, NULL)")
+        for load_id in (1, 2):
+            record_load_keys(con, load_id)
     finally:
         con.close()
 

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from transforms.export import export_ledger
+from transforms.ingest import record_load_keys
 from transforms.ledger import compute_ledger
 from transforms.spreadsheet import neutralise
 from warehouse.db import connect
@@ -85,6 +86,7 @@ def hostile_ledger(con, tmp_path):
     apply_policy(con, policy)
     con.execute("INSERT INTO staging.payroll VALUES (1, NULL, 1, '2024-03', 'E1', '=HYPERLINK(\"http://x\")',"
                 " '430102199001010013', '430102199001010013', '-星城公司', '长沙', '长沙', true, 10000, NULL, NULL)")
+    record_load_keys(con, 1)
     compute_ledger(con, "2024-03")
     return con
 

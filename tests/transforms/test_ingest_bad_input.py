@@ -54,6 +54,15 @@ def test_empty_file_is_unrecognized(con, inbox):
     assert_good_file_loaded(con)
 
 
+def test_a_file_of_byte_order_marks_only_is_unrecognized(con, inbox):
+    """Found by hypothesis: two UTF-8 BOMs left polars a frame without columns (an IndexError traceback)."""
+    (inbox / "boms.csv").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf")
+    ingest_inbox(con, inbox)
+    kind, status, *_, message = loads(con)["boms.csv"]
+    assert (kind, status) == (None, "unrecognized") and message
+    assert_good_file_loaded(con)
+
+
 def test_header_only_loads_zero_rows(con, inbox):
     write(inbox / "header.csv", PAYROLL_HEADER + "\n")
     ingest_inbox(con, inbox)

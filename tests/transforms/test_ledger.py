@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from transforms.ingest import record_load_keys
 from transforms.ledger import compute_ledger
 from warehouse.policy import apply_policy
 
@@ -41,14 +42,16 @@ class Staging:
             [load_id, period, employee_id, id_number, id_number, entity, city, city, Decimal(gross),
              None if si_withheld is None else Decimal(si_withheld)],
         )
+        record_load_keys(self.con, load_id)
         return load_id
 
     def attendance(self, period, employee_id, hire, leave=None, entity="星城公司"):
+        load_id = self.loads.setdefault(("attendance", period, entity), self._load())
         self.con.execute(
             "INSERT INTO staging.attendance VALUES (?, NULL, 1, ?, ?, '王芳', NULL, NULL, ?, ?, ?, NULL)",
-            [self.loads.setdefault(("attendance", period, entity), self._load()), period, employee_id, entity,
-             hire, leave],
+            [load_id, period, employee_id, entity, hire, leave],
         )
+        record_load_keys(self.con, load_id)
 
 
 @pytest.fixture()

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from transforms.ingest import record_load_keys
 from transforms.ledger import compute_ledger
 from warehouse.policy import apply_policy
 
@@ -32,6 +33,7 @@ def stage_payroll(con, load_id: int, period: str, rows: list[tuple[str, str]], n
             "INSERT INTO staging.payroll VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, '长沙', '长沙', true, ?, NULL, NULL)",
             [load_id, number, period, employee_id, name, id_number, id_number, ENTITY, Decimal(gross)],
         )
+    record_load_keys(con, load_id)
 
 
 def net_cells(con, period: str) -> dict[tuple, tuple]:

@@ -93,3 +93,48 @@ def test_the_net_ledger_of_one_period_equals_the_view(warehouse_path: Path):
         assert view == macro and len(view) == 1
     finally:
         con.close()
+
+
+def test_load_keys_migration_keeps_the_current_rows_of_an_existing_warehouse(warehouse_path: Path, monkeypatch):
+    """Migration 007 records the keys of the loads already staged: core.* shows the same rows after it,
+    a later load still supersedes an earlier one, and a pending load's rows still do not count."""
+    import warehouse.migrate as migrations
+
+    before_007 = [(version, path) for version, path in available() if version < 7]
+    monkeypatch.setattr(migrations, "available", lambda: before_007)
+    con = connect(warehouse_path, migrate=False)
+    try:
+        migrate(con)
+        row = "(?, NULL, 1, '2024-03', ?, '王芳', '430102199001010013', '430102199001010013', ?, '长沙', '长沙', true, ?," \
+              " NULL, NULL)"
+        for load_id, employee_id, entity, gross in [(1, "E1", "甲", 8000), (2, "E1", "甲", 9000),
+                                                    (3, "E2", "乙", 7000), (4, "E3", "乙", 1)]:
+            con.execute(f"INSERT INTO staging.payroll VALUES {row}", [load_id, employee_id, entity, gross])
+        con.execute("INSERT INTO ingest.pending_loads VALUES (4, 'big.csv', now())")
+        current = "SELECT load_id, employee_id, gross_pay FROM core.payroll ORDER BY ALL"
+        expected = con.execute(current).fetchall()
+        monkeypatch.undo()
+        assert migrate(con) == [version for version, _ in available() if version >= 7]
+        assert con.execute(current).fetchall() == expected == [(2, "E1", 9000), (3, "E2", 7000)]
+        assert con.execute("SELECT count(*) FROM ingest.load_keys").fetchone()[0] == 3  # not the pending load
+    finally:
+        con.close()
+
+
+def test_recording_a_loads_keys_twice_changes_nothing(warehouse_path: Path):
+    from transforms.ingest import record_load_keys
+
+    con = connect(warehouse_path)
+    try:
+        con.execute("INSERT INTO staging.insurance (load_id, row_number, period, id_number, id_number_raw, name,"
+                    " region, region_raw, region_known, employer, insurance_type, status, start_month, base) VALUES"
+                    " (7, 1, '2024-03', '1', '1', 'n', '长沙', '长沙', true, '甲', 'pension', 'active', '2024-01', 5000),"
+                    " (7, 2, '2024-04', '1', '1', 'n', '长沙', '长沙', true, '甲', 'pension', 'active', '2024-01', 5000)")
+        assert con.execute("SELECT count(*) FROM core.insurance").fetchone()[0] == 0  # not committed as a load
+        record_load_keys(con, 7)
+        record_load_keys(con, 7)
+        assert con.execute("SELECT kind, period, entity, load_id FROM ingest.load_keys ORDER BY ALL").fetchall() == [
+            ("insurance", "2024-03", None, 7), ("insurance", "2024-04", None, 7)]
+        assert con.execute("SELECT count(*) FROM core.insurance").fetchone()[0] == 2
+    finally:
+        con.close()
