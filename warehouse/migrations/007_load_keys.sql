@@ -10,13 +10,19 @@ CREATE TABLE ingest.load_keys (
     load_id BIGINT NOT NULL
 );
 
-INSERT INTO ingest.load_keys
+-- Corrections (SPEC §2) key payroll and attendance by (period, entity), insurance and transfers by period:
+-- the keys load l holds staged rows for (every load's when l is NULL). The one statement of that rule.
+CREATE MACRO ingest.staged_keys(l) AS TABLE
 SELECT DISTINCT kind, period, entity, load_id FROM (
-    SELECT 'payroll' AS kind, period, entity, load_id FROM staging.payroll
-    UNION ALL SELECT 'attendance', period, entity, load_id FROM staging.attendance
-    UNION ALL SELECT 'insurance', period, NULL, load_id FROM staging.insurance
-    UNION ALL SELECT 'transfers', period, NULL, load_id FROM staging.transfers
-)
+    SELECT 'payroll' AS kind, period, entity, load_id FROM staging.payroll WHERE l IS NULL OR load_id = l
+    UNION ALL SELECT 'attendance', period, entity, load_id FROM staging.attendance WHERE l IS NULL OR load_id = l
+    UNION ALL SELECT 'insurance', period, NULL, load_id FROM staging.insurance WHERE l IS NULL OR load_id = l
+    UNION ALL SELECT 'transfers', period, NULL, load_id FROM staging.transfers WHERE l IS NULL OR load_id = l
+);
+
+-- The loads staged before this migration (pending ones stay without keys).
+INSERT INTO ingest.load_keys
+SELECT * FROM ingest.staged_keys(NULL)
 WHERE load_id NOT IN (SELECT load_id FROM ingest.pending_loads);
 
 -- Corrections (SPEC §2): for each key, the rows of the most recently loaded file holding that key.
