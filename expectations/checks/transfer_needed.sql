@@ -17,7 +17,7 @@ enrolled AS (
 origins AS (
     SELECT e.entity, e.employee_id, e.id_number, e.region, e.name, o.region AS origin_region,
            o.employer AS origin_employer, o.status AS origin_status, o.start_month AS origin_start_month,
-           o.end_month AS origin_end_month, o.months_paid AS origin_months_paid
+           o.end_month AS origin_end_month
     FROM enrolled e
     JOIN ref.region_province here ON here.region = e.region
     JOIN pension o ON o.id_number = e.id_number AND o.status IN ('suspended', 'terminated')
@@ -42,7 +42,7 @@ SELECT (SELECT period FROM scope) AS period,
            'to_region', any_value(o.region),
            'origins', list(struct_pack(region := o.origin_region, employer := o.origin_employer,
                                        status := o.origin_status, start_month := o.origin_start_month,
-                                       end_month := o.origin_end_month, months_paid := o.origin_months_paid)
+                                       end_month := o.origin_end_month)
                            ORDER BY o.origin_region, o.origin_employer),
            'source', any_value(s.source)
        ) AS details
