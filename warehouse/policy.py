@@ -24,7 +24,7 @@ from transforms import kinds as k
 from transforms import normalise as n
 from warehouse.db import transaction
 from warehouse.errors import InputError
-from warehouse.reference import REFERENCE, normalise_region, refresh_regions, region_lookup
+from warehouse.reference import REFERENCE, normalise_region, refresh_cities, refresh_regions, region_lookup
 
 SHIPPED_POLICY = REFERENCE / "policy.csv"
 POLICY_COLUMNS = ("region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
@@ -319,6 +319,7 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
     """Make ``ref.policy``/``ref.regions`` the policy in force; return a summary with its fingerprint."""
     with transaction(con):
         refresh_regions(con)
+        refresh_cities(con)
         lookup = region_lookup(con)
         if policy_file is not None:
             path = Path(policy_file)
