@@ -14,6 +14,7 @@ TEXT, NAME, ID_NUMBER, REGION, MONTH, DATE, AMOUNT, NON_NEGATIVE_AMOUNT, COUNT, 
     "yes_no",
 )
 ORG_NAME = "org_name"  # an employer or entity name (SPEC §2: one spelling per organisation)
+PLACE = "place"  # a free-text place (户籍所在地), kept as given with the province it names
 INSURANCE_TYPE, STATUS, STAGE = "insurance_type", "status", "stage"
 
 
@@ -66,7 +67,7 @@ KINDS: dict[str, Kind] = {
         Column("hire_date", ("入职日期", "入职时间"), True, DATE),
         Column("leave_date", ("离职日期", "离职时间"), False, DATE),
         Column("attendance_days", ("出勤天数", "实际出勤"), False, DAYS),
-        Column("hukou_region", ("户籍所在地", "户口所在地"), False, TEXT),
+        Column("hukou_region", ("户籍所在地", "户口所在地"), False, PLACE),
     )),
     "insurance": Kind("insurance", "参保记录", (
         Column("period", _SNAPSHOT_PERIOD, True, MONTH),

@@ -166,3 +166,11 @@ def map_regions(series: pl.Series, lookup: dict[str, str]) -> tuple[pl.Series, p
     region = series.replace_strict(names, default=None, return_dtype=pl.String)
     is_known = series.replace_strict(known, default=None, return_dtype=pl.Boolean)
     return region, is_known
+
+
+def map_provinces(series: pl.Series) -> pl.Series:
+    """The province each free-text place names (``湖南省长沙市…`` -> ``湖南``), once per distinct value."""
+    from warehouse.reference import province_of
+
+    provinces = {value: province_of(value) for value in series.drop_nulls().unique().to_list()}
+    return series.replace_strict(provinces, default=None, return_dtype=pl.String)

@@ -6,7 +6,7 @@ CREATE OR REPLACE MACRO core.latest_attendance(p) AS TABLE
 SELECT entity, employee_id, latest.*
 FROM (
     SELECT entity, employee_id,
-           max_by(struct_pack(period, name, id_number, hire_date, leave_date, hukou_region, load_id, sheet,
+           max_by(struct_pack(period, name, id_number, hire_date, leave_date, hukou_region, hukou_province, load_id, sheet,
                               row_number),
                   (period, load_id, row_number)) AS latest
     FROM core.attendance
