@@ -24,7 +24,6 @@ MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY"
 # DuckDB's own default is 80% of RAM, and it keeps what it has read or written cached up to that: a year of
 # 200,000 employees would sit in memory. Queries past the limit spill to <warehouse>.tmp/.
 DEFAULT_MEMORY = "2GB"
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def default_path() -> Path:
@@ -82,9 +81,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
         raise WarehouseError(_explain_attach_error(path, str(exc), encrypted=bool(key))) from None
     con.execute(f"USE {CATALOG}")
     if migrate and not read_only:
+        from warehouse.migrate import apply_models
         from warehouse.migrate import migrate as run_migrations
 
         run_migrations(con)
+        apply_models(con)
     return con
 
 

@@ -32,13 +32,16 @@ PROVINCE_NAMES = sorted(
 
 
 def refresh_regions(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace ``ref.regions`` with the shipped table (policy overrides adjust it later, per run)."""
+    """Replace ``ref.regions`` with the shipped table (policy overrides adjust it later, per run).
+
+    base_year_start_month is the month the region's contribution year starts (SPEC §3; blank = 1)."""
     con.execute("DELETE FROM ref.regions")
     con.execute(
         """
-        INSERT INTO ref.regions
+        INSERT INTO ref.regions (region, province, aliases, hire_cutoff_day, late_hire_fraction, rounding,
+                                 base_year_start_month)
         SELECT region, province, string_split(coalesce(aliases, ''), '|'), hire_cutoff_day,
-               late_hire_fraction, rounding
+               late_hire_fraction, rounding, coalesce(base_year_start_month, '1')
         FROM read_csv(?, header = true, all_varchar = true)
         """,
         [str(REGIONS_CSV)],
