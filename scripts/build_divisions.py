@@ -153,6 +153,8 @@ def _former(canonical: dict[str, tuple[str, str]], current: dict[str, str],
         else:
             continue  # the new division is itself gone again; its own later event carries the name on
         name = old["name"]
+        if len(name) == 2 and name.endswith("区"):
+            continue  # 新区, 郊区, 城区, 市区: words more than names; read as a region they would mislead
         if (name, city[0]) in known or (event["level"] == 2 and name in current_names):
             continue
         found[(name, city[0])] = (old["code"][:6], name, "former", *city)
