@@ -20,7 +20,7 @@ _DECIMAL_TEXT = r"^-?\d{1,12}(\.\d+)?$"
 def _columns(column: k.Column) -> dict[str, pa.Column]:
     nullable = not column.required
     name, parse = column.name, column.parse
-    if parse in (k.TEXT, k.NAME):
+    if parse in (k.TEXT, k.NAME, k.EMPLOYER):
         return {name: pa.Column(pl.String, nullable=nullable, checks=pa.Check.str_length(min_value=1))}
     if parse == k.ID_NUMBER:
         return {name: pa.Column(pl.String, nullable=nullable), f"{name}_raw": pa.Column(pl.String, nullable=nullable)}

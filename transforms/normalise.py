@@ -137,6 +137,12 @@ def normalise_name(text: pl.Expr) -> pl.Expr:
     return s
 
 
+def normalise_employer(text: pl.Expr) -> pl.Expr:
+    """Trimmed; full-width parentheses and spaces to half-width, so that ``星城智造（长沙）有限公司`` and
+    ``星城智造(长沙)有限公司`` are one employer."""
+    return text.str.replace_many(["（", "）", "\u3000", "\u00a0"], ["(", ")", " ", " "]).str.strip_chars()
+
+
 def map_values(text: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     key = text.str.strip_chars().str.replace_all(r"\s+", "").str.to_lowercase()
     return key.replace_strict(mapping, default=None, return_dtype=pl.String)

@@ -156,6 +156,8 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         return text.alias(name), None
     if parse == k.NAME:
         return n.normalise_name(text).alias(name), None
+    if parse == k.EMPLOYER:
+        return n.normalise_employer(text).alias(name), None
     if parse == k.ID_NUMBER:
         cleaned = n.clean_id_number(text)
         # 15-digit numbers are rare: convert the distinct ones, then look them up.
