@@ -70,6 +70,8 @@ TYPES = (
                ("transfers",), "联系经办机构催办超期未办的转移接续业务"),
     ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", ("TRANSFER_NOT_REFLECTED",),
                ("transfers", "insurance"), "转移已办结：请转出地终止原参保记录并更新参保信息"),
+    ActionType("RECONCILE_BILL", "BIL", "核对账单", ("BILL_MISMATCH",),
+               ("payroll",), "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
 )
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
