@@ -39,7 +39,9 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     ``formats``: ``mixed`` (CSV in UTF-8, UTF-8 with BOM and GBK, some xlsx with title rows) or ``csv``
     (UTF-8 and GBK CSV only). ``history_payroll_only``: months before ``end`` get payroll files only (the
     ingest benchmark's twelve months of payroll history). The manifest holds no personal data: file
-    names with their kind, encoding, rows and planted rejects, and the anomalies planted by SPEC §5 code.
+    names with their kind, encoding, rows and planted rejects, and the anomalies planted by SPEC §5 code;
+    with ``bills``, also ``bill_plants`` (counts) and ``bill_differences`` (per period the BILL_MISMATCH keys a
+    correct check finds: the generated, synthetic ID numbers, for tests; the CLI prints counts only).
     """
     if formats not in ("mixed", "csv"):
         raise InputError(f"The format {formats!r} is unknown; use mixed or csv.")
@@ -420,7 +422,7 @@ class _Inbox:
 
     def _write(self, kind: str, period: str, table: pl.DataFrame, fmt: FileFormat, rejects: dict[str, int],
                title: str) -> None:
-        sequence = len(self.manifest["files"]) + 1
+        sequence = sum(kind != "bill" for kind in self.manifest["kinds"].values()) + 1  # bills are named apart
         name = f"{LABELS[kind]}_{period.replace('-', '')}_{sequence:03d}{fmt.suffix}"
         header = [self._header(kind, column) for column in table.columns]
         titles = [title] + (["单位：元"] if self.rng.random() < 0.3 else [])
