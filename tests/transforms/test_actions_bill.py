@@ -47,3 +47,18 @@ def test_bill_mismatches_of_one_person_and_region_are_one_action_with_both_sides
     assert len(texts) == 2
     assert any("账单 养老: 单位 1290.00（台账 1280.00）" in t and "基数 8000.00（台账 7900.00）" in t for t in texts)
     assert all("None" not in t and "RECONCILE_BILL" not in t for t in texts)
+
+
+def test_a_month_without_bills_resolves_no_bill_action(con):
+    runs = Runs(con)
+    runs.run("2024-03", [bill_finding("pension", "1290.00", "1280.00")])
+    counts = runs.run("2024-04", [])  # no bill rows staged for April: nothing proven
+    assert "RECONCILE_BILL" in counts["not_resolvable_types"]
+    assert [a["status"] for a in runs.actions().values()] == ["open"]
+    con.execute("INSERT INTO staging.bill VALUES (60, NULL, 1, '2024-05', '1', '1', '某人', '长沙', '长沙', true,"
+                " '长沙甲公司', 'pension', 1, 1, 1)")
+    from transforms.ingest import record_load_keys
+
+    record_load_keys(con, 60)
+    runs.run("2024-05", [])  # May's bill no longer differs for this person: resolved
+    assert [a["status"] for a in runs.actions().values()] == ["resolved"]
