@@ -7,9 +7,10 @@ otherwise. All ADJUST_BASE findings about one person at one entity are one actio
 types and the expected base of each (the ledger's base of the month; the floor or ceiling when the person
 has no ledger row).
 
-INITIATE_TRANSFER is not raised while the current transfers snapshot (the month's, or the latest before
-it) holds a pension transfer of that person from that region that is neither completed nor rejected;
-an open INITIATE_TRANSFER action whose transfer has since been started is resolved with that reason.
+STOP_ORIGIN_RECORD is not raised for ACTIVE_ELSEWHERE while a pension transfer of that person from that
+region (any stage but rejected) appears in a transfers snapshot up to the month: the transfer's own
+findings cover it; such an open action is resolved with that reason. INITIATE_TRANSFER comes from
+TRANSFER_NEEDED, which already leaves out people with a transfer under way or completed.
 
 Lifecycle, for the run of month P: found → opened, or stays open / dismissed (period_last_seen moves on);
 an open action not found again is resolved by that run — only when P ≥ its period_last_seen, and not
@@ -62,14 +63,21 @@ TYPES = (
                ("insurance", "payroll"), "为员工在工作地办理养老保险参保登记（入职30日内）"),
     ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", ("DEPARTED_STILL_CONTRIBUTING",),
                ("insurance", "attendance"), "为已离职员工办理停保（减员）"),
-    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", ("ACTIVE_ELSEWHERE",),
-               ("insurance", "payroll", "transfers"), "向转入地经办机构提交基本养老保险关系转移接续申请表"),
+    ActionType("STOP_ORIGIN_RECORD", "SOR", "原参保停保", ("ACTIVE_ELSEWHERE", "DOUBLE_ENROLLMENT"),
+               ("insurance", "payroll", "transfers"),
+               "联系原单位或原参保地经办机构办理停保（减员）；原参保停止后才能在本地参保或申请转移"),
+    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", ("TRANSFER_NEEDED",),
+               ("insurance", "payroll", "transfers"), "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表"),
     ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", ("FIRST_ENROLLMENT_MISJUDGED",),
                ("insurance",), "更正首次参保标记，关联此前的参保缴费记录"),
     ActionType("CHASE_TRANSFER", "CHS", "催办转移", ("STALE_TRANSFER",),
                ("transfers",), "联系经办机构催办超期未办的转移接续业务"),
     ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", ("TRANSFER_NOT_REFLECTED",),
                ("transfers", "insurance"), "转移已办结：请转出地终止原参保记录并更新参保信息"),
+    ActionType("UPDATE_POLICY", "POL", "更新政策", ("POLICY_OUTDATED",),
+               ("payroll",), "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
+    ActionType("ADD_POLICY", "ADP", "补充政策", ("NO_POLICY",),
+               ("payroll",), "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
     ActionType("RECONCILE_BILL", "BIL", "核对账单", ("BILL_MISMATCH",),
                ("payroll", "bill"), "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
 )
@@ -107,7 +115,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     """Open, keep, reopen and resolve actions from validation run ``run_id`` of ``period``.
 
     Returns counts only (no personal data): ``by_status``, ``by_type``, ``found`` (this run's actions),
-    ``suppressed`` (INITIATE_TRANSFER left out for an open transfer), ``not_resolvable_types``.
+    ``suppressed`` (STOP_ORIGIN_RECORD left out for a transfer under way), ``not_resolvable_types``.
     """
     run = con.execute("SELECT period FROM quality.runs WHERE run_id = ?", [run_id]).fetchone()
     if run is None:

@@ -34,7 +34,7 @@ from transforms.staging import (
 )
 from warehouse.db import transaction
 from warehouse.errors import InputError
-from warehouse.reference import refresh_regions, region_lookup
+from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
 Progress = Callable[[int, int, dict], None]
 _IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
@@ -67,6 +67,8 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
     if con.execute("SELECT count(*) FROM ref.regions").fetchone()[0] == 0:
         refresh_regions(con)
+    if con.execute("SELECT count(*) FROM ref.cities").fetchone()[0] == 0:
+        refresh_cities(con)
     lookup = region_lookup(con)
     summaries: list[dict] = []
     for index, path in enumerate(files, start=1):

@@ -29,7 +29,8 @@ STAGE_ZH = {"submitted": "已提交", "origin_approved": "转出地已审核", "
 KIND_ZH = {"payroll": "工资表", "attendance": "考勤", "insurance": "参保明细", "transfers": "转移接续",
           "bill": "社保账单"}
 PROBLEM_ZH = {"format": "格式错误（应为17位数字加校验位）", "province": "前两位不是省级行政区代码",
-              "birth_date": "出生日期不可能", "check_digit": "校验位错误"}
+              "birth_date": "出生日期不可能", "check_digit": "校验位错误",
+              "too_young": "出生日期距本月不足16周岁"}
 
 
 def report_filename(run_id: str, full_ids: bool = False) -> str:
@@ -255,7 +256,7 @@ def evidence(code: str, d: dict) -> str:
     if code == "DUPLICATE_PERSON":
         return f"姓名与出生日期 {d.get('birth_digits')} 相同、身份证号不同：{_people(d.get('others'))}"
     if code == "INVALID_ID_NUMBER":
-        return f"{PROBLEM_ZH.get(d.get('problem'), d.get('problem'))}；原始号码 {d.get('id_number_raw')}"
+        return f"{PROBLEM_ZH.get(d.get('id_problem'), d.get('id_problem'))}；原始号码 {d.get('id_number_raw')}"
     if code == "BASE_BELOW_FLOOR":
         return f"参保基数 {d.get('base')} 低于下限 {d.get('base_floor')}（上限 {d.get('base_ceiling')}）；参保单位 {d.get('employer')}"
     if code == "BASE_ABOVE_CEILING":

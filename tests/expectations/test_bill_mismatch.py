@@ -85,10 +85,10 @@ def test_exactly_one_yuan_is_a_mismatch_and_the_ledger_net_counts_adjustments(bi
     assert wh.keys("BILL_MISMATCH") == []
 
 
-def test_only_our_employers_bill_rows_and_names_compared_normalised(bills):
+def test_only_our_employers_bill_rows(bills):
     wh = bills
-    wh.payroll(entity="长沙星城智造（长沙）有限公司 ")  # full-width parentheses in payroll: still ours
-    booked(wh, ID1, "1280.00", "640.00", entity="长沙星城智造（长沙）有限公司 ")
+    wh.payroll(entity=A, period="2024-01")  # an entity of an earlier month's payroll is ours too
+    booked(wh, ID1, "1280.00", "640.00", entity=A)
     bill(wh, ID1, "1280.00", "640.00", employer=A, row_number=1)
     bill(wh, ID2, "999.00", "99.00", employer="别家公司", row_number=2)  # not ours: not our bill line
     assert wh.findings("BILL_MISMATCH") == []

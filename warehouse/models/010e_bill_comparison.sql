@@ -1,14 +1,13 @@
 -- SPEC §5 BILL_MISMATCH's comparison, the one statement of it: for each region with bill rows for P, per
 -- (id_number, insurance_type, region) the billed amounts (bill rows of our employers, summed) beside the
 -- ledger's net amounts for P (summed over our entities, R = that region); a side without rows counts 0
--- (`billed` / `booked` say which sides have rows). "Our employers": entities seen in payroll up to P,
--- names compared after the normalisation of SPEC §2 (trimmed, full-width parentheses and spaces
--- half-width), as bill employers are staged. The check (expectations/checks/bill_mismatch.sql) keeps the
--- rows differing by 1.00 or more; the reconciliation (transforms/reconcile.py) totals them per region.
+-- (`billed` / `booked` say which sides have rows). "Our employers": entities seen in payroll up to P (both
+-- names staged with SPEC §2's organisation-name normalisation, so they compare as they are). The check
+-- (expectations/checks/bill_mismatch.sql) keeps the rows differing by 1.00 or more; the reconciliation
+-- (transforms/reconcile.py) totals them per region.
 CREATE OR REPLACE MACRO quality.bill_comparison(p) AS TABLE
 WITH our_entities AS (
-    SELECT DISTINCT trim(replace(replace(replace(replace(entity, chr(65288), '('), chr(65289), ')'),
-                                         chr(12288), ' '), chr(160), ' ')) AS employer
+    SELECT DISTINCT entity AS employer
     FROM core.payroll
     WHERE period <= p
 ),
