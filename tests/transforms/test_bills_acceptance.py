@@ -62,10 +62,6 @@ def test_every_bill_file_is_staged_with_its_rows_and_rejects(closed_v2, expected
         assert staged.get(name, 0) == spec["rows"] - rejected, name  # one file per region and month: all current
 
 
-# Before the merge the keys differ only where other areas' v2 work is missing: the v2 ledger (fixed sums, July
-# contribution years), ID normalisation v2 (apostrophes, NBSP, zero-width characters; lead) and district /
-# 本级 regions (divisions). With those three simulated, every remaining difference was one of them.
-@pytest.mark.xfail(strict=False, reason="needs the v2 ledger (lead)")
 def test_bill_mismatch_keys_for_each_closed_period(closed_v2, expected_v2):
     from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
     from expectations.registry import BY_CODE
