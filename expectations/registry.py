@@ -26,6 +26,7 @@ SUITES = {
     "enrolment": "参保与在离职",
     "transfers": "转移接续",
     "completeness": "数据完整性",
+    "bills": "社保账单",
 }
 
 
@@ -96,6 +97,8 @@ CHECKS: tuple[Check, ...] = (
           "The pension policy in force is open-ended and started 12 or more months before the month."),
     Check("MISSING_EXTRACT", "error", ("kind",), "completeness", "缺少数据",
           "No staged rows of an extract kind for the month."),
+    Check("BILL_MISMATCH", "error", ("id_number", "insurance_type", "region"), "bills", "账单与台账不符",
+          "The agency's bill differs from the ledger's net amount by 1.00 or more on either side."),
 )
 
 BY_CODE = {check.code: check for check in CHECKS}

@@ -78,6 +78,8 @@ TYPES = (
                ("payroll",), "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
     ActionType("ADD_POLICY", "ADP", "补充政策", ("NO_POLICY",),
                ("payroll",), "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
+    ActionType("RECONCILE_BILL", "BIL", "核对账单", ("BILL_MISMATCH",),
+               ("payroll", "bill"), "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
 )
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
@@ -123,6 +125,8 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     missing_kinds = {r[0] for r in con.execute(
         "SELECT json_extract_string(details, '$.kind') FROM quality.findings WHERE run_id = ? AND code = 'MISSING_EXTRACT'",
         [run_id]).fetchall()}
+    if not con.execute("SELECT count(*) FROM core.bills WHERE period = ?", [period]).fetchone()[0]:
+        missing_kinds.add("bill")  # bills are optional (no MISSING_EXTRACT), but a month without one proves nothing
     unprovable = [t.code for t in TYPES if set(t.needs) & missing_kinds]
     params = {"period": period, "run_id": run_id, "now": datetime.now(), "actor": actor(), "unprovable": unprovable}
     with transaction(con):

@@ -106,7 +106,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     groups, unrecognised_sheets = _group_sheets(content)
     encoding = content.encoding
     if not groups:
-        message = ("no header row naming the columns of a payroll, attendance, insurance or transfers extract "
+        message = ("no header row naming the columns of a payroll, attendance, insurance, transfers or bill extract "
                    f"was found in the first {6} rows")
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None

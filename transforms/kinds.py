@@ -95,6 +95,18 @@ KINDS: dict[str, Kind] = {
         Column("submitted_on", ("申请日期",), True, DATE),
         Column("stage_on", ("状态日期", "状态更新日期"), True, DATE),
     )),
+    # The agency's bill for one month (optional): one row per person and insurance type, per region.
+    "bill": Kind("bill", "社保费缴费明细", (
+        Column("period", ("费款所属期", "缴费所属期", "所属期"), True, MONTH),
+        Column("id_number", _SNAPSHOT_ID, True, ID_NUMBER),
+        Column("name", ("姓名",), True, NAME),
+        Column("region", ("参保地", "征收地", "统筹区"), True, REGION),
+        Column("employer", ("单位名称", "缴费单位"), True, ORG_NAME),
+        Column("insurance_type", _INSURANCE_TYPE, True, INSURANCE_TYPE),
+        Column("base", ("缴费基数",), True, NON_NEGATIVE_AMOUNT),
+        Column("employer_amount", ("单位缴费", "单位应缴", "单位缴费金额"), True, AMOUNT),
+        Column("employee_amount", ("个人缴费", "个人应缴", "个人缴费金额"), True, AMOUNT),
+    )),
 }
 
 # Value lists of SPEC §2 (the canonical English names are accepted as themselves).

@@ -26,7 +26,8 @@ STATUS_ZH = {"succeeded": "已完成", "running": "进行中", "failed": "失败
 TYPE_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "work_injury": "工伤", "maternity": "生育"}
 STAGE_ZH = {"submitted": "已提交", "origin_approved": "转出地已审核", "funds_received": "资金已到账",
             "completed": "已完成", "rejected": "已退回"}
-KIND_ZH = {"payroll": "工资表", "attendance": "考勤", "insurance": "参保明细", "transfers": "转移接续"}
+KIND_ZH = {"payroll": "工资表", "attendance": "考勤", "insurance": "参保明细", "transfers": "转移接续",
+          "bill": "社保账单"}
 PROBLEM_ZH = {"format": "格式错误（应为17位数字加校验位）", "province": "前两位不是省级行政区代码",
               "birth_date": "出生日期不可能", "check_digit": "校验位错误",
               "too_young": "出生日期距本月不足16周岁"}

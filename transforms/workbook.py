@@ -57,6 +57,11 @@ def evidence(details: str | None, full_ids: bool = False) -> str:
         current = d.get("current_base") or {}
         parts.append("基数: " + "、".join(
             f"{_ins(k)} 现 {current.get(k) or '—'} 应为 {v}" for k, v in sorted(d["expected_base"].items()) if v))
+    for line in d.get("bill") or []:
+        parts.append(f"账单 {_ins(line.get('insurance_type'))}: 单位 {line.get('billed_employer_amount')}"
+                     f"（台账 {line.get('ledger_employer_amount')}），个人 {line.get('billed_employee_amount')}"
+                     f"（台账 {line.get('ledger_employee_amount')}），基数 {line.get('billed_base') or '—'}"
+                     f"（台账 {line.get('ledger_base') or '—'}）")
     if d.get("withholding_difference"):
         parts.append(f"代扣 {d.get('si_withheld')} 应为 {d.get('expected_employee_amount')}"
                      f"（差额 {d['withholding_difference']}）")

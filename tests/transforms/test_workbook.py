@@ -19,7 +19,8 @@ from warehouse.db import opened
 
 FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dX](?![0-9])")
 SHEETS = ["汇总", "合并档案", "更正身份证号", "调整缴费基数", "更正代扣", "办理参保", "停止缴费", "发起转移", "关联历史缴费",
-          "催办转移", "更新转移状态"]
+          "催办转移", "更新转移状态",
+          "核对账单"]
 ID_A, ID_B, ID_C = id_number(seq="123"), id_number(seq="456"), id_number(seq="789")
 
 

@@ -30,6 +30,7 @@ keyed AS (
             WHEN 'TRANSFER_NEEDED' THEN concat_ws('|', f.entity, f.employee_id, 'from', f.d ->> '$.from_region')
             WHEN 'POLICY_OUTDATED' THEN concat_ws('|', 'region', f.region)
             WHEN 'NO_POLICY' THEN concat_ws('|', 'region', f.region)
+            WHEN 'BILL_MISMATCH' THEN concat_ws('|', 'bill', f.region, f.id_number)
             ELSE concat_ws('|', f.entity, f.employee_id)
         END AS problem_key
     FROM findings f
@@ -127,6 +128,14 @@ SELECT
         'earlier_employer', min(d ->> '$.earlier_employer'),
         'earlier_start_month', min(d ->> '$.earlier_start_month'),
         'id_problem', min(d ->> '$.id_problem'),
+        -- RECONCILE_BILL: per insurance type, both amounts and both bases (billed and the ledger's)
+        'bill', list(json_object('insurance_type', insurance_type, 'region', region,
+                                 'billed_employer_amount', d ->> '$.billed_employer_amount',
+                                 'ledger_employer_amount', d ->> '$.ledger_employer_amount',
+                                 'billed_employee_amount', d ->> '$.billed_employee_amount',
+                                 'ledger_employee_amount', d ->> '$.ledger_employee_amount',
+                                 'billed_base', d ->> '$.billed_base', 'ledger_base', d ->> '$.ledger_base')
+                     ORDER BY insurance_type) FILTER (WHERE code = 'BILL_MISMATCH'),
         'sources', list(DISTINCT (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
     min(open_transfer) AS suppressed_by
