@@ -27,7 +27,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(actions_app, name="actions")
 
 
-def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_id: str | None) -> None:
+FullIdsOpt = Annotated[bool, typer.Option(
+    "--full-ids", help="Full ID numbers in the workbook, forms and declarations (HR managers only; audited).")]
+
+
+def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_id: str | None,
+         full_ids: bool = False) -> None:
     check_period(period)
     from flows.actions import actions_flow
     from flows.lock import warehouse_lock
@@ -36,31 +41,33 @@ def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_i
     with warehouse_lock(path):
         preflight(path)
         summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, run_id=run_id,
-                               role=role)
+                               role=role, full_ids=full_ids)
     counts = ", ".join(f"{status} {count}" for status, count in sorted(summary["by_status"].items())) or "none"
     typer.echo(f"{period}: actions {counts}; found this run {summary['found']}"
                f" (transfers already under way: {summary['suppressed']}).")
     typer.echo(f"Workbook: {summary['workbook']}")
     typer.echo(f"Transfer forms: {summary['forms']} in {summary['forms_folder']}")
+    typer.echo(f"Declarations: {summary.get('declarations', 0)} in {summary.get('declarations_folder')}")
 
 
 @actions_app.callback()
 def actions(ctx: typer.Context, period: PeriodOpt = None, out: OutOpt = None, role: RoleOption = DEFAULT_ROLE,
-            warehouse: WarehouseOption = None, run_id: RunIdOpt = None) -> None:
+            warehouse: WarehouseOption = None, run_id: RunIdOpt = None, full_ids: FullIdsOpt = False) -> None:
     """Update the action list from the month's latest validation run and write the workbook and forms."""
     if ctx.invoked_subcommand is not None:
         return
     if period is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    _run(period, out, role, warehouse, run_id)
+    _run(period, out, role, warehouse, run_id, full_ids)
 
 
 @actions_app.command("run")
 def run_command(period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")], out: OutOpt = None,
-                role: RoleOption = DEFAULT_ROLE, warehouse: WarehouseOption = None, run_id: RunIdOpt = None) -> None:
+                role: RoleOption = DEFAULT_ROLE, warehouse: WarehouseOption = None, run_id: RunIdOpt = None,
+                full_ids: FullIdsOpt = False) -> None:
     """Update the action list for a month and write <out>/<period>/actions.xlsx and transfer forms."""
-    _run(period, out, role, warehouse, run_id)
+    _run(period, out, role, warehouse, run_id, full_ids)
 
 
 def _width(text: str) -> int:

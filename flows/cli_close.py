@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import check_period, preflight
+from flows.cli_common import RoleOption, check_period, preflight
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 from warehouse.errors import InputError
@@ -19,6 +19,8 @@ WarehouseOption = Annotated[Path | None, typer.Option(
     "--warehouse", help="DuckDB warehouse file (default: $SHEBAO_WAREHOUSE, else ./shebao.duckdb).")]
 DaskOption = Annotated[str | None, typer.Option(
     "--dask-address", help="Dask scheduler for the per-entity work (default: $SHEBAO_DASK_ADDRESS, else threads).")]
+FullIdsOption = Annotated[bool, typer.Option(
+    "--full-ids", help="Full ID numbers in the workbook, forms and declarations (HR managers only; audited).")]
 WaitOption = Annotated[float | None, typer.Option(
     "--wait", help="Seconds to wait while another run writes the warehouse (default: $SHEBAO_LOCK_WAIT, else 30).")]
 
@@ -53,26 +55,32 @@ def _print_close(summary: dict) -> None:
     typer.echo(f"HR report:       {validation['report']}")
     typer.echo(f"Action workbook: {actions['workbook']}")
     typer.echo(f"Ledger export:   {summary['exports'][0]}")
+    if actions.get("forms_folder"):
+        typer.echo(f"Transfer forms:  {actions['forms']} in {actions['forms_folder']}")
+    if actions.get("declarations_folder"):
+        typer.echo(f"Declarations:    {actions.get('declarations', 0)} in {actions['declarations_folder']}")
 
 
 def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,
-           wait: float | None) -> dict:
+           wait: float | None, role: str | None = None, full_ids: bool = False) -> dict:
     from flows.close import monthly_close
     from flows.lock import warehouse_lock
 
     with warehouse_lock(warehouse, wait):
         preflight(warehouse)
         return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out),
-                             policy=str(policy) if policy else None, dask_address=dask_address)
+                             policy=str(policy) if policy else None, dask_address=dask_address, role=role,
+                             full_ids=full_ids)
 
 
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
         out: OutOption = Path("out"), policy: PolicyOption = None, warehouse: WarehouseOption = None,
-        dask_address: DaskOption = None, wait: WaitOption = None) -> None:
+        dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
+        full_ids: FullIdsOption = False) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
     check_period(period)
     _check_inputs(inbox, policy)
-    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait)
+    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids)
     _print_ingest(summary["ingest"])
     _print_close(summary)
 

@@ -143,6 +143,20 @@ def audit(con, role: str, command: str, target: str | None, allowed: bool, reaso
                 [datetime.now(), actor(), role, command, target, allowed, reason])
 
 
+def output_role(con: duckdb.DuckDBPyConnection, role: str | None, full_ids: bool, command: str) -> str | None:
+    """The role the written files are for (SPEC §8): masked unless an hr_manager asked for full ID numbers
+    (``--full-ids``); who asked is audited, and a role that may not is refused (audited too)."""
+    permitted = get_role(role)
+    if not full_ids:
+        return None if permitted.sees_full_ids else role  # None: the default role, masked
+    if not permitted.sees_full_ids:
+        audit(con, permitted.name, command, None, False, "role may not see full ID numbers")
+        raise PermissionDenied(f"The role {permitted.name} may not see full ID numbers; only an HR manager may "
+                               "use --full-ids.")
+    audit(con, permitted.name, command, None, True, "full ID numbers (--full-ids)")
+    return role
+
+
 def dismiss(con: duckdb.DuckDBPyConnection, action_id: str, reason: str, role: str | None = None) -> None:
     """A person says the action needs nothing more: it stays dismissed, with who, when and why."""
     permitted = get_role(role)
