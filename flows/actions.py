@@ -51,10 +51,11 @@ def markdown(period: str, summary: dict) -> str:
     lines = [f"# Cleanup actions {period}", "",
              f"Validation run `{summary['validation_run_id']}`: {summary['found']} actions found,"
              f" {summary['suppressed']} transfers already under way.", "",
-             "| type | open | resolved | dismissed |", "|---|---:|---:|---:|"]
+             "| type | open | submitted | resolved | dismissed |", "|---|---:|---:|---:|---:|"]
     for t in TYPES:
         s = summary["by_type"].get(t.code, {})
-        lines.append(f"| {t.code} | {s.get('open', 0)} | {s.get('resolved', 0)} | {s.get('dismissed', 0)} |")
+        lines.append(f"| {t.code} | {s.get('open', 0)} | {s.get('submitted', 0)} | {s.get('resolved', 0)} |"
+                     f" {s.get('dismissed', 0)} |")
     if summary.get("not_resolvable_types"):
         lines += ["", "Not resolved this run (an extract is missing): " + ", ".join(summary["not_resolvable_types"])]
     lines += ["", f"Workbook: `{summary['workbook']}`; transfer forms: {summary['forms']};"

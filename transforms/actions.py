@@ -74,7 +74,7 @@ TYPES = (
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
 FINDING_ACTION = {code: t.code for t in TYPES for code in t.findings}
-STATUSES = ("open", "resolved", "dismissed")
+STATUSES = ("open", "submitted", "resolved", "dismissed")
 
 
 def actor() -> str:
