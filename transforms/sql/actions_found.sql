@@ -120,6 +120,10 @@ SELECT
         'arrears_employee', min(d ->> '$.arrears_employee'),
         'late_fee', min(d ->> '$.late_fee'),
         'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
+        -- the interim-account flags and hukou of INITIATE_TRANSFER's finding, for its form (SPEC §6)
+        'interim_account_check', bool_or(TRY_CAST(d ->> '$.interim_account_check' AS BOOLEAN)),
+        'hukou_unknown', bool_or(TRY_CAST(d ->> '$.hukou_unknown' AS BOOLEAN)),
+        'hukou_region', min(d ->> '$.hukou_region'),
         'sources', list(DISTINCT (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
     min(open_transfer) AS suppressed_by
