@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from transforms.actions import TYPES, output_role, update_actions
 from transforms.declarations import write_declarations
 from transforms.forms import write_forms
+from transforms.report import write_report
 from transforms.workbook import write_workbook
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
@@ -34,14 +35,16 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
 @task(name="write the action workbook, transfer forms and declarations", retries=2, retry_delay_seconds=2,
       cache_policy=NO_CACHE)
 def write_hr_files(warehouse: str | None, folder: str, role: str | None, period: str | None = None,
-                   full_ids: bool = False) -> dict:
+                   full_ids: bool = False, run_id: str | None = None) -> dict:
     with opened(warehouse) as con:
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
+        # the HR report again, now that it can say what to do next and name the action ids (SPEC §7)
+        report = str(write_report(con, run_id, Path(folder), role)) if run_id else None
         workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
         forms = write_forms(con, Path(folder) / "transfer_forms", role)
         declarations = (write_declarations(con, period, Path(folder) / "declarations", full_ids=full_ids)
                         if period else [])
-    return {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
+    return {"report": report, "workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
             "forms_folder": str(Path(folder) / "transfer_forms"), "declarations": len(declarations),
             "declarations_folder": str(Path(folder) / "declarations")}
 
@@ -81,7 +84,8 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
     warehouse = str(warehouse) if warehouse else None
     out = str(out or Path.cwd() / "out")
     summary = update_action_list(warehouse, period, run_id)
-    summary |= write_hr_files(warehouse, str(Path(out) / period), role, period, full_ids)
+    summary |= write_hr_files(warehouse, str(Path(out) / period), role, period, full_ids,
+                              summary["validation_run_id"])
     create_markdown_artifact(markdown=markdown(period, summary), key="actions-summary",
                              description="Cleanup actions")
     return summary
