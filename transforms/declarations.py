@@ -91,6 +91,9 @@ def write_declarations(con: duckdb.DuckDBPyConnection, period: str, folder: Path
 
     enrol = _query(con, "enrol", params)
     if enrol.height:
+        rank = {t: i for i, t in enumerate(TYPE_ORDER)}  # 养老 first, as the agencies' forms list them
+        enrol = enrol.with_columns(pl.col("insurance_type").replace_strict(rank, default=99).alias("_rank")).sort(
+            "region", "entity", "employee_id", "_rank")
         enrol = _people(enrol, full_ids).with_columns(
             pl.col("insurance_type").replace_strict(glossary.INSURANCE, default="").alias("insurance"))
         for (region,), rows in enrol.group_by("region", maintain_order=True):
@@ -99,6 +102,9 @@ def write_declarations(con: duckdb.DuckDBPyConnection, period: str, folder: Path
 
     stop = _query(con, "stop", params)
     if stop.height:
+        rank = {t: i for i, t in enumerate(TYPE_ORDER)}
+        stop = stop.with_columns(pl.col("insurance_type").replace_strict(rank, default=99).alias("_rank")).sort(
+            "region", "entity", "employee_id", "_rank")
         stop = _people(stop, full_ids).with_columns(
             pl.col("insurance_type").replace_strict(glossary.INSURANCE, default="").alias("insurance"),
             pl.col("leave_date").fill_null(""))

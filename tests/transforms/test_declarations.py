@@ -71,8 +71,8 @@ def test_enrolment_list(closed, tmp_path):
     header, body = rows(tmp_path / "declarations" / "长沙_增员_2024-03.xlsx")
     assert header == ["姓名", "证件类型", "证件号码", "参保险种", "缴费基数", "参保起始年月", "单位"]
     masked = ID1[:6] + "********" + ID1[-4:]
-    assert body == [["张三", "居民身份证", masked, "医疗保险", 8000, "2024-01", A],
-                    ["张三", "居民身份证", masked, "养老保险", 8000, "2024-01", A]]
+    assert body == [["张三", "居民身份证", masked, "养老保险", 8000, "2024-01", A],
+                    ["张三", "居民身份证", masked, "医疗保险", 8000, "2024-01", A]]
 
 
 def test_stop_list(closed, tmp_path):
