@@ -103,6 +103,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         content = read_extract(path, data)
     except UnreadableFile as exc:
         return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
+    from transforms.action_updates import is_action_workbook, load_action_updates
+
+    if is_action_workbook(content):  # a filled action workbook put back (SPEC §6 round trip)
+        return [load_action_updates(con, path, sha, content, run_id)]
     groups, unrecognised_sheets = _group_sheets(content)
     encoding = content.encoding
     if not groups:
