@@ -116,7 +116,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         details=_details(findings, ids, text, action_ids),
         rejects=_rejects(con, period, started_at, text),
         unbooked=_unbooked(con, period, ids, text),
-        policy=_policy(con, period),
+        policy=_policy(con, period, text),
         trend=_trend(con, run_id),
         footer=escape("本报告由 shebao 生成；规则见产品规格 SPEC 第5至7节。数据仅供内部核对使用。"),
     )
@@ -204,7 +204,8 @@ def _unbooked(con: duckdb.DuckDBPyConnection, period: str, ids, text) -> str:
             why = (f"本月无需缴费：入职 {hired or '—'}，离职 {left or '—'}（截止日后入职或月初前离职，计费比例为0）")
         else:
             why = f"参保地「{city}」没有本月的养老保险政策（缺少当地社保政策）"
-        shown.append([text(entity), text(employee_id), text(name or ""), ids(id_number) or "", city or "", why])
+        shown.append([text(entity), text(employee_id), text(name or ""), ids(id_number) or "", text(city or ""),
+                      text(why)])
     rejected = con.execute("""
         SELECT count(*) FROM ingest.rejects r
         WHERE r.kind = 'payroll' AND r.load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)""",
@@ -220,7 +221,7 @@ def _columns(con, schema: str, table: str) -> set[str]:
                                       "table_name = ?", [schema, table]).fetchall()}
 
 
-def _policy(con: duckdb.DuckDBPyConnection, period: str) -> str:
+def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
     """The policy rows this month's ledger used, with their source and verified mark (read defensively:
     employer_fixed/employee_fixed/verified come with the policy area's migration)."""
     have = _columns(con, "ref", "policy")
@@ -236,9 +237,9 @@ def _policy(con: duckdb.DuckDBPyConnection, period: str) -> str:
         ORDER BY p.region, p.insurance_type""", [period, period, period]).fetchall()
     order = list(glossary.INSURANCE)
     rows.sort(key=lambda r: (r[0], order.index(r[1]) if r[1] in order else 99))
-    shown = [[region, glossary.zh(glossary.INSURANCE, t, "其他险种"), f"{start} 至 {end or '今'}", floor, ceiling,
+    shown = [[text(region), glossary.zh(glossary.INSURANCE, t, "其他险种"), f"{start} 至 {end or '今'}", floor, ceiling,
               f"{employer_rate * 100:.2f}%", f"{employee_rate * 100:.2f}%",
-              "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", source or "未注明来源",
+              "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", text(source or "未注明来源"),
               glossary.VERIFIED.get(verified, "未注明") if verified is not None else "未注明"]
              for region, t, start, end, floor, ceiling, employer_rate, employee_rate, ef, eef, source, verified
              in rows]

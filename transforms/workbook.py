@@ -150,6 +150,8 @@ def _typed_rows(action_type: str, row: dict) -> list[dict]:
     values = {}
     for name, _, dtype in TYPED.get(action_type, []):
         value = d.get(name)
+        if value is None and name == "other_region":  # a transfer's origin, whichever finding named it
+            value = d.get("from_region")
         if name == "arrears_months":
             value = "、".join(value or [])
         elif name == "stop_month":
