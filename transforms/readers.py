@@ -8,13 +8,16 @@ really had, so rows with more cells than the header can be rejected rather than 
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import io
+import os
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from warehouse.errors import InputError
 
 CELLS = "__cells"
 MAX_HEADER_SEARCH = 6  # a header row may follow up to 5 title rows
@@ -134,48 +137,116 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS))
 
 
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d") if value.time() == dt.time(0) else value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value)
+MAX_CELLS = 30_000_000  # a sheet of 1,000,000 rows x 30 columns; calamine holds a sheet as a dense grid
+MAX_CELLS_ENV = "SHEBAO_XLSX_MAX_CELLS"
+
+
+def max_cells() -> int:
+    """The largest sheet (rows x columns, as far as its farthest cell) read; a larger one is refused."""
+    text = os.environ.get(MAX_CELLS_ENV)
+    if not text:
+        return MAX_CELLS
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError(f"{MAX_CELLS_ENV} is {text!r}; set it to a whole number of cells, 1 or more.")
+    return int(text)
+
+
+# A cell's address, ``r="B7"`` (a row's ``r`` is digits only; ``ref=`` and ``r:id=`` do not match).
+_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_XML_PIECE = 1 << 22
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(sheet name, part path) of every worksheet, in workbook order."""
+    from xml.etree import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+    parts = []
+    for sheet in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet"):
+        target = targets.get(sheet.get(rel_id), "")
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        parts.append((sheet.get("name", ""), path))
+    return parts
+
+
+def _sheet_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
+    """(rows, columns) from A1 to the farthest cell present, whatever the sheet's ``<dimension>`` says:
+    calamine allocates that grid, so it is checked first, streaming the part (memory stays flat)."""
+    rows = columns = 0
+    tail = b""
+    with archive.open(part) as stream:
+        while piece := stream.read(_XML_PIECE):
+            text = tail + piece
+            found = _CELL_REF.findall(text)
+            if found:
+                letters = {letters for letters, _ in found}
+                columns = max(columns, max(_column_number(x) for x in letters))
+                rows = max(rows, max(int(digits) for _, digits in found))
+            tail = text[-32:]  # an address cut between two pieces is whole in the next text
+    return rows, columns
+
+
+def _check_extents(data: bytes, limit: int) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            for name, part in _worksheet_parts(archive):
+                if part not in names:
+                    continue
+                rows, columns = _sheet_extent(archive, part)
+                if rows * columns > limit:
+                    raise UnreadableFile(
+                        f"the sheet {name} reaches row {rows:,} and column {columns:,} ({rows * columns:,} cells), "
+                        f"past the limit of {limit:,} cells ({MAX_CELLS_ENV}); delete the stray cells far below "
+                        "or right of the table, or split the sheet")
+    except UnreadableFile:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise UnreadableFile(f"the workbook is damaged or not an xlsx file ({type(exc).__name__}); save it again from Excel") from None
+    except Exception as exc:  # ElementTree.ParseError, zlib.error and the like
+        raise UnreadableFile(f"the workbook cannot be read ({type(exc).__name__}); save it again from Excel") from None
 
 
 def read_xlsx(data: bytes) -> list[Sheet]:
-    """Every sheet of a workbook; cached values only, so formulas are never evaluated."""
-    import openpyxl
+    """Every sheet of a workbook through calamine (``fastexcel``): cached values only, so formulas are never
+    evaluated; the rows are the cells present, never what the sheet's ``<dimension>`` record claims."""
+    import fastexcel
 
+    _check_extents(data, max_cells())
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise UnreadableFile(f"the workbook is damaged or not an xlsx file ({type(exc).__name__}); save it again from Excel") from None
-    except Exception as exc:  # openpyxl raises assorted errors on corrupt parts
-        raise UnreadableFile(f"the workbook cannot be read ({type(exc).__name__}); save it again from Excel") from None
-    sheets = []
-    try:
-        for worksheet in workbook.worksheets:
-            rows = [[_cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
-            width = max((len(r) for r in rows), default=0)
-            # trailing empty cells are formatting, not data
-            counts = []
-            for row in rows:
-                n = len(row)
-                while n and (row[n - 1] is None or row[n - 1] == ""):
-                    n -= 1
-                counts.append(n)
-            columns = {f"c{i}": [r[i] if i < len(r) else None for r in rows] for i in range(width)}
-            grid = pl.DataFrame(columns, schema={c: pl.String for c in columns})
-            grid = grid.with_columns(pl.Series(CELLS, counts, pl.Int32))
-            sheets.append(Sheet(worksheet.title, grid))
-    except Exception as exc:
-        raise UnreadableFile(f"the workbook is damaged ({type(exc).__name__}); save it again from Excel") from None
-    finally:
-        workbook.close()
+        reader = fastexcel.read_excel(data)
+        sheets = []
+        for index, name in enumerate(reader.sheet_names):
+            sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
+            sheets.append(Sheet(name, _grid(sheet.to_polars())))
+    except Exception as exc:  # calamine reports damage as assorted fastexcel errors
+        raise UnreadableFile(f"the workbook is damaged or cannot be read ({type(exc).__name__}); save it again from Excel") from None
     return sheets
+
+
+def _grid(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns ``c0..``; a date at midnight as ``2024-03-05`` (calamine writes ``2024-03-05 00:00:00``); the
+    cells each row really has, trailing empty ones being formatting, not data."""
+    columns = [f"c{i}" for i in range(frame.width)]
+    frame = frame.rename(dict(zip(frame.columns, columns, strict=True)))
+    if not columns:
+        return _empty_grid()
+    midnight = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
+    frame = frame.with_columns(
+        pl.when(pl.col(c).str.ends_with(" 00:00:00") & pl.col(c).str.contains(midnight))
+        .then(pl.col(c).str.slice(0, 10)).otherwise(pl.col(c)).alias(c)
+        for c in columns
+    )
+    filled = [pl.when(pl.col(c).is_not_null() & (pl.col(c) != "")).then(pl.lit(i + 1, pl.Int32)).otherwise(pl.lit(0, pl.Int32))
+              for i, c in enumerate(columns)]
+    return frame.with_columns(pl.max_horizontal(filled).alias(CELLS))
