@@ -33,7 +33,7 @@ from transforms.staging import (
     stage_rows,
 )
 from warehouse.db import transaction
-from warehouse.errors import InputError
+from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_regions, region_lookup
 
 Progress = Callable[[int, int, dict], None]
@@ -87,7 +87,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     except OSError as exc:
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
     sha = hashlib.sha256(data).hexdigest()
-    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = ?", [source, sha]).fetchone()[0]:
+    # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
+    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = ? AND status IN"
+                   " ('loaded', 'skipped_duplicate', 'unrecognized')", [source, sha]).fetchone()[0]:
         return [{"source_file": source, "status": "already_loaded"}]
     earlier = con.execute(
         "SELECT source_file FROM ingest.loads WHERE sha256 = ? AND status = 'loaded' ORDER BY load_id LIMIT 1", [sha]
@@ -125,9 +127,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         with transaction(con):
             return [_insert_load(con, load) for load in loads]
     except duckdb.Error as exc:
-        discard_unfinished_loads(con)
         reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
-        return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
+        disk = storage_error(exc)
+        if disk is None:
+            discard_unfinished_loads(con)
+            return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
+        # A full or read-only disk: the files after this one would fail too, and a close on part of the inbox
+        # would find false problems. Stop in one sentence; this file is retried by the next run.
+        try:
+            discard_unfinished_loads(con)
+            _record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)
+        except duckdb.Error:
+            pass  # nothing could be written; no record is needed for the next run to load the file
+        raise disk from None
 
 
 LOAD_KEYS_SQL = Path(__file__).with_name("sql") / "load_keys.sql"

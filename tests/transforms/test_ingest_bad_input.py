@@ -274,3 +274,57 @@ def test_a_bad_chunk_size_setting_is_one_sentence(con, inbox, monkeypatch, value
     monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", value)
     with pytest.raises(InputError, match="SHEBAO_INGEST_CHUNK_ROWS is .*whole number of rows"):
         ingest_inbox(con, inbox)
+
+
+def _statuses(con, source: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT status FROM ingest.loads WHERE source_file = ? ORDER BY load_id", [source]).fetchall()]
+
+
+def test_a_file_that_failed_to_load_is_loaded_by_the_next_run(con, inbox, monkeypatch):
+    """18.1: the "already loaded" check matched (file, sha256) whatever the status: a failed file stayed out."""
+    import duckdb
+
+    import transforms.ingest as ingest
+
+    write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
+    real_write = ingest._write_rows
+
+    def fails_once(*args):
+        monkeypatch.setattr(ingest, "_write_rows", real_write)
+        raise duckdb.ConversionException("a write that failed")
+
+    monkeypatch.setattr(ingest, "_write_rows", fails_once)
+    ingest_inbox(con, inbox)
+    assert _statuses(con, "a_payroll.csv") == ["failed"]
+    again = ingest_inbox(con, inbox)
+    assert _statuses(con, "a_payroll.csv") == ["failed", "loaded"]
+    assert {(load["source_file"], load["status"]) for load in again} == {
+        ("a_payroll.csv", "loaded"), ("zz_good.csv", "already_loaded")}
+    assert ingest_inbox(con, inbox)[0]["status"] == "already_loaded"  # and loaded once only
+
+
+def test_a_full_disk_stops_the_ingest_in_one_sentence_and_the_next_run_loads_the_rest(con, inbox, monkeypatch):
+    """A full disk fails every later file too: the run stops at the first, in one sentence naming the file
+    that could not be written, rather than closing on part of the inbox."""
+    import duckdb
+
+    import transforms.ingest as ingest
+    from warehouse.errors import WarehouseError
+
+    write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
+    real_write = ingest._write_rows
+
+    def disk_full(*args):
+        raise duckdb.IOException('IO Error: Could not write file "/data/w.duckdb.wal": No space left on device')
+
+    monkeypatch.setattr(ingest, "_write_rows", disk_full)
+    with pytest.raises(WarehouseError) as raised:
+        ingest_inbox(con, inbox)
+    message = str(raised.value)
+    assert message.startswith("shebao could not write /data/w.duckdb.wal because there is no space left")
+    assert "\n" not in message and "Error" not in message
+    assert _statuses(con, "zz_good.csv") == []  # never reached
+    monkeypatch.setattr(ingest, "_write_rows", real_write)
+    ingest_inbox(con, inbox)
+    assert _statuses(con, "a_payroll.csv") == ["failed", "loaded"] and _statuses(con, "zz_good.csv") == ["loaded"]
