@@ -20,6 +20,7 @@ import polars as pl
 from warehouse.errors import InputError
 
 CELLS = "__cells"
+FOREIGN = "__foreign"  # a CSV row in UTF-8 inside a GBK/GB18030 file: rejected, never staged as mojibake
 MAX_HEADER_SEARCH = 6  # a header row may follow up to 5 title rows
 
 
@@ -45,7 +46,10 @@ def read_extract(path: Path, data: bytes) -> FileContent:
         return FileContent("xlsx", read_xlsx(data))
     if suffix in (".csv", ".txt"):
         payload, encoding = to_utf8(data)
-        return FileContent(encoding, [Sheet(None, read_csv_bytes(payload))])
+        grid = read_csv_bytes(payload)
+        if encoding in ("gbk", "gb18030"):
+            grid = _mark_utf8_rows(grid, data)
+        return FileContent(encoding, [Sheet(None, grid)])
     raise UnreadableFile(f"the file type {suffix or '(none)'} is not an extract; export it as .csv or .xlsx")
 
 
@@ -54,7 +58,7 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
     refused, not guessed."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableFile("the file is UTF-16 encoded; save it as CSV UTF-8 or GBK")
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data:  # anywhere: a NUL deep in the file is as binary as one in its first bytes
         raise UnreadableFile("the file is binary, not a CSV text file; export the extract again as CSV")
     if data.startswith(b"\xef\xbb\xbf"):
         if not _decodes(data, "utf-8", start=3):
@@ -67,7 +71,12 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
             return _transcode(data, encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("the file is in none of UTF-8, GBK or GB18030; save it as CSV UTF-8")
+    # GB18030 with some rows in UTF-8 (pasted from another export): those rows are rejected later, so their
+    # bytes may decode to anything; any other undecodable row means the file is in another encoding.
+    payload = _transcode(data, "gb18030", errors="replace")
+    if _lines(payload).str.contains("\ufffd", literal=True).any() and not _undecodable_rows_are_utf8(data, payload):
+        raise UnreadableFile("the file is in none of UTF-8, GBK or GB18030; save it as CSV UTF-8")
+    return payload, "gb18030"
 
 
 _PIECE = 1 << 24  # decode 16 MB at a time: a whole 150 MB file as one Python str would cost ~4x its size
@@ -84,12 +93,41 @@ def _decodes(data: bytes, encoding: str, start: int = 0) -> bool:
     return True
 
 
-def _transcode(data: bytes, encoding: str) -> bytes:
+def _transcode(data: bytes, encoding: str, errors: str = "strict") -> bytes:
     """``data`` in ``encoding`` as UTF-8, a piece at a time; UnicodeDecodeError when it is not that encoding."""
-    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
     pieces = [decoder.decode(data[offset:offset + _PIECE]).encode("utf-8") for offset in range(0, len(data), _PIECE)]
     pieces.append(decoder.decode(b"", final=True).encode("utf-8"))
     return b"".join(pieces)
+
+
+def _lines(payload: bytes, encoding: str = "utf8") -> pl.Series:
+    """The lines of a CSV as polars splits them into rows (quotes ignored), as text."""
+    lines = pl.read_csv(io.BytesIO(payload), has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
+                        truncate_ragged_lines=True, raise_if_empty=False, encoding=encoding)
+    return lines.to_series(0).fill_null("") if lines.width else pl.Series([], dtype=pl.String)
+
+
+def _utf8_lines(data: bytes) -> pl.Series:
+    """Per line of a GBK/GB18030 file: is it UTF-8 (valid UTF-8 with non-ASCII characters)? A line of
+    Chinese text in GBK is almost never valid UTF-8; read lossily, it shows replacement characters."""
+    lines = _lines(data, "utf8-lossy")
+    return ~lines.str.contains("\ufffd", literal=True) & lines.str.contains(r"[^\x00-\x7f]")
+
+
+def _undecodable_rows_are_utf8(data: bytes, payload: bytes) -> bool:
+    replaced, utf8 = _lines(payload).str.contains("\ufffd", literal=True), _utf8_lines(data)
+    return replaced.len() == utf8.len() and not (replaced & ~utf8).any()
+
+
+def _mark_utf8_rows(grid: pl.DataFrame, data: bytes) -> pl.DataFrame:
+    """``FOREIGN`` on the rows of a GBK/GB18030 file that are in UTF-8: decoded as GBK they are mojibake."""
+    utf8 = _utf8_lines(data)
+    if not utf8.any():
+        return grid
+    if utf8.len() != grid.height:  # a quoted cell spans lines: rows cannot be told apart by line
+        raise UnreadableFile("the file mixes GBK and UTF-8 rows; save the whole file again in one encoding")
+    return grid.with_columns(utf8.alias(FOREIGN))
 
 
 def _sniff_separator(payload: bytes) -> str:
@@ -104,12 +142,17 @@ def _empty_grid() -> pl.DataFrame:
     return pl.DataFrame({CELLS: pl.Series([], dtype=pl.Int32)})
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     """Parse UTF-8 CSV into a grid, vectorised; the cell count per row comes from the raw lines."""
     if not payload or payload.isspace():  # (no strip(): that would copy the whole file)
         return _empty_grid()
     if b"\r" in payload and b"\n" not in payload:  # classic-Mac line ends (some exporters): one row per CR
         payload = payload.replace(b"\r", b"\n")
+    elif b"\r" in payload and _LONE_CR.search(payload):  # a lone CR in an LF or CRLF file ends a row too
+        payload = _LONE_CR.sub(b"\n", payload)
     separator = _sniff_separator(payload)
     try:
         grid = pl.read_csv(

@@ -328,3 +328,65 @@ def test_a_full_disk_stops_the_ingest_in_one_sentence_and_the_next_run_loads_the
     monkeypatch.setattr(ingest, "_write_rows", real_write)
     ingest_inbox(con, inbox)
     assert _statuses(con, "a_payroll.csv") == ["failed", "loaded"] and _statuses(con, "zz_good.csv") == ["loaded"]
+
+
+# --- 18.4: each hostile row accounted for and named, the rest of its file loaded ---
+
+def _row(employee: str, name: str = "王芳", pay: str = "10000.00") -> str:
+    return GOOD_ROW.replace("E001", employee).replace("王芳", name).replace("10000.00", pay)
+
+
+def _account(con, source: str) -> tuple:
+    status, read, staged, rejected = con.execute(
+        "SELECT status, rows_read, rows_staged, rows_rejected FROM ingest.loads WHERE source_file = ?", [source]
+    ).fetchone()
+    assert read == staged + rejected
+    return status, read, staged, rejected
+
+
+def test_a_lone_cr_inside_an_lf_file_ends_a_row(con, inbox):
+    """A lone CR merged two rows into one MALFORMED_ROW: an employee vanished."""
+    text = f"{PAYROLL_HEADER}\n{_row('E101')}\r{_row('E102')}\n{_row('E103')}\n"
+    write(inbox / "cr.csv", text)
+    ingest_inbox(con, inbox)
+    assert _account(con, "cr.csv") == ("loaded", 3, 3, 0)
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id IN ('E101', 'E102', 'E103')"
+                       ).fetchone()[0] == 3
+
+
+def test_one_oversized_amount_is_one_bad_amount_reject(con, inbox):
+    """999999999999.999 rounds to 13 digits, past DECIMAL(14,2): it failed the whole file."""
+    write(inbox / "big.csv", f"{PAYROLL_HEADER}\n{_row('E201', pay='999999999999.999')}\n{_row('E202')}\n"
+                             f"{_row('E203', pay='999999999999.99')}\n")
+    ingest_inbox(con, inbox)
+    assert _account(con, "big.csv") == ("loaded", 3, 2, 1)
+    [(row, code, reason)] = rejects(con, "big.csv")
+    assert (row, code) == (1, "BAD_AMOUNT") and "999999999999.999" in reason
+
+
+@pytest.mark.parametrize("offset", [100, 70_000])
+def test_a_nul_anywhere_in_a_csv_is_binary(con, inbox, offset):
+    """A NUL after the first 64 KB was staged; one before it failed the file: now both fail it."""
+    rows = [_row(f"E{300 + i}") for i in range(800)]
+    text = f"{PAYROLL_HEADER}\n" + "\n".join(rows) + "\n"
+    data = text.encode()
+    assert len(data) > 70_100
+    cut = data.index(b"\n", offset) + 5
+    (inbox / "nul.csv").write_bytes(data[:cut] + b"\x00" + data[cut:])
+    ingest_inbox(con, inbox)
+    status, *_, message = loads(con)["nul.csv"][1:]
+    assert status == "failed" and "binary" in message
+    assert_good_file_loaded(con)
+
+
+@pytest.mark.parametrize("name", ["李四", "冯二"])  # 冯二's UTF-8 bytes are no valid GBK, 李四's are (as 鏉庡洓)
+def test_a_utf8_row_in_a_gbk_file_is_rejected_with_a_reason(con, inbox, name):
+    data = (f"{PAYROLL_HEADER}\n{_row('E401')}\n".encode("gbk") + f"{_row('E402', name=name)}\n".encode()
+            + f"{_row('E403', name='张三')}\n".encode("gbk"))
+    (inbox / "mixed.csv").write_bytes(data)
+    ingest_inbox(con, inbox)
+    assert _account(con, "mixed.csv") == ("loaded", 3, 2, 1)
+    [(row, code, reason)] = rejects(con, "mixed.csv")
+    assert (row, code) == (2, "MALFORMED_ROW") and "UTF-8" in reason
+    names = con.execute("SELECT name, entity FROM staging.payroll WHERE employee_id LIKE 'E40%' ORDER BY ALL").fetchall()
+    assert names == [("张三", "长沙测试有限公司"), ("王芳", "长沙测试有限公司")]
