@@ -390,3 +390,38 @@ def test_a_utf8_row_in_a_gbk_file_is_rejected_with_a_reason(con, inbox, name):
     assert (row, code) == (2, "MALFORMED_ROW") and "UTF-8" in reason
     names = con.execute("SELECT name, entity FROM staging.payroll WHERE employee_id LIKE 'E40%' ORDER BY ALL").fetchall()
     assert names == [("张三", "长沙测试有限公司"), ("王芳", "长沙测试有限公司")]
+
+
+# --- 18.15: every inbox entry accounted for; links followed only inside the inbox ---
+
+def test_inbox_entries_that_are_not_extracts_are_recorded_with_a_reason(con, inbox, tmp_path, monkeypatch):
+    import os
+
+    outside = write(tmp_path / "elsewhere.csv", f"{PAYROLL_HEADER}\n{_row('E501')}\n")
+    (inbox / "link_out.csv").symlink_to(outside)
+    (inbox / "sub").mkdir()
+    write(inbox / "sub" / "inner.csv", f"{PAYROLL_HEADER}\n{_row('E502')}\n")
+    (inbox / "link_in.csv").symlink_to(inbox / "sub" / "inner.csv")
+    (inbox / "link_nowhere.csv").symlink_to(tmp_path / "missing.csv")
+    os.mkfifo(inbox / "pipe.csv")
+    write(inbox / ".hidden.csv", f"{PAYROLL_HEADER}\n{_row('E503')}\n")
+    (inbox / "~$工资表.xlsx").write_bytes(b"\x00lock")
+    ingest_inbox(con, inbox)
+    recorded = loads(con)
+    expected = {"link_out.csv": "outside the inbox", "sub": "a folder", "link_nowhere.csv": "a link to nothing",
+                "pipe.csv": "not a regular file", ".hidden.csv": "hidden", "~$工资表.xlsx": "lock file"}
+    for name, words in expected.items():
+        kind, status, read, *_, message = recorded[name]
+        assert (kind, status, read) == (None, "unrecognized", 0) and words in message, name
+    assert recorded["link_in.csv"][1:4] == ("loaded", 1, 1)
+    staged = {r[0] for r in con.execute("SELECT employee_id FROM staging.payroll").fetchall()}
+    assert "E502" in staged and not staged & {"E501", "E503"}
+    count = con.execute("SELECT count(*) FROM ingest.loads").fetchone()[0]
+    assert {load["status"] for load in ingest_inbox(con, inbox)} == {"already_loaded"}  # recorded once
+    assert con.execute("SELECT count(*) FROM ingest.loads").fetchone()[0] == count
+    monkeypatch.setenv("SHEBAO_INBOX_FOLLOW_LINKS", "1")  # the setting that allows links outside the inbox
+    ingest_inbox(con, inbox)
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id = 'E501'").fetchone()[0] == 1
+    monkeypatch.setenv("SHEBAO_INBOX_FOLLOW_LINKS", "maybe")
+    with pytest.raises(InputError, match="SHEBAO_INBOX_FOLLOW_LINKS"):
+        ingest_inbox(con, inbox)
