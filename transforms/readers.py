@@ -12,6 +12,7 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,8 +195,11 @@ def max_cells() -> int:
     return int(text)
 
 
-# A cell's address, ``r="B7"`` (a row's ``r`` is digits only; ``ref=`` and ``r:id=`` do not match).
-_CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+# A cell's address, ``r="B7"``: a row's ``r`` is digits only, ``ref=`` and ``r:id=`` do not match. (Another
+# attribute ending in ``r`` could: it only makes the check more careful.)
+_CELL_REF = re.compile(rb'r="([A-Z]{1,3})([0-9]{1,7})"')
+_LETTERS = {n: re.compile(rb'r="[A-Z]{%d}[0-9]' % n) for n in (3, 2, 1)}
+_DIGITS = {n: re.compile(rb'r="[A-Z]{1,3}[0-9]{%d}"' % n) for n in range(7, 0, -1)}
 _XML_PIECE = 1 << 22
 
 
@@ -204,6 +208,36 @@ def _column_number(letters: bytes) -> int:
     for letter in letters:
         number = number * 26 + letter - 64
     return number
+
+
+def _xml_pieces(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """The part's text a piece at a time (memory stays flat however far it inflates); each piece starts with
+    the previous one's last bytes, so an address cut between two pieces is whole in the next."""
+    tail = b""
+    with archive.open(part) as stream:
+        while piece := stream.read(_XML_PIECE):
+            text = tail + piece
+            yield text
+            tail = text[-32:]
+
+
+def _sheet_extent(archive: zipfile.ZipFile, part: str, limit: int) -> tuple[int, int]:
+    """(rows, columns) from A1 to the farthest cell present, whatever the sheet's ``<dimension>`` says:
+    calamine allocates that grid. First a bound from the longest addresses (a few fast searches); only
+    when the bound passes ``limit`` the exact extent, address by address."""
+    letters = digits = 0
+    for text in _xml_pieces(archive, part):
+        letters = next((n for n, pattern in _LETTERS.items() if n > letters and pattern.search(text)), letters)
+        digits = next((n for n, pattern in _DIGITS.items() if n > digits and pattern.search(text)), digits)
+    if (10 ** digits - 1) * _column_number(b"Z" * letters) <= limit:
+        return 10 ** digits - 1, _column_number(b"Z" * letters)
+    rows = columns = 0
+    for text in _xml_pieces(archive, part):
+        found = _CELL_REF.findall(text)
+        if found:
+            columns = max(columns, max(_column_number(x) for x in {letters for letters, _ in found}))
+            rows = max(rows, max(int(x) for x in {digits for _, digits in found}))
+    return rows, columns
 
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
@@ -222,23 +256,6 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     return parts
 
 
-def _sheet_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
-    """(rows, columns) from A1 to the farthest cell present, whatever the sheet's ``<dimension>`` says:
-    calamine allocates that grid, so it is checked first, streaming the part (memory stays flat)."""
-    rows = columns = 0
-    tail = b""
-    with archive.open(part) as stream:
-        while piece := stream.read(_XML_PIECE):
-            text = tail + piece
-            found = _CELL_REF.findall(text)
-            if found:
-                letters = {letters for letters, _ in found}
-                columns = max(columns, max(_column_number(x) for x in letters))
-                rows = max(rows, max(int(digits) for _, digits in found))
-            tail = text[-32:]  # an address cut between two pieces is whole in the next text
-    return rows, columns
-
-
 def _check_extents(data: bytes, limit: int) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -246,7 +263,7 @@ def _check_extents(data: bytes, limit: int) -> None:
             for name, part in _worksheet_parts(archive):
                 if part not in names:
                     continue
-                rows, columns = _sheet_extent(archive, part)
+                rows, columns = _sheet_extent(archive, part, limit)
                 if rows * columns > limit:
                     raise UnreadableFile(
                         f"the sheet {name} reaches row {rows:,} and column {columns:,} ({rows * columns:,} cells), "
