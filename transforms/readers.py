@@ -289,7 +289,9 @@ def read_xlsx(data: bytes) -> list[Sheet]:
         for index, name in enumerate(reader.sheet_names):
             sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
             sheets.append(Sheet(name, _grid(sheet.to_polars())))
-    except Exception as exc:  # calamine reports damage as assorted fastexcel errors
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # fastexcel errors, and pyo3's PanicException (a BaseException) if calamine panics
         raise UnreadableFile(f"the workbook is damaged or cannot be read ({type(exc).__name__}); save it again from Excel") from None
     return sheets
 
