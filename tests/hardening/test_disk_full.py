@@ -45,12 +45,12 @@ def fill(disk: Path, leave_kb: int) -> Path:
     return filler
 
 
-def close_month(server, inbox: Path, warehouse: Path, log: Path) -> int:
+def close_month(server, inbox: Path, warehouse: Path, log: Path, out: Path | None = None) -> int:
     """``shebao run`` as the crash harness runs it, with its log kept off the full disk."""
     from tests.hardening.test_crash_consistency import PERIOD, POLICY
 
     argv = ["run", "--inbox", str(inbox), "--period", PERIOD, "--policy", str(POLICY), "--warehouse",
-            str(warehouse), "--out", str(warehouse.parent / "out")]
+            str(warehouse), "--out", str(out or warehouse.parent / "out")]
     request = {"argv": argv, "kill_at": None, "log": str(log), "env": {}, "cwd": str(log.parent)}
     server.process.stdin.write(json.dumps(request) + "\n")
     server.process.stdin.flush()
@@ -82,3 +82,32 @@ def test_a_close_on_a_full_disk_stops_in_one_sentence_and_the_next_equals_an_uni
     state["loads"] = [load for load in state["loads"] if load[2] != "failed"]
     _assert_same(state, expected)
     print(f"\nfull disk: the first close stopped after {len(failed)} failed file(s); the next equalled the reference")
+
+
+@pytest.mark.slow
+def test_out_on_a_read_only_disk_is_one_sentence(harness, tmp_path):  # noqa: F811
+    server, inbox, _, _ = harness
+    with small_disk(tmp_path / "disk", ",ro") as disk:
+        log_file = tmp_path / "runs.log"
+        argv_out = disk / "out"
+        code = close_month(server, inbox, tmp_path / "w.duckdb", log_file, out=argv_out)
+        last = log_file.read_text(errors="replace").strip().splitlines()[-1]
+    assert code == 2, last
+    assert last.startswith(f"shebao: shebao could not write {argv_out}") and "read-only" in last, last
+
+
+def test_full_and_read_only_disks_are_sentences_naming_the_file():
+    import errno
+
+    import duckdb
+
+    from warehouse.errors import WarehouseError, storage_error
+
+    full = storage_error(OSError(errno.ENOSPC, "No space left on device", "/out/2025-03/ledger.xlsx"))
+    assert isinstance(full, WarehouseError)
+    assert str(full).startswith("shebao could not write /out/2025-03/ledger.xlsx because there is no space left")
+    assert "read-only" in str(storage_error(OSError(errno.EROFS, "Read-only file system", "/out")))
+    wal = storage_error(duckdb.IOException('IO Error: Could not write file "/w/w.duckdb.wal": No space left on device'))
+    assert str(wal).startswith("shebao could not write /w/w.duckdb.wal because there is no space left")
+    assert storage_error(ValueError("no space left on device")) is not None  # DuckDB's text, whatever the class
+    assert storage_error(ValueError("a bug")) is None and storage_error(OSError(errno.ENOENT, "gone")) is None
