@@ -2,7 +2,8 @@
 
 A grid is a polars DataFrame of String columns ``c0..cN`` holding every row of a sheet, header and
 title rows included; CSVs have one sheet (``None``). A ``__cells`` column counts the cells each row
-really had, so rows with more cells than the header can be rejected rather than silently cut.
+really had, so rows with more cells than the header can be rejected rather than silently cut; in a GBK
+file, a Boolean ``__foreign`` column marks the rows that are in UTF-8 instead (they are rejected).
 """
 
 from __future__ import annotations
