@@ -124,15 +124,21 @@ REFERENCE_ROWS = [
 ]
 
 
+# Rows the shipped table adds for those cities beyond REFERENCE.md (each with its own secondary source).
+ADDED_ROWS = [("北京", "2022-07", "2023-06", 5869, 31884)]
+
+
 def test_shipped_policy_holds_every_reference_row_with_a_source(con):
     apply_policy(con)
+    regions = {r[0] for r in REFERENCE_ROWS}
     pension = {r[:5] for r in con.execute(
         "SELECT region, effective_from, effective_to, CAST(base_floor AS INTEGER), CAST(base_ceiling AS INTEGER)"
-        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall()}
-    assert pension == set(REFERENCE_ROWS)
-    # rates REFERENCE.md does not give are national defaults, and say so
-    assert con.execute("SELECT count(*) FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
-                       " AND source LIKE '%national default — verify locally%'").fetchone()[0] == 2
+        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall() if r[0] in regions}
+    assert pension == set(REFERENCE_ROWS + ADDED_ROWS)
+    # rates no source gives are national defaults, and say so (广州 2025-07); 2024-07 has its own per-type bases
+    assert con.execute("SELECT effective_from FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
+                       " AND source LIKE '%national default — verify locally%'").fetchall() == [("2025-07",)]
+    assert policy(con, "广州", "medical")[0][:2] == ("2024-07", Decimal("5996.00"))
     # 上海 rounds up to the jiao (见分进角)
     assert con.execute("SELECT rounding FROM ref.regions WHERE region = '上海'").fetchone()[0] == "jiao_up"
 
