@@ -185,7 +185,7 @@ V2_HEADER = HEADER + ",单位固定金额,个人固定金额,来源,核实,截�
 
 
 def test_fixed_sums_provenance_and_the_contribution_year_are_kept_across_runs(con, tmp_path):
-    path = write(tmp_path, "北京,医疗,2025-07,,7162,35811,9.8%,2%,0,3,京医保发〔2025〕1号,官方,15,0.5,cent_half_up,7\n"
+    path = write(tmp_path, "北京,医疗,2025-07,,7162,35811,9.8%,2%,0,3,京医保发〔2025〕1号,官方,15,0.5,cent_half_up,07\n"
                            "北京,养老,2025-07,,7162,35811,16%,8%,,,,,,,,7", V2_HEADER)
     apply_policy(con, path)
     for _ in range(2):  # the file's run, then a later run without --policy
@@ -207,6 +207,8 @@ def test_a_changed_setting_or_fixed_sum_changes_the_fingerprint(con, tmp_path):
 @pytest.mark.parametrize(("body", "message"), [
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,13", "base_year_start_month '13'"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,7.5", "base_year_start_month '7.5'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,NaN", "base_year_start_month 'NaN'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,七", "base_year_start_month '七'"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,,,,7\n"
      "长沙,医疗,2024-01,,3604,18021,0.08,0.02,0,0,x,official,,,,1", "base_year_start_month '1' disagrees"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,-3,x,official,,,,", "employee_fixed '-3' is not an amount"),
