@@ -24,7 +24,7 @@ from transforms import kinds as k
 from transforms import normalise as n
 from warehouse.db import transaction
 from warehouse.errors import InputError
-from warehouse.reference import REFERENCE, normalise_region, refresh_regions, region_lookup
+from warehouse.reference import REFERENCE, normalise_region, refresh_cities, refresh_regions, region_lookup
 
 SHIPPED_POLICY = REFERENCE / "policy.csv"
 POLICY_COLUMNS = ("region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
@@ -166,6 +166,7 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
     types = k.VALUE_LISTS[k.INSURANCE_TYPE]
     result = PolicyFile(rows=[])
     unknown: dict[str, str] = {}  # region the region table does not know -> its first row
+    table = set(lookup.values())
     for number, cells in enumerate(body, start=1):
         where = f"The policy file {path.name}, data row {number}"
 
@@ -194,7 +195,7 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
             verified=_verified(cell("verified"), where), line=where,
         )
         result.rows.append(row)
-        if not known:
+        if not known or region not in table:  # a real city the table lacks (恩施) is new too: SPEC §3
             unknown.setdefault(region, where)
         settings = _settings(cell, where)
         known = result.settings.setdefault(region, {})
@@ -319,6 +320,7 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
     """Make ``ref.policy``/``ref.regions`` the policy in force; return a summary with its fingerprint."""
     with transaction(con):
         refresh_regions(con)
+        refresh_cities(con)
         lookup = region_lookup(con)
         if policy_file is not None:
             path = Path(policy_file)
@@ -357,8 +359,9 @@ def _store_overrides(con, override: PolicyFile, path: Path) -> None:
 def _apply_region_settings(con, regions: set[str], settings: dict[str, dict[str, object]]) -> None:
     """A region new to the project gets the default settings; given settings replace the region's."""
     for region in sorted(regions):
-        con.execute("INSERT INTO ref.regions (region, province, aliases) SELECT ?, '', [] "
-                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region])
+        con.execute("INSERT INTO ref.regions (region, province, aliases)"
+                    " SELECT ?, coalesce((SELECT province FROM ref.cities WHERE city = ?), ''), [] "
+                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region, region])
         for name, value in settings.get(region, {}).items():
             con.execute(f"UPDATE ref.regions SET {name} = ? WHERE region = ?", [value, region])
 
