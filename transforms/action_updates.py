@@ -26,7 +26,7 @@ from transforms import roles
 from transforms.actions import actor, audit
 from transforms.readers import CELLS, FileContent
 from transforms.workbook import ID_COLUMN, NOTE_COLUMN, STATUS_COLUMN
-from warehouse.db import transaction
+from warehouse.db import scalar, transaction
 from warehouse.errors import ShebaoError
 
 KIND = "action_updates"
@@ -63,8 +63,8 @@ def role_of(con: duckdb.DuckDBPyConnection, user: str) -> str:
     granted = getattr(roles, "granted_role", None)
     if granted is not None:  # roles from who runs the command (SPEC §8)
         return granted(con, user) or "none"
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'actions' AND table_name = 'roles'"
-                   ).fetchone()[0]:
+    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'actions' AND table_name = 'roles'"
+                   ):
         row = con.execute("SELECT role FROM actions.roles WHERE user_name = ?", [user]).fetchone()
         return row[0] if row else "none"
     return "hr_manager" if user == actor() else roles.DEFAULT_ROLE
@@ -137,7 +137,7 @@ def load_action_updates(con: duckdb.DuckDBPyConnection, path: Path, sha: str, co
     now = datetime.now()
     counts = {"read": 0, "staged": 0, "rejected": 0, "applied": 0}
     with transaction(con):
-        load_id = con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+        load_id = scalar(con, "SELECT nextval('ingest.load_id_seq')")
         known = {r[0] for r in con.execute("SELECT action_id FROM actions.cleanup_actions").fetchall()}
         done: set[tuple[str, str]] = set()
         for sheet, number, action_id, word, note, raw in _rows(content):

@@ -33,7 +33,7 @@ import polars as pl
 from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql
 from transforms.roles import PermissionDenied, get_role
-from warehouse.db import transaction
+from warehouse.db import scalar, transaction
 from warehouse.errors import ShebaoError
 
 SQL = Path(__file__).with_name("sql")
@@ -125,7 +125,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     missing_kinds = {r[0] for r in con.execute(
         "SELECT json_extract_string(details, '$.kind') FROM quality.findings WHERE run_id = ? AND code = 'MISSING_EXTRACT'",
         [run_id]).fetchall()}
-    if not con.execute("SELECT count(*) FROM core.bills WHERE period = ?", [period]).fetchone()[0]:
+    if not scalar(con, "SELECT count(*) FROM core.bills WHERE period = ?", [period]):
         missing_kinds.add("bill")  # bills are optional (no MISSING_EXTRACT), but a month without one proves nothing
     unprovable = [t.code for t in TYPES if set(t.needs) & missing_kinds]
     params = {"period": period, "run_id": run_id, "now": datetime.now(), "actor": actor(), "unprovable": unprovable}

@@ -38,12 +38,8 @@ def latest_run(con: duckdb.DuckDBPyConnection, period: str) -> str | None:
 
 
 def year_start_regions(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
-    """Regions whose contribution year starts in P's month (ref.regions.base_year_start_month; 1 where the
-    column is not there yet or empty)."""
-    has_column = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'ref' AND table_name = "
-                             "'regions' AND column_name = 'base_year_start_month'").fetchone()[0]
-    start = "coalesce(base_year_start_month, 1)" if has_column else "1"
-    return [r[0] for r in con.execute(f"SELECT region FROM ref.regions WHERE {start} = ? ORDER BY region",
+    """Regions whose contribution year starts in P's month (ref.regions.base_year_start_month)."""
+    return [r[0] for r in con.execute("SELECT region FROM ref.regions WHERE base_year_start_month = ? ORDER BY region",
                                       [int(period[5:])]).fetchall()]
 
 

@@ -61,27 +61,14 @@ def birth_from_id(id_number: str | None) -> str:
     return ""
 
 
-def _has_column(con, schema: str, table: str, column: str | None = None) -> bool:
-    query = "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
-    params = [schema, table]
-    if column:
-        query += " AND column_name = ?"
-        params.append(column)
-    return con.execute(query, params).fetchone()[0] > 0
-
-
 def _adcodes(con) -> dict[str, str]:
-    """City -> administrative-division code from ref.cities (the divisions area), when it is there."""
-    if not _has_column(con, "ref", "cities", "adcode"):
-        return {}
+    """City -> administrative-division code (ref.cities)."""
     return {city: str(code) for city, code in con.execute(
         "SELECT city, any_value(adcode) FROM ref.cities WHERE adcode IS NOT NULL GROUP BY city").fetchall()}
 
 
 def _hukou(con) -> dict[tuple[str, str], str]:
     """(entity, employee_id) -> 户籍所在地 from the latest attendance row that gives one (SPEC §4.2)."""
-    if not _has_column(con, "core", "attendance", "hukou_region"):
-        return {}
     rows = con.execute("""
         SELECT entity, employee_id, arg_max(hukou_region, period) FROM core.attendance
         WHERE coalesce(hukou_region, '') <> '' GROUP BY entity, employee_id""").fetchall()

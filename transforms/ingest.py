@@ -32,7 +32,7 @@ from transforms.staging import (
     mark_duplicates,
     stage_rows,
 )
-from warehouse.db import transaction
+from warehouse.db import scalar, transaction
 from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
@@ -105,9 +105,9 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     chunk_rows()  # a bad setting is a sentence before any file, not halfway through the inbox
     max_cells()
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
-    if con.execute("SELECT count(*) FROM ref.regions").fetchone()[0] == 0:
+    if scalar(con, "SELECT count(*) FROM ref.regions") == 0:
         refresh_regions(con)
-    if con.execute("SELECT count(*) FROM ref.cities").fetchone()[0] == 0:
+    if scalar(con, "SELECT count(*) FROM ref.cities") == 0:
         refresh_cities(con)
     lookup = region_lookup(con)
     summaries: list[dict] = []
@@ -126,8 +126,8 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
 
 def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
     """An inbox entry that is not read: recorded once (its content is never read, so no checksum)."""
-    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = '' AND status = 'unrecognized'"
-                   " AND message = ?", [source, reason]).fetchone()[0]:
+    if scalar(con, "SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = '' AND status = 'unrecognized'"
+                   " AND message = ?", [source, reason]):
         return {"source_file": source, "status": "already_loaded"}
     return _record(con, source, "", None, "unrecognized", run_id, message=reason)
 
@@ -142,8 +142,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
     sha = hashlib.sha256(data).hexdigest()
     # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
-    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = ? AND status IN"
-                   " ('loaded', 'skipped_duplicate', 'unrecognized')", [source, sha]).fetchone()[0]:
+    if scalar(con, "SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = ? AND status IN"
+                   " ('loaded', 'skipped_duplicate', 'unrecognized')", [source, sha]):
         return [{"source_file": source, "status": "already_loaded"}]
     earlier = con.execute(
         "SELECT source_file FROM ingest.loads WHERE sha256 = ? AND status = 'loaded' ORDER BY load_id LIMIT 1", [sha]
@@ -209,7 +209,7 @@ LOAD_TABLES = ("raw.rows", "ingest.rejects", *(f"staging.{name}" for name in k.K
 def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
     """Delete the rows of pending loads: chunks of a large file whose run failed or was killed before the
     file's last commit. They never counted (``ingest.current_loads`` leaves pending loads out)."""
-    if not con.execute("SELECT count(*) FROM ingest.pending_loads").fetchone()[0]:
+    if not scalar(con, "SELECT count(*) FROM ingest.pending_loads"):
         return
     with transaction(con):
         for table in LOAD_TABLES:
@@ -273,7 +273,7 @@ def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
 
 
 def _next_load_id(con) -> int:
-    return con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0]
+    return scalar(con, "SELECT nextval('ingest.load_id_seq')")
 
 
 def _insert_load(con, load: dict) -> dict:

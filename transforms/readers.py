@@ -136,7 +136,7 @@ def _sniff_separator(payload: bytes) -> str:
     head = payload[:8192].decode("utf-8", errors="ignore")
     first = next((line for line in head.splitlines()[:MAX_HEADER_SEARCH] if line.strip()), "")
     counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 else ","
 
 

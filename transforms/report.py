@@ -18,6 +18,7 @@ from expectations.registry import BY_CODE, CHECKS
 from transforms import glossary
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
+from warehouse.db import scalar
 from warehouse.errors import ShebaoError
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html"
@@ -206,35 +207,25 @@ def _unbooked(con: duckdb.DuckDBPyConnection, period: str, ids, text) -> str:
             why = f"参保地「{city}」没有本月的养老保险政策（缺少当地社保政策）"
         shown.append([text(entity), text(employee_id), text(name or ""), ids(id_number) or "", text(city or ""),
                       text(why)])
-    rejected = con.execute("""
+    rejected = scalar(con, """
         SELECT count(*) FROM ingest.rejects r
         WHERE r.kind = 'payroll' AND r.load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)""",
-                           [period]).fetchone()[0]
+                           [period])
     note = (f'<p class="note" id="unbooked-rejected">另有工资表 {rejected} 行被拒收，未能计入台账，'
             "原因见上一节“未载入的数据行”。</p>") if rejected else ""
     return _table("unbooked-table", ["单位", "工号", "姓名", "身份证号", "工资所在城市", "未入账原因"], shown,
                   "本月所有发薪人员均已入账。") + note
 
 
-def _columns(con, schema: str, table: str) -> set[str]:
-    return {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND "
-                                      "table_name = ?", [schema, table]).fetchall()}
-
-
 def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
-    """The policy rows this month's ledger used, with their source and verified mark (read defensively:
-    employer_fixed/employee_fixed/verified come with the policy area's migration)."""
-    have = _columns(con, "ref", "policy")
-    fixed = ("coalesce(p.employer_fixed, 0)", "coalesce(p.employee_fixed, 0)") if {
-        "employer_fixed", "employee_fixed"} <= have else ("0", "0")
-    verified = "p.verified" if "verified" in have else "NULL"
-    rows = con.execute(f"""
+    """The policy rows this month's ledger used (SPEC §3: the rows in force for its regions), with their
+    fixed sums, source and verified mark."""
+    rows = con.execute("""
         SELECT p.region, p.insurance_type, p.effective_from, p.effective_to, p.base_floor, p.base_ceiling,
-               p.employer_rate, p.employee_rate, {fixed[0]}, {fixed[1]}, p.source, {verified}
-        FROM ref.policy p
-        WHERE p.effective_from <= ? AND (p.effective_to IS NULL OR p.effective_to >= ?)
-          AND p.region IN (SELECT DISTINCT region FROM ledger.employee_months WHERE period = ?)
-        ORDER BY p.region, p.insurance_type""", [period, period, period]).fetchall()
+               p.employer_rate, p.employee_rate, p.employer_fixed, p.employee_fixed, p.source, p.verified
+        FROM ref.policy_in_force(?) p
+        WHERE p.region IN (SELECT DISTINCT region FROM ledger.employee_months WHERE period = ?)
+        ORDER BY p.region, p.insurance_type""", [period, period]).fetchall()
     order = list(glossary.INSURANCE)
     rows.sort(key=lambda r: (r[0], order.index(r[1]) if r[1] in order else 99))
     shown = [[text(region), glossary.zh(glossary.INSURANCE, t, "其他险种"), f"{start} 至 {end or '今'}", floor, ceiling,

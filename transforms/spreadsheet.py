@@ -10,6 +10,7 @@ starts with an apostrophe. Tables longer than one sheet allows continue on sheet
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Set
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -88,7 +89,7 @@ class TableWorkbook:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def add_table(self, name: str, frame: pl.DataFrame, headers: dict[str, str], money: set[str] = frozenset(),
+    def add_table(self, name: str, frame: pl.DataFrame, headers: dict[str, str], money: Set[str] = frozenset(),
                   widths: dict[str, int] | None = None) -> None:
         columns = list(headers)
         frame = frame.select(columns)
@@ -194,7 +195,7 @@ _STYLES = (
 
 
 def write_sheet(workbook: TableWorkbook, name: str, frame: pl.DataFrame, headers: dict[str, str],
-                money: set[str] = frozenset(), widths: dict[str, int] | None = None) -> None:
+                money: Set[str] = frozenset(), widths: dict[str, int] | None = None) -> None:
     """One sheet: a bold header row with the Chinese names, then the rows; money as 0.00 numbers."""
     workbook.add_table(name, frame, headers, money, widths)
 

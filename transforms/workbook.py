@@ -39,20 +39,20 @@ MONEY = pl.Decimal(14, 2)
 
 # Per action type: its own columns (name, header, dtype) and how to fill them from the details.
 TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
-    "ADJUST_BASE": [("insurance", "险种", pl.String), ("current_base", "现基数", MONEY),
+    "ADJUST_BASE": [("insurance", "险种", pl.String()), ("current_base", "现基数", MONEY),
                     ("expected_base", "应为基数", MONEY)],
-    "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String), ("arrears_months", "补缴月份", pl.String),
+    "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String()), ("arrears_months", "补缴月份", pl.String()),
                         ("arrears_employer", "补缴单位部分", MONEY), ("arrears_employee", "补缴个人部分", MONEY),
                         ("late_fee", "滞纳金", MONEY)],
     "CORRECT_WITHHOLDING": [("si_withheld", "已代扣", MONEY), ("expected_employee_amount", "应代扣", MONEY),
                             ("withholding_difference", "代扣差额", MONEY)],
-    "STOP_CONTRIBUTION": [("leave_date", "离职日期", pl.String), ("stop_month", "停保年月", pl.String)],
-    "STOP_ORIGIN_RECORD": [("other_region", "原参保地", pl.String), ("other_employer", "原参保单位", pl.String)],
-    "INITIATE_TRANSFER": [("other_region", "转出地", pl.String), ("other_employer", "原参保单位", pl.String)],
-    "CHASE_TRANSFER": [("transfer_id", "转移业务编号", pl.String), ("stage", "办理环节", pl.String),
-                       ("working_days_waited", "已等待工作日", pl.Int64)],
-    "UPDATE_TRANSFER_STATUS": [("transfer_id", "转移业务编号", pl.String), ("from_region", "转出地", pl.String)],
-    "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String)],
+    "STOP_CONTRIBUTION": [("leave_date", "离职日期", pl.String()), ("stop_month", "停保年月", pl.String())],
+    "STOP_ORIGIN_RECORD": [("other_region", "原参保地", pl.String()), ("other_employer", "原参保单位", pl.String())],
+    "INITIATE_TRANSFER": [("from_region", "转出地", pl.String()), ("from_employer", "原参保单位", pl.String())],
+    "CHASE_TRANSFER": [("transfer_id", "转移业务编号", pl.String()), ("stage", "办理环节", pl.String()),
+                       ("working_days_waited", "已等待工作日", pl.Int64())],
+    "UPDATE_TRANSFER_STATUS": [("transfer_id", "转移业务编号", pl.String()), ("from_region", "转出地", pl.String())],
+    "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String())],
 }
 
 
@@ -218,8 +218,8 @@ def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
         base = {k: row[k] for k in HEADERS}
         for extra in _typed_rows(code, row) if typed else [{}]:
             out.append(base | extra)
-    frame = pl.DataFrame(out, schema={k: pl.String for k in HEADERS} | schema, orient="row") if out else \
-        pl.DataFrame(schema={k: pl.String for k in HEADERS} | schema)
+    frame = pl.DataFrame(out, schema={k: pl.String() for k in HEADERS} | schema, orient="row") if out else \
+        pl.DataFrame(schema={k: pl.String() for k in HEADERS} | schema)
     return frame, headers, {n for n, _, dtype in typed if dtype == MONEY}
 
 

@@ -105,7 +105,7 @@ def _divisions() -> _Divisions:
         if level == "province":
             capitals[row["province"]] = row["city"]
         elif level == "city" or (level == "former" and row["adcode"].endswith("00")):
-            spellings = (name, row["city"]) if level == "city" else (name, _city_stem(name))
+            spellings: tuple[str, ...] = (name, row["city"]) if level == "city" else (name, _city_stem(name))
             if level == "city" and name.endswith("自治州") and row["city"] != name:
                 spellings += (row["city"] + "州",)  # 恩施州, 湘西州: how such prefectures are usually written
             for spelling in spellings:
