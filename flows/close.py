@@ -34,7 +34,7 @@ from flows.ledger import ledger_flow
 from flows.lock import DEFAULT_WAIT_SECONDS, warehouse_lock
 from flows.settings import subflows_without_heartbeats
 from flows.validate import validate_flow
-from transforms.entities import entity_slices, write_entity_outputs
+from transforms.entities import entity_slices, entity_stems, write_entity_outputs
 from transforms.faults import checkpoint
 from transforms.periods import months_between, previous_month
 from transforms.privacy import redact
@@ -72,9 +72,9 @@ def split_by_entity(warehouse: str, period: str) -> list[tuple[str, pa.Table, pa
 
 @task(name="write one entity's ledger, totals and actions", retries=2, retry_delay_seconds=2,
       cache_policy=NO_CACHE)
-def write_entity_files(entity: str, ledger: pa.Table, actions: pa.Table, folder: str) -> dict:
+def write_entity_files(entity: str, ledger: pa.Table, actions: pa.Table, folder: str, stem: str | None = None) -> dict:
     """Runs on a thread or a Dask worker with only its entity's rows; returns its totals and file names."""
-    return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder))
+    return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder), stem)
 
 
 @task(name="publish the close summary", cache_policy=NO_CACHE)
@@ -110,8 +110,10 @@ def partition_runner(dask_address: str | None = None):
 def entity_partitions(warehouse: str, period: str, out: str) -> list[dict]:
     """Fan each entity's ledger and action list out over this flow's task runner; results in entity order."""
     folder = str(Path(out) / period / "entities")
-    futures = [write_entity_files.submit(entity, ledger, actions, folder)
-               for entity, ledger, actions in split_by_entity(warehouse, period)]
+    slices = split_by_entity(warehouse, period)
+    stems = entity_stems(entity for entity, _, _ in slices)  # unique file names (issue 18.5)
+    futures = [write_entity_files.submit(entity, ledger, actions, folder, stems[entity])
+               for entity, ledger, actions in slices]
     return [future.result() for future in futures]
 
 
