@@ -108,5 +108,5 @@ def ingest_flow(inbox: str, warehouse: str | None = None, run_id: str | None = N
     rejects, unknown_regions = run_counts(warehouse, run_id)
     summary = summarise(loads, rejects, unknown_regions)
     summary["run_id"] = run_id
-    create_markdown_artifact(markdown=_markdown(summary), key="ingest-summary", description="Ingest counts")
+    create_markdown_artifact(markdown=redact(_markdown(summary)), key="ingest-summary", description="Ingest counts")
     return summary

@@ -7,6 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from transforms.ledger import compute_ledger
+from transforms.privacy import redact
 from transforms.runs import new_run_id
 from warehouse.db import opened
 from warehouse.policy import apply_policy
@@ -55,5 +56,5 @@ def ledger_flow(period: str, warehouse: str | None = None, policy: str | None = 
     warehouse = str(warehouse) if warehouse else None
     apply_policy_in_force(warehouse, str(policy) if policy else None)
     summary = append_contributions(warehouse, period, run_id)
-    create_markdown_artifact(markdown=_markdown(summary), key="ledger-summary", description="Ledger totals")
+    create_markdown_artifact(markdown=redact(_markdown(summary)), key="ledger-summary", description="Ledger totals")
     return summary

@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 
 from transforms.faults import checkpoint
-from transforms.privacy import mask_id_sql
+from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import PermissionDenied, get_role
 from warehouse.db import transaction
 from warehouse.errors import ShebaoError
@@ -175,7 +175,7 @@ def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, acti
         audit(con, permitted.name, "actions list", None, False, "role may not see the action list")
         raise PermissionDenied(f"The role {permitted.name} may not see the action list; it holds findings about people.")
     id_expr = "id_number" if permitted.sees_full_ids else mask_id_sql("id_number")
-    return con.execute(
+    frame = con.execute(
         f"""
         SELECT action_id, action_type, status, severity, period_first_seen, period_last_seen, entity, employee_id,
                {id_expr} AS id_number, json_extract_string(details, '$.name') AS name,
@@ -187,3 +187,5 @@ def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, acti
         """,
         {"status": status, "type": action_type},
     ).pl()
+    # an ID typed into a name, entity or city (or inside details) is masked too for a masking role (SPEC §8)
+    return frame if permitted.sees_full_ids else redact_frame(frame)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.privacy import mask_id
+from transforms.privacy import mask_id, redact
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise
 
@@ -71,6 +71,8 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
             "to_region": to_region, "to_agency": f"{to_region}社会保险经办机构" if to_region else "",
             "to_employer": entity or "", "today": date.today().isoformat(),
         })
+    if not full_ids:  # any field may hold an ID typed into the wrong column
+        fields = [{key: redact(value) for key, value in f.items()} for f in fields]
     return fields
 
 
