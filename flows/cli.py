@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -24,7 +25,7 @@ app = typer.Typer(
 
 # Each area registers its commands from its own module: cli_<area>.register(app).
 _COMMAND_MODULES = ["flows.cli_ingest", "flows.cli_ledger", "flows.cli_validate", "flows.cli_actions", "flows.cli_close",
-                    "flows.cli_sample"]
+                    "flows.cli_sample", "flows.cli_roles"]
 for _name in _COMMAND_MODULES:
     try:
         _module = importlib.import_module(_name)
@@ -41,6 +42,7 @@ def _crash_log() -> Path:
 
 def main() -> None:
     """Console entry point."""
+    os.umask(0o077)  # the warehouse, its read copy and every output hold personal data: the owner's alone
     try:
         app(standalone_mode=False)
     except ShebaoError as exc:

@@ -20,7 +20,6 @@ action found again by a month ≥ the month that resolved it is reopened. Every 
 
 from __future__ import annotations
 
-import getpass
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,10 +77,10 @@ STATUSES = ("open", "resolved", "dismissed")
 
 
 def actor() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
+    """The OS user running the command (from the user id, never from $USER: see transforms.roles)."""
+    from transforms.roles import caller
+
+    return caller()
 
 
 def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
