@@ -10,12 +10,14 @@ from prefect.cache_policies import NO_CACHE
 
 from transforms.actions import TYPES, update_actions
 from transforms.forms import write_forms
+from transforms.privacy import redacting
 from transforms.workbook import write_workbook
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
 
 
 @task(name="open, keep and resolve the actions", cache_policy=NO_CACHE)
+@redacting
 def update_action_list(warehouse: str | None, period: str, run_id: str | None) -> dict:
     with opened(warehouse) as con:
         if run_id is None:
@@ -31,6 +33,7 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
 
 
 @task(name="write the action workbook and transfer forms", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@redacting
 def write_hr_files(warehouse: str | None, folder: str, role: str | None) -> dict:
     with opened(warehouse) as con:
         workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
@@ -55,6 +58,7 @@ def markdown(period: str, summary: dict) -> str:
 
 
 @flow(name="actions")
+@redacting
 def actions_flow(period: str, warehouse: str | None = None, out: str | None = None, run_id: str | None = None,
                  role: str | None = None) -> dict:
     """Turn a validation run's findings into the action list HR works through.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from contextlib import suppress
 
 import polars as pl
 
@@ -64,3 +66,41 @@ def redact_series(series: pl.Series) -> pl.Series:
 def redact_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Every text column of ``frame`` redacted: what a masking role gets of any table (SPEC §8)."""
     return frame.with_columns([redact_series(frame[c]) for c, dtype in frame.schema.items() if dtype == pl.String])
+
+
+def redact_exception(exc: BaseException) -> BaseException:
+    """Mask ID numbers in an exception's text, in place, through its cause and context chain: what Prefect
+    stores of a failed run (state message, log, pickled result) and what a console shows is then clean."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        with suppress(Exception):  # an exception type with read-only args keeps them
+            current.args = tuple(redact(a) for a in current.args)
+        if isinstance(current, OSError):
+            for attr in ("filename", "filename2", "strerror"):
+                if isinstance(getattr(current, attr, None), str):
+                    setattr(current, attr, redact(getattr(current, attr)))
+        if getattr(current, "__notes__", None):
+            current.__notes__ = [redact(note) for note in current.__notes__]
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str):
+                with suppress(Exception):
+                    setattr(current, name, redact(value))
+        pending += [current.__cause__, current.__context__]
+    return exc
+
+
+def redacting(fn):
+    """Decorate a Prefect task or flow function (under ``@task``/``@flow``): an exception leaves it redacted,
+    before Prefect logs, stores or pickles it (issue 18.8)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            redact_exception(exc)
+            raise
+    return wrapper

@@ -157,6 +157,20 @@ def _close_and_scan(tmp_path, caplog, capfd, monkeypatch, hostile: bool | str) -
         con.close()
         errors: list[str] = []
         roles_out = tmp_path / "roles"
+        if hostile == "every column":
+            # a run that fails inside the flow (a policy file naming an ID where a region belongs): the exception
+            # reaches Prefect's state tables, logs and result storage only redacted (issue 18.8)
+            spaced = f"{known_id[:6]} {known_id[6:14]} {known_id[14:]}"
+            bad_policy = tmp_path / "政策_错.csv"  # (a path is a flow parameter: kept as given)
+            bad_policy.write_text("地区,险种,生效月份,基数下限,基数上限,单位费率,个人费率\n"
+                                  f"{spaced},养老,2025-01,3000,20000,0.16,0.08\n"
+                                  f"{known_id},养老,2025-13,abc,20000,16,8\n", encoding="utf-8")
+            try:
+                monthly_close(inbox=str(inbox), period=PERIOD, warehouse=str(warehouse), out=str(tmp_path / "out2"),
+                              policy=str(bad_policy))
+            except Exception as exc:  # noqa: BLE001 - its text is scanned
+                errors.append(str(exc))
+            assert errors, "the run with a bad policy file did not fail"
         if hostile:
             raise _Done
         bad_policy = tmp_path / "policy.csv"

@@ -58,3 +58,25 @@ def test_redact_frame_redacts_every_text_column():
     out = redact_frame(frame)
     assert out["entity"].to_list() == ["公司 430102********1234", "公司"]
     assert out["city"].to_list() == [None, "430102********1234"] and out["n"].to_list() == [1, 2]
+
+
+def test_exceptions_leave_a_redacting_function_without_full_ids():
+    import pickle
+
+    import pytest
+
+    from transforms.privacy import redacting
+
+    @redacting
+    def fails():
+        try:
+            open("/nonexistent/星城_430102199001011234.xlsx")
+        except OSError as exc:
+            raise ValueError("could not write 430102 19900101 1234's file") from exc
+
+    with pytest.raises(ValueError) as caught:
+        fails()
+    chain = [caught.value, caught.value.__cause__]
+    text = "".join(repr(e) + str(e) + str(pickle.loads(pickle.dumps(e))) for e in chain)
+    assert "19900101" not in text.replace(" ", "") and "430102********1234" in text
+    assert isinstance(caught.value.__cause__, FileNotFoundError)  # the type is kept (the CLI sorts by it)
