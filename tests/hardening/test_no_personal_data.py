@@ -298,3 +298,40 @@ def test_ids_in_every_wrong_column_leak_nowhere(prefect_harness, tmp_path, caplo
     entity name): the close still completes, and no output, file name, log, artifact, Prefect table or
     pickled result holds a full ID."""
     assert _close_and_scan(tmp_path, caplog, capfd, monkeypatch, hostile="every column") == {}
+
+
+@pytest.mark.slow
+def test_a_failing_task_reaches_prefect_redacted(prefect_harness):
+    """An exception carrying an ID (spaced, as an extract holds it) fails a task and its flow: with
+    ``@redacting`` under ``@task``/``@flow`` (as on every task and flow of ``flows/``) the Prefect state
+    tables, logs and stored results hold it masked; the same flow without it (another ID) shows that the
+    scan finds what leaks."""
+    from prefect import flow, task
+
+    from transforms.privacy import redacting
+    from warehouse.errors import ShebaoError
+
+    def run(full: str, guarded: bool) -> ShebaoError:
+        wrap = redacting if guarded else (lambda fn: fn)
+
+        @task(name=f"hostile task {guarded}", persist_result=True)
+        @wrap
+        def hostile_task() -> None:
+            raise ShebaoError(f"The entity 星城 {full[:6]} {full[6:14]} {full[14:]} has no file; fix row 3.")
+
+        @flow(name=f"hostile flow {guarded}", persist_result=True)
+        @wrap
+        def hostile_flow() -> None:
+            hostile_task()
+
+        with pytest.raises(ShebaoError) as caught:
+            hostile_flow()
+        return caught.value
+
+    def leaked(full: str) -> set[str]:
+        return {name for name, data in _prefect_stores().items() if full.encode() in _plain(data)}
+
+    run("110101198507071238", guarded=False)
+    assert leaked("110101198507071238"), "the scan misses an unguarded flow's ID: it would miss a leak too"
+    error = run("430102199001011234", guarded=True)
+    assert "430102********1234" in str(error) and not leaked("430102199001011234")
