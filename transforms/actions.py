@@ -3,9 +3,13 @@
 An action found again stays one action: its id is the type's prefix and a digest of the type and the
 problem's key (never the month) — ``ADJUST_BASE|entity|id_number``, ``MERGE_RECORDS|id|<shared number>``
 or ``MERGE_RECORDS|person|<name>|<birth date>``, the transfer id for transfer actions, the employee
-otherwise. All ADJUST_BASE findings about one person at one entity are one action listing the insurance
-types and the expected base of each (the ledger's base of the month; the floor or ceiling when the person
-has no ledger row).
+otherwise. This is recipe v1 of the id (``<prefix>-`` + the first 12 hex digits of
+``sha256(action_type || '|' || problem_key)``, keys in ``sql/actions_found.sql``): ids are what people
+dismissed, so a problem found again keeps the id of its existing action, matched by type and key
+(``sql/actions_keep_ids.sql``); changing a key's format needs a migration that rewrites the stored keys, as
+migration 012 does for the merge keys of older warehouses. All ADJUST_BASE findings about one person at one
+entity are one action listing the insurance types and the expected base of each (the ledger's base of the
+month; the floor or ceiling when the person has no ledger row).
 
 INITIATE_TRANSFER is not raised while the current transfers snapshot (the month's, or the latest before
 it) holds a pension transfer of that person from that region that is neither completed nor rejected;
@@ -119,6 +123,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     with transaction(con):
         register_action_map(con)
         run_sql_file(con, "actions_found.sql", params)
+        run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")
     found, suppressed = con.execute(

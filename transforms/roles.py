@@ -137,8 +137,8 @@ def seed_first_manager(con) -> str | None:
     if con.execute("SELECT count(*) FROM actions.roles").fetchone()[0]:
         return None
     user = caller()
+    # the row itself records it (granted_by = the user): no audit row, the audit is of requests
     con.execute("INSERT INTO actions.roles VALUES (?, 'hr_manager', ?, ?)", [user, user, datetime.now()])
-    _audit(con, user, "hr_manager", "roles grant", user, True, "created the warehouse")
     return user
 
 
