@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from transforms.privacy import mask_id, mask_id_sql, redact
@@ -70,7 +72,7 @@ def test_exceptions_leave_a_redacting_function_without_full_ids():
     @redacting
     def fails():
         try:
-            open("/nonexistent/星城_430102199001011234.xlsx")
+            Path("/nonexistent/星城_430102199001011234.xlsx").read_bytes()
         except OSError as exc:
             raise ValueError("could not write 430102 19900101 1234's file") from exc
 
