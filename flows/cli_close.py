@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import caller_role, check_period, preflight
+from flows.cli_common import check_period, preflight
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 from warehouse.errors import InputError
@@ -62,7 +62,6 @@ def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: 
 
     with warehouse_lock(warehouse, wait):
         preflight(warehouse)
-        caller_role(warehouse, "run", minimum="hr_manager" if policy else "hr_staff", target=period)
         return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out),
                              policy=str(policy) if policy else None, dask_address=dask_address)
 
@@ -94,7 +93,6 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     path = warehouse or default_path()
     with warehouse_lock(path, wait):
         preflight(path)
-        caller_role(path, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
         summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path), out=str(out),
                                   policy=str(policy) if policy else None, dask_address=dask_address)
     _print_ingest(summaries[0]["ingest"])

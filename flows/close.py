@@ -38,6 +38,7 @@ from transforms.entities import entity_slices, entity_stems, write_entity_output
 from transforms.faults import checkpoint
 from transforms.periods import months_between, previous_month
 from transforms.privacy import redact, redacting
+from transforms.roles import require_role
 from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError, WarehouseError
@@ -271,6 +272,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     warehouse, out = _resolve(warehouse, out)
     seconds: dict = {}
     with one_writer(warehouse), subflows_without_heartbeats():
+        require_role(warehouse, "run", minimum="hr_manager" if policy else "hr_staff", target=period)
         with timed(seconds, "ingest"):
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds)
@@ -300,6 +302,7 @@ def backfill(inbox: str, start: str, end: str, warehouse: str | None = None, out
     inbox = _resolve_inbox(inbox)
     warehouse, out = _resolve(warehouse, out)
     with one_writer(warehouse), subflows_without_heartbeats():
+        require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
         ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         return [_close_month(period, warehouse, out, policy, dask_address, ingest)
                 for period in months_between(start, end)]
@@ -317,4 +320,5 @@ def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict
     inbox = _resolve_inbox(inbox)
     warehouse, _ = _resolve(warehouse, None)
     with one_writer(warehouse), subflows_without_heartbeats():
+        require_role(warehouse, "ingest")
         return ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())

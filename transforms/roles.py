@@ -182,3 +182,12 @@ def list_roles(con) -> list[tuple]:
     return con.execute("SELECT user_name, role, granted_by, granted_at FROM actions.roles"
                        " ORDER BY CASE role WHEN 'hr_manager' THEN 0 WHEN 'hr_staff' THEN 1 ELSE 2 END, user_name"
                        ).fetchall()
+
+
+def require_role(warehouse, command: str, *, minimum: str = "finance", target: str | None = None) -> Caller:
+    """:func:`resolve_caller` on a connection of its own: the flows call it, so a run started by a
+    deployment's worker (no CLI in between) needs a role granted to the worker's OS user too."""
+    from warehouse.db import opened
+
+    with opened(warehouse) as con:
+        return resolve_caller(con, command, minimum=minimum, target=target)

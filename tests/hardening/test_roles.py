@@ -261,3 +261,21 @@ def test_warehouse_and_outputs_are_the_owners_alone(tmp_path, shebao, warehouse)
     assert code == 0, err
     assert stat.S_IMODE((tmp_path / "x" / "y" / f"ledger_{PERIOD}.xlsx").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "x" / "y").stat().st_mode) == 0o700
+
+
+def test_a_flow_run_without_the_cli_needs_a_role_too(demoted, prefect_harness, acceptance_dir, tmp_path):
+    """A deployment's worker calls the flows directly: the close refuses a user with no role, and a
+    policy override by anyone but an hr_manager, before it reads or writes anything."""
+    from flows.close import monthly_close
+    from transforms.roles import PermissionDenied, caller
+
+    with pytest.raises(PermissionDenied, match="needs hr_manager"):
+        monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(demoted),
+                      out=str(tmp_path / "out"), policy=str(tmp_path / "policy.csv"))
+    con = duckdb.connect(str(demoted))
+    con.execute("DELETE FROM actions.roles WHERE user_name = ?", [caller()])
+    con.close()
+    with pytest.raises(PermissionDenied, match="has no role"):
+        monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(demoted),
+                      out=str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
