@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -42,7 +41,6 @@ def _crash_log() -> Path:
 
 def main() -> None:
     """Console entry point."""
-    os.umask(0o077)  # the warehouse, its read copy and every output hold personal data: the owner's alone
     try:
         app(standalone_mode=False)
     except ShebaoError as exc:
