@@ -34,7 +34,7 @@ from transforms.staging import (
 )
 from warehouse.db import transaction
 from warehouse.errors import InputError
-from warehouse.reference import refresh_regions, region_lookup
+from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
 Progress = Callable[[int, int, dict], None]
 _IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
@@ -67,6 +67,8 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
     if con.execute("SELECT count(*) FROM ref.regions").fetchone()[0] == 0:
         refresh_regions(con)
+    if con.execute("SELECT count(*) FROM ref.cities").fetchone()[0] == 0:
+        refresh_cities(con)
     lookup = region_lookup(con)
     summaries: list[dict] = []
     for index, path in enumerate(files, start=1):
@@ -101,10 +103,14 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         content = read_extract(path, data)
     except UnreadableFile as exc:
         return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
+    from transforms.action_updates import is_action_workbook, load_action_updates
+
+    if is_action_workbook(content):  # a filled action workbook put back (SPEC §6 round trip)
+        return [load_action_updates(con, path, sha, content, run_id)]
     groups, unrecognised_sheets = _group_sheets(content)
     encoding = content.encoding
     if not groups:
-        message = ("no header row naming the columns of a payroll, attendance, insurance or transfers extract "
+        message = ("no header row naming the columns of a payroll, attendance, insurance, transfers or bill extract "
                    f"was found in the first {6} rows")
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None

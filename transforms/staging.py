@@ -156,6 +156,11 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         return text.alias(name), None
     if parse == k.NAME:
         return n.normalise_name(text).alias(name), None
+    if parse == k.ORG_NAME:
+        return n.normalise_org_name(text).alias(name), None
+    if parse == k.PLACE:
+        given = rows.select(text.alias("v"))["v"]
+        return [given.alias(name), n.map_provinces(given).alias(name.replace("_region", "_province"))], None
     if parse == k.ID_NUMBER:
         cleaned = n.clean_id_number(text)
         # 15-digit numbers are rare: convert the distinct ones, then look them up.
