@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from transforms.actions import TYPES, output_role, update_actions
 from transforms.declarations import write_declarations
 from transforms.forms import write_forms
+from transforms.privacy import redacting
 from transforms.report import write_report
 from transforms.workbook import write_workbook
 from warehouse.db import opened
@@ -18,6 +19,7 @@ from warehouse.errors import ShebaoError
 
 
 @task(name="open, keep and resolve the actions", cache_policy=NO_CACHE)
+@redacting
 def update_action_list(warehouse: str | None, period: str, run_id: str | None) -> dict:
     with opened(warehouse) as con:
         if run_id is None:
@@ -34,6 +36,7 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
 
 @task(name="write the action workbook, transfer forms and declarations", retries=2, retry_delay_seconds=2,
       cache_policy=NO_CACHE)
+@redacting
 def write_hr_files(warehouse: str | None, folder: str, role: str | None, period: str | None = None,
                    full_ids: bool = False, run_id: str | None = None) -> dict:
     with opened(warehouse) as con:
@@ -67,6 +70,7 @@ def markdown(period: str, summary: dict) -> str:
 
 
 @flow(name="actions")
+@redacting
 def actions_flow(period: str, warehouse: str | None = None, out: str | None = None, run_id: str | None = None,
                  role: str | None = None, full_ids: bool = False) -> dict:
     """Turn a validation run's findings into the action list HR works through.

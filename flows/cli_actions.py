@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import RoleOption, WarehouseOption, check_period, preflight
-from transforms.roles import DEFAULT_ROLE
+from flows.cli_common import FullIdsOption, RoleOption, WarehouseOption, caller_role, check_period, preflight
 from warehouse.db import default_path
 
 actions_app = typer.Typer(help="The cleanup action list: `run --period P` updates it; list; dismiss.",
@@ -31,7 +30,7 @@ FullIdsOpt = Annotated[bool, typer.Option(
     "--full-ids", help="Full ID numbers in the workbook, forms and declarations (HR managers only; audited).")]
 
 
-def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_id: str | None,
+def _run(period: str, out: Path | None, role: str | None, warehouse: Path | None, run_id: str | None,
          full_ids: bool = False) -> None:
     check_period(period)
     from flows.actions import actions_flow
@@ -40,8 +39,9 @@ def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_i
     path = warehouse or default_path()
     with warehouse_lock(path):
         preflight(path)
+        who = caller_role(path, "actions", role, full_ids=full_ids, minimum="hr_staff", target=period)
         summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, run_id=run_id,
-                               role=role, full_ids=full_ids)
+                               role=who.view, full_ids=full_ids)
     counts = ", ".join(f"{status} {count}" for status, count in sorted(summary["by_status"].items())) or "none"
     typer.echo(f"{period}: actions {counts}; found this run {summary['found']}"
                f" (transfers already under way: {summary['suppressed']}).")
@@ -51,7 +51,7 @@ def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_i
 
 
 @actions_app.callback()
-def actions(ctx: typer.Context, period: PeriodOpt = None, out: OutOpt = None, role: RoleOption = DEFAULT_ROLE,
+def actions(ctx: typer.Context, period: PeriodOpt = None, out: OutOpt = None, role: RoleOption = None,
             warehouse: WarehouseOption = None, run_id: RunIdOpt = None, full_ids: FullIdsOpt = False) -> None:
     """Update the action list from the month's latest validation run and write the workbook and forms."""
     if ctx.invoked_subcommand is not None:
@@ -64,7 +64,7 @@ def actions(ctx: typer.Context, period: PeriodOpt = None, out: OutOpt = None, ro
 
 @actions_app.command("run")
 def run_command(period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")], out: OutOpt = None,
-                role: RoleOption = DEFAULT_ROLE, warehouse: WarehouseOption = None, run_id: RunIdOpt = None,
+                role: RoleOption = None, warehouse: WarehouseOption = None, run_id: RunIdOpt = None,
                 full_ids: FullIdsOpt = False) -> None:
     """Update the action list for a month and write <out>/<period>/actions.xlsx and transfer forms."""
     _run(period, out, role, warehouse, run_id, full_ids)
@@ -92,15 +92,19 @@ def format_table(rows: list[dict], columns: tuple = LIST_COLUMNS) -> str:
 def list_command(
     status: Annotated[str | None, typer.Option("--status", help="open, submitted, resolved or dismissed.")] = None,
     action_type: Annotated[str | None, typer.Option("--type", help="An action type, e.g. ADJUST_BASE.")] = None,
-    role: RoleOption = DEFAULT_ROLE,
+    role: RoleOption = None,
     warehouse: WarehouseOption = None,
+    full_ids: FullIdsOption = False,
 ) -> None:
-    """List the actions as a table, most severe and oldest first (IDs masked unless --role hr_manager)."""
+    """List the actions as a table, most severe and oldest first (IDs masked unless an HR manager asks
+    with --full-ids)."""
     from transforms.actions import list_actions
+    from transforms.roles import resolve_caller
     from warehouse.db import opened
 
     with opened(warehouse or default_path()) as con:
-        frame = list_actions(con, status, action_type, role)
+        who = resolve_caller(con, "actions list", role, full_ids=full_ids)
+        frame = list_actions(con, status, action_type, who.view)
     rows = [row | {"seen": f"{row['period_first_seen']}..{row['period_last_seen']}"}
             for row in frame.iter_rows(named=True)]
     # dismissed actions show why (SPEC §6)
@@ -118,17 +122,18 @@ def list_command(
 def dismiss_command(
     action_id: Annotated[str, typer.Argument(help="The action id, as `actions list` shows it.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the action needs nothing more.")],
-    role: RoleOption = DEFAULT_ROLE,
+    role: RoleOption = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Dismiss an action (HR managers only); it stays dismissed while the problem persists."""
     from flows.lock import warehouse_lock
     from transforms.actions import dismiss
+    from transforms.roles import resolve_caller
     from warehouse.db import opened
 
     path = warehouse or default_path()
     with warehouse_lock(path), opened(path) as con:
-        dismiss(con, action_id, reason, role)
+        dismiss(con, action_id, reason, resolve_caller(con, "actions dismiss", role, target=action_id).view)
     typer.echo(f"{action_id} dismissed.")
 
 
@@ -136,15 +141,16 @@ def dismiss_command(
 def submit_command(
     action_id: Annotated[str, typer.Argument(help="The action id, as `actions list` shows it.")],
     note: Annotated[str | None, typer.Option("--note", help="What was filed (optional).")] = None,
-    role: RoleOption = DEFAULT_ROLE,
+    role: RoleOption = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Mark an action submitted: HR filed the application or declaration (it stays so while found)."""
     from flows.lock import warehouse_lock
     from transforms.action_updates import submit
+    from transforms.roles import resolve_caller
     from warehouse.db import opened
 
     path = warehouse or default_path()
     with warehouse_lock(path), opened(path) as con:
-        changed = submit(con, action_id, note, role)
+        changed = submit(con, action_id, note, resolve_caller(con, "actions submit", role, target=action_id).view)
     typer.echo(f"{action_id} submitted." if changed else f"{action_id} was already submitted.")

@@ -17,8 +17,11 @@ WarehouseOption = Annotated[
 PeriodOption = Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")]
 OutOption = Annotated[Path, typer.Option("--out", help="Folder for reports and exports.")]
 RoleOption = Annotated[
-    str,
-    typer.Option("--role", help="hr_manager (full IDs), hr_staff (masked), finance (ledger, masked)."),
+    str | None,
+    typer.Option("--role", help="Act as a lower role than your own: hr_staff or finance (default: your own role)."),
+]
+FullIdsOption = Annotated[
+    bool, typer.Option("--full-ids", help="Full ID numbers in what is written or shown (HR managers only; audited)."),
 ]
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -28,6 +31,19 @@ def check_period(period: str) -> str:
     if not _PERIOD.match(period or ""):
         raise InputError(f"The period {period!r} is not a month like 2024-03; pass --period YYYY-MM.")
     return period
+
+
+def caller_role(warehouse, command: str, role: str | None = None, *, full_ids: bool = False,
+                minimum: str = "finance", target: str | None = None):
+    """The caller's role for ``command`` (``transforms.roles.resolve_caller``) on a short connection that may
+    write the audit row; a missing warehouse is the read-only open's one sentence. Returns a ``Caller``:
+    pass ``.view`` to the transforms."""
+    from transforms.roles import resolve_caller
+    from warehouse.db import default_path, opened
+
+    path = Path(warehouse or default_path())
+    with opened(path, read_only=not path.exists()) as con:
+        return resolve_caller(con, command, role, full_ids=full_ids, minimum=minimum, target=target)
 
 
 def preflight(warehouse) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import WarehouseOption, preflight
+from flows.cli_common import WarehouseOption, caller_role, preflight
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 
@@ -28,6 +28,7 @@ def ingest(
     path = warehouse or default_path()
     with warehouse_lock(path):
         preflight(path)
+        caller_role(path, "ingest")
         summary = ingest_flow(inbox=str(inbox), warehouse=str(path))
     print_ingest_summary(summary)
 

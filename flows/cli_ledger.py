@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period, preflight
+from flows.cli_common import (
+    FullIdsOption,
+    PeriodOption,
+    RoleOption,
+    WarehouseOption,
+    caller_role,
+    check_period,
+    preflight,
+)
 from warehouse.db import default_path
 
 
@@ -33,6 +41,7 @@ def ledger(
     path = warehouse or default_path()
     with warehouse_lock(path):
         preflight(path)
+        caller_role(path, "ledger", minimum="hr_manager" if policy is not None else "finance", target=period)
         summary = ledger_flow(period=period, warehouse=str(path), policy=str(policy) if policy else None)
     typer.echo(f"{period}: {summary['employees_in_ledger']} employees in the ledger, "
                f"{summary['rows_appended']} rows appended.")
@@ -44,11 +53,14 @@ def export(
     period: PeriodOption,
     fmt: Annotated[str, typer.Option("--format", help="parquet, xlsx or csv.")] = "xlsx",
     out: Annotated[Path, typer.Option("--out", help="Folder to write the export into.")] = Path("out"),
-    role: RoleOption = "finance",
+    role: RoleOption = None,
     warehouse: WarehouseOption = None,
+    full_ids: FullIdsOption = False,
 ) -> None:
-    """Export the ledger of a month with totals by entity, region and insurance type."""
+    """Export the ledger of a month with totals by entity, region and insurance type (IDs masked unless an
+    HR manager asks with --full-ids)."""
     check_period(period)
+    role = caller_role(warehouse, "export", role, full_ids=full_ids, target=period).view
     from transforms.export import export_ledger
     from warehouse.db import opened
 

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import PeriodOption, RoleOption, WarehouseOption, check_period
+from flows.cli_common import (
+    FullIdsOption,
+    PeriodOption,
+    RoleOption,
+    WarehouseOption,
+    caller_role,
+    check_period,
+)
 from warehouse.db import default_path
 
 OutDirOption = Annotated[Path | None, typer.Option("--out", help="Folder for reports (default ./out).")]
@@ -39,6 +46,7 @@ def validate(period: PeriodOption, out: OutDirOption = None, warehouse: Warehous
     path = warehouse or default_path()
     with opened(path, read_only=True) as con:  # one clear sentence before any flow starts
         require_ledger(con, period)
+    caller_role(path, "validate", minimum="hr_staff", target=period)
     with _lock(path):
         summary = validate_flow(period=period, warehouse=str(path), out=str(out or default_out()))
     typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
@@ -55,10 +63,11 @@ def report(
     period: PeriodOption,
     run_id: Annotated[str | None, typer.Option("--run-id", help="A validation run (default: the latest).")] = None,
     out: OutDirOption = None,
-    role: RoleOption = "hr_staff",
+    role: RoleOption = None,
     warehouse: WarehouseOption = None,
+    full_ids: FullIdsOption = False,
 ) -> None:
-    """Write the HR validation report of a run (IDs masked unless the role may see them)."""
+    """Write the HR validation report of a run (IDs masked unless an HR manager asks with --full-ids)."""
     check_period(period)
     from flows.validate import default_out
     from transforms.actions import audit
@@ -66,6 +75,7 @@ def report(
     from transforms.roles import PermissionDenied
     from warehouse.db import opened
 
+    role = caller_role(warehouse, "report", role, full_ids=full_ids, target=period).view
     try:
         authorise(role)  # refused before the report is built
     except PermissionDenied:

@@ -34,10 +34,11 @@ from flows.ledger import ledger_flow
 from flows.lock import DEFAULT_WAIT_SECONDS, warehouse_lock
 from flows.settings import subflows_without_heartbeats
 from flows.validate import validate_flow
-from transforms.entities import entity_slices, write_entity_outputs
+from transforms.entities import entity_slices, entity_stems, write_entity_outputs
 from transforms.faults import checkpoint
 from transforms.periods import months_between, previous_month
-from transforms.privacy import redact
+from transforms.privacy import redact, redacting
+from transforms.roles import require_role
 from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError, WarehouseError
@@ -51,6 +52,7 @@ _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @task(name="export the ledger for finance", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@redacting
 def export_ledger_files(warehouse: str, period: str, out: str) -> list[str]:
     """The whole period's ledger for finance (IDs masked): xlsx first, then Parquet."""
     from transforms.export import export_ledger
@@ -63,6 +65,7 @@ def export_ledger_files(warehouse: str, period: str, out: str) -> list[str]:
 
 
 @task(name="split the ledger and actions by entity", cache_policy=NO_CACHE)
+@redacting
 def split_by_entity(warehouse: str, period: str) -> list[tuple[str, pa.Table, pa.Table]]:
     """The period's net ledger rows and the action list (IDs masked) as Arrow tables, per entity."""
     with opened(warehouse) as con:
@@ -72,12 +75,14 @@ def split_by_entity(warehouse: str, period: str) -> list[tuple[str, pa.Table, pa
 
 @task(name="write one entity's ledger, totals and actions", retries=2, retry_delay_seconds=2,
       cache_policy=NO_CACHE)
-def write_entity_files(entity: str, ledger: pa.Table, actions: pa.Table, folder: str) -> dict:
+@redacting
+def write_entity_files(entity: str, ledger: pa.Table, actions: pa.Table, folder: str, stem: str | None = None) -> dict:
     """Runs on a thread or a Dask worker with only its entity's rows; returns its totals and file names."""
-    return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder))
+    return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder), stem)
 
 
 @task(name="publish the close summary", cache_policy=NO_CACHE)
+@redacting
 def publish_close_summary(summary: dict) -> None:
     """Prefect artifacts: findings per code, ledger totals per entity, where the outputs are. Counts,
     amounts and paths only: no names, no ID numbers."""
@@ -107,11 +112,14 @@ def partition_runner(dask_address: str | None = None):
 
 
 @flow(name="per-entity outputs")
+@redacting
 def entity_partitions(warehouse: str, period: str, out: str) -> list[dict]:
     """Fan each entity's ledger and action list out over this flow's task runner; results in entity order."""
     folder = str(Path(out) / period / "entities")
-    futures = [write_entity_files.submit(entity, ledger, actions, folder)
-               for entity, ledger, actions in split_by_entity(warehouse, period)]
+    slices = split_by_entity(warehouse, period)
+    stems = entity_stems(entity for entity, _, _ in slices)  # unique file names (issue 18.5)
+    futures = [write_entity_files.submit(entity, ledger, actions, folder, stems[entity])
+               for entity, ledger, actions in slices]
     return [future.result() for future in futures]
 
 
@@ -239,6 +247,7 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 
 
 @flow(name="monthly-close")
+@redacting
 def monthly_close(inbox: str | None = None, period: str | None = None, warehouse: str | None = None,
                   out: str | None = None, policy: str | None = None, dask_address: str | None = None,
                   role: str | None = None, full_ids: bool = False) -> dict:
@@ -266,12 +275,14 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     warehouse, out = _resolve(warehouse, out)
     seconds: dict = {}
     with one_writer(warehouse), subflows_without_heartbeats():
+        require_role(warehouse, "run", minimum="hr_manager" if policy else "hr_staff", target=period)
         with timed(seconds, "ingest"):
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, role, full_ids)
 
 
 @flow(name="backfill")
+@redacting
 def backfill(inbox: str, start: str, end: str, warehouse: str | None = None, out: str | None = None,
              policy: str | None = None, dask_address: str | None = None) -> list[dict]:
     """Close every month from ``start`` to ``end`` in order; the inbox is ingested once, first.
@@ -294,12 +305,14 @@ def backfill(inbox: str, start: str, end: str, warehouse: str | None = None, out
     inbox = _resolve_inbox(inbox)
     warehouse, out = _resolve(warehouse, out)
     with one_writer(warehouse), subflows_without_heartbeats():
+        require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
         ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         return [_close_month(period, warehouse, out, policy, dask_address, ingest)
                 for period in months_between(start, end)]
 
 
 @flow(name="daily-ingest")
+@redacting
 def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict:
     """Stage the new files of the inbox (the ingest flow) as the warehouse's one writer.
 
@@ -310,4 +323,5 @@ def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict
     inbox = _resolve_inbox(inbox)
     warehouse, _ = _resolve(warehouse, None)
     with one_writer(warehouse), subflows_without_heartbeats():
+        require_role(warehouse, "ingest")
         return ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())

@@ -10,12 +10,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from transforms.ingest import ingest_inbox
-from transforms.privacy import redact
+from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
 from warehouse.db import opened
 
 
 @task(name="load the inbox files", cache_policy=NO_CACHE)
+@redacting
 def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dict]:
     logger = get_run_logger()
 
@@ -33,6 +34,7 @@ def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dic
 
 
 @task(name="count rejects by reason and unknown regions", cache_policy=NO_CACHE)
+@redacting
 def run_counts(warehouse: str | None, run_id: str) -> tuple[dict[str, int], dict[str, int]]:
     with opened(warehouse) as con:
         rejects = con.execute(
@@ -94,6 +96,7 @@ def _markdown(summary: dict) -> str:
 
 
 @flow(name="ingest", log_prints=False)
+@redacting
 def ingest_flow(inbox: str, warehouse: str | None = None, run_id: str | None = None) -> dict:
     """Load every new extract file of ``inbox`` into the warehouse.
 
@@ -108,5 +111,5 @@ def ingest_flow(inbox: str, warehouse: str | None = None, run_id: str | None = N
     rejects, unknown_regions = run_counts(warehouse, run_id)
     summary = summarise(loads, rejects, unknown_regions)
     summary["run_id"] = run_id
-    create_markdown_artifact(markdown=_markdown(summary), key="ingest-summary", description="Ingest counts")
+    create_markdown_artifact(markdown=redact(_markdown(summary)), key="ingest-summary", description="Ingest counts")
     return summary

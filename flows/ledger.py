@@ -7,12 +7,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from transforms.ledger import compute_ledger
+from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
 from warehouse.db import opened
 from warehouse.policy import apply_policy
 
 
 @task(name="apply the policy in force", cache_policy=NO_CACHE)
+@redacting
 def apply_policy_in_force(warehouse: str | None, policy: str | None) -> dict:
     with opened(warehouse) as con:
         summary = apply_policy(con, policy)
@@ -23,6 +25,7 @@ def apply_policy_in_force(warehouse: str | None, policy: str | None) -> dict:
 
 
 @task(name="compute and append the contributions", cache_policy=NO_CACHE)
+@redacting
 def append_contributions(warehouse: str | None, period: str, run_id: str) -> dict:
     with opened(warehouse) as con:
         summary = compute_ledger(con, period, run_id)
@@ -42,6 +45,7 @@ def _markdown(summary: dict) -> str:
 
 
 @flow(name="ledger")
+@redacting
 def ledger_flow(period: str, warehouse: str | None = None, policy: str | None = None, run_id: str | None = None) -> dict:
     """Compute the contribution ledger of ``period`` and append what changed.
 
@@ -55,5 +59,5 @@ def ledger_flow(period: str, warehouse: str | None = None, policy: str | None = 
     warehouse = str(warehouse) if warehouse else None
     apply_policy_in_force(warehouse, str(policy) if policy else None)
     summary = append_contributions(warehouse, period, run_id)
-    create_markdown_artifact(markdown=_markdown(summary), key="ledger-summary", description="Ledger totals")
+    create_markdown_artifact(markdown=redact(_markdown(summary)), key="ledger-summary", description="Ledger totals")
     return summary

@@ -17,6 +17,9 @@ DEFAULTS = {
 def apply() -> None:
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
+    # the warehouse, its read copy and every output hold personal data: files the owner's alone, whether
+    # the CLI or a deployment's worker runs the flows (SPEC §8)
+    os.umask(0o077)
 
 
 apply()

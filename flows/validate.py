@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 import flows.settings  # noqa: F401
 from expectations.registry import CHECKS
 from expectations.validate import finish_run, require_ledger, start_run, validate_period
+from transforms.privacy import redacting
 from transforms.report import write_report
 from transforms.runs import new_run_id
 from warehouse.db import opened
@@ -21,6 +22,7 @@ def default_out() -> Path:
 
 
 @task(name="run the validation suites", cache_policy=NO_CACHE)
+@redacting
 def run_suites_task(period: str, warehouse: str | None, out: str, run_id: str) -> dict:
     with opened(warehouse) as con:
         require_ledger(con, period)
@@ -36,6 +38,7 @@ def run_suites_task(period: str, warehouse: str | None, out: str, run_id: str) -
 
 
 @task(name="write the HR report", cache_policy=NO_CACHE)
+@redacting
 def report_task(warehouse: str | None, out: str, period: str, run_id: str) -> str:
     with opened(warehouse) as con:
         path = write_report(con, run_id, Path(out) / period)
@@ -56,6 +59,7 @@ def _markdown(summary: dict) -> str:
 
 
 @flow(name="validate", log_prints=False)
+@redacting
 def validate_flow(period: str, warehouse: str | None = None, out: str | None = None, run_id: str | None = None) -> dict:
     """Run the validation suites for ``period`` and write ``quality.findings``, Data Docs and the HR report.
 

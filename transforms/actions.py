@@ -3,9 +3,13 @@
 An action found again stays one action: its id is the type's prefix and a digest of the type and the
 problem's key (never the month) — ``ADJUST_BASE|entity|id_number``, ``MERGE_RECORDS|id|<shared number>``
 or ``MERGE_RECORDS|person|<name>|<birth date>``, the transfer id for transfer actions, the employee
-otherwise. All ADJUST_BASE findings about one person at one entity are one action listing the insurance
-types and the expected base of each (the ledger's base of the month; the floor or ceiling when the person
-has no ledger row).
+otherwise. This is recipe v1 of the id (``<prefix>-`` + the first 12 hex digits of
+``sha256(action_type || '|' || problem_key)``, keys in ``sql/actions_found.sql``): ids are what people
+dismissed, so a problem found again keeps the id of its existing action, matched by type and key
+(``sql/actions_keep_ids.sql``); changing a key's format needs a migration that rewrites the stored keys, as
+migration 012 does for the merge keys of older warehouses. All ADJUST_BASE findings about one person at one
+entity are one action listing the insurance types and the expected base of each (the ledger's base of the
+month; the floor or ceiling when the person has no ledger row).
 
 STOP_ORIGIN_RECORD is not raised for ACTIVE_ELSEWHERE while a pension transfer of that person from that
 region (any stage but rejected) appears in a transfers snapshot up to the month: the transfer's own
@@ -21,7 +25,6 @@ action found again by a month ≥ the month that resolved it is reopened. Every 
 
 from __future__ import annotations
 
-import getpass
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +34,7 @@ import duckdb
 import polars as pl
 
 from transforms.faults import checkpoint
-from transforms.privacy import mask_id_sql
+from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import PermissionDenied, get_role
 from warehouse.db import scalar, transaction
 from warehouse.errors import ShebaoError
@@ -88,10 +91,10 @@ STATUSES = ("open", "submitted", "resolved", "dismissed")
 
 
 def actor() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
+    """The OS user running the command (from the user id, never from $USER: see transforms.roles)."""
+    from transforms.roles import caller
+
+    return caller()
 
 
 def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
@@ -132,6 +135,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     with transaction(con):
         register_action_map(con)
         run_sql_file(con, "actions_found.sql", params)
+        run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")
     found, suppressed = con.execute(
@@ -201,7 +205,7 @@ def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, acti
         audit(con, permitted.name, "actions list", None, False, "role may not see the action list")
         raise PermissionDenied(f"The role {permitted.name} may not see the action list; it holds findings about people.")
     id_expr = "id_number" if permitted.sees_full_ids else mask_id_sql("id_number")
-    return con.execute(
+    frame = con.execute(
         f"""
         SELECT action_id, action_type, status, severity, period_first_seen, period_last_seen, entity, employee_id,
                {id_expr} AS id_number, json_extract_string(details, '$.name') AS name,
@@ -213,3 +217,5 @@ def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, acti
         """,
         {"status": status, "type": action_type},
     ).pl()
+    # an ID typed into a name, entity or city (or inside details) is masked too for a masking role (SPEC §8)
+    return frame if permitted.sees_full_ids else redact_frame(frame)

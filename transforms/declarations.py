@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from transforms import glossary
-from transforms.privacy import mask_id
+from transforms.privacy import mask_id, redact, redact_frame
 from transforms.spreadsheet import new_workbook, write_sheet
 
 SQL = Path(__file__).with_name("sql")
@@ -52,15 +52,16 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFr
 def _people(frame: pl.DataFrame, full_ids: bool) -> pl.DataFrame:
     """证件类型 from the full number, then the number masked unless full_ids; no empty name shows None."""
     ids = frame["id_number"].to_list()
-    return frame.with_columns(
+    people = frame.with_columns(
         pl.Series("id_type", [glossary.id_type(i) for i in ids], dtype=pl.String),
         pl.Series("id_number", [(i if full_ids else mask_id(i)) or "" for i in ids], dtype=pl.String),
         pl.col("name").fill_null(""),
     )
+    return people if full_ids else redact_frame(people)  # an ID typed into a name or entity too (SPEC §8)
 
 
 def _safe(region: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", region or "未知地区")
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", redact(region) if region else "未知地区")  # file names: no IDs
 
 
 def _write(folder: Path, name: str, sheet: str, frame: pl.DataFrame, headers: dict, money: set[str]) -> Path:

@@ -7,6 +7,7 @@ the same on a thread or on a Dask worker and the warehouse keeps one writer.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ import polars as pl
 
 from transforms.actions import list_actions
 from transforms.export import MONEY, ROW_HEADERS, labelled, ledger_rows
+from transforms.privacy import redact, redact_frame
 from transforms.spreadsheet import new_workbook, write_sheet
 from transforms.workbook import write_action_rows
 
@@ -27,8 +29,8 @@ def entity_slices(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str
 
     Ids are masked (the default role's view); actions are the whole list (every status), as HR keeps it.
     """
-    ledger = ledger_rows(con, period, full_ids=False)
-    actions = list_actions(con)
+    ledger = redact_frame(ledger_rows(con, period, full_ids=False))
+    actions = list_actions(con)  # the default role's view: free text redacted too
     entities = sorted(set(ledger["entity"].drop_nulls()) | set(actions["entity"].drop_nulls()))
     ledger_parts = ledger.partition_by("entity", as_dict=True, maintain_order=True)
     action_parts = actions.partition_by("entity", as_dict=True, maintain_order=True)
@@ -36,20 +38,52 @@ def entity_slices(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str
             for entity in entities]
 
 
+STEM_BYTES = 80   # of the readable part; with the suffix and "_actions.xlsx" far below any system's 255
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+')
+_SUFFIXED = re.compile(r"_[0-9a-f]{8}$")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
 def file_stem(entity: str) -> str:
-    """The entity's name as a file name on any system."""
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", entity).strip("._") or "entity"
+    """The entity's name as a file name on any system, from the name alone (the same entity always gets the
+    same files): a name that is already a safe file name of at most :data:`STEM_BYTES` bytes is kept; any
+    other gets its cleaned, shortened text plus ``_`` and 8 hex digits of the name, so names that clean
+    alike (``Acme Co.``/``Acme Co``) stay apart. An ID number in the name is masked first, and the digest
+    is then of the masked name (a digest of the full ID could be searched for)."""
+    shown = redact(entity)
+    cleaned = _UNSAFE.sub("_", shown).strip("._ ") or "entity"
+    if cleaned == entity and len(cleaned.encode("utf-8")) <= STEM_BYTES and not _SUFFIXED.search(cleaned):
+        return cleaned
+    short = cleaned.encode("utf-8")[:STEM_BYTES].decode("utf-8", errors="ignore").rstrip("._ ")
+    return f"{short}_{_digest(shown)}"
+
+
+def entity_stems(entities) -> dict[str, str]:
+    """:func:`file_stem` of each entity; the rare names still alike after that (two that differ only inside
+    a masked ID number) get ``-2``, ``-3``… in name order, so no entity's file overwrites another's."""
+    stems: dict[str, str] = {}
+    taken: dict[str, int] = {}
+    for entity in sorted(set(entities)):
+        stem = file_stem(entity)
+        taken[stem] = taken.get(stem, 0) + 1
+        stems[entity] = stem if taken[stem] == 1 else f"{stem}-{taken[stem]}"
+    return stems
 
 
 def _money(value) -> str:
     return str(Decimal(value or 0).quantize(CENT))
 
 
-def write_entity_outputs(entity: str, ledger: pl.DataFrame, actions: pl.DataFrame, folder: Path) -> dict:
-    """``<folder>/<entity>.xlsx|.parquet`` (its ledger) and ``<entity>_actions.xlsx`` (its action list);
-    returns its totals (money as exact text), by region × insurance type too, and its action counts."""
+def write_entity_outputs(entity: str, ledger: pl.DataFrame, actions: pl.DataFrame, folder: Path,
+                         stem: str | None = None) -> dict:
+    """``<folder>/<stem>.xlsx|.parquet`` (its ledger) and ``<stem>_actions.xlsx`` (its action list), the
+    stem from :func:`entity_stems` (default :func:`file_stem`); returns its totals (money as exact text), by
+    region × insurance type too, and its action counts. The entity name returned is redacted."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = file_stem(entity)
+    stem = stem or file_stem(entity)
     ledger.write_parquet(folder / f"{stem}.parquet")
     workbook = new_workbook(folder / f"{stem}.xlsx")
     write_sheet(workbook, "缴费明细", labelled(ledger), ROW_HEADERS, MONEY)
@@ -60,10 +94,10 @@ def write_entity_outputs(entity: str, ledger: pl.DataFrame, actions: pl.DataFram
              .sort("region", "insurance_type"))
     employer, employee = ledger["employer_amount"].sum(), ledger["employee_amount"].sum()
     return {
-        "entity": entity, "rows": ledger.height, "people": ledger["employee_id"].n_unique(),
+        "entity": redact(entity), "rows": ledger.height, "people": ledger["employee_id"].n_unique(),
         "employer": _money(employer), "employee": _money(employee),
         "total": _money(Decimal(employer or 0) + Decimal(employee or 0)),
-        "cells": [{"region": c["region"], "insurance_type": c["insurance_type"], "rows": c["rows"],
+        "cells": [{"region": redact(c["region"]), "insurance_type": c["insurance_type"], "rows": c["rows"],
                    "employer": _money(c["employer_amount"]), "employee": _money(c["employee_amount"])}
                   for c in cells.iter_rows(named=True)],
         "open_actions": actions.filter(pl.col("status") == "open").height,

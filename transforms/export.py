@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.privacy import mask_id_sql
+from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
 from warehouse.errors import ShebaoError
@@ -65,6 +65,8 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir
         raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
     rows = ledger_rows(con, period, permitted.sees_full_ids)
     totals = ledger_totals(con, period)
+    if not permitted.sees_full_ids:  # free text (entity, name, region) may hold an ID typed in the wrong column
+        rows, totals = redact_frame(rows), redact_frame(totals)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"ledger_{period}"

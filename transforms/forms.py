@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.privacy import mask_id
+from transforms.privacy import mask_id, redact
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise
 
@@ -116,6 +116,8 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
             "to_employer": entity or "", "agent_unit": entity or "",
             "interim_notice": interim_notice(d), "today": date.today().isoformat(),
         })
+    if not full_ids:  # any field may hold an ID typed into the wrong column
+        fields = [{key: redact(value) for key, value in f.items()} for f in fields]
     return fields
 
 

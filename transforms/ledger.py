@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.faults import checkpoint
+from transforms.privacy import redact
 from transforms.runs import new_run_id
 from warehouse.db import one, scalar, transaction
 from warehouse.policy import apply_policy, policy_fingerprint
@@ -85,6 +86,7 @@ def ledger_summary(con: duckdb.DuckDBPyConnection, period: str) -> dict:
         "employees_in_ledger": months[1],
         "employees_without_policy": months[2],
         "totals_by_entity": [
-            {"entity": e, "employer": str(er), "employee": str(ee), "cells": n} for e, er, ee, n in totals
+            {"entity": redact(e), "employer": str(er), "employee": str(ee), "cells": n}  # a summary: no IDs
+            for e, er, ee, n in totals
         ],
     }

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
+from contextlib import suppress
 
-# 15- or 18-character resident ID numbers, also inside longer text and glued to letters ("ID4301…"),
-# but not inside longer digit runs.
-_ID_LIKE = re.compile(r"(?<!\d)(\d{6})(\d{5,8})(\d{3}[\dXx]|\d{4})(?!\d)")
+import polars as pl
+
+# What the ID normaliser removes (SPEC §2): every kind of space and the zero-width characters. redact() lets
+# them (and hyphens, a common decoration) sit between the digits of an ID, so each form the normaliser accepts
+# (spaced, full-width, zero-width, apostrophe-prefixed, 15 or 18 characters) is found in free text too.
+_SEP = "[ \t\u00a0\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff\\-]"
+_DIGIT = "[0-9\uff10-\uff19]"
+_CHECK = "[0-9\uff10-\uff19Xx\uff38\uff58]"
+# 15 to 18 characters (a few more than an ID's 15 or 18: a mistyped ID is still personal), also inside longer
+# text and glued to letters ("ID4301…"), but not inside longer digit runs.
+_ID_LIKE = re.compile(rf"(?<![0-9\uff10-\uff19]){_DIGIT}(?:{_SEP}*{_DIGIT}){{13,16}}{_SEP}*{_CHECK}"
+                      rf"(?![0-9\uff10-\uff19])")
+_DROP = re.compile(_SEP)
 
 
 def mask_id(id_number: str | None) -> str | None:
@@ -28,6 +41,66 @@ def mask_id_sql(column: str) -> str:
     return MASK_ID_SQL.format(col=column)
 
 
-def redact(text: str) -> str:
-    """Mask every ID-number-like run of digits in free text (exception messages, log lines)."""
-    return _ID_LIKE.sub(lambda m: mask_id(m.group(0)), text)
+def _mask_match(match: re.Match) -> str:
+    # the masked form of the ID as the normaliser would store it: separators dropped, half-width, X upper
+    return mask_id(unicodedata.normalize("NFKC", _DROP.sub("", match.group(0))).upper())
+
+
+def redact(text):
+    """Mask every ID-number-like run of digits in free text (exception messages, log lines, cells, file
+    names); anything not text is returned as it is."""
+    if not isinstance(text, str):
+        return text
+    return _ID_LIKE.sub(_mask_match, text)
+
+
+def redact_series(series: pl.Series) -> pl.Series:
+    """:func:`redact` over a text column, once per distinct value (free text repeats: entity, city)."""
+    if series.dtype != pl.String:
+        return series
+    values = series.unique().drop_nulls().to_list()
+    changed = {v: redact(v) for v in values if _ID_LIKE.search(v)}
+    return series.replace(changed) if changed else series
+
+
+def redact_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text column of ``frame`` redacted: what a masking role gets of any table (SPEC §8)."""
+    return frame.with_columns([redact_series(frame[c]) for c, dtype in frame.schema.items() if dtype == pl.String])
+
+
+def redact_exception(exc: BaseException) -> BaseException:
+    """Mask ID numbers in an exception's text, in place, through its cause and context chain: what Prefect
+    stores of a failed run (state message, log, pickled result) and what a console shows is then clean."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        with suppress(Exception):  # an exception type with read-only args keeps them
+            current.args = tuple(redact(a) for a in current.args)
+        if isinstance(current, OSError):
+            for attr in ("filename", "filename2", "strerror"):
+                if isinstance(getattr(current, attr, None), str):
+                    setattr(current, attr, redact(getattr(current, attr)))
+        if getattr(current, "__notes__", None):
+            current.__notes__ = [redact(note) for note in current.__notes__]
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str):
+                with suppress(Exception):
+                    setattr(current, name, redact(value))
+        pending += [current.__cause__, current.__context__]
+    return exc
+
+
+def redacting(fn):
+    """Decorate a Prefect task or flow function (under ``@task``/``@flow``): an exception leaves it redacted,
+    before Prefect logs, stores or pickles it (issue 18.8)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            redact_exception(exc)
+            raise
+    return wrapper

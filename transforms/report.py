@@ -205,6 +205,7 @@ def _unbooked(con: duckdb.DuckDBPyConnection, period: str, ids, text) -> str:
             why = (f"本月无需缴费：入职 {hired or '—'}，离职 {left or '—'}（截止日后入职或月初前离职，计费比例为0）")
         else:
             why = f"参保地「{city}」没有本月的养老保险政策（缺少当地社保政策）"
+        # the city (and the sentence naming it) is free text too: an ID typed into it is redacted (issue 18.7)
         shown.append([text(entity), text(employee_id), text(name or ""), ids(id_number) or "", text(city or ""),
                       text(why)])
     rejected = scalar(con, """

@@ -24,6 +24,7 @@ MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY"
 # DuckDB's own default is 80% of RAM, and it keeps what it has read or written cached up to that: a year of
 # 200,000 employees would sit in memory. Queries past the limit spill to <warehouse>.tmp/.
 DEFAULT_MEMORY = "2GB"
+ROLES_MIGRATION = 12  # 012_roles_action_ids.sql: the roles table, seeded with its creator
 
 
 def default_path() -> Path:
@@ -52,9 +53,10 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
     key = key if key is not None else os.environ.get(KEY_ENV) or None
     if read_only and not path.exists():
         raise WarehouseError(f"The warehouse {path} does not exist yet; run `shebao ingest` or `shebao run` first.")
+    created = not read_only and not path.exists()
     if not read_only:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise WarehouseError(f"Cannot create the folder for the warehouse {path}: {exc.strerror}.") from None
         if path.exists() and not os.access(path, os.W_OK) or not path.exists() and not os.access(path.parent, os.W_OK):
@@ -80,12 +82,18 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
         con.close()
         raise WarehouseError(_explain_attach_error(path, str(exc), encrypted=bool(key))) from None
     con.execute(f"USE {CATALOG}")
+    if created and path.exists():  # not for :memory:
+        os.chmod(path, 0o600)  # personal data: the owner's alone (SPEC §8)
     if migrate and not read_only:
         from warehouse.migrate import apply_models
         from warehouse.migrate import migrate as run_migrations
 
-        run_migrations(con)
+        applied = run_migrations(con)
         apply_models(con)
+        if ROLES_MIGRATION in applied:
+            from transforms.roles import seed_first_manager
+
+            seed_first_manager(con)  # who creates (or first upgrades) the warehouse is its hr_manager
     return con
 
 

@@ -99,7 +99,7 @@ def test_cli_list_is_a_table_masked_for_staff_full_for_the_manager(closed):
     assert lines[-1] == f"{len(body)} actions."
     assert staff.stdout.split()[0].startswith("ADJ-")   # stdout: one action per line, its id first
     assert not FULL_ID.search(staff.output) and "********" in staff.output
-    manager = runner.invoke(app, ["actions", "list", "--role", "hr_manager", "--warehouse", str(closed)])
+    manager = runner.invoke(app, ["actions", "list", "--full-ids", "--warehouse", str(closed)])
     assert FULL_ID.search(manager.output)
     wrong = runner.invoke(app, ["actions", "list", "--status", "closed", "--warehouse", str(closed)])
     assert isinstance(wrong.exception, ShebaoError) and "status 'closed' is unknown" in str(wrong.exception)
@@ -112,7 +112,7 @@ def test_cli_dismiss_only_for_the_manager_refusals_audited_unknown_id_one_senten
     with opened(closed, read_only=True) as con:
         action_id = con.execute("SELECT min(action_id) FROM actions.cleanup_actions WHERE status = 'open'").fetchone()[0]
     base = ["--warehouse", str(closed)]
-    refused = runner.invoke(app, ["actions", "dismiss", action_id, "--reason", "重复", *base])
+    refused = runner.invoke(app, ["actions", "dismiss", action_id, "--reason", "重复", "--role", "hr_staff", *base])
     assert isinstance(refused.exception, PermissionDenied)
     unknown = runner.invoke(app, ["actions", "dismiss", "ADJ-000000000000", "--reason", "x", "--role", "hr_manager",
                                   *base])
@@ -122,7 +122,8 @@ def test_cli_dismiss_only_for_the_manager_refusals_audited_unknown_id_one_senten
     done = runner.invoke(app, ["actions", "dismiss", action_id, "--reason", "已人工核实", "--role", "hr_manager", *base])
     assert done.exit_code == 0 and done.output.strip() == f"{action_id} dismissed."
     with opened(closed, read_only=True) as con:
-        audit = con.execute("SELECT role, command, target, allowed FROM actions.audit ORDER BY occurred_at").fetchall()
+        audit = con.execute("SELECT role, command, target, allowed FROM actions.audit WHERE command = 'actions dismiss'"
+                            " ORDER BY occurred_at").fetchall()
         status = con.execute("SELECT status FROM actions.cleanup_actions WHERE action_id = ?", [action_id]).fetchone()
     assert audit == [("hr_staff", "actions dismiss", action_id, False), ("hr_manager", "actions dismiss", action_id, True)]
     assert status == ("dismissed",)

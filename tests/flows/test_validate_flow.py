@@ -94,7 +94,7 @@ def test_cli_validate_and_report_roles(prefect_harness, warehouse_path, tmp_path
     result = runner.invoke(app, ["validate", *base])
     assert result.exit_code == 0, result.output
     assert "DUPLICATE_ID_NUMBER: 2" in result.output and ID1 not in result.output
-    manager = runner.invoke(app, ["report", *base, "--role", "hr_manager"])
+    manager = runner.invoke(app, ["report", *base, "--full-ids"])
     assert manager.exit_code == 0, manager.output
     report = Path(manager.output.split("Report: ")[1].strip())
     assert ID1 in report.read_text(encoding="utf-8")

@@ -1,6 +1,8 @@
 """Roles on ``report``, ``export`` and ``actions`` (through ``flows.cli.main``, as the console script runs it):
-the HR manager sees full IDs and may dismiss; HR staff see masked IDs and may not dismiss; finance gets
-ledger exports with masked IDs and no findings. Every refusal is one sentence, exit 2, and audited."""
+the HR manager sees full IDs when asking with --full-ids and may dismiss; HR staff see masked IDs and may not
+dismiss; finance gets ledger exports with masked IDs and no findings. Every refusal is one sentence, exit 2,
+and audited. Roles come from the operating-system user (SPEC §8): the tests change the roles table (grant
+another name, take the current user down) rather than switch users."""
 
 from __future__ import annotations
 
@@ -75,7 +77,7 @@ def _refused(result: tuple[int, str, str], words: str) -> None:
 @pytest.mark.parametrize(("role", "full"), [("hr_manager", True), ("hr_staff", False), ("finance", False)])
 def test_ledger_export_shows_full_ids_only_to_the_manager(warehouse, shebao, tmp_path, role, full, fmt):
     code, out, err = shebao("export", "--period", PERIOD, "--format", fmt, "--out", str(tmp_path / "x"), "--role",
-                            role, "--warehouse", str(warehouse))
+                            role, "--warehouse", str(warehouse), *(["--full-ids"] if full else []))
     assert code == 0, err
     text = _text(tmp_path / "x" / f"ledger_{PERIOD}.{fmt}")
     assert bool(FULL_ID.search(text)) is full
@@ -86,7 +88,7 @@ def test_ledger_export_shows_full_ids_only_to_the_manager(warehouse, shebao, tmp
 def test_report_by_role(warehouse, shebao, tmp_path):
     for role, full in (("hr_manager", True), ("hr_staff", False)):
         code, _, err = shebao("report", "--period", PERIOD, "--role", role, "--out", str(tmp_path / role),
-                              "--warehouse", str(warehouse))
+                              "--warehouse", str(warehouse), *(["--full-ids"] if full else []))
         assert code == 0, err
         (html,) = (tmp_path / role / PERIOD).glob("*.html")
         text = html.read_text(encoding="utf-8")
@@ -101,7 +103,7 @@ def test_report_by_role(warehouse, shebao, tmp_path):
 def test_action_list_and_dismissal_by_role(warehouse, shebao):
     code, staff, _ = shebao("actions", "list", "--role", "hr_staff", "--warehouse", str(warehouse))
     assert code == 0 and not FULL_ID.search(staff) and MASKED_ID.search(staff)
-    code, manager, _ = shebao("actions", "list", "--role", "hr_manager", "--warehouse", str(warehouse))
+    code, manager, _ = shebao("actions", "list", "--full-ids", "--warehouse", str(warehouse))
     assert code == 0 and FULL_ID.search(manager)
     _refused(shebao("actions", "list", "--role", "finance", "--warehouse", str(warehouse)), "may not see the action list")
     action_id = manager.split()[0]
@@ -137,3 +139,143 @@ def test_audit_rows_carry_who_and_when(warehouse):
     finally:
         con.close()
     assert rows and all(at is not None and actor for at, actor, _, _, _ in rows)
+
+
+# ---------------------------------------------------------------- roles from the operating-system user (18.9)
+
+def test_the_creator_of_a_warehouse_is_its_hr_manager(tmp_path):
+    from transforms.roles import caller, granted_role
+    from warehouse.db import connect
+
+    con = connect(tmp_path / "new.duckdb")
+    try:
+        assert granted_role(con) == "hr_manager"
+        assert con.execute("SELECT user_name, role, granted_by FROM actions.roles").fetchall() == [
+            (caller(), "hr_manager", caller())]
+    finally:
+        con.close()
+
+
+def test_the_manager_sees_masked_ids_unless_asking_and_the_asking_is_audited(warehouse, shebao, tmp_path):
+    from transforms.roles import caller
+
+    code, out, err = shebao("actions", "list", "--warehouse", str(warehouse))
+    assert code == 0 and not FULL_ID.search(out) and MASKED_ID.search(out), err
+    code, out, err = shebao("export", "--period", PERIOD, "--format", "csv", "--out", str(tmp_path), "--warehouse",
+                            str(warehouse))
+    assert code == 0 and not FULL_ID.search(_text(tmp_path / f"ledger_{PERIOD}.csv")), err
+    code, out, err = shebao("export", "--period", PERIOD, "--format", "csv", "--out", str(tmp_path), "--full-ids",
+                            "--warehouse", str(warehouse))
+    assert code == 0 and FULL_ID.search(_text(tmp_path / f"ledger_{PERIOD}.csv")), err
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute("SELECT actor, role, command, allowed FROM actions.audit WHERE reason = '--full-ids'").fetchall()
+    con.close()
+    assert (caller(), "hr_manager", "export", True) in rows
+
+
+@pytest.fixture()
+def demoted(tmp_path, acceptance_closed, shebao) -> Path:
+    """A warehouse in which another user ("boss") is the HR manager and the current user is HR staff."""
+    from transforms.roles import caller
+
+    path = tmp_path / "demoted.duckdb"
+    shutil.copy(acceptance_closed, path)
+    assert shebao("roles", "grant", "boss", "hr_manager", "--warehouse", str(path))[0] == 0
+    code, _, err = shebao("roles", "grant", caller(), "hr_staff", "--warehouse", str(path))
+    assert code == 0, err
+    return path
+
+
+def test_role_cannot_be_raised_by_typing_it(demoted, shebao, tmp_path, monkeypatch):
+    monkeypatch.setenv("USER", "boss")  # nor by claiming another user's name
+    monkeypatch.setenv("LOGNAME", "boss")
+    w = ["--warehouse", str(demoted)]
+    _refused(shebao("export", "--period", PERIOD, "--format", "csv", "--out", str(tmp_path), "--role", "hr_manager",
+                    *w), "may only lower")
+    _refused(shebao("export", "--period", PERIOD, "--format", "csv", "--out", str(tmp_path), "--full-ids", *w),
+             "may not see full ID numbers")
+    _refused(shebao("report", "--period", PERIOD, "--role", "hr_manager", "--full-ids", "--out", str(tmp_path), *w),
+             "may only lower")
+    code, listed, _ = shebao("actions", "list", *w)
+    assert code == 0 and listed and not FULL_ID.search(listed)
+    _refused(shebao("actions", "dismiss", listed.split()[0], "--reason", "x", *w), "may not dismiss")
+    _refused(shebao("actions", "dismiss", listed.split()[0], "--reason", "x", "--role", "hr_manager", *w),
+             "may only lower")
+    _refused(shebao("roles", "grant", "mallory", "hr_manager", *w), "needs hr_manager")
+    code, _, err = shebao("export", "--period", PERIOD, "--format", "csv", "--out", str(tmp_path), "--role",
+                          "finance", *w)  # lowering is fine
+    assert code == 0, err
+    refused = {(role, command) for role, command, _, allowed in audit_rows(demoted) if not allowed}
+    assert {("hr_manager", "export"), ("hr_staff", "export"), ("hr_manager", "report"),
+            ("hr_staff", "roles grant")} <= refused
+
+
+def test_policy_override_is_for_managers_only(demoted, shebao, tmp_path):
+    policy = tmp_path / "policy.csv"
+    policy.write_text("地区,险种,生效月份,基数下限,基数上限,单位费率,个人费率\n长沙,养老,2024-01,3000,20000,0.16,0.08\n",
+                      encoding="utf-8")
+    _refused(shebao("ledger", "--period", PERIOD, "--policy", str(policy), "--warehouse", str(demoted)),
+             "needs hr_manager")
+
+
+def test_a_user_without_a_role_reads_nothing_personal(demoted, shebao, tmp_path):
+    from transforms.roles import caller
+
+    w = ["--warehouse", str(demoted)]
+    # boss (the manager) revokes the current user: boss cannot run this machine's Python, so the table is
+    # changed as `roles revoke` would
+    con = duckdb.connect(str(demoted))
+    con.execute("DELETE FROM actions.roles WHERE user_name = ?", [caller()])
+    con.close()
+    out = tmp_path / "out"
+    for args in (("actions", "list"), ("export", "--period", PERIOD, "--format", "csv", "--out", str(out)),
+                 ("report", "--period", PERIOD, "--out", str(out)), ("roles", "list")):
+        _refused(shebao(*args, *w), "has no role")
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_grant_and_revoke_are_audited_and_keep_a_manager(warehouse, shebao):
+    from transforms.roles import caller
+
+    w = ["--warehouse", str(warehouse)]
+    assert shebao("roles", "grant", "clerk", "finance", *w)[0] == 0
+    code, out, _ = shebao("roles", "list", *w)
+    assert code == 0 and "clerk\tfinance" in out and f"{caller()}\thr_manager" in out
+    assert shebao("roles", "revoke", "clerk", *w)[0] == 0
+    _refused(shebao("roles", "revoke", caller(), *w), "last HR manager")
+    _refused(shebao("roles", "grant", "clerk", "admin", *w), "role 'admin' is unknown")
+    rows = [(command, target, allowed) for _, command, target, allowed in audit_rows(warehouse)]
+    assert ("roles grant", "clerk", True) in rows and ("roles revoke", "clerk", True) in rows
+
+
+def test_warehouse_and_outputs_are_the_owners_alone(tmp_path, shebao, warehouse):
+    import stat
+
+    from warehouse.db import connect
+
+    connect(tmp_path / "direct" / "w.duckdb").close()  # created by a function, not the CLI
+    assert stat.S_IMODE((tmp_path / "direct" / "w.duckdb").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "direct").stat().st_mode) == 0o700
+    code, _, err = shebao("export", "--period", PERIOD, "--format", "xlsx", "--out", str(tmp_path / "x" / "y"),
+                          "--warehouse", str(warehouse))
+    assert code == 0, err
+    assert stat.S_IMODE((tmp_path / "x" / "y" / f"ledger_{PERIOD}.xlsx").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "x" / "y").stat().st_mode) == 0o700
+
+
+def test_a_flow_run_without_the_cli_needs_a_role_too(demoted, prefect_harness, acceptance_dir, tmp_path):
+    """A deployment's worker calls the flows directly: the close refuses a user with no role, and a
+    policy override by anyone but an hr_manager, before it reads or writes anything."""
+    from flows.close import monthly_close
+    from transforms.roles import PermissionDenied, caller
+
+    with pytest.raises(PermissionDenied, match="needs hr_manager"):
+        monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(demoted),
+                      out=str(tmp_path / "out"), policy=str(tmp_path / "policy.csv"))
+    con = duckdb.connect(str(demoted))
+    con.execute("DELETE FROM actions.roles WHERE user_name = ?", [caller()])
+    con.close()
+    with pytest.raises(PermissionDenied, match="has no role"):
+        monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(demoted),
+                      out=str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

@@ -110,3 +110,20 @@ def test_base_declaration_in_the_month_the_contribution_year_starts(con, tmp_pat
     assert body == [["张三", "居民身份证", ID1[:6] + "********" + ID1[-4:], A, 9000, 9000, 9000]]
     # not the start month: no base declaration
     assert write_declarations(con, "2024-02", tmp_path) == []
+
+
+def test_ids_typed_into_names_or_regions_are_masked_in_declarations():
+    """Issue 18.7: a name holding an ID (full-width here) is redacted unless full IDs were asked for, and a
+    region holding one never reaches a file name."""
+    import polars as pl
+
+    from transforms.declarations import _people, _safe
+
+    frame = pl.DataFrame({"id_number": ["430102199001011234"], "name": ["王芳４３０１０２１９９００１０１１２３４"],
+                          "entity": ["星城 430102 19900101 1234"]})
+    masked = _people(frame, full_ids=False)
+    assert masked.row(0, named=True) | {"id_type": None} == {
+        "id_number": "430102********1234", "name": "王芳430102********1234", "entity": "星城 430102********1234",
+        "id_type": None}
+    assert _people(frame, full_ids=True)["name"].to_list() == ["王芳４３０１０２１９９００１０１１２３４"]
+    assert "19900101" not in _safe("430102199001011234")
