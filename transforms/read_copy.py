@@ -3,22 +3,30 @@
 DuckDB lets one process write the warehouse, so finance's tools read a copy that a close never waits for:
 
 - ``<out>/tables/<relation>/period=<P>/data.parquet`` (hive style) for relations with a period column,
-  ``<out>/tables/<relation>/data.parquet`` for the others. A partition is rewritten only when its rows
-  changed (a fingerprint of the rows sits in the file's key-value metadata), into a temporary file that
-  then replaces it (``os.replace``): a reader's query sees the old file or the new one, never half of one.
-- ``<out>/shebao_read.duckdb``: one view per relation, named as in the warehouse, reading those files,
-  with ``COMMENT ON`` each view and column. It is built in a temporary file that replaces the old one,
-  so a tool holding the old file open keeps working and sees the new one when it reopens.
+  ``<out>/tables/<relation>/data.parquet`` for the others: one file per partition, for any Parquet tool.
+- ``<out>/shebao_read.duckdb``: one view per relation, named as in the warehouse, with ``COMMENT ON`` each
+  view and column. It is built in a temporary file that replaces the old one (``os.replace``), so a tool
+  holding the old file open keeps working and sees the new one when it reopens.
+
+Files are never changed in place: DuckDB opens a Parquet file more than once in a query (schema, then
+data), so a file replaced in between breaks the query. Each partition's rows are written once to an
+immutable version, ``tables/.versions/<relation>/[period=<P>/]<digest>.parquet`` (the digest fingerprints
+the rows, so an unchanged partition is not written again), and the hive file above is a hard link to the
+current version, swapped in with ``os.replace``. The views list the version files, so a reader still on
+the previous read file reads the previous versions, which are kept until a later close has superseded
+them for a day (``RETAIN``).
 
 Personal data as finance may see it (SPEC §8): ID numbers masked, also inside free text and JSON.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,7 +35,9 @@ from transforms.privacy import mask_id_sql, redact
 
 READ_FILE = "shebao_read.duckdb"
 TABLES = "tables"
+VERSIONS = ".versions"
 DATA = "data.parquet"
+RETAIN = timedelta(days=1)  # how long a superseded version outlives the close that superseded it
 # Bump when what is written for the same rows changes (masking, columns): every partition is rewritten.
 FORMAT_VERSION = "1"
 
@@ -112,79 +122,104 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
     tables = out / TABLES
     with suppress(duckdb.Error):  # registered on this connection by an earlier copy
         con.create_function("shebao_redact", redact, ["VARCHAR"], "VARCHAR")
-    views: dict[str, tuple[list[str], dict[str, str], bool]] = {}
+    views: dict[str, tuple[list[str], dict[str, str], list[Path]]] = {}
     written = kept = 0
     for relation, (_, meanings) in RELATIONS.items():
         types = _columns(con, relation)
         if not types:
             continue  # ingest.bills before the bill kind lands
         columns = [c for c in meanings if c in types]
-        partitioned = "period" in columns
-        views[relation] = (columns, types, partitioned)
-        folder = tables / relation
         select = _select(relation, columns, types)
         signature = json.dumps([FORMAT_VERSION, [(c, types[c]) for c in columns]])
-        hashed = f"sum(hash({', '.join(_quote(c) for c in columns)})::HUGEINT)"
-        if partitioned:
-            parts = con.execute(f"SELECT period, count(*), {hashed} FROM {relation} GROUP BY period").fetchall()
-            wanted = {f"period={p}": (p, f"{signature}|{n}|{h}") for p, n, h in parts if p is not None}
-            for stale in (d for d in folder.glob("period=*") if d.name not in wanted):
+        hashed = f"count(*), sum(hash({', '.join(_quote(c) for c in columns)})::HUGEINT)"
+        if "period" in columns:
+            inner = ", ".join(_quote(c) for c in columns if c != "period")
+            parts = {f"period={p}": (f"SELECT {inner} FROM ({select}) WHERE period = {_literal(p)}", n, h)
+                     for p, n, h in con.execute(f"SELECT period, {hashed} FROM {relation} GROUP BY period").fetchall()
+                     if p is not None}
+            for stale in (d for d in (tables / relation).glob("period=*") if d.name not in parts):
                 shutil.rmtree(stale, ignore_errors=True)
-            for name, (period, fingerprint) in wanted.items():
-                inner = [c for c in columns if c != "period"]
-                query = f"SELECT {', '.join(_quote(c) for c in inner)} FROM ({select}) WHERE period = {_literal(period)}"
-                did = _write_part(con, query, folder / name / DATA, fingerprint, relation, meanings)
-                written, kept = written + did, kept + (not did)
         else:
-            n, h = con.execute(f"SELECT count(*), {hashed} FROM {relation}").fetchone()
-            did = _write_part(con, select, folder / DATA, f"{signature}|{n}|{h}", relation, meanings)
-            written, kept = written + did, kept + (not did)
+            parts = {"": (select, *con.execute(f"SELECT {hashed} FROM {relation}").fetchone())}
+        files = []
+        for part, (query, rows, row_hash) in sorted(parts.items()):
+            digest = hashlib.sha256(f"{signature}|{rows}|{row_hash}".encode()).hexdigest()[:24]
+            version = tables / VERSIONS / relation / part / f"{digest}.parquet"
+            if version.exists():
+                kept += 1
+            else:
+                _write_version(con, query, version, relation, meanings)
+                written += 1
+            _publish(version, tables / relation / part / DATA)
+            files.append(version)
+        views[relation] = (columns, types, files)
     _replace_read_file(out, views)
+    _drop_old_versions(tables / VERSIONS, [f for _, _, fs in views.values() for f in fs])
     return {"relations": len(views), "partitions_written": written, "partitions_kept": kept,
             "read_file": str(out / READ_FILE)}
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
-    if not path.exists():
-        return None
-    rows = con.execute("SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = 'shebao.fingerprint'",
-                          [str(path)]).fetchall()
-    return rows[0][0] if rows else None
-
-
-def _write_part(con: duckdb.DuckDBPyConnection, query: str, path: Path, fingerprint: str, relation: str,
-                meanings: dict[str, str]) -> bool:
-    """Write ``query`` to ``path`` unless the file there holds the same rows; True when written."""
-    if _fingerprint(con, path) == fingerprint:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    metadata = {"shebao.fingerprint": fingerprint, "shebao.relation": relation,
-                "shebao.columns": json.dumps(meanings, ensure_ascii=False)}
+def _write_version(con: duckdb.DuckDBPyConnection, query: str, version: Path, relation: str,
+                   meanings: dict[str, str]) -> None:
+    """The partition's rows as an immutable Parquet file carrying its columns' meanings."""
+    version.parent.mkdir(parents=True, exist_ok=True)
+    temporary = version.with_name(f".{version.name}.{os.getpid()}.tmp")
+    metadata = {"shebao.relation": relation, "shebao.columns": json.dumps(meanings, ensure_ascii=False)}
     kv = ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in metadata.items())
     con.execute(f"COPY ({query}) TO {_literal(str(temporary))} (FORMAT parquet, KV_METADATA {{{kv}}})")
-    os.replace(temporary, path)
-    return True
+    os.replace(temporary, version)
 
 
-def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], bool]]) -> None:
+def _publish(version: Path, public: Path) -> None:
+    """Make the hive file ``public`` the current version: a hard link (a copy where links are not
+    possible) swapped in atomically."""
+    if public.exists() and os.path.samefile(public, version):
+        return
+    public.parent.mkdir(parents=True, exist_ok=True)
+    temporary = public.with_name(f".{public.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(version, temporary)
+    except OSError:
+        shutil.copyfile(version, temporary)
+    os.replace(temporary, public)
+
+
+def _drop_old_versions(versions: Path, current: list[Path]) -> None:
+    """Delete the versions no read file of the last ``RETAIN`` refers to. ``generations.json`` lists each
+    read file's versions and when it was built (which is when it superseded the one before)."""
+    manifest = versions / "generations.json"
+    now = datetime.now(UTC)
+    history = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else []
+    history.append({"built": now.isoformat(), "files": [str(f.relative_to(versions)) for f in current]})
+    # a read file's versions are kept while it is the current one or the one before, or for RETAIN after
+    # the next one superseded it
+    keep = [generation for index, generation in enumerate(history)
+            if index >= len(history) - 2 or now - datetime.fromisoformat(history[index + 1]["built"]) < RETAIN]
+    wanted = {versions / f for g in keep for f in g["files"]}
+    for path in versions.rglob("*.parquet"):
+        if path not in wanted:
+            path.unlink(missing_ok=True)
+    temporary = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(keep, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(temporary, manifest)
+
+
+def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], list[Path]]]) -> None:
     """Build the views' DuckDB file beside the old one, then swap it in."""
     target = out / READ_FILE
     temporary = out / f".{READ_FILE}.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)
     reader = duckdb.connect(str(temporary))
     try:
-        for relation, (columns, types, partitioned) in views.items():
+        for relation, (columns, types, files) in views.items():
             schema, _ = relation.split(".")
             description, meanings = RELATIONS[relation]
             reader.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            folder = out / TABLES / relation
-            files = sorted(folder.glob(f"period=*/{DATA}")) if partitioned else [folder / DATA]
             if files:
-                pattern = str(folder / ("*/" + DATA if partitioned else DATA))
-                hive = ", hive_partitioning = true, hive_types = {'period': VARCHAR}" if partitioned else ""
-                source = f"read_parquet({_literal(pattern)}{hive})"
-                body = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {source}"
+                listed = "[" + ", ".join(_literal(str(f)) for f in files) + "]"
+                hive = ", hive_partitioning = true, hive_types = {'period': VARCHAR}" if "period" in columns else ""
+                body = f"SELECT {', '.join(_quote(c) for c in columns)} FROM read_parquet({listed}{hive})"
             else:  # no rows yet: the same columns, typed, empty
                 body = ("SELECT " + ", ".join(f"CAST(NULL AS {types[c]}) AS {_quote(c)}" for c in columns)
                         + " WHERE false")

@@ -87,3 +87,34 @@ def test_only_changed_partitions_are_rewritten(copied):
     assert kept.stat().st_mtime_ns == stamp
     assert _read(out, "SELECT count(*) > 0 FROM ledger.contributions WHERE period = '2023-12'") == [(True,)]
     assert not list(out.glob(".*tmp")) and not list((out / "tables").rglob(".*tmp"))
+
+
+def test_a_reader_on_the_previous_read_file_keeps_its_versions(copied, monkeypatch):
+    """Files are never changed in place: a connection opened before a copy still reads what it read, from
+    the superseded versions, which go once a later copy has superseded them for RETAIN."""
+    import transforms.read_copy as read_copy
+
+    warehouse, out, _ = copied
+    rows = "SELECT count(*), sum(employer_amount) FROM ledger.contributions WHERE period = '2024-03'"
+    old = duckdb.connect(str(out / READ_FILE), read_only=True)
+    before = old.execute(rows).fetchall()
+    partition = out / "tables" / ".versions" / "ledger.contributions" / "period=2024-03"
+    [first] = list(partition.glob("*.parquet"))
+    con = connect(warehouse)
+    correction = """INSERT INTO ledger.contributions SELECT * REPLACE ('adjustment' AS entry_type, ? AS run_id)
+                    FROM ledger.contributions WHERE period = '2024-03' LIMIT 1"""
+    con.execute(correction, ["zz-1"])
+    write_read_copy(con, out)
+    assert old.execute(rows).fetchall() == before  # the old read file, the old versions
+    assert len(list(partition.glob("*.parquet"))) == 2
+    old.close()  # (one process shares one open database per path: close before reopening)
+    assert _read(out, rows)[0][0] == before[0][0] + 1  # reopened: the new rows
+    monkeypatch.setattr(read_copy, "RETAIN", read_copy.RETAIN * 0)
+    con.execute(correction, ["zz-2"])
+    write_read_copy(con, out)
+    con.close()
+    versions = list(partition.glob("*.parquet"))
+    assert len(versions) == 2 and first not in versions  # the current and the previous read file's
+    public = out / "tables" / "ledger.contributions" / "period=2024-03"
+    assert [p.name for p in public.iterdir()] == ["data.parquet"]
+    assert _read(out, rows)[0][0] == before[0][0] + 2
