@@ -122,7 +122,7 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
     tables = out / TABLES
     with suppress(duckdb.Error):  # registered on this connection by an earlier copy
         con.create_function("shebao_redact", redact, ["VARCHAR"], "VARCHAR")
-    views: dict[str, tuple[list[str], dict[str, str], list[Path]]] = {}
+    views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]] = {}
     written = kept = 0
     for relation, (_, meanings) in RELATIONS.items():
         types = _columns(con, relation)
@@ -151,10 +151,10 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
                 _write_version(con, query, version, relation, meanings)
                 written += 1
             _publish(version, tables / relation / part / DATA)
-            files.append(version)
+            files.append((part.removeprefix("period=") or None, version))
         views[relation] = (columns, types, files)
     _replace_read_file(out, views)
-    _drop_old_versions(tables / VERSIONS, [f for _, _, fs in views.values() for f in fs])
+    _drop_old_versions(tables / VERSIONS, [f for _, _, fs in views.values() for _, f in fs])
     return {"relations": len(views), "partitions_written": written, "partitions_kept": kept,
             "read_file": str(out / READ_FILE)}
 
@@ -205,8 +205,12 @@ def _drop_old_versions(versions: Path, current: list[Path]) -> None:
     os.replace(temporary, manifest)
 
 
-def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], list[Path]]]) -> None:
-    """Build the views' DuckDB file beside the old one, then swap it in."""
+def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]]
+                       ) -> None:
+    """Build the views' DuckDB file beside the old one, then swap it in. A partitioned relation's view is
+    a UNION ALL of its partitions, each with its period as a constant: a filter on period reads only
+    that partition's file, and DuckDB's hive reader is not needed (it fails on some aggregates of one
+    file)."""
     target = out / READ_FILE
     temporary = out / f".{READ_FILE}.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)
@@ -217,9 +221,10 @@ def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, st
             description, meanings = RELATIONS[relation]
             reader.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             if files:
-                listed = "[" + ", ".join(_literal(str(f)) for f in files) + "]"
-                hive = ", hive_partitioning = true, hive_types = {'period': VARCHAR}" if "period" in columns else ""
-                body = f"SELECT {', '.join(_quote(c) for c in columns)} FROM read_parquet({listed}{hive})"
+                parts = " UNION ALL ".join(
+                    (f"SELECT CAST({_literal(period)} AS VARCHAR) AS period, * " if period else "SELECT * ")
+                    + f"FROM read_parquet({_literal(str(path))})" for period, path in files)
+                body = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({parts})"
             else:  # no rows yet: the same columns, typed, empty
                 body = ("SELECT " + ", ".join(f"CAST(NULL AS {types[c]}) AS {_quote(c)}" for c in columns)
                         + " WHERE false")
