@@ -53,6 +53,10 @@ def _print_close(summary: dict) -> None:
     typer.echo(f"HR report:       {validation['report']}")
     typer.echo(f"Action workbook: {actions['workbook']}")
     typer.echo(f"Ledger export:   {summary['exports'][0]}")
+    from transforms.export import change_lines
+
+    for line in change_lines(summary["ledger"].get("changes")):
+        typer.echo(line)
 
 
 def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,

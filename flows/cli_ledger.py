@@ -38,6 +38,10 @@ def ledger(
                f"{summary['rows_appended']} rows appended.")
     for total in summary["totals_by_entity"]:
         typer.echo(f"  {total['entity']}: employer {total['employer']}, employee {total['employee']}")
+    from transforms.export import change_lines
+
+    for line in change_lines(summary.get("changes")):
+        typer.echo(line)
 
 
 def export(
