@@ -24,7 +24,7 @@ import polars as pl
 
 from transforms.kinds import KINDS
 from transforms.normalise import parse_amount, parse_month
-from transforms.privacy import mask_id_sql
+from transforms.privacy import mask_id_sql, redact
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
 from warehouse.errors import ShebaoError
@@ -206,7 +206,13 @@ def unbooked_people(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool)
             "{id_number}", "id_number" if full_ids else mask_id_sql("id_number")),
         {"period": period},
     ).pl()
-    return pl.concat([staged, rejected_payroll(con, period, full_ids).select(staged.columns)])
+    unbooked = pl.concat([staged, rejected_payroll(con, period, full_ids).select(staged.columns)])
+    if full_ids:
+        return unbooked
+    # regions and names of people not booked come unchecked from the extracts (an ID pasted into the city
+    # column is why some are not booked): free text is redacted like everywhere else
+    text = [c for c in ("entity", "employee_id", "name", "region") if c in unbooked.columns]
+    return unbooked.with_columns(pl.col(c).map_elements(redact, return_dtype=pl.String) for c in text)
 
 
 def _raw_field(column: str) -> str:

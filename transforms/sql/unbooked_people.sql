@@ -25,7 +25,7 @@ SELECT m.entity, m.employee_id, m.name, {id_number} AS id_number, m.region, m.gr
                            '离职日期 ' || strftime(m.leave_date, '%Y-%m-%d'),
                            '本月截止日 ' || strftime(m.cutoff, '%Y-%m-%d')) || '：本月计费比例为 0，不缴费'
             WHEN NOT m.has_pension_policy
-            THEN '参保地「' || m.region || '」' || $period || ' 没有养老保险政策：补充政策后重新核算本月'
+            THEN '参保地 ' || $period || ' 没有养老保险政策：补充政策后重新核算本月'
             ELSE '本月各险种金额均为 0' END AS detail
 FROM months m
 ANTI JOIN booked b ON b.entity = m.entity AND b.employee_id = m.employee_id
