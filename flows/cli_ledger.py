@@ -51,7 +51,8 @@ def export(
     role: RoleOption = "finance",
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Export the ledger of a month with totals by entity, region and insurance type."""
+    """Export the ledger of a month for finance: 缴费明细, 本期调整, 调整汇总, 合计, 未入账人员 (xlsx sheets,
+    or one csv/parquet file each)."""
     check_period(period)
     from transforms.export import export_ledger
     from warehouse.db import opened
