@@ -73,7 +73,7 @@ _TYPE_ORDER = "['pension', 'medical', 'unemployment', 'work_injury', 'maternity'
 
 @dataclass(frozen=True)
 class Sheet:
-    key: str  # file name part: ledger_<P>_<key>.csv|parquet
+    key: str  # file name part: ledger_<P>_<key>.csv|parquet (缴费明细: ledger_<P>.csv|parquet)
     title: str  # the sheet's name in the workbook
     headers: dict[str, str]
 
@@ -281,7 +281,8 @@ def finance_tables(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) 
 def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir: Path,
                   role: str | None = None) -> list[Path]:
     """Write the ledger of ``period`` in ``fmt``; IDs masked unless the role may see them. xlsx is one
-    workbook ``ledger_<P>.xlsx``; csv and parquet are one file per sheet, ``ledger_<P>_<key>.<fmt>``."""
+    workbook ``ledger_<P>.xlsx``; csv and parquet are one file per sheet, ``ledger_<P>_<key>.<fmt>``, and
+    缴费明细 is ``ledger_<P>.<fmt>`` (its name before the other sheets came)."""
     if fmt not in FORMATS:
         raise ShebaoError(f"The export format {fmt!r} is unknown; use one of {', '.join(FORMATS)}.")
     permitted = get_role(role)
@@ -296,7 +297,7 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir
         return [path]
     paths = []
     for sheet, frame in tables:
-        path = out_dir / f"ledger_{period}_{sheet.key}.{fmt}"
+        path = out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
         if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
             readable(frame, sheet).write_parquet(path)
         else:  # UTF-8 with BOM so Excel shows the Chinese headers
