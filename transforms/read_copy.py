@@ -125,6 +125,9 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
     Returns counts (no personal data): relations, partitions written and kept."""
     out = Path(out).resolve()
     tables = out / TABLES
+    # a copy killed midway leaves temporary files (the close holds the warehouse lock: no other copy runs)
+    for leftover in [*tables.rglob(".*.tmp"), *out.glob(f".{READ_FILE}.*.tmp")]:
+        leftover.unlink(missing_ok=True)
     views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]] = {}
     written = kept = 0
     for relation, (_, meanings) in RELATIONS.items():

@@ -85,6 +85,10 @@ def test_only_changed_partitions_are_rewritten(copied):
     con.close()
     assert once_more["partitions_written"] == 1
     assert kept.stat().st_mtime_ns == stamp
+    (kept.parent / ".data.parquet.99.tmp").write_bytes(b"left by a copy that was killed")
+    con = connect(warehouse)
+    write_read_copy(con, out)
+    con.close()
     assert _read(out, "SELECT count(*) > 0 FROM ledger.contributions WHERE period = '2023-12'") == [(True,)]
     assert not list(out.glob(".*tmp")) and not list((out / "tables").rglob(".*tmp"))
 
