@@ -26,6 +26,7 @@ SUITES = {
     "enrolment": "参保与在离职",
     "transfers": "转移接续",
     "completeness": "数据完整性",
+    "bills": "社保账单",
 }
 
 
@@ -80,6 +81,10 @@ CHECKS: tuple[Check, ...] = (
           "A departed employee still has an active insurance record with the entity."),
     Check("ACTIVE_ELSEWHERE", "error", ("entity", "employee_id"), "enrolment", "异地仍在参保",
           "An employee in the ledger population has an active pension record in another region."),
+    Check("DOUBLE_ENROLLMENT", "error", ("entity", "employee_id"), "enrolment", "同地重复参保",
+          "An employee in the ledger population is also insured by another employer in the same region."),
+    Check("TRANSFER_NEEDED", "warning", ("entity", "employee_id"), "transfers", "需办理转移接续",
+          "An employee enrolled here still has a stopped pension record in another province and no transfer."),
     Check("FIRST_ENROLLMENT_MISJUDGED", "error", ("id_number",), "enrolment", "首次参保误判",
           "A pension record marked first enrolment while an earlier pension record exists."),
     Check("NO_POLICY", "error", ("region",), "enrolment", "缺少政策",
@@ -88,8 +93,12 @@ CHECKS: tuple[Check, ...] = (
           "An open transfer has waited more working days than its stage's limit."),
     Check("TRANSFER_NOT_REFLECTED", "error", ("transfer_id",), "transfers", "转移未体现",
           "A completed transfer while the origin region still shows an active pension record."),
+    Check("POLICY_OUTDATED", "warning", ("region",), "completeness", "政策待更新",
+          "The pension policy in force is open-ended and started 12 or more months before the month."),
     Check("MISSING_EXTRACT", "error", ("kind",), "completeness", "缺少数据",
           "No staged rows of an extract kind for the month."),
+    Check("BILL_MISMATCH", "error", ("id_number", "insurance_type", "region"), "bills", "账单与台账不符",
+          "The agency's bill differs from the ledger's net amount by 1.00 or more on either side."),
 )
 
 BY_CODE = {check.code: check for check in CHECKS}

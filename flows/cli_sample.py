@@ -31,6 +31,8 @@ def sample(
     end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")] = "2025-03",
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 0,
     formats: Annotated[str, typer.Option("--formats", help="mixed (CSV in UTF-8/BOM/GBK and xlsx) or csv.")] = "mixed",
+    bills: Annotated[bool, typer.Option("--bills", help="Also the agency's bills (社保费缴费明细), one file per region "
+                                                        "and month, with planted differences.")] = False,
 ) -> None:
     """Write a realistic sample inbox of all four kinds, with every SPEC §5 anomaly at a low rate."""
     _month(start, "--from")
@@ -50,7 +52,8 @@ def sample(
     def progress(message: str) -> None:
         typer.echo(f"  {message} ({time.perf_counter() - started:.0f} s)", err=True)
 
-    manifest = generate_inbox(out, employees, start, end, seed=seed, formats=formats, progress=progress)
+    manifest = generate_inbox(out, employees, start, end, seed=seed, formats=formats, bills=bills,
+                              progress=progress)
     planted = sum(v for v in manifest["anomalies"].values())
     # counts only: the manifest and this line hold no names or ID numbers
     typer.echo(f"Sample inbox {out}: {len(manifest['files'])} files, {sum(manifest['files'].values()):,} rows for "

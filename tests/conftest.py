@@ -18,10 +18,20 @@ ACCEPTANCE = SHARED / "acceptance"
 
 
 @pytest.fixture(scope="session")
-def acceptance_dir() -> Path:
+def acceptance_dir(tmp_path_factory) -> Path:
+    """The SPEC v1 sample, with its policy file stating what v1 assumed: every region's contribution year
+    starts in January. Version 2 ships July years for 北京, 上海 and 广东's cities; the v1 sample's expected
+    figures (广州 included) were computed on calendar years."""
+    import shutil
+
     if not (ACCEPTANCE / "expected.json").exists():
         pytest.fail(f"The acceptance sample is missing at {ACCEPTANCE}; CI provides ../shared beside the repo.")
-    return ACCEPTANCE
+    copy = tmp_path_factory.mktemp("acceptance-v1") / "acceptance"
+    shutil.copytree(ACCEPTANCE, copy)
+    lines = (ACCEPTANCE / "policy.csv").read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",base_year_start_month"] + [line + ",1" for line in lines[1:] if line.strip()]
+    (copy / "policy.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,10 @@ otherwise. All ADJUST_BASE findings about one person at one entity are one actio
 types and the expected base of each (the ledger's base of the month; the floor or ceiling when the person
 has no ledger row).
 
-INITIATE_TRANSFER is not raised while the current transfers snapshot (the month's, or the latest before
-it) holds a pension transfer of that person from that region that is neither completed nor rejected;
-an open INITIATE_TRANSFER action whose transfer has since been started is resolved with that reason.
+STOP_ORIGIN_RECORD is not raised for ACTIVE_ELSEWHERE while a pension transfer of that person from that
+region (any stage but rejected) appears in a transfers snapshot up to the month: the transfer's own
+findings cover it; such an open action is resolved with that reason. INITIATE_TRANSFER comes from
+TRANSFER_NEEDED, which already leaves out people with a transfer under way or completed.
 
 Lifecycle, for the run of month P: found → opened, or stays open / dismissed (period_last_seen moves on);
 an open action not found again is resolved by that run — only when P ≥ its period_last_seen, and not
@@ -62,19 +63,28 @@ TYPES = (
                ("insurance", "payroll"), "为员工在工作地办理养老保险参保登记（入职30日内）"),
     ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", ("DEPARTED_STILL_CONTRIBUTING",),
                ("insurance", "attendance"), "为已离职员工办理停保（减员）"),
-    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", ("ACTIVE_ELSEWHERE",),
-               ("insurance", "payroll", "transfers"), "向转入地经办机构提交基本养老保险关系转移接续申请表"),
+    ActionType("STOP_ORIGIN_RECORD", "SOR", "原参保停保", ("ACTIVE_ELSEWHERE", "DOUBLE_ENROLLMENT"),
+               ("insurance", "payroll", "transfers"),
+               "联系原单位或原参保地经办机构办理停保（减员）；原参保停止后才能在本地参保或申请转移"),
+    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", ("TRANSFER_NEEDED",),
+               ("insurance", "payroll", "transfers"), "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表"),
     ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", ("FIRST_ENROLLMENT_MISJUDGED",),
                ("insurance",), "更正首次参保标记，关联此前的参保缴费记录"),
     ActionType("CHASE_TRANSFER", "CHS", "催办转移", ("STALE_TRANSFER",),
                ("transfers",), "联系经办机构催办超期未办的转移接续业务"),
     ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", ("TRANSFER_NOT_REFLECTED",),
                ("transfers", "insurance"), "转移已办结：请转出地终止原参保记录并更新参保信息"),
+    ActionType("UPDATE_POLICY", "POL", "更新政策", ("POLICY_OUTDATED",),
+               ("payroll",), "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
+    ActionType("ADD_POLICY", "ADP", "补充政策", ("NO_POLICY",),
+               ("payroll",), "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
+    ActionType("RECONCILE_BILL", "BIL", "核对账单", ("BILL_MISMATCH",),
+               ("payroll", "bill"), "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
 )
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
 FINDING_ACTION = {code: t.code for t in TYPES for code in t.findings}
-STATUSES = ("open", "resolved", "dismissed")
+STATUSES = ("open", "submitted", "resolved", "dismissed")
 
 
 def actor() -> str:
@@ -105,7 +115,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     """Open, keep, reopen and resolve actions from validation run ``run_id`` of ``period``.
 
     Returns counts only (no personal data): ``by_status``, ``by_type``, ``found`` (this run's actions),
-    ``suppressed`` (INITIATE_TRANSFER left out for an open transfer), ``not_resolvable_types``.
+    ``suppressed`` (STOP_ORIGIN_RECORD left out for a transfer under way), ``not_resolvable_types``.
     """
     run = con.execute("SELECT period FROM quality.runs WHERE run_id = ?", [run_id]).fetchone()
     if run is None:
@@ -115,6 +125,8 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     missing_kinds = {r[0] for r in con.execute(
         "SELECT json_extract_string(details, '$.kind') FROM quality.findings WHERE run_id = ? AND code = 'MISSING_EXTRACT'",
         [run_id]).fetchall()}
+    if not con.execute("SELECT count(*) FROM core.bills WHERE period = ?", [period]).fetchone()[0]:
+        missing_kinds.add("bill")  # bills are optional (no MISSING_EXTRACT), but a month without one proves nothing
     unprovable = [t.code for t in TYPES if set(t.needs) & missing_kinds]
     params = {"period": period, "run_id": run_id, "now": datetime.now(), "actor": actor(), "unprovable": unprovable}
     with transaction(con):
@@ -141,6 +153,20 @@ def action_counts(con: duckdb.DuckDBPyConnection) -> dict:
 def audit(con, role: str, command: str, target: str | None, allowed: bool, reason: str | None = None) -> None:
     con.execute("INSERT INTO actions.audit VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [datetime.now(), actor(), role, command, target, allowed, reason])
+
+
+def output_role(con: duckdb.DuckDBPyConnection, role: str | None, full_ids: bool, command: str) -> str | None:
+    """The role the written files are for (SPEC §8): masked unless an hr_manager asked for full ID numbers
+    (``--full-ids``); who asked is audited, and a role that may not is refused (audited too)."""
+    permitted = get_role(role)
+    if not full_ids:
+        return None if permitted.sees_full_ids else role  # None: the default role, masked
+    if not permitted.sees_full_ids:
+        audit(con, permitted.name, command, None, False, "role may not see full ID numbers")
+        raise PermissionDenied(f"The role {permitted.name} may not see full ID numbers; only an HR manager may "
+                               "use --full-ids.")
+    audit(con, permitted.name, command, None, True, "full ID numbers (--full-ids)")
+    return role
 
 
 def dismiss(con: duckdb.DuckDBPyConnection, action_id: str, reason: str, role: str | None = None) -> None:

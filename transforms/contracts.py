@@ -20,8 +20,11 @@ _DECIMAL_TEXT = r"^-?\d{1,12}(\.\d+)?$"
 def _columns(column: k.Column) -> dict[str, pa.Column]:
     nullable = not column.required
     name, parse = column.name, column.parse
-    if parse in (k.TEXT, k.NAME):
+    if parse in (k.TEXT, k.NAME, k.ORG_NAME):
         return {name: pa.Column(pl.String, nullable=nullable, checks=pa.Check.str_length(min_value=1))}
+    if parse == k.PLACE:
+        return {name: pa.Column(pl.String, nullable=True),
+                name.replace("_region", "_province"): pa.Column(pl.String, nullable=True)}
     if parse == k.ID_NUMBER:
         return {name: pa.Column(pl.String, nullable=nullable), f"{name}_raw": pa.Column(pl.String, nullable=nullable)}
     if parse == k.MONTH:

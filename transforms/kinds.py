@@ -6,6 +6,7 @@ normalisation both read it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # How a column's text is parsed into its staged value (see transforms/normalise.py).
@@ -13,6 +14,8 @@ TEXT, NAME, ID_NUMBER, REGION, MONTH, DATE, AMOUNT, NON_NEGATIVE_AMOUNT, COUNT, 
     "text", "name", "id_number", "region", "month", "date", "amount", "non_negative_amount", "count", "days",
     "yes_no",
 )
+ORG_NAME = "org_name"  # an employer or entity name (SPEC §2: one spelling per organisation)
+PLACE = "place"  # a free-text place (户籍所在地), kept as given with the province it names
 INSURANCE_TYPE, STATUS, STAGE = "insurance_type", "status", "stage"
 
 
@@ -50,7 +53,7 @@ KINDS: dict[str, Kind] = {
         Column("employee_id", _EMPLOYEE_ID, True, TEXT),
         Column("name", ("姓名",), True, NAME),
         Column("id_number", _PAYROLL_ID, True, ID_NUMBER),
-        Column("entity", _ENTITY, True, TEXT),
+        Column("entity", _ENTITY, True, ORG_NAME),
         Column("city", ("参保城市", "工作城市", "缴纳地", "社保缴纳地"), True, REGION),
         Column("gross_pay", ("应发工资", "应发合计"), True, NON_NEGATIVE_AMOUNT),
         Column("net_pay", ("实发工资", "实发合计"), False, NON_NEGATIVE_AMOUNT),
@@ -61,17 +64,18 @@ KINDS: dict[str, Kind] = {
         Column("employee_id", _EMPLOYEE_ID, True, TEXT),
         Column("name", ("姓名",), True, NAME),
         Column("id_number", _PAYROLL_ID, False, ID_NUMBER),
-        Column("entity", _ENTITY, True, TEXT),
+        Column("entity", _ENTITY, True, ORG_NAME),
         Column("hire_date", ("入职日期", "入职时间"), True, DATE),
         Column("leave_date", ("离职日期", "离职时间"), False, DATE),
         Column("attendance_days", ("出勤天数", "实际出勤"), False, DAYS),
+        Column("hukou_region", ("户籍所在地", "户口所在地"), False, PLACE),
     )),
     "insurance": Kind("insurance", "参保记录", (
         Column("period", _SNAPSHOT_PERIOD, True, MONTH),
         Column("id_number", _SNAPSHOT_ID, True, ID_NUMBER),
         Column("name", ("姓名",), True, NAME),
         Column("region", ("参保地", "参保城市", "参保统筹区"), True, REGION),
-        Column("employer", ("单位名称", "参保单位"), True, TEXT),
+        Column("employer", ("单位名称", "参保单位"), True, ORG_NAME),
         Column("insurance_type", _INSURANCE_TYPE, True, INSURANCE_TYPE),
         Column("status", ("参保状态", "缴费状态"), True, STATUS),
         Column("start_month", ("参保开始年月", "起始年月", "开始年月"), True, MONTH),
@@ -91,6 +95,18 @@ KINDS: dict[str, Kind] = {
         Column("stage", ("办理状态", "业务状态"), True, STAGE),
         Column("submitted_on", ("申请日期",), True, DATE),
         Column("stage_on", ("状态日期", "状态更新日期"), True, DATE),
+    )),
+    # The agency's bill for one month (optional): one row per person and insurance type, per region.
+    "bill": Kind("bill", "社保费缴费明细", (
+        Column("period", ("费款所属期", "缴费所属期", "所属期"), True, MONTH),
+        Column("id_number", _SNAPSHOT_ID, True, ID_NUMBER),
+        Column("name", ("姓名",), True, NAME),
+        Column("region", ("参保地", "征收地", "统筹区"), True, REGION),
+        Column("employer", ("单位名称", "缴费单位"), True, ORG_NAME),
+        Column("insurance_type", _INSURANCE_TYPE, True, INSURANCE_TYPE),
+        Column("base", ("缴费基数",), True, NON_NEGATIVE_AMOUNT),
+        Column("employer_amount", ("单位缴费", "单位应缴", "单位缴费金额"), True, AMOUNT),
+        Column("employee_amount", ("个人缴费", "个人应缴", "个人缴费金额"), True, AMOUNT),
     )),
 }
 
@@ -118,7 +134,7 @@ YES_NO_VALUES = {"是": True, "y": True, "yes": True, "true": True, "1": True,
                  "否": False, "n": False, "no": False, "false": False, "0": False}
 
 
-def value_map(lists: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def value_map(lists: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """Every accepted spelling (lower-cased) -> canonical value."""
     mapping = {canonical: canonical for canonical in lists}
     for canonical, spellings in lists.items():

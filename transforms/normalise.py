@@ -87,7 +87,11 @@ def parse_amount(text: pl.Expr) -> pl.Expr:
     The text is cast to DECIMAL(14,2) in DuckDB, which rounds half-up; polars would round half-even.
     """
     s = clean_amount(text)
-    return pl.when(s.str.contains(AMOUNT_SHAPE)).then(s.str.replace_all(",", "", literal=True))
+    plain = s.str.replace_all(",", "", literal=True)
+    # 999999999999.995 and up round to 13 digits: past DECIMAL(14,2), one row's BAD_AMOUNT, not a failed file
+    rounds_past = (plain.str.extract(r"^-?(\d+)", 1) == "999999999999") & (
+        (plain.str.extract(r"\.(\d+)$", 1).fill_null("") + "000").str.slice(0, 3) >= "995")
+    return pl.when(s.str.contains(AMOUNT_SHAPE) & ~rounds_past).then(plain)
 
 
 def is_negative(amount_text: pl.Expr) -> pl.Expr:
@@ -104,9 +108,22 @@ def parse_days(text: pl.Expr) -> pl.Expr:
     return pl.when(s.str.contains(r"^\d{1,3}(?:\.\d{1,2})?$")).then(s)
 
 
+# Characters HR's tools leave around an ID number: every kind of space (after halfwidth, U+3000 is a
+# space), zero-width characters and byte-order marks, and Excel's leading apostrophe (its text marker).
+_ID_NOISE = r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff]"
+
+
 def clean_id_number(text: pl.Expr) -> pl.Expr:
-    """Spaces removed, full-width to half-width, ``x`` -> ``X``."""
-    return halfwidth(text).str.replace_all(" ", "", literal=True).str.replace_all("\t", "", literal=True).str.to_uppercase()
+    """Spaces and zero-width characters removed, a leading apostrophe dropped, full-width to half-width,
+    ``x`` -> ``X`` (SPEC §2)."""
+    s = halfwidth(text).str.replace_all(_ID_NOISE, "")
+    return s.str.replace(r"^['\u2018\u2019]+", "").str.to_uppercase()
+
+
+def normalise_org_name(text: pl.Expr) -> pl.Expr:
+    """Employer and entity names: trimmed, full-width parentheses and spaces to half-width, so that
+    ``星城智造（长沙）有限公司`` and ``星城智造(长沙)有限公司`` are one employer (SPEC §2)."""
+    return text.str.replace_many(["（", "）", "\u3000"], ["(", ")", " "]).str.strip_chars()
 
 
 def id15_to_18(cleaned: pl.Expr) -> pl.Expr:
@@ -153,3 +170,11 @@ def map_regions(series: pl.Series, lookup: dict[str, str]) -> tuple[pl.Series, p
     region = series.replace_strict(names, default=None, return_dtype=pl.String)
     is_known = series.replace_strict(known, default=None, return_dtype=pl.Boolean)
     return region, is_known
+
+
+def map_provinces(series: pl.Series) -> pl.Series:
+    """The province each free-text place names (``湖南省长沙市…`` -> ``湖南``), once per distinct value."""
+    from warehouse.reference import province_of
+
+    provinces = {value: province_of(value) for value in series.drop_nulls().unique().to_list()}
+    return series.replace_strict(provinces, default=None, return_dtype=pl.String)

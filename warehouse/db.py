@@ -24,7 +24,6 @@ MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY"
 # DuckDB's own default is 80% of RAM, and it keeps what it has read or written cached up to that: a year of
 # 200,000 employees would sit in memory. Queries past the limit spill to <warehouse>.tmp/.
 DEFAULT_MEMORY = "2GB"
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def default_path() -> Path:
@@ -82,9 +81,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
         raise WarehouseError(_explain_attach_error(path, str(exc), encrypted=bool(key))) from None
     con.execute(f"USE {CATALOG}")
     if migrate and not read_only:
+        from warehouse.migrate import apply_models
         from warehouse.migrate import migrate as run_migrations
 
         run_migrations(con)
+        apply_models(con)
     return con
 
 
@@ -101,6 +102,19 @@ def _explain_attach_error(path: Path, message: str, *, encrypted: bool) -> str:
     if "not a valid duckdb" in lowered or "invalid" in lowered or "version" in lowered:
         return f"The file {path} is not a shebao warehouse (DuckDB {duckdb.__version__} cannot open it)."
     return f"The warehouse {path} could not be opened: {message.splitlines()[0]}"
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple:
+    """The one row a query returns (an aggregate, a row looked up by its key); a missing row is a bug."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise WarehouseError("A query that always returns a row returned none; the warehouse may be damaged.")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None):
+    """The first value of :func:`one`."""
+    return one(con, sql, params)[0]
 
 
 @contextmanager

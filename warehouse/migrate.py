@@ -1,4 +1,10 @@
-"""Versioned schema migrations: ``migrations/NNN_name.sql`` applied once each, in order, in one transaction."""
+"""Versioned schema migrations and derived models.
+
+``migrations/NNN_name.sql`` hold tables and their data moves, applied once each, in order, in one
+transaction. ``models/NNN_name.sql`` hold views and macros (one relation per file, ``CREATE OR
+REPLACE``), applied after the migrations on every write connection, so the current definition of each
+derived relation is one file, not the last of several migrations.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MODELS = Path(__file__).with_name("models")
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -45,3 +52,20 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("COMMIT")
         applied.append(version)
     return applied
+
+
+def model_files() -> list[Path]:
+    """The model files in the order they apply (file name: a number, then an optional letter)."""
+    return sorted(MODELS.glob("*.sql"))
+
+
+def apply_models(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create every view and macro of ``models/`` in one transaction: idempotent, all or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for path in model_files():
+            con.execute(path.read_text(encoding="utf-8"))
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -1,13 +1,15 @@
 """The policy in force (SPEC §3): the shipped table, with every region a ``--policy`` file names replaced.
 
 The last file given is kept (``ref.policy_overrides``), so a later run without ``--policy`` computes with
-the same policy; validation on load (no overlapping periods per key, floor ≤ ceiling, rates in [0, 1))
-happens before anything is written, so a bad file leaves the warehouse as it was.
+the same policy; validation on load (no overlapping periods per key, floor ≤ ceiling, rates in [0, 1), every
+region known or declared with its settings) happens before anything is written, so a bad file leaves the
+warehouse as it was.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -22,9 +24,11 @@ from transforms import kinds as k
 from transforms import normalise as n
 from warehouse.db import transaction
 from warehouse.errors import InputError
-from warehouse.reference import REFERENCE, normalise_region, refresh_regions, region_lookup
+from warehouse.reference import REFERENCE, normalise_region, refresh_cities, refresh_regions, region_lookup
 
 SHIPPED_POLICY = REFERENCE / "policy.csv"
+POLICY_COLUMNS = ("region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
+                  " employee_rate, source, employer_fixed, employee_fixed, verified")
 
 COLUMNS = {
     "region": ("region", "地区", "统筹区", "参保地"),
@@ -35,16 +39,24 @@ COLUMNS = {
     "base_ceiling": ("base_ceiling", "基数上限", "缴费基数上限"),
     "employer_rate": ("employer_rate", "单位费率", "单位比例"),
     "employee_rate": ("employee_rate", "个人费率", "个人比例"),
+    "employer_fixed": ("employer_fixed", "单位固定金额"),
+    "employee_fixed": ("employee_fixed", "个人固定金额"),
     "hire_cutoff_day": ("hire_cutoff_day", "截止日"),
     "late_hire_fraction": ("late_hire_fraction", "折算比例"),
     "rounding": ("rounding", "舍入规则"),
+    "base_year_start_month": ("base_year_start_month", "基数年度起始月"),
     "source": ("source", "来源"),
+    "verified": ("verified", "核实"),
 }
 REQUIRED = ("region", "insurance_type", "effective_from", "base_floor", "base_ceiling", "employer_rate",
             "employee_rate")
-SETTINGS = ("hire_cutoff_day", "late_hire_fraction", "rounding")
+SETTINGS = ("hire_cutoff_day", "late_hire_fraction", "rounding", "base_year_start_month")
 ROUNDING = {"cent_half_up": "cent_half_up", "四舍五入": "cent_half_up", "四舍五入到分": "cent_half_up",
             "jiao_up": "jiao_up", "见分进角": "jiao_up", "进角": "jiao_up"}
+# official: read in the issuing authority's own notice; secondary: a calculator, news page or dataset.
+VERIFIED = {"official": "official", "官方": "official", "已核实": "official", "已核": "official",
+            "secondary": "secondary", "二手": "secondary", "第三方": "secondary", "未核实": "secondary",
+            "待核实": "secondary"}
 
 
 @dataclass
@@ -58,7 +70,15 @@ class PolicyRow:
     employer_rate: Decimal
     employee_rate: Decimal
     source: str | None
+    employer_fixed: Decimal = Decimal("0.00")
+    employee_fixed: Decimal = Decimal("0.00")
+    verified: str = "secondary"
     line: str = ""  # where it came from, for messages
+
+    def values(self) -> list:
+        return [self.region, self.insurance_type, self.effective_from, self.effective_to, self.base_floor,
+                self.base_ceiling, self.employer_rate, self.employee_rate, self.source, self.employer_fixed,
+                self.employee_fixed, self.verified]
 
     def key(self) -> tuple:
         return (self.region, self.insurance_type, self.effective_from)
@@ -94,8 +114,10 @@ def parse_rate(value: str, where: str, column: str, places: int = 6) -> Decimal:
     text = value.strip().replace("％", "%")
     try:
         rate = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
-    except InvalidOperation:
-        raise _fail(where, f"{column} '{value}' is not a rate; write it like 0.16 or 16%") from None
+    except InvalidOperation:  # also NaN/sNaN divided for a percentage
+        rate = None
+    if rate is None or not rate.is_finite():  # NaN, sNaN, Infinity parse as Decimals but are no rate
+        raise _fail(where, f"{column} '{value}' is not a rate; write it like 0.16 or 16%")
     if not text.endswith("%") and rate >= 1:
         raise _fail(where, f"{column} '{value}' is 1 or more; write a rate like 0.16 or 16%")
     if rate < 0 or rate >= 1:
@@ -143,6 +165,8 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
                          f"use the headers of SPEC §3 (e.g. 地区, 险种, 生效月份, 基数下限, 基数上限, 单位费率, 个人费率).")
     types = k.VALUE_LISTS[k.INSURANCE_TYPE]
     result = PolicyFile(rows=[])
+    unknown: dict[str, str] = {}  # region the region table does not know -> its first row
+    table = set(lookup.values())
     for number, cells in enumerate(body, start=1):
         where = f"The policy file {path.name}, data row {number}"
 
@@ -153,7 +177,7 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
         for column in REQUIRED:
             if not cell(column):
                 raise _fail(where, f"{column} is empty; fill it in")
-        region, _ = normalise_region(cell("region"), lookup)
+        region, known = normalise_region(cell("region"), lookup)
         insurance_type = types.get(cell("insurance_type").lower().replace(" ", ""))
         if insurance_type is None:
             raise _fail(where, f"insurance type '{cell('insurance_type')}' is unknown; use 养老, 医疗, 失业, 工伤 or 生育")
@@ -165,9 +189,14 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
             base_ceiling=_amount(cell("base_ceiling"), where, "base_ceiling"),
             employer_rate=parse_rate(cell("employer_rate"), where, "employer_rate"),
             employee_rate=parse_rate(cell("employee_rate"), where, "employee_rate"),
-            source=cell("source") or f"policy file {path.name}", line=where,
+            source=cell("source") or f"policy file {path.name}",
+            employer_fixed=_amount(cell("employer_fixed") or "0", where, "employer_fixed"),
+            employee_fixed=_amount(cell("employee_fixed") or "0", where, "employee_fixed"),
+            verified=_verified(cell("verified"), where), line=where,
         )
         result.rows.append(row)
+        if not known or region not in table:  # a real city the table lacks (恩施) is new too: SPEC §3
+            unknown.setdefault(region, where)
         settings = _settings(cell, where)
         known = result.settings.setdefault(region, {})
         for name, value in settings.items():
@@ -175,7 +204,29 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
                 raise _fail(where, f"{name} '{value}' disagrees with an earlier row of {region} ('{known[name]}'); "
                                    "give one value per region")
             known[name] = value
+    for region, where in unknown.items():
+        missing = [s for s in SETTINGS if s not in result.settings.get(region, {})]
+        if missing:
+            raise _unknown_region(where, region, missing, lookup)
     return result
+
+
+def _unknown_region(where: str, region: str, missing: list[str], lookup: dict[str, str]) -> InputError:
+    """A typo (长砂) must not quietly drop a city: name it, suggest the nearest known spelling."""
+    near = difflib.get_close_matches(region, sorted(set(lookup.values())), n=1, cutoff=0.5)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return _fail(where, f"region '{region}' is not in the region table{hint}; correct the name, or declare a new "
+                        f"region by giving its {', '.join(missing)} on its rows")
+
+
+def _verified(value: str, where: str) -> str:
+    if not value:
+        return "secondary"  # unstated provenance is never presented as official
+    verified = VERIFIED.get(value.strip().lower())
+    if verified is None:
+        raise _fail(where, f"verified '{value}' is unknown; write official (checked against the issuing "
+                           "authority's own notice) or secondary")
+    return verified
 
 
 def _settings(cell, where: str) -> dict[str, object]:
@@ -183,7 +234,7 @@ def _settings(cell, where: str) -> dict[str, object]:
     if cell("hire_cutoff_day"):
         try:
             day = int(Decimal(cell("hire_cutoff_day")))
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, OverflowError):
             day = 0
         if not 1 <= day <= 31:
             raise _fail(where, f"hire_cutoff_day '{cell('hire_cutoff_day')}' is not a day of the month (1-31)")
@@ -197,6 +248,15 @@ def _settings(cell, where: str) -> dict[str, object]:
         if rounding is None:
             raise _fail(where, f"rounding '{cell('rounding')}' is unknown; use cent_half_up or jiao_up")
         found["rounding"] = rounding
+    if cell("base_year_start_month"):
+        try:
+            month = Decimal(cell("base_year_start_month"))
+        except InvalidOperation:
+            month = Decimal(0)
+        if not month.is_finite() or month != month.to_integral_value() or not 1 <= month <= 12:
+            raise _fail(where, f"base_year_start_month '{cell('base_year_start_month')}' is not a month "
+                               "number (1-12; 7 where bases run July to June)")
+        found["base_year_start_month"] = int(month)
     return found
 
 
@@ -238,7 +298,8 @@ def shipped_rows() -> list[PolicyRow]:
         return [
             PolicyRow(r["region"], r["insurance_type"], r["effective_from"], r["effective_to"] or None,
                       Decimal(r["base_floor"]), Decimal(r["base_ceiling"]), Decimal(r["employer_rate"]),
-                      Decimal(r["employee_rate"]), r["source"], line=f"shipped policy row {i}")
+                      Decimal(r["employee_rate"]), r["source"], Decimal(r["employer_fixed"] or 0),
+                      Decimal(r["employee_fixed"] or 0), r["verified"], line=f"shipped policy row {i}")
             for i, r in enumerate(csv.DictReader(handle), start=1)
         ]
 
@@ -246,12 +307,12 @@ def shipped_rows() -> list[PolicyRow]:
 def _stored_overrides(con: duckdb.DuckDBPyConnection) -> PolicyFile:
     rows = [PolicyRow(*r) for r in con.execute(
         "SELECT region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
-        " employee_rate, source FROM ref.policy_overrides"
+        " employee_rate, source, employer_fixed, employee_fixed, coalesce(verified, 'secondary')"
+        " FROM ref.policy_overrides"
     ).fetchall()]
     settings: dict[str, dict[str, object]] = {}
-    for region, day, fraction, rounding in con.execute("SELECT * FROM ref.region_overrides").fetchall():
-        settings[region] = {k_: v for k_, v in (("hire_cutoff_day", day), ("late_hire_fraction", fraction),
-                                                ("rounding", rounding)) if v is not None}
+    for region, *values in con.execute(f"SELECT region, {', '.join(SETTINGS)} FROM ref.region_overrides").fetchall():
+        settings[region] = {name: v for name, v in zip(SETTINGS, values, strict=True) if v is not None}
     return PolicyFile(rows, settings)
 
 
@@ -259,6 +320,7 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
     """Make ``ref.policy``/``ref.regions`` the policy in force; return a summary with its fingerprint."""
     with transaction(con):
         refresh_regions(con)
+        refresh_cities(con)
         lookup = region_lookup(con)
         if policy_file is not None:
             path = Path(policy_file)
@@ -274,11 +336,8 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
         if policy_file is not None:
             _store_overrides(con, override, Path(policy_file))
         con.execute("DELETE FROM ref.policy")
-        con.executemany(
-            "INSERT INTO ref.policy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[r.region, r.insurance_type, r.effective_from, r.effective_to, r.base_floor, r.base_ceiling,
-              r.employer_rate, r.employee_rate, r.source] for r in effective],
-        )
+        con.executemany(f"INSERT INTO ref.policy ({POLICY_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                        [r.values() for r in effective])
         _apply_region_settings(con, named, override.settings)
         fingerprint = policy_fingerprint(con)
     return {"policy_rows": len(effective), "regions_overridden": sorted(named), "fingerprint": fingerprint}
@@ -287,15 +346,12 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
 def _store_overrides(con, override: PolicyFile, path: Path) -> None:
     con.execute("DELETE FROM ref.policy_overrides")
     con.execute("DELETE FROM ref.region_overrides")
-    con.executemany(
-        "INSERT INTO ref.policy_overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[r.region, r.insurance_type, r.effective_from, r.effective_to, r.base_floor, r.base_ceiling,
-          r.employer_rate, r.employee_rate, r.source] for r in override.rows],
-    )
+    if override.rows:
+        con.executemany(f"INSERT INTO ref.policy_overrides ({POLICY_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                        [r.values() for r in override.rows])
     for region, settings in override.settings.items():
-        con.execute("INSERT INTO ref.region_overrides VALUES (?, ?, ?, ?)",
-                    [region, settings.get("hire_cutoff_day"), settings.get("late_hire_fraction"),
-                     settings.get("rounding")])
+        con.execute(f"INSERT INTO ref.region_overrides (region, {', '.join(SETTINGS)}) VALUES (?, ?, ?, ?, ?)",
+                    [region, *(settings.get(name) for name in SETTINGS)])
     con.execute("INSERT INTO ref.policy_files VALUES (?, ?, ?, ?)",
                 [datetime.now(), path.name, hashlib.sha256(path.read_bytes()).hexdigest(), len(override.rows)])
 
@@ -303,8 +359,9 @@ def _store_overrides(con, override: PolicyFile, path: Path) -> None:
 def _apply_region_settings(con, regions: set[str], settings: dict[str, dict[str, object]]) -> None:
     """A region new to the project gets the default settings; given settings replace the region's."""
     for region in sorted(regions):
-        con.execute("INSERT INTO ref.regions (region, province, aliases) SELECT ?, '', [] "
-                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region])
+        con.execute("INSERT INTO ref.regions (region, province, aliases)"
+                    " SELECT ?, coalesce((SELECT province FROM ref.cities WHERE city = ?), ''), [] "
+                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region, region])
         for name, value in settings.get(region, {}).items():
             con.execute(f"UPDATE ref.regions SET {name} = ? WHERE region = ?", [value, region])
 
@@ -312,6 +369,6 @@ def _apply_region_settings(con, regions: set[str], settings: dict[str, dict[str,
 def policy_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """A digest of the policy in force and the region settings: the ledger records what it computed with."""
     text = repr(con.execute("SELECT * FROM ref.policy ORDER BY ALL").fetchall()) + repr(
-        con.execute("SELECT region, hire_cutoff_day, late_hire_fraction, rounding FROM ref.regions ORDER BY ALL").fetchall()
+        con.execute(f"SELECT region, {', '.join(SETTINGS)} FROM ref.regions ORDER BY ALL").fetchall()
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -3,20 +3,7 @@
 -- P's payroll rows of that entity, while an active record covering P for that id_number has that entity
 -- as employer. One row per (entity, employee_id).
 WITH scope AS (SELECT period FROM {batch}),
--- Only someone with a leave_date before P on some row up to P can be departed: the latest row is looked
--- for among those people's rows, not the whole attendance history.
-leavers AS (
-    SELECT DISTINCT entity, employee_id FROM core.attendance
-    WHERE period <= (SELECT period FROM scope) AND leave_date < CAST((SELECT period FROM scope) || '-01' AS DATE)
-),
-latest AS (
-    SELECT a.*
-    FROM core.attendance a
-    SEMI JOIN leavers USING (entity, employee_id)
-    WHERE a.period <= (SELECT period FROM scope)
-    QUALIFY row_number() OVER (PARTITION BY a.entity, a.employee_id
-                               ORDER BY a.period DESC, a.leave_date DESC NULLS FIRST, a.row_number) = 1
-),
+latest AS (SELECT * FROM core.latest_attendance((SELECT period FROM scope))),
 departed AS (
     SELECT d.*,
            coalesce(nullif(d.id_number, ''), (

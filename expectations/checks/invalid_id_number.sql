@@ -15,7 +15,7 @@ SELECT (SELECT period FROM scope) AS period,
        any_value(e.region) AS region,
        NULL AS insurance_type, NULL AS transfer_id,
        json_object(
-           'problem', arg_min(r.problem, r.pick),
+           'id_problem', arg_min(r.problem, r.pick),
            'id_number_raw', arg_min(r.id_number_raw, r.pick),
            'name', arg_min(r.name, r.pick),
            'source', arg_min_null(struct_pack(kind := r.kind, file := r.source_file, sheet := r.sheet, "row" := r.row_number), r.pick)

@@ -16,6 +16,8 @@ from warehouse.db import connect
 from warehouse.policy import apply_policy
 
 PERIODS = ("2024-01", "2024-02", "2024-03")
+# Codes SPEC version 2 added: the v1 sample's expected.json does not list them (its README says so).
+V2_CODES = {"DOUBLE_ENROLLMENT", "TRANSFER_NEEDED", "BILL_MISMATCH", "POLICY_OUTDATED"}
 
 
 def _key(code: str, row: tuple):
@@ -68,7 +70,7 @@ def test_findings_keys_equal_expected(validated, expected, period):
         got.setdefault(code, []).append(_key(code, tuple(rest)))
     want = expected["periods"][period]["findings"]
     problems = []
-    for code in sorted(set(got) | set(want)):
+    for code in sorted((set(got) | set(want)) - V2_CODES):
         mine = got.get(code, [])
         duplicates = [k for k, n in Counter(json.dumps(k, ensure_ascii=False) for k in mine).items() if n > 1]
         missing = [k for k in want.get(code, []) if k not in mine]

@@ -1,7 +1,9 @@
-"""The SQL resident-ID rule (macro ``quality.id_number_problem``, migration 003) against python-stdnum.
+"""The SQL resident-ID rule (macro ``quality.id_number_problem``, warehouse/models) against python-stdnum.
 
 stdnum is the oracle for the check digit and the birth date only; its county-by-birth-year rule is not
-ours (REFERENCE.md). The province list, "before 1900" and "after P" come from SPEC §5.
+ours (REFERENCE.md). The order of the tests, the province list, "before 1900", "after P", ``too_young``
+(under 16 on the first day of P) and the foreign permanent resident's number (9, then a province-level
+code) come from SPEC §5.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ DIGITS = set(string.digits)
 def oracle(number: str, period: str) -> str | None:
     if len(number) != 18 or not set(number[:17]) <= DIGITS or number[17] not in DIGITS | {"X"}:
         return "format"
-    if number[:2] not in PROVINCES:
-        return "province"
+    if number[17] != ric.calc_check_digit(number):
+        return "check_digit"
     try:
         born = ric.get_birth_date(number)
     except ValidationError:
@@ -34,8 +36,10 @@ def oracle(number: str, period: str) -> str | None:
     year, month = map(int, period.split("-"))
     if born.year < 1900 or born > date(year, month, calendar.monthrange(year, month)[1]):
         return "birth_date"
-    if number[17] != ric.calc_check_digit(number):
-        return "check_digit"
+    if born > date(year - 16, month, 1):
+        return "too_young"
+    if (number[1:3] if number[0] == "9" else number[:2]) not in PROVINCES:
+        return "province"
     return None
 
 
@@ -47,11 +51,13 @@ def sql_problems(con, numbers: list[str], period: str) -> list[str | None]:
     return [problem for _, problem in rows]
 
 
-VALID = ["360426199101010071", "44011320141005001X", "412723199010050012", "110102199101010078",
+VALID = ["360426199101010071", "412723199010050012", "110102199101010078",
          "440308199901101512", "430302199312194239", "34052419800101001X",
-         "440106196504043980"]  # valid for us although stdnum rejects its county for the birth year
+         "440106196504043980",  # valid for us although stdnum rejects its county for the birth year
+         "943012199001011238"]  # a foreign permanent resident's number (2023): 9, then 43 (湖南)
 BAD = {"36042619910102009X": "check_digit", "440308199901101513": "check_digit", "340524198001010013": "check_digit",
-       "360426199113010079": "birth_date", "440308199902301512": "birth_date", "990426199112010074": "province",
+       "360426199113010079": "birth_date", "440308199902301512": "check_digit", "990426199112010074": "province",
+       "44011320141005001X": "too_young", "993012199001011237": "province",
        "610104620927690": "format", "61010419620927690": "format", "6101041962092769x": "format",
        "6101041962O927690X": "format", "": "format"}
 
@@ -71,7 +77,9 @@ def test_birth_date_limits(con):
 
     numbers = [id_number(birth="18991231"), id_number(birth="19000101"), id_number(birth="20240331"),
                id_number(birth="20240401")]
-    assert sql_problems(con, numbers, "2024-03") == ["birth_date", None, None, "birth_date"]
+    assert sql_problems(con, numbers, "2024-03") == ["birth_date", None, "too_young", "birth_date"]
+    sixteen = [id_number(birth="20080301"), id_number(birth="20080302")]
+    assert sql_problems(con, sixteen, "2024-03") == [None, "too_young"]
     assert sql_problems(con, [None], "2024-03") == ["format"]
 
 

@@ -18,7 +18,7 @@ def test_close_writes_every_output(close_reference, expected):
     folder, warehouse, summary = close_reference
     for path in (summary["validation"]["report"], summary["actions"]["workbook"], *summary["exports"]):
         assert Path(path).is_file() and Path(path).parent == folder / "out" / PERIOD, path
-    assert [Path(p).suffix for p in summary["exports"]] == [".xlsx"] + [".parquet"] * 5 + [".csv"] * 5
+    assert [Path(p).suffix for p in summary["exports"]] == [".xlsx"] + [".parquet"] * 6 + [".csv"] * 6  # 6 sheets
     counts = {code: n for code, n in summary["validation"]["counts"].items() if n}
     assert counts == {code: len(keys) for code, keys in expected["periods"][PERIOD]["findings"].items()}
     cells = query(warehouse, f"SELECT count(*) FROM ledger.current_contributions WHERE period = '{PERIOD}'")[0][0]

@@ -57,7 +57,8 @@ def test_parquet_keeps_decimals_and_csv_has_chinese_headers(ledger_path, tmp_pat
     parquet = export_ledger(con, "2024-03", "parquet", tmp_path, role="hr_manager")
     csv = export_ledger(con, "2024-03", "csv", tmp_path, role="finance")
     con.close()
-    assert [p.name for p in parquet] == ["ledger_2024-03.parquet"] + [f"ledger_2024-03_{s.key}.parquet" for s in SHEETS[1:]]
+    assert [p.name for p in parquet] == ["ledger_2024-03.parquet"] + [f"ledger_2024-03_{key}.parquet" for key in
+                                                                      [s.key for s in SHEETS[1:]] + ["reconciliation"]]
     frame = pl.read_parquet(parquet[0])
     assert isinstance(frame.schema["单位缴费"], pl.Decimal)
     assert frame["身份证号"].str.contains(r"\*").sum() == 0  # the manager sees full IDs
@@ -142,6 +143,10 @@ def test_every_sheet_reads_back_clean_with_number_formats(ledger_path, tmp_path)
                     assert isinstance(cell.value, int | float) and cell.number_format == "0.00", (header, cell.value)
                 if cell.value is not None and header in {"employer_rate", "employee_rate", "month_fraction"}:
                     assert isinstance(cell.value, int | float) and cell.number_format == "0.00%", (header, cell.value)
+    from transforms.reconcile import HEADERS_ZH  # 账单核对, with the bill kind
+
+    assert list(sheets) == [*expected, "账单核对"]
+    assert [c.value for c in sheets["账单核对"][0]] == list(HEADERS_ZH.values())
     detail = sheets["缴费明细"]
     assert {r[6].value for r in detail[1:]} <= {"养老保险", "医疗保险", "失业保险", "工伤保险", "生育保险"}
     assert all(r[14].value is not None for r in detail[1:])  # gross_pay from payroll on every row

@@ -55,10 +55,14 @@ def test_region_settings_and_new_regions(con, tmp_path):
     apply_policy(con, path)
     assert con.execute("SELECT hire_cutoff_day, late_hire_fraction, rounding FROM ref.regions WHERE region = '株洲'"
                        ).fetchone() == (20, Decimal("0.5000"), "jiao_up")
-    path = write(tmp_path, "新区,养老,2024-01,,3000,15000,0.16,0.08")
+    # a region the table does not know is declared by giving its settings (SPEC §3)
+    header = HEADER + ",截止日,折算比例,舍入规则,基数年度起始月"
+    path = write(tmp_path, "新区,养老,2024-01,,3000,15000,0.16,0.08,15,0.5,cent_half_up,7", header)
     apply_policy(con, path)
-    assert con.execute("SELECT hire_cutoff_day, rounding FROM ref.regions WHERE region = '新区'").fetchone() == \
-        (15, "cent_half_up")
+    assert con.execute("SELECT hire_cutoff_day, rounding, base_year_start_month FROM ref.regions WHERE region = '新区'"
+                       ).fetchone() == (15, "cent_half_up", 7)
+    apply_policy(con)  # and stays declared on later runs
+    assert policy(con, "新区")[0][1] == Decimal("3000.00")
 
 
 def test_xlsx_policy_file(con, tmp_path):
@@ -80,6 +84,13 @@ def test_xlsx_policy_file(con, tmp_path):
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,20\n长沙,医疗,2024-01,,3604,18021,0.08,0.02,25", "disagrees"),
     ("长沙,养老,2024-01,,3604,18021,0.1600001,0.08", "more than 6 decimal places"),
     ("长沙,养老,2024-01,,3604,18021,0.16,-8%", "outside"),
+    ("长沙,养老,2024-01,,3604,18021,NaN,0.08", "employer_rate 'NaN' is not a rate"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,sNaN", "employee_rate 'sNaN' is not a rate"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,sNaN%", "employee_rate 'sNaN%' is not a rate"),
+    ("长沙,养老,2024-01,,3604,18021,inf,0.08", "employer_rate 'inf' is not a rate"),
+    ("长沙,养老,2024-01,,3604,18021,-Infinity%,0.08", "employer_rate '-Infinity%' is not a rate"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,NaN%", "employee_rate 'NaN%' is not a rate"),
+    ("长砂,养老,2024-01,,3604,18021,0.16,0.08", "region '长砂' is not in the region table .did you mean 长沙"),
 ])
 def test_malformed_files_are_one_sentence_and_change_nothing(con, tmp_path, body, message):
     header = HEADER + (",截止日" if "disagrees" in message else "")
@@ -113,15 +124,21 @@ REFERENCE_ROWS = [
 ]
 
 
+# Rows the shipped table adds for those cities beyond REFERENCE.md (each with its own secondary source).
+ADDED_ROWS = [("北京", "2022-07", "2023-06", 5869, 31884)]
+
+
 def test_shipped_policy_holds_every_reference_row_with_a_source(con):
     apply_policy(con)
+    regions = {r[0] for r in REFERENCE_ROWS}
     pension = {r[:5] for r in con.execute(
         "SELECT region, effective_from, effective_to, CAST(base_floor AS INTEGER), CAST(base_ceiling AS INTEGER)"
-        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall()}
-    assert pension == set(REFERENCE_ROWS)
-    # rates REFERENCE.md does not give are national defaults, and say so
-    assert con.execute("SELECT count(*) FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
-                       " AND source LIKE '%national default — verify locally%'").fetchone()[0] == 2
+        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall() if r[0] in regions}
+    assert pension == set(REFERENCE_ROWS + ADDED_ROWS)
+    # rates no source gives are national defaults, and say so (广州 2025-07); 2024-07 has its own per-type bases
+    assert con.execute("SELECT effective_from FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
+                       " AND source LIKE '%national default — verify locally%'").fetchall() == [("2025-07",)]
+    assert policy(con, "广州", "medical")[0][:2] == ("2024-07", Decimal("5996.00"))
     # 上海 rounds up to the jiao (见分进角)
     assert con.execute("SELECT rounding FROM ref.regions WHERE region = '上海'").fetchone()[0] == "jiao_up"
 
@@ -162,3 +179,106 @@ def test_xlsx_with_percent_text_and_region_settings(con, tmp_path):
                                      Decimal("0.080000"))
     assert policy(con, "上海", "medical")[0][3] == Decimal("0.095000")
     assert policy(con, "上海", "unemployment") == []
+
+
+V2_HEADER = HEADER + ",单位固定金额,个人固定金额,来源,核实,截止日,折算比例,舍入规则,基数年度起始月"
+
+
+def test_fixed_sums_provenance_and_the_contribution_year_are_kept_across_runs(con, tmp_path):
+    path = write(tmp_path, "北京,医疗,2025-07,,7162,35811,9.8%,2%,0,3,京医保发〔2025〕1号,官方,15,0.5,cent_half_up,07\n"
+                           "北京,养老,2025-07,,7162,35811,16%,8%,,,,,,,,7", V2_HEADER)
+    apply_policy(con, path)
+    for _ in range(2):  # the file's run, then a later run without --policy
+        rows = con.execute("SELECT insurance_type, employer_fixed, employee_fixed, source, verified FROM ref.policy"
+                           " WHERE region = '北京' ORDER BY 1").fetchall()
+        assert rows == [("medical", Decimal("0.00"), Decimal("3.00"), "京医保发〔2025〕1号", "official"),
+                        ("pension", Decimal("0.00"), Decimal("0.00"), "policy file policy.csv", "secondary")]
+        assert con.execute("SELECT base_year_start_month FROM ref.regions WHERE region = '北京'").fetchone() == (7,)
+        apply_policy(con)
+
+
+def test_a_changed_setting_or_fixed_sum_changes_the_fingerprint(con, tmp_path):
+    base = "长沙,养老,2024-01,,3604,18021,0.16,0.08,0,{fixed},seed,secondary,15,0.5,cent_half_up,{month}"
+    prints = {apply_policy(con, write(tmp_path, base.format(fixed=f, month=m), V2_HEADER))["fingerprint"]
+              for f, m in (("0", "1"), ("3", "1"), ("0", "7"))}
+    assert len(prints) == 3
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,13", "base_year_start_month '13'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,7.5", "base_year_start_month '7.5'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,NaN", "base_year_start_month 'NaN'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,七", "base_year_start_month '七'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,,,,7\n"
+     "长沙,医疗,2024-01,,3604,18021,0.08,0.02,0,0,x,official,,,,1", "base_year_start_month '1' disagrees"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,-3,x,official,,,,", "employee_fixed '-3' is not an amount"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,NaN,0,x,official,,,,", "employer_fixed 'NaN' is not an amount"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,maybe,,,,", "verified 'maybe' is unknown"),
+    # settings given only in part do not declare a region: the missing ones are named
+    ("长砂,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,20,,,", "late_hire_fraction, rounding, base_year_start"),
+])
+def test_malformed_v2_columns_are_one_sentence(con, tmp_path, body, message):
+    path = write(tmp_path, body, V2_HEADER)
+    apply_policy(con)
+    before = con.execute("SELECT * FROM ref.policy ORDER BY ALL").fetchall()
+    with pytest.raises(InputError, match=message) as caught:
+        apply_policy(con, path)
+    assert "policy" in str(caught.value) and "\n" not in str(caught.value)
+    assert con.execute("SELECT * FROM ref.policy ORDER BY ALL").fetchall() == before
+
+
+def test_the_acceptance_v2_policy_file_loads(con):
+    path = Path(__file__).resolve().parents[2].parent / "shared" / "acceptance-v2" / "policy.csv"
+    if not path.exists():
+        pytest.fail(f"The acceptance-v2 sample is missing at {path}; CI provides ../shared beside the repo.")
+    summary = apply_policy(con, path)
+    assert summary["regions_overridden"] == ["广州", "株洲", "武汉", "长沙"]
+    settings = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT region, hire_cutoff_day, rounding, base_year_start_month FROM ref.regions").fetchall())
+    assert settings["武汉"] == (15, "jiao_up", 7) and settings["株洲"] == (20, "cent_half_up", 1)
+    assert settings["广州"][2] == 7 and settings["长沙"][2] == 1
+    assert con.execute("SELECT employee_fixed FROM ref.policy WHERE region = '长沙' AND insurance_type = 'medical'"
+                       " AND effective_from = '2024-01'").fetchone() == (Decimal("3.00"),)
+
+
+def test_migration_008_keeps_the_policy_and_the_overrides(tmp_path):
+    import duckdb
+
+    from warehouse.migrate import available, migrate
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE SCHEMA meta")
+    con.execute("CREATE TABLE meta.schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT now())")
+    for version, path in available():
+        if version < 8:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, path.name])
+    con.execute("INSERT INTO ref.policy VALUES ('长沙', 'pension', '2024-01', NULL, 3604, 18021, 0.16, 0.08, 's')")
+    con.execute("INSERT INTO ref.policy_overrides VALUES ('长沙', 'pension', '2024-01', NULL, 1, 2, 0.16, 0.08, 's')")
+    con.execute("INSERT INTO ref.regions VALUES ('长沙', '湖南', ['长沙市'], 20, 0.5, 'jiao_up')")
+    con.execute("INSERT INTO ref.region_overrides VALUES ('长沙', 20, NULL, NULL)")
+    assert migrate(con) == [v for v, _ in available() if v >= 8]
+    assert con.execute("SELECT region, base_floor, employer_fixed, employee_fixed, verified FROM ref.policy"
+                       ).fetchall() == [("长沙", Decimal("3604.00"), Decimal("0.00"), Decimal("0.00"), "secondary")]
+    assert con.execute("SELECT employee_fixed, verified FROM ref.policy_overrides").fetchall() == \
+        [(Decimal("0.00"), "secondary")]
+    assert con.execute("SELECT hire_cutoff_day, rounding, base_year_start_month FROM ref.regions").fetchall() == \
+        [(20, "jiao_up", 1)]
+    assert con.execute("SELECT base_year_start_month FROM ref.region_overrides").fetchall() == [(None,)]
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("UPDATE ref.regions SET base_year_start_month = 13")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("UPDATE ref.policy SET verified = 'maybe'")
+
+
+def test_a_real_city_outside_the_region_table_is_declared_like_any_new_region(con, tmp_path):
+    """恩施 is a real city (known to normalise_region) but not in the table: settings declare it, SPEC §3."""
+    with pytest.raises(InputError, match="region '恩施' is not in the region table"):
+        apply_policy(con, write(tmp_path, "恩施土家族苗族自治州,养老,2024-01,,3000,15000,0.16,0.08"))
+    header = HEADER + ",截止日,折算比例,舍入规则,基数年度起始月"
+    apply_policy(con, write(tmp_path, "恩施州,养老,2024-01,,3000,15000,0.16,0.08,15,0.5,cent_half_up,1", header))
+    assert con.execute("SELECT province FROM ref.regions WHERE region = '恩施'").fetchone() == ("湖北",)
+    # a district names its city's rows
+    apply_policy(con, write(tmp_path, "长沙市天心区,养老,2024-01,,3604,18021,0.16,0.08"))
+    assert policy(con, "长沙")[0][1] == Decimal("3604.00")

@@ -13,6 +13,7 @@ from transforms.kinds import INSURANCE_TYPES, KINDS, STAGES, STATUSES
 from transforms.periods import months_between
 from transforms.sample import spelling as sp
 from transforms.sample.anomalies import NEVER, NOT_REFLECTED, plant
+from transforms.sample.bills import BillWriter
 from transforms.sample.files import FileFormat, choose_format, write_extract
 from transforms.sample.people import ENTITIES, PRIOR_REGIONS, draw_people, employee_ids
 from transforms.sample.rules import employee_share_cents, month_policy, region_spellings
@@ -29,13 +30,18 @@ TRANSFER_LISTED_DAYS = 92  # finished transfers stay in the business query for a
 
 
 def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: int = 0, formats: str = "mixed", *,
-                   history_payroll_only: bool = False, progress: Callable[[str], None] | None = None) -> dict:
+                   history_payroll_only: bool = False, bills: bool = False,
+                   progress: Callable[[str], None] | None = None) -> dict:
     """Write a realistic inbox for ``employees`` people from ``start`` to ``end`` (``YYYY-MM``); return the manifest.
 
+    ``bills``: also the agency's bill, one file per region and month (``transforms.sample.bills``), drawn
+    from a random stream of its own so the other files stay the same.
     ``formats``: ``mixed`` (CSV in UTF-8, UTF-8 with BOM and GBK, some xlsx with title rows) or ``csv``
     (UTF-8 and GBK CSV only). ``history_payroll_only``: months before ``end`` get payroll files only (the
     ingest benchmark's twelve months of payroll history). The manifest holds no personal data: file
-    names with their kind, encoding, rows and planted rejects, and the anomalies planted by SPEC §5 code.
+    names with their kind, encoding, rows and planted rejects, and the anomalies planted by SPEC §5 code;
+    with ``bills``, also ``bill_plants`` (counts) and ``bill_differences`` (per period the BILL_MISMATCH keys a
+    correct check finds: the generated, synthetic ID numbers, for tests; the CLI prints counts only).
     """
     if formats not in ("mixed", "csv"):
         raise InputError(f"The format {formats!r} is unknown; use mixed or csv.")
@@ -65,6 +71,7 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     )
     inbox = _Inbox(out, formats, rng, anomalies, employees, periods)
     pay = _Pay(people, rng)
+    biller = BillWriter(out, np.random.default_rng([seed, 14]), inbox.manifest) if bills else None
     for number, period in enumerate(periods, start=1):
         month = pay.month(period)
         full = not history_payroll_only or period == periods[-1]
@@ -77,6 +84,8 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
         if full:
             inbox.insurance(period, people, month)
             inbox.transfers(period, people)
+        if bills and full:
+            biller.month(period, month)
         if progress:
             progress(f"{period}: {number}/{len(periods)} months, {len(inbox.manifest['files'])} files")
     return inbox.manifest
@@ -173,6 +182,7 @@ class _Pay:
             pl.Series("gross_cents", gross[chosen]), pl.Series("si_cents", withheld[chosen]),
             pl.Series("net_cents", net[chosen]), pl.Series("base_cents", base[chosen]),
             pl.Series("fraction", fraction[chosen]), pl.Series("days", days[chosen].astype(np.int64)),
+            pl.Series("wage_cents", wage[chosen]),
         )
 
     def _declared_base(self, wage: np.ndarray, floor: int, ceiling: int) -> np.ndarray:
@@ -412,7 +422,7 @@ class _Inbox:
 
     def _write(self, kind: str, period: str, table: pl.DataFrame, fmt: FileFormat, rejects: dict[str, int],
                title: str) -> None:
-        sequence = len(self.manifest["files"]) + 1
+        sequence = sum(kind != "bill" for kind in self.manifest["kinds"].values()) + 1  # bills are named apart
         name = f"{LABELS[kind]}_{period.replace('-', '')}_{sequence:03d}{fmt.suffix}"
         header = [self._header(kind, column) for column in table.columns]
         titles = [title] + (["单位：元"] if self.rng.random() < 0.3 else [])

@@ -26,6 +26,7 @@ class TypePolicy:
     floor_cents: int
     ceiling_cents: int
     employee_rate: float
+    employer_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def month_policy(region: str, period: str) -> MonthPolicy:
         rows = _nearest_rows(region, period)
     settings = _regions().get(region, {})
     types = {r["insurance_type"]: TypePolicy(int(round(float(r["base_floor"]) * 100)),
-                                             int(round(float(r["base_ceiling"]) * 100)), float(r["employee_rate"]))
+                                             int(round(float(r["base_ceiling"]) * 100)), float(r["employee_rate"]),
+                                             float(r["employer_rate"]))
              for r in rows}
     return MonthPolicy(types, has_pension, int(settings.get("hire_cutoff_day") or 15),
                        float(settings.get("late_hire_fraction") or 0.5), settings.get("rounding") == "jiao_up")

@@ -2,8 +2,10 @@
 -- action_map (code -> action_type, prefix) is the one mapping, registered from transforms/actions.py.
 -- action_id = type prefix + a digest of the type and the problem's key (never the month), so a problem that
 -- persists keeps its id from run to run.
--- candidate_actions also holds the INITIATE_TRANSFER actions an open transfer makes moot (suppressed_by);
--- found_actions is what the lifecycle works with.
+-- candidate_actions also holds the STOP_ORIGIN_RECORD actions of ACTIVE_ELSEWHERE that a transfer makes moot
+-- (suppressed_by: the transfer's own findings cover it); found_actions is what the lifecycle works with.
+-- Every action names an entity (SPEC §6): the findings' one entity, else the entity whose payroll holds the
+-- person's id_number in P, else that of the person's latest payroll row up to P.
 CREATE OR REPLACE TEMP TABLE candidate_actions AS
 WITH findings AS (
     SELECT f.*, CAST(f.details AS JSON) AS d, m.action_type, m.prefix
@@ -24,17 +26,22 @@ keyed AS (
             WHEN 'STALE_TRANSFER' THEN f.transfer_id
             WHEN 'TRANSFER_NOT_REFLECTED' THEN f.transfer_id
             WHEN 'ACTIVE_ELSEWHERE' THEN concat_ws('|', f.entity, f.employee_id, f.d ->> '$.other_region')
+            WHEN 'DOUBLE_ENROLLMENT' THEN concat_ws('|', f.entity, f.employee_id, 'employer', f.d ->> '$.other_employer')
+            WHEN 'TRANSFER_NEEDED' THEN concat_ws('|', f.entity, f.employee_id, 'from', f.d ->> '$.from_region')
+            WHEN 'POLICY_OUTDATED' THEN concat_ws('|', 'region', f.region)
+            WHEN 'NO_POLICY' THEN concat_ws('|', 'region', f.region)
+            WHEN 'BILL_MISMATCH' THEN concat_ws('|', 'bill', f.region, f.id_number)
             ELSE concat_ws('|', f.entity, f.employee_id)
         END AS problem_key
     FROM findings f
 ),
--- The current transfers snapshot (P's, or the latest before P): a pension transfer of that person from that
--- region that is neither completed nor rejected makes INITIATE_TRANSFER moot.
-open_transfers AS (
-    SELECT id_number, from_region, min(transfer_id) AS transfer_id
+-- SPEC §6: a transfer of that person from that region, any stage but rejected, in any transfers snapshot up
+-- to P makes STOP_ORIGIN_RECORD of ACTIVE_ELSEWHERE moot (the transfer's own findings cover it).
+known_transfers AS (
+    SELECT id_number, from_region, max(transfer_id) AS transfer_id
     FROM core.transfers
-    WHERE period = (SELECT max(period) FROM core.transfers WHERE period <= $period)
-      AND stage NOT IN ('completed', 'rejected')
+    WHERE period <= $period
+      AND stage <> 'rejected'
       AND coalesce(insurance_type, 'pension') = 'pension'
     GROUP BY id_number, from_region
 ),
@@ -50,11 +57,11 @@ ledger_base AS (
 evidenced AS (
     SELECT k.*,
            CASE WHEN k.action_type = 'ADJUST_BASE' THEN lb.base END AS ledger_base,
-           CASE WHEN k.action_type = 'INITIATE_TRANSFER' THEN t.transfer_id END AS open_transfer
+           CASE WHEN k.code = 'ACTIVE_ELSEWHERE' THEN t.transfer_id END AS open_transfer
     FROM keyed k
     LEFT JOIN ledger_base lb
       ON lb.entity = k.entity AND lb.id_number = k.id_number AND lb.insurance_type = k.insurance_type
-    LEFT JOIN open_transfers t
+    LEFT JOIN known_transfers t
       ON t.id_number = k.id_number AND t.from_region = (k.d ->> '$.other_region')
 ),
 per_type AS (
@@ -65,7 +72,8 @@ per_type AS (
                AS type_expected_base
     FROM evidenced e
     WINDOW w AS (PARTITION BY e.action_type, e.problem_key, e.insurance_type)
-)
+),
+grouped AS (
 SELECT
     prefix || '-' || left(sha256(action_type || '|' || problem_key), 12) AS action_id,
     action_type,
@@ -103,6 +111,12 @@ SELECT
         'working_days_waited', max(TRY_CAST(d ->> '$.working_days_waited' AS INTEGER)),
         'limit_days', min(TRY_CAST(d ->> '$.limit_days' AS INTEGER)),
         'from_region', min(d ->> '$.from_region'),
+        'from_employer', min(d ->> '$.from_employer'),
+        'from_status', min(d ->> '$.from_status'),
+        'origins', min(d -> '$.origins'),
+        'hukou_region', min(d ->> '$.hukou_region'),
+        'interim_account_check', bool_or(TRY_CAST(d ->> '$.interim_account_check' AS BOOLEAN)),
+        'hukou_unknown', bool_or(TRY_CAST(d ->> '$.hukou_unknown' AS BOOLEAN)),
         'to_region', min(d ->> '$.to_region'),
         'record_employer', min(d ->> '$.record_employer'),
         'hire_date', min(d ->> '$.hire_date'),
@@ -113,12 +127,37 @@ SELECT
         'earlier_region', min(d ->> '$.earlier_region'),
         'earlier_employer', min(d ->> '$.earlier_employer'),
         'earlier_start_month', min(d ->> '$.earlier_start_month'),
-        'id_problem', min(d ->> '$.problem'),
+        'id_problem', min(d ->> '$.id_problem'),
+        -- RECONCILE_BILL: per insurance type, both amounts and both bases (billed and the ledger's)
+        'bill', list(json_object('insurance_type', insurance_type, 'region', region,
+                                 'billed_employer_amount', d ->> '$.billed_employer_amount',
+                                 'ledger_employer_amount', d ->> '$.ledger_employer_amount',
+                                 'billed_employee_amount', d ->> '$.billed_employee_amount',
+                                 'ledger_employee_amount', d ->> '$.ledger_employee_amount',
+                                 'billed_base', d ->> '$.billed_base', 'ledger_base', d ->> '$.ledger_base')
+                     ORDER BY insurance_type) FILTER (WHERE code = 'BILL_MISMATCH'),
+        -- HIRED_NOT_ENROLLED's arrears (SPEC §5) ride on ENROLL_EMPLOYEE for the 补缴 declaration
+        'arrears_months', any_value(d -> '$.arrears_months') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
+        'arrears_employer', min(d ->> '$.arrears_employer'),
+        'arrears_employee', min(d ->> '$.arrears_employee'),
+        'late_fee', min(d ->> '$.late_fee'),
+        'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
         'sources', list(DISTINCT (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
     min(open_transfer) AS suppressed_by
 FROM per_type
-GROUP BY action_type, prefix, problem_key;
+GROUP BY action_type, prefix, problem_key
+),
+payroll_entity AS (
+    SELECT y.id_number, max_by(y.entity, (y.period, y.entity)) AS entity
+    FROM core.payroll y
+    WHERE y.period <= $period
+      AND y.id_number IN (SELECT id_number FROM grouped WHERE entity IS NULL)
+    GROUP BY y.id_number
+)
+SELECT g.* REPLACE (coalesce(g.entity, pe.entity) AS entity)
+FROM grouped g
+LEFT JOIN payroll_entity pe ON g.entity IS NULL AND pe.id_number = g.id_number;
 
 CREATE OR REPLACE TEMP TABLE found_actions AS
 SELECT * EXCLUDE (suppressed_by) FROM candidate_actions WHERE suppressed_by IS NULL;

@@ -2,13 +2,11 @@
 -- insurance_type) levied in R. Needs ledger_months; creates the temp table ledger_cells.
 CREATE OR REPLACE TEMP TABLE ledger_cells AS
 WITH levied AS (
-    SELECT m.*, pol.insurance_type, pol.employer_rate, pol.employee_rate,
+    SELECT m.*, pol.insurance_type, pol.employer_rate, pol.employee_rate, pol.employer_fixed, pol.employee_fixed,
            -- §4.5 base: W clamped to the policy row's floor and ceiling; not rounded beyond W's cents
            CAST(least(greatest(m.reference_wage, pol.base_floor), pol.base_ceiling) AS DECIMAL(14, 2)) AS base
     FROM ledger_months m
-    JOIN ref.policy pol
-      ON pol.region = m.region
-     AND pol.effective_from <= $period AND (pol.effective_to IS NULL OR pol.effective_to >= $period)
+    JOIN ref.policy_in_force($period) pol ON pol.region = m.region
     WHERE m.month_fraction > 0 AND m.has_pension_policy
 ),
 exact AS (
@@ -21,11 +19,11 @@ exact AS (
 )
 SELECT period, entity, employee_id, id_number, name, region, insurance_type, base, month_fraction,
        employer_rate, employee_rate,
-       -- §4.6 rounding by the region's rule
+       -- §4.6 rounding by the region's rule, then the side's fixed monthly sum (every cell here has f > 0)
        CAST(CASE rounding
            WHEN 'jiao_up' THEN CAST(ceil(employer_exact * 10) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
-           ELSE round(employer_exact, 2) END AS DECIMAL(14, 2)) AS employer_amount,
+           ELSE round(employer_exact, 2) END + employer_fixed AS DECIMAL(14, 2)) AS employer_amount,
        CAST(CASE rounding
            WHEN 'jiao_up' THEN CAST(ceil(employee_exact * 10) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
-           ELSE round(employee_exact, 2) END AS DECIMAL(14, 2)) AS employee_amount
+           ELSE round(employee_exact, 2) END + employee_fixed AS DECIMAL(14, 2)) AS employee_amount
 FROM exact;

@@ -18,31 +18,44 @@ population AS (
     WHERE period = $period
     GROUP BY entity, employee_id
 ),
--- §4.2 employment dates: the latest attendance row with period <= P.
+-- §4.2 employment dates: the latest attendance row with period <= P (the one definition, a model macro).
 employment AS (
-    SELECT entity, employee_id,
-           arg_max(hire_date, (period, load_id, row_number)) AS hire_date,
-           arg_max(leave_date, (period, load_id, row_number)) AS leave_date
-    FROM core.attendance
-    WHERE period <= $period
-    GROUP BY entity, employee_id
+    SELECT entity, employee_id, hire_date, leave_date FROM core.latest_attendance($period)
 ),
--- §4.4 reference wage W: the mean of last calendar year's monthly pay (the rows of one month added, as in
--- §4.1), else the pay of the earliest month of P's year up to P (a new hire's base is the first month's pay);
--- W half-up to cents in exact integer arithmetic (no floats).
+-- §4.4 reference wage W. R's contribution year containing P starts in month S (R's base_year_start_month)
+-- of year Y; W is the mean of the employee's monthly pay in calendar year Y - 1 (the rows of one month
+-- added, as in §4.1), else the pay of the earliest month from month S of Y up to P (a new hire's base is
+-- the first month's pay); W half-up to cents in exact integer arithmetic (no floats).
+contribution_year AS (
+    SELECT p.entity, p.employee_id, coalesce(r.base_year_start_month, 1) AS start_month_no,
+           CAST(left($period, 4) AS INTEGER)
+               - CASE WHEN CAST(right($period, 2) AS INTEGER) >= coalesce(r.base_year_start_month, 1)
+                      THEN 0 ELSE 1 END AS y
+    FROM population p
+    LEFT JOIN ref.regions r ON r.region = p.region
+),
+wage_window AS (
+    SELECT entity, employee_id,
+           CAST(y - 1 AS VARCHAR) || '-01' AS prior_from,
+           CAST(y - 1 AS VARCHAR) || '-12' AS prior_to,
+           CAST(y AS VARCHAR) || '-' || lpad(CAST(start_month_no AS VARCHAR), 2, '0') AS year_from
+    FROM contribution_year
+),
 monthly_pay AS (
     SELECT entity, employee_id, period, sum(gross_pay) AS gross_pay
     FROM core.payroll
-    WHERE period <= $period AND period >= CAST(CAST(left($period, 4) AS INTEGER) - 1 AS VARCHAR) || '-01'
+    WHERE period <= $period AND period >= CAST(CAST(left($period, 4) AS INTEGER) - 2 AS VARCHAR) || '-01'
     GROUP BY entity, employee_id, period
 ),
 pay_by_year AS (
-    SELECT entity, employee_id,
-           CAST(sum(gross_pay * 100) FILTER (WHERE period < left($period, 4)) AS HUGEINT) AS last_year_cents,
-           count(*) FILTER (WHERE period < left($period, 4)) AS last_year_months,
-           arg_min(gross_pay, period) FILTER (WHERE period >= left($period, 4)) AS first_month_pay
-    FROM monthly_pay
-    GROUP BY entity, employee_id
+    SELECT w.entity, w.employee_id,
+           CAST(sum(m.gross_pay * 100) FILTER (WHERE m.period BETWEEN w.prior_from AND w.prior_to) AS HUGEINT)
+               AS last_year_cents,
+           count(*) FILTER (WHERE m.period BETWEEN w.prior_from AND w.prior_to) AS last_year_months,
+           arg_min(m.gross_pay, m.period) FILTER (WHERE m.period >= w.year_from) AS first_month_pay
+    FROM wage_window w
+    JOIN monthly_pay m USING (entity, employee_id)
+    GROUP BY w.entity, w.employee_id
 ),
 reference_wage AS (
     SELECT entity, employee_id,
@@ -76,8 +89,7 @@ SELECT $period AS period, entity, employee_id, id_number, name, region, hire_dat
            ELSE 0
        END AS DECIMAL(5, 4)) AS month_fraction,
        EXISTS (
-           SELECT 1 FROM ref.policy pol
+           SELECT 1 FROM ref.policy_in_force($period) pol
            WHERE pol.region = settings.region AND pol.insurance_type = 'pension'
-             AND pol.effective_from <= $period AND (pol.effective_to IS NULL OR pol.effective_to >= $period)
        ) AS has_pension_policy
 FROM settings;

@@ -1,0 +1,15 @@
+-- SPEC §4.2 "the latest attendance row": for each (entity, employee_id), the current attendance row with
+-- the latest period <= p; of two rows for that period, the later one in its file (rows in sheet order).
+-- The ledger's employment dates, DEPARTED_STILL_CONTRIBUTING and the declarations all read this one
+-- definition, so they cannot disagree about who has left.
+CREATE OR REPLACE MACRO core.latest_attendance(p) AS TABLE
+SELECT entity, employee_id, latest.*
+FROM (
+    SELECT entity, employee_id,
+           max_by(struct_pack(period, name, id_number, hire_date, leave_date, hukou_region, hukou_province, load_id, sheet,
+                              row_number),
+                  (period, load_id, row_number)) AS latest
+    FROM core.attendance
+    WHERE period <= p
+    GROUP BY entity, employee_id
+);
