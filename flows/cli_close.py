@@ -60,6 +60,10 @@ def _print_close(summary: dict) -> None:
         typer.echo(f"Transfer forms:  {actions['forms']} in {actions['forms_folder']}")
     if actions.get("declarations_folder"):
         typer.echo(f"Declarations:    {actions.get('declarations', 0)} in {actions['declarations_folder']}")
+    from transforms.export import change_lines
+
+    for line in change_lines(summary["ledger"].get("changes")):
+        typer.echo(line)
 
 
 def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,

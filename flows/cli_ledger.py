@@ -47,6 +47,10 @@ def ledger(
                f"{summary['rows_appended']} rows appended.")
     for total in summary["totals_by_entity"]:
         typer.echo(f"  {total['entity']}: employer {total['employer']}, employee {total['employee']}")
+    from transforms.export import change_lines
+
+    for line in change_lines(summary.get("changes")):
+        typer.echo(line)
 
 
 def export(
@@ -57,8 +61,8 @@ def export(
     warehouse: WarehouseOption = None,
     full_ids: FullIdsOption = False,
 ) -> None:
-    """Export the ledger of a month with totals by entity, region and insurance type (IDs masked unless an
-    HR manager asks with --full-ids)."""
+    """Export the ledger of a month for finance: 缴费明细, 本期调整, 调整汇总, 合计, 未入账人员 (xlsx sheets,
+    or one csv/parquet file each; IDs masked unless an HR manager asks with --full-ids)."""
     check_period(period)
     role = caller_role(warehouse, "export", role, full_ids=full_ids, target=period).view
     from transforms.export import export_ledger

@@ -35,6 +35,7 @@ from flows.lock import DEFAULT_WAIT_SECONDS, warehouse_lock
 from flows.settings import subflows_without_heartbeats
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
+from transforms.export import changes_markdown
 from transforms.faults import checkpoint
 from transforms.periods import months_between, previous_month
 from transforms.privacy import redact, redacting
@@ -59,9 +60,18 @@ def export_ledger_files(warehouse: str, period: str, out: str) -> list[str]:
 
     with opened(warehouse) as con:
         paths = []
-        for fmt in ("xlsx", "parquet"):
+        for fmt in ("xlsx", "parquet", "csv"):
             paths += [str(p) for p in export_ledger(con, period, fmt, Path(out) / period, role="finance")]
     return paths
+
+
+@task(name="write the read copy", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def write_read_copy_files(warehouse: str, out: str) -> dict:
+    """SPEC §7 read copy: the public relations as Parquet under ``<out>/tables`` and ``shebao_read.duckdb``."""
+    from transforms.read_copy import write_read_copy
+
+    with opened(warehouse) as con:
+        return write_read_copy(con, out)
 
 
 @task(name="split the ledger and actions by entity", cache_policy=NO_CACHE)
@@ -203,6 +213,7 @@ def close_markdown(summary: dict) -> str:
     lines += ["", "| entity | rows | employer | employee | total |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {e['entity']} | {e['rows']} | {e['employer']} | {e['employee']} | {e['total']} |"
               for e in summary["entities"]]
+    lines += changes_markdown(ledger.get("changes"))
     links = [("HR report", validation["report"]), ("Action workbook", actions.get("workbook")),
              ("Ledger export", summary["exports"][0] if summary["exports"] else None)]
     lines += [""] + [f"- {label}: [{Path(p).name}]({Path(p).as_uri()})" for label, p in links if p]
@@ -237,6 +248,8 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
     with timed(seconds, "per_entity"):
         per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
         summary["entities"] = per_entity(warehouse=warehouse, period=period, out=out)
+    with timed(seconds, "read_copy"):
+        summary["read_copy"] = write_read_copy_files(warehouse, out)
     publish_close_summary(summary)
     get_run_logger().info("closed %s: %d findings; HR report %s", period, summary["validation"]["findings"],
                           summary["validation"]["report"])

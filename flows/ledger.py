@@ -6,6 +6,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from transforms.export import change_lines, changes_markdown, run_changes
 from transforms.ledger import compute_ledger
 from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
@@ -29,6 +30,9 @@ def apply_policy_in_force(warehouse: str | None, policy: str | None) -> dict:
 def append_contributions(warehouse: str | None, period: str, run_id: str) -> dict:
     with opened(warehouse) as con:
         summary = compute_ledger(con, period, run_id)
+        summary["changes"] = run_changes(con, period, summary["run_id"])  # what adjustments moved
+    for line in change_lines(summary["changes"]):
+        get_run_logger().info("%s", redact(line))
     get_run_logger().info("%s: %d employees paid, %d in the ledger, %d without policy; %d rows appended",
                           period, summary["employees_paid"], summary["employees_in_ledger"],
                           summary["employees_without_policy"], summary["rows_appended"])
@@ -41,7 +45,7 @@ def _markdown(summary: dict) -> str:
              f"without policy: {summary['employees_without_policy']}; rows appended: {summary['rows_appended']}",
              "", "| entity | employer | employee | cells |", "|---|---:|---:|---:|"]
     lines += [f"| {t['entity']} | {t['employer']} | {t['employee']} | {t['cells']} |" for t in summary["totals_by_entity"]]
-    return "\n".join(lines)
+    return redact("\n".join(lines + changes_markdown(summary.get("changes"))))
 
 
 @flow(name="ledger")

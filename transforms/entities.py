@@ -1,4 +1,5 @@
-"""Per-entity outputs of the close: each entity's ledger (xlsx, Parquet, totals) and its HR action list.
+"""Per-entity outputs of the close: each entity's ledger (xlsx with its own 合计, Parquet, totals) and its
+HR action list.
 
 The close reads the period's ledger rows and the action list once (ids masked), splits them by entity and
 hands each slice to a task; the functions here see only their slice and write files only, so they run
@@ -16,9 +17,8 @@ import duckdb
 import polars as pl
 
 from transforms.actions import list_actions
-from transforms.export import MONEY, ROW_HEADERS, labelled, ledger_rows
+from transforms.export import SHEETS, ledger_rows, ledger_totals, readable, write_workbook
 from transforms.privacy import redact, redact_frame
-from transforms.spreadsheet import new_workbook, write_sheet
 from transforms.workbook import write_action_rows
 
 CENT = Decimal("0.01")
@@ -79,15 +79,15 @@ def _money(value) -> str:
 
 def write_entity_outputs(entity: str, ledger: pl.DataFrame, actions: pl.DataFrame, folder: Path,
                          stem: str | None = None) -> dict:
-    """``<folder>/<stem>.xlsx|.parquet`` (its ledger) and ``<stem>_actions.xlsx`` (its action list), the
-    stem from :func:`entity_stems` (default :func:`file_stem`); returns its totals (money as exact text), by
-    region × insurance type too, and its action counts. The entity name returned is redacted."""
+    """``<folder>/<stem>.xlsx`` (its 缴费明细 and its own 合计), ``<stem>.parquet`` (its 缴费明细) and
+    ``<stem>_actions.xlsx`` (its action list), the stem from :func:`entity_stems` (default
+    :func:`file_stem`); returns its totals (money as exact text), by region × insurance type too, and its
+    action counts. The entity name returned is redacted."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = stem or file_stem(entity)
-    ledger.write_parquet(folder / f"{stem}.parquet")
-    workbook = new_workbook(folder / f"{stem}.xlsx")
-    write_sheet(workbook, "缴费明细", labelled(ledger), ROW_HEADERS, MONEY)
-    workbook.close()
+    detail, totals = (s for s in SHEETS if s.key in ("detail", "totals"))
+    readable(ledger, detail).write_parquet(folder / f"{stem}.parquet")
+    write_workbook(folder / f"{stem}.xlsx", [(detail, ledger), (totals, ledger_totals(ledger))])
     write_action_rows(actions, folder / f"{stem}_actions.xlsx", full_ids=False)
     cells = (ledger.group_by("region", "insurance_type")
              .agg(pl.len().alias("rows"), pl.col("employer_amount").sum(), pl.col("employee_amount").sum())

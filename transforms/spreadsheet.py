@@ -21,7 +21,7 @@ _FORMULA_PATTERN = r"^[=+\-@\t\r]"
 _XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0 cannot carry
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 50_000
-_HEADER_STYLE, _MONEY_STYLE = 1, 2
+_HEADER_STYLE, _MONEY_STYLE, _PERCENT_STYLE = 1, 2, 3
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -53,15 +53,15 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _cell_xml(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, money: bool) -> pl.Expr:
+def _cell_xml(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, style: int | None) -> pl.Expr:
     """One column's cells as XML text (empty for nulls): numbers as numbers, everything else as text."""
     ref = pl.concat_str([pl.lit(f'<c r="{letter}'), row, pl.lit('"')])
     value = pl.col(column)
     if dtype == pl.Boolean:
         cell = pl.concat_str([ref, pl.lit(' t="b"><v>'), value.cast(pl.Int8).cast(pl.String), pl.lit("</v></c>")])
     elif dtype.is_numeric():
-        style = f' s="{_MONEY_STYLE}"' if money else ""
-        cell = pl.concat_str([ref, pl.lit(f"{style}><v>"), value.cast(pl.String), pl.lit("</v></c>")])
+        styled = f' s="{style}"' if style else ""
+        cell = pl.concat_str([ref, pl.lit(f"{styled}><v>"), value.cast(pl.String), pl.lit("</v></c>")])
     else:
         if dtype == pl.Date or dtype == pl.Datetime:
             text = value.dt.to_string("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%dT%H:%M:%S")
@@ -75,7 +75,7 @@ def _cell_xml(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, money:
 
 
 class TableWorkbook:
-    """An xlsx of plain tables (bold frozen header row, autofilter, money as ``#,##0.00`` numbers)."""
+    """An xlsx of plain tables (bold frozen header row, autofilter, money as ``0.00``, rates as ``0.00%``)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -90,16 +90,17 @@ class TableWorkbook:
         self.close()
 
     def add_table(self, name: str, frame: pl.DataFrame, headers: dict[str, str], money: Set[str] = frozenset(),
-                  widths: dict[str, int] | None = None) -> None:
+                  widths: dict[str, int] | None = None, percent: Set[str] = frozenset()) -> None:
         columns = list(headers)
         frame = frame.select(columns)
         per_sheet = EXCEL_MAX_ROWS - 1
         parts = max(1, -(-frame.height // per_sheet))
         for part in range(parts):
             title = name[:31] if part == 0 else f"{name[:25]} ({part + 1})"
-            self._write_sheet(title, frame.slice(part * per_sheet, per_sheet), headers, money, widths or {})
+            self._write_sheet(title, frame.slice(part * per_sheet, per_sheet), headers,
+                              {c: _MONEY_STYLE for c in money} | {c: _PERCENT_STYLE for c in percent}, widths or {})
 
-    def _write_sheet(self, title: str, frame: pl.DataFrame, headers: dict[str, str], money: set[str],
+    def _write_sheet(self, title: str, frame: pl.DataFrame, headers: dict[str, str], styles: dict[str, int],
                      widths: dict[str, int]) -> None:
         columns = list(headers)
         letters = [_column_letter(i) for i in range(len(columns))]
@@ -110,7 +111,7 @@ class TableWorkbook:
                          for letter, c in zip(letters, columns, strict=True))
         selected = ' tabSelected="1"' if not self._sheets else ""
         self._sheets.append((title, f"$A$1:${letters[-1]}${frame.height + 1}"))
-        row_xml = _rows_expression(columns, letters, frame.schema, money)
+        row_xml = _rows_expression(columns, letters, frame.schema, styles)
         index = len(self._sheets)
         with self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as part:
             part.write((f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
@@ -146,10 +147,10 @@ class TableWorkbook:
         self._zip.close()
 
 
-def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, money: set[str]) -> pl.Expr:
+def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, styles: dict[str, int]) -> pl.Expr:
     """Each row's ``<row>`` element, from the frame's columns and its ``__row`` number."""
     row_number = pl.col("__row").cast(pl.String)
-    cells = [_cell_xml(c, schema[c], letter, row_number, c in money) for letter, c in zip(letters, columns, strict=True)]
+    cells = [_cell_xml(c, schema[c], letter, row_number, styles.get(c)) for letter, c in zip(letters, columns, strict=True)]
     return pl.concat_str([pl.lit('<row r="'), row_number, pl.lit('">'), *cells, pl.lit("</row>")])
 
 
@@ -178,7 +179,8 @@ def _workbook_rels(sheets: int) -> str:
 
 
 _STYLES = (
-    f'<styleSheet xmlns="{_MAIN_NS}"><numFmts count="1"><numFmt numFmtId="164" formatCode="#,##0.00"/></numFmts>'
+    f'<styleSheet xmlns="{_MAIN_NS}"><numFmts count="2"><numFmt numFmtId="164" formatCode="0.00"/>'
+    '<numFmt numFmtId="165" formatCode="0.00%"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
@@ -187,17 +189,20 @@ _STYLES = (
     '<border><left style="thin"><color auto="1"/></left><right style="thin"><color auto="1"/></right>'
     '<top style="thin"><color auto="1"/></top><bottom style="thin"><color auto="1"/></bottom><diagonal/></border>'
     '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
 
 
 def write_sheet(workbook: TableWorkbook, name: str, frame: pl.DataFrame, headers: dict[str, str],
-                money: Set[str] = frozenset(), widths: dict[str, int] | None = None) -> None:
-    """One sheet: a bold header row with the Chinese names, then the rows; money as 0.00 numbers."""
-    workbook.add_table(name, frame, headers, money, widths)
+                money: Set[str] = frozenset(), widths: dict[str, int] | None = None,
+                percent: Set[str] = frozenset()) -> None:
+    """One sheet: a bold header row with the Chinese names, then the rows; money as 0.00 numbers, the
+    ``percent`` columns (rates, fractions) as 0.00% numbers."""
+    workbook.add_table(name, frame, headers, money, widths, percent)
 
 
 def new_workbook(path: Path) -> TableWorkbook:

@@ -18,7 +18,7 @@ def test_close_writes_every_output(close_reference, expected):
     folder, warehouse, summary = close_reference
     for path in (summary["validation"]["report"], summary["actions"]["workbook"], *summary["exports"]):
         assert Path(path).is_file() and Path(path).parent == folder / "out" / PERIOD, path
-    assert [Path(p).suffix for p in summary["exports"]] == [".xlsx", ".parquet", ".parquet"]
+    assert [Path(p).suffix for p in summary["exports"]] == [".xlsx"] + [".parquet"] * 6 + [".csv"] * 6  # 6 sheets
     counts = {code: n for code, n in summary["validation"]["counts"].items() if n}
     assert counts == {code: len(keys) for code, keys in expected["periods"][PERIOD]["findings"].items()}
     cells = query(warehouse, f"SELECT count(*) FROM ledger.current_contributions WHERE period = '{PERIOD}'")[0][0]
@@ -41,8 +41,8 @@ def test_per_entity_pieces_add_up_to_the_ledger(close_reference):
         files = [folder / "out" / PERIOD / "entities" / name for name in entity["files"]]
         assert all(f.stat().st_size > 0 for f in files)
         piece = pl.read_parquet(files[1])
-        assert piece.height == entity["rows"] and piece["entity"].unique().to_list() == [entity["entity"]]
-        assert piece["id_number"].str.contains(r"\*{8}").all()  # finance sees masked IDs
+        assert piece.height == entity["rows"] and piece["单位"].unique().to_list() == [entity["entity"]]
+        assert piece["身份证号"].str.contains(r"\*{8}").all()  # finance sees masked IDs
 
 
 def test_close_publishes_artifacts_without_personal_data(close_reference):

@@ -1,0 +1,124 @@
+"""The read copy (SPEC §7): Parquet partitions and a DuckDB file of commented views that finance opens
+without ever touching the warehouse."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from transforms.ledger import compute_ledger
+from transforms.read_copy import READ_FILE, RELATIONS, write_read_copy
+from warehouse.db import connect
+
+FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dXx](?![0-9])")
+PUBLIC = ("ingest.loads", "ingest.rejects", "ledger.contributions", "quality.findings", "actions.cleanup_actions")
+
+
+@pytest.fixture()
+def copied(acceptance_closed, tmp_path):
+    """(warehouse, out) after one read copy of the closed acceptance warehouse."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    con = connect(warehouse)
+    summary = write_read_copy(con, tmp_path / "out")
+    con.close()
+    return warehouse, tmp_path / "out", summary
+
+
+def _read(out, sql: str) -> list[tuple]:
+    reader = duckdb.connect(str(out / READ_FILE), read_only=True)
+    try:
+        return reader.execute(sql).fetchall()
+    finally:
+        reader.close()
+
+
+def test_views_hold_the_warehouse_rows_by_period_with_every_column_commented(copied):
+    warehouse, out, summary = copied
+    assert summary["relations"] >= len(PUBLIC) and summary["partitions_kept"] == 0
+    con = connect(warehouse, read_only=True)
+    for relation in PUBLIC:
+        assert _read(out, f"SELECT count(*) FROM {relation}") == con.execute(f"SELECT count(*) FROM {relation}").fetchall()
+    periods = [p for (p,) in con.execute("SELECT DISTINCT period FROM ledger.contributions ORDER BY 1").fetchall()]
+    totals = con.execute("SELECT period, sum(employer_amount) FROM ledger.contributions GROUP BY 1 ORDER BY 1").fetchall()
+    con.close()
+    assert sorted(p.name for p in (out / "tables" / "ledger.contributions").iterdir()) == [f"period={p}" for p in periods]
+    assert (out / "tables" / "ingest.loads" / "data.parquet").is_file()  # no period column: one file
+    assert _read(out, "SELECT period, sum(employer_amount) FROM ledger.contributions GROUP BY 1 ORDER BY 1") == totals
+    columns = _read(out, "SELECT schema_name || '.' || table_name, column_name, data_type, comment FROM duckdb_columns()")
+    by_relation = {}
+    for relation, column, data_type, comment in columns:
+        by_relation.setdefault(relation, {})[column] = (data_type, comment)
+    for relation in PUBLIC:
+        assert list(by_relation[relation]) == list(RELATIONS[relation][1]), relation  # SPEC §7 columns, in order
+        assert all(comment for _, comment in by_relation[relation].values()), relation
+    assert by_relation["ledger.contributions"]["employer_amount"][0] == "DECIMAL(14,2)"
+    assert by_relation["ledger.contributions"]["period"][0] == "VARCHAR"
+    assert all(c for (c,) in _read(out, "SELECT comment FROM duckdb_views() WHERE NOT internal"))
+
+
+def test_personal_data_is_masked_as_finance_sees_it(copied):
+    _, out, _ = copied
+    ids = _read(out, """SELECT id_number FROM ledger.contributions UNION ALL SELECT id_number FROM quality.findings
+                        UNION ALL SELECT id_number FROM actions.cleanup_actions""")
+    assert ids and all(i is None or "*" in i for (i,) in ids)
+    text = _read(out, """SELECT string_agg(CAST(raw AS VARCHAR), ' ') FROM ingest.rejects UNION ALL
+                         SELECT string_agg(CAST(details AS VARCHAR), ' ') FROM quality.findings UNION ALL
+                         SELECT string_agg(CAST(details AS VARCHAR), ' ') FROM actions.cleanup_actions""")
+    assert not any(FULL_ID.search(t or "") for (t,) in text)
+    for parquet in (out / "tables").rglob("*.parquet"):
+        assert not FULL_ID.search(parquet.read_bytes().decode("latin-1")), parquet
+
+
+def test_only_changed_partitions_are_rewritten(copied):
+    warehouse, out, _ = copied
+    kept = out / "tables" / "ledger.contributions" / "period=2024-03" / "data.parquet"
+    stamp = kept.stat().st_mtime_ns
+    con = connect(warehouse)
+    again = write_read_copy(con, out)
+    assert again["partitions_written"] == 0 and again["partitions_kept"] > 0
+    compute_ledger(con, "2023-12")  # a month not booked before: one new ledger partition
+    once_more = write_read_copy(con, out)
+    con.close()
+    assert once_more["partitions_written"] == 1
+    assert kept.stat().st_mtime_ns == stamp
+    (kept.parent / ".data.parquet.99.tmp").write_bytes(b"left by a copy that was killed")
+    con = connect(warehouse)
+    write_read_copy(con, out)
+    con.close()
+    assert _read(out, "SELECT count(*) > 0 FROM ledger.contributions WHERE period = '2023-12'") == [(True,)]
+    assert not list(out.glob(".*tmp")) and not list((out / "tables").rglob(".*tmp"))
+
+
+def test_a_reader_on_the_previous_read_file_keeps_its_versions(copied, monkeypatch):
+    """Files are never changed in place: a connection opened before a copy still reads what it read, from
+    the superseded versions, which go once a later copy has superseded them for RETAIN."""
+    import transforms.read_copy as read_copy
+
+    warehouse, out, _ = copied
+    rows = "SELECT count(*), sum(employer_amount) FROM ledger.contributions WHERE period = '2024-03'"
+    old = duckdb.connect(str(out / READ_FILE), read_only=True)
+    before = old.execute(rows).fetchall()
+    partition = out / "tables" / ".versions" / "ledger.contributions" / "period=2024-03"
+    [first] = list(partition.glob("*.parquet"))
+    con = connect(warehouse)
+    correction = """INSERT INTO ledger.contributions SELECT * REPLACE ('adjustment' AS entry_type, ? AS run_id)
+                    FROM ledger.contributions WHERE period = '2024-03' LIMIT 1"""
+    con.execute(correction, ["zz-1"])
+    write_read_copy(con, out)
+    assert old.execute(rows).fetchall() == before  # the old read file, the old versions
+    assert len(list(partition.glob("*.parquet"))) == 2
+    old.close()  # (one process shares one open database per path: close before reopening)
+    assert _read(out, rows)[0][0] == before[0][0] + 1  # reopened: the new rows
+    monkeypatch.setattr(read_copy, "RETAIN", read_copy.RETAIN * 0)
+    con.execute(correction, ["zz-2"])
+    write_read_copy(con, out)
+    con.close()
+    versions = list(partition.glob("*.parquet"))
+    assert len(versions) == 2 and first not in versions  # the current and the previous read file's
+    public = out / "tables" / "ledger.contributions" / "period=2024-03"
+    assert [p.name for p in public.iterdir()] == ["data.parquet"]
+    assert _read(out, rows)[0][0] == before[0][0] + 2
