@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import unicodedata
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -81,21 +85,44 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def format_rows(rows: list[dict], fmt: str) -> str:
+    """The listed actions as JSON (one array of objects) or CSV (a header, then one row per action)."""
+    keys = [key for key, _ in LIST_COLUMNS]
+    if fmt == "json":
+        return json.dumps([{key: row.get(key) for key in keys} for row in rows], ensure_ascii=False, default=str)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    writer.writerows([["" if row.get(key) is None else row.get(key) for key in keys] for row in rows])
+    return buffer.getvalue().rstrip("\n")
+
+
 @actions_app.command("list")
 def list_command(
     status: Annotated[str | None, typer.Option("--status", help="open, resolved or dismissed.")] = None,
     action_type: Annotated[str | None, typer.Option("--type", help="An action type, e.g. ADJUST_BASE.")] = None,
     role: RoleOption = DEFAULT_ROLE,
     warehouse: WarehouseOption = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="table (for people), json or csv (for programs).")]
+    = ListFormat.table,
 ) -> None:
-    """List the actions as a table, most severe and oldest first (IDs masked unless --role hr_manager)."""
+    """List the actions, most severe and oldest first (IDs masked unless --role hr_manager)."""
     from transforms.actions import list_actions
     from warehouse.db import opened
 
-    with opened(warehouse or default_path()) as con:
+    with opened(warehouse or default_path(), read_only=True) as con:  # a read never creates a warehouse
         frame = list_actions(con, status, action_type, role)
     rows = [row | {"seen": f"{row['period_first_seen']}..{row['period_last_seen']}"}
             for row in frame.iter_rows(named=True)]
+    if fmt is not ListFormat.table:
+        typer.echo(format_rows(rows, fmt.value))
+        return
     if rows:
         header, rule, *body = format_table(rows).splitlines()
         # the header and the count go to stderr: stdout is one action per line, its id first, for scripts
