@@ -40,7 +40,8 @@ def validate(period: PeriodOption, out: OutDirOption = None, warehouse: Warehous
     with opened(path, read_only=True) as con:  # one clear sentence before any flow starts
         require_ledger(con, period)
     with _lock(path):
-        summary = validate_flow(period=period, warehouse=str(path), out=str(out or default_out()))
+        # GX wants an absolute folder for its Data Docs: a relative --out is taken from the working directory
+        summary = validate_flow(period=period, warehouse=str(path), out=str(Path(out or default_out()).resolve()))
     typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
                f"{summary['by_severity']['warning']} warnings), run {summary['run_id']}.")
     for code, count in summary["counts"].items():

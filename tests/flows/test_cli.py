@@ -110,3 +110,13 @@ def test_actions_list_as_json_and_csv(cli, tmp_path, acceptance_closed):
     parsed = list(csv.DictReader(io.StringIO(out)))
     assert parsed and {row["status"] for row in parsed} == {"open"}
     assert all("*" in row["id_number"] for row in parsed if row["id_number"])  # masked by default
+
+
+def test_validate_with_a_relative_out_folder(cli, tmp_path, acceptance_closed, prefect_harness):
+    """Issue 18 item 11: `shebao validate --period P --out val`, as the README shows, failed inside GX."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    code, out, err = cli("validate", "--period", "2024-03", "--out", "val", "--warehouse", str(warehouse))
+    assert code == 0, err
+    assert (tmp_path / "val" / "2024-03" / "data_docs" / "index.html").is_file()
+    assert f"Report: {tmp_path / 'val' / '2024-03'}" in out
