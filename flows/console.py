@@ -48,7 +48,7 @@ class ConsoleReporter:
             self.task = None
         self.progress.stop()
         mark = "✗" if failed else "✓"
-        self.console.print(f"{mark} {label:<28} {seconds:6.1f} s  {note}".rstrip())
+        self.console.print(f"{mark} {label:<28} {seconds:6.1f} s  {note}".rstrip(), soft_wrap=True, markup=False)
 
 
 @contextmanager
