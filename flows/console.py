@@ -35,8 +35,9 @@ class ConsoleReporter:
         self.task = None
 
     def start(self, label: str) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task(label, total=None)
+        if self.console.is_terminal:  # a bar only where someone watches; logs and pipes get the lines
+            self.progress.start()
+            self.task = self.progress.add_task(label, total=None)
 
     def advance(self, done: int, total: int) -> None:
         if self.task is not None:
@@ -46,15 +47,20 @@ class ConsoleReporter:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        self.progress.stop()
+            self.progress.stop()
         mark = "✗" if failed else "✓"
         self.console.print(f"{mark} {label:<28} {seconds:6.1f} s  {note}".rstrip(), soft_wrap=True, markup=False)
 
 
 @contextmanager
-def reporting(verbose: bool = False) -> Iterator[None]:
-    """Report stages on the console for the block; Prefect's own console logs only when ``verbose``."""
+def reporting(verbose: bool | None = None) -> Iterator[None]:
+    """Report stages on the console for the block; Prefect's own console logs only when ``verbose``
+    (default: ``shebao --verbose`` was given)."""
     global _reporter
+    if verbose is None:
+        from flows.cli import STATE
+
+        verbose = bool(STATE.get("verbose"))
     quiet = [] if verbose else _quiet_prefect_console()
     _reporter = ConsoleReporter()
     try:
