@@ -61,14 +61,13 @@ def reporting(verbose: bool | None = None) -> Iterator[None]:
         from flows.cli import STATE
 
         verbose = bool(STATE.get("verbose"))
-    quiet = [] if verbose else _quiet_prefect_console()
+    if not verbose:  # left quiet afterwards: Prefect still logs when its temporary server stops at exit
+        _quiet_prefect_console()
     _reporter = ConsoleReporter()
     try:
         yield
     finally:
         _reporter = None
-        for handler, level in quiet:
-            handler.setLevel(level)
 
 
 def _quiet_prefect_console() -> list[tuple[logging.Handler, int]]:
