@@ -61,7 +61,9 @@ def reporting(verbose: bool | None = None) -> Iterator[None]:
         from flows.cli import STATE
 
         verbose = bool(STATE.get("verbose"))
-    if not verbose:  # left quiet afterwards: Prefect still logs when its temporary server stops at exit
+    if verbose:
+        _restore_prefect_console()
+    else:  # left quiet afterwards: Prefect still logs when its temporary server stops at exit
         _quiet_prefect_console()
     _reporter = ConsoleReporter()
     try:
@@ -70,15 +72,28 @@ def reporting(verbose: bool | None = None) -> Iterator[None]:
         _reporter = None
 
 
-def _quiet_prefect_console() -> list[tuple[logging.Handler, int]]:
-    """Raise Prefect's console handlers to WARNING (its API log handler keeps every record)."""
-    changed = []
+_LEVELS: dict[logging.Handler, int] = {}  # Prefect's console handlers and their configured levels
+
+
+def _console_handlers() -> list[logging.Handler]:
+    found = []
     for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn", "httpx"):
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                changed.append((handler, handler.level))
-                handler.setLevel(logging.WARNING)
-    return changed
+                found.append(handler)
+    return found
+
+
+def _quiet_prefect_console() -> None:
+    """Raise Prefect's console handlers to WARNING (its API log handler keeps every record)."""
+    for handler in _console_handlers():
+        _LEVELS.setdefault(handler, handler.level)
+        handler.setLevel(logging.WARNING)
+
+
+def _restore_prefect_console() -> None:
+    for handler, level in _LEVELS.items():
+        handler.setLevel(level)
 
 
 @contextmanager

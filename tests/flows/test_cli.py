@@ -120,3 +120,14 @@ def test_validate_with_a_relative_out_folder(cli, tmp_path, acceptance_closed, p
     assert code == 0, err
     assert (tmp_path / "val" / "2024-03" / "data_docs" / "index.html").is_file()
     assert f"Report: {tmp_path / 'val' / '2024-03'}" in out
+
+
+def test_the_orchestrators_logs_only_with_verbose(cli, tmp_path, acceptance_ingested, acceptance_dir, prefect_harness):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_ingested, warehouse)  # every file loaded before: a quick ingest
+    args = ("ingest", "--inbox", str(acceptance_dir / "inbox"), "--warehouse", str(warehouse))
+    code, out, err = cli(*args)
+    assert code == 0 and "0 staged" in out
+    assert err.startswith("✓ ingest the inbox") and "Flow run" not in err and "Task run" not in err, err
+    code, out, err = cli("--verbose", *args)
+    assert code == 0 and "Flow run '" in err and "Task run '" in err, err
