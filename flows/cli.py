@@ -52,10 +52,9 @@ def _main(
                                            help="Print the version and exit.")] = False,
 ) -> None:
     """社保 compliance: ingest HR extracts, validate, build the contribution ledger and the action list."""
-    STATE["verbose"] = verbose
+    from flows import console
 
-
-STATE: dict = {"verbose": False}
+    console.OPTIONS["verbose"] = verbose
 
 # Each area registers its commands from its own module: cli_<area>.register(app).
 _COMMAND_MODULES = ["flows.cli_ingest", "flows.cli_ledger", "flows.cli_validate", "flows.cli_actions", "flows.cli_close",

@@ -82,9 +82,9 @@ def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: 
 
 
 def _verbose() -> bool:
-    from flows.cli import STATE
+    from flows import console
 
-    return bool(STATE.get("verbose"))
+    return console.OPTIONS["verbose"]
 
 
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],

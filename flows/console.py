@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _reporter: ConsoleReporter | None = None
+# ``shebao --verbose``: kept here, not in flows.cli, which runs as __main__ under ``python -m flows.cli``
+# (a second import of it would hold its own copy).
+OPTIONS = {"verbose": False}
 
 
 class ConsoleReporter:
@@ -58,9 +61,7 @@ def reporting(verbose: bool | None = None) -> Iterator[None]:
     (default: ``shebao --verbose`` was given)."""
     global _reporter
     if verbose is None:
-        from flows.cli import STATE
-
-        verbose = bool(STATE.get("verbose"))
+        verbose = OPTIONS["verbose"]
     if verbose:
         _restore_prefect_console()
     else:  # left quiet afterwards: Prefect still logs when its temporary server stops at exit

@@ -122,12 +122,12 @@ def test_validate_with_a_relative_out_folder(cli, tmp_path, acceptance_closed, p
     assert f"Report: {tmp_path / 'val' / '2024-03'}" in out
 
 
-def test_the_orchestrators_logs_only_with_verbose(cli, tmp_path, acceptance_ingested, acceptance_dir, prefect_harness):
+def test_the_orchestrators_logs_only_with_verbose(tmp_path, acceptance_ingested, acceptance_dir):
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(acceptance_ingested, warehouse)  # every file loaded before: a quick ingest
     args = ("ingest", "--inbox", str(acceptance_dir / "inbox"), "--warehouse", str(warehouse))
-    code, out, err = cli(*args)
-    assert code == 0 and "0 staged" in out
-    assert err.startswith("✓ ingest the inbox") and "Flow run" not in err and "Task run" not in err, err
-    code, out, err = cli("--verbose", *args)
-    assert code == 0 and "Flow run '" in err and "Task run '" in err, err
+    quiet = shebao(*args, cwd=tmp_path)
+    assert quiet.returncode == 0 and "0 staged" in quiet.stdout, quiet.stderr
+    assert quiet.stderr.startswith("✓ ingest the inbox") and len(quiet.stderr.strip().splitlines()) == 1, quiet.stderr
+    verbose = shebao("--verbose", *args, cwd=tmp_path)
+    assert verbose.returncode == 0 and "Flow run '" in verbose.stderr and "Task run '" in verbose.stderr, verbose.stderr
