@@ -141,6 +141,9 @@ def build_data_docs(context, folder: Path) -> str:
         },
     )
     context.build_data_docs(site_names=["shebao"])
+    from expectations.datadocs import make_offline
+
+    make_offline(folder)  # every style sheet and script beside the pages: they render offline
     return str(folder / "index.html")
 
 

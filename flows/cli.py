@@ -1,4 +1,9 @@
-"""``shebao``: one entry point for every stage. Errors a user can cause end in one sentence, exit 2."""
+"""``shebao``: one entry point for every stage.
+
+A usage mistake (unknown command or option, missing or malformed value) is one sentence and exit 2;
+an error the user can fix is one sentence and exit 2; only a bug leaves a log file. typer 0.29 raises the
+exceptions of its vendored click (``typer._click``), so both its classes and click's are recognised.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -22,9 +28,37 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("shebao")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"shebao {version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the orchestrator's (Prefect's) logs too.")] = False,
+    _version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                           help="Print the version and exit.")] = False,
+) -> None:
+    """社保 compliance: ingest HR extracts, validate, build the contribution ledger and the action list."""
+    from flows import console
+
+    console.OPTIONS["verbose"] = verbose
+
 # Each area registers its commands from its own module: cli_<area>.register(app).
 _COMMAND_MODULES = ["flows.cli_ingest", "flows.cli_ledger", "flows.cli_validate", "flows.cli_actions", "flows.cli_close",
-                    "flows.cli_sample", "flows.cli_roles"]
+                    "flows.cli_sample", "flows.cli_roles", "flows.cli_alerts"]
 for _name in _COMMAND_MODULES:
     try:
         _module = importlib.import_module(_name)
@@ -39,28 +73,60 @@ def _crash_log() -> Path:
     return Path.cwd() / "shebao-error.log"
 
 
-def main() -> None:
+def _click_classes() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(ClickException, Abort, Exit) classes: typer's own and its vendored click's, and the click package's
+    where it is installed."""
+    clicks: list[type] = []
+    aborts: list[type] = [typer.Abort]
+    exits: list[type] = [typer.Exit]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        clicks.append(module.ClickException)
+        aborts += [getattr(module, "Abort", typer.Abort)]
+        exits += [getattr(module, "Exit", typer.Exit)]
+    return tuple(clicks), tuple(aborts), tuple(exits)
+
+
+def usage_sentence(exc) -> str:
+    """One sentence for a usage mistake: what was wrong, and where help is."""
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "shebao"
+    message = message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
+    return f"{command}: {message.rstrip('.')}; see `{command} --help`."
+
+
+def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    clicks, aborts, exits = _click_classes()
     try:
-        app(standalone_mode=False)
+        code = app(args=argv, prog_name="shebao", standalone_mode=False)
     except ShebaoError as exc:
         typer.echo(f"shebao: {redact(str(exc))}", err=True)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
+    except aborts + (KeyboardInterrupt,):
         typer.echo("shebao: stopped.", err=True)
         sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors come through here too
-        import click
+    except exits as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except clicks as exc:
+        typer.echo(redact(usage_sentence(exc)), err=True)
+        sys.exit(2 if getattr(exc, "exit_code", 2) in (None, 1, 2) else exc.exit_code)
+    except Exception as exc:
+        import duckdb
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         from warehouse.errors import storage_error
 
         if (sentence := storage_error(exc)) is not None:  # a full or read-only disk: the user frees space
             typer.echo(f"shebao: {redact(str(sentence))}", err=True)
+            sys.exit(2)
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            from warehouse.db import memory_sentence
+
+            typer.echo(f"shebao: {memory_sentence()}", err=True)
             sys.exit(2)
         log = _crash_log()
         try:
@@ -71,6 +137,8 @@ def main() -> None:
         logging.getLogger("shebao").debug("unexpected error", exc_info=False)
         typer.echo(f"shebao: an unexpected {type(exc).__name__} stopped the run{where}.", err=True)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import unicodedata
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -88,6 +92,24 @@ def format_table(rows: list[dict], columns: tuple = LIST_COLUMNS) -> str:
     return "\n".join(lines)
 
 
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def format_rows(rows: list[dict], fmt: str) -> str:
+    """The listed actions as JSON (one array of objects) or CSV (a header, then one row per action)."""
+    keys = [key for key, _ in LIST_COLUMNS]
+    if fmt == "json":
+        return json.dumps([{key: row.get(key) for key in keys} for row in rows], ensure_ascii=False, default=str)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    writer.writerows([["" if row.get(key) is None else row.get(key) for key in keys] for row in rows])
+    return buffer.getvalue().rstrip("\n")
+
+
 @actions_app.command("list")
 def list_command(
     status: Annotated[str | None, typer.Option("--status", help="open, submitted, resolved or dismissed.")] = None,
@@ -95,18 +117,25 @@ def list_command(
     role: RoleOption = None,
     warehouse: WarehouseOption = None,
     full_ids: FullIdsOption = False,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="table (for people), json or csv (for programs).")]
+    = ListFormat.table,
 ) -> None:
-    """List the actions as a table, most severe and oldest first (IDs masked unless an HR manager asks
-    with --full-ids)."""
+    """List the actions, most severe and oldest first (IDs masked unless an HR manager asks with
+    --full-ids)."""
     from transforms.actions import list_actions
     from transforms.roles import resolve_caller
     from warehouse.db import opened
 
-    with opened(warehouse or default_path()) as con:
+    path = warehouse or default_path()
+    # a read never creates a warehouse; only a request for full IDs writes (its audit row)
+    with opened(path, read_only=not full_ids or not path.is_file()) as con:
         who = resolve_caller(con, "actions list", role, full_ids=full_ids)
         frame = list_actions(con, status, action_type, who.view)
     rows = [row | {"seen": f"{row['period_first_seen']}..{row['period_last_seen']}"}
             for row in frame.iter_rows(named=True)]
+    if fmt is not ListFormat.table:
+        typer.echo(format_rows(rows, fmt.value))
+        return
     # dismissed actions show why (SPEC §6)
     columns = LIST_COLUMNS + ((("dismissed_reason", "忽略原因"),) if status == "dismissed" else ())
     if rows:

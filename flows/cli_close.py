@@ -21,6 +21,7 @@ DaskOption = Annotated[str | None, typer.Option(
     "--dask-address", help="Dask scheduler for the per-entity work (default: $SHEBAO_DASK_ADDRESS, else threads).")]
 FullIdsOption = Annotated[bool, typer.Option(
     "--full-ids", help="Full ID numbers in the workbook, forms and declarations (HR managers only; audited).")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the orchestrator's (Prefect's) logs too.")]
 WaitOption = Annotated[float | None, typer.Option(
     "--wait", help="Seconds to wait while another run writes the warehouse (default: $SHEBAO_LOCK_WAIT, else 30).")]
 
@@ -49,10 +50,23 @@ def _print_ingest(ingest: dict) -> None:
                f"{ingest['files_already_loaded']} loaded before.")
 
 
+STATUS_WORDS = {"open": "open", "resolved": "resolved", "dismissed": "dismissed", "submitted": "submitted"}
+
+
+def counts_in_words(counts: dict, words: dict | None = None) -> str:
+    """``{"open": 12, "resolved": 3}`` as ``12 open, 3 resolved`` (``none`` when empty)."""
+    words = words or {}
+    parts = [f"{n} {words.get(key, str(key).replace('_', ' '))}" for key, n in sorted(counts.items()) if n]
+    return ", ".join(parts) or "none"
+
+
 def _print_close(summary: dict) -> None:
     validation, actions = summary["validation"], summary["actions"]
-    typer.echo(f"{summary['period']}: {summary['ledger']['employees_in_ledger']} employees in the ledger, "
-               f"{validation['findings']} findings, actions {actions['by_status']}.")
+    severity = validation.get("by_severity", {})
+    typer.echo(f"{summary['period']}: {summary['ledger']['employees_in_ledger']} employees in the ledger; "
+               f"{validation['findings']} findings ({severity.get('error', 0)} errors, "
+               f"{severity.get('warning', 0)} warnings); actions: "
+               f"{counts_in_words(actions.get('by_status', {}), STATUS_WORDS)}.")
     typer.echo(f"HR report:       {validation['report']}")
     typer.echo(f"Action workbook: {actions['workbook']}")
     typer.echo(f"Ledger export:   {summary['exports'][0]}")
@@ -67,25 +81,33 @@ def _print_close(summary: dict) -> None:
 
 
 def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,
-           wait: float | None, role: str | None = None, full_ids: bool = False) -> dict:
+           wait: float | None, role: str | None = None, full_ids: bool = False, verbose: bool = False) -> dict:
+    from flows import console
     from flows.close import monthly_close
     from flows.lock import warehouse_lock
 
-    with warehouse_lock(warehouse, wait):
+    with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
         return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
                              full_ids=full_ids)
 
 
+def _verbose() -> bool:
+    from flows import console
+
+    return console.OPTIONS["verbose"]
+
+
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
         out: OutOption = Path("out"), policy: PolicyOption = None, warehouse: WarehouseOption = None,
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
-        full_ids: FullIdsOption = False) -> None:
+        full_ids: FullIdsOption = False, verbose: VerboseOption = False) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
     check_period(period)
     _check_inputs(inbox, policy)
-    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids)
+    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids,
+                     verbose)
     _print_ingest(summary["ingest"])
     _print_close(summary)
 
@@ -93,18 +115,19 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
 def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
              end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")], out: OutOption = Path("out"),
              policy: PolicyOption = None, warehouse: WarehouseOption = None, dask_address: DaskOption = None,
-             wait: WaitOption = None) -> None:
+             wait: WaitOption = None, verbose: VerboseOption = False) -> None:
     """Close every month from --from to --to, in order (the inbox is ingested once)."""
     check_period(start)
     check_period(end)
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
     _check_inputs(inbox, policy)
+    from flows import console
     from flows.close import backfill as backfill_flow
     from flows.lock import warehouse_lock
 
     path = warehouse or default_path()
-    with warehouse_lock(path, wait):
+    with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)
         summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path), out=str(out),
                                   policy=str(policy) if policy else None, dask_address=dask_address)
@@ -115,7 +138,7 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
 
 def demo(out: OutOption = Path("out"),
          employees: Annotated[int, typer.Option("--employees", min=10, help="Employees in the sample.")] = 300,
-         wait: WaitOption = None) -> None:
+         wait: WaitOption = None, verbose: VerboseOption = False) -> None:
     """Generate a realistic sample inbox (2023-01..2024-03) and close its last month on the embedded
     defaults: the warehouse is <out>/shebao.duckdb, Prefect runs without a server."""
     from transforms.sample import generate_inbox
@@ -126,11 +149,12 @@ def demo(out: OutOption = Path("out"),
     else:
         manifest = generate_inbox(inbox, employees, *DEMO_MONTHS)
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
+    from flows import console
     from flows.close import backfill as backfill_flow
     from flows.lock import warehouse_lock
 
     warehouse = out / "shebao.duckdb"
-    with warehouse_lock(warehouse, wait):
+    with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
         summaries = backfill_flow(inbox=str(inbox), start=DEMO_CLOSED[0], end=DEMO_CLOSED[1],
                                   warehouse=str(warehouse), out=str(out))

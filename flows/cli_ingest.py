@@ -22,14 +22,17 @@ def ingest(
 ) -> None:
     """Load every new file of the inbox into the warehouse: staged, or rejected with a reason."""
     inbox_files(inbox)  # a missing inbox is one clear sentence, before any flow starts
+    from flows import console
     from flows.ingest import ingest_flow
     from flows.lock import warehouse_lock
 
     path = warehouse or default_path()
-    with warehouse_lock(path):
+    with warehouse_lock(path), console.reporting():
         preflight(path)
         caller_role(path, "ingest")
-        summary = ingest_flow(inbox=str(inbox), warehouse=str(path))
+        with console.stage("ingest the inbox") as shown:  # a progress bar over the inbox's files
+            summary = ingest_flow(inbox=str(inbox), warehouse=str(path))
+            shown["note"] = f"{summary['rows_staged']} rows staged, {summary['rows_rejected']} rejected"
     print_ingest_summary(summary)
 
 

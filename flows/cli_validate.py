@@ -48,7 +48,8 @@ def validate(period: PeriodOption, out: OutDirOption = None, warehouse: Warehous
         require_ledger(con, period)
     caller_role(path, "validate", minimum="hr_staff", target=period)
     with _lock(path):
-        summary = validate_flow(period=period, warehouse=str(path), out=str(out or default_out()))
+        # GX wants an absolute folder for its Data Docs: a relative --out is taken from the working directory
+        summary = validate_flow(period=period, warehouse=str(path), out=str(Path(out or default_out()).resolve()))
     typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
                f"{summary['by_severity']['warning']} warnings), run {summary['run_id']}.")
     for code, count in summary["counts"].items():

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows import console
 from transforms.ingest import ingest_inbox
 from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
@@ -21,6 +22,7 @@ def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dic
     logger = get_run_logger()
 
     def report(index: int, total: int, info: dict) -> None:
+        console.advance(index, total)
         for load in info["loads"]:
             if load["status"] == "already_loaded":
                 logger.info("[%d/%d] %s: loaded before, skipped", index, total, redact(info["file"]))

@@ -3,11 +3,11 @@
 DuckDB itself refuses a second read-write process with an IO error; this lock turns that into a bounded
 wait and one clear sentence, and covers the gaps between the connections a close opens and closes.
 
-The lock is an ``flock`` on ``<warehouse>.lock``; the file records who holds it (pid, host, since). The
-kernel releases an ``flock`` when its holder dies, so a killed run leaves no lock behind. One case is left:
-a holder that forked a child (which inherits the open file) and died. The lock is then held although
-the recorded pid is dead; a waiter on the same host sees that and takes the lock over by replacing the
-file (under a second, short-lived guard lock so that two waiters cannot both take over).
+The lock is an ``flock`` on ``<warehouse>.lock``; the file records who took it (pid, host, command,
+since). The kernel releases an ``flock`` when the last process holding the open file is gone, so a
+killed run leaves no lock behind, and a lock still held is held by a live process: it is never taken
+over, whatever pid the file records (a holder's forked child keeps it until it exits). A refusal names
+the live holder: the recorded one while it has the file open, else the process found holding it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from warehouse.db import process_description
 from warehouse.errors import WarehouseError
+from warehouse.settings import settings
 
-DEFAULT_WAIT_SECONDS = float(os.environ.get("SHEBAO_LOCK_WAIT", "30"))
 POLL_SECONDS = 0.2
 _HELD: dict[Path, int] = {}  # locks this process holds: re-entering (a flow inside a CLI command) is free
 
@@ -35,7 +37,7 @@ def lock_path(warehouse: str | os.PathLike) -> Path:
 
 
 def holder(warehouse: str | os.PathLike) -> dict:
-    """What the lock file says about its holder: ``pid``, ``host``, ``since`` (empty when unknown)."""
+    """What the lock file says about its holder: ``pid``, ``host``, ``command``, ``since`` (empty when unknown)."""
     return holder_of(lock_path(warehouse))
 
 
@@ -46,7 +48,7 @@ def warehouse_lock(warehouse: str | os.PathLike, wait: float | None = None) -> I
     ``wait`` defaults to ``$SHEBAO_LOCK_WAIT`` or 30 seconds; 0 means try once. Re-entrant within one
     process. Raises ``WarehouseError`` with one sentence when the lock stays taken.
     """
-    wait = DEFAULT_WAIT_SECONDS if wait is None else max(0.0, float(wait))
+    wait = settings().lock_wait if wait is None else max(0.0, float(wait))
     path = lock_path(Path(warehouse).resolve())
     if _HELD.get(path):
         _HELD[path] += 1
@@ -63,7 +65,7 @@ def warehouse_lock(warehouse: str | os.PathLike, wait: float | None = None) -> I
     try:
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": _command(),
                                  "since": datetime.now().isoformat(timespec="seconds")}))
         handle.flush()
         _HELD[path] = 1
@@ -82,14 +84,6 @@ def _open(path: Path):
         raise WarehouseError(f"Cannot create the lock file {path} ({exc.strerror}); choose another --warehouse.") from None
 
 
-def _same_file(handle, path: Path) -> bool:
-    """True while ``path`` still names the file ``handle`` has open (a takeover replaces the file)."""
-    try:
-        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
-    except FileNotFoundError:
-        return False
-
-
 def _acquire(path: Path, deadline: float, warehouse):
     while True:
         handle = _open(path)
@@ -97,51 +91,34 @@ def _acquire(path: Path, deadline: float, warehouse):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            if _take_over_if_stale(path):
-                continue
             if time.monotonic() >= deadline:
                 raise WarehouseError(_busy_sentence(warehouse, path)) from None
             time.sleep(POLL_SECONDS)
             continue
-        if _same_file(handle, path):
-            return handle
-        handle.close()  # the file was replaced while we locked it: lock the new one
+        return handle
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
+def _command() -> str:
+    """What this process is, for the refusal another run prints: ``shebao run --period 2024-03 ...``."""
+    argv = list(sys.argv)
+    if argv and (argv[0].endswith(("flows/cli.py", "/shebao")) or argv[0] == "-m"):
+        argv[0] = "shebao"
+    text = " ".join(argv) or "python"
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _is_stale(info: dict) -> bool:
-    pid = info.get("pid")
-    return (isinstance(pid, int) and pid > 0 and info.get("host") == socket.gethostname()
-            and not _pid_alive(pid))
-
-
-def _take_over_if_stale(path: Path) -> bool:
-    """Replace a lock file whose recorded holder is a dead process on this host; True if replaced."""
-    if not _is_stale(holder_of(path)):
-        return False
-    guard_path = path.with_name(path.name + ".takeover")
-    with open(guard_path, "a") as guard:
+def _processes_holding(path: Path) -> list[int]:
+    """Other live processes of this host with ``path`` open (Linux ``/proc``; empty where unreadable)."""
+    target = str(path)
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # another waiter is taking over; try again on the next round
-        try:  # check again under the guard: someone may have taken over already
-            if not _is_stale(holder_of(path)):
-                return False
-            with suppress(FileNotFoundError):
-                path.unlink()
-            return True
-        finally:
-            fcntl.flock(guard, fcntl.LOCK_UN)
+            links = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:
+            continue
+        if target in links and int(entry.name) != os.getpid():
+            pids.append(int(entry.name))
+    return sorted(pids)
 
 
 def holder_of(path: Path) -> dict:
@@ -154,5 +131,12 @@ def holder_of(path: Path) -> dict:
 
 def _busy_sentence(warehouse, path: Path) -> str:
     info = holder_of(path)
-    who = f" (pid {info['pid']}, since {info['since']})" if {"pid", "since"} <= info.keys() else ""
+    live = _processes_holding(path)
+    if info.get("pid") in live or (not live and {"pid", "since"} <= info.keys()):
+        command = f", `{info['command']}`" if info.get("command") else ""
+        who = f" (pid {info['pid']}{command}, since {info['since']})"
+    elif live:
+        who = f" ({process_description(live[0])})"
+    else:
+        who = ""
     return f"The warehouse {warehouse} is being written by another shebao run{who}; try again when it finishes."

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +23,49 @@ def apply() -> None:
     # the warehouse, its read copy and every output hold personal data: files the owner's alone, whether
     # the CLI or a deployment's worker runs the flows (SPEC §8)
     os.umask(0o077)
+    _patch_when_imported("prefect.server.api.server", "flows.ephemeral", "patch_prefect")
+
+
+class _ThenCall(importlib.abc.Loader):
+    def __init__(self, loader, then) -> None:
+        self.loader, self.then = loader, then
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        self.then()
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``module:function`` right after ``target`` is imported (the temporary server's watchdog is
+    patched in only when Prefect's server module is loaded, which a plain ``shebao --help`` never does)."""
+
+    def __init__(self, target: str, module: str, function: str) -> None:
+        self.target, self.module, self.function = target, module, function
+
+    def call(self) -> None:
+        getattr(importlib.import_module(self.module), self.function)()
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.target:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _ThenCall(spec.loader, self.call)
+                return spec
+        return None
+
+
+def _patch_when_imported(target: str, module: str, function: str) -> None:
+    if target in sys.modules:
+        getattr(importlib.import_module(module), function)()
+    elif not any(isinstance(f, _AfterImport) and f.target == target for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(target, module, function))
 
 
 apply()

@@ -71,7 +71,7 @@ def validate_flow(period: str, warehouse: str | None = None, out: str | None = N
     """
     run_id = run_id or new_run_id()
     warehouse = str(warehouse) if warehouse else None
-    out = str(out) if out else str(default_out())
+    out = str(Path(out or default_out()).resolve())  # GX's Data Docs need an absolute folder
     summary = run_suites_task(period, warehouse, out, run_id)
     summary["report"] = report_task(warehouse, out, period, run_id)
     create_markdown_artifact(markdown=_markdown(summary), key=f"validate-{period}".lower(),

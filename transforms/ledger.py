@@ -57,7 +57,8 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
         appended = scalar(con, "SELECT count(*) FROM ledger.contributions") - before
         checkpoint("ledger.before_commit")
         con.execute(
-            "INSERT INTO ledger.runs VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ledger.runs (run_id, period, started_at, finished_at, rows_appended, policy_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             [run_id, period, started, datetime.now(), appended, policy_fingerprint(con)],
         )
     return ledger_summary(con, period) | {"run_id": run_id, "rows_appended": appended}

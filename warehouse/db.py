@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -28,7 +30,9 @@ ROLES_MIGRATION = 12  # 012_roles_action_ids.sql: the roles table, seeded with i
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("SHEBAO_WAREHOUSE") or Path.cwd() / DEFAULT_FILE)
+    from warehouse.settings import settings
+
+    return Path(settings().warehouse or Path.cwd() / DEFAULT_FILE)
 
 
 def extension_path(name: str) -> str:
@@ -49,10 +53,15 @@ def _sql_literal(text: str) -> str:
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, migrate: bool = True,
             key: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating and migrating it unless read-only) and return a connection."""
+    from warehouse.settings import settings
+
+    config = settings()
     path = Path(path) if path is not None else default_path()
-    key = key if key is not None else os.environ.get(KEY_ENV) or None
-    if read_only and not path.exists():
-        raise WarehouseError(f"The warehouse {path} does not exist yet; run `shebao ingest` or `shebao run` first.")
+    if key is None and config.warehouse_key is not None:
+        key = config.warehouse_key.get_secret_value() or None
+    if read_only and not path.is_file():
+        raise WarehouseError(f"The warehouse {path} does not exist; check --warehouse (or SHEBAO_WAREHOUSE), "
+                             "or create it with `shebao ingest` or `shebao run`.")
     created = not read_only and not path.exists()
     if not read_only:
         try:
@@ -63,10 +72,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
             raise WarehouseError(f"The warehouse {path} is in a folder shebao cannot write to; choose another --warehouse.")
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"SET memory_limit = {_sql_literal(os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY)}")
+        con.execute(f"SET memory_limit = {_sql_literal(config.duckdb_memory)}")
     except duckdb.Error:
         con.close()
-        raise WarehouseError(f"{MEMORY_ENV} is not a memory size DuckDB understands; use e.g. 1GB or 800MB.") from None
+        raise WarehouseError(f"{MEMORY_ENV}={config.duckdb_memory!r} is not a memory size DuckDB understands; "
+                             "use e.g. 2GB or 800MB.") from None
     con.execute(f"SET temp_directory = {_sql_literal(str(path) + '.tmp')}")
     options = ["READ_ONLY"] if read_only else []
     if key:
@@ -99,8 +109,10 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
 
 def _explain_attach_error(path: Path, message: str, *, encrypted: bool) -> str:
     lowered = message.lower()
-    if "lock" in lowered:
-        return f"The warehouse {path} is in use by another shebao run; wait for it to finish and try again."
+    if "could not set lock" in lowered or "conflicting lock" in lowered:
+        return busy_sentence(path, message)
+    if "out of memory" in lowered or "could not allocate" in lowered:
+        return memory_sentence()
     if "encrypt" in lowered or "key" in lowered or "crypto" in lowered:
         if encrypted:
             return f"The warehouse {path} cannot be opened with the key in {KEY_ENV}; check the key."
@@ -123,6 +135,40 @@ def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tupl
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None):
     """The first value of :func:`one`."""
     return one(con, sql, params)[0]
+
+
+def memory_sentence() -> str:
+    from warehouse.settings import settings
+
+    return (f"DuckDB ran out of memory under its limit {MEMORY_ENV}={settings().duckdb_memory}; raise it "
+            "(e.g. 2GB) or free memory, then run again.")
+
+
+def process_description(pid: int) -> str:
+    """``pid N, <command>, since <start>`` for a live process; ``pid N`` alone when it cannot be read."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        command = " ".join(process.cmdline()) or process.name()
+        since = datetime.fromtimestamp(process.create_time()).isoformat(timespec="seconds")
+    except (psutil.Error, OSError):
+        return f"pid {pid}"
+    if len(command) > 120:
+        command = command[:117] + "..."
+    return f"pid {pid}, `{command}`, since {since}"
+
+
+_DUCKDB_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def busy_sentence(path: Path, message: str) -> str:
+    """DuckDB refused the file because another process holds it: name that process (DuckDB's error text
+    carries its pid). The holder may be another shebao run or any program (DBeaver, a notebook)."""
+    match = _DUCKDB_HOLDER.search(message)
+    who = f" ({process_description(int(match.group(1)))})" if match else ""
+    return (f"The warehouse {path} is open in another process{who}; close it or wait for it to finish, "
+            "then try again.")
 
 
 @contextmanager

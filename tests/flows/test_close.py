@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +10,7 @@ import polars as pl
 import pytest
 from conftest import ACTIONS, FINDING_KEYS, LEDGER_TOTALS, PERIOD, query
 
-from warehouse.errors import InputError, WarehouseError
+from warehouse.errors import InputError
 
 
 def test_close_writes_every_output(close_reference, expected):
@@ -162,24 +161,28 @@ def test_an_empty_period_means_the_previous_month_and_a_bad_one_is_refused():
             resolve_period(bad)
 
 
-def test_the_deployment_concurrency_limit_is_created_and_taken(prefect_harness, tmp_path):
-    """Deployed closes share the global limit shebao-warehouse (created with one slot when missing):
-    while one run holds it, another gets one sentence after its bounded wait."""
+def test_a_scheduled_close_closes_the_month_before_its_scheduled_start():
+    """Not the month before today: a run scheduled for 06:00 on 5 April (Asia/Shanghai) closes March, even
+    when it starts late or is retried in May; the month boundary is the local one."""
+    from datetime import UTC, datetime
+
+    from flows.close import scheduled_month
+
+    assert scheduled_month(datetime(2024, 4, 4, 22, 0, tzinfo=UTC)) == "2024-03"   # 06:00 on 5 April in Shanghai
+    assert scheduled_month(datetime(2024, 3, 31, 17, 0, tzinfo=UTC)) == "2024-03"  # 01:00 on 1 April in Shanghai
+    assert scheduled_month(datetime(2024, 3, 31, 15, 0, tzinfo=UTC)) == "2024-02"  # 23:00 on 31 March
+
+
+def test_the_close_run_is_named_by_its_month_and_recorded_in_the_run_tables(close_reference):
     from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
 
-    from flows.close import CONCURRENCY_LIMIT, one_writer
-
-    with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
-        client.delete_global_concurrency_limit_by_name(CONCURRENCY_LIMIT)
-    with one_writer(str(tmp_path / "a.duckdb"), wait=1, limit=True):
-        with get_client(sync_client=True) as client:
-            assert client.read_global_concurrency_limit_by_name(CONCURRENCY_LIMIT).limit == 1
-        with pytest.raises(WarehouseError, match="being written by another deployed shebao run"), \
-                one_writer(str(tmp_path / "b.duckdb"), wait=1, limit=True):
-            pass
-    with one_writer(str(tmp_path / "b.duckdb"), wait=1, limit=True):  # released
-        pass
+    folder, warehouse, summary = close_reference
+    ids = {row[0] for table in ("ingest.loads", "ledger.runs", "quality.runs")
+           for row in query(warehouse, f"SELECT DISTINCT flow_run_id FROM {table}")}
+    assert len(ids) == 1 and None not in ids
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(ids.pop())
+    assert run.name == f"close-{PERIOD}"
 
 
 @pytest.mark.slow

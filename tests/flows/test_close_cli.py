@@ -76,7 +76,7 @@ def test_two_concurrent_runs_one_completes_the_other_refuses_or_waits(wait, tmp_
     assert "HR report:" in out1
     if wait == "0":
         assert code2 == 2, err2[-3000:]
-        assert f"is being written by another shebao run (pid {first.pid}, since " in err2
+        assert f"is being written by another shebao run (pid {first.pid}, `shebao run --inbox " in err2
         assert "Traceback" not in err2 and "HR report:" not in out2
     else:  # it waited, then found everything done: nothing new read, nothing booked twice
         assert code2 == 0, err2[-3000:]
@@ -100,3 +100,10 @@ def test_demo_prints_the_three_outputs(tmp_path):
         ("2024-01",), ("2024-02",), ("2024-03",)]
     assert "Where everything is:" in out and "Declarations:" in out and "Transfer forms:" in out
     assert "ENROLL_EMPLOYEE" in out  # the action types, with their counts
+    # the console: one line per stage, a summary in words, and none of the orchestrator's logs
+    stages = [line[2:30].strip() for line in err.splitlines() if line.startswith("✓ ")]
+    assert stages[0] == "ingest the inbox" and stages.count("book the ledger") == 3, err[-3000:]
+    assert {"validate", "update the action list", "export the ledger", "per-entity files"} <= set(stages)
+    assert "Flow run" not in err and "Task run" not in err and "temporary server" not in err, err[-3000:]
+    summary = next(line for line in out.splitlines() if line.startswith("2024-03: "))
+    assert "{" not in summary and " findings (" in summary and "actions: " in summary

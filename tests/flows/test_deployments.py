@@ -1,15 +1,21 @@
-"""prefect.yaml for real: a Prefect server on loopback, a process work pool and worker, the monthly close
-deployment triggered on the acceptance sample; everything started here is stopped here."""
+"""prefect.yaml for real: a Prefect server on loopback, a process work pool (one run at a time) and a worker,
+the alerts of `shebao alerts setup` posting to a loopback receiver; a scheduled run of the monthly close on
+the acceptance sample closes the month before its scheduled start and emits its counts, and a failing run
+reaches the receiver. Everything started here is stopped here."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -53,6 +59,51 @@ def _stop(process: subprocess.Popen | None) -> None:
             continue
 
 
+class Receiver(ThreadingHTTPServer):
+    """A webhook on loopback that keeps every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(json.loads(self.rfile.read(length) or b"{}"))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"errcode": 0}')
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [body.get("text", {}).get("content", "") for body in self.bodies]  # the WeCom robot's format
+
+    def wait_for(self, words: str, seconds: float = 180) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for text in self.texts():
+                if words in text:
+                    return text
+            time.sleep(1)
+        raise AssertionError(f"no notification with {words!r} within {seconds} s; got {self.texts()}")
+
+
+def _wait_final(api: str, run_id: str, seconds: float = 660) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()
+        if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return run
+        time.sleep(2)
+    raise AssertionError(f"the flow run {run_id} did not finish within {seconds} s")
+
+
 @pytest.mark.slow
 def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir, expected):
     port = _free_port()
@@ -64,10 +115,12 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
     env |= {
         "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "2",
-        "SHEBAO_HOME": str(REPO), "SHEBAO_INBOX": str(inbox), "SHEBAO_WAREHOUSE": str(warehouse),
-        "SHEBAO_OUT": str(tmp_path / "out"), "PYTHONPATH": str(REPO),
+        "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "2", "PYTHONPATH": str(REPO),
     }
+    # the worker's environment: settings are read when a run starts, never at deploy time
+    worker_env = env | {"SHEBAO_INBOX": str(inbox), "SHEBAO_WAREHOUSE": str(warehouse),
+                        "SHEBAO_OUT": str(tmp_path / "out"), "SHEBAO_RETRIES": "1", "SHEBAO_RETRY_DELAY": "1"}
+    receiver = Receiver()
     server = worker = None
     try:
         server = _start(["server", "start", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path)
@@ -82,25 +135,58 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
             assert server.poll() is None, "the Prefect server exited"
             time.sleep(1)
         _run(["work-pool", "create", "shebao-pool", "--type", "process"], env)
-        _run(["--no-prompt", "deploy", "--all"], env)
-        worker = _start(["worker", "start", "--pool", "shebao-pool"], env, tmp_path)
-        _run(["deployment", "run", "monthly-close/monthly-close", "-p", "period=2024-03",
-              "-p", f"policy={acceptance_dir / 'policy.csv'}", "--watch", "--watch-timeout", "600"], env, timeout=660)
-        # the run created the global concurrency limit it holds (one slot) and released it
-        limit = _run(["global-concurrency-limit", "inspect", "shebao-warehouse", "--output", "json"], env)
-        assert '"limit": 1' in limit.stdout and '"active_slots": 0' in limit.stdout, limit.stdout
+        _run(["work-pool", "set-concurrency-limit", "shebao-pool", "1"], env)
+        _run(["--no-prompt", "deploy", "--all"], env)  # no SHEBAO_* set: nothing to fill in
+        alerts = subprocess.run([sys.executable, "-m", "flows.cli", "alerts", "setup", "--webhook",
+                                 f"http://127.0.0.1:{receiver.server_address[1]}/hook", "--target", "wecom"],
+                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert alerts.returncode == 0, alerts.stderr[-2000:]
+        worker = _start(["worker", "start", "--pool", "shebao-pool"], worker_env, tmp_path)
+
         deployed = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()}
         assert set(deployed) == {"monthly-close", "daily-ingest", "backfill"}
+        assert "{{" not in json.dumps([d["parameters"] for d in deployed.values()])
+        assert "{{" not in json.dumps([d["pull_steps"] for d in deployed.values()])
         assert {d["work_pool_name"] for d in deployed.values()} == {"shebao-pool"}
+        assert httpx.get(f"{api}/work_pools/shebao-pool", timeout=30).json()["concurrency_limit"] == 1
+        assert {d["global_concurrency_limit"]["limit"] for d in deployed.values()} == {1}
         close = deployed["monthly-close"]
         assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in close["schedules"]] == \
             [("0 6 5 * *", "Asia/Shanghai")]
-        assert close["parameters"]["period"] is None and close["entrypoint"] == "flows/close.py:monthly_close"
+        assert close["parameters"] == {"period": None} and close["entrypoint"] == "flows/close.py:deployed_close"
         assert deployed["backfill"]["schedules"] == [] and len(deployed["daily-ingest"]["schedules"]) == 1
         assert {"period", "inbox", "dask_address"} <= close["parameter_openapi_schema"]["properties"].keys()
+
+        # the run the schedule makes for 06:00 on 5 April (Shanghai), started whenever: it closes March
+        scheduled = httpx.post(f"{api}/deployments/{close['id']}/create_flow_run", timeout=30, json={
+            "parameters": {"policy": str(acceptance_dir / "policy.csv")},
+            "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": "2024-04-04T22:00:00Z"}}}).json()
+        run = _wait_final(api, scheduled["id"])
+        assert run["state_type"] == "COMPLETED", run["state"]
+        assert run["name"] == "close-2024-03"
+
+        events = httpx.post(f"{api}/events/filter", timeout=30, json={
+            "filter": {"event": {"name": ["shebao.close.completed"]}, "occurred": {"since": "2024-01-01T00:00:00Z"}},
+        }).json()["events"]
+        assert len(events) == 1
+        payload = events[0]["payload"]
+        assert payload["period"] == "2024-03" and payload["employees_in_ledger"] > 0 and payload["findings"] > 0
+        assert not re.search(r"\d{17}[\dXx]", json.dumps(events[0], ensure_ascii=False))
+        completed = receiver.wait_for("月结完成")
+        assert "2024-03" in completed and f"问题 {payload['findings']} 条" in completed
+
+        # a close that cannot run (no such inbox) is retried once, then fails: people are told
+        failing = _run(["deployment", "run", "monthly-close/monthly-close", "-p", "period=2024-02",
+                        "-p", f"inbox={tmp_path / 'no-such-inbox'}"], env)
+        failed_id = re.search(r"UUID: ([0-9a-f-]{36})", failing.stdout).group(1)
+        failed = _wait_final(api, failed_id)
+        assert failed["state_type"] == "FAILED" and failed["run_count"] == 2 and failed["name"] == "close-2024-02"
+        alert = receiver.wait_for("月结失败")
+        assert "close-2024-02" in alert and "Failed" in alert
     finally:
         _stop(worker)
         _stop(server)
+        receiver.shutdown()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM ingest.loads WHERE status = 'loaded'").fetchone()[0] == 155
@@ -108,5 +194,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         findings = dict(con.execute("SELECT code, count(*) FROM quality.findings WHERE period = '2024-03' GROUP BY 1")
                         .fetchall())
         assert findings == {code: len(keys) for code, keys in expected["periods"]["2024-03"]["findings"].items()}
+        assert {row[0] for row in con.execute("SELECT DISTINCT flow_run_id FROM quality.runs").fetchall()} == \
+            {scheduled["id"]}
     finally:
         con.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from warehouse.db import connect
-from warehouse.errors import WarehouseError
+from warehouse.errors import ShebaoError, WarehouseError
 from warehouse.migrate import available, migrate
 
 
@@ -43,15 +43,16 @@ def test_read_only_folder_message_even_as_root(tmp_path: Path, monkeypatch):
 
 
 def test_missing_warehouse_read_only_is_one_sentence(tmp_path: Path):
-    with pytest.raises(WarehouseError, match="does not exist yet"):
+    with pytest.raises(WarehouseError, match="does not exist; check --warehouse"):
         connect(tmp_path / "none.duckdb", read_only=True)
+    assert list(tmp_path.iterdir()) == []  # a read creates nothing
 
 
 def test_a_second_process_gets_a_sentence_about_the_lock(warehouse_path: Path):
     con = connect(warehouse_path)
     script = textwrap.dedent(f"""
         from warehouse.db import connect
-        from warehouse.errors import WarehouseError
+        from warehouse.errors import ShebaoError, WarehouseError
         try:
             connect({str(warehouse_path)!r})
         except WarehouseError as exc:
@@ -59,7 +60,8 @@ def test_a_second_process_gets_a_sentence_about_the_lock(warehouse_path: Path):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     con.close()
-    assert "in use by another shebao run" in result.stdout, result.stderr
+    # DuckDB's error names the holder's pid: the sentence names that process, this one
+    assert f"is open in another process (pid {os.getpid()}, `" in result.stdout, result.stderr
 
 
 def test_not_a_duckdb_file_is_one_sentence(tmp_path: Path):
@@ -74,9 +76,10 @@ def test_duckdb_memory_is_capped_and_a_bad_size_is_one_sentence(warehouse_path: 
     limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
     con.close()
     assert limit.endswith("GiB") and float(limit.split()[0]) < 2.0 and spill == str(warehouse_path) + ".tmp"
-    monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", "plenty")
-    with pytest.raises(WarehouseError, match="SHEBAO_DUCKDB_MEMORY is not a memory size"):
-        connect(warehouse_path)
+    for value, words in (("plenty", "is not a memory size"), ("1KB", "is too small"), ("60MB", "is too small")):
+        monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", value)
+        with pytest.raises(ShebaoError, match=f"SHEBAO_DUCKDB_MEMORY='{value}' {words}; set it to at least 256MB"):
+            connect(warehouse_path)
 
 
 def test_the_net_ledger_of_one_period_equals_the_view(warehouse_path: Path):

@@ -1,0 +1,133 @@
+"""The ``shebao`` entry point: usage mistakes are one sentence and exit 2 with nothing written; ``--version``;
+read commands never create a warehouse; ``actions list --format``; the close's console in words."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shebao(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**clean, "PYTHONPATH": str(REPO), **(env or {})}, timeout=300)
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (["nosuch"], "shebao: no such command 'nosuch'; see `shebao --help`."),
+    (["run", "--inbox", "in", "--period", "2024-03", "--nope"], "shebao run: no such option: --nope"),
+    (["run", "--inbox", "in"], "shebao run: missing option '--period'; see `shebao run --help`."),
+    (["demo", "--employees", "many"], "shebao demo: invalid value for '--employees': Input should be a valid integer"),
+    (["actions", "list", "--format", "xml"], "shebao actions list: invalid value for '--format'"),
+    (["actions", "dismiss"], "shebao actions dismiss: missing argument 'action_id'"),
+])
+def test_a_usage_mistake_is_one_sentence_exit_2_and_writes_nothing(args, sentence, tmp_path):
+    result = shebao(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(sentence), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no shebao-error.log, no warehouse
+
+
+def test_version(tmp_path):
+    from importlib.metadata import version
+
+    result = shebao("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"shebao {version('shebao')}"
+
+
+@pytest.mark.parametrize(("variable", "value", "words"), [
+    ("SHEBAO_LOCK_WAIT", "abc", "is not a number of seconds"),
+    ("SHEBAO_LOCK_WAIT", "nan", "is not a number of seconds"),   # was: waits forever
+    ("SHEBAO_LOCK_WAIT", "-1", "is not a number of seconds"),
+    ("SHEBAO_DUCKDB_MEMORY", "1KB", "is too small"),             # was: blamed on "another shebao run"
+    ("SHEBAO_DUCKDB_MEMORY", "60MB", "is too small"),            # was: out of memory mid-close
+    ("SHEBAO_DUCKDB_MEMORY", "lots", "is not a memory size"),
+])
+def test_a_bad_setting_is_one_sentence_naming_the_variable(variable, value, words, tmp_path, acceptance_closed):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    result = shebao("actions", "list", "--warehouse", str(warehouse), cwd=tmp_path, env={variable: value})
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"shebao: {variable}={value!r} {words}; " + {
+        "SHEBAO_LOCK_WAIT": "set it to a number of seconds, e.g. 30 (0 = try once).",
+        "SHEBAO_DUCKDB_MEMORY": "set it to at least 256MB, e.g. 2GB."}[variable]
+
+
+@pytest.mark.parametrize("command", [["actions", "list"], ["report", "--period", "2024-03"],
+                                     ["export", "--period", "2024-03"]])
+def test_a_read_command_on_a_missing_warehouse_creates_nothing(command, tmp_path):
+    missing = tmp_path / "typo" / "a" / "b" / "w.duckdb"
+    result = shebao(*command, "--warehouse", str(missing), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"shebao: The warehouse {missing} does not exist;"), result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture()
+def cli(capfd, monkeypatch, tmp_path):
+    """``shebao ARGS`` in this process: (exit code, stdout, stderr)."""
+    from flows.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capfd.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capfd.readouterr()
+        return code, out, err
+    return run
+
+
+def test_actions_list_as_json_and_csv(cli, tmp_path, acceptance_closed):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    code, table, _ = cli("actions", "list", "--warehouse", str(warehouse))
+    assert code == 0
+    code, out, _ = cli("actions", "list", "--warehouse", str(warehouse), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == len(table.strip().splitlines()) > 0
+    assert {"action_id", "action_type", "status", "id_number"} <= rows[0].keys()
+    assert [row["action_id"] for row in rows] == [line.split()[0] for line in table.strip().splitlines()]
+    code, out, _ = cli("actions", "list", "--warehouse", str(warehouse), "--format", "csv", "--status", "open")
+    assert code == 0
+    parsed = list(csv.DictReader(io.StringIO(out)))
+    assert parsed and {row["status"] for row in parsed} == {"open"}
+    assert all("*" in row["id_number"] for row in parsed if row["id_number"])  # masked by default
+
+
+def test_validate_with_a_relative_out_folder(cli, tmp_path, acceptance_closed, prefect_harness):
+    """Issue 18 item 11: `shebao validate --period P --out val`, as the README shows, failed inside GX."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    code, out, err = cli("validate", "--period", "2024-03", "--out", "val", "--warehouse", str(warehouse))
+    assert code == 0, err
+    assert (tmp_path / "val" / "2024-03" / "data_docs" / "index.html").is_file()
+    assert f"Report: {tmp_path / 'val' / '2024-03'}" in out
+
+
+def test_the_orchestrators_logs_only_with_verbose(tmp_path, acceptance_ingested, acceptance_dir):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_ingested, warehouse)  # every file loaded before: a quick ingest
+    args = ("ingest", "--inbox", str(acceptance_dir / "inbox"), "--warehouse", str(warehouse))
+    quiet = shebao(*args, cwd=tmp_path)
+    assert quiet.returncode == 0 and "0 staged" in quiet.stdout, quiet.stderr
+    assert quiet.stderr.startswith("✓ ingest the inbox") and len(quiet.stderr.strip().splitlines()) == 1, quiet.stderr
+    verbose = shebao("--verbose", *args, cwd=tmp_path)
+    assert verbose.returncode == 0 and "Flow run '" in verbose.stderr and "Task run '" in verbose.stderr, verbose.stderr

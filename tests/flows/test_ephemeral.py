@@ -1,0 +1,49 @@
+"""Issue 18 item 10: a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _server_of(process: psutil.Process, deadline: float) -> psutil.Process:
+    while time.monotonic() < deadline:
+        for child in process.children(recursive=True):
+            try:
+                if "uvicorn" in " ".join(child.cmdline()):
+                    return child
+            except psutil.Error:
+                continue
+        assert process.is_running(), "shebao ended before its temporary server was seen"
+        time.sleep(0.2)
+    raise AssertionError("no temporary Prefect server started within the deadline")
+
+
+def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
+    shebao = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(acceptance_dir / "inbox"),
+                               "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
+                               "--out", str(tmp_path / "out")], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = None
+    try:
+        server = _server_of(psutil.Process(shebao.pid), time.monotonic() + 240)
+        os.kill(shebao.pid, signal.SIGKILL)
+        shebao.wait()
+        gone, alive = psutil.wait_procs([server], timeout=20)
+        assert server in gone and not alive, "the temporary Prefect server outlived its parent"
+    finally:
+        if shebao.poll() is None:
+            shebao.kill()
+            shebao.wait()
+        if server is not None and server.is_running():
+            server.kill()
