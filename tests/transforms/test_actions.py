@@ -24,10 +24,11 @@ SPEC_MAPPING = {
     "DUPLICATE_ID_NUMBER": "MERGE_RECORDS", "DUPLICATE_PERSON": "MERGE_RECORDS", "INVALID_ID_NUMBER": "FIX_ID_NUMBER",
     "BASE_BELOW_FLOOR": "ADJUST_BASE", "BASE_ABOVE_CEILING": "ADJUST_BASE", "BASE_MISMATCH": "ADJUST_BASE",
     "WITHHOLDING_MISMATCH": "CORRECT_WITHHOLDING", "HIRED_NOT_ENROLLED": "ENROLL_EMPLOYEE",
-    "DEPARTED_STILL_CONTRIBUTING": "STOP_CONTRIBUTION", "ACTIVE_ELSEWHERE": "INITIATE_TRANSFER",
+    "DEPARTED_STILL_CONTRIBUTING": "STOP_CONTRIBUTION", "ACTIVE_ELSEWHERE": "STOP_ORIGIN_RECORD",
+    "DOUBLE_ENROLLMENT": "STOP_ORIGIN_RECORD", "TRANSFER_NEEDED": "INITIATE_TRANSFER",
     "FIRST_ENROLLMENT_MISJUDGED": "LINK_PRIOR_HISTORY", "STALE_TRANSFER": "CHASE_TRANSFER",
-    "TRANSFER_NOT_REFLECTED": "UPDATE_TRANSFER_STATUS",
-    "BILL_MISMATCH": "RECONCILE_BILL",
+    "TRANSFER_NOT_REFLECTED": "UPDATE_TRANSFER_STATUS", "POLICY_OUTDATED": "UPDATE_POLICY",
+    "NO_POLICY": "ADD_POLICY", "BILL_MISMATCH": "RECONCILE_BILL",
 }
 
 
@@ -89,8 +90,8 @@ def digest(text: str) -> str:
 
 def test_every_finding_code_maps_to_its_spec_action_type():
     assert FINDING_ACTION == SPEC_MAPPING
-    # every check the validation area ships has an action type, except the two about the data itself
-    assert set(BY_CODE) - set(FINDING_ACTION) == {"NO_POLICY", "MISSING_EXTRACT"}
+    # every check the validation area ships has an action type, except the one about missing extracts
+    assert set(BY_CODE) - set(FINDING_ACTION) == {"MISSING_EXTRACT"}
 
 
 def test_action_id_comes_from_the_problem_not_the_month(runs):
@@ -147,10 +148,11 @@ def test_merge_records_groups_by_shared_number_and_by_name_and_birth_date(runs):
     assert [p["employee_id"] for p in after[group_id]["details"]["people"]] == ["E3", "E5"]
 
 
-def test_initiate_transfer_only_without_an_open_transfer_from_that_region(runs):
+def test_stop_origin_record_only_without_a_transfer_from_that_region(runs):
+    """SPEC §6: a transfer from that region, any stage but rejected, in a snapshot up to P covers it."""
     other = {"other_region": "武汉", "other_employer": "武汉丙公司", "other_start_month": "2019-03"}
     runs.wh.transfer(period="2024-03", transfer_id="T-open", id_number=ID_A, from_region="武汉", stage="origin_approved")
-    runs.wh.transfer(period="2024-03", transfer_id="T-done", id_number=ID_B, from_region="武汉", stage="completed",
+    runs.wh.transfer(period="2024-03", transfer_id="T-refused", id_number=ID_B, from_region="武汉", stage="rejected",
                      row_number=2)
     runs.wh.transfer(period="2024-03", transfer_id="T-elsewhere", id_number=ID_C, from_region="广州", row_number=3)
     summary = runs.run("2024-03", [employee_finding("ACTIVE_ELSEWHERE", "E1", ident=ID_A, **other),
@@ -163,7 +165,7 @@ def test_initiate_transfer_only_without_an_open_transfer_from_that_region(runs):
     assert (details["other_region"], details["other_employer"]) == ("武汉", "武汉丙公司")
 
 
-def test_an_initiate_transfer_action_is_resolved_once_the_transfer_is_under_way(runs):
+def test_a_stop_origin_record_action_is_resolved_once_a_transfer_is_under_way(runs):
     finding = employee_finding("ACTIVE_ELSEWHERE", "E1", ident=ID_A, other_region="武汉")
     runs.run("2024-02", [finding])
     (action_id, action), = runs.actions().items()

@@ -48,7 +48,7 @@ class Staging:
     def attendance(self, period, employee_id, hire, leave=None, entity="星城公司"):
         load_id = self.loads.setdefault(("attendance", period, entity), self._load())
         self.con.execute(
-            "INSERT INTO staging.attendance VALUES (?, NULL, 1, ?, ?, '王芳', NULL, NULL, ?, ?, ?, NULL)",
+            "INSERT INTO staging.attendance VALUES (?, NULL, 1, ?, ?, '王芳', NULL, NULL, ?, ?, ?, NULL, NULL, NULL)",
             [load_id, period, employee_id, entity, hire, leave],
         )
         record_load_keys(self.con, load_id)

@@ -113,3 +113,13 @@ def test_15_digit_conversion_gives_ids_stdnum_accepts(birth, sequence, area):
 @pytest.mark.parametrize(("given_name", "name"), [("王 芳", "王芳"), (" 欧阳 娜 娜 ", "欧阳娜娜"), ("Li Na", "Li Na")])
 def test_names(given_name, name):
     assert apply(n.normalise_name, [given_name]) == [name]
+
+
+def test_map_regions_resolves_districts_once_per_distinct_value(con):
+    from warehouse.reference import refresh_regions, region_lookup
+
+    refresh_regions(con)
+    series = pl.Series(["长沙市天心区", "天心区", "湖南省本级", "鼓楼区", None, "长沙市天心区", "恩施州"])
+    region, known = n.map_regions(series, region_lookup(con))
+    assert region.to_list() == ["长沙", "长沙", "长沙", "鼓楼区", None, "长沙", "恩施"]
+    assert known.to_list() == [True, True, True, False, None, True, True]

@@ -262,3 +262,15 @@ def test_migration_008_keeps_the_policy_and_the_overrides(tmp_path):
         con.execute("UPDATE ref.regions SET base_year_start_month = 13")
     with pytest.raises(duckdb.ConstraintException):
         con.execute("UPDATE ref.policy SET verified = 'maybe'")
+
+
+def test_a_real_city_outside_the_region_table_is_declared_like_any_new_region(con, tmp_path):
+    """恩施 is a real city (known to normalise_region) but not in the table: settings declare it, SPEC §3."""
+    with pytest.raises(InputError, match="region '恩施' is not in the region table"):
+        apply_policy(con, write(tmp_path, "恩施土家族苗族自治州,养老,2024-01,,3000,15000,0.16,0.08"))
+    header = HEADER + ",截止日,折算比例,舍入规则,基数年度起始月"
+    apply_policy(con, write(tmp_path, "恩施州,养老,2024-01,,3000,15000,0.16,0.08,15,0.5,cent_half_up,1", header))
+    assert con.execute("SELECT province FROM ref.regions WHERE region = '恩施'").fetchone() == ("湖北",)
+    # a district names its city's rows
+    apply_policy(con, write(tmp_path, "长沙市天心区,养老,2024-01,,3604,18021,0.16,0.08"))
+    assert policy(con, "长沙")[0][1] == Decimal("3604.00")

@@ -141,3 +141,11 @@ def test_cities_table_lists_every_city_with_province_and_code(con):
 def _division_rows() -> list[dict]:
     with DIVISIONS_CSV.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def test_ingest_fills_the_cities_table(con, tmp_path):
+    from transforms.ingest import ingest_inbox
+
+    (tmp_path / "inbox").mkdir()
+    ingest_inbox(con, tmp_path / "inbox")
+    assert con.execute("SELECT province, adcode FROM ref.cities WHERE city = '株洲'").fetchall() == [("湖南", "430200")]

@@ -1,17 +1,7 @@
 -- SPEC §4.7 append-only: add the rows that make every cell of $period net to ledger_cells.
 -- A cell never booked gets an 'original' row; a changed or vanished cell an 'adjustment' of the difference.
 INSERT INTO ledger.contributions
-WITH booked AS (
-    SELECT period, entity, employee_id, insurance_type,
-           arg_max(id_number, run_id) AS id_number, arg_max(name, run_id) AS name,
-           arg_max(region, run_id) AS region,
-           arg_max(employer_rate, run_id) AS employer_rate, arg_max(employee_rate, run_id) AS employee_rate,
-           sum(base) AS base, sum(month_fraction) AS month_fraction,
-           sum(employer_amount) AS employer_amount, sum(employee_amount) AS employee_amount
-    FROM ledger.contributions
-    WHERE period = $period
-    GROUP BY period, entity, employee_id, insurance_type
-),
+WITH booked AS (SELECT * FROM ledger.booked_cells($period)),
 diff AS (
     SELECT coalesce(c.period, b.period) AS period, coalesce(c.entity, b.entity) AS entity,
            coalesce(c.employee_id, b.employee_id) AS employee_id,

@@ -6,9 +6,7 @@ WITH levied AS (
            -- §4.5 base: W clamped to the policy row's floor and ceiling; not rounded beyond W's cents
            CAST(least(greatest(m.reference_wage, pol.base_floor), pol.base_ceiling) AS DECIMAL(14, 2)) AS base
     FROM ledger_months m
-    JOIN ref.policy pol
-      ON pol.region = m.region
-     AND pol.effective_from <= $period AND (pol.effective_to IS NULL OR pol.effective_to >= $period)
+    JOIN ref.policy_in_force($period) pol ON pol.region = m.region
     WHERE m.month_fraction > 0 AND m.has_pension_policy
 ),
 exact AS (

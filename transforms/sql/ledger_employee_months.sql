@@ -89,8 +89,7 @@ SELECT $period AS period, entity, employee_id, id_number, name, region, hire_dat
            ELSE 0
        END AS DECIMAL(5, 4)) AS month_fraction,
        EXISTS (
-           SELECT 1 FROM ref.policy pol
+           SELECT 1 FROM ref.policy_in_force($period) pol
            WHERE pol.region = settings.region AND pol.insurance_type = 'pension'
-             AND pol.effective_from <= $period AND (pol.effective_to IS NULL OR pol.effective_to >= $period)
        ) AS has_pension_policy
 FROM settings;
