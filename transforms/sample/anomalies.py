@@ -77,8 +77,8 @@ def plant(rng: np.random.Generator, people: pl.DataFrame, first_day: date, last_
     counts["ACTIVE_ELSEWHERE"] = int(active_elsewhere.sum())
     counts["FIRST_ENROLLMENT_MISJUDGED"] = int(first_misjudged.sum())
 
-    # bases and withholding, where a pension policy makes them checkable in every month of the range
-    checkable = np.array([all(month_policy(e.city, p).has_pension_row for p in periods) for e in ENTITIES])
+    # bases and withholding, where a pension policy makes them checkable in the last month (the demo's close)
+    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in ENTITIES])
     entity = people["entity_index"].to_numpy()
     pool = originals & ~people["identity_planted"].to_numpy() & checkable[entity]
     if not pool.any():
