@@ -4,6 +4,7 @@ month, decoys included; the ledger of a July-year region and of a fixed-sum regi
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -125,34 +126,52 @@ def _ledger(path: Path, entity: str, employee_id: str, period: str) -> dict[str,
               "WHERE entity = ? AND employee_id = ? AND period = ?", [entity, employee_id, period])}
 
 
+def _shipped(region: str, period: str) -> dict[str, dict]:
+    """The shipped policy rows in force for (region, period), read with csv (the figures the hand case uses)."""
+    from warehouse.policy import SHIPPED_POLICY
+
+    with SHIPPED_POLICY.open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["region"] == region and r["effective_from"] <= period
+                and (not r["effective_to"] or r["effective_to"] >= period)]
+    return {r["insurance_type"]: {k: Decimal(r[k] or "0") for k in ("base_floor", "base_ceiling", "employer_rate",
+                                                                     "employee_rate", "employer_fixed", "employee_fixed")}
+            for r in rows}
+
+
+def _by_hand(wage: Decimal, rows: dict[str, dict], jiao_up: bool) -> dict[str, tuple]:
+    """SPEC §4.5-4.6 for f = 1: B = W clamped per type; amount = round(B × rate) + fixed."""
+    def money(x: Decimal) -> Decimal:
+        return x.quantize(JIAO, ROUND_CEILING).quantize(CENT) if jiao_up else x.quantize(CENT, ROUND_HALF_UP)
+
+    cells = {}
+    for kind, r in rows.items():
+        base = min(max(wage.quantize(CENT, ROUND_HALF_UP), r["base_floor"]), r["base_ceiling"])
+        cells[kind] = (base, money(base * r["employer_rate"]) + r["employer_fixed"],
+                       money(base * r["employee_rate"]) + r["employee_fixed"])
+    return cells
+
+
 def test_shanghai_ledger_switches_its_wage_in_july_to_the_cent(closed):
     """SPEC §4.4 with S = 7: June 2025 is in the 2024-07 year (no 2023 pay: W = the first pay from 2024-07 in the
     data, May's); July 2025 opens a new year (no 2024 pay: W = July's). Shanghai rounds up to the jiao (§3)."""
     path, _, _ = closed
     entity, employee_id = _staff_row(path, "上海")
     may, july = _gross(path, entity, employee_id, "2025-05"), _gross(path, entity, employee_id, "2025-07")
-    # 上海 2024-07..2025-06: 7384-36921; from 2025-07: 7460-37302; pension 16% / 8%, medical 9.5% / 2%, ...
-    rates = {"pension": ("0.16", "0.08"), "medical": ("0.095", "0.02"), "unemployment": ("0.005", "0.005"),
-             "work_injury": ("0.002", "0")}
-    for period, wage, floor, ceiling in (("2025-06", may, "7384", "36921"), ("2025-07", july, "7460", "37302")):
-        base = min(max(wage.quantize(CENT, ROUND_HALF_UP), Decimal(floor)), Decimal(ceiling))
-        expected = {t: (base, (base * Decimal(er)).quantize(JIAO, ROUND_CEILING).quantize(CENT),
-                        (base * Decimal(ee)).quantize(JIAO, ROUND_CEILING).quantize(CENT))
-                    for t, (er, ee) in rates.items()}
-        assert _ledger(path, entity, employee_id, period) == expected, period
+    assert may != july  # else the switch would not show
+    for period, wage in (("2025-06", may), ("2025-07", july)):
+        rows = _shipped("上海", period)
+        assert rows["pension"]["employee_rate"] == Decimal("0.08")
+        assert _ledger(path, entity, employee_id, period) == _by_hand(wage, rows, jiao_up=True), period
 
 
 def test_beijing_medical_adds_the_fixed_three_yuan_to_the_cent(closed):
-    """SPEC §4.6: 北京 medical employee share = round(B × 2%) + 3.00 (大额医疗互助); July 2025: W = July's pay."""
+    """SPEC §4.6: 北京 medical employee share = round(B × rate) + 3.00 (大额医疗互助); July 2025: W = July's pay."""
     path, _, _ = closed
     entity, employee_id = _staff_row(path, "北京")
-    wage = _gross(path, entity, employee_id, "2025-07").quantize(CENT, ROUND_HALF_UP)
-    base = min(max(wage, Decimal("7162")), Decimal("35811"))
+    rows = _shipped("北京", "2025-07")
+    assert rows["medical"]["employee_fixed"] == Decimal("3.00")
     cells = _ledger(path, entity, employee_id, "2025-07")
-    assert cells["medical"] == (base, (base * Decimal("0.098")).quantize(CENT, ROUND_HALF_UP),
-                                (base * Decimal("0.02")).quantize(CENT, ROUND_HALF_UP) + Decimal("3.00"))
-    assert cells["pension"] == (base, (base * Decimal("0.16")).quantize(CENT, ROUND_HALF_UP),
-                                (base * Decimal("0.08")).quantize(CENT, ROUND_HALF_UP))
+    assert cells == _by_hand(_gross(path, entity, employee_id, "2025-07"), rows, jiao_up=False)
     withheld = _read(path, "SELECT sum(si_withheld) FROM core.payroll WHERE entity = ? AND employee_id = ? "
                            "AND period = '2025-07'", [entity, employee_id])[0][0]
     assert abs(withheld - sum(ee for _, _, ee in cells.values())) <= Decimal("1.00")  # the generator withholds it too
