@@ -21,6 +21,7 @@ import duckdb
 from expectations.gx_duckdb import SCOPE_QUALIFIED, SCOPE_TABLE, add_datasource, gx_cursor, set_scope
 from expectations.registry import CHECKS, SUITES, Check
 from transforms.privacy import redact
+from warehouse.db import scalar
 from warehouse.errors import ShebaoError
 
 log = logging.getLogger("shebao.validate")
@@ -98,6 +99,8 @@ def run_suites(con: duckdb.DuckDBPyConnection, period: str, *, checks: tuple[Che
             result = definition.run(result_format="SUMMARY")
             outcome.success = outcome.success and bool(result.success)
             for item in result.results:
+                if item.expectation_config is None or item.expectation_config.id not in by_id:
+                    raise CheckFailed(f"Great Expectations returned a result for no known check of {period}.")
                 check = by_id[item.expectation_config.id]
                 failure = _raised(item.exception_info)
                 if failure is not None or "observed_value" not in (item.result or {}):
@@ -167,9 +170,8 @@ def write_findings(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
             f"SELECT ?, * FROM ({findings_select(check)})",
             [run_id],
         )
-        counts[check.code] = con.execute(
-            "SELECT count(*) FROM quality.findings WHERE run_id = ? AND code = ?", [run_id, check.code]
-        ).fetchone()[0]
+        counts[check.code] = scalar(
+            con, "SELECT count(*) FROM quality.findings WHERE run_id = ? AND code = ?", [run_id, check.code])
         if expected_counts is not None and counts[check.code] != expected_counts.get(check.code):
             raise CheckFailed(
                 f"The check {check.code} gave {counts[check.code]} rows for quality.findings but GX observed "

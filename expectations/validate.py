@@ -14,16 +14,15 @@ from expectations.registry import BY_CODE, CHECKS
 from expectations.suites import run_suites, write_findings
 from transforms.faults import checkpoint
 from transforms.workdays import calendar_warning, ensure_calendar
-from warehouse.db import CATALOG, transaction
+from warehouse.db import CATALOG, scalar, transaction
 from warehouse.errors import ShebaoError
 
 
 def require_ledger(con: duckdb.DuckDBPyConnection, period: str) -> str:
     """The latest ledger run of ``period``; a clear sentence when the ledger has not been computed."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'ledger'"
-        " AND table_name = 'runs'", [CATALOG]
-    ).fetchone()[0]
+    exists = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'ledger'"
+        " AND table_name = 'runs'", [CATALOG])
     row = con.execute("SELECT max(run_id) FROM ledger.runs WHERE period = ?", [period]).fetchone() if exists else None
     if not row or row[0] is None:
         raise ShebaoError(

@@ -8,8 +8,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from transforms.actions import TYPES, update_actions
+from transforms.actions import TYPES, output_role, update_actions
+from transforms.declarations import write_declarations
 from transforms.forms import write_forms
+from transforms.report import write_report
 from transforms.workbook import write_workbook
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
@@ -30,13 +32,21 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
     return summary | {"validation_run_id": run_id}
 
 
-@task(name="write the action workbook and transfer forms", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def write_hr_files(warehouse: str | None, folder: str, role: str | None) -> dict:
+@task(name="write the action workbook, transfer forms and declarations", retries=2, retry_delay_seconds=2,
+      cache_policy=NO_CACHE)
+def write_hr_files(warehouse: str | None, folder: str, role: str | None, period: str | None = None,
+                   full_ids: bool = False, run_id: str | None = None) -> dict:
     with opened(warehouse) as con:
+        role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
+        # the HR report again, now that it can say what to do next and name the action ids (SPEC §7)
+        report = str(write_report(con, run_id, Path(folder), role)) if run_id else None
         workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
         forms = write_forms(con, Path(folder) / "transfer_forms", role)
-    return {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
-            "forms_folder": str(Path(folder) / "transfer_forms")}
+        declarations = (write_declarations(con, period, Path(folder) / "declarations", full_ids=full_ids)
+                        if period else [])
+    return {"report": report, "workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
+            "forms_folder": str(Path(folder) / "transfer_forms"), "declarations": len(declarations),
+            "declarations_folder": str(Path(folder) / "declarations")}
 
 
 def markdown(period: str, summary: dict) -> str:
@@ -44,19 +54,21 @@ def markdown(period: str, summary: dict) -> str:
     lines = [f"# Cleanup actions {period}", "",
              f"Validation run `{summary['validation_run_id']}`: {summary['found']} actions found,"
              f" {summary['suppressed']} transfers already under way.", "",
-             "| type | open | resolved | dismissed |", "|---|---:|---:|---:|"]
+             "| type | open | submitted | resolved | dismissed |", "|---|---:|---:|---:|---:|"]
     for t in TYPES:
         s = summary["by_type"].get(t.code, {})
-        lines.append(f"| {t.code} | {s.get('open', 0)} | {s.get('resolved', 0)} | {s.get('dismissed', 0)} |")
+        lines.append(f"| {t.code} | {s.get('open', 0)} | {s.get('submitted', 0)} | {s.get('resolved', 0)} |"
+                     f" {s.get('dismissed', 0)} |")
     if summary.get("not_resolvable_types"):
         lines += ["", "Not resolved this run (an extract is missing): " + ", ".join(summary["not_resolvable_types"])]
-    lines += ["", f"Workbook: `{summary['workbook']}`; transfer forms: {summary['forms']}"]
+    lines += ["", f"Workbook: `{summary['workbook']}`; transfer forms: {summary['forms']};"
+              f" declarations: {summary.get('declarations', 0)}"]
     return "\n".join(lines)
 
 
 @flow(name="actions")
 def actions_flow(period: str, warehouse: str | None = None, out: str | None = None, run_id: str | None = None,
-                 role: str | None = None) -> dict:
+                 role: str | None = None, full_ids: bool = False) -> dict:
     """Turn a validation run's findings into the action list HR works through.
 
     Args:
@@ -64,14 +76,16 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
         warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
         out: folder for the workbook and forms (``<out>/<period>/``); default ``./out``.
         run_id: the validation run to act on; default the latest succeeded run of the period.
-        role: who the workbook and forms are for (IDs masked unless hr_manager).
+        role: who the workbook, forms and declarations are for.
+        full_ids: full ID numbers in them (an hr_manager's ``--full-ids``; audited); masked otherwise.
 
     Returns counts per status and type, the workbook path and the number of forms (no personal data).
     """
     warehouse = str(warehouse) if warehouse else None
     out = str(out or Path.cwd() / "out")
     summary = update_action_list(warehouse, period, run_id)
-    summary |= write_hr_files(warehouse, str(Path(out) / period), role)
+    summary |= write_hr_files(warehouse, str(Path(out) / period), role, period, full_ids,
+                              summary["validation_run_id"])
     create_markdown_artifact(markdown=markdown(period, summary), key="actions-summary",
                              description="Cleanup actions")
     return summary

@@ -57,6 +57,11 @@ def main() -> None:
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
+        from warehouse.errors import storage_error
+
+        if (sentence := storage_error(exc)) is not None:  # a full or read-only disk: the user frees space
+            typer.echo(f"shebao: {redact(str(sentence))}", err=True)
+            sys.exit(2)
         log = _crash_log()
         try:
             log.write_text(redact(traceback.format_exc()), encoding="utf-8")

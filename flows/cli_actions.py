@@ -27,7 +27,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(actions_app, name="actions")
 
 
-def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_id: str | None) -> None:
+FullIdsOpt = Annotated[bool, typer.Option(
+    "--full-ids", help="Full ID numbers in the workbook, forms and declarations (HR managers only; audited).")]
+
+
+def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_id: str | None,
+         full_ids: bool = False) -> None:
     check_period(period)
     from flows.actions import actions_flow
     from flows.lock import warehouse_lock
@@ -36,31 +41,33 @@ def _run(period: str, out: Path | None, role: str, warehouse: Path | None, run_i
     with warehouse_lock(path):
         preflight(path)
         summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, run_id=run_id,
-                               role=role)
+                               role=role, full_ids=full_ids)
     counts = ", ".join(f"{status} {count}" for status, count in sorted(summary["by_status"].items())) or "none"
     typer.echo(f"{period}: actions {counts}; found this run {summary['found']}"
                f" (transfers already under way: {summary['suppressed']}).")
     typer.echo(f"Workbook: {summary['workbook']}")
     typer.echo(f"Transfer forms: {summary['forms']} in {summary['forms_folder']}")
+    typer.echo(f"Declarations: {summary.get('declarations', 0)} in {summary.get('declarations_folder')}")
 
 
 @actions_app.callback()
 def actions(ctx: typer.Context, period: PeriodOpt = None, out: OutOpt = None, role: RoleOption = DEFAULT_ROLE,
-            warehouse: WarehouseOption = None, run_id: RunIdOpt = None) -> None:
+            warehouse: WarehouseOption = None, run_id: RunIdOpt = None, full_ids: FullIdsOpt = False) -> None:
     """Update the action list from the month's latest validation run and write the workbook and forms."""
     if ctx.invoked_subcommand is not None:
         return
     if period is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    _run(period, out, role, warehouse, run_id)
+    _run(period, out, role, warehouse, run_id, full_ids)
 
 
 @actions_app.command("run")
 def run_command(period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")], out: OutOpt = None,
-                role: RoleOption = DEFAULT_ROLE, warehouse: WarehouseOption = None, run_id: RunIdOpt = None) -> None:
+                role: RoleOption = DEFAULT_ROLE, warehouse: WarehouseOption = None, run_id: RunIdOpt = None,
+                full_ids: FullIdsOpt = False) -> None:
     """Update the action list for a month and write <out>/<period>/actions.xlsx and transfer forms."""
-    _run(period, out, role, warehouse, run_id)
+    _run(period, out, role, warehouse, run_id, full_ids)
 
 
 def _width(text: str) -> int:
@@ -71,11 +78,11 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[dict], columns: tuple = LIST_COLUMNS) -> str:
     """A plain aligned table (CJK characters count double), header first."""
-    cells = [[label for _, label in LIST_COLUMNS]]
-    cells += [[str(row.get(key) or "") for key, _ in LIST_COLUMNS] for row in rows]
-    widths = [max(_width(line[i]) for line in cells) for i in range(len(LIST_COLUMNS))]
+    cells = [[label for _, label in columns]]
+    cells += [[str(row.get(key) or "") for key, _ in columns] for row in rows]
+    widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]
     lines = ["  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -83,7 +90,7 @@ def format_table(rows: list[dict]) -> str:
 
 @actions_app.command("list")
 def list_command(
-    status: Annotated[str | None, typer.Option("--status", help="open, resolved or dismissed.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, submitted, resolved or dismissed.")] = None,
     action_type: Annotated[str | None, typer.Option("--type", help="An action type, e.g. ADJUST_BASE.")] = None,
     role: RoleOption = DEFAULT_ROLE,
     warehouse: WarehouseOption = None,
@@ -96,8 +103,10 @@ def list_command(
         frame = list_actions(con, status, action_type, role)
     rows = [row | {"seen": f"{row['period_first_seen']}..{row['period_last_seen']}"}
             for row in frame.iter_rows(named=True)]
+    # dismissed actions show why (SPEC §6)
+    columns = LIST_COLUMNS + ((("dismissed_reason", "忽略原因"),) if status == "dismissed" else ())
     if rows:
-        header, rule, *body = format_table(rows).splitlines()
+        header, rule, *body = format_table(rows, columns).splitlines()
         # the header and the count go to stderr: stdout is one action per line, its id first, for scripts
         typer.echo(header, err=True)
         typer.echo(rule, err=True)
@@ -121,3 +130,21 @@ def dismiss_command(
     with warehouse_lock(path), opened(path) as con:
         dismiss(con, action_id, reason, role)
     typer.echo(f"{action_id} dismissed.")
+
+
+@actions_app.command("submit")
+def submit_command(
+    action_id: Annotated[str, typer.Argument(help="The action id, as `actions list` shows it.")],
+    note: Annotated[str | None, typer.Option("--note", help="What was filed (optional).")] = None,
+    role: RoleOption = DEFAULT_ROLE,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Mark an action submitted: HR filed the application or declaration (it stays so while found)."""
+    from flows.lock import warehouse_lock
+    from transforms.action_updates import submit
+    from warehouse.db import opened
+
+    path = warehouse or default_path()
+    with warehouse_lock(path), opened(path) as con:
+        changed = submit(con, action_id, note, role)
+    typer.echo(f"{action_id} submitted." if changed else f"{action_id} was already submitted.")

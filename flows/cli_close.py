@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import check_period, preflight
+from flows.cli_common import RoleOption, check_period, preflight
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 from warehouse.errors import InputError
@@ -19,10 +19,13 @@ WarehouseOption = Annotated[Path | None, typer.Option(
     "--warehouse", help="DuckDB warehouse file (default: $SHEBAO_WAREHOUSE, else ./shebao.duckdb).")]
 DaskOption = Annotated[str | None, typer.Option(
     "--dask-address", help="Dask scheduler for the per-entity work (default: $SHEBAO_DASK_ADDRESS, else threads).")]
+FullIdsOption = Annotated[bool, typer.Option(
+    "--full-ids", help="Full ID numbers in the workbook, forms and declarations (HR managers only; audited).")]
 WaitOption = Annotated[float | None, typer.Option(
     "--wait", help="Seconds to wait while another run writes the warehouse (default: $SHEBAO_LOCK_WAIT, else 30).")]
 
-DEMO_MONTHS = ("2023-01", "2024-03")  # the sample's months; the demo closes the last
+DEMO_MONTHS = ("2023-01", "2024-03")  # the sample's months
+DEMO_CLOSED = ("2024-01", "2024-03")  # the demo closes the last three: arrears accrue late fees, a trend shows
 
 
 def register(app: typer.Typer) -> None:
@@ -53,26 +56,32 @@ def _print_close(summary: dict) -> None:
     typer.echo(f"HR report:       {validation['report']}")
     typer.echo(f"Action workbook: {actions['workbook']}")
     typer.echo(f"Ledger export:   {summary['exports'][0]}")
+    if actions.get("forms_folder"):
+        typer.echo(f"Transfer forms:  {actions['forms']} in {actions['forms_folder']}")
+    if actions.get("declarations_folder"):
+        typer.echo(f"Declarations:    {actions.get('declarations', 0)} in {actions['declarations_folder']}")
 
 
 def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,
-           wait: float | None) -> dict:
+           wait: float | None, role: str | None = None, full_ids: bool = False) -> dict:
     from flows.close import monthly_close
     from flows.lock import warehouse_lock
 
     with warehouse_lock(warehouse, wait):
         preflight(warehouse)
         return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out),
-                             policy=str(policy) if policy else None, dask_address=dask_address)
+                             policy=str(policy) if policy else None, dask_address=dask_address, role=role,
+                             full_ids=full_ids)
 
 
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
         out: OutOption = Path("out"), policy: PolicyOption = None, warehouse: WarehouseOption = None,
-        dask_address: DaskOption = None, wait: WaitOption = None) -> None:
+        dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
+        full_ids: FullIdsOption = False) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
     check_period(period)
     _check_inputs(inbox, policy)
-    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait)
+    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids)
     _print_ingest(summary["ingest"])
     _print_close(summary)
 
@@ -113,6 +122,62 @@ def demo(out: OutOption = Path("out"),
     else:
         manifest = generate_inbox(inbox, employees, *DEMO_MONTHS)
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
-    summary = _close(inbox, DEMO_MONTHS[1], out, None, out / "shebao.duckdb", None, wait)
-    _print_ingest(summary["ingest"])
-    _print_close(summary)
+    from flows.close import backfill as backfill_flow
+    from flows.lock import warehouse_lock
+
+    warehouse = out / "shebao.duckdb"
+    with warehouse_lock(warehouse, wait):
+        preflight(warehouse)
+        summaries = backfill_flow(inbox=str(inbox), start=DEMO_CLOSED[0], end=DEMO_CLOSED[1],
+                                  warehouse=str(warehouse), out=str(out))
+    _print_ingest(summaries[0]["ingest"])
+    for summary in summaries:
+        _print_close(summary)
+    _print_demo_outputs(warehouse, out, DEMO_CLOSED[1])
+
+
+def _print_demo_outputs(warehouse: Path, out: Path, period: str) -> None:
+    """Every action type with its count and where its list is, then where each output of the close is."""
+    from transforms.actions import TYPES
+    from transforms.glossary import ACTION_STATUS
+    from warehouse.db import opened
+
+    with opened(warehouse, read_only=True) as con:
+        counts = con.execute("SELECT action_type, status, count(*) FROM actions.cleanup_actions GROUP BY ALL").fetchall()
+    by_type: dict[str, dict[str, int]] = {}
+    for action_type, status, n in counts:
+        by_type.setdefault(action_type, {})[status] = n
+    folder = out / period
+    typer.echo("")
+    typer.echo(f"Actions after closing {DEMO_CLOSED[0]}..{period} (workbook {folder / 'actions.xlsx'}, one sheet each):")
+    missing = []
+    for t in TYPES:
+        found = by_type.get(t.code)
+        if not found:
+            missing.append(t.code)
+            continue
+        statuses = ", ".join(f"{ACTION_STATUS.get(s, s)} {n}" for s, n in sorted(found.items()))
+        typer.echo(f"  {t.code:<24} {t.name_zh}: {statuses}")
+    if missing:
+        typer.echo(f"  (this sample raised none of: {', '.join(missing)})")
+    outputs = [("HR report", next(iter(sorted(folder.glob("validation_report_*.html"))), None)),
+               ("Action workbook", folder / "actions.xlsx"),
+               ("Transfer forms", folder / "transfer_forms"),
+               ("Declarations", folder / "declarations"),
+               ("Per-entity files", folder / "entities"),
+               ("Ledger export", folder / f"ledger_{period}.xlsx"),
+               ("Data Docs", folder / "data_docs"),
+               ("Warehouse", warehouse)]
+    typer.echo("")
+    typer.echo("Where everything is:")
+    for label, path in outputs:
+        if path is None or not Path(path).exists():
+            continue
+        extra = ""
+        if Path(path).is_dir():
+            names = sorted(p.name for p in Path(path).iterdir())
+            extra = f" ({len(names)} files" + (f": {', '.join(names[:6])}{' …' if len(names) > 6 else ''})" if names
+                                               else ")")
+        typer.echo(f"  {label + ':':<18}{path}{extra}")
+    typer.echo("Mark an action done: fill 处理状态/处理说明 in the workbook and put it back into the inbox, or run"
+               " `shebao actions submit ID`.")

@@ -210,7 +210,7 @@ def timed(seconds: dict, step: str) -> Iterator[None]:
 
 
 def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask_address: str | None,
-                 ingest: dict, seconds: dict | None = None) -> dict:
+                 ingest: dict, seconds: dict | None = None, role: str | None = None, full_ids: bool = False) -> dict:
     """Everything after ingest for one month, inside the calling flow run (subflows and tasks)."""
     seconds = dict(seconds or {})
     summary: dict = {"period": period, "ingest": ingest, "seconds": seconds}
@@ -222,7 +222,7 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
     checkpoint("close.after_validate")
     with timed(seconds, "actions"):
         summary["actions"] = actions_flow(period=period, warehouse=warehouse, out=out,
-                                          run_id=summary["validation"]["run_id"])
+                                          run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids)
     checkpoint("close.after_actions")
     with timed(seconds, "export"):
         summary["exports"] = export_ledger_files(warehouse, period, out)
@@ -240,7 +240,8 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 
 @flow(name="monthly-close")
 def monthly_close(inbox: str | None = None, period: str | None = None, warehouse: str | None = None,
-                  out: str | None = None, policy: str | None = None, dask_address: str | None = None) -> dict:
+                  out: str | None = None, policy: str | None = None, dask_address: str | None = None,
+                  role: str | None = None, full_ids: bool = False) -> dict:
     """The monthly close of one month: ingest the inbox, book the ledger, validate, update the actions,
     then export the ledger (whole, and per entity over the task runner).
 
@@ -253,6 +254,8 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
         policy: policy file (CSV or xlsx) overriding the shipped policy for the regions it names.
         dask_address: Dask scheduler (``tcp://host:8786``) for the per-entity work; default
             ``$SHEBAO_DASK_ADDRESS``, else Prefect's thread pool.
+        role: who the HR files (workbook, forms, declarations) are for.
+        full_ids: full ID numbers in the HR files (an hr_manager's ``--full-ids``; audited).
 
     Returns:
         counts, totals and output paths (no personal data): ``ingest``, ``ledger``, ``validation``
@@ -265,7 +268,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     with one_writer(warehouse), subflows_without_heartbeats():
         with timed(seconds, "ingest"):
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
-        return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds)
+        return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, role, full_ids)
 
 
 @flow(name="backfill")

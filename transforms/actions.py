@@ -84,7 +84,7 @@ TYPES = (
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
 FINDING_ACTION = {code: t.code for t in TYPES for code in t.findings}
-STATUSES = ("open", "resolved", "dismissed")
+STATUSES = ("open", "submitted", "resolved", "dismissed")
 
 
 def actor() -> str:
@@ -153,6 +153,20 @@ def action_counts(con: duckdb.DuckDBPyConnection) -> dict:
 def audit(con, role: str, command: str, target: str | None, allowed: bool, reason: str | None = None) -> None:
     con.execute("INSERT INTO actions.audit VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [datetime.now(), actor(), role, command, target, allowed, reason])
+
+
+def output_role(con: duckdb.DuckDBPyConnection, role: str | None, full_ids: bool, command: str) -> str | None:
+    """The role the written files are for (SPEC §8): masked unless an hr_manager asked for full ID numbers
+    (``--full-ids``); who asked is audited, and a role that may not is refused (audited too)."""
+    permitted = get_role(role)
+    if not full_ids:
+        return None if permitted.sees_full_ids else role  # None: the default role, masked
+    if not permitted.sees_full_ids:
+        audit(con, permitted.name, command, None, False, "role may not see full ID numbers")
+        raise PermissionDenied(f"The role {permitted.name} may not see full ID numbers; only an HR manager may "
+                               "use --full-ids.")
+    audit(con, permitted.name, command, None, True, "full ID numbers (--full-ids)")
+    return role
 
 
 def dismiss(con: duckdb.DuckDBPyConnection, action_id: str, reason: str, role: str | None = None) -> None:

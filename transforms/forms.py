@@ -1,8 +1,11 @@
 """Filled 《基本养老保险关系转移接续申请表》 for every open INITIATE_TRANSFER action: printable HTML and xlsx.
 
 Layout as the form is published (参保人员基本信息; 转出地信息; 转入地信息; 申请人签字 and 申请日期 left blank
-for the applicant; 经办机构意见 boxes for both agencies). 性别 comes from the ID number's 17th digit (odd
-male, even female); 户籍所在地 is not in any extract and is left blank. The form is the one place a full ID
+for the applicant; 代办单位/经办人 lines; 经办机构意见 boxes for both agencies). 性别 and 出生日期 come from the ID
+number (17th digit odd male, even female); 户籍所在地 from attendance's hukou_region where given; 原参保地
+with its administrative-division code from ``ref.cities`` when that table is there (else blank); an
+agency's name only when the data give it, never made up. The interim-account notice (国办发〔2009〕66号
+第六条) is printed when the action's details say ``interim_account_check`` or ``hukou_unknown``. The form is the one place a full ID
 number appears by necessity: it is written in full only for a role that may see full IDs (hr_manager);
 otherwise it is masked and the form says so. File names carry the action id only.
 
@@ -25,15 +28,21 @@ from transforms.roles import get_role
 from transforms.spreadsheet import neutralise
 
 TEMPLATE = Path(__file__).with_name("templates") / "transfer_form.html"
-MASKED_NOTE = "（号码已遮蔽：提交经办机构前，请由 HR 经理以 --role hr_manager 重新生成本表）"
+MASKED_NOTE = "（号码已遮蔽：提交经办机构前，请由 HR 经理以 --full-ids 重新生成本表）"
+INTERIM_NOTICE = ("临时缴费账户提示：参保人员男性年满50周岁、女性年满40周岁跨省流动就业的，应在原参保地继续保留基本养老保险关系，"
+                  "同时在新参保地建立临时基本养老保险缴费账户；达到待遇领取条件时再归集（国办发〔2009〕66号 第六条）。"
+                  "户籍在新参保地所在省份的除外。提交本表前请核对是否适用。")
+HUKOU_UNKNOWN = "本人户籍所在地未知，请补填后判断。"
 XLSX_LAYOUT = (
-    ("参保人员基本信息", None), ("姓名", "name"), ("性别", "sex"), ("公民身份号码", "id_number"), ("户籍所在地", "hukou"),
-    ("联系电话", None), ("工号", "employee_id"),
-    ("转出地信息", None), ("转出地（参保地）", "from_region"), ("转出地社保经办机构", "from_agency"),
-    ("原参保单位", "from_employer"), ("原参保起始年月", "from_start"),
-    ("转入地信息", None), ("转入地（参保地）", "to_region"), ("转入地社保经办机构", "to_agency"),
-    ("现参保单位", "to_employer"),
-    ("申请", None), ("申请人签字", None), ("申请日期", None), ("单位（盖章）", None),
+    ("参保人员基本信息", None), ("姓名", "name"), ("性别", "sex"), ("出生日期", "birth"), ("公民身份号码", "id_number"),
+    ("户籍所在地", "hukou"), ("联系电话", None), ("通讯地址", None), ("工号", "employee_id"),
+    ("原参保地信息", None), ("原参保地", "from_region"), ("原参保地行政区划代码", "from_adcode"),
+    ("原参保地社保机构", "from_agency"), ("原参保单位", "from_employer"), ("原参保起始年月", "from_start"),
+    ("转入地信息", None), ("转入地（现参保地）", "to_region"), ("转入地行政区划代码", "to_adcode"),
+    ("转入地社保机构", "to_agency"), ("现参保单位", "to_employer"),
+    ("申请", None), ("申请人签字", None), ("申请日期", None),
+    ("代办单位", "agent_unit"), ("经办人", None), ("经办人联系电话", None), ("单位（盖章）", None),
+    ("提示", "interim_notice"),
     ("经办机构意见", None), ("转入地意见", None), ("转出地意见", None),
 )
 
@@ -42,6 +51,49 @@ def sex_from_id(id_number: str | None) -> str:
     """GB 11643: the 17th character is odd for men, even for women; blank when it is not a digit."""
     if id_number and len(id_number) == 18 and id_number[16].isdigit():
         return "男" if int(id_number[16]) % 2 else "女"
+    return ""
+
+
+def birth_from_id(id_number: str | None) -> str:
+    """出生日期 from digits 7-14 (YYYY-MM-DD); blank when they are not a date's digits."""
+    if id_number and len(id_number) == 18 and id_number[6:14].isdigit():
+        return f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
+    return ""
+
+
+def _has_column(con, schema: str, table: str, column: str | None = None) -> bool:
+    query = "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+    params = [schema, table]
+    if column:
+        query += " AND column_name = ?"
+        params.append(column)
+    return con.execute(query, params).fetchone()[0] > 0
+
+
+def _adcodes(con) -> dict[str, str]:
+    """City -> administrative-division code from ref.cities (the divisions area), when it is there."""
+    if not _has_column(con, "ref", "cities", "adcode"):
+        return {}
+    return {city: str(code) for city, code in con.execute(
+        "SELECT city, any_value(adcode) FROM ref.cities WHERE adcode IS NOT NULL GROUP BY city").fetchall()}
+
+
+def _hukou(con) -> dict[tuple[str, str], str]:
+    """(entity, employee_id) -> 户籍所在地 from the latest attendance row that gives one (SPEC §4.2)."""
+    if not _has_column(con, "core", "attendance", "hukou_region"):
+        return {}
+    rows = con.execute("""
+        SELECT entity, employee_id, arg_max(hukou_region, period) FROM core.attendance
+        WHERE coalesce(hukou_region, '') <> '' GROUP BY entity, employee_id""").fetchall()
+    return {(e, emp): h for e, emp, h in rows}
+
+
+def interim_notice(d: dict) -> str:
+    """The 国办发〔2009〕66号 第六条 notice when the action's details say it may apply (SPEC §6)."""
+    if d.get("interim_account_check"):
+        return INTERIM_NOTICE
+    if d.get("hukou_unknown"):
+        return INTERIM_NOTICE + HUKOU_UNKNOWN
     return ""
 
 
@@ -56,20 +108,26 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
         ORDER BY a.entity, a.employee_id, a.action_id
         """
     ).fetchall()
+    adcodes, hukou = _adcodes(con), _hukou(con)
     fields = []
     for action_id, entity, employee_id, id_number, details, ledger_region in rows:
         d = json.loads(details) if details else {}
-        from_region = d.get("other_region") or ""
+        from_region = d.get("other_region") or d.get("from_region") or ""
         to_region = ledger_region or d.get("region") or ""
         fields.append({
             "action_id": action_id, "name": d.get("name") or "", "sex": sex_from_id(id_number),
+            "birth": birth_from_id(id_number),
             "id_number": (id_number if full_ids else mask_id(id_number)) or "",
             "masked_note": "" if full_ids or not id_number else MASKED_NOTE,
-            "hukou": "", "employee_id": employee_id or "",
-            "from_region": from_region, "from_agency": f"{from_region}社会保险经办机构" if from_region else "",
+            "hukou": d.get("hukou_region") or hukou.get((entity, employee_id)) or "",
+            "employee_id": employee_id or "",
+            "from_region": from_region, "from_adcode": adcodes.get(from_region, ""),
+            # an agency's name only when the data give it: never made up from the region's name
+            "from_agency": d.get("from_agency") or "",
             "from_employer": d.get("other_employer") or "", "from_start": d.get("other_start_month") or "",
-            "to_region": to_region, "to_agency": f"{to_region}社会保险经办机构" if to_region else "",
-            "to_employer": entity or "", "today": date.today().isoformat(),
+            "to_region": to_region, "to_adcode": adcodes.get(to_region, ""), "to_agency": d.get("to_agency") or "",
+            "to_employer": entity or "", "agent_unit": entity or "",
+            "interim_notice": interim_notice(d), "today": date.today().isoformat(),
         })
     return fields
 
@@ -81,7 +139,9 @@ def render_html(fields: dict) -> str:
         if key == "masked_note" and value:
             shown = f'<span class="masked">{shown}</span>'
         page = page.replace("{" + key + "}", shown)
-    return page
+    notice = fields.get("interim_notice")
+    block = f'<div class="interim" id="interim">{html.escape(notice)}</div>' if notice else ""
+    return page.replace("{interim_block}", block)
 
 
 def write_forms(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None) -> list[Path]:
@@ -120,10 +180,14 @@ def _write_xlsx(fields: list[dict], path: Path) -> Path:
         sheet.write_string(1, 0, f"编号：{f['action_id']}", small)
         sheet.write_string(1, 1, f"生成日期：{f['today']}", small)
         for row, (text, key) in enumerate(XLSX_LAYOUT, start=2):
-            if key is None and text in ("参保人员基本信息", "转出地信息", "转入地信息", "申请", "经办机构意见"):
+            if key is None and text in ("参保人员基本信息", "原参保地信息", "转入地信息", "申请", "经办机构意见"):
                 sheet.merge_range(row, 0, row, 1, text, section)
                 continue
             value = str(f.get(key) or "") if key else ""
+            if key == "interim_notice":
+                if not value:
+                    continue
+                sheet.set_row(row, 75)
             if key == "id_number" and f.get("masked_note"):
                 value += f["masked_note"]
             if text in ("转入地意见", "转出地意见"):

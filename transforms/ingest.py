@@ -19,7 +19,7 @@ import polars as pl
 from transforms import kinds as k
 from transforms.contracts import CONTRACT_VIOLATION, contract_failures
 from transforms.faults import checkpoint
-from transforms.readers import FileContent, UnreadableFile, read_extract
+from transforms.readers import FileContent, UnreadableFile, max_cells, read_extract
 from transforms.staging import (
     DUPLICATE,
     RAW,
@@ -33,11 +33,10 @@ from transforms.staging import (
     stage_rows,
 )
 from warehouse.db import transaction
-from warehouse.errors import InputError
+from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
 Progress = Callable[[int, int, dict], None]
-_IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files
 CHUNK_ROWS = 200_000  # rows staged and written at a time: memory stays flat however large a file is
 CHUNK_ROWS_ENV = "SHEBAO_INGEST_CHUNK_ROWS"  # a smaller chunk trades speed for memory
 
@@ -51,19 +50,60 @@ def chunk_rows() -> int:
     return int(text)
 
 
+FOLLOW_LINKS_ENV = "SHEBAO_INBOX_FOLLOW_LINKS"  # 1: read links that point outside the inbox too
+
+
+def follow_outside_links() -> bool:
+    text = (os.environ.get(FOLLOW_LINKS_ENV) or "0").strip().lower()
+    if text not in ("0", "1", "true", "false", "yes", "no"):
+        raise InputError(f"{FOLLOW_LINKS_ENV} is {text!r}; set it to 1 to read links pointing outside the inbox, else 0.")
+    return text in ("1", "true", "yes")
+
+
 def inbox_files(inbox: Path) -> list[Path]:
+    """The extract files of ``inbox`` in name order (entries it will not read: ``inbox_entries``)."""
+    return inbox_entries(inbox)[0]
+
+
+def inbox_entries(inbox: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(files to read, [(entry, why it is not read)]), each in name order. Not read: folders, pipes and
+    devices (reading a pipe would block the run), hidden files, Excel's ``~$`` lock files, broken links and
+    links to files outside the inbox (someone else's folder) unless ``SHEBAO_INBOX_FOLLOW_LINKS`` allows."""
     if not inbox.exists():
         raise InputError(f"The inbox {inbox} does not exist; pass --inbox with the folder of extract files.")
     if not inbox.is_dir():
         raise InputError(f"The inbox {inbox} is a file, not a folder; pass --inbox with the folder of extract files.")
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(_IGNORED_PREFIXES))
+    outside_ok, home = follow_outside_links(), inbox.resolve()
+    files, refused = [], []
+    for entry in sorted(inbox.iterdir()):
+        reason = None
+        if entry.name.startswith("~$"):
+            reason = "an Excel lock file (the workbook is open somewhere), not an extract"
+        elif entry.name.startswith("."):
+            reason = "a hidden file, not an extract; rename it without the leading dot to load it"
+        elif entry.is_symlink() and not entry.exists():
+            reason = "a link to nothing; link to the extract file or copy it into the inbox"
+        elif entry.is_symlink() and not outside_ok and not entry.resolve().is_relative_to(home):
+            reason = (f"a link to a file outside the inbox, not followed; copy the file into the inbox "
+                      f"(or set {FOLLOW_LINKS_ENV}=1)")
+        elif entry.is_dir():
+            reason = "a folder; extract files inside folders are not read, move them into the inbox itself"
+        elif not entry.is_file():
+            reason = "not a regular file (a pipe, socket or device); put the extract file itself in the inbox"
+        if reason is None:
+            files.append(entry)
+        else:
+            refused.append((entry, reason))
+    return files, refused
 
 
 def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None = None,
                  progress: Progress | None = None) -> list[dict]:
-    """Load every new file of ``inbox`` in name order; return one summary per load (no personal data)."""
-    files = inbox_files(Path(inbox))
+    """Load every new file of ``inbox`` in name order; return one summary per load (no personal data).
+    Entries that are not read are recorded too, as ``unrecognized`` with the reason, once."""
+    files, refused = inbox_entries(Path(inbox))
     chunk_rows()  # a bad setting is a sentence before any file, not halfway through the inbox
+    max_cells()
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
     if con.execute("SELECT count(*) FROM ref.regions").fetchone()[0] == 0:
         refresh_regions(con)
@@ -71,13 +111,25 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
         refresh_cities(con)
     lookup = region_lookup(con)
     summaries: list[dict] = []
-    for index, path in enumerate(files, start=1):
-        results = ingest_file(con, path, run_id=run_id, lookup=lookup)
+    entries = sorted([(path, None) for path in files] + refused, key=lambda item: item[0].name)
+    for index, (path, reason) in enumerate(entries, start=1):
+        if reason is None:
+            results = ingest_file(con, path, run_id=run_id, lookup=lookup)
+        else:
+            results = [_refuse_entry(con, path.name, reason, run_id)]
         checkpoint("ingest.after_file")
         summaries.extend(results)
         if progress:
-            progress(index, len(files), {"file": path.name, "loads": results})
+            progress(index, len(entries), {"file": path.name, "loads": results})
     return summaries
+
+
+def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
+    """An inbox entry that is not read: recorded once (its content is never read, so no checksum)."""
+    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = '' AND status = 'unrecognized'"
+                   " AND message = ?", [source, reason]).fetchone()[0]:
+        return {"source_file": source, "status": "already_loaded"}
+    return _record(con, source, "", None, "unrecognized", run_id, message=reason)
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | None = None,
@@ -89,7 +141,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     except OSError as exc:
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
     sha = hashlib.sha256(data).hexdigest()
-    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = ?", [source, sha]).fetchone()[0]:
+    # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
+    if con.execute("SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = ? AND status IN"
+                   " ('loaded', 'skipped_duplicate', 'unrecognized')", [source, sha]).fetchone()[0]:
         return [{"source_file": source, "status": "already_loaded"}]
     earlier = con.execute(
         "SELECT source_file FROM ingest.loads WHERE sha256 = ? AND status = 'loaded' ORDER BY load_id LIMIT 1", [sha]
@@ -103,6 +157,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         content = read_extract(path, data)
     except UnreadableFile as exc:
         return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
+    from transforms.action_updates import is_action_workbook, load_action_updates
+
+    if is_action_workbook(content):  # a filled action workbook put back (SPEC §6 round trip)
+        return [load_action_updates(con, path, sha, content, run_id)]
     groups, unrecognised_sheets = _group_sheets(content)
     encoding = content.encoding
     if not groups:
@@ -127,9 +185,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         with transaction(con):
             return [_insert_load(con, load) for load in loads]
     except duckdb.Error as exc:
-        discard_unfinished_loads(con)
         reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
-        return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
+        disk = storage_error(exc)
+        if disk is None:
+            discard_unfinished_loads(con)
+            return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
+        # A full or read-only disk: the files after this one would fail too, and a close on part of the inbox
+        # would find false problems. Stop in one sentence; this file is retried by the next run.
+        try:
+            discard_unfinished_loads(con)
+            _record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)
+        except duckdb.Error:
+            pass  # nothing could be written; no record is needed for the next run to load the file
+        raise disk from None
 
 
 LOAD_KEYS_SQL = Path(__file__).with_name("sql") / "load_keys.sql"

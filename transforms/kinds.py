@@ -6,6 +6,7 @@ normalisation both read it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # How a column's text is parsed into its staged value (see transforms/normalise.py).
@@ -133,7 +134,7 @@ YES_NO_VALUES = {"是": True, "y": True, "yes": True, "true": True, "1": True,
                  "否": False, "n": False, "no": False, "false": False, "0": False}
 
 
-def value_map(lists: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def value_map(lists: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """Every accepted spelling (lower-cased) -> canonical value."""
     mapping = {canonical: canonical for canonical in lists}
     for canonical, spellings in lists.items():

@@ -14,7 +14,7 @@ import duckdb
 
 from transforms.faults import checkpoint
 from transforms.runs import new_run_id
-from warehouse.db import transaction
+from warehouse.db import one, scalar, transaction
 from warehouse.policy import apply_policy, policy_fingerprint
 
 SQL = Path(__file__).with_name("sql")
@@ -28,7 +28,7 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
     """Bring the ledger of ``period`` up to date; return counts and totals (no personal data)."""
     run_id = run_id or new_run_id()
     started = datetime.now()
-    if con.execute("SELECT count(*) FROM ref.policy").fetchone()[0] == 0:
+    if scalar(con, "SELECT count(*) FROM ref.policy") == 0:
         apply_policy(con)  # the shipped policy (and any override given earlier)
     with transaction(con):
         con.execute(_sql("ledger_employee_months.sql"), {"period": period})
@@ -51,9 +51,9 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
             """,
             [run_id],
         )
-        before = con.execute("SELECT count(*) FROM ledger.contributions").fetchone()[0]
+        before = scalar(con, "SELECT count(*) FROM ledger.contributions")
         con.execute(_sql("ledger_append.sql"), {"period": period, "run_id": run_id, "created_at": datetime.now()})
-        appended = con.execute("SELECT count(*) FROM ledger.contributions").fetchone()[0] - before
+        appended = scalar(con, "SELECT count(*) FROM ledger.contributions") - before
         checkpoint("ledger.before_commit")
         con.execute(
             "INSERT INTO ledger.runs VALUES (?, ?, ?, ?, ?, ?)",
@@ -63,14 +63,15 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
 
 
 def ledger_summary(con: duckdb.DuckDBPyConnection, period: str) -> dict:
-    months = con.execute(
+    months = one(
+        con,
         """
         SELECT count(*), count(*) FILTER (WHERE month_fraction > 0 AND has_pension_policy),
                count(*) FILTER (WHERE month_fraction > 0 AND NOT has_pension_policy)
         FROM ledger.employee_months WHERE period = ?
         """,
         [period],
-    ).fetchone()
+    )
     totals = con.execute(
         """
         SELECT entity, sum(employer_amount), sum(employee_amount), count(*)

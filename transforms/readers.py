@@ -2,21 +2,27 @@
 
 A grid is a polars DataFrame of String columns ``c0..cN`` holding every row of a sheet, header and
 title rows included; CSVs have one sheet (``None``). A ``__cells`` column counts the cells each row
-really had, so rows with more cells than the header can be rejected rather than silently cut.
+really had, so rows with more cells than the header can be rejected rather than silently cut; in a GBK
+file, a Boolean ``__foreign`` column marks the rows that are in UTF-8 instead (they are rejected).
 """
 
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import io
+import os
+import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from warehouse.errors import InputError
+
 CELLS = "__cells"
+FOREIGN = "__foreign"  # a CSV row in UTF-8 inside a GBK/GB18030 file: rejected, never staged as mojibake
 MAX_HEADER_SEARCH = 6  # a header row may follow up to 5 title rows
 
 
@@ -42,7 +48,10 @@ def read_extract(path: Path, data: bytes) -> FileContent:
         return FileContent("xlsx", read_xlsx(data))
     if suffix in (".csv", ".txt"):
         payload, encoding = to_utf8(data)
-        return FileContent(encoding, [Sheet(None, read_csv_bytes(payload))])
+        grid = read_csv_bytes(payload)
+        if encoding in ("gbk", "gb18030"):
+            grid = _mark_utf8_rows(grid, data)
+        return FileContent(encoding, [Sheet(None, grid)])
     raise UnreadableFile(f"the file type {suffix or '(none)'} is not an extract; export it as .csv or .xlsx")
 
 
@@ -51,7 +60,7 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
     refused, not guessed."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableFile("the file is UTF-16 encoded; save it as CSV UTF-8 or GBK")
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data:  # anywhere: a NUL deep in the file is as binary as one in its first bytes
         raise UnreadableFile("the file is binary, not a CSV text file; export the extract again as CSV")
     if data.startswith(b"\xef\xbb\xbf"):
         if not _decodes(data, "utf-8", start=3):
@@ -64,7 +73,12 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
             return _transcode(data, encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("the file is in none of UTF-8, GBK or GB18030; save it as CSV UTF-8")
+    # GB18030 with some rows in UTF-8 (pasted from another export): those rows are rejected later, so their
+    # bytes may decode to anything; any other undecodable row means the file is in another encoding.
+    payload = _transcode(data, "gb18030", errors="replace")
+    if _lines(payload).str.contains("\ufffd", literal=True).any() and not _undecodable_rows_are_utf8(data, payload):
+        raise UnreadableFile("the file is in none of UTF-8, GBK or GB18030; save it as CSV UTF-8")
+    return payload, "gb18030"
 
 
 _PIECE = 1 << 24  # decode 16 MB at a time: a whole 150 MB file as one Python str would cost ~4x its size
@@ -81,12 +95,41 @@ def _decodes(data: bytes, encoding: str, start: int = 0) -> bool:
     return True
 
 
-def _transcode(data: bytes, encoding: str) -> bytes:
+def _transcode(data: bytes, encoding: str, errors: str = "strict") -> bytes:
     """``data`` in ``encoding`` as UTF-8, a piece at a time; UnicodeDecodeError when it is not that encoding."""
-    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
     pieces = [decoder.decode(data[offset:offset + _PIECE]).encode("utf-8") for offset in range(0, len(data), _PIECE)]
     pieces.append(decoder.decode(b"", final=True).encode("utf-8"))
     return b"".join(pieces)
+
+
+def _lines(payload: bytes, encoding: str = "utf8") -> pl.Series:
+    """The lines of a CSV as polars splits them into rows (quotes ignored), as text."""
+    lines = pl.read_csv(io.BytesIO(payload), has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
+                        truncate_ragged_lines=True, raise_if_empty=False, encoding=encoding)
+    return lines.to_series(0).fill_null("") if lines.width else pl.Series([], dtype=pl.String)
+
+
+def _utf8_lines(data: bytes) -> pl.Series:
+    """Per line of a GBK/GB18030 file: is it UTF-8 (valid UTF-8 with non-ASCII characters)? A line of
+    Chinese text in GBK is almost never valid UTF-8; read lossily, it shows replacement characters."""
+    lines = _lines(data, "utf8-lossy")
+    return ~lines.str.contains("\ufffd", literal=True) & lines.str.contains(r"[^\x00-\x7f]")
+
+
+def _undecodable_rows_are_utf8(data: bytes, payload: bytes) -> bool:
+    replaced, utf8 = _lines(payload).str.contains("\ufffd", literal=True), _utf8_lines(data)
+    return replaced.len() == utf8.len() and not (replaced & ~utf8).any()
+
+
+def _mark_utf8_rows(grid: pl.DataFrame, data: bytes) -> pl.DataFrame:
+    """``FOREIGN`` on the rows of a GBK/GB18030 file that are in UTF-8: decoded as GBK they are mojibake."""
+    utf8 = _utf8_lines(data)
+    if not utf8.any():
+        return grid
+    if utf8.len() != grid.height:  # a quoted cell spans lines: rows cannot be told apart by line
+        raise UnreadableFile("the file mixes GBK and UTF-8 rows; save the whole file again in one encoding")
+    return grid.with_columns(utf8.alias(FOREIGN))
 
 
 def _sniff_separator(payload: bytes) -> str:
@@ -101,12 +144,17 @@ def _empty_grid() -> pl.DataFrame:
     return pl.DataFrame({CELLS: pl.Series([], dtype=pl.Int32)})
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     """Parse UTF-8 CSV into a grid, vectorised; the cell count per row comes from the raw lines."""
     if not payload or payload.isspace():  # (no strip(): that would copy the whole file)
         return _empty_grid()
     if b"\r" in payload and b"\n" not in payload:  # classic-Mac line ends (some exporters): one row per CR
         payload = payload.replace(b"\r", b"\n")
+    elif b"\r" in payload and _LONE_CR.search(payload):  # a lone CR in an LF or CRLF file ends a row too
+        payload = _LONE_CR.sub(b"\n", payload)
     separator = _sniff_separator(payload)
     try:
         grid = pl.read_csv(
@@ -134,48 +182,134 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS))
 
 
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d") if value.time() == dt.time(0) else value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value)
+MAX_CELLS = 30_000_000  # a sheet of 1,000,000 rows x 30 columns; calamine holds a sheet as a dense grid
+MAX_CELLS_ENV = "SHEBAO_XLSX_MAX_CELLS"
+
+
+def max_cells() -> int:
+    """The largest sheet (rows x columns, as far as its farthest cell) read; a larger one is refused."""
+    text = os.environ.get(MAX_CELLS_ENV)
+    if not text:
+        return MAX_CELLS
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError(f"{MAX_CELLS_ENV} is {text!r}; set it to a whole number of cells, 1 or more.")
+    return int(text)
+
+
+# A cell's address, ``r="B7"``: a row's ``r`` is digits only, ``ref=`` and ``r:id=`` do not match. (Another
+# attribute ending in ``r`` could: it only makes the check more careful.)
+_CELL_REF = re.compile(rb'r="([A-Z]{1,3})([0-9]{1,7})"')
+_LETTERS = {n: re.compile(rb'r="[A-Z]{%d}[0-9]' % n) for n in (3, 2, 1)}
+_DIGITS = {n: re.compile(rb'r="[A-Z]{1,3}[0-9]{%d}"' % n) for n in range(7, 0, -1)}
+_XML_PIECE = 1 << 22
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _xml_pieces(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """The part's text a piece at a time (memory stays flat however far it inflates); each piece starts with
+    the previous one's last bytes, so an address cut between two pieces is whole in the next."""
+    tail = b""
+    with archive.open(part) as stream:
+        while piece := stream.read(_XML_PIECE):
+            text = tail + piece
+            yield text
+            tail = text[-32:]
+
+
+def _sheet_extent(archive: zipfile.ZipFile, part: str, limit: int) -> tuple[int, int]:
+    """(rows, columns) from A1 to the farthest cell present, whatever the sheet's ``<dimension>`` says:
+    calamine allocates that grid. First a bound from the longest addresses (a few fast searches); only
+    when the bound passes ``limit`` the exact extent, address by address."""
+    letters = digits = 0
+    for text in _xml_pieces(archive, part):
+        letters = next((n for n, pattern in _LETTERS.items() if n > letters and pattern.search(text)), letters)
+        digits = next((n for n, pattern in _DIGITS.items() if n > digits and pattern.search(text)), digits)
+    if (10 ** digits - 1) * _column_number(b"Z" * letters) <= limit:
+        return 10 ** digits - 1, _column_number(b"Z" * letters)
+    rows = columns = 0
+    for text in _xml_pieces(archive, part):
+        found = _CELL_REF.findall(text)
+        if found:
+            columns = max(columns, max(_column_number(x) for x in {letters for letters, _ in found}))
+            rows = max(rows, max(int(x) for x in {digits for _, digits in found}))
+    return rows, columns
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(sheet name, part path) of every worksheet, in workbook order."""
+    from xml.etree import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+    parts = []
+    for sheet in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet"):
+        target = targets.get(sheet.get(rel_id), "")
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        parts.append((sheet.get("name", ""), path))
+    return parts
+
+
+def _check_extents(data: bytes, limit: int) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            for name, part in _worksheet_parts(archive):
+                if part not in names:
+                    continue
+                rows, columns = _sheet_extent(archive, part, limit)
+                if rows * columns > limit:
+                    raise UnreadableFile(
+                        f"the sheet {name} reaches row {rows:,} and column {columns:,} ({rows * columns:,} cells), "
+                        f"past the limit of {limit:,} cells ({MAX_CELLS_ENV}); delete the stray cells far below "
+                        "or right of the table, or split the sheet")
+    except UnreadableFile:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise UnreadableFile(f"the workbook is damaged or not an xlsx file ({type(exc).__name__}); save it again from Excel") from None
+    except Exception as exc:  # ElementTree.ParseError, zlib.error and the like
+        raise UnreadableFile(f"the workbook cannot be read ({type(exc).__name__}); save it again from Excel") from None
 
 
 def read_xlsx(data: bytes) -> list[Sheet]:
-    """Every sheet of a workbook; cached values only, so formulas are never evaluated."""
-    import openpyxl
+    """Every sheet of a workbook through calamine (``fastexcel``): cached values only, so formulas are never
+    evaluated; the rows are the cells present, never what the sheet's ``<dimension>`` record claims."""
+    import fastexcel
 
+    _check_extents(data, max_cells())
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise UnreadableFile(f"the workbook is damaged or not an xlsx file ({type(exc).__name__}); save it again from Excel") from None
-    except Exception as exc:  # openpyxl raises assorted errors on corrupt parts
-        raise UnreadableFile(f"the workbook cannot be read ({type(exc).__name__}); save it again from Excel") from None
-    sheets = []
-    try:
-        for worksheet in workbook.worksheets:
-            rows = [[_cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
-            width = max((len(r) for r in rows), default=0)
-            # trailing empty cells are formatting, not data
-            counts = []
-            for row in rows:
-                n = len(row)
-                while n and (row[n - 1] is None or row[n - 1] == ""):
-                    n -= 1
-                counts.append(n)
-            columns = {f"c{i}": [r[i] if i < len(r) else None for r in rows] for i in range(width)}
-            grid = pl.DataFrame(columns, schema={c: pl.String for c in columns})
-            grid = grid.with_columns(pl.Series(CELLS, counts, pl.Int32))
-            sheets.append(Sheet(worksheet.title, grid))
-    except Exception as exc:
-        raise UnreadableFile(f"the workbook is damaged ({type(exc).__name__}); save it again from Excel") from None
-    finally:
-        workbook.close()
+        reader = fastexcel.read_excel(data)
+        sheets = []
+        for index, name in enumerate(reader.sheet_names):
+            sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
+            sheets.append(Sheet(name, _grid(sheet.to_polars())))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # fastexcel errors, and pyo3's PanicException (a BaseException) if calamine panics
+        raise UnreadableFile(f"the workbook is damaged or cannot be read ({type(exc).__name__}); save it again from Excel") from None
     return sheets
+
+
+def _grid(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns ``c0..``; a date at midnight as ``2024-03-05`` (calamine writes ``2024-03-05 00:00:00``); the
+    cells each row really has, trailing empty ones being formatting, not data."""
+    columns = [f"c{i}" for i in range(frame.width)]
+    frame = frame.rename(dict(zip(frame.columns, columns, strict=True)))
+    if not columns:
+        return _empty_grid()
+    midnight = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
+    frame = frame.with_columns(
+        pl.when(pl.col(c).str.ends_with(" 00:00:00") & pl.col(c).str.contains(midnight))
+        .then(pl.col(c).str.slice(0, 10)).otherwise(pl.col(c)).alias(c)
+        for c in columns
+    )
+    filled = [pl.when(pl.col(c).is_not_null() & (pl.col(c) != "")).then(pl.lit(i + 1, pl.Int32)).otherwise(pl.lit(0, pl.Int32))
+              for i, c in enumerate(columns)]
+    return frame.with_columns(pl.max_horizontal(filled).alias(CELLS))

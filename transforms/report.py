@@ -15,22 +15,23 @@ from string import Template
 import duckdb
 
 from expectations.registry import BY_CODE, CHECKS
+from transforms import glossary
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
 from warehouse.errors import ShebaoError
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html"
 
-SEVERITY_ZH = {"error": "错误", "warning": "警告"}
-STATUS_ZH = {"succeeded": "已完成", "running": "进行中", "failed": "失败"}
-TYPE_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "work_injury": "工伤", "maternity": "生育"}
-STAGE_ZH = {"submitted": "已提交", "origin_approved": "转出地已审核", "funds_received": "资金已到账",
-            "completed": "已完成", "rejected": "已退回"}
-KIND_ZH = {"payroll": "工资表", "attendance": "考勤", "insurance": "参保明细", "transfers": "转移接续",
-          "bill": "社保账单"}
-PROBLEM_ZH = {"format": "格式错误（应为17位数字加校验位）", "province": "前两位不是省级行政区代码",
-              "birth_date": "出生日期不可能", "check_digit": "校验位错误",
-              "too_young": "出生日期距本月不足16周岁"}
+SEVERITY_ZH = glossary.SEVERITY
+STATUS_ZH = glossary.RUN_STATUS
+TYPE_ZH = glossary.INSURANCE_SHORT
+STAGE_ZH = glossary.STAGE
+KIND_ZH = glossary.KIND
+PROBLEM_ZH = glossary.ID_PROBLEM
+# where each action type's list is, besides its sheet of the action workbook (SPEC §7)
+ALSO_IN = {"INITIATE_TRANSFER": "transfer_forms/ 文件夹中的转移接续申请表",
+           "ENROLL_EMPLOYEE": "declarations/ 文件夹中的 增员、补缴 申报表",
+           "STOP_CONTRIBUTION": "declarations/ 文件夹中的 减员 申报表"}
 
 
 def report_filename(run_id: str, full_ids: bool = False) -> str:
@@ -100,19 +101,150 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         name = text(finding["entity"]) if finding["entity"] else "（未关联单位）"
         by_entity[name] = by_entity.get(name, 0) + 1
 
+    action_ids = _action_ids(con, run_id)
     page = Template(TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(
-        title=escape(f"社保数据校验报告 {period}"),
-        meta=escape(f"校验批次 {run_id} · 开始 {_when(started_at)} · 结束 {_when(finished_at)} · 状态 {STATUS_ZH.get(status, status)}"
-                    f" · 查看角色 {who.label}（身份证号{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
+        title=escape(f"社保月度核对报告 {period}"),
+        meta=escape(f"所属期 {period} · 校验开始 {_when(started_at)} · 结束 {_when(finished_at)} · "
+                    f"状态 {STATUS_ZH.get(status, '')} · 查看角色 {who.label}（身份证号"
+                    f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
         warnings=_warnings(warnings),
+        todo=_todo(con),
         summary=_summary(counts),
         charts=_bar_chart("按问题类型", [(BY_CODE[c].title_zh, n) for c, n in counts.items() if n], "chart-by-code")
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
+        details=_details(findings, ids, text, action_ids),
+        rejects=_rejects(con, period, started_at, text),
+        unbooked=_unbooked(con, period, ids, text),
+        policy=_policy(con, period, text),
         trend=_trend(con, run_id),
-        details=_details(findings, ids, text),
-        footer=escape("本报告由 shebao 生成；问题代码与规则见 SPEC §5。数据仅供内部核对使用。"),
+        footer=escape("本报告由 shebao 生成；规则见产品规格 SPEC 第5至7节。数据仅供内部核对使用。"),
     )
+
+
+def _table(element_id: str, headers: list[str], rows: list[list], empty: str) -> str:
+    """A table of already-escaped-on-output cells; ``empty`` when there are no rows."""
+    if not rows:
+        return f'<p id="{element_id}-empty">{escape(empty)}</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape('' if c is None else str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f'<table id="{element_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _action_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple, list[str]]:
+    """Each finding's key -> the ids of the actions it is evidence of (actions updated by this run)."""
+    try:
+        rows = con.execute("""
+            SELECT a.action_id, f ->> 'code', f ->> 'entity', f ->> 'employee_id', f ->> 'id_number',
+                   f ->> 'insurance_type', f ->> 'transfer_id'
+            FROM actions.cleanup_actions a, unnest(CAST(a.details -> '$.findings' AS JSON[])) AS t(f)
+            WHERE a.last_run_id = ?""", [run_id]).fetchall()
+    except duckdb.Error:
+        return {}
+    found: dict[tuple, list[str]] = {}
+    for action_id, *key in rows:
+        found.setdefault(tuple(key), []).append(action_id)
+    return found
+
+
+def _todo(con: duckdb.DuckDBPyConnection) -> str:
+    """What to do next: per action type with work left, how many, the next step, where the list is."""
+    from transforms.actions import TYPES
+
+    counts = dict(((t, s), n) for t, s, n in con.execute(
+        "SELECT action_type, status, count(*) FROM actions.cleanup_actions GROUP BY ALL").fetchall())
+    rows = []
+    for t in TYPES:
+        open_, submitted = counts.get((t.code, "open"), 0), counts.get((t.code, "submitted"), 0)
+        if not open_ and not submitted:
+            continue
+        where = f"动作清单 actions.xlsx 的「{t.name_zh}」工作表" + (f"；{ALSO_IN[t.code]}" if t.code in ALSO_IN else "")
+        rows.append([t.name_zh, open_, submitted, t.todo_zh, where])
+    return _table("todo-table", ["事项", "待处理", "已提交待确认", "下一步", "清单在哪里"], rows,
+                  "没有待处理的事项。")
+
+
+def _rejects(con: duckdb.DuckDBPyConnection, period: str, started_at, text) -> str:
+    """Rows not loaded: rejects of the files that carry this month's data, and of files that staged nothing."""
+    rows = con.execute("""
+        SELECT r.source_file, r.sheet, r.row_number, r.kind, r.reason_code
+        FROM ingest.rejects r JOIN ingest.loads l USING (load_id)
+        WHERE (r.load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)
+               OR r.load_id NOT IN (SELECT load_id FROM ingest.load_keys))
+          AND (? IS NULL OR l.loaded_at <= ?)
+        ORDER BY r.source_file, r.sheet NULLS FIRST, r.row_number LIMIT 2001""",
+                       [period, started_at, started_at]).fetchall()
+    shown = [[text(f), text(sheet) if sheet else "", n, KIND_ZH.get(kind, "数据文件"),
+              glossary.zh(glossary.REJECT_REASON, code, "数据不符合要求")] for f, sheet, n, kind, code in rows[:2000]]
+    more = '<p class="note">只列出前 2000 行。</p>' if len(rows) > 2000 else ""
+    return _table("rejects-table", ["文件", "工作表", "行号", "文件类型", "原因"], shown, "所有数据行均已载入。") + more
+
+
+def _unbooked(con: duckdb.DuckDBPyConnection, period: str, ids, text) -> str:
+    """People paid in P but not in the ledger, and why."""
+    rows = con.execute("""
+        WITH paid AS (
+            SELECT entity, employee_id, any_value(name) AS name, any_value(id_number) AS id_number,
+                   any_value(city) AS city
+            FROM core.payroll WHERE period = ? GROUP BY entity, employee_id
+        )
+        SELECT p.entity, p.employee_id, p.name, p.id_number, p.city, m.month_fraction, m.has_pension_policy,
+               m.hire_date, m.leave_date
+        FROM paid p
+        LEFT JOIN ledger.employee_months m
+          ON m.period = ? AND m.entity = p.entity AND m.employee_id = p.employee_id
+        WHERE m.entity IS NULL OR m.month_fraction = 0 OR NOT m.has_pension_policy
+        ORDER BY p.entity, p.employee_id""", [period, period]).fetchall()
+    shown = []
+    for entity, employee_id, name, id_number, city, fraction, _has_policy, hired, left in rows:
+        if fraction is None:
+            why = "本月台账尚未计算（请先运行台账）"
+        elif fraction == 0:
+            why = (f"本月无需缴费：入职 {hired or '—'}，离职 {left or '—'}（截止日后入职或月初前离职，计费比例为0）")
+        else:
+            why = f"参保地「{city}」没有本月的养老保险政策（缺少当地社保政策）"
+        shown.append([text(entity), text(employee_id), text(name or ""), ids(id_number) or "", text(city or ""),
+                      text(why)])
+    rejected = con.execute("""
+        SELECT count(*) FROM ingest.rejects r
+        WHERE r.kind = 'payroll' AND r.load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)""",
+                           [period]).fetchone()[0]
+    note = (f'<p class="note" id="unbooked-rejected">另有工资表 {rejected} 行被拒收，未能计入台账，'
+            "原因见上一节“未载入的数据行”。</p>") if rejected else ""
+    return _table("unbooked-table", ["单位", "工号", "姓名", "身份证号", "工资所在城市", "未入账原因"], shown,
+                  "本月所有发薪人员均已入账。") + note
+
+
+def _columns(con, schema: str, table: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND "
+                                      "table_name = ?", [schema, table]).fetchall()}
+
+
+def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
+    """The policy rows this month's ledger used, with their source and verified mark (read defensively:
+    employer_fixed/employee_fixed/verified come with the policy area's migration)."""
+    have = _columns(con, "ref", "policy")
+    fixed = ("coalesce(p.employer_fixed, 0)", "coalesce(p.employee_fixed, 0)") if {
+        "employer_fixed", "employee_fixed"} <= have else ("0", "0")
+    verified = "p.verified" if "verified" in have else "NULL"
+    rows = con.execute(f"""
+        SELECT p.region, p.insurance_type, p.effective_from, p.effective_to, p.base_floor, p.base_ceiling,
+               p.employer_rate, p.employee_rate, {fixed[0]}, {fixed[1]}, p.source, {verified}
+        FROM ref.policy p
+        WHERE p.effective_from <= ? AND (p.effective_to IS NULL OR p.effective_to >= ?)
+          AND p.region IN (SELECT DISTINCT region FROM ledger.employee_months WHERE period = ?)
+        ORDER BY p.region, p.insurance_type""", [period, period, period]).fetchall()
+    order = list(glossary.INSURANCE)
+    rows.sort(key=lambda r: (r[0], order.index(r[1]) if r[1] in order else 99))
+    shown = [[text(region), glossary.zh(glossary.INSURANCE, t, "其他险种"), f"{start} 至 {end or '今'}", floor, ceiling,
+              f"{employer_rate * 100:.2f}%", f"{employee_rate * 100:.2f}%",
+              "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", text(source or "未注明来源"),
+              glossary.VERIFIED.get(verified, "未注明") if verified is not None else "未注明"]
+             for region, t, start, end, floor, ceiling, employer_rate, employee_rate, ef, eef, source, verified
+             in rows]
+    return _table("policy-table", ["地区", "险种", "执行期间", "基数下限", "基数上限", "单位费率", "个人费率",
+                                   "固定金额", "来源", "核实情况"], shown, "本月台账没有用到政策。")
 
 
 def _finding(row: tuple) -> dict:
@@ -141,11 +273,11 @@ def _summary(counts: dict[str, int]) -> str:
         f'<div class="card ok"><div class="n">{clean}/{len(counts)}</div>项检查通过</div></div>'
     )
     rows = "".join(
-        f'<tr><td>{escape(check.title_zh)}</td><td>{escape(check.code)}</td>'
+        f'<tr><td>{escape(check.title_zh)}</td>'
         f'<td class="sev-{check.severity}">{SEVERITY_ZH[check.severity]}</td><td>{counts[check.code]}</td></tr>'
         for check in CHECKS
     )
-    return (cards + '<table id="summary-table"><thead><tr><th>问题类型</th><th>代码</th><th>级别</th><th>数量</th>'
+    return (cards + '<table id="summary-table"><thead><tr><th>问题类型</th><th>级别</th><th>数量</th>'
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
@@ -171,69 +303,72 @@ def _bar_chart(title: str, items: list[tuple[str, int]], element_id: str) -> str
 
 
 def _trend(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """Errors and warnings of the latest run of each period up to this run's, labelled by period."""
     runs = con.execute(
-        "SELECT r.run_id, r.period,"
+        "WITH latest AS (SELECT period, max(run_id) AS run_id FROM quality.runs"
+        "                WHERE status = 'succeeded' AND run_id <= ? GROUP BY period)"
+        " SELECT l.period,"
         " count(f.code) FILTER (WHERE f.severity = 'error'), count(f.code) FILTER (WHERE f.severity = 'warning')"
-        " FROM quality.runs r LEFT JOIN quality.findings f ON f.run_id = r.run_id"
-        " WHERE r.status = 'succeeded' AND r.run_id <= ? GROUP BY r.run_id, r.period ORDER BY r.run_id DESC LIMIT 12",
+        " FROM latest l LEFT JOIN quality.findings f ON f.run_id = l.run_id"
+        " GROUP BY l.period ORDER BY l.period DESC LIMIT 12",
         [run_id],
     ).fetchall()[::-1]
     if not runs:
         return '<p id="trend-empty">尚无历次校验。</p>'
     width, height, left, bottom = 560, 180, 40, 150
-    peak = max(max(e, w) for _, _, e, w in runs) or 1
+    peak = max(max(e, w) for _, e, w in runs) or 1
     step = (width - left - 20) / max(len(runs) - 1, 1)
 
     def points(column: int) -> str:
         return " ".join(f"{left + i * step:.1f},{bottom - (row[column] / peak) * 120:.1f}" for i, row in enumerate(runs))
 
     svg = [f'<svg id="chart-trend" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 20}" role="img" '
-           'aria-label="历次校验趋势">',
+           'aria-label="各月趋势">',
            f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#9fb3c8"/>',
-           f'<polyline fill="none" stroke="#c0392b" stroke-width="2" points="{points(2)}"/>',
-           f'<polyline fill="none" stroke="#b7791f" stroke-width="2" points="{points(3)}"/>',
+           f'<polyline fill="none" stroke="#c0392b" stroke-width="2" points="{points(1)}"/>',
+           f'<polyline fill="none" stroke="#b7791f" stroke-width="2" points="{points(2)}"/>',
            f'<text x="{left}" y="14" font-size="12" fill="#c0392b">错误</text>',
            f'<text x="{left + 40}" y="14" font-size="12" fill="#b7791f">警告</text>',
            f'<text x="{left - 6}" y="{bottom - 116}" font-size="10" text-anchor="end">{peak}</text>',
            f'<text x="{left - 6}" y="{bottom + 4}" font-size="10" text-anchor="end">0</text>']
-    for i, (_, period, _, _) in enumerate(runs):
+    for i, (period, _, _) in enumerate(runs):
         svg.append(f'<text x="{left + i * step:.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle">'
                    f"{escape(period)}</text>")
     svg.append("</svg>")
-    rows = "".join(
-        f"<tr><td>{escape(rid)}</td><td>{escape(period)}</td><td>{errors}</td><td>{warns}</td></tr>"
-        for rid, period, errors, warns in runs
-    )
-    return ("".join(svg) + '<table id="trend-table"><thead><tr><th>校验批次</th><th>月份</th><th>错误</th><th>警告</th>'
+    rows = "".join(f"<tr><td>{escape(period)}</td><td>{errors}</td><td>{warns}</td></tr>"
+                   for period, errors, warns in runs)
+    return ("".join(svg) + '<table id="trend-table"><thead><tr><th>所属期</th><th>错误</th><th>警告</th>'
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _details(findings: list[dict], ids, text) -> str:
+def _details(findings: list[dict], ids, text, action_ids: dict | None = None) -> str:
     sections = []
     for check in CHECKS:
         mine = [f for f in findings if f["code"] == check.code]
         if not mine:
             continue
-        body = "".join(_row(f, ids, text) for f in mine)
+        body = "".join(_row(f, ids, text, action_ids or {}) for f in mine)
         sections.append(
-            f'<h3 id="code-{check.code}">{escape(check.title_zh)}（{escape(check.code)}，'
+            f'<h3 id="code-{check.code}">{escape(check.title_zh)}（'
             f'<span class="sev-{check.severity}">{SEVERITY_ZH[check.severity]}</span>）：{len(mine)} 条</h3>'
-            f'<table class="findings" data-code="{check.code}"><thead><tr><th>单位</th><th>工号</th><th>姓名</th>'
-            "<th>身份证号</th><th>地区</th><th>险种</th><th>业务流水号</th><th>证据</th><th>来源</th></tr></thead>"
-            f"<tbody>{body}</tbody></table>"
+            f'<table class="findings" data-code="{check.code}"><thead><tr><th>动作编号</th><th>单位</th><th>工号</th>'
+            "<th>姓名</th><th>身份证号</th><th>地区</th><th>险种</th><th>转移业务编号</th><th>证据</th><th>来源</th>"
+            f"</tr></thead><tbody>{body}</tbody></table>"
         )
     return "".join(sections) or '<p id="no-findings">本次校验没有发现问题。</p>'
 
 
-def _row(finding: dict, ids, text) -> str:
+def _row(finding: dict, ids, text, action_ids: dict) -> str:
     details = finding["details"]
+    key = tuple(finding[k] for k in ("code", "entity", "employee_id", "id_number", "insurance_type", "transfer_id"))
     free_text = [  # any of them may hold an ID number pasted into the wrong column: redacted for the role
+        "、".join(action_ids.get(key, [])) or "—",
         finding["entity"], finding["employee_id"], details.get("name"), None, finding["region"],
-        TYPE_ZH.get(finding["insurance_type"] or "", finding["insurance_type"]), finding["transfer_id"],
+        TYPE_ZH.get(finding["insurance_type"] or "", ""), finding["transfer_id"],
         evidence(finding["code"], details), source_text(details.get("source")),
     ]
     cells = [text(str(cell)) if cell is not None else None for cell in free_text]
-    cells[3] = ids(finding["id_number"])
+    cells[4] = ids(finding["id_number"])
     return "<tr>" + "".join(f"<td>{escape(str(cell)) if cell is not None else ''}</td>" for cell in cells) + "</tr>"
 
 
@@ -242,7 +377,7 @@ def source_text(source: dict | None) -> str:
         return ""
     sheet = f" / {source['sheet']}" if source.get("sheet") else ""
     row = f" 第 {source['row']} 行" if source.get("row") is not None else ""
-    return f"{KIND_ZH.get(source.get('kind'), source.get('kind') or '')} {source['file']}{sheet}{row}".strip()
+    return f"{KIND_ZH.get(source.get('kind'), '')} {source['file']}{sheet}{row}".strip()
 
 
 def _people(items: list[dict] | None) -> str:
@@ -256,7 +391,8 @@ def evidence(code: str, d: dict) -> str:
     if code == "DUPLICATE_PERSON":
         return f"姓名与出生日期 {d.get('birth_digits')} 相同、身份证号不同：{_people(d.get('others'))}"
     if code == "INVALID_ID_NUMBER":
-        return f"{PROBLEM_ZH.get(d.get('id_problem'), d.get('id_problem'))}；原始号码 {d.get('id_number_raw')}"
+        problem = d.get("id_problem") or d.get("problem")
+        return f"{PROBLEM_ZH.get(problem, '号码有误')}；原始号码 {d.get('id_number_raw') or '—'}"
     if code == "BASE_BELOW_FLOOR":
         return f"参保基数 {d.get('base')} 低于下限 {d.get('base_floor')}（上限 {d.get('base_ceiling')}）；参保单位 {d.get('employer')}"
     if code == "BASE_ABOVE_CEILING":
@@ -267,8 +403,13 @@ def evidence(code: str, d: dict) -> str:
         return (f"工资代扣 {d.get('si_withheld')}，应扣 {d.get('expected_employee_amount')}，"
                 f"差额 {d.get('difference')}（计费比例 {d.get('month_fraction')}）")
     if code == "HIRED_NOT_ENROLLED":
-        found = "、".join(f"{r.get('region')} {r.get('employer')}（{r.get('status')}）" for r in d.get("records") or [])
-        return f"入职日期 {d.get('hire_date') or '—'}；本单位在该地无有效养老参保记录；现有记录：{found or '无'}"
+        found = "、".join(f"{r.get('region')} {r.get('employer')}（{glossary.RECORD_STATUS.get(r.get('status'), '状态不明')}）"
+                         for r in d.get("records") or [])
+        arrears = (f"；应补缴 {len(d['arrears_months'])} 个月（{'、'.join(d['arrears_months'])}）：单位 "
+                   f"{d.get('arrears_employer')}，个人 {d.get('arrears_employee')}，滞纳金 {d.get('late_fee')}"
+                   if d.get("arrears_months") else "")
+        return (f"入职日期 {d.get('hire_date') or '—'}；本单位在该地无有效养老参保记录；现有记录：{found or '无'}"
+                + arrears)
     if code == "DEPARTED_STILL_CONTRIBUTING":
         kinds = "、".join(TYPE_ZH.get(r.get("insurance_type"), r.get("insurance_type") or "") for r in d.get("records") or [])
         return f"离职日期 {d.get('leave_date')}，本月无工资记录，仍有有效参保：{kinds}"
@@ -279,7 +420,7 @@ def evidence(code: str, d: dict) -> str:
                 f"{d.get('earlier_region')}（{d.get('earlier_employer')}）参保")
     if code == "STALE_TRANSFER":
         calendar = "" if d.get("calendar") == "official" else "（超出官方日历年份，仅按周末计算）"
-        return (f"{d.get('from_region')} → {d.get('to_region')}，阶段「{STAGE_ZH.get(d.get('stage'), d.get('stage'))}」"
+        return (f"{d.get('from_region')} → {d.get('to_region')}，阶段「{STAGE_ZH.get(d.get('stage'), '办理中')}」"
                 f"自 {d.get('stage_on')} 已等待 {d.get('working_days_waited')} 个工作日（上限 {d.get('limit_days')}）{calendar}")
     if code == "TRANSFER_NOT_REFLECTED":
         return (f"{d.get('from_region')} → {d.get('to_region')} 已于 {d.get('stage_on')} 办结，但转出地仍有有效养老参保"
@@ -288,5 +429,12 @@ def evidence(code: str, d: dict) -> str:
         return f"{d.get('employees')} 名员工在该地区无养老政策：{_people(d.get('people'))}"
     if code == "MISSING_EXTRACT":
         latest = d.get("latest_period_before")
-        return f"本月没有「{KIND_ZH.get(d.get('kind'), d.get('kind'))}」数据" + (f"（最近一期 {latest}）" if latest else "")
-    return "；".join(f"{k}: {v}" for k, v in d.items() if k not in ("source", "name"))
+        return f"本月没有「{KIND_ZH.get(d.get('kind'), '数据文件')}」数据" + (f"（最近一期 {latest}）" if latest else "")
+    parts = []  # codes without their own sentence: the facts that are there, in Chinese
+    for key, label in (("other_region", "其他参保地"), ("other_employer", "其他参保单位"), ("from_region", "转出地"),
+                       ("to_region", "转入地"), ("effective_from", "政策起始"), ("billed_employer", "账单单位金额"),
+                       ("ledger_employer", "台账单位金额"), ("billed_employee", "账单个人金额"),
+                       ("ledger_employee", "台账个人金额")):
+        if d.get(key) not in (None, ""):
+            parts.append(f"{label} {d[key]}")
+    return "；".join(parts) or "详见动作清单"

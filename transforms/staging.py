@@ -12,7 +12,7 @@ import polars as pl
 
 from transforms import kinds as k
 from transforms import normalise as n
-from transforms.readers import CELLS, MAX_HEADER_SEARCH
+from transforms.readers import CELLS, FOREIGN, MAX_HEADER_SEARCH
 
 ROW_NUMBER, SHEET, RAW, REASON_CODE, REASON = "row_number", "sheet", "raw", "reason_code", "reason"
 DUPLICATE = "__duplicate"  # set by the caller: the row is an exact copy of an earlier row of the file
@@ -29,7 +29,7 @@ class HeaderMatch:
 
 def find_header(grid: pl.DataFrame) -> HeaderMatch | None:
     """The first of the top rows (after up to 5 title rows) whose cells name a kind's columns."""
-    cell_columns = [c for c in grid.columns if c != CELLS]
+    cell_columns = [c for c in grid.columns if c not in (CELLS, FOREIGN)]
     for row_index, row in enumerate(grid.head(MAX_HEADER_SEARCH).select(cell_columns).iter_rows()):
         match = k.match_header(list(row))
         if match is None:
@@ -60,7 +60,7 @@ def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None) -> pl.
     cell_columns = [f"c{i}" for i in range(header.width) if f"c{i}" in grid.columns]
     body = grid.slice(header.row_index + 1).with_row_index(ROW_NUMBER, offset=1)
     body = body.with_columns(pl.col(ROW_NUMBER).cast(pl.Int32))
-    all_cells = [c for c in grid.columns if c != CELLS]
+    all_cells = [c for c in grid.columns if c not in (CELLS, FOREIGN)]
     if all_cells:
         blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in all_cells])
         body = body.filter(~blank)
@@ -74,6 +74,7 @@ def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None) -> pl.
         raw.struct.json_encode().alias(RAW),
         extra.fill_null(False).alias("__extra_cells"),
         (pl.col(CELLS) if CELLS in body.columns else pl.lit(None, pl.Int32)).alias("__cells"),
+        (pl.col(FOREIGN) if FOREIGN in body.columns else pl.lit(False)).alias(FOREIGN),
         *[
             (pl.col(f"c{index}") if f"c{index}" in body.columns else pl.lit(None, pl.String)).alias(f"in_{name}")
             for name, index in header.positions.items()
@@ -114,6 +115,9 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         pl.format(f"the row has {{}} cells but the header has {header_width}; remove the extra cells",
                   pl.col("__cells")),
     ))
+    if FOREIGN in rows.columns:  # decoded as GBK it would stage mojibake names and entities
+        problems.append((n.MALFORMED_ROW, pl.col(FOREIGN), pl.lit(
+            "the row is in UTF-8 but the rest of the file is in GBK; retype the row or save the file as CSV UTF-8")))
     # The first problem of a row, by REASON_ORDER and then column order, is its reject reason.
     ordered = sorted(range(len(problems)), key=lambda i: (n.REASON_ORDER.index(problems[i][0]), i))
     first = pl.lit(None, pl.Int32)

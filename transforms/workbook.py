@@ -1,40 +1,72 @@
-"""The HR action workbook ``actions.xlsx``: a summary sheet (汇总), then one sheet per action type.
+"""The HR action workbook ``actions.xlsx`` (SPEC §6, §7): 汇总, then one sheet per action type.
 
-Rows are sorted by severity, then age (the month first seen); id numbers are masked unless the role may
-see them in full, also inside the evidence text; text that a spreadsheet would run as a formula is
-neutralised (``transforms.spreadsheet``).
+Every action row starts with 动作编号, 处理状态 (待处理 / 已提交 / 忽略 / 已解决) and 处理说明: HR fills the
+last two and puts the workbook back into the inbox (kind ``action_updates``, ``transforms.action_updates``).
+The target values are their own typed columns (应为基数 a number, one row per insurance type on the
+ADJUST_BASE sheet; the arrears of ENROLL_EMPLOYEE as amounts). Every cell a person reads is Chinese: codes go
+through ``transforms.glossary``; an action with no entity shows 未关联单位. Rows are sorted by severity, then
+age; id numbers are masked unless the role may see them, also inside the evidence text; text a spreadsheet
+would run as a formula is neutralised (``transforms.spreadsheet``).
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from transforms import glossary
 from transforms.actions import BY_TYPE, TYPES, list_actions
 from transforms.privacy import mask_id, redact
 from transforms.roles import get_role
 from transforms.spreadsheet import new_workbook, write_sheet
 
+NO_ENTITY = "未关联单位"
+# The round trip reads these three columns back (transforms.action_updates): keep the names.
+ID_COLUMN, STATUS_COLUMN, NOTE_COLUMN = "动作编号", "处理状态", "处理说明"
 HEADERS = {
-    "action_id": "编号", "status": "状态", "severity": "严重程度", "period_first_seen": "首次发现",
-    "period_last_seen": "最近发现", "entity": "单位", "employee_id": "工号", "name": "姓名",
-    "id_number": "身份证号", "finding_codes": "问题代码", "evidence": "说明", "todo": "处理建议",
+    "action_id": ID_COLUMN, "status": STATUS_COLUMN, "note": NOTE_COLUMN, "severity": "严重程度",
+    "period_first_seen": "首次发现", "period_last_seen": "最近发现", "entity": "单位", "employee_id": "工号",
+    "name": "姓名", "id_number": "身份证号", "problems": "发现的问题", "evidence": "说明", "todo": "处理建议",
 }
-STATUS_NAMES = {"open": "待处理", "resolved": "已解决", "dismissed": "已忽略"}
-SEVERITY_NAMES = {"error": "错误", "warning": "警告"}
-SUMMARY_HEADERS = {"type_name": "事项类型", "action_type": "类型代码", "open": "待处理", "resolved": "已解决",
-                   "dismissed": "已忽略", "total": "合计"}
-INSURANCE_NAMES = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "work_injury": "工伤",
-                   "maternity": "生育"}
-STAGE_NAMES = {"submitted": "已提交", "origin_approved": "转出地已审核", "funds_received": "资金已到账",
-               "completed": "已办结", "rejected": "已退回"}
+SUMMARY_HEADERS = {"type_name": "事项类型", "open": "待处理", "submitted": "已提交", "resolved": "已解决",
+                   "dismissed": "忽略", "total": "合计", "todo": "下一步"}
+COUNTED = ("open", "submitted", "resolved", "dismissed")
+MONEY = pl.Decimal(14, 2)
+
+# Per action type: its own columns (name, header, dtype) and how to fill them from the details.
+TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
+    "ADJUST_BASE": [("insurance", "险种", pl.String), ("current_base", "现基数", MONEY),
+                    ("expected_base", "应为基数", MONEY)],
+    "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String), ("arrears_months", "补缴月份", pl.String),
+                        ("arrears_employer", "补缴单位部分", MONEY), ("arrears_employee", "补缴个人部分", MONEY),
+                        ("late_fee", "滞纳金", MONEY)],
+    "CORRECT_WITHHOLDING": [("si_withheld", "已代扣", MONEY), ("expected_employee_amount", "应代扣", MONEY),
+                            ("withholding_difference", "代扣差额", MONEY)],
+    "STOP_CONTRIBUTION": [("leave_date", "离职日期", pl.String), ("stop_month", "停保年月", pl.String)],
+    "STOP_ORIGIN_RECORD": [("other_region", "原参保地", pl.String), ("other_employer", "原参保单位", pl.String)],
+    "INITIATE_TRANSFER": [("other_region", "转出地", pl.String), ("other_employer", "原参保单位", pl.String)],
+    "CHASE_TRANSFER": [("transfer_id", "转移业务编号", pl.String), ("stage", "办理环节", pl.String),
+                       ("working_days_waited", "已等待工作日", pl.Int64)],
+    "UPDATE_TRANSFER_STATUS": [("transfer_id", "转移业务编号", pl.String), ("from_region", "转出地", pl.String)],
+    "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String)],
+}
 
 
 def _ins(code: str) -> str:
-    return INSURANCE_NAMES.get(code, code)
+    return glossary.zh(glossary.INSURANCE_SHORT, code, "其他险种")
+
+
+def _money(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
 
 
 def evidence(details: str | None, full_ids: bool = False) -> str:
@@ -48,14 +80,14 @@ def evidence(details: str | None, full_ids: bool = False) -> str:
         shown = [" ".join(x for x in (p.get("entity"), p.get("employee_id"), p.get("name"),
                                       p.get("id_number") if full_ids else mask_id(p.get("id_number"))) if x)
                  for p in people]
-        parts.append("涉及: " + "、".join(shown))
+        parts.append("涉及：" + "、".join(shown))
     if d.get("id_problem"):
-        parts.append(f"身份证号问题: {d['id_problem']}")
+        parts.append(f"身份证号问题：{glossary.zh(glossary.ID_PROBLEM, d['id_problem'], '号码有误')}")
     if d.get("insurance_types"):
-        parts.append("险种: " + "、".join(_ins(t) for t in d["insurance_types"]))
+        parts.append("险种：" + "、".join(_ins(t) for t in d["insurance_types"]))
     if d.get("expected_base"):
         current = d.get("current_base") or {}
-        parts.append("基数: " + "、".join(
+        parts.append("基数：" + "、".join(
             f"{_ins(k)} 现 {current.get(k) or '—'} 应为 {v}" for k, v in sorted(d["expected_base"].items()) if v))
     for line in d.get("bill") or []:
         parts.append(f"账单 {_ins(line.get('insurance_type'))}: 单位 {line.get('billed_employer_amount')}"
@@ -63,39 +95,132 @@ def evidence(details: str | None, full_ids: bool = False) -> str:
                      f"（台账 {line.get('ledger_employee_amount')}），基数 {line.get('billed_base') or '—'}"
                      f"（台账 {line.get('ledger_base') or '—'}）")
     if d.get("withholding_difference"):
-        parts.append(f"代扣 {d.get('si_withheld')} 应为 {d.get('expected_employee_amount')}"
+        parts.append(f"代扣 {d.get('si_withheld') or '—'} 应为 {d.get('expected_employee_amount') or '—'}"
                      f"（差额 {d['withholding_difference']}）")
+    if d.get("arrears_months"):
+        parts.append(f"补缴 {len(d['arrears_months'])} 个月：单位 {d.get('arrears_employer')}，"
+                     f"个人 {d.get('arrears_employee')}，滞纳金 {d.get('late_fee')}")
     if d.get("leave_date"):
-        parts.append(f"离职日期: {d['leave_date']}")
+        parts.append(f"离职日期：{d['leave_date']}")
     elif d.get("hire_date"):
-        parts.append(f"入职日期: {d['hire_date']}")
+        parts.append(f"入职日期：{d['hire_date']}")
     if d.get("other_region"):
-        parts.append(f"异地在缴: {d['other_region']} {d.get('other_employer') or ''}".strip()
+        parts.append(f"异地参保：{d['other_region']} {d.get('other_employer') or ''}".strip()
                      + (f"（自 {d['other_start_month']}）" if d.get("other_start_month") else ""))
     if d.get("earlier_start_month"):
-        parts.append(f"更早参保: {d['earlier_start_month']} {d.get('earlier_region') or ''} "
+        parts.append(f"更早参保：{d['earlier_start_month']} {d.get('earlier_region') or ''} "
                      f"{d.get('earlier_employer') or ''}".strip())
     if d.get("transfer_id"):
         route = f"{d.get('from_region') or ''}→{d.get('to_region') or ''}"
         parts.append(f"转移业务 {d['transfer_id']}（{route}）")
     if d.get("stage"):
-        stage = STAGE_NAMES.get(d["stage"], d["stage"])
+        stage = glossary.zh(glossary.STAGE, d["stage"], "办理中")
         waited = d.get("working_days_waited")
-        parts.append(f"办理状态: {stage}（{d.get('stage_on') or ''}）"
+        parts.append(f"办理环节：{stage}（{d.get('stage_on') or ''}）"
                      + (f"，已等待 {waited} 个工作日（时限 {d.get('limit_days')}）" if waited is not None else ""))
     if d.get("record_employer"):
-        parts.append(f"原参保记录仍在缴: {d['record_employer']}")
+        parts.append(f"原参保记录仍在缴：{d['record_employer']}")
+    if d.get("interim_account_check"):
+        parts.append("可能适用临时缴费账户规定（国办发〔2009〕66号 第六条），请核对户籍")
+    elif d.get("hukou_unknown"):
+        parts.append("户籍所在地未知：请核对是否适用临时缴费账户规定")
     sources = [s for s in d.get("sources") or [] if isinstance(s, dict) and s.get("file")]
     if sources:
         first = sorted(sources, key=lambda s: (str(s.get("file")), str(s.get("row"))))[0]
-        parts.append(f"来源: {first['file']} 第{first.get('row')}行")
+        parts.append(f"来源：{first['file']} 第{first.get('row')}行")
     text = "；".join(parts)
     return text if full_ids else redact(text)
 
 
+def _stop_month(leave_date: str | None) -> str | None:
+    if not leave_date or len(leave_date) < 7:
+        return None
+    year, month = int(leave_date[:4]), int(leave_date[5:7])
+    return f"{year + month // 12}-{month % 12 + 1:02d}"
+
+
+def _typed_rows(action_type: str, row: dict) -> list[dict]:
+    """The action's own typed values; ADJUST_BASE gives one row per insurance type."""
+    d = json.loads(row["details"]) if row["details"] else {}
+    if action_type == "ADJUST_BASE":
+        expected, current = d.get("expected_base") or {}, d.get("current_base") or {}
+        types = sorted(expected) or d.get("insurance_types") or [None]
+        return [{"insurance": _ins(t) if t else "", "current_base": _money(current.get(t)),
+                 "expected_base": _money(expected.get(t))} for t in types]
+    values = {}
+    for name, _, dtype in TYPED.get(action_type, []):
+        value = d.get(name)
+        if value is None and name == "other_region":  # a transfer's origin, whichever finding named it
+            value = d.get("from_region")
+        if name == "arrears_months":
+            value = "、".join(value or [])
+        elif name == "stop_month":
+            value = _stop_month(d.get("leave_date"))
+        elif name == "stage":
+            value = glossary.zh(glossary.STAGE, value, "")
+        elif name == "id_problem":
+            value = glossary.zh(glossary.ID_PROBLEM, value, "")
+        elif dtype == MONEY:
+            value = _money(value)
+        elif dtype == pl.Int64:
+            value = int(value) if value not in (None, "") else None
+        values[name] = value
+    return [values]
+
+
+def _notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The latest reason given for each action's current status (a dismissal's, a submission's note)."""
+    rows = con.execute("""
+        SELECT e.action_id, arg_max(e.reason, e.occurred_at)
+        FROM actions.action_events e JOIN actions.cleanup_actions a USING (action_id)
+        WHERE e.to_status = a.status AND e.reason IS NOT NULL
+        GROUP BY e.action_id""").fetchall()
+    return dict(rows)
+
+
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None = None) -> Path:
     """Write ``path`` (an xlsx openpyxl and Excel open) for ``role``; returns the path."""
-    return write_action_rows(list_actions(con, role=role), path, get_role(role).sees_full_ids)
+    actions = list_actions(con, role=role)
+    notes = _notes(con)
+    actions = actions.with_columns(pl.col("action_id").replace_strict(notes, default=None, return_dtype=pl.String)
+                                   .alias("note"))
+    return write_action_rows(actions, path, get_role(role).sees_full_ids)
+
+
+def _labelled(actions: pl.DataFrame, full_ids: bool) -> pl.DataFrame:
+    if "note" not in actions.columns:
+        actions = actions.with_columns(pl.lit(None, dtype=pl.String).alias("note"))
+    return actions.with_columns(
+        pl.col("details").map_elements(lambda d: evidence(d, full_ids), return_dtype=pl.String).alias("evidence"),
+        pl.col("action_type").replace_strict({t.code: t.todo_zh for t in TYPES}, default="",
+                                             return_dtype=pl.String).alias("todo"),
+        pl.col("status").replace_strict(glossary.ACTION_STATUS, default="", return_dtype=pl.String),
+        pl.col("severity").replace_strict(glossary.SEVERITY, default="", return_dtype=pl.String),
+        pl.col("finding_codes").map_elements(
+            lambda codes: "、".join(glossary.zh(glossary.FINDING, c, "其他问题") for c in (codes or "").split(",") if c),
+            return_dtype=pl.String).alias("problems"),
+        pl.col("entity").fill_null(NO_ENTITY).replace("", NO_ENTITY),
+        pl.coalesce(pl.col("note"), pl.col("dismissed_reason")).fill_null("").alias("note"),
+        pl.col("employee_id").fill_null(""), pl.col("name").fill_null(""), pl.col("id_number").fill_null(""),
+    )
+
+
+def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
+    typed = TYPED.get(code, [])
+    headers = dict(HEADERS)
+    if typed:
+        insert_at = list(HEADERS).index("problems")
+        items = list(HEADERS.items())
+        headers = dict(items[:insert_at] + [(n, h) for n, h, _ in typed] + items[insert_at:])
+    schema = {n: dtype for n, _, dtype in typed}
+    out = []
+    for row in rows.iter_rows(named=True):
+        base = {k: row[k] for k in HEADERS}
+        for extra in _typed_rows(code, row) if typed else [{}]:
+            out.append(base | extra)
+    frame = pl.DataFrame(out, schema={k: pl.String for k in HEADERS} | schema, orient="row") if out else \
+        pl.DataFrame(schema={k: pl.String for k in HEADERS} | schema)
+    return frame, headers, {n for n, _, dtype in typed if dtype == MONEY}
 
 
 def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path:
@@ -103,21 +228,17 @@ def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path
     summary sheet counts them, each type's sheet lists them. Used whole, and per entity by the close."""
     counts = actions.group_by("action_type", "status").len()
     by_type = {(r["action_type"], r["status"]): r["len"] for r in counts.iter_rows(named=True)}
-    actions = actions.with_columns(
-        pl.col("details").map_elements(lambda d: evidence(d, full_ids), return_dtype=pl.String).alias("evidence"),
-        pl.col("action_type").replace_strict({t.code: t.todo_zh for t in TYPES}, return_dtype=pl.String).alias("todo"),
-        pl.col("status").replace_strict(STATUS_NAMES, return_dtype=pl.String),
-        pl.col("severity").replace_strict(SEVERITY_NAMES, return_dtype=pl.String),
-    )
+    labelled = _labelled(actions, full_ids)
     summary_rows = []
     for t in TYPES:
-        row = {"type_name": t.name_zh, "action_type": t.code} | {s: by_type.get((t.code, s), 0) for s in STATUS_NAMES}
-        summary_rows.append(row | {"total": sum(row[s] for s in STATUS_NAMES)})
+        row = {"type_name": t.name_zh} | {s: by_type.get((t.code, s), 0) for s in COUNTED}
+        summary_rows.append(row | {"total": sum(row[s] for s in COUNTED), "todo": t.todo_zh})
     workbook = new_workbook(path)
-    write_sheet(workbook, "汇总", pl.DataFrame(summary_rows), SUMMARY_HEADERS, widths={"action_type": 26})
+    write_sheet(workbook, "汇总", pl.DataFrame(summary_rows), SUMMARY_HEADERS, widths={"type_name": 18, "todo": 60})
     for code, t in BY_TYPE.items():
-        write_sheet(workbook, t.name_zh, actions.filter(pl.col("action_type") == code), HEADERS,
+        frame, headers, money = _type_sheet(code, labelled.filter(pl.col("action_type") == code))
+        write_sheet(workbook, t.name_zh, frame, headers, money=money,
                     widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
-                            "finding_codes": 24})
+                            "problems": 24, "note": 24, "arrears_months": 24})
     workbook.close()
     return path

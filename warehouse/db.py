@@ -104,6 +104,19 @@ def _explain_attach_error(path: Path, message: str, *, encrypted: bool) -> str:
     return f"The warehouse {path} could not be opened: {message.splitlines()[0]}"
 
 
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple:
+    """The one row a query returns (an aggregate, a row looked up by its key); a missing row is a bug."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise WarehouseError("A query that always returns a row returned none; the warehouse may be damaged.")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None):
+    """The first value of :func:`one`."""
+    return one(con, sql, params)[0]
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: commit when the block ends, roll back if it raises."""

@@ -250,13 +250,13 @@ def _settings(cell, where: str) -> dict[str, object]:
         found["rounding"] = rounding
     if cell("base_year_start_month"):
         try:
-            month = int(Decimal(cell("base_year_start_month")))
-        except (InvalidOperation, ValueError, OverflowError):
-            month = 0
-        if str(month) != cell("base_year_start_month").removesuffix(".0") or not 1 <= month <= 12:
+            month = Decimal(cell("base_year_start_month"))
+        except InvalidOperation:
+            month = Decimal(0)
+        if not month.is_finite() or month != month.to_integral_value() or not 1 <= month <= 12:
             raise _fail(where, f"base_year_start_month '{cell('base_year_start_month')}' is not a month "
                                "number (1-12; 7 where bases run July to June)")
-        found["base_year_start_month"] = month
+        found["base_year_start_month"] = int(month)
     return found
 
 

@@ -1,9 +1,54 @@
 -- HIRED_NOT_ENROLLED: someone in the ledger population with no active pension record covering P whose
 -- employer is the entity and whose region is R (the payroll city). One row per (entity, employee_id).
+-- details carry the arrears (补缴, SPEC §5): the months M <= P with ledger rows for the pair in R that no
+-- pension record of the entity in R in P's snapshot covers (any status), their net amounts over all types,
+-- and the late fee (社会保险法 第86条: 0.05% a day from the last day of M to the last day of P, half-up to
+-- cents per month). Money as strings with two decimals.
 WITH scope AS (SELECT period FROM {batch}),
 population AS ({ledger_population}),
 pension AS (
     SELECT * FROM quality.insurance_snapshot((SELECT period FROM scope)) WHERE insurance_type = 'pension'
+),
+unenrolled AS (
+    SELECT lp.* FROM population lp
+    WHERE NOT EXISTS (
+        SELECT 1 FROM pension i
+        WHERE i.id_number = lp.id_number AND i.active_covering AND i.employer = lp.entity AND i.region = lp.region
+    )
+),
+arrears_cells AS (   -- net per (pair, month, type): cells a correction netted to nothing drop out
+    SELECT c.entity, c.employee_id, c.period AS month, c.insurance_type,
+           sum(c.employer_amount) AS employer, sum(c.employee_amount) AS employee
+    FROM ledger.contributions c
+    JOIN unenrolled u ON u.entity = c.entity AND u.employee_id = c.employee_id AND u.region = c.region
+    WHERE c.period <= (SELECT period FROM scope)
+      AND NOT EXISTS (
+          SELECT 1 FROM pension i
+          WHERE i.id_number = u.id_number AND i.employer = u.entity AND i.region = u.region
+            AND quality.covers(i.start_month, i.end_month, c.period)
+      )
+    GROUP BY ALL
+    HAVING sum(c.month_fraction) <> 0 OR sum(c.base) <> 0 OR sum(c.employer_amount) <> 0
+        OR sum(c.employee_amount) <> 0
+),
+arrears_months AS (
+    SELECT entity, employee_id, month, sum(employer) AS employer, sum(employee) AS employee,
+           datediff('day', last_day(CAST(month || '-01' AS DATE)),
+                    last_day(CAST((SELECT period FROM scope) || '-01' AS DATE))) AS days
+    FROM arrears_cells
+    GROUP BY ALL
+),
+arrears AS (
+    SELECT entity, employee_id,
+           list(month ORDER BY month) AS months,
+           list(struct_pack(month := month, employer := CAST(employer AS DECIMAL(14, 2))::VARCHAR,
+                            employee := CAST(employee AS DECIMAL(14, 2))::VARCHAR, days := days,
+                            late_fee := CAST(round((employer + employee) * 0.0005 * days, 2) AS DECIMAL(14, 2))::VARCHAR)
+                ORDER BY month) AS by_month,
+           sum(employer) AS employer, sum(employee) AS employee,
+           sum(round((employer + employee) * 0.0005 * days, 2)) AS late_fee
+    FROM arrears_months
+    GROUP BY ALL
 )
 SELECT (SELECT period FROM scope) AS period,
        lp.entity, lp.employee_id, lp.id_number, lp.region,
@@ -17,11 +62,13 @@ SELECT (SELECT period FROM scope) AS period,
                                                        start_month := o.start_month, end_month := o.end_month)
                                             ORDER BY o.start_month), [])
                        FROM pension o WHERE o.id_number = lp.id_number),
-           'source', s.source
+           'source', s.source,
+           'arrears_months', coalesce(a.months, []),
+           'arrears_employer', CAST(coalesce(a.employer, 0) AS DECIMAL(14, 2))::VARCHAR,
+           'arrears_employee', CAST(coalesce(a.employee, 0) AS DECIMAL(14, 2))::VARCHAR,
+           'late_fee', CAST(coalesce(a.late_fee, 0) AS DECIMAL(14, 2))::VARCHAR,
+           'arrears_by_month', coalesce(a.by_month, [])
        ) AS details
-FROM population lp
+FROM unenrolled lp
+LEFT JOIN arrears a ON a.entity = lp.entity AND a.employee_id = lp.employee_id
 LEFT JOIN quality.payroll_source((SELECT period FROM scope)) s ON s.entity = lp.entity AND s.employee_id = lp.employee_id
-WHERE NOT EXISTS (
-    SELECT 1 FROM pension i
-    WHERE i.id_number = lp.id_number AND i.active_covering AND i.employer = lp.entity AND i.region = lp.region
-)

@@ -93,7 +93,10 @@ def test_demo_prints_the_three_outputs(tmp_path):
     assert code == 0, err[-3000:]
     paths = [line.split(":", 1)[1].strip() for line in out.splitlines()
              if line.startswith(("HR report:", "Action workbook:", "Ledger export:"))]
-    assert len(paths) == 3 and all(Path(p).is_file() for p in paths), out
+    assert len(paths) == 9 and all(Path(p).is_file() for p in paths), out  # three months closed
     assert all(Path(p).resolve().is_relative_to((tmp_path / "demo").resolve()) for p in paths)
     assert (tmp_path / "demo" / "shebao.duckdb").is_file()
-    assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs") == [("2024-03",)]
+    assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs ORDER BY 1") == [
+        ("2024-01",), ("2024-02",), ("2024-03",)]
+    assert "Where everything is:" in out and "Declarations:" in out and "Transfer forms:" in out
+    assert "ENROLL_EMPLOYEE" in out  # the action types, with their counts

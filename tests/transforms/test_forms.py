@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from tests.expectations.conftest import id_number, make_warehouse
-from transforms.actions import dismiss, update_actions
+from transforms.actions import FINDING_ACTION, dismiss, update_actions
 from transforms.forms import MASKED_NOTE, sex_from_id, write_forms
 from warehouse.db import connect
 
@@ -25,7 +25,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def seed(con) -> dict[str, str]:
+# the finding that calls for INITIATE_TRANSFER (SPEC §6 v2: TRANSFER_NEEDED; ACTIVE_ELSEWHERE before)
+TRANSFER_CODE = "TRANSFER_NEEDED" if FINDING_ACTION.get("TRANSFER_NEEDED") == "INITIATE_TRANSFER" else "ACTIVE_ELSEWHERE"
+
+
+def seed(con, extra: dict | None = None) -> dict[str, str]:
     """Two people active in 武汉 while working in 长沙, a third whose action gets dismissed; ids by employee."""
     wh = make_warehouse(con)
     for employee_id, ident, name in (("E1", MAN, "王强"), ("E2", WOMAN, "李娜")):
@@ -34,10 +38,10 @@ def seed(con) -> dict[str, str]:
     rows = [("E1", MAN, "王强"), ("E2", WOMAN, "李娜"), ("E3", id_number(seq="777"), "赵六")]
     for employee_id, ident, name in rows:
         details = {"name": name, "other_region": "武汉", "other_employer": "武汉丙科技有限公司",
-                   "other_start_month": "2018-07"}
+                   "other_start_month": "2018-07"} | ((extra or {}).get(employee_id) or {})
         con.execute("INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number,"
-                    " region, details) VALUES ('r1', '2024-03', 'ACTIVE_ELSEWHERE', 'error', '长沙甲公司', ?, ?, '长沙', ?)",
-                    [employee_id, ident, json.dumps(details, ensure_ascii=False)])
+                    " region, details) VALUES ('r1', '2024-03', ?, 'error', '长沙甲公司', ?, ?, '长沙', ?)",
+                    [TRANSFER_CODE, employee_id, ident, json.dumps(details, ensure_ascii=False)])
     update_actions(con, "2024-03", "r1")
     ids = dict(con.execute("SELECT employee_id, action_id FROM actions.cleanup_actions").fetchall())
     dismiss(con, ids["E3"], "已在原单位办理", role="hr_manager")
@@ -61,12 +65,15 @@ def test_one_masked_form_per_open_transfer_action_for_staff(forms_con, tmp_path)
     pages = sorted(p.name for p in paths if p.suffix == ".html")
     assert pages == sorted(f"转移申请表_{ids[e]}.html" for e in ("E1", "E2"))  # not the dismissed one
     page = (tmp_path / f"转移申请表_{ids['E1']}.html").read_text(encoding="utf-8")
-    for text in ("基本养老保险关系转移接续申请表", "参保人员基本信息", "王强", ">男<", "转出地信息", "武汉",
-                 "武汉社会保险经办机构", "武汉丙科技有限公司", "2018-07", "转入地信息", "长沙社会保险经办机构",
-                 "长沙甲公司", "申请人签字", "申请日期", "经办机构意见", "转入地意见", "转出地意见", "@page",
-                 MAN[:6] + "********" + MAN[-4:], MASKED_NOTE):
+    for text in ("基本养老保险关系转移接续申请表", "参保人员基本信息", "王强", ">男<", "1988-08-08", "原参保地信息", "武汉",
+                 "武汉丙科技有限公司", "2018-07", "转入地信息", "长沙甲公司", "申请人签字", "申请日期", "代办单位",
+                 "经办人", "经办机构意见", "转入地意见", "转出地意见", "@page", MAN[:6] + "********" + MAN[-4:],
+                 MASKED_NOTE):
         assert text in page, text
-    assert '<td class="value" colspan="3" id="hukou"></td>' in page     # not in any extract: blank
+    assert '<td class="value" colspan="3" id="hukou"></td>' in page     # not given: blank
+    assert "武汉社会保险经办机构" not in page and "长沙社会保险经办机构" not in page  # never made up
+    assert '<td class="value" colspan="3" id="from_agency"></td>' in page
+    assert 'id="interim"' not in page
     for path in paths:
         text = path.read_text(encoding="utf-8") if path.suffix == ".html" else _xlsx_text(path)
         assert not FULL_ID.search(text), path.name
@@ -84,11 +91,26 @@ def test_the_manager_gets_full_ids_and_the_xlsx_follows_the_layout(forms_con, tm
     assert sheet["A1"].value == "基本养老保险关系转移接续申请表"
     fields = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
     assert fields["姓名"] == "李娜" and fields["性别"] == "女" and fields["公民身份号码"] == WOMAN
-    assert fields["转出地（参保地）"] == "武汉" and fields["原参保单位"] == "武汉丙科技有限公司"
-    assert fields["转入地（参保地）"] == "长沙" and fields["现参保单位"] == "长沙甲公司"
+    assert fields["原参保地"] == "武汉" and fields["原参保单位"] == "武汉丙科技有限公司"
+    assert fields["转入地（现参保地）"] == "长沙" and fields["现参保单位"] == "长沙甲公司"
     assert fields["户籍所在地"] in (None, "") and fields["申请人签字"] in (None, "")
-    for section in ("参保人员基本信息", "转出地信息", "转入地信息", "经办机构意见"):
+    assert fields["原参保地社保机构"] in (None, "") and fields["代办单位"] == "长沙甲公司"
+    assert "提示" not in fields  # no interim-account notice without the flag
+    for section in ("参保人员基本信息", "原参保地信息", "转入地信息", "申请", "经办机构意见"):
         assert section in fields
+
+
+def test_interim_account_notice_hukou_and_division_codes(con, tmp_path):
+    con.execute("CREATE TABLE IF NOT EXISTS ref.cities (city VARCHAR, province VARCHAR, adcode VARCHAR)")
+    con.execute("INSERT INTO ref.cities VALUES ('武汉', '湖北', '420100'), ('长沙', '湖南', '430100')")
+    ids = seed(con, {"E1": {"interim_account_check": True, "hukou_region": "武汉"}, "E2": {"hukou_unknown": True}})
+    write_forms(con, tmp_path, role="hr_staff")
+    man = (tmp_path / f"转移申请表_{ids['E1']}.html").read_text(encoding="utf-8")
+    woman = (tmp_path / f"转移申请表_{ids['E2']}.html").read_text(encoding="utf-8")
+    assert 'id="interim"' in man and "国办发〔2009〕66号 第六条" in man and "户籍所在地未知" not in man
+    assert 'id="hukou">武汉<' in man
+    assert 'id="from_adcode">420100<' in man and 'id="to_adcode">430100<' in man
+    assert 'id="interim"' in woman and "户籍所在地未知" in woman
 
 
 def test_forms_of_actions_no_longer_open_are_removed(forms_con, tmp_path):

@@ -274,3 +274,154 @@ def test_a_bad_chunk_size_setting_is_one_sentence(con, inbox, monkeypatch, value
     monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", value)
     with pytest.raises(InputError, match="SHEBAO_INGEST_CHUNK_ROWS is .*whole number of rows"):
         ingest_inbox(con, inbox)
+
+
+def _statuses(con, source: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT status FROM ingest.loads WHERE source_file = ? ORDER BY load_id", [source]).fetchall()]
+
+
+def test_a_file_that_failed_to_load_is_loaded_by_the_next_run(con, inbox, monkeypatch):
+    """18.1: the "already loaded" check matched (file, sha256) whatever the status: a failed file stayed out."""
+    import duckdb
+
+    import transforms.ingest as ingest
+
+    write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
+    real_write = ingest._write_rows
+
+    def fails_once(*args):
+        monkeypatch.setattr(ingest, "_write_rows", real_write)
+        raise duckdb.ConversionException("a write that failed")
+
+    monkeypatch.setattr(ingest, "_write_rows", fails_once)
+    ingest_inbox(con, inbox)
+    assert _statuses(con, "a_payroll.csv") == ["failed"]
+    again = ingest_inbox(con, inbox)
+    assert _statuses(con, "a_payroll.csv") == ["failed", "loaded"]
+    assert {(load["source_file"], load["status"]) for load in again} == {
+        ("a_payroll.csv", "loaded"), ("zz_good.csv", "already_loaded")}
+    assert ingest_inbox(con, inbox)[0]["status"] == "already_loaded"  # and loaded once only
+
+
+def test_a_full_disk_stops_the_ingest_in_one_sentence_and_the_next_run_loads_the_rest(con, inbox, monkeypatch):
+    """A full disk fails every later file too: the run stops at the first, in one sentence naming the file
+    that could not be written, rather than closing on part of the inbox."""
+    import duckdb
+
+    import transforms.ingest as ingest
+    from warehouse.errors import WarehouseError
+
+    write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
+    real_write = ingest._write_rows
+
+    def disk_full(*args):
+        raise duckdb.IOException('IO Error: Could not write file "/data/w.duckdb.wal": No space left on device')
+
+    monkeypatch.setattr(ingest, "_write_rows", disk_full)
+    with pytest.raises(WarehouseError) as raised:
+        ingest_inbox(con, inbox)
+    message = str(raised.value)
+    assert message.startswith("shebao could not write /data/w.duckdb.wal because there is no space left")
+    assert "\n" not in message and "Error" not in message
+    assert _statuses(con, "zz_good.csv") == []  # never reached
+    monkeypatch.setattr(ingest, "_write_rows", real_write)
+    ingest_inbox(con, inbox)
+    assert _statuses(con, "a_payroll.csv") == ["failed", "loaded"] and _statuses(con, "zz_good.csv") == ["loaded"]
+
+
+# --- 18.4: each hostile row accounted for and named, the rest of its file loaded ---
+
+def _row(employee: str, name: str = "王芳", pay: str = "10000.00") -> str:
+    return GOOD_ROW.replace("E001", employee).replace("王芳", name).replace("10000.00", pay)
+
+
+def _account(con, source: str) -> tuple:
+    status, read, staged, rejected = con.execute(
+        "SELECT status, rows_read, rows_staged, rows_rejected FROM ingest.loads WHERE source_file = ?", [source]
+    ).fetchone()
+    assert read == staged + rejected
+    return status, read, staged, rejected
+
+
+def test_a_lone_cr_inside_an_lf_file_ends_a_row(con, inbox):
+    """A lone CR merged two rows into one MALFORMED_ROW: an employee vanished."""
+    text = f"{PAYROLL_HEADER}\n{_row('E101')}\r{_row('E102')}\n{_row('E103')}\n"
+    write(inbox / "cr.csv", text)
+    ingest_inbox(con, inbox)
+    assert _account(con, "cr.csv") == ("loaded", 3, 3, 0)
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id IN ('E101', 'E102', 'E103')"
+                       ).fetchone()[0] == 3
+
+
+def test_one_oversized_amount_is_one_bad_amount_reject(con, inbox):
+    """999999999999.999 rounds to 13 digits, past DECIMAL(14,2): it failed the whole file."""
+    write(inbox / "big.csv", f"{PAYROLL_HEADER}\n{_row('E201', pay='999999999999.999')}\n{_row('E202')}\n"
+                             f"{_row('E203', pay='999999999999.99')}\n")
+    ingest_inbox(con, inbox)
+    assert _account(con, "big.csv") == ("loaded", 3, 2, 1)
+    [(row, code, reason)] = rejects(con, "big.csv")
+    assert (row, code) == (1, "BAD_AMOUNT") and "999999999999.999" in reason
+
+
+@pytest.mark.parametrize("offset", [100, 70_000])
+def test_a_nul_anywhere_in_a_csv_is_binary(con, inbox, offset):
+    """A NUL after the first 64 KB was staged; one before it failed the file: now both fail it."""
+    rows = [_row(f"E{300 + i}") for i in range(800)]
+    text = f"{PAYROLL_HEADER}\n" + "\n".join(rows) + "\n"
+    data = text.encode()
+    assert len(data) > 70_100
+    cut = data.index(b"\n", offset) + 5
+    (inbox / "nul.csv").write_bytes(data[:cut] + b"\x00" + data[cut:])
+    ingest_inbox(con, inbox)
+    status, *_, message = loads(con)["nul.csv"][1:]
+    assert status == "failed" and "binary" in message
+    assert_good_file_loaded(con)
+
+
+@pytest.mark.parametrize("name", ["李四", "冯二"])  # 冯二's UTF-8 bytes are no valid GBK, 李四's are (as 鏉庡洓)
+def test_a_utf8_row_in_a_gbk_file_is_rejected_with_a_reason(con, inbox, name):
+    data = (f"{PAYROLL_HEADER}\n{_row('E401')}\n".encode("gbk") + f"{_row('E402', name=name)}\n".encode()
+            + f"{_row('E403', name='张三')}\n".encode("gbk"))
+    (inbox / "mixed.csv").write_bytes(data)
+    ingest_inbox(con, inbox)
+    assert _account(con, "mixed.csv") == ("loaded", 3, 2, 1)
+    [(row, code, reason)] = rejects(con, "mixed.csv")
+    assert (row, code) == (2, "MALFORMED_ROW") and "UTF-8" in reason
+    names = con.execute("SELECT name, entity FROM staging.payroll WHERE employee_id LIKE 'E40%' ORDER BY ALL").fetchall()
+    assert names == [("张三", "长沙测试有限公司"), ("王芳", "长沙测试有限公司")]
+
+
+# --- 18.15: every inbox entry accounted for; links followed only inside the inbox ---
+
+def test_inbox_entries_that_are_not_extracts_are_recorded_with_a_reason(con, inbox, tmp_path, monkeypatch):
+    import os
+
+    outside = write(tmp_path / "elsewhere.csv", f"{PAYROLL_HEADER}\n{_row('E501')}\n")
+    (inbox / "link_out.csv").symlink_to(outside)
+    (inbox / "sub").mkdir()
+    write(inbox / "sub" / "inner.csv", f"{PAYROLL_HEADER}\n{_row('E502')}\n")
+    (inbox / "link_in.csv").symlink_to(inbox / "sub" / "inner.csv")
+    (inbox / "link_nowhere.csv").symlink_to(tmp_path / "missing.csv")
+    os.mkfifo(inbox / "pipe.csv")
+    write(inbox / ".hidden.csv", f"{PAYROLL_HEADER}\n{_row('E503')}\n")
+    (inbox / "~$工资表.xlsx").write_bytes(b"\x00lock")
+    ingest_inbox(con, inbox)
+    recorded = loads(con)
+    expected = {"link_out.csv": "outside the inbox", "sub": "a folder", "link_nowhere.csv": "a link to nothing",
+                "pipe.csv": "not a regular file", ".hidden.csv": "hidden", "~$工资表.xlsx": "lock file"}
+    for name, words in expected.items():
+        kind, status, read, *_, message = recorded[name]
+        assert (kind, status, read) == (None, "unrecognized", 0) and words in message, name
+    assert recorded["link_in.csv"][1:4] == ("loaded", 1, 1)
+    staged = {r[0] for r in con.execute("SELECT employee_id FROM staging.payroll").fetchall()}
+    assert "E502" in staged and not staged & {"E501", "E503"}
+    count = con.execute("SELECT count(*) FROM ingest.loads").fetchone()[0]
+    assert {load["status"] for load in ingest_inbox(con, inbox)} == {"already_loaded"}  # recorded once
+    assert con.execute("SELECT count(*) FROM ingest.loads").fetchone()[0] == count
+    monkeypatch.setenv("SHEBAO_INBOX_FOLLOW_LINKS", "1")  # the setting that allows links outside the inbox
+    ingest_inbox(con, inbox)
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id = 'E501'").fetchone()[0] == 1
+    monkeypatch.setenv("SHEBAO_INBOX_FOLLOW_LINKS", "maybe")
+    with pytest.raises(InputError, match="SHEBAO_INBOX_FOLLOW_LINKS"):
+        ingest_inbox(con, inbox)

@@ -12,15 +12,12 @@ import openpyxl
 import pytest
 
 from tests.expectations.conftest import id_number
-from transforms.actions import ACTION_TYPES, TYPES, dismiss, update_actions
+from transforms.actions import ACTION_TYPES, BY_TYPE, TYPES, dismiss, update_actions
 from transforms.roles import PermissionDenied
-from transforms.workbook import HEADERS, SUMMARY_HEADERS, write_workbook
+from transforms.workbook import SUMMARY_HEADERS, write_workbook
 from warehouse.db import opened
 
 FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dX](?![0-9])")
-SHEETS = ["汇总", "合并档案", "更正身份证号", "调整缴费基数", "更正代扣", "办理参保", "停止缴费", "发起转移", "关联历史缴费",
-          "催办转移", "更新转移状态",
-          "核对账单"]
 ID_A, ID_B, ID_C = id_number(seq="123"), id_number(seq="456"), id_number(seq="789")
 
 
@@ -37,25 +34,30 @@ def test_acceptance_workbook_sheets_headers_counts_order_and_masking(acceptance_
         full_ids = [r[0] for r in con.execute(
             "SELECT DISTINCT id_number FROM actions.cleanup_actions WHERE id_number IS NOT NULL").fetchall()]
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == SHEETS == ["汇总", *ACTION_TYPES.values()]
+    assert book.sheetnames == ["汇总", *ACTION_TYPES.values()]
     summary = book["汇总"]
     assert [c.value for c in summary[1]] == list(SUMMARY_HEADERS.values())
-    for name, code, n_open, n_resolved, n_dismissed, total in summary.iter_rows(min_row=2, values_only=True):
-        assert name == ACTION_TYPES[code]
-        assert (n_open, n_resolved, n_dismissed) == tuple(counts.get((code, s), 0) for s in ("open", "resolved",
-                                                                                           "dismissed"))
-        assert total == n_open + n_resolved + n_dismissed
+    by_name = {t.name_zh: t.code for t in TYPES}
+    for name, n_open, n_submitted, n_resolved, n_dismissed, total, todo in summary.iter_rows(min_row=2,
+                                                                                             values_only=True):
+        code = by_name[name]
+        assert (n_open, n_submitted, n_resolved, n_dismissed) == tuple(
+            counts.get((code, s), 0) for s in ("open", "submitted", "resolved", "dismissed"))
+        assert total == n_open + n_submitted + n_resolved + n_dismissed
+        assert todo == BY_TYPE[code].todo_zh
     assert summary.max_row - 1 == len(TYPES)
     severity_rank = {"错误": 0, "警告": 1}
     for t in TYPES:
         sheet = book[t.name_zh]
-        assert [c.value for c in sheet[1]] == list(HEADERS.values())
-        assert [c.value for c in sheet[1]][:4] == ["编号", "状态", "严重程度", "首次发现"]
+        header = [c.value for c in sheet[1]]
+        assert header[:5] == ["动作编号", "处理状态", "处理说明", "严重程度", "首次发现"]
+        assert header[-3:] == ["发现的问题", "说明", "处理建议"]
         rows = list(sheet.iter_rows(min_row=2, values_only=True))
-        assert len(rows) == sum(n for (code, _), n in counts.items() if code == t.code), t.code
-        order = [(severity_rank[r[2]], r[3]) for r in rows]
+        ids = {r[0] for r in rows}
+        assert len(ids) == sum(n for (code, _), n in counts.items() if code == t.code), t.code
+        order = [(severity_rank[r[3]], r[4]) for r in rows]
         assert order == sorted(order), f"{t.name_zh} not sorted by severity then age"
-        assert all(r[11] == t.todo_zh for r in rows)
+        assert all(r[-1] == t.todo_zh for r in rows)
     assert sum(r[1] == "已解决" for r in book["更正代扣"].iter_rows(min_row=2, values_only=True)) > 0
     text = archive_text(path)
     assert full_ids and not FULL_ID.search(text)
@@ -98,19 +100,26 @@ def test_rows_sorted_by_severity_then_age_formulas_neutralised_evidence_masked(c
     dismiss(con, merge, "同一人，已合并", role="hr_manager")
     path = write_workbook(con, tmp_path / "actions.xlsx", role="hr_staff")
     book = openpyxl.load_workbook(path)
-    rows = list(book["调整缴费基数"].iter_rows(min_row=2, values_only=True))
+    sheet = book["调整缴费基数"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
     # the error (February) before the older warning (January)
-    assert [(r[2], r[3]) for r in rows] == [("错误", "2024-02"), ("警告", "2024-01")]
+    assert [(r["严重程度"], r["首次发现"]) for r in rows] == [("错误", "2024-02"), ("警告", "2024-01")]
     warning = rows[1]
-    assert warning[5] == "'=HYPERLINK(\"http://x\")" and warning[7] == "'+张三"
-    assert all(cell.data_type != "f" for row in book["调整缴费基数"].iter_rows() for cell in row)
-    assert "养老 现 3000.00 应为 8000.00" in warning[10]
-    merged = list(book["合并档案"].iter_rows(min_row=2, values_only=True))
-    assert [(r[1], r[8]) for r in merged] == [("已忽略", ID_C[:6] + "********" + ID_C[-4:])]
-    assert "长沙甲公司 E1" in merged[0][10] and ID_C[:6] + "********" + ID_C[-4:] in merged[0][10]
+    assert warning["单位"] == "'=HYPERLINK(\"http://x\")" and warning["姓名"] == "'+张三"
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    assert (warning["险种"], warning["现基数"], warning["应为基数"]) == ("养老", 3000, 8000)  # numbers, not text
+    assert "养老 现 3000.00 应为 8000.00" in warning["说明"]
+    sheet = book["合并档案"]
+    header = [c.value for c in sheet[1]]
+    merged = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert [(r["处理状态"], r["处理说明"], r["身份证号"]) for r in merged] == [
+        ("忽略", "同一人，已合并", ID_C[:6] + "********" + ID_C[-4:])]
+    assert "长沙甲公司 E1" in merged[0]["说明"] and ID_C[:6] + "********" + ID_C[-4:] in merged[0]["说明"]
+    assert merged[0]["发现的问题"] == "身份证号重复"
     assert not FULL_ID.search(archive_text(path))
-    summary = {r[1]: r[2:] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
-    assert summary["ADJUST_BASE"] == (2, 0, 0, 2) and summary["MERGE_RECORDS"] == (0, 0, 1, 1)
+    summary = {r[0]: r[1:6] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["调整缴费基数"] == (2, 0, 0, 0, 2) and summary["合并档案"] == (0, 0, 0, 1, 1)
     manager = write_workbook(con, tmp_path / "manager.xlsx", role="hr_manager")
     assert ID_C in archive_text(manager)
 

@@ -124,15 +124,21 @@ REFERENCE_ROWS = [
 ]
 
 
+# Rows the shipped table adds for those cities beyond REFERENCE.md (each with its own secondary source).
+ADDED_ROWS = [("北京", "2022-07", "2023-06", 5869, 31884)]
+
+
 def test_shipped_policy_holds_every_reference_row_with_a_source(con):
     apply_policy(con)
+    regions = {r[0] for r in REFERENCE_ROWS}
     pension = {r[:5] for r in con.execute(
         "SELECT region, effective_from, effective_to, CAST(base_floor AS INTEGER), CAST(base_ceiling AS INTEGER)"
-        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall()}
-    assert pension == set(REFERENCE_ROWS)
-    # rates REFERENCE.md does not give are national defaults, and say so
-    assert con.execute("SELECT count(*) FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
-                       " AND source LIKE '%national default — verify locally%'").fetchone()[0] == 2
+        " FROM ref.policy WHERE insurance_type = 'pension'").fetchall() if r[0] in regions}
+    assert pension == set(REFERENCE_ROWS + ADDED_ROWS)
+    # rates no source gives are national defaults, and say so (广州 2025-07); 2024-07 has its own per-type bases
+    assert con.execute("SELECT effective_from FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
+                       " AND source LIKE '%national default — verify locally%'").fetchall() == [("2025-07",)]
+    assert policy(con, "广州", "medical")[0][:2] == ("2024-07", Decimal("5996.00"))
     # 上海 rounds up to the jiao (见分进角)
     assert con.execute("SELECT rounding FROM ref.regions WHERE region = '上海'").fetchone()[0] == "jiao_up"
 
@@ -179,7 +185,7 @@ V2_HEADER = HEADER + ",单位固定金额,个人固定金额,来源,核实,截�
 
 
 def test_fixed_sums_provenance_and_the_contribution_year_are_kept_across_runs(con, tmp_path):
-    path = write(tmp_path, "北京,医疗,2025-07,,7162,35811,9.8%,2%,0,3,京医保发〔2025〕1号,官方,15,0.5,cent_half_up,7\n"
+    path = write(tmp_path, "北京,医疗,2025-07,,7162,35811,9.8%,2%,0,3,京医保发〔2025〕1号,官方,15,0.5,cent_half_up,07\n"
                            "北京,养老,2025-07,,7162,35811,16%,8%,,,,,,,,7", V2_HEADER)
     apply_policy(con, path)
     for _ in range(2):  # the file's run, then a later run without --policy
@@ -201,6 +207,8 @@ def test_a_changed_setting_or_fixed_sum_changes_the_fingerprint(con, tmp_path):
 @pytest.mark.parametrize(("body", "message"), [
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,13", "base_year_start_month '13'"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,7.5", "base_year_start_month '7.5'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,NaN", "base_year_start_month 'NaN'"),
+    ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,15,0.5,cent_half_up,七", "base_year_start_month '七'"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,0,x,official,,,,7\n"
      "长沙,医疗,2024-01,,3604,18021,0.08,0.02,0,0,x,official,,,,1", "base_year_start_month '1' disagrees"),
     ("长沙,养老,2024-01,,3604,18021,0.16,0.08,0,-3,x,official,,,,", "employee_fixed '-3' is not an amount"),

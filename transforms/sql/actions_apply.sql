@@ -4,7 +4,8 @@
 -- found, new                      -> opened (open)
 -- found, open or dismissed        -> updated (status kept: a dismissed action stays dismissed)
 -- found, resolved by a run of a month <= P -> reopened (open); resolved by a later month -> stays resolved
--- not found, open, P >= period_last_seen, its extracts present -> resolved (by this run)
+-- not found, open or submitted, P >= period_last_seen, its extracts present -> resolved (by this run)
+-- (submitted: HR filed it; it stays submitted while found, like open)
 -- Evidence is replaced only from a month at least as late as the one it came from.
 CREATE OR REPLACE TEMP TABLE action_plan AS
 SELECT f.action_id,
@@ -22,12 +23,12 @@ FROM found_actions f
 LEFT JOIN actions.cleanup_actions a ON a.action_id = f.action_id
 LEFT JOIN quality.runs r ON r.run_id = a.resolved_by_run
 UNION ALL
-SELECT a.action_id, 'open', 'resolved', 'resolved', FALSE, TRUE,
+SELECT a.action_id, a.status, 'resolved', 'resolved', FALSE, TRUE,
        CASE WHEN c.suppressed_by IS NOT NULL THEN 'transfer ' || c.suppressed_by || ' under way'
             ELSE 'not found again' END
 FROM actions.cleanup_actions a
 LEFT JOIN candidate_actions c ON c.action_id = a.action_id
-WHERE a.status = 'open'
+WHERE a.status IN ('open', 'submitted')
   AND a.period_last_seen <= $period
   AND a.action_id NOT IN (SELECT action_id FROM found_actions)
   AND NOT list_contains($unprovable, a.action_type);

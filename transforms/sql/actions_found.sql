@@ -136,6 +136,12 @@ SELECT
                                  'ledger_employee_amount', d ->> '$.ledger_employee_amount',
                                  'billed_base', d ->> '$.billed_base', 'ledger_base', d ->> '$.ledger_base')
                      ORDER BY insurance_type) FILTER (WHERE code = 'BILL_MISMATCH'),
+        -- HIRED_NOT_ENROLLED's arrears (SPEC §5) ride on ENROLL_EMPLOYEE for the 补缴 declaration
+        'arrears_months', any_value(d -> '$.arrears_months') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
+        'arrears_employer', min(d ->> '$.arrears_employer'),
+        'arrears_employee', min(d ->> '$.arrears_employee'),
+        'late_fee', min(d ->> '$.late_fee'),
+        'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
         'sources', list(DISTINCT (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
     min(open_transfer) AS suppressed_by

@@ -1,0 +1,130 @@
+"""The workbook round trip (SPEC §6, issue 15): the action workbook, filled by HR and put back into the inbox,
+is ingested as kind action_updates; 已提交 -> submitted, 忽略 with a reason -> dismissed; rejects and audit rows as
+§6 says; a later run that no longer finds a submitted problem resolves it. Real workbook, real ingest."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import openpyxl
+import pytest
+
+from tests.transforms.test_actions import ID_B, ID_C, base_finding, employee_finding, runs  # noqa: F401
+from transforms.action_updates import submit
+from transforms.actions import list_actions
+from transforms.ingest import ingest_inbox
+from transforms.workbook import write_workbook
+from warehouse.errors import ShebaoError
+
+UNKNOWN = "ADJ-ffffffffffff"
+
+
+def findings():
+    return [base_finding(),                                                   # ADJUST_BASE
+            employee_finding("HIRED_NOT_ENROLLED", "E5", ident=ID_B),        # ENROLL_EMPLOYEE
+            employee_finding("WITHHOLDING_MISMATCH", "E6", ident=ID_C, severity="warning"),  # CORRECT_WITHHOLDING
+            employee_finding("DEPARTED_STILL_CONTRIBUTING", "E7")]          # STOP_CONTRIBUTION
+
+
+def fill(path, choices: dict[str, tuple[str, str | None]], extra: tuple | None = None) -> None:
+    """Set 处理状态/处理说明 of the action rows in ``choices`` (by action type's sheet) as HR would."""
+    book = openpyxl.load_workbook(path)
+    for sheet in book.worksheets[1:]:
+        header = [c.value for c in sheet[1]]
+        at = {name: header.index(name) + 1 for name in ("动作编号", "处理状态", "处理说明")}
+        for row in range(2, sheet.max_row + 1):
+            action_id = sheet.cell(row, at["动作编号"]).value
+            if action_id in choices:
+                status, note = choices[action_id]
+                sheet.cell(row, at["处理状态"]).value = status
+                sheet.cell(row, at["处理说明"]).value = note
+        if extra and sheet.title == extra[0]:
+            new = sheet.max_row + 1
+            sheet.cell(new, at["动作编号"]).value, sheet.cell(new, at["处理状态"]).value = extra[1], extra[2]
+    book.save(path)
+
+
+def ids_by_type(runs):  # noqa: F811
+    # the hand-built loads of make_warehouse took ids 1-4 without the sequence
+    runs.con.execute("SELECT nextval('ingest.load_id_seq') FROM range(10)").fetchall()
+    return {a["action_type"]: a["action_id"] for a in runs.actions().values()}
+
+
+def test_round_trip(runs, tmp_path):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    inbox = tmp_path / "inbox"
+    path = write_workbook(runs.con, inbox / "actions_2024-03_filled.xlsx")
+    fill(path, {ids["ADJUST_BASE"]: ("已提交", "4月5日网上申报"), ids["ENROLL_EMPLOYEE"]: ("已提交", None),
+                ids["CORRECT_WITHHOLDING"]: ("忽略", "已在4月工资中补扣"), ids["STOP_CONTRIBUTION"]: ("忽略", None)},
+         extra=("调整缴费基数", UNKNOWN, "已提交"))
+    [load] = ingest_inbox(runs.con, inbox)
+    assert (load["kind"], load["rows_read"], load["rows_staged"], load["rows_rejected"]) == ("action_updates", 5, 3, 2)
+    status = {t: runs.actions()[i]["status"] for t, i in ids.items()}
+    assert status == {"ADJUST_BASE": "submitted", "ENROLL_EMPLOYEE": "submitted", "CORRECT_WITHHOLDING": "dismissed",
+                      "STOP_CONTRIBUTION": "open"}
+    assert runs.actions()[ids["CORRECT_WITHHOLDING"]]["dismissed_reason"] == "已在4月工资中补扣"
+    rejects = runs.con.execute("SELECT source_file, kind, sheet, row_number, reason_code, reason FROM ingest.rejects"
+                               " ORDER BY reason_code").fetchall()
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rejects] == [
+        (path.name, "action_updates", "停止缴费", 1, "MISSING_FIELD"),
+        (path.name, "action_updates", "调整缴费基数", 2, "UNKNOWN_VALUE")]
+    assert UNKNOWN in rejects[1][5]
+    # audited: file, row and user for every change
+    user = getpass.getuser()
+    audit = runs.con.execute("SELECT actor, command, target, allowed, reason FROM actions.audit"
+                             " WHERE command = 'action_updates' ORDER BY target").fetchall()
+    assert sorted(a[2] for a in audit) == sorted([ids["ADJUST_BASE"], ids["ENROLL_EMPLOYEE"], ids["CORRECT_WITHHOLDING"]])
+    assert all(a[0] == user and a[3] and path.name in a[4] and "第1行" in a[4] for a in audit)
+    rows = runs.con.execute("SELECT source_file, sheet, row_number, actor, applied, reason_code"
+                            " FROM actions.workbook_updates ORDER BY sheet, row_number").fetchall()
+    assert len(rows) == 5 and {r[3] for r in rows} == {user} and sum(r[4] for r in rows) == 3
+    events = runs.con.execute("SELECT action_id, event, from_status, to_status, actor FROM actions.action_events"
+                              " WHERE event IN ('submitted', 'dismissed') ORDER BY action_id").fetchall()
+    assert len(events) == 3 and {e[4] for e in events} == {user}
+    # the same file again is already loaded: nothing changes twice
+    assert ingest_inbox(runs.con, inbox) == [{"source_file": path.name, "status": "already_loaded"}]
+    # the next close: the base was fixed, the enrolment is still found -> resolved / stays submitted
+    runs.run("2024-04", findings()[1:])
+    status = {t: runs.actions()[i]["status"] for t, i in ids.items()}
+    assert status == {"ADJUST_BASE": "resolved", "ENROLL_EMPLOYEE": "submitted", "CORRECT_WITHHOLDING": "dismissed",
+                      "STOP_CONTRIBUTION": "open"}
+    # the workbook shows the statuses and notes in Chinese
+    book = openpyxl.load_workbook(write_workbook(runs.con, tmp_path / "after.xlsx"))
+    header = [c.value for c in book["更正代扣"][1]]
+    row = dict(zip(header, next(book["更正代扣"].iter_rows(min_row=2, values_only=True)), strict=True))
+    assert (row["处理状态"], row["处理说明"]) == ("忽略", "已在4月工资中补扣")
+    assert next(book["办理参保"].iter_rows(min_row=2, values_only=True))[1] == "已提交"
+
+
+def test_a_user_who_may_not_dismiss_is_refused(runs, tmp_path):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    # this user is hr_staff in this warehouse (the roles table of SPEC §8)
+    runs.con.execute("CREATE TABLE IF NOT EXISTS actions.roles (user_name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL,"
+                     " granted_by VARCHAR NOT NULL, granted_at TIMESTAMP NOT NULL)")
+    runs.con.execute("INSERT OR REPLACE INTO actions.roles VALUES (?, 'hr_staff', 'test', now())", [getpass.getuser()])
+    inbox = tmp_path / "inbox"
+    path = write_workbook(runs.con, inbox / "filled.xlsx")
+    fill(path, {ids["CORRECT_WITHHOLDING"]: ("忽略", "不需要"), ids["ENROLL_EMPLOYEE"]: ("已提交", None)})
+    ingest_inbox(runs.con, inbox)
+    assert runs.actions()[ids["CORRECT_WITHHOLDING"]]["status"] == "open"
+    assert runs.actions()[ids["ENROLL_EMPLOYEE"]]["status"] == "submitted"
+    assert runs.con.execute("SELECT reason_code FROM ingest.rejects").fetchall() == [("NOT_ALLOWED",)]
+    assert runs.con.execute("SELECT allowed FROM actions.audit WHERE command = 'action_updates' AND NOT allowed"
+                            ).fetchall() == [(False,)]
+
+
+def test_submit_from_the_command_and_list_by_status(runs):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    assert submit(runs.con, ids["ENROLL_EMPLOYEE"], "已在网上办理", role="hr_staff")
+    assert not submit(runs.con, ids["ENROLL_EMPLOYEE"], role="hr_staff")  # already
+    with pytest.raises(ShebaoError, match="There is no action"):
+        submit(runs.con, UNKNOWN)
+    assert list_actions(runs.con, status="submitted")["action_id"].to_list() == [ids["ENROLL_EMPLOYEE"]]
+    event = runs.con.execute("SELECT from_status, to_status, reason FROM actions.action_events"
+                             " WHERE event = 'submitted'").fetchall()
+    assert event == [("open", "submitted", "已在网上办理")]
+    assert json.loads(runs.actions()[ids["ENROLL_EMPLOYEE"]]["d"])["name"] == "张三"

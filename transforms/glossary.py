@@ -1,0 +1,54 @@
+"""The one Chinese glossary for what people read: insurance types, transfer stages, action statuses,
+severities, finding codes, reject reasons, extract kinds. Reports, workbooks, forms and declarations label
+codes through ``zh`` so that an enum value or an English code never reaches a cell a person reads."""
+
+from __future__ import annotations
+
+INSURANCE = {"pension": "养老保险", "medical": "医疗保险", "unemployment": "失业保险", "work_injury": "工伤保险",
+             "maternity": "生育保险"}
+INSURANCE_SHORT = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "work_injury": "工伤",
+                   "maternity": "生育"}
+STAGE = {"submitted": "已提交", "origin_approved": "转出地已审核", "funds_received": "资金已到账",
+         "completed": "已办结", "rejected": "已退回"}
+# Action statuses (SPEC §6); the workbook's 处理状态 column uses the same words.
+ACTION_STATUS = {"open": "待处理", "submitted": "已提交", "resolved": "已解决", "dismissed": "忽略"}
+RECORD_STATUS = {"active": "在缴", "suspended": "暂停", "terminated": "终止"}
+RUN_STATUS = {"succeeded": "已完成", "running": "进行中", "failed": "失败"}
+SEVERITY = {"error": "错误", "warning": "警告"}
+KIND = {"payroll": "工资表", "attendance": "考勤表", "insurance": "参保明细", "transfers": "转移接续",
+        "bill": "社保缴费账单", "action_updates": "动作处理回执"}
+ID_PROBLEM = {"format": "格式错误（应为17位数字加校验位）", "check_digit": "校验位错误",
+              "birth_date": "出生日期不可能", "too_young": "未满16周岁", "province": "前两位不是省级行政区代码"}
+REJECT_REASON = {
+    "DUPLICATE_ROW": "重复的行", "MALFORMED_ROW": "行格式错误（列数不对）", "MISSING_FIELD": "必填项为空",
+    "BAD_MONTH": "月份格式错误", "BAD_DATE": "日期格式错误", "BAD_AMOUNT": "金额格式错误",
+    "NEGATIVE_AMOUNT": "金额为负数", "UNKNOWN_VALUE": "取值无法识别", "NOT_ALLOWED": "无权执行此操作",
+}
+FINDING = {
+    "DUPLICATE_ID_NUMBER": "身份证号重复", "DUPLICATE_PERSON": "疑似同一人多份档案",
+    "INVALID_ID_NUMBER": "身份证号无效", "BASE_BELOW_FLOOR": "缴费基数低于下限",
+    "BASE_ABOVE_CEILING": "缴费基数高于上限", "BASE_MISMATCH": "缴费基数与工资不符",
+    "WITHHOLDING_MISMATCH": "个人代扣金额不符", "HIRED_NOT_ENROLLED": "入职未参保",
+    "DEPARTED_STILL_CONTRIBUTING": "离职仍在缴费", "ACTIVE_ELSEWHERE": "异地仍在参保",
+    "DOUBLE_ENROLLMENT": "同地重复参保", "TRANSFER_NEEDED": "需办理转移接续",
+    "FIRST_ENROLLMENT_MISJUDGED": "首次参保标记有误", "STALE_TRANSFER": "转移接续超期",
+    "TRANSFER_NOT_REFLECTED": "转移已办结但原参保未终止", "NO_POLICY": "缺少当地社保政策",
+    "POLICY_OUTDATED": "当地政策未更新", "BILL_MISMATCH": "社保账单与台账不符", "MISSING_EXTRACT": "缺少数据文件",
+}
+VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
+            True: "已核实", False: "未核实"}
+SEX = {"M": "男", "F": "女"}
+
+
+def zh(table: dict, code: object, default: str = "") -> str:
+    """``code``'s Chinese label in ``table``; ``default`` (never the code itself) when there is none."""
+    if code is None:
+        return default
+    return table.get(code, default)
+
+
+def id_type(id_number: str | None) -> str:
+    """证件类型 from the number's form: 2023 foreign permanent-resident numbers start with 9 (SPEC §2)."""
+    if id_number and str(id_number).startswith("9") and len(str(id_number)) == 18:
+        return "外国人永久居留身份证"
+    return "居民身份证"
