@@ -168,6 +168,7 @@ class _Pay:
         fraction = np.zeros(self.n)
         withheld = np.zeros(self.n, np.int64)
         base = np.zeros(self.n, np.int64)
+        type_bases = {kind: np.zeros(self.n, np.int64) for kind in INSURED_TYPES}
         for index, entity in enumerate(ENTITIES):
             mine = active & (self.entity == index)
             policy = month_policy(entity.city, period)
@@ -182,6 +183,10 @@ class _Pay:
                 withheld = np.where(mine, withheld + share, withheld)
             pension = policy.pension
             base = np.where(mine, self._declared_base(wage, pension.floor_cents, pension.ceiling_cents), base)
+            for kind in INSURED_TYPES:  # each type its own floor and ceiling where the region sets them apart
+                rule = policy.types.get(kind, pension)
+                type_bases[kind] = np.where(mine, self._declared_base(wage, rule.floor_cents, rule.ceiling_cents),
+                                            type_bases[kind])
         wrong = self.people["wrong_withholding"].to_numpy()
         withheld = np.where(wrong, withheld + self.people["withholding_delta"].to_numpy(), withheld)
         # 实发 = 应发 − 社保 − 公积金 − 个税 (housing fund ~7%, a simplified tax)
@@ -199,6 +204,7 @@ class _Pay:
             pl.Series("net_cents", net[chosen]), pl.Series("base_cents", base[chosen]),
             pl.Series("fraction", fraction[chosen]), pl.Series("days", days[chosen].astype(np.int64)),
             pl.Series("wage_cents", wage[chosen]),
+            *[pl.Series(f"base_{kind}_cents", type_bases[kind][chosen]) for kind in INSURED_TYPES],
         )
 
     def _declared_base(self, wage: np.ndarray, floor: int, ceiling: int) -> np.ndarray:
@@ -293,8 +299,10 @@ class _Inbox:
             pl.when(~pl.col("still_active"))
             .then(pl.when(cutoff_passed).then(leave_month).otherwise(leave_month - 1)).alias("end_month_number"),
         )
+        left = left.with_columns(*[pl.lit(None, pl.Int64).alias(f"base_{kind}_cents") for kind in INSURED_TYPES])
         shared = ["person", "id_number", "name", "entity", "city", "enrol_month", "prior_region", "prior_start_month",
-                  "hire_month", "first_misjudged", "base_value", "end_month_number"]
+                  "hire_month", "first_misjudged", "base_value", "end_month_number",
+                  *[f"base_{kind}_cents" for kind in INSURED_TYPES]]
         ours = pl.concat([current.select(shared), left.select(shared)], how="vertical_relaxed").with_columns(
             pl.when(pl.col("end_month_number").is_null()).then(pl.lit("active")).otherwise(pl.lit("terminated"))
             .alias("status"),
@@ -310,6 +318,7 @@ class _Inbox:
         for order, kind in enumerate(INSURED_TYPES):
             rows = ours if kind != "maternity" else ours.filter(pl.col("city").is_in(list(MATERNITY_LISTED)))
             per_type.append(rows.with_columns(pl.lit(kind).alias("insurance_type"), pl.lit(order).alias("type_order"),
+                                              pl.coalesce(f"base_{kind}_cents", "base_value").alias("base_value"),
                                               pl.when(pl.lit(kind == "pension")).then(pl.col("first_flag"))
                                               .alias("first_flag")))
         # the same people's earlier insurance in another region (pension and medical)
