@@ -28,7 +28,7 @@ from transforms.sample import generate_inbox
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO.parent / "shared" / "acceptance" / "policy.csv"
 PERIOD = "2025-03"
-EMPLOYEES, FIRST_MONTH, FILES = 60, "2025-02", 24  # the generated inbox: 24 files
+EMPLOYEES, FIRST_MONTH, FILES = 60, "2025-02", 28  # the generated inbox: 28 files (six entities)
 # One point per stage boundary and inside each stage's transaction (a kill in a transaction leaves a WAL
 # that DuckDB must roll back on the next open). SHEBAO_CRASH_POINTS=all adds every file of the ingest and
 # the points whose committed state another point already covers.

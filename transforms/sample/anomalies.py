@@ -77,8 +77,8 @@ def plant(rng: np.random.Generator, people: pl.DataFrame, first_day: date, last_
     counts["ACTIVE_ELSEWHERE"] = int(active_elsewhere.sum())
     counts["FIRST_ENROLLMENT_MISJUDGED"] = int(first_misjudged.sum())
 
-    # bases and withholding, where a pension policy makes them checkable in every month of the range
-    checkable = np.array([all(month_policy(e.city, p).has_pension_row for p in periods) for e in ENTITIES])
+    # bases and withholding, where a pension policy makes them checkable in the last month (the demo's close)
+    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in ENTITIES])
     entity = people["entity_index"].to_numpy()
     pool = originals & ~people["identity_planted"].to_numpy() & checkable[entity]
     if not pool.any():
@@ -132,11 +132,14 @@ def _identity(rng: np.random.Generator, people: pl.DataFrame, first_day: date) -
             payroll_ids[b] = ids[rng.choice(colleagues)]
             copied += 1
 
-    # invalid numbers: wrong check character, impossible birth date, no such province, a digit lost
-    invalid = take(_count(0.002, n, at_least=4))
+    # invalid numbers: wrong check character, impossible birth date, no such province, a digit lost, a child's
+    invalid = take(_count(0.002, n, at_least=5))
     for number, i in enumerate(invalid):
         body = ids[i][:17]
-        kind = number % 4
+        kind = number % 5
+        if kind == 4:  # SPEC §5 too_young: born ten years before the range
+            payroll_ids[i] = _with_check(body[:6] + str(first_day.year - 10) + body[10:])
+            continue
         if kind == 0:
             payroll_ids[i] = body + "0123456789X"[("0123456789X".index(ids[i][17]) + 1) % 11]
         elif kind == 1:
@@ -160,7 +163,8 @@ def _identity(rng: np.random.Generator, people: pl.DataFrame, first_day: date) -
 
     people = people.with_columns(pl.Series("payroll_id", payroll_ids, dtype=pl.String),
                                  pl.Series("identity_planted", planted), pl.lit(False).alias("extra_record"),
-                                 pl.lit(True).alias("insured"), pl.col("person").alias("same_person_as"))
+                                 pl.lit(True).alias("insured"), pl.col("person").alias("same_person_as"),
+                                 pl.Series("id_invalid", np.isin(np.arange(n), invalid)))
     extra = pl.concat([
         people[twins.tolist()].with_columns(pl.Series("id_number", twin_ids, dtype=pl.String),
                                             pl.Series("payroll_id", twin_payroll, dtype=pl.String)),
@@ -202,7 +206,11 @@ def _transfers(rng: np.random.Generator, people: pl.DataFrame, staff: np.ndarray
     # one transfer that arrived before the range and is stuck: every snapshot has a row, stale throughout
     anchor = _take(rng, staff, 1)
     hire[anchor] = start - rng.integers(60, 100, anchor.size).astype("timedelta64[D]")
-    mover = originals & has_prior & (hire >= start - np.timedelta64(150, "D"))
+    # a mover's number is theirs alone (no identity plant, not copied onto a colleague's row): its
+    # TRANSFER_NEEDED months are then exactly the mover's own (SPEC v2)
+    copied = people.filter(pl.col("payroll_id") != pl.col("id_number"))["payroll_id"].to_list()
+    own_number = ~people["identity_planted"].to_numpy() & ~people["id_number"].is_in(copied).to_numpy()
+    mover = originals & own_number & has_prior & (hire >= start - np.timedelta64(150, "D"))
     mover[anchor] = True
     if mover.sum() < 3:  # small samples: a few more recent arrivals, so every stage can occur
         extra = _take(rng, staff & ~mover, 3 - int(mover.sum()))
@@ -249,3 +257,92 @@ def _transfers(rng: np.random.Generator, people: pl.DataFrame, staff: np.ndarray
                                ("done_on", done), ("rejected_on", rejected_on))],
     )
     return people, {"STALE_TRANSFER": int(stuck.sum()), "TRANSFER_NOT_REFLECTED": int((fate == NOT_REFLECTED).sum())}
+
+
+# -- SPEC version 2: foreign IDs, double enrolments, origins that need a transfer, hukou ---------------------
+
+# other cities of the employer's province (provincial pooling: a move between them needs no transfer)
+SAME_PROVINCE = {"长沙": "湘潭", "株洲": "长沙", "武汉": "宜昌", "广州": "深圳"}
+NATIONALITY_CODES = ("840", "410", "392", "250", "276")  # GB/T 2659 numeric: US, KR, JP, FR, DE
+HUKOU_CITY = {"湖南": "长沙", "湖北": "武汉", "广东": "广州", "上海": "上海", "北京": "北京", "浙江": "杭州", "四川": "成都",
+              "河南": "郑州", "江西": "南昌", "陕西": "西安", "重庆": "重庆", "广西": "南宁"}
+
+
+def plant_v2(rng: np.random.Generator, people: pl.DataFrame,
+             periods: list[str]) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
+    """The v2 columns: foreign permanent-resident numbers, double enrolments, earlier records that need a
+    transfer (planted) or need none (decoys: same province), hukou; and their counts.
+
+    Only people whose number is theirs alone are used (no identity plant, no copied number), so that each
+    planted item sets off exactly the finding it is planted for. ``prior_listed``: the earlier record shows
+    in the insurance snapshot; a prior record not listed was transferred and merged long ago.
+    """
+    from transforms.sample.people import AREA_CODES
+    from transforms.sample.rules import _regions
+
+    n = people.height
+    originals = ~people["extra_record"].to_numpy()
+    identity = people["identity_planted"].to_numpy()
+    ids = people["id_number"].to_numpy().astype("<U18")
+    copied = set(people.filter(pl.col("payroll_id") != pl.col("id_number"))["payroll_id"].to_list())
+    clean = originals & ~identity & ~np.isin(ids, list(copied))
+    staff = clean & np.isnat(people["leave_date"].to_numpy()) & (people["hire_date"].to_numpy()
+                                                                 < np.datetime64(periods[0] + "-01", "D"))
+    entity = people["entity_index"].to_numpy()
+    # in the ledger population of the last month at least (the demo closes it); the expected keys are per month
+    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in ENTITIES])[entity]
+    mover = people["mover"].to_numpy()
+    busy = mover | people["active_elsewhere"].to_numpy() | people["first_misjudged"].to_numpy()
+    province = {r: row["province"] for r, row in _regions().items()}
+    city = np.array([e.city for e in ENTITIES])[entity]
+    here = np.array([province.get(c, "") for c in city])
+    prior = people["prior_region"].to_numpy().astype(object)
+    there = np.array([province.get(r, "") if r is not None else "" for r in prior])
+    counts: dict[str, int] = {}
+
+    # double enrolment: another employer of the same region also insures the person (pension, active)
+    double = np.zeros(n, dtype=bool)
+    double[_take(rng, staff & checkable & ~busy, _count(0.004, n, at_least=2))] = True
+    counts["DOUBLE_ENROLLMENT"] = int(double.sum())
+
+    # an earlier record in another province, suspended, with no transfer: TRANSFER_NEEDED
+    age = np.array([int(periods[0][:4]) - int(i[6:10]) - 1 for i in ids])  # at least, in every month of the range
+    male = np.array([int(i[16]) % 2 == 1 for i in ids])
+    of_age = np.where(male, age >= 50, age >= 40)
+    cross = staff & checkable & ~busy & ~double & (there != "") & (there != here)
+    needed = np.zeros(n, dtype=bool)
+    needed[_take(rng, cross & of_age, 1)] = True  # one of interim-account age, with hukou elsewhere
+    needed[_take(rng, cross & ~needed, _count(0.006, n, at_least=2))] = True
+    # decoys: the same, but suspended in another city of the same province (no transfer needed)
+    same = staff & checkable & ~busy & ~double & ~needed & np.isin(city, list(SAME_PROVINCE))
+    decoy = np.zeros(n, dtype=bool)
+    decoy[_take(rng, same, _count(0.003, n, at_least=2))] = True
+    prior[decoy] = [SAME_PROVINCE[c] for c in city[decoy]]
+    counts["TRANSFER_NEEDED"] = int(needed.sum())  # and the movers' months before their application
+
+    # hukou: most people give none; the planted of-age one gives a hukou in the province of the origin
+    area_province = {code: p for p, codes in AREA_CODES.items() for code in codes}
+    hukou = np.array([HUKOU_CITY.get(area_province.get(i[:6], "")) for i in ids], dtype=object)
+    hukou[rng.random(n) < 0.6] = None
+    hukou[needed & of_age] = prior[needed & of_age]
+
+    # foreign permanent residents (2023 format): 9, the province code, a nationality, birth date, check digit
+    foreign = _take(rng, clean & ~busy & ~double & ~needed & ~decoy, _count(0.003, n, at_least=2))
+    for i in foreign:
+        body = "9" + ids[i][:2] + NATIONALITY_CODES[int(rng.integers(len(NATIONALITY_CODES)))] + ids[i][6:17]
+        ids[i] = _with_check(body)
+    hukou[foreign] = None
+    payroll = people["payroll_id"].to_numpy().astype(object)
+    payroll[foreign] = ids[foreign]
+    planted = {"foreign_ids": len(foreign), "decoy_same_province": int(decoy.sum()),
+               "interim_account_age": int((needed & of_age).sum())}
+
+    listed = mover | people["active_elsewhere"].to_numpy() | people["first_misjudged"].to_numpy() | needed | decoy
+    people = people.with_columns(
+        pl.Series("id_number", ids, dtype=pl.String), pl.Series("payroll_id", payroll.tolist(), dtype=pl.String),
+        pl.Series("prior_region", prior.tolist(), dtype=pl.String),
+        pl.Series("double_enrolled", double), pl.Series("origin_suspended", needed | decoy),
+        pl.Series("prior_listed", listed), pl.Series("hukou_region", hukou.tolist(), dtype=pl.String),
+        pl.Series("double_employer", rng.choice(np.array(["恒信物流有限公司", "宏达电子科技有限公司", "安泰保险代理有限公司"]), n)),
+    )
+    return people, counts, planted

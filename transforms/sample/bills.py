@@ -74,8 +74,10 @@ class BillWriter:
                 "id_number": people.select(normalise_id_number(pl.col("payroll_id"))).to_series(),
                 "name": people["name"], "employer": people["entity"],
                 "insurance_type": [insurance_type] * people.height, "base": base,
-                "employer_amount": employee_share_cents(base, rule.employer_rate, fraction, policy.jiao_up),
-                "employee_amount": employee_share_cents(base, rule.employee_rate, fraction, policy.jiao_up),
+                "employer_amount": employee_share_cents(base, rule.employer_rate, fraction, policy.jiao_up)
+                + np.where(fraction > 0, rule.employer_fixed_cents, 0),  # SPEC §4.6 fixed sums
+                "employee_amount": employee_share_cents(base, rule.employee_rate, fraction, policy.jiao_up)
+                + np.where(fraction > 0, rule.employee_fixed_cents, 0),
             }))
         return pl.concat(frames).with_columns(pl.lit(region).alias("region"))
 

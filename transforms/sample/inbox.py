@@ -12,7 +12,7 @@ import polars as pl
 from transforms.kinds import INSURANCE_TYPES, KINDS, STAGES, STATUSES
 from transforms.periods import months_between
 from transforms.sample import spelling as sp
-from transforms.sample.anomalies import NEVER, NOT_REFLECTED, plant
+from transforms.sample.anomalies import HUKOU_CITY, NEVER, NOT_REFLECTED, SAME_PROVINCE, plant, plant_v2
 from transforms.sample.bills import BillWriter
 from transforms.sample.files import FileFormat, choose_format, write_extract
 from transforms.sample.people import ENTITIES, PRIOR_REGIONS, draw_people, employee_ids
@@ -27,6 +27,10 @@ DATE_COLUMNS = {"hire_date", "leave_date", "submitted_on", "stage_on"}
 INSURED_TYPES = ("pension", "medical", "unemployment", "work_injury", "maternity")
 MONTHS_LISTED_AFTER_LEAVING = 3  # the platform keeps a terminated record in the export for a while
 TRANSFER_LISTED_DAYS = 92  # finished transfers stay in the business query for about a quarter
+# district and 本级 names an insurance export may give for our cities (SPEC §2 v2 maps them to the city)
+DISTRICT_SPELLINGS = {"长沙": ("长沙市天心区", "长沙市本级", "湖南省本级"), "武汉": ("武汉市江汉区", "湖北省本级"),
+                      "广州": ("广州市天河区", "广东省本级"), "上海": ("浦东新区",), "北京": ("北京市海淀区",),
+                      "株洲": ("株洲市芦淞区",)}
 
 
 def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: int = 0, formats: str = "mixed", *,
@@ -57,6 +61,8 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     last_day = _month_end(periods[-1])
     people = draw_people(rng, employees, first_day, last_day, len(periods))
     people, anomalies = plant(rng, people, first_day, last_day, periods)
+    people, v2_counts, v2_planted = plant_v2(rng, people, periods)
+    anomalies.update(v2_counts)
     people = people.with_columns(
         employee_ids(people),
         pl.Series("department", rng.choice(DEPARTMENTS, people.height)),
@@ -70,6 +76,8 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
         (pl.col("hire_month") - pl.col("prior_years") * 12).alias("prior_start_month"),
     )
     inbox = _Inbox(out, formats, rng, anomalies, employees, periods)
+    inbox.manifest["v2"] = v2_planted
+    expect = _Expected(people, periods, inbox.manifest)
     pay = _Pay(people, rng)
     biller = BillWriter(out, np.random.default_rng([seed, 14]), inbox.manifest) if bills else None
     for number, period in enumerate(periods, start=1):
@@ -84,6 +92,7 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
         if full:
             inbox.insurance(period, people, month)
             inbox.transfers(period, people)
+            expect.month(period, month, inbox.transfer_seen)
         if bills and full:
             biller.month(period, month)
         if progress:
@@ -119,39 +128,47 @@ class _Pay:
         self.pay = people["pay"].to_numpy().astype(np.float64)
         self.same_person_as = people["same_person_as"].to_numpy().astype(np.int64)
         self.year = None
-        self.year_sum = np.zeros(self.n, np.int64)
-        self.year_rows = np.zeros(self.n, np.int64)
-        self.previous_sum = np.zeros(self.n, np.int64)
-        self.previous_rows = np.zeros(self.n, np.int64)
+        # calendar-year pay per person, by year; the first pay of the person's current contribution year
+        self.year_sums: dict[int, np.ndarray] = {}
+        self.year_rows: dict[int, np.ndarray] = {}
+        self.start_month = np.array([month_policy(e.city, "2024-01").base_year_start_month
+                                     for e in ENTITIES])[self.entity]
         self.first_of_year = np.full(self.n, -1, np.int64)
 
     def month(self, period: str) -> pl.DataFrame:
         """The people on P's payroll with their money (cents) and month fraction."""
         first = np.datetime64(period + "-01", "D")
         next_first = np.datetime64(_month_end(period) + timedelta(days=1), "D")
-        year = int(period[:4])
+        year, month_no = int(period[:4]), int(period[5:])
         if self.year is not None and year != self.year:
-            consecutive = year == self.year + 1
-            self.previous_sum = self.year_sum if consecutive else np.zeros(self.n, np.int64)
-            self.previous_rows = self.year_rows if consecutive else np.zeros(self.n, np.int64)
-            self.year_sum, self.year_rows = np.zeros(self.n, np.int64), np.zeros(self.n, np.int64)
-            self.first_of_year = np.full(self.n, -1, np.int64)
             self.pay = self.pay * self.rng.uniform(1.0, 1.08, self.n)  # the yearly raise
         self.year = year
+        zeros = np.zeros(self.n, np.int64)
+        self.year_sums.setdefault(year, zeros.copy())
+        self.year_rows.setdefault(year, zeros.copy())
+        # SPEC §4.4: the contribution year starts in month S of year Y (Y = P's year when P's month >= S)
+        self.first_of_year = np.where(self.start_month == month_no, -1, self.first_of_year)
+        base_year = np.where(month_no >= self.start_month, year, year - 1)
         active = (self.hire < next_first) & (self.leave >= first)
         # pay varies a little month to month (overtime, bonuses); half-yuan amounts as payroll systems give
         gross = (np.round(self.pay * self.rng.uniform(0.95, 1.08, self.n) * 2) * 50).astype(np.int64)
         gross = gross[self.same_person_as]  # a second record of one person is paid the same
-        self.year_sum += np.where(active, gross, 0)
-        self.year_rows += active
+        self.year_sums[year] += np.where(active, gross, 0)
+        self.year_rows[year] += active
         self.first_of_year = np.where(active & (self.first_of_year < 0), gross, self.first_of_year)
-        # SPEC §4.4: last year's mean, else this year's first pay, half-up to the cent
-        mean = (2 * self.previous_sum + np.maximum(self.previous_rows, 1)) // (2 * np.maximum(self.previous_rows, 1))
-        wage = np.where(self.previous_rows > 0, mean, self.first_of_year)
+        # W: the mean of calendar year Y - 1, else the first pay since month S of Y, half-up to the cent
+        previous_sum, previous_rows = zeros.copy(), zeros.copy()
+        for y in (year - 1, year - 2):
+            mine = base_year - 1 == y
+            previous_sum = np.where(mine, self.year_sums.get(y, zeros), previous_sum)
+            previous_rows = np.where(mine, self.year_rows.get(y, zeros), previous_rows)
+        mean = (2 * previous_sum + np.maximum(previous_rows, 1)) // (2 * np.maximum(previous_rows, 1))
+        wage = np.where(previous_rows > 0, mean, self.first_of_year)
 
         fraction = np.zeros(self.n)
         withheld = np.zeros(self.n, np.int64)
         base = np.zeros(self.n, np.int64)
+        type_bases = {kind: np.zeros(self.n, np.int64) for kind in INSURED_TYPES}
         for index, entity in enumerate(ENTITIES):
             mine = active & (self.entity == index)
             policy = month_policy(entity.city, period)
@@ -162,10 +179,14 @@ class _Pay:
             fraction = np.where(mine, f, fraction)
             for rule in policy.types.values():
                 share = employee_share_cents(np.clip(wage, rule.floor_cents, rule.ceiling_cents), rule.employee_rate,
-                                             f, policy.jiao_up)
+                                             f, policy.jiao_up) + np.where(f > 0, rule.employee_fixed_cents, 0)
                 withheld = np.where(mine, withheld + share, withheld)
             pension = policy.pension
             base = np.where(mine, self._declared_base(wage, pension.floor_cents, pension.ceiling_cents), base)
+            for kind in INSURED_TYPES:  # each type its own floor and ceiling where the region sets them apart
+                rule = policy.types.get(kind, pension)
+                type_bases[kind] = np.where(mine, self._declared_base(wage, rule.floor_cents, rule.ceiling_cents),
+                                            type_bases[kind])
         wrong = self.people["wrong_withholding"].to_numpy()
         withheld = np.where(wrong, withheld + self.people["withholding_delta"].to_numpy(), withheld)
         # 实发 = 应发 − 社保 − 公积金 − 个税 (housing fund ~7%, a simplified tax)
@@ -183,6 +204,7 @@ class _Pay:
             pl.Series("net_cents", net[chosen]), pl.Series("base_cents", base[chosen]),
             pl.Series("fraction", fraction[chosen]), pl.Series("days", days[chosen].astype(np.int64)),
             pl.Series("wage_cents", wage[chosen]),
+            *[pl.Series(f"base_{kind}_cents", type_bases[kind][chosen]) for kind in INSURED_TYPES],
         )
 
     def _declared_base(self, wage: np.ndarray, floor: int, ceiling: int) -> np.ndarray:
@@ -204,6 +226,8 @@ class _Inbox:
         self.formats = formats
         self.rng = rng
         self.reject_counters: dict[str, int] = {}
+        self.transfer_seen: set[int] = set()  # people with a transfer row not rejected in a snapshot so far
+        self.decorated = 0
         self.manifest: dict = {
             "employees": employees, "periods": periods, "files": {}, "kinds": {}, "encodings": {},
             "anomalies": anomalies, "rejects": {}, "rejects_by_file": {},
@@ -227,6 +251,7 @@ class _Inbox:
             self._amount(pl.col("si_cents"), n, fmt).alias("si_withheld"),
         )
         table = self._drop_optional(table, {"部门": 0.5, "net_pay": 0.15})
+        table = self._decorate_ids(table, fmt)
         table, rejects = self._plant_rejects(table, "payroll", period)
         self._write("payroll", period, table, fmt, rejects, title=f"{int(period[:4])}年{int(period[5:])}月工资表")
 
@@ -244,6 +269,10 @@ class _Inbox:
             pl.when(pl.col("leave_date") <= _month_end(period)).then(sp.dates(pl.col("leave_date"), date_style))
             .alias("leave_date"),
             pl.col("days").cast(pl.String).alias("attendance_days"),
+            # 户籍所在地 (SPEC v2, optional): given for some people, as ``四川省成都市``
+            pl.col("hukou_region").replace_strict(
+                {r: region_spellings(r)[-1] for r in set(PRIOR_REGIONS) | set(HUKOU_CITY.values())},
+                default=None, return_dtype=pl.String).alias("hukou_region"),
         )
         table = self._drop_optional(table, {"部门": 0.5, "attendance_days": 0.1})
         table, rejects = self._plant_rejects(table, "attendance", period)
@@ -270,8 +299,10 @@ class _Inbox:
             pl.when(~pl.col("still_active"))
             .then(pl.when(cutoff_passed).then(leave_month).otherwise(leave_month - 1)).alias("end_month_number"),
         )
+        left = left.with_columns(*[pl.lit(None, pl.Int64).alias(f"base_{kind}_cents") for kind in INSURED_TYPES])
         shared = ["person", "id_number", "name", "entity", "city", "enrol_month", "prior_region", "prior_start_month",
-                  "hire_month", "first_misjudged", "base_value", "end_month_number"]
+                  "hire_month", "first_misjudged", "base_value", "end_month_number",
+                  *[f"base_{kind}_cents" for kind in INSURED_TYPES]]
         ours = pl.concat([current.select(shared), left.select(shared)], how="vertical_relaxed").with_columns(
             pl.when(pl.col("end_month_number").is_null()).then(pl.lit("active")).otherwise(pl.lit("terminated"))
             .alias("status"),
@@ -287,16 +318,19 @@ class _Inbox:
         for order, kind in enumerate(INSURED_TYPES):
             rows = ours if kind != "maternity" else ours.filter(pl.col("city").is_in(list(MATERNITY_LISTED)))
             per_type.append(rows.with_columns(pl.lit(kind).alias("insurance_type"), pl.lit(order).alias("type_order"),
+                                              pl.coalesce(f"base_{kind}_cents", "base_value").alias("base_value"),
                                               pl.when(pl.lit(kind == "pension")).then(pl.col("first_flag"))
                                               .alias("first_flag")))
         # the same people's earlier insurance in another region (pension and medical)
         listed = ours.select("person").unique(maintain_order=True)
-        earlier = people.filter(pl.col("person").is_in(listed["person"].implode()) & pl.col("prior_region").is_not_null())
+        earlier = people.filter(pl.col("person").is_in(listed["person"].implode()) & pl.col("prior_region").is_not_null()
+                                & pl.col("prior_listed"))
         done = pl.col("done_on").is_not_null() & (pl.col("done_on") <= _month_end(period))
         still_open = pl.col("active_elsewhere") | (pl.col("transfer_fate") == NOT_REFLECTED)
         earlier = earlier.with_columns(
             pl.when(still_open).then(pl.lit("active"))
-            .when(pl.col("mover") & ~done).then(pl.lit("suspended")).otherwise(pl.lit("terminated")).alias("status"),
+            .when((pl.col("mover") & ~done) | pl.col("origin_suspended")).then(pl.lit("suspended"))
+            .otherwise(pl.lit("terminated")).alias("status"),
             pl.col("prior_start_month").alias("start_month_number"),
             pl.when(still_open).then(None).otherwise(pl.col("hire_month") - 1).alias("end_month_number"),
             ((pl.col("pay") * 0.85).round(0) * 100).cast(pl.Int64).alias("base_value"),
@@ -308,6 +342,17 @@ class _Inbox:
             per_type.append(earlier.with_columns(
                 pl.lit(kind).alias("insurance_type"), pl.lit(10 + order).alias("type_order"),
                 pl.when(pl.lit(kind == "pension")).then(pl.lit("是")).otherwise(None).alias("first_flag")))
+        # double enrolment (SPEC v2): another employer in the same region insures the person too, since our start
+        double = ours.filter(pl.col("person").is_in(people.filter(pl.col("double_enrolled"))["person"].implode())
+                             & (pl.col("status") == "active"))
+        double = double.join(people.select("person", "double_employer"), on="person").with_columns(
+            (pl.col("city") + pl.col("double_employer")).alias("employer"), pl.lit("active").alias("status"),
+            pl.col("enrol_month").alias("start_month_number"), pl.lit(None, pl.Int64).alias("end_month_number"),
+            (pl.lit(p) - pl.col("enrol_month") + 1).alias("months_paid"))
+        for order, kind in enumerate(("pension", "medical")):
+            per_type.append(double.with_columns(
+                pl.lit(kind).alias("insurance_type"), pl.lit(20 + order).alias("type_order"),
+                pl.when(pl.lit(kind == "pension")).then(pl.lit("否")).otherwise(None).alias("first_flag")))
         columns = ["person", "type_order", "id_number", "name", "region", "employer", "insurance_type", "status",
                    "start_month_number", "end_month_number", "base_value", "months_paid", "first_flag"]
         rows = pl.concat([frame.select(columns) for frame in per_type], how="vertical_relaxed").sort("person", "type_order")
@@ -316,7 +361,7 @@ class _Inbox:
         month_style = sp.pick(self.rng, n, [w for _, w in sp.MONTH_FORMATS])
         table = rows.select(
             sp.month_texts(self.rng, n, period).alias("period"), "id_number", "name",
-            self._regions(rows["region"]), "employer",
+            self._insured_regions(rows["region"]), "employer",
             self._spell(rows["insurance_type"], INSURANCE_TYPES), self._spell(rows["status"], STATUSES),
             sp.months(_month_date(pl.col("start_month_number")), month_style).alias("start_month"),
             sp.months(_month_date(pl.col("end_month_number")), month_style).alias("end_month"),
@@ -346,6 +391,7 @@ class _Inbox:
         for name, condition, column in reached[1:]:
             stage, stage_on = stage.when(condition).then(pl.lit(name)), stage_on.when(condition).then(pl.col(column))
         rows = rows.with_columns(stage.alias("stage"), stage_on.alias("stage_on")).sort("submitted_on", "person")
+        self.transfer_seen |= set(rows.filter(pl.col("stage") != "rejected")["person"].to_list())
         n = rows.height
         fmt = self._format(n)
         date_style = sp.pick(self.rng, n, [w for _, w in sp.DATE_FORMATS])
@@ -386,6 +432,32 @@ class _Inbox:
     def _regions(self, values: pl.Series) -> pl.Series:
         """``成都`` / ``成都市`` / ``四川省成都市``, per row."""
         return self._spell(values, {r: region_spellings(r) for r in {e.city for e in ENTITIES} | set(PRIOR_REGIONS)})
+
+    def _decorate_ids(self, table: pl.DataFrame, fmt: FileFormat) -> pl.DataFrame:
+        """Every other payroll file: one ID number as Excel and copy-paste leave it (SPEC §2 v2 removes it all):
+        a non-breaking or zero-width space, a leading apostrophe, an ideographic space, full-width digits.
+        GBK holds neither U+00A0 nor U+200B: those files get the apostrophe or U+3000 instead."""
+        if table.height == 0 or self.rng.random() < 0.5:
+            return table
+        kinds = ("nbsp", "zero_width", "apostrophe", "ideographic_space", "full_width")
+        kind = kinds[self.decorated % len(kinds)]
+        self.decorated += 1
+        if fmt.encoding == "gbk" and kind in ("nbsp", "zero_width"):
+            kind = {"nbsp": "ideographic_space", "zero_width": "apostrophe"}[kind]
+        row = int(self.rng.integers(table.height))
+        number = table["id_number"][row]
+        decorated = {"nbsp": lambda t: t[:6] + "\u00a0" + t[6:], "zero_width": lambda t: t + "\u200b",
+                     "apostrophe": lambda t: "'" + t, "ideographic_space": lambda t: "\u3000" + t,
+                     "full_width": lambda t: t.translate({ord(c): 0xFF10 + int(c) for c in "0123456789"})}[kind](number)
+        counts = self.manifest.setdefault("decorated_ids", {})
+        counts[kind] = counts.get(kind, 0) + 1
+        return table.with_columns(table["id_number"].scatter(row, decorated))
+
+    def _insured_regions(self, values: pl.Series) -> pl.Series:
+        """As ``_regions``, and for our cities sometimes a district or 本级 (SPEC v2: they map to the city)."""
+        lists = {r: region_spellings(r) for r in set(PRIOR_REGIONS) | set(SAME_PROVINCE.values())}
+        lists |= {e.city: region_spellings(e.city) + DISTRICT_SPELLINGS.get(e.city, ()) for e in ENTITIES}
+        return self._spell(values, lists)
 
     def _drop_optional(self, table: pl.DataFrame, chances: dict[str, float]) -> pl.DataFrame:
         """Some exports leave out an optional column (or carry an extra one, like 部门)."""
@@ -443,3 +515,57 @@ class _Inbox:
             if spec.name == column:
                 return spec.aliases[int(self.rng.integers(len(spec.aliases)))]
         return column
+
+
+class _Expected:
+    """What a correct close must find, per month, for the codes whose only cause in the sample is a plant
+    (SPEC v2: DOUBLE_ENROLLMENT, TRANSFER_NEEDED with its interim-account flag, INVALID_ID_NUMBER), as
+    ``entity|employee_id`` keys in ``manifest["expected"][code][period]``. Employee ids only: no personal data.
+
+    Read off the same people columns the files are written from: a population row (f > 0, a pension row
+    for its city) is matched to the insured person by the number on its payroll row, as the checks match.
+    """
+
+    def __init__(self, people: pl.DataFrame, periods: list[str], manifest: dict):
+        from transforms.normalise import normalise_id_number
+        from transforms.sample.rules import _regions
+
+        self.people = people
+        self.province = {region: row["province"] for region, row in _regions().items()}
+        self.expected: dict[str, dict[str, list[str]]] = manifest.setdefault("expected", {})
+        self.number = normalise_id_number(pl.col("payroll_id")).alias("number")
+
+    def month(self, period: str, month: pl.DataFrame, transfer_seen: set[int]) -> None:
+        p = int(period[:4]) * 12 + int(period[5:]) - 1
+        pension = {e.city: month_policy(e.city, period).has_pension_row for e in ENTITIES}
+        key = pl.format("{}|{}", "entity", "employee_id").alias("key")
+        population = month.filter((pl.col("fraction") > 0) & pl.col("city").replace_strict(pension)).with_columns(
+            self.number, key)
+        enrolled = month.filter(pl.col("insured") & (pl.col("enrol_month") <= p))
+        here = pl.col("city").replace_strict(self.province, default="")
+        there = pl.col("prior_region").replace_strict(self.province, default="")
+        origin_open = pl.col("active_elsewhere") | (pl.col("mover") & (pl.col("transfer_fate") == NOT_REFLECTED))
+        needs = enrolled.filter(pl.col("prior_listed") & pl.col("prior_region").is_not_null() & ~origin_open
+                                & (there != "") & (there != here) & ~pl.col("person").is_in(list(transfer_seen)))
+        doubles = enrolled.filter(pl.col("double_enrolled"))
+        last_day = _month_end(period)
+
+        def keys(holders: pl.DataFrame) -> pl.DataFrame:
+            return population.join(holders.select(pl.col("id_number").alias("number"), "entity_index"),
+                                   on=["number", "entity_index"], how="semi")
+
+        needed = keys(needs)
+        of_age = needed.filter(pl.col("number").map_elements(lambda n: _of_age(n, last_day), return_dtype=pl.Boolean)
+                               & pl.col("hukou_region").is_not_null()
+                               & (pl.col("hukou_region").replace_strict(self.province, default="") != here))
+        for code, frame in (("DOUBLE_ENROLLMENT", keys(doubles)), ("TRANSFER_NEEDED", needed),
+                            ("interim_account_check", of_age),
+                            ("INVALID_ID_NUMBER", month.filter(pl.col("id_invalid")).with_columns(key))):
+            self.expected.setdefault(code, {})[period] = sorted(frame["key"].unique().to_list())
+
+
+def _of_age(number: str, last_day: date) -> bool:
+    """国办发〔2009〕66号 第六条: a man of 50 or more, a woman of 40 or more on ``last_day`` (digit 17 odd: male)."""
+    born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    years = last_day.year - born.year - ((last_day.month, last_day.day) < (born.month, born.day))
+    return years >= (50 if int(number[16]) % 2 else 40)

@@ -27,6 +27,8 @@ class TypePolicy:
     ceiling_cents: int
     employee_rate: float
     employer_rate: float = 0.0
+    employer_fixed_cents: int = 0  # SPEC §4.6: a fixed sum per month when f > 0 (北京's 3 yuan 大额医疗互助)
+    employee_fixed_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class MonthPolicy:
     cutoff_day: int
     late_hire_fraction: float
     jiao_up: bool
+    base_year_start_month: int = 1  # SPEC §4.4: 7 where the contribution year runs July to June
 
     @property
     def pension(self) -> TypePolicy:
@@ -80,10 +83,16 @@ def month_policy(region: str, period: str) -> MonthPolicy:
     settings = _regions().get(region, {})
     types = {r["insurance_type"]: TypePolicy(int(round(float(r["base_floor"]) * 100)),
                                              int(round(float(r["base_ceiling"]) * 100)), float(r["employee_rate"]),
-                                             float(r["employer_rate"]))
+                                             float(r["employer_rate"]), _cents(r.get("employer_fixed")),
+                                             _cents(r.get("employee_fixed")))
              for r in rows}
     return MonthPolicy(types, has_pension, int(settings.get("hire_cutoff_day") or 15),
-                       float(settings.get("late_hire_fraction") or 0.5), settings.get("rounding") == "jiao_up")
+                       float(settings.get("late_hire_fraction") or 0.5), settings.get("rounding") == "jiao_up",
+                       int(settings.get("base_year_start_month") or 1))
+
+
+def _cents(text: str | None) -> int:
+    return int(round(float(text or 0) * 100))
 
 
 def employee_share_cents(base_cents: np.ndarray, rate: float, fraction: np.ndarray, jiao_up: bool) -> np.ndarray:
