@@ -36,7 +36,7 @@ import polars as pl
 from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import PermissionDenied, get_role
-from warehouse.db import scalar, transaction
+from warehouse.db import one, scalar, transaction
 from warehouse.errors import ShebaoError
 
 SQL = Path(__file__).with_name("sql")
@@ -138,9 +138,9 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
         run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")
-    found, suppressed = con.execute(
-        "SELECT count(*) FILTER (WHERE suppressed_by IS NULL), count(*) FILTER (WHERE suppressed_by IS NOT NULL)"
-        " FROM candidate_actions").fetchone()
+    found, suppressed = one(
+        con, "SELECT count(*) FILTER (WHERE suppressed_by IS NULL), count(*) FILTER (WHERE suppressed_by IS NOT NULL)"
+        " FROM candidate_actions")
     return action_counts(con) | {"found": found, "suppressed": suppressed, "not_resolvable_types": unprovable}
 
 

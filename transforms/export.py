@@ -27,6 +27,7 @@ from transforms.normalise import parse_amount, parse_month
 from transforms.privacy import mask_id_sql, redact, redact_frame
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
+from warehouse.db import scalar
 from warehouse.errors import ShebaoError
 
 FORMATS = ("parquet", "xlsx", "csv")
@@ -286,7 +287,7 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir
     if fmt not in FORMATS:
         raise ShebaoError(f"The export format {fmt!r} is unknown; use one of {', '.join(FORMATS)}.")
     permitted = get_role(role)
-    if not con.execute("SELECT count(*) FROM ledger.runs WHERE period = ?", [period]).fetchone()[0]:
+    if not scalar(con, "SELECT count(*) FROM ledger.runs WHERE period = ?", [period]):
         raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
     tables = finance_tables(con, period, permitted.sees_full_ids)
     if not permitted.sees_full_ids:  # free text (entity, name, region) may hold an ID typed in the wrong column

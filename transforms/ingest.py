@@ -111,7 +111,9 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
         refresh_cities(con)
     lookup = region_lookup(con)
     summaries: list[dict] = []
-    entries = sorted([(path, None) for path in files] + refused, key=lambda item: item[0].name)
+    entries: list[tuple[Path, str | None]] = [(path, None) for path in files]
+    entries.extend(refused)
+    entries.sort(key=lambda item: item[0].name)
     for index, (path, reason) in enumerate(entries, start=1):
         if reason is None:
             results = ingest_file(con, path, run_id=run_id, lookup=lookup)

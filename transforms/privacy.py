@@ -43,7 +43,7 @@ def mask_id_sql(column: str) -> str:
 
 def _mask_match(match: re.Match) -> str:
     # the masked form of the ID as the normaliser would store it: separators dropped, half-width, X upper
-    return mask_id(unicodedata.normalize("NFKC", _DROP.sub("", match.group(0))).upper())
+    return mask_id(unicodedata.normalize("NFKC", _DROP.sub("", match.group(0))).upper()) or ""
 
 
 def redact(text):
@@ -89,7 +89,7 @@ def redact_exception(exc: BaseException) -> BaseException:
             if isinstance(value, str):
                 with suppress(Exception):
                     setattr(current, name, redact(value))
-        pending += [current.__cause__, current.__context__]
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
     return exc
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.privacy import mask_id_sql
+from warehouse.db import one
 
 READ_FILE = "shebao_read.duckdb"
 TABLES = "tables"
@@ -146,7 +147,7 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
             for stale in (d for d in (tables / relation).glob("period=*") if d.name not in parts):
                 shutil.rmtree(stale, ignore_errors=True)
         else:
-            parts = {"": (select, *con.execute(f"SELECT {hashed} FROM {relation}").fetchone())}
+            parts = {"": (select, *one(con, f"SELECT {hashed} FROM {relation}"))}
         files = []
         for part, (query, rows, row_hash) in sorted(parts.items()):
             digest = hashlib.sha256(f"{signature}|{rows}|{row_hash}".encode()).hexdigest()[:24]

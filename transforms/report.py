@@ -369,7 +369,7 @@ def source_text(source: dict | None) -> str:
         return ""
     sheet = f" / {source['sheet']}" if source.get("sheet") else ""
     row = f" 第 {source['row']} 行" if source.get("row") is not None else ""
-    return f"{KIND_ZH.get(source.get('kind'), '')} {source['file']}{sheet}{row}".strip()
+    return f"{KIND_ZH.get(source.get('kind') or '', '')} {source['file']}{sheet}{row}".strip()
 
 
 def _people(items: list[dict] | None) -> str:
@@ -384,7 +384,7 @@ def evidence(code: str, d: dict) -> str:
         return f"姓名与出生日期 {d.get('birth_digits')} 相同、身份证号不同：{_people(d.get('others'))}"
     if code == "INVALID_ID_NUMBER":
         problem = d.get("id_problem") or d.get("problem")
-        return f"{PROBLEM_ZH.get(problem, '号码有误')}；原始号码 {d.get('id_number_raw') or '—'}"
+        return f"{PROBLEM_ZH.get(problem or '', '号码有误')}；原始号码 {d.get('id_number_raw') or '—'}"
     if code == "BASE_BELOW_FLOOR":
         return f"参保基数 {d.get('base')} 低于下限 {d.get('base_floor')}（上限 {d.get('base_ceiling')}）；参保单位 {d.get('employer')}"
     if code == "BASE_ABOVE_CEILING":
@@ -412,7 +412,7 @@ def evidence(code: str, d: dict) -> str:
                 f"{d.get('earlier_region')}（{d.get('earlier_employer')}）参保")
     if code == "STALE_TRANSFER":
         calendar = "" if d.get("calendar") == "official" else "（超出官方日历年份，仅按周末计算）"
-        return (f"{d.get('from_region')} → {d.get('to_region')}，阶段「{STAGE_ZH.get(d.get('stage'), '办理中')}」"
+        return (f"{d.get('from_region')} → {d.get('to_region')}，阶段「{STAGE_ZH.get(d.get('stage') or '', '办理中')}」"
                 f"自 {d.get('stage_on')} 已等待 {d.get('working_days_waited')} 个工作日（上限 {d.get('limit_days')}）{calendar}")
     if code == "TRANSFER_NOT_REFLECTED":
         return (f"{d.get('from_region')} → {d.get('to_region')} 已于 {d.get('stage_on')} 办结，但转出地仍有有效养老参保"
@@ -421,7 +421,7 @@ def evidence(code: str, d: dict) -> str:
         return f"{d.get('employees')} 名员工在该地区无养老政策：{_people(d.get('people'))}"
     if code == "MISSING_EXTRACT":
         latest = d.get("latest_period_before")
-        return f"本月没有「{KIND_ZH.get(d.get('kind'), '数据文件')}」数据" + (f"（最近一期 {latest}）" if latest else "")
+        return f"本月没有「{KIND_ZH.get(d.get('kind') or '', '数据文件')}」数据" + (f"（最近一期 {latest}）" if latest else "")
     parts = []  # codes without their own sentence: the facts that are there, in Chinese
     for key, label in (("other_region", "其他参保地"), ("other_employer", "其他参保单位"), ("from_region", "转出地"),
                        ("to_region", "转入地"), ("effective_from", "政策起始"), ("billed_employer", "账单单位金额"),

@@ -16,6 +16,7 @@ import os
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from warehouse.errors import ShebaoError
 
@@ -82,7 +83,7 @@ class Caller:
         return self.role
 
 
-def _audit(con, user: str, role: str, command: str, target: str | None, allowed: bool, reason: str) -> None:
+def _audit(con, user: str, role: str, command: str, target: str | None, allowed: bool, reason: str | None) -> None:
     con.execute("INSERT INTO actions.audit VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [datetime.now(), user, role, command, target, allowed, reason])
 
@@ -107,11 +108,11 @@ def resolve_caller(con, command: str, requested: str | None = None, *, full_ids:
         raise ShebaoError(f"The role {requested!r} is unknown; use one of {', '.join(GRANTABLE)}.")
     role = requested or granted
 
-    def refuse(reason: str, sentence: str):
+    def refuse(reason: str, sentence: str) -> NoReturn:
         _try_audit(con, user, role or "none", command, target, False, reason)
         raise PermissionDenied(sentence)
 
-    if granted is None:
+    if granted is None or role is None:
         refuse("no role", f"The user {user} has no role in this warehouse, so it shows nothing personal; ask an HR"
                           f" manager to run `shebao roles grant {user} ROLE`.")
     if RANK[role] > RANK[granted]:

@@ -36,6 +36,7 @@ SUMMARY_HEADERS = {"type_name": "事项类型", "open": "待处理", "submitted"
                    "dismissed": "忽略", "total": "合计", "todo": "下一步"}
 COUNTED = ("open", "submitted", "resolved", "dismissed")
 MONEY = pl.Decimal(14, 2)
+STRING = pl.String()
 
 # Per action type: its own columns (name, header, dtype) and how to fill them from the details.
 TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
@@ -212,14 +213,14 @@ def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
         insert_at = list(HEADERS).index("problems")
         items = list(HEADERS.items())
         headers = dict(items[:insert_at] + [(n, h) for n, h, _ in typed] + items[insert_at:])
-    schema = {n: dtype for n, _, dtype in typed}
+    schema: dict[str, pl.DataType] = dict.fromkeys(HEADERS, STRING)
+    schema |= {n: dtype for n, _, dtype in typed}
     out = []
     for row in rows.iter_rows(named=True):
         base = {k: row[k] for k in HEADERS}
         for extra in _typed_rows(code, row) if typed else [{}]:
             out.append(base | extra)
-    frame = pl.DataFrame(out, schema={k: pl.String() for k in HEADERS} | schema, orient="row") if out else \
-        pl.DataFrame(schema={k: pl.String() for k in HEADERS} | schema)
+    frame = pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)
     return frame, headers, {n for n, _, dtype in typed if dtype == MONEY}
 
 

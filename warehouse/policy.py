@@ -197,13 +197,13 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
         result.rows.append(row)
         if not known or region not in table:  # a real city the table lacks (恩施) is new too: SPEC §3
             unknown.setdefault(region, where)
-        settings = _settings(cell, where)
-        known = result.settings.setdefault(region, {})
-        for name, value in settings.items():
-            if name in known and known[name] != value:
-                raise _fail(where, f"{name} '{value}' disagrees with an earlier row of {region} ('{known[name]}'); "
-                                   "give one value per region")
-            known[name] = value
+        given = _settings(cell, where)
+        known_settings = result.settings.setdefault(region, {})
+        for name, value in given.items():
+            if name in known_settings and known_settings[name] != value:
+                raise _fail(where, f"{name} '{value}' disagrees with an earlier row of {region} "
+                                   f"('{known_settings[name]}'); give one value per region")
+            known_settings[name] = value
     for region, where in unknown.items():
         missing = [s for s in SETTINGS if s not in result.settings.get(region, {})]
         if missing:
