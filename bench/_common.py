@@ -29,7 +29,7 @@ def history_inbox(folder: Path, employees: int, seed: int = 0) -> Path:
 
     Reused when ``folder/inbox`` already holds files (``--keep``), so repeated runs skip generation.
     """
-    from transforms.sample import generate_inbox
+    from sample import generate_inbox
 
     inbox = folder / "inbox"
     if not (inbox.is_dir() and any(inbox.iterdir())):

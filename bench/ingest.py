@@ -1,7 +1,7 @@
 """Benchmark: our ingest beside DuckDB alone reading the same CSV files into tables, from one run.
 
 The inbox: ``--employees`` (default 200,000) × one month of all four kinds plus 12 months of payroll
-history, CSV in UTF-8 and GBK, from ``transforms.sample.generate_inbox``. The floor: DuckDB ``read_csv``
+history, CSV in UTF-8 and GBK, from ``sample.generate_inbox``. The floor: DuckDB ``read_csv``
 of each file into a table of a database file, nothing else (GBK through the encodings extension). Ours:
 ``transforms.ingest.ingest_inbox`` into a fresh warehouse, in a fresh interpreter whose own peak RSS is
 the memory figure. Targets (issue 2): at most 3× the floor, at most 2 GB.

@@ -45,7 +45,7 @@ BACKFILL = """
 import json, sys, time
 sys.path.insert(0, '.')
 from flows.close import monthly_close
-from transforms.sample import generate_inbox
+from sample import generate_inbox
 periods = {periods!r}
 generate_inbox({inbox!r}, {employees}, periods[0], periods[-1], formats="csv")
 times, steps, ledger_rows, findings = [], [], [], []

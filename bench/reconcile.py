@@ -20,10 +20,10 @@ import _common  # noqa: F401  (puts the repository on sys.path)
 
 from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
 from expectations.registry import BY_CODE
+from sample import generate_inbox
 from transforms.ingest import ingest_inbox
 from transforms.ledger import compute_ledger
 from transforms.reconcile import reconciliation
-from transforms.sample import generate_inbox
 from warehouse.db import connect
 from warehouse.policy import apply_policy
 

@@ -1,6 +1,6 @@
 """Benchmark: the validation suites through GX beside the same SQL texts run directly in DuckDB.
 
-One month of N employees (default 200,000): ``transforms.sample.generate_inbox`` writes a realistic inbox
+One month of N employees (default 200,000): ``sample.generate_inbox`` writes a realistic inbox
 (the month before and the month, every SPEC §5 anomaly injected at a low rate), ingest loads it and the
 ledger is computed — the warehouse a real close leaves. Then, in one process and one run:
 
@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope  # noqa: E402
 from expectations.registry import CHECKS  # noqa: E402
 from expectations.suites import run_suites, write_findings  # noqa: E402
+from sample import generate_inbox  # noqa: E402
 from transforms.ingest import ingest_inbox  # noqa: E402
 from transforms.ledger import compute_ledger  # noqa: E402
-from transforms.sample import generate_inbox  # noqa: E402
 from transforms.workdays import ensure_calendar  # noqa: E402
 from warehouse.db import connect, transaction  # noqa: E402
 from warehouse.policy import apply_policy  # noqa: E402

@@ -141,7 +141,7 @@ def demo(out: OutOption = Path("out"),
          wait: WaitOption = None, verbose: VerboseOption = False) -> None:
     """Generate a realistic sample inbox (2023-01..2024-03) and close its last month on the embedded
     defaults: the warehouse is <out>/shebao.duckdb, Prefect runs without a server."""
-    from transforms.sample import generate_inbox
+    from sample import generate_inbox
 
     inbox = out / "inbox"
     if inbox.is_dir() and any(inbox.iterdir()):

@@ -45,7 +45,7 @@ def sample(
         raise InputError(f"--formats {formats!r} is unknown; use mixed or csv.")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder; give a folder for the inbox.")
-    from transforms.sample import generate_inbox
+    from sample import generate_inbox
 
     started = time.perf_counter()
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from transforms.sample import generate_inbox
+from sample import generate_inbox
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO.parent / "shared" / "acceptance" / "policy.csv"

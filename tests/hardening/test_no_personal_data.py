@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from transforms.sample import generate_inbox
+from sample import generate_inbox
 
 ID_LIKE = re.compile(rb"(?<![0-9])(\d{17}[\dXx]|\d{15})(?![0-9])")
 PERIOD = "2025-03"

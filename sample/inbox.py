@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from sample import spelling as sp
+from sample.anomalies import HUKOU_CITY, NEVER, NOT_REFLECTED, SAME_PROVINCE, plant, plant_v2
+from sample.bills import BillWriter
+from sample.files import FileFormat, choose_format, write_extract
+from sample.people import ENTITIES, PRIOR_REGIONS, draw_people, employee_ids
+from sample.rules import employee_share_cents, month_policy, region_spellings
 from transforms.kinds import INSURANCE_TYPES, KINDS, STAGES, STATUSES
 from transforms.periods import months_between
-from transforms.sample import spelling as sp
-from transforms.sample.anomalies import HUKOU_CITY, NEVER, NOT_REFLECTED, SAME_PROVINCE, plant, plant_v2
-from transforms.sample.bills import BillWriter
-from transforms.sample.files import FileFormat, choose_format, write_extract
-from transforms.sample.people import ENTITIES, PRIOR_REGIONS, draw_people, employee_ids
-from transforms.sample.rules import employee_share_cents, month_policy, region_spellings
 from warehouse.errors import InputError
 
 LABELS = {"payroll": "工资表", "attendance": "考勤", "insurance": "参保明细", "transfers": "转移接续"}
@@ -38,7 +38,7 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
                    progress: Callable[[str], None] | None = None) -> dict:
     """Write a realistic inbox for ``employees`` people from ``start`` to ``end`` (``YYYY-MM``); return the manifest.
 
-    ``bills``: also the agency's bill, one file per region and month (``transforms.sample.bills``), drawn
+    ``bills``: also the agency's bill, one file per region and month (``sample.bills``), drawn
     from a random stream of its own so the other files stay the same.
     ``formats``: ``mixed`` (CSV in UTF-8, UTF-8 with BOM and GBK, some xlsx with title rows) or ``csv``
     (UTF-8 and GBK CSV only). ``history_payroll_only``: months before ``end`` get payroll files only (the
@@ -527,8 +527,8 @@ class _Expected:
     """
 
     def __init__(self, people: pl.DataFrame, periods: list[str], manifest: dict):
+        from sample.rules import _regions
         from transforms.normalise import normalise_id_number
-        from transforms.sample.rules import _regions
 
         self.people = people
         self.province = {region: row["province"] for region, row in _regions().items()}

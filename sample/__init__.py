@@ -17,6 +17,6 @@ lists the ``entity|employee_id`` keys a correct close finds for DOUBLE_ENROLLMEN
 INVALID_ID_NUMBER and the interim-account flag; ``manifest["v2"]`` counts foreign IDs and decoys.
 """
 
-from transforms.sample.inbox import generate_inbox
+from sample.inbox import generate_inbox
 
 __all__ = ["generate_inbox"]

@@ -15,8 +15,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from transforms.sample.people import ENTITIES, check_chars
-from transforms.sample.rules import month_policy
+from sample.people import ENTITIES, check_chars
+from sample.rules import month_policy
 
 NEVER = 10**6  # an enrolment month that never comes
 
@@ -277,8 +277,8 @@ def plant_v2(rng: np.random.Generator, people: pl.DataFrame,
     planted item sets off exactly the finding it is planted for. ``prior_listed``: the earlier record shows
     in the insurance snapshot; a prior record not listed was transferred and merged long ago.
     """
-    from transforms.sample.people import AREA_CODES
-    from transforms.sample.rules import _regions
+    from sample.people import AREA_CODES
+    from sample.rules import _regions
 
     n = people.height
     originals = ~people["extra_record"].to_numpy()

@@ -15,8 +15,8 @@ import pytest
 
 from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
 from expectations.registry import BY_CODE
+from sample import generate_inbox
 from transforms.kinds import match_header
-from transforms.sample import generate_inbox
 
 REPO = Path(__file__).resolve().parents[2]
 

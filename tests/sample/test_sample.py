@@ -20,9 +20,9 @@ import pytest
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from sample import generate_inbox
+from sample.people import PROVINCE_CODES
 from transforms.kinds import KINDS, match_header
-from transforms.sample import generate_inbox
-from transforms.sample.people import PROVINCE_CODES
 from warehouse.policy import SHIPPED_POLICY
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.sample import generate_inbox
+from sample import generate_inbox
 
 PERIODS = ("2025-05", "2025-06", "2025-07")
 EXACT = ("DOUBLE_ENROLLMENT", "TRANSFER_NEEDED", "INVALID_ID_NUMBER")
