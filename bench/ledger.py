@@ -62,7 +62,7 @@ MEASURE = """
 import json, resource, time
 from transforms.ledger import compute_ledger
 from warehouse.db import connect
-from warehouse.policy import apply_policy
+from transforms.policy import apply_policy
 
 def timed(run):
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -23,9 +23,9 @@ from expectations.registry import BY_CODE
 from sample import generate_inbox
 from transforms.ingest import ingest_inbox
 from transforms.ledger import compute_ledger
+from transforms.policy import apply_policy
 from transforms.reconcile import reconciliation
 from warehouse.db import connect
-from warehouse.policy import apply_policy
 
 FIRST, MONTH = "2025-02", "2025-03"
 

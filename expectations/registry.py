@@ -104,5 +104,13 @@ CHECKS: tuple[Check, ...] = (
 BY_CODE = {check.code: check for check in CHECKS}
 
 
+def record_checks(con) -> None:
+    """Write the registry to ``quality.checks`` (inside the caller's transaction): what the report reads."""
+    con.execute("DELETE FROM quality.checks")
+    con.executemany("INSERT INTO quality.checks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [[n, c.code, c.severity, list(c.key), c.suite, SUITES[c.suite], c.title_zh, c.description]
+                     for n, c in enumerate(CHECKS)])
+
+
 def suite_checks(suite: str) -> list[Check]:
     return [check for check in CHECKS if check.suite == suite]

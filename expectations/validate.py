@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from expectations.gx_duckdb import PROVEN_GX_VERSION
-from expectations.registry import BY_CODE, CHECKS
+from expectations.registry import BY_CODE, CHECKS, record_checks
 from expectations.suites import run_suites, write_findings
 from transforms.faults import checkpoint
 from transforms.workdays import calendar_warning, ensure_calendar
@@ -55,6 +55,7 @@ def validate_period(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
         warnings.append(f"Great Expectations {outcome.gx_version} is not the version the DuckDB adapter was proven "
                         f"on ({PROVEN_GX_VERSION}); the adapter's probe passed.")
     with transaction(con):
+        record_checks(con)
         counts = write_findings(con, run_id, period, CHECKS, expected_counts=outcome.counts)
         checkpoint("validate.before_commit")
         con.execute(

@@ -39,7 +39,7 @@ def _check_inputs(inbox: Path, policy: Path | None) -> None:
     """Stop before anything is written when the inbox is missing or the policy file is unreadable."""
     inbox_files(inbox)
     if policy is not None:
-        from warehouse.policy import check_policy_file
+        from transforms.policy import check_policy_file
 
         check_policy_file(policy)
 

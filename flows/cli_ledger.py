@@ -32,7 +32,7 @@ def ledger(
     """Compute the contribution ledger of a month; append only what changed."""
     check_period(period)
     if policy is not None:
-        from warehouse.policy import check_policy_file
+        from transforms.policy import check_policy_file
 
         check_policy_file(policy)  # a malformed file is one sentence before any flow starts
     from flows.ledger import ledger_flow

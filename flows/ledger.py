@@ -8,10 +8,10 @@ from prefect.cache_policies import NO_CACHE
 
 from transforms.export import change_lines, changes_markdown, run_changes
 from transforms.ledger import compute_ledger
+from transforms.policy import apply_policy
 from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
 from warehouse.db import opened
-from warehouse.policy import apply_policy
 
 
 @task(name="apply the policy in force", cache_policy=NO_CACHE)

@@ -95,9 +95,9 @@ def acceptance_closed(tmp_path_factory, acceptance_ingested, acceptance_dir) -> 
     from expectations.validate import start_run, validate_period
     from transforms.actions import update_actions
     from transforms.ledger import compute_ledger
+    from transforms.policy import apply_policy
     from transforms.runs import new_run_id
     from warehouse.db import connect
-    from warehouse.policy import apply_policy
 
     path = tmp_path_factory.mktemp("closed") / "closed.duckdb"
     shutil.copy(acceptance_ingested, path)

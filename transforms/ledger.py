@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 
 from transforms.faults import checkpoint
+from transforms.policy import apply_policy, policy_fingerprint
 from transforms.privacy import redact
 from transforms.runs import new_run_id
 from warehouse.db import one, scalar, transaction
-from warehouse.policy import apply_policy, policy_fingerprint
 
 SQL = Path(__file__).with_name("sql")
 

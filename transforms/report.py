@@ -8,13 +8,13 @@ table of the people concerned with the evidence from ``quality.findings.details`
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from string import Template
 
 import duckdb
 
-from expectations.registry import BY_CODE, CHECKS
 from transforms import glossary
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
@@ -76,6 +76,26 @@ def authorise(role_name: str | None) -> Role:
     return role
 
 
+@dataclass(frozen=True)
+class CheckInfo:
+    code: str
+    severity: str
+    title_zh: str
+
+
+def checks_of(con: duckdb.DuckDBPyConnection, findings: list[dict]) -> list[CheckInfo]:
+    """The finding codes in registry order (``quality.checks``, written by the validation), with any code a
+    finding carries that the table lacks appended under a generic title."""
+    checks = [CheckInfo(*row) for row in con.execute(
+        "SELECT code, severity, title_zh FROM quality.checks ORDER BY ordinal").fetchall()]
+    known = {check.code for check in checks}
+    for finding in findings:
+        if finding["code"] not in known:
+            known.add(finding["code"])
+            checks.append(CheckInfo(finding["code"], finding["severity"], "其他问题"))
+    return checks
+
+
 def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None = None) -> str:
     who = authorise(role)
     run = con.execute(
@@ -94,7 +114,9 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
     ids = (lambda value: value) if who.sees_full_ids else mask_id
     text = (lambda value: value) if who.sees_full_ids else redact
 
-    counts = {check.code: 0 for check in CHECKS}
+    checks = checks_of(con, findings)
+    titles = {check.code: check.title_zh for check in checks}
+    counts = {check.code: 0 for check in checks}
     for finding in findings:
         counts[finding["code"]] += 1
     by_entity: dict[str, int] = {}
@@ -111,10 +133,10 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
                     f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
         warnings=_warnings(warnings),
         todo=_todo(con),
-        summary=_summary(counts),
-        charts=_bar_chart("按问题类型", [(BY_CODE[c].title_zh, n) for c, n in counts.items() if n], "chart-by-code")
+        summary=_summary(checks, counts),
+        charts=_bar_chart("按问题类型", [(titles[c], n) for c, n in counts.items() if n], "chart-by-code")
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
-        details=_details(findings, ids, text, action_ids),
+        details=_details(checks, findings, ids, text, action_ids),
         rejects=_rejects(con, period, started_at, text),
         unbooked=_unbooked(con, period, ids, text),
         policy=_policy(con, period, text),
@@ -255,9 +277,9 @@ def _warnings(warnings) -> str:
     return "".join(f'<p class="note">{escape(str(item))}</p>' for item in items)
 
 
-def _summary(counts: dict[str, int]) -> str:
-    errors = sum(n for code, n in counts.items() if BY_CODE[code].severity == "error")
-    warnings = sum(n for code, n in counts.items() if BY_CODE[code].severity == "warning")
+def _summary(checks: list[CheckInfo], counts: dict[str, int]) -> str:
+    errors = sum(counts[check.code] for check in checks if check.severity == "error")
+    warnings = sum(counts[check.code] for check in checks if check.severity == "warning")
     clean = sum(1 for n in counts.values() if n == 0)
     cards = (
         f'<div class="cards"><div class="card error"><div class="n">{errors}</div>错误</div>'
@@ -267,7 +289,7 @@ def _summary(counts: dict[str, int]) -> str:
     rows = "".join(
         f'<tr><td>{escape(check.title_zh)}</td>'
         f'<td class="sev-{check.severity}">{SEVERITY_ZH[check.severity]}</td><td>{counts[check.code]}</td></tr>'
-        for check in CHECKS
+        for check in checks
     )
     return (cards + '<table id="summary-table"><thead><tr><th>问题类型</th><th>级别</th><th>数量</th>'
             f"</tr></thead><tbody>{rows}</tbody></table>")
@@ -333,9 +355,9 @@ def _trend(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _details(findings: list[dict], ids, text, action_ids: dict | None = None) -> str:
+def _details(checks: list[CheckInfo], findings: list[dict], ids, text, action_ids: dict | None = None) -> str:
     sections = []
-    for check in CHECKS:
+    for check in checks:
         mine = [f for f in findings if f["code"] == check.code]
         if not mine:
             continue

@@ -15,9 +15,9 @@ from expectations.validate import start_run, validate_period
 from transforms.actions import update_actions
 from transforms.ingest import ingest_inbox
 from transforms.ledger import compute_ledger
+from transforms.policy import apply_policy
 from transforms.runs import new_run_id
 from warehouse.db import connect
-from warehouse.policy import apply_policy
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ import pytest
 from expectations.registry import CHECKS
 from expectations.validate import start_run, validate_period
 from transforms.ledger import compute_ledger
+from transforms.policy import apply_policy
 from transforms.runs import new_run_id
 from warehouse.db import connect
-from warehouse.policy import apply_policy
 
 PERIODS = ("2024-01", "2024-02", "2024-03")
 # Codes SPEC version 2 added: the v1 sample's expected.json does not list them (its README says so).

@@ -23,7 +23,7 @@ from stdnum.exceptions import ValidationError
 from sample import generate_inbox
 from sample.people import PROVINCE_CODES
 from transforms.kinds import KINDS, match_header
-from warehouse.policy import SHIPPED_POLICY
+from transforms.policy import SHIPPED_POLICY
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_CODES = {"DUPLICATE_ID_NUMBER", "DUPLICATE_PERSON", "INVALID_ID_NUMBER", "BASE_BELOW_FLOOR", "BASE_ABOVE_CEILING",
@@ -293,9 +293,9 @@ def test_the_validation_finds_every_planted_anomaly(tmp_path):
     from expectations.validate import start_run, validate_period
     from transforms.ingest import ingest_inbox
     from transforms.ledger import compute_ledger
+    from transforms.policy import apply_policy
     from transforms.runs import new_run_id
     from warehouse.db import connect
-    from warehouse.policy import apply_policy
 
     manifest = generate_inbox(tmp_path / "inbox", 400, "2024-11", "2025-02", seed=2)
     con = connect(tmp_path / "w.duckdb")

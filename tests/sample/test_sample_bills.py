@@ -60,7 +60,7 @@ def test_bills_do_not_change_the_other_files(billed, tmp_path):
 def test_the_check_finds_exactly_the_planted_differences(billed, con):
     from transforms.ingest import ingest_inbox
     from transforms.ledger import compute_ledger
-    from warehouse.policy import apply_policy
+    from transforms.policy import apply_policy
 
     folder, manifest = billed
     ingest_inbox(con, folder)

@@ -26,9 +26,9 @@ def closed(tmp_path_factory) -> tuple[Path, dict, dict]:
     from transforms.actions import update_actions
     from transforms.ingest import ingest_inbox
     from transforms.ledger import compute_ledger
+    from transforms.policy import apply_policy
     from transforms.runs import new_run_id
     from warehouse.db import connect
-    from warehouse.policy import apply_policy
 
     folder = tmp_path_factory.mktemp("sample-v2")
     manifest = generate_inbox(folder / "inbox", 80, PERIODS[0], PERIODS[-1], seed=1)
@@ -128,7 +128,7 @@ def _ledger(path: Path, entity: str, employee_id: str, period: str) -> dict[str,
 
 def _shipped(region: str, period: str) -> dict[str, dict]:
     """The shipped policy rows in force for (region, period), read with csv (the figures the hand case uses)."""
-    from warehouse.policy import SHIPPED_POLICY
+    from transforms.policy import SHIPPED_POLICY
 
     with SHIPPED_POLICY.open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["region"] == region and r["effective_from"] <= period

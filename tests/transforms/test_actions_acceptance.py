@@ -12,15 +12,15 @@ import pytest
 
 pytest.importorskip("transforms.ingest", reason="the ingest area (transforms.ingest) is not there yet")
 pytest.importorskip("transforms.ledger", reason="the ledger area (transforms.ledger) is not there yet")
-pytest.importorskip("warehouse.policy", reason="the policy loader (warehouse.policy) is not there yet")
+pytest.importorskip("transforms.policy", reason="the policy loader (transforms.policy) is not there yet")
 pytest.importorskip("expectations.validate", reason="the validation area (expectations.validate) is not there yet")
 
 from expectations.validate import start_run, validate_period  # noqa: E402
 from transforms.actions import FINDING_ACTION, dismiss, update_actions  # noqa: E402
 from transforms.ledger import compute_ledger  # noqa: E402
+from transforms.policy import apply_policy  # noqa: E402
 from transforms.runs import new_run_id  # noqa: E402
 from warehouse.db import connect, opened  # noqa: E402
-from warehouse.policy import apply_policy  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

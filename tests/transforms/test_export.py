@@ -14,10 +14,10 @@ import pytest
 from transforms.export import SHEETS, TYPE_NAMES, change_lines, export_ledger, run_changes, unbooked_people
 from transforms.ingest import ingest_inbox, record_load_keys
 from transforms.ledger import compute_ledger
+from transforms.policy import apply_policy
 from transforms.spreadsheet import neutralise
 from warehouse.db import connect
 from warehouse.errors import ShebaoError
-from warehouse.policy import apply_policy
 
 FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dX](?![0-9])")
 

@@ -9,7 +9,7 @@ import pytest
 
 from transforms.ingest import record_load_keys
 from transforms.ledger import compute_ledger
-from warehouse.policy import apply_policy
+from transforms.policy import apply_policy
 
 POLICY = """region,insurance_type,effective_from,effective_to,base_floor,base_ceiling,employer_rate,employee_rate
 长沙,pension,2024-01,,3604,18021,0.16,0.08

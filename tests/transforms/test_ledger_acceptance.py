@@ -8,8 +8,8 @@ import pytest
 
 from transforms.ingest import ingest_inbox
 from transforms.ledger import compute_ledger
+from transforms.policy import apply_policy
 from warehouse.db import connect
-from warehouse.policy import apply_policy
 
 PERIODS = ("2024-01", "2024-02", "2024-03")
 CELLS = """

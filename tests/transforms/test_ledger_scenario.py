@@ -8,7 +8,7 @@ import pytest
 
 from transforms.ingest import record_load_keys
 from transforms.ledger import compute_ledger
-from warehouse.policy import apply_policy
+from transforms.policy import apply_policy
 
 PERIODS = ("2024-01", "2024-02", "2024-03")
 HEADER = "region,insurance_type,effective_from,effective_to,base_floor,base_ceiling,employer_rate,employee_rate"

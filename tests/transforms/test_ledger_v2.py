@@ -11,7 +11,7 @@ import pytest
 from expectations.registry import BY_CODE
 from transforms.ingest import record_load_keys
 from transforms.ledger import compute_ledger
-from warehouse.policy import apply_policy
+from transforms.policy import apply_policy
 
 POLICY = """region,insurance_type,effective_from,effective_to,base_floor,base_ceiling,employer_rate,employee_rate,\
 employer_fixed,employee_fixed,base_year_start_month

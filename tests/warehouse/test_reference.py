@@ -122,7 +122,7 @@ def test_province_of_free_text(given, province):
 
 
 def test_cities_table_lists_every_city_with_province_and_code(con):
-    from warehouse.policy import apply_policy
+    from transforms.policy import apply_policy
 
     apply_policy(con)
     rows = {city: (province, adcode) for city, province, adcode in

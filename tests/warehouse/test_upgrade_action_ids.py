@@ -58,9 +58,9 @@ def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_p
     from transforms.actions import update_actions
     from transforms.ingest import ingest_inbox
     from transforms.ledger import compute_ledger
+    from transforms.policy import apply_policy
     from transforms.runs import new_run_id
     from warehouse.db import connect
-    from warehouse.policy import apply_policy
 
     old = _old_code(tmp_path / "old")
     warehouse = tmp_path / "w.duckdb"

@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from transforms.policy import apply_policy, check_policy_file
 from warehouse.errors import InputError
-from warehouse.policy import apply_policy, check_policy_file
 
 HEADER = "地区,险种,生效月份,截止月份,基数下限,基数上限,单位费率,个人费率"
 
@@ -152,7 +152,7 @@ def test_canonical_headers_percent_rates_and_gbk(con, tmp_path):
 
 
 def test_the_last_file_wins_and_reapplying_is_deterministic(con, tmp_path):
-    from warehouse.policy import policy_fingerprint
+    from transforms.policy import policy_fingerprint
 
     apply_policy(con)
     shipped = policy_fingerprint(con)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from warehouse.policy import SHIPPED_POLICY, apply_policy, check_table, shipped_rows
+from transforms.policy import SHIPPED_POLICY, apply_policy, check_table, shipped_rows
 from warehouse.reference import REGIONS_CSV
 
 # SPEC §3: every provincial capital (with the four municipalities) and these cities.
