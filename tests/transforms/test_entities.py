@@ -24,6 +24,8 @@ def _ledger(entity: str, employee_id: str) -> pl.DataFrame:
         "employer_amount": pl.Series([Decimal("1280.00")], dtype=money),
         "employee_amount": pl.Series([Decimal("640.00")], dtype=money),
         "total_amount": pl.Series([Decimal("1920.00")], dtype=money),
+        "gross_pay": pl.Series([Decimal("8000.00")], dtype=money),
+        "si_withheld": pl.Series([Decimal("640.00")], dtype=money),
     })
 
 
