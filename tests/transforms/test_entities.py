@@ -43,7 +43,7 @@ def test_entities_whose_names_clean_alike_get_their_own_files(tmp_path, no_actio
         write_entity_outputs(entity, _ledger(entity, f"E{number}"), no_actions, tmp_path, stems[entity])
     for number, entity in enumerate(CLASHING):
         frame = pl.read_parquet(tmp_path / f"{stems[entity]}.parquet")
-        assert frame["employee_id"].to_list() == [f"E{number}"], (entity, stems[entity])
+        assert frame["工号"].to_list() == [f"E{number}"], (entity, stems[entity])  # finance reads Chinese headers
 
 
 def test_the_same_entity_always_gets_the_same_stem():
