@@ -35,7 +35,7 @@ import polars as pl
 
 from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql, redact_frame
-from transforms.roles import PermissionDenied, get_role
+from transforms.roles import PermissionDenied, get_role, try_audit
 from warehouse.db import one, scalar, transaction
 from warehouse.errors import ShebaoError
 
@@ -155,8 +155,8 @@ def action_counts(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def audit(con, role: str, command: str, target: str | None, allowed: bool, reason: str | None = None) -> None:
-    con.execute("INSERT INTO actions.audit VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [datetime.now(), actor(), role, command, target, allowed, reason])
+    """Who asked for what, allowed or not (``actions.audit``; not on a read-only connection)."""
+    try_audit(con, actor(), role, command, target, allowed, reason)
 
 
 def output_role(con: duckdb.DuckDBPyConnection, role: str | None, full_ids: bool, command: str) -> str | None:

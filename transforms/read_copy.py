@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.privacy import mask_id_sql
+from transforms.privacy import mask_id_sql, redact_sql
 from warehouse.db import one
 
 READ_FILE = "shebao_read.duckdb"
@@ -39,7 +39,7 @@ VERSIONS = ".versions"
 DATA = "data.parquet"
 RETAIN = timedelta(days=1)  # how long a superseded version outlives the close that superseded it
 # Bump when what is written for the same rows changes (masking, columns): every partition is rewritten.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 
 # SPEC §7: the public relations, their columns in order, and what each column means.
 RELATIONS: dict[str, tuple[str, dict[str, str]]] = {
@@ -84,11 +84,9 @@ RELATIONS: dict[str, tuple[str, dict[str, str]]] = {
 }
 ID_COLUMNS = {"id_number"}
 # Text from the extracts, or quoting them, where an ID number may stand (one pasted into the city column,
-# a reject's raw row): ID-like digit runs masked, as transforms.privacy.redact does, in SQL (no Python per
-# row) and without its look-arounds, so a longer digit run may be masked too.
+# a reject's raw row): ID-like runs masked in every form the normaliser accepts (transforms.privacy).
 FREE_TEXT = {"source_file", "sheet", "reason", "raw", "entity", "employee_id", "name", "region", "transfer_id",
              "details", "employer"}
-_ID_RUN = r"(\d{6})\d{5,8}(\d{3}[\dXx]|\d{4})"
 
 
 def _quote(name: str) -> str:
@@ -114,7 +112,7 @@ def _select(relation: str, columns: list[str], types: dict[str, str]) -> str:
         if c in ID_COLUMNS:
             exprs.append(f"{mask_id_sql(_quote(c))} AS {_quote(c)}")
         elif c in FREE_TEXT:
-            masked = f"regexp_replace(CAST({_quote(c)} AS VARCHAR), {_literal(_ID_RUN)}, '\\1********\\2', 'g')"
+            masked = redact_sql(f"CAST({_quote(c)} AS VARCHAR)")
             exprs.append(f"CAST({masked} AS {types[c]}) AS {_quote(c)}")
         else:
             exprs.append(_quote(c))

@@ -13,7 +13,6 @@ full-ID view, ``hr_manager_masked`` the manager's default view (masked, may dism
 from __future__ import annotations
 
 import os
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
@@ -109,7 +108,7 @@ def resolve_caller(con, command: str, requested: str | None = None, *, full_ids:
     role = requested or granted
 
     def refuse(reason: str, sentence: str) -> NoReturn:
-        _try_audit(con, user, role or "none", command, target, False, reason)
+        try_audit(con, user, role or "none", command, target, False, reason)
         raise PermissionDenied(sentence)
 
     if granted is None or role is None:
@@ -124,12 +123,15 @@ def resolve_caller(con, command: str, requested: str | None = None, *, full_ids:
         refuse("--full-ids needs hr_manager", f"The role {role} may not see full ID numbers; only an HR manager"
                                               " may pass --full-ids.")
     if full_ids:
-        _try_audit(con, user, role, command, target, True, "--full-ids")
+        try_audit(con, user, role, command, target, True, "--full-ids")
     return Caller(user, granted, role, full_ids)
 
 
-def _try_audit(con, *row) -> None:
-    with suppress(Exception):  # a read-only connection cannot record it; the refusal stands
+def try_audit(con, *row) -> None:
+    """Record an audit row; a read-only connection (a read command) cannot, and the refusal stands."""
+    read_only = con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+                            ).fetchone()
+    if not (read_only and read_only[0]):
         _audit(con, *row)
 
 

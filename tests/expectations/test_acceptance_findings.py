@@ -10,14 +10,13 @@ import pytest
 
 from expectations.registry import CHECKS
 from expectations.validate import start_run, validate_period
+from tests.conftest import V2_CODES
 from transforms.ledger import compute_ledger
 from transforms.policy import apply_policy
 from transforms.runs import new_run_id
 from warehouse.db import connect
 
 PERIODS = ("2024-01", "2024-02", "2024-03")
-# Codes SPEC version 2 added: the v1 sample's expected.json does not list them (its README says so).
-V2_CODES = {"DOUBLE_ENROLLMENT", "TRANSFER_NEEDED", "BILL_MISMATCH", "POLICY_OUTDATED"}
 
 
 def _key(code: str, row: tuple):
