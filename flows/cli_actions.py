@@ -123,13 +123,13 @@ def list_command(
     """List the actions, most severe and oldest first (IDs masked unless an HR manager asks with
     --full-ids)."""
     from transforms.actions import list_actions
-    from transforms.roles import resolve_caller
     from warehouse.db import opened
 
     path = warehouse or default_path()
-    # a read never creates a warehouse; only a request for full IDs writes (its audit row)
-    with opened(path, read_only=not full_ids or not path.is_file()) as con:
-        who = resolve_caller(con, "actions list", role, full_ids=full_ids)
+    # who may list is settled on a short connection that records a refusal or a --full-ids request; the
+    # list itself is read on a read-only one (a read never creates a warehouse)
+    who = caller_role(path, "actions list", role, full_ids=full_ids, minimum="hr_staff")
+    with opened(path, read_only=True) as con:
         frame = list_actions(con, status, action_type, who.view)
     rows = [row | {"seen": f"{row['period_first_seen']}..{row['period_last_seen']}"}
             for row in frame.iter_rows(named=True)]

@@ -105,7 +105,7 @@ def test_action_list_and_dismissal_by_role(warehouse, shebao):
     assert code == 0 and not FULL_ID.search(staff) and MASKED_ID.search(staff)
     code, manager, _ = shebao("actions", "list", "--full-ids", "--warehouse", str(warehouse))
     assert code == 0 and FULL_ID.search(manager)
-    _refused(shebao("actions", "list", "--role", "finance", "--warehouse", str(warehouse)), "may not see the action list")
+    _refused(shebao("actions", "list", "--role", "finance", "--warehouse", str(warehouse)), "may not run `actions list`")
     action_id = manager.split()[0]
     for role in ("hr_staff", "finance"):
         _refused(shebao("actions", "dismiss", action_id, "--reason", "重复", "--role", role, "--warehouse",
