@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms import glossary
 from transforms.kinds import KINDS
 from transforms.normalise import parse_amount, parse_month
 from transforms.privacy import mask_id_sql, redact, redact_frame
@@ -32,13 +33,7 @@ from warehouse.errors import ShebaoError
 
 FORMATS = ("parquet", "xlsx", "csv")
 SQL = Path(__file__).with_name("sql")
-# The one glossary of insurance types and entry types for what finance reads.
-TYPE_NAMES = {"pension": "养老保险", "medical": "医疗保险", "unemployment": "失业保险", "work_injury": "工伤保险",
-              "maternity": "生育保险"}
-ENTRY_NAMES = {"original": "首次入账", "adjustment": "调整"}
-REJECT_NAMES = {"MISSING_FIELD": "必填项为空", "BAD_MONTH": "月份无法识别", "BAD_DATE": "日期无法识别",
-                "BAD_AMOUNT": "金额无法识别", "NEGATIVE_AMOUNT": "金额为负数", "UNKNOWN_VALUE": "取值无法识别",
-                "MALFORMED_ROW": "列数与表头不符", "DUPLICATE_ROW": "重复行"}
+TYPE_NAMES = glossary.INSURANCE  # the one glossary (transforms/glossary.py)
 CENT = Decimal("0.01")
 
 ROW_HEADERS = {
@@ -243,7 +238,7 @@ def rejected_payroll(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool
                              [period]).pl()
     latest = con.execute("SELECT entity, max(load_id) AS latest FROM ingest.current_loads "
                          "WHERE kind = 'payroll' AND period = ? GROUP BY entity", [period]).pl()
-    reason = pl.col("reason_code").replace_strict(REJECT_NAMES, default="数据有误", return_dtype=pl.String)
+    reason = pl.col("reason_code").replace_strict(glossary.REJECT_REASON, default="数据有误", return_dtype=pl.String)
     where = pl.concat_str([pl.col("file"), pl.lit(" "), pl.col("sheet").fill_null(""),
                            pl.lit(" 第 "), pl.col("row_number").cast(pl.String), pl.lit(" 行")])
     return (rows.join(population, on=["entity", "employee_id"], how="anti", nulls_equal=True)
@@ -320,7 +315,7 @@ def write_workbook(path: Path, tables: list[tuple[Sheet, pl.DataFrame]]) -> Path
 
 def labelled(frame: pl.DataFrame) -> pl.DataFrame:
     """Codes a person would read, in Chinese: insurance types and entry types."""
-    names = {"insurance_type": TYPE_NAMES, "entry_type": ENTRY_NAMES}
+    names = {"insurance_type": TYPE_NAMES, "entry_type": glossary.ENTRY_TYPE}
     return frame.with_columns(pl.col(c).replace(names[c]) for c in names if c in frame.columns)
 
 

@@ -38,6 +38,7 @@ FINDING = {
 VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
             True: "已核实", False: "未核实"}
 SEX = {"M": "男", "F": "女"}
+ENTRY_TYPE = {"original": "首次入账", "adjustment": "调整"}
 
 
 def zh(table: dict, code: object, default: str = "") -> str:

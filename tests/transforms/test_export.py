@@ -199,7 +199,7 @@ def test_unbooked_people_say_why_in_chinese(con, tmp_path):
     assert reasons == {"E2": "参保地无养老保险政策", "E3": "截止日前离职", "E4": "本月之后入职", "E5": "导入时被拒收"}
     detail = dict(zip(unbooked["employee_id"], unbooked["detail"], strict=True))
     assert "离职日期 2024-03-05" in detail["E3"] and "本月截止日 2024-03-15" in detail["E3"]
-    assert detail["E5"].startswith("payroll_1.csv") and "第 5 行" in detail["E5"] and "金额无法识别" in detail["E5"]
+    assert detail["E5"].startswith("payroll_1.csv") and "第 5 行" in detail["E5"] and "金额格式错误" in detail["E5"]
     assert unbooked["id_number"].str.contains(r"\*{8}").all()
     # A corrected file for the entity replaces the rejects of the one before: E5 fixed, E6 now unreadable.
     (inbox / "payroll_2.csv").write_text(_payroll("E6").replace(",E1,", ",E5,"), encoding="utf-8")

@@ -68,8 +68,7 @@ settings AS (
     SELECT p.*, e.hire_date, e.leave_date,
            coalesce(r.late_hire_fraction, 0.5) AS late_hire_fraction,
            coalesce(r.rounding, 'cent_half_up') AS rounding,
-           -- C: the cutoff day of P (a cutoff beyond the month's length is its last day)
-           least(b.first_day + INTERVAL (coalesce(r.hire_cutoff_day, 15) - 1) DAY, b.last_day)::DATE AS cutoff,
+           ref.hire_cutoff(r.hire_cutoff_day, $period) AS cutoff,  -- C of §4.3
            b.first_day, b.last_day,
            w.wage AS reference_wage
     FROM population p

@@ -7,9 +7,7 @@ WITH booked AS (
 ),
 months AS (
     SELECT m.*, last_day(CAST($period || '-01' AS DATE)) AS month_end,
-           -- C of §4.3 (as in ledger_employee_months.sql), only to say which side of it a date fell
-           least(CAST($period || '-01' AS DATE) + INTERVAL (coalesce(r.hire_cutoff_day, 15) - 1) DAY,
-                 last_day(CAST($period || '-01' AS DATE)))::DATE AS cutoff
+           ref.hire_cutoff(r.hire_cutoff_day, $period) AS cutoff  -- to say which side of C a date fell
     FROM ledger.employee_months m
     LEFT JOIN ref.regions r ON r.region = m.region
     WHERE m.period = $period
