@@ -12,12 +12,12 @@ full-ID view, ``hr_manager_masked`` the manager's default view (masked, may dism
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
 from warehouse.errors import ShebaoError
+from warehouse.users import caller, seed_first_manager  # noqa: F401  (part of this module's interface)
 
 
 class PermissionDenied(ShebaoError):
@@ -52,18 +52,6 @@ def get_role(name: str | None) -> Role:
     if role is None:
         raise ShebaoError(f"The role {name!r} is unknown; use one of {', '.join(GRANTABLE)}.")
     return role
-
-
-def caller() -> str:
-    """The operating-system user running this process, from the real user id (``$USER``/``$LOGNAME`` can
-    be set by anyone, so they are not asked)."""
-    uid = os.getuid()
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):  # no passwd entry (some containers): the uid is the name
-        return f"uid{uid}"
 
 
 @dataclass(frozen=True)
@@ -133,16 +121,6 @@ def try_audit(con, *row) -> None:
                             ).fetchone()
     if not (read_only and read_only[0]):
         _audit(con, *row)
-
-
-def seed_first_manager(con) -> str | None:
-    """The user who creates (or first upgrades) the warehouse becomes its hr_manager, when no one has a role."""
-    if con.execute("SELECT count(*) FROM actions.roles").fetchone()[0]:
-        return None
-    user = caller()
-    # the row itself records it (granted_by = the user): no audit row, the audit is of requests
-    con.execute("INSERT INTO actions.roles VALUES (?, 'hr_manager', ?, ?)", [user, user, datetime.now()])
-    return user
 
 
 def grant(con, user_name: str, role: str) -> None:

@@ -101,7 +101,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
         applied = run_migrations(con)
         apply_models(con)
         if ROLES_MIGRATION in applied:
-            from transforms.roles import seed_first_manager
+            from warehouse.users import seed_first_manager
 
             seed_first_manager(con)  # who creates (or first upgrades) the warehouse is its hr_manager
     return con
