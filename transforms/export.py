@@ -25,7 +25,7 @@ import polars as pl
 from transforms import glossary
 from transforms.kinds import KINDS
 from transforms.normalise import parse_amount, parse_month
-from transforms.privacy import mask_id_sql, redact, redact_frame
+from transforms.privacy import mask_id_sql, redact_frame, redact_series
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
 from warehouse.db import scalar
@@ -208,7 +208,7 @@ def unbooked_people(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool)
     # regions and names of people not booked come unchecked from the extracts (an ID pasted into the city
     # column is why some are not booked): free text is redacted like everywhere else
     text = [c for c in ("entity", "employee_id", "name", "region") if c in unbooked.columns]
-    return unbooked.with_columns(pl.col(c).map_elements(redact, return_dtype=pl.String) for c in text)
+    return unbooked.with_columns(redact_series(unbooked[c]) for c in text)
 
 
 def _raw_field(column: str) -> str:

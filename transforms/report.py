@@ -18,7 +18,6 @@ import duckdb
 from transforms import glossary
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
-from warehouse.db import scalar
 from warehouse.errors import ShebaoError
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html"
@@ -138,7 +137,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
         details=_details(checks, findings, ids, text, action_ids),
         rejects=_rejects(con, period, started_at, text),
-        unbooked=_unbooked(con, period, ids, text),
+        unbooked=_unbooked(con, period, who.sees_full_ids),
         policy=_policy(con, period, text),
         trend=_trend(con, run_id),
         footer=escape("本报告由 shebao 生成；规则见产品规格 SPEC 第5至7节。数据仅供内部核对使用。"),
@@ -204,40 +203,17 @@ def _rejects(con: duckdb.DuckDBPyConnection, period: str, started_at, text) -> s
     return _table("rejects-table", ["文件", "工作表", "行号", "文件类型", "原因"], shown, "所有数据行均已载入。") + more
 
 
-def _unbooked(con: duckdb.DuckDBPyConnection, period: str, ids, text) -> str:
-    """People paid in P but not in the ledger, and why."""
-    rows = con.execute("""
-        WITH paid AS (
-            SELECT entity, employee_id, any_value(name) AS name, any_value(id_number) AS id_number,
-                   any_value(city) AS city
-            FROM core.payroll WHERE period = ? GROUP BY entity, employee_id
-        )
-        SELECT p.entity, p.employee_id, p.name, p.id_number, p.city, m.month_fraction, m.has_pension_policy,
-               m.hire_date, m.leave_date
-        FROM paid p
-        LEFT JOIN ledger.employee_months m
-          ON m.period = ? AND m.entity = p.entity AND m.employee_id = p.employee_id
-        WHERE m.entity IS NULL OR m.month_fraction = 0 OR NOT m.has_pension_policy
-        ORDER BY p.entity, p.employee_id""", [period, period]).fetchall()
-    shown = []
-    for entity, employee_id, name, id_number, city, fraction, _has_policy, hired, left in rows:
-        if fraction is None:
-            why = "本月台账尚未计算（请先运行台账）"
-        elif fraction == 0:
-            why = (f"本月无需缴费：入职 {hired or '—'}，离职 {left or '—'}（截止日后入职或月初前离职，计费比例为0）")
-        else:
-            why = f"参保地「{city}」没有本月的养老保险政策（缺少当地社保政策）"
-        # the city (and the sentence naming it) is free text too: an ID typed into it is redacted (issue 18.7)
-        shown.append([text(entity), text(employee_id), text(name or ""), ids(id_number) or "", text(city or ""),
-                      text(why)])
-    rejected = scalar(con, """
-        SELECT count(*) FROM ingest.rejects r
-        WHERE r.kind = 'payroll' AND r.load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)""",
-                           [period])
-    note = (f'<p class="note" id="unbooked-rejected">另有工资表 {rejected} 行被拒收，未能计入台账，'
-            "原因见上一节“未载入的数据行”。</p>") if rejected else ""
+def _unbooked(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> str:
+    """People paid in P but not in the ledger, and why: finance's 未入账人员 (one definition, the export's),
+    rejected payroll rows included."""
+    from transforms.export import unbooked_people
+
+    frame = unbooked_people(con, period, full_ids)
+    shown = [[row["entity"] or "", row["employee_id"] or "", row["name"] or "", row["id_number"] or "",
+              row["region"] or "", f"{row['reason']}：{row['detail']}" if row["detail"] else row["reason"]]
+             for row in frame.iter_rows(named=True)]
     return _table("unbooked-table", ["单位", "工号", "姓名", "身份证号", "工资所在城市", "未入账原因"], shown,
-                  "本月所有发薪人员均已入账。") + note
+                  "本月所有发薪人员均已入账。")
 
 
 def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
