@@ -101,7 +101,7 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         label = labels.get(column.name, column.name)
         missing = text.is_null()
         if column.required and column.default is None:
-            problems.append((n.MISSING_FIELD, missing, pl.lit(f"{label} is empty; fill in the {label} column")))
+            problems.append((n.MISSING_FIELD, missing, _on_row(f"{label}为空，请填写{label}")))
         parsed, failure = _parse(column, text, rows, region_lookup)
         parsed_columns.extend(parsed if isinstance(parsed, list) else [parsed])
         if failure is not None:
@@ -112,12 +112,12 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
             problems.append((n.NEGATIVE_AMOUNT, negative, _message(n.NEGATIVE_AMOUNT, label, pl.col(source))))
     problems.append((
         n.MALFORMED_ROW, pl.col("__extra_cells"),
-        pl.format(f"the row has {{}} cells but the header has {header_width}; remove the extra cells",
-                  pl.col("__cells")),
+        pl.format(f"第 {{}} 行：该行有 {{}} 个单元格，表头只有 {header_width} 列，请删除多余的单元格",
+                  pl.col(ROW_NUMBER), pl.col("__cells")),
     ))
     if FOREIGN in rows.columns:  # decoded as GBK it would stage mojibake names and entities
-        problems.append((n.MALFORMED_ROW, pl.col(FOREIGN), pl.lit(
-            "the row is in UTF-8 but the rest of the file is in GBK; retype the row or save the file as CSV UTF-8")))
+        problems.append((n.MALFORMED_ROW, pl.col(FOREIGN), _on_row(
+            "该行是 UTF-8 编码，文件其余部分是 GBK 编码，请重新录入该行，或将文件另存为 CSV UTF-8")))
     # The first problem of a row, by REASON_ORDER and then column order, is its reject reason.
     ordered = sorted(range(len(problems)), key=lambda i: (n.REASON_ORDER.index(problems[i][0]), i))
     first = pl.lit(None, pl.Int32)
@@ -206,14 +206,19 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
 
 def _message(code: str, label: str, value: pl.Expr) -> pl.Expr:
     fixes = {
-        n.BAD_MONTH: "is not a month; write it like 2024-03",
-        n.BAD_DATE: "is not a calendar date; write it like 2024-03-05",
-        n.BAD_AMOUNT: "is not an amount; write it like 10000.00",
-        n.NEGATIVE_AMOUNT: "is negative; pay and bases cannot be below zero",
-        n.UNKNOWN_VALUE: "is not a value shebao knows; use one of the values listed in the spec",
+        n.BAD_MONTH: "不是月份，请写成 2024-03",
+        n.BAD_DATE: "不是日期，请写成 2024-03-05",
+        n.BAD_AMOUNT: "不是金额，请写成 10000.00",
+        n.NEGATIVE_AMOUNT: "是负数，工资和基数不能小于零",
+        n.UNKNOWN_VALUE: "不是可识别的取值，请按填写说明选择",
     }
     shown = value.str.strip_chars().str.slice(0, 40)
-    return pl.format(f"{label} '{{}}' {fixes[code]}", shown)
+    return pl.format(f"第 {{}} 行：{label}“{{}}”{fixes[code]}", pl.col(ROW_NUMBER), shown)
+
+
+def _on_row(sentence: str) -> pl.Expr:
+    """SPEC §2: a reject's reason is a Chinese sentence naming its row (``第 12 行：…``)."""
+    return pl.format(f"第 {{}} 行：{sentence}", pl.col(ROW_NUMBER))
 
 
 def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:
@@ -226,7 +231,7 @@ def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(
         pl.when(duplicate).then(pl.lit(n.DUPLICATE_ROW)).otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
         pl.when(duplicate)
-        .then(pl.lit("this row is an exact copy of an earlier row of the same file; delete the copy"))
+        .then(_on_row("与本文件前面的一行完全相同，请删除重复的行"))
         .otherwise(pl.col(REASON))
         .alias(REASON),
     )
