@@ -96,6 +96,18 @@ class Receiver(ThreadingHTTPServer):
         raise AssertionError(f"no notification with {words!r} within {seconds} s; got {self.texts()}")
 
 
+def _wait_for_events(api: str, name: str, deadline_s: float = 60.0) -> list[dict]:
+    """Events of that name once at least one has arrived, or none after the deadline."""
+    stop = time.monotonic() + deadline_s
+    while True:
+        events = httpx.post(f"{api}/events/filter", timeout=30, json={
+            "filter": {"event": {"name": [name]}, "occurred": {"since": "2024-01-01T00:00:00Z"}},
+        }).json()["events"]
+        if events or time.monotonic() > stop:
+            return events
+        time.sleep(0.5)
+
+
 def _wait_final(api: str, run_id: str, seconds: float = 660) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -167,9 +179,8 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         assert run["state_type"] == "COMPLETED", run["state"]
         assert run["name"] == "close-2024-03"
 
-        events = httpx.post(f"{api}/events/filter", timeout=30, json={
-            "filter": {"event": {"name": ["shebao.close.completed"]}, "occurred": {"since": "2024-01-01T00:00:00Z"}},
-        }).json()["events"]
+        # the worker's events reach the server asynchronously: wait for this one, do not read once
+        events = _wait_for_events(api, "shebao.close.completed")
         assert len(events) == 1
         payload = events[0]["payload"]
         assert payload["period"] == "2024-03" and payload["employees_in_ledger"] > 0 and payload["findings"] > 0
