@@ -13,8 +13,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from expectations.registry import FINDING_ACTION
 from tests.expectations.conftest import id_number, make_warehouse
-from transforms.actions import FINDING_ACTION, dismiss, update_actions
+from transforms.actions import dismiss, update_actions
 from transforms.forms import MASKED_NOTE, sex_from_id, write_forms
 from warehouse.db import connect
 
