@@ -144,7 +144,9 @@ CHECKS: tuple[Check, ...] = (
           "An employee enrolled here still has a stopped pension record in another province and no transfer.",
           action="INITIATE_TRANSFER", needs=("insurance", "payroll", "transfers"),
           problem_key="concat_ws('|', f.entity, f.employee_id, 'from', f.d ->> '$.from_region')",
-          evidence_zh="转出地 {{ from_region }}；转入地 {{ to_region }}"),
+          evidence_zh="转出地 {{ from_region }}；转入地 {{ to_region }}{% if interim_account_check %}"
+                      "；可能适用临时缴费账户规定（国办发〔2009〕66号 第六条），请核对户籍"
+                      "{% elif hukou_unknown %}；户籍所在地未知：请核对是否适用临时缴费账户规定{% endif %}"),
     Check("FIRST_ENROLLMENT_MISJUDGED", "error", ("id_number",), "enrolment", "首次参保误判",
           "A pension record marked first enrolment while an earlier pension record exists.",
           action="LINK_PRIOR_HISTORY", needs=("insurance",), problem_key="f.id_number",

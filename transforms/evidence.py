@@ -57,7 +57,30 @@ def sentence(text: str | None, details: dict) -> str:
     return template(text).render(details) if text else "详见动作清单"
 
 
-def templates(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Each finding code's evidence template, as the latest validation recorded it."""
-    return {code: text for code, text in con.execute(
-        "SELECT code, evidence_zh FROM quality.checks WHERE evidence_zh IS NOT NULL").fetchall()}
+def registry(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
+    """Each finding code's Chinese title and evidence template, as the latest validation recorded them."""
+    return {code: (title, text) for code, title, text in con.execute(
+        "SELECT code, title_zh, evidence_zh FROM quality.checks").fetchall()}
+
+
+def titles(codes: str | None, checks: dict[str, tuple[str, str | None]]) -> str:
+    """The Chinese titles of comma-separated finding ``codes``."""
+    return "、".join(checks[c][0] if c in checks else "其他问题" for c in (codes or "").split(",") if c)
+
+
+def findings_sentences(d: dict, checks: dict[str, tuple[str, str | None]]) -> list[str]:
+    """The evidence sentence of each finding of an action (its details), each led by whom or which insurance
+    type it is about when the action spans several; one line for findings that read the same."""
+    findings = [f for f in d.get("findings") or [] if isinstance(f, dict)]
+    people = len({(f.get("entity"), f.get("employee_id"), f.get("id_number")) for f in findings}) > 1
+    types = len({f.get("insurance_type") for f in findings}) > 1
+    lines: list[str] = []
+    for f in findings:
+        label = " ".join(x for x in (
+            f"{f.get('entity') or ''} {f.get('employee_id') or ''}".strip() if people else "",
+            glossary.zh(glossary.INSURANCE_SHORT, f.get("insurance_type")) if types else "") if x)
+        text = sentence(checks.get(f.get("code") or "", ("", None))[1], f.get("evidence") or {})
+        line = f"{label}：{text}" if label else text
+        if line not in lines:
+            lines.append(line)
+    return lines
