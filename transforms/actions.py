@@ -4,7 +4,8 @@ An action found again stays one action: its id is the type's prefix and a digest
 problem's key (never the month) — ``ADJUST_BASE|entity|id_number``, ``MERGE_RECORDS|id|<shared number>``
 or ``MERGE_RECORDS|person|<name>|<birth date>``, the transfer id for transfer actions, the employee
 otherwise. This is recipe v1 of the id (``<prefix>-`` + the first 12 hex digits of
-``sha256(action_type || '|' || problem_key)``, keys in ``sql/actions_found.sql``): ids are what people
+``sha256(action_type || '|' || problem_key)``, each code's key expression in its row of the check
+registry, read from ``quality.checks`` and spliced into ``sql/actions_found.sql``): ids are what people
 dismissed, so a problem found again keeps the id of its existing action, matched by type and key
 (``sql/actions_keep_ids.sql``); changing a key's format needs a migration that rewrites the stored keys, as
 migration 012 does for the merge keys of older warehouses. All ADJUST_BASE findings about one person at one
