@@ -42,8 +42,6 @@ SUITES = {
     "completeness": "数据完整性",
     "bills": "社保账单",
 }
-# The extract kinds a check's findings can come from (``needs``): a month missing one proves nothing.
-KINDS = ("payroll", "attendance", "insurance", "transfers", "bill")
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ and ``items | people`` lists ``{entity, employee_id}`` items. A value that is ab
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import duckdb
-from jinja2 import Environment, StrictUndefined, Template, Undefined
+from jinja2 import Environment, Template, Undefined
 
 from transforms import glossary
 
@@ -44,11 +45,12 @@ def template(text: str) -> Template:
 
 
 def check(text: str) -> None:
-    """Raise if ``text`` is no template this module renders (a syntax error, an unknown filter)."""
-    strict = Environment(autoescape=False, undefined=StrictUndefined)  # noqa: S701
-    strict.filters.update(_ENV.filters)
-    strict.parse(text)
-    strict.from_string(text)
+    """Raise if ``text`` is no template this module renders: a syntax error, an unknown filter (Jinja
+    resolves filters when it compiles) or a ``zh`` table the glossary does not have."""
+    _ENV.from_string(text)
+    for table in re.findall(r"zh(?:\(|',)\s*'(\w+)'", text):
+        if not isinstance(getattr(glossary, table, None), dict):
+            raise ValueError(f"The glossary has no table {table}.")
 
 
 def sentence(text: str | None, details: dict) -> str:

@@ -11,10 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.registry import BY_CODE, CHECKS, CHECKS_DIR, KINDS, SUITES, record_checks
+from expectations.registry import BY_CODE, CHECKS, CHECKS_DIR, SUITES, record_checks
 from transforms.actions import BY_TYPE, TYPES, register_action_map, unprovable_types
 from transforms.evidence import check as check_template
 from transforms.evidence import registry, sentence
+from transforms.kinds import KINDS
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "SPEC.md"
 
