@@ -6,17 +6,10 @@ period_bounds AS (
     SELECT CAST($period || '-01' AS DATE) AS first_day,
            last_day(CAST($period || '-01' AS DATE)) AS last_day
 ),
--- §4.1 population: current payroll rows for P; several rows for one employee are added together.
+-- §4.1 population and the employee's region R (the one definition, a model macro).
 population AS (
-    SELECT entity, employee_id,
-           arg_max(id_number, row_number) AS id_number,
-           arg_max(name, row_number) AS name,
-           min(city) AS region,
-           sum(gross_pay) AS gross_pay,
-           sum(si_withheld) AS si_withheld
-    FROM core.payroll
-    WHERE period = $period
-    GROUP BY entity, employee_id
+    SELECT entity, employee_id, id_number, name, region, gross_pay, si_withheld
+    FROM core.payroll_employees($period)
 ),
 -- §4.2 employment dates: the latest attendance row with period <= P (the one definition, a model macro).
 employment AS (
