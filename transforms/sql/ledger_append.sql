@@ -1,4 +1,5 @@
--- SPEC §4.7 append-only: add the rows that make every cell of $period net to ledger_cells.
+-- SPEC §4.7 append-only: add the rows that make every cell of $period net to ledger_cells (ledger.cells($period),
+-- materialised once by transforms/ledger.py).
 -- A cell never booked gets an 'original' row; a changed or vanished cell an 'adjustment' of the difference.
 INSERT INTO ledger.contributions
 WITH booked AS (SELECT * FROM ledger.booked_cells($period)),
