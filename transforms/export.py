@@ -29,7 +29,7 @@ from transforms.normalise import parse_amount, parse_month
 from transforms.privacy import mask_id_sql, redact_frame, redact_series
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
-from warehouse.db import scalar
+from warehouse.db import scalar, sql_text
 from warehouse.errors import ShebaoError
 
 FORMATS = ("parquet", "xlsx", "csv")
@@ -199,7 +199,7 @@ def ledger_totals(rows: pl.DataFrame) -> pl.DataFrame:
 def unbooked_people(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
     """未入账人员: paid in P but without a ledger row for P, and why (in Chinese)."""
     staged = con.execute(
-        (SQL / "unbooked_people.sql").read_text(encoding="utf-8").replace(
+        sql_text(SQL / "unbooked_people.sql").replace(
             "{id_number}", "id_number" if full_ids else mask_id_sql("id_number")),
         {"period": period},
     ).pl()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import run_sql
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 MODELS = Path(__file__).with_name("models")
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -44,7 +46,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            run_sql(con, path)
             con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, path.name])
         except BaseException:
             con.execute("ROLLBACK")
@@ -64,7 +66,7 @@ def apply_models(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         for path in model_files():
-            con.execute(path.read_text(encoding="utf-8"))
+            run_sql(con, path)
     except BaseException:
         con.execute("ROLLBACK")
         raise
