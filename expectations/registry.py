@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from warehouse.db import sql_text
+
 CHECKS_DIR = Path(__file__).with_name("checks")
 SHARED_DIR = CHECKS_DIR / "shared"
 
@@ -65,8 +67,8 @@ class Check:
     @cached_property
     def sql(self) -> str:
         """The check's one SQL text, shared fragments filled in; ``{batch}`` left for GX (or :meth:`sql_for`)."""
-        text = self.path.read_text(encoding="utf-8")
-        fragments = {path.stem: _strip_comments(path.read_text(encoding="utf-8")) for path in SHARED_DIR.glob("*.sql")}
+        text = sql_text(self.path)
+        fragments = {path.stem: _strip_comments(sql_text(path)) for path in SHARED_DIR.glob("*.sql")}
         return text.format(batch="{batch}", **fragments).rstrip().rstrip(";")
 
     def sql_for(self, batch: str) -> str:

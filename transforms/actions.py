@@ -37,7 +37,7 @@ import polars as pl
 from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import PermissionDenied, get_role, try_audit
-from warehouse.db import one, scalar, transaction
+from warehouse.db import one, scalar, sql_text, transaction
 from warehouse.errors import ShebaoError
 
 SQL = Path(__file__).with_name("sql")
@@ -85,7 +85,7 @@ def actor() -> str:
 def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict, fragments: dict | None = None) -> None:
     """Run the statements of ``transforms/sql/<name>`` in order, each with the parameters it names; each
     ``{fragment}`` of ``fragments`` is replaced by its SQL text first."""
-    text = (SQL / name).read_text(encoding="utf-8")
+    text = sql_text(SQL / name)
     for fragment, sql in (fragments or {}).items():
         text = text.replace("{" + fragment + "}", sql)
     for statement in re.split(r";[ \t]*(?:\n|$)", text):
