@@ -10,6 +10,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -172,17 +173,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
     del data, content  # the sheets hold what is needed; the file's bytes are not
     large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
+    context = LoadContext(source=source, sha=sha, lookup=lookup, run_id=run_id, encoding=encoding, note=note,
+                          commit_chunks=large)
     try:
-        if not large:  # one transaction for the whole file
+        if not context.commit_chunks:  # one transaction for the whole file
             with transaction(con):
-                loads = [_load_kind(con, source, sha, kind, sheets, lookup, run_id, encoding, note, False)
-                         for kind, sheets in groups.items()]
+                loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
                 checkpoint("ingest.before_commit")
                 return [_insert_load(con, load) for load in loads]
         # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); its loads
         # stay pending, their rows invisible, until the file's loads rows are committed, together, last.
-        loads = [_load_kind(con, source, sha, kind, sheets, lookup, run_id, encoding, note, True)
-                 for kind, sheets in groups.items()]
+        loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
         checkpoint("ingest.before_commit")
         with transaction(con):
             return [_insert_load(con, load) for load in loads]
@@ -232,10 +233,22 @@ def _group_sheets(content: FileContent) -> tuple[dict[str, list], list[str]]:
     return groups, unrecognised
 
 
-def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup: dict[str, str], run_id,
-               encoding, note, commit_chunks: bool) -> dict:
+@dataclass(frozen=True)
+class LoadContext:
+    """What every kind's load of one file shares, settled once per file before its rows are staged."""
+
+    source: str  # the file's name in the inbox
+    sha: str  # sha256 of its bytes
+    lookup: dict[str, str]  # region names to codes (``warehouse.reference.region_lookup``)
+    run_id: str | None
+    encoding: str | None  # a text file's encoding as detected; None for a workbook
+    note: str | None  # sheets without a recognised header, kept on each load's row
+    commit_chunks: bool  # a large file: each chunk in its own transaction, the loads stay pending until last
+
+
+def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
     """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), each chunk in
-    its own transaction when ``commit_chunks``; returns the load's row, for the caller to insert last."""
+    its own transaction when ``context.commit_chunks``; returns the load's row, for the caller to insert last."""
     kind = k.KINDS[kind_name]
     load_id = None
     prepared = [(data_rows(sheet.grid, header, sheet.name), header) for sheet, header in sheets]
@@ -249,23 +262,24 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
         size = chunk_rows()
         for start in range(0, rows.height, size):
-            chunk = stage_rows(rows.slice(start, size), kind, labels, header.width, lookup)
+            chunk = stage_rows(rows.slice(start, size), kind, labels, header.width, context.lookup)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
-            with transaction(con) if commit_chunks else nullcontext():
+            with transaction(con) if context.commit_chunks else nullcontext():
                 # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
                 # that changed data, and a load id must never come round again after a crash
                 if load_id is None:
                     load_id = _next_load_id(con)
-                    if commit_chunks:
-                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)", [load_id, source, datetime.now()])
-                staged, rejected = _write_rows(con, load_id, source, kind_name, chunk)
+                    if context.commit_chunks:
+                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
+                                    [load_id, context.source, datetime.now()])
+                staged, rejected = _write_rows(con, load_id, context.source, kind_name, chunk)
             counts["read"] += chunk.height
             counts["staged"] += staged
             counts["rejected"] += rejected
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
-    return {"load_id": load_id, "source_file": source, "sha256": sha, "kind": kind_name, "rows_read": counts["read"],
-            "rows_staged": counts["staged"], "rows_rejected": counts["rejected"], "run_id": run_id,
-            "encoding": encoding, "sheets": sheet_names, "message": note}
+    return {"load_id": load_id, "source_file": context.source, "sha256": context.sha, "kind": kind_name,
+            "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
+            "run_id": context.run_id, "encoding": context.encoding, "sheets": sheet_names, "message": context.note}
 
 
 def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
