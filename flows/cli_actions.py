@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import FullIdsOption, RoleOption, WarehouseOption, caller_role, check_period, preflight
+from flows.cli_common import FullIdsOption, RoleOption, WarehouseOption, caller_role, preflight
+from transforms.periods import check_period
 from warehouse.db import default_path
 
 actions_app = typer.Typer(help="The cleanup action list: `run --period P` updates it; list; dismiss.",

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import RoleOption, check_period, preflight
+from flows.cli_common import RoleOption, preflight
 from transforms.ingest import inbox_files
+from transforms.periods import check_period
 from warehouse.db import default_path
 from warehouse.errors import InputError
 
@@ -117,8 +118,8 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
              policy: PolicyOption = None, warehouse: WarehouseOption = None, dask_address: DaskOption = None,
              wait: WaitOption = None, verbose: VerboseOption = False) -> None:
     """Close every month from --from to --to, in order (the inbox is ingested once)."""
-    check_period(start)
-    check_period(end)
+    check_period(start, "--from")
+    check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
     _check_inputs(inbox, policy)

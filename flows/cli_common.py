@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from warehouse.errors import InputError
 
 WarehouseOption = Annotated[
     Path | None,
@@ -23,15 +20,6 @@ RoleOption = Annotated[
 FullIdsOption = Annotated[
     bool, typer.Option("--full-ids", help="Full ID numbers in what is written or shown (HR managers only; audited)."),
 ]
-
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def check_period(period: str) -> str:
-    if not _PERIOD.match(period or ""):
-        raise InputError(f"The period {period!r} is not a month like 2024-03; pass --period YYYY-MM.")
-    return period
-
 
 def caller_role(warehouse, command: str, role: str | None = None, *, full_ids: bool = False,
                 minimum: str = "finance", target: str | None = None):

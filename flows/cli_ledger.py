@@ -13,9 +13,9 @@ from flows.cli_common import (
     RoleOption,
     WarehouseOption,
     caller_role,
-    check_period,
     preflight,
 )
+from transforms.periods import check_period
 from warehouse.db import default_path
 
 

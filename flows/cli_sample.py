@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from transforms.periods import check_period
 from warehouse.errors import InputError
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def register(app: typer.Typer) -> None:
     app.command("sample")(sample)
-
-
-def _month(value: str, option: str) -> str:
-    if not _MONTH.match(value or ""):
-        raise InputError(f"{option} {value!r} is not a month like 2024-03; give it as YYYY-MM.")
-    return value
 
 
 def sample(
@@ -35,8 +27,8 @@ def sample(
                                                         "and month, with planted differences.")] = False,
 ) -> None:
     """Write a realistic sample inbox of all four kinds, with every SPEC §5 anomaly at a low rate."""
-    _month(start, "--from")
-    _month(end, "--to")
+    check_period(start, "--from")
+    check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
     if employees < 1:

@@ -14,8 +14,8 @@ from flows.cli_common import (
     RoleOption,
     WarehouseOption,
     caller_role,
-    check_period,
 )
+from transforms.periods import check_period
 from warehouse.db import default_path
 
 OutDirOption = Annotated[Path | None, typer.Option("--out", help="Folder for reports (default ./out).")]

@@ -17,7 +17,6 @@ close emits the event ``shebao.close.completed`` with its counts (no personal da
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +41,7 @@ from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
 from transforms.export import changes_markdown
 from transforms.faults import checkpoint
-from transforms.periods import months_between, previous_month
+from transforms.periods import check_period, is_period, months_between, previous_month
 from transforms.privacy import redact, redacting
 from transforms.roles import require_role
 from transforms.runs import new_run_id, record_flow_run
@@ -51,7 +50,6 @@ from warehouse.errors import InputError
 from warehouse.settings import settings
 
 COMPLETED_EVENT = "shebao.close.completed"
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 # ---------------------------------------------------------------------------------------------- tasks
@@ -151,10 +149,7 @@ def scheduled_month(when: datetime | None = None) -> str:
 
 def resolve_period(period: str | None) -> str:
     """``YYYY-MM`` as given, or the month before the run's scheduled start when empty."""
-    period = period or scheduled_month()
-    if not _PERIOD.match(period):
-        raise InputError(f"The period {period!r} is not a month like 2024-03; pass period as YYYY-MM.")
-    return period
+    return check_period(period or scheduled_month())
 
 
 def close_run_name() -> str:
@@ -162,7 +157,7 @@ def close_run_name() -> str:
     from prefect.runtime import flow_run
 
     period = (flow_run.parameters or {}).get("period")
-    return f"close-{period if period and _PERIOD.match(str(period)) else scheduled_month()}"
+    return f"close-{period if period and is_period(period) else scheduled_month()}"
 
 
 def backfill_run_name() -> str:

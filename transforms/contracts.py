@@ -12,6 +12,7 @@ import pandera.polars as pa
 import polars as pl
 
 from transforms import kinds as k
+from transforms.periods import PERIOD_PATTERN
 
 CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
 _DECIMAL_TEXT = r"^-?\d{1,12}(\.\d+)?$"
@@ -28,7 +29,7 @@ def _columns(column: k.Column) -> dict[str, pa.Column]:
     if parse == k.ID_NUMBER:
         return {name: pa.Column(pl.String, nullable=nullable), f"{name}_raw": pa.Column(pl.String, nullable=nullable)}
     if parse == k.MONTH:
-        return {name: pa.Column(pl.String, nullable=nullable, checks=pa.Check.str_matches(r"^\d{4}-(0[1-9]|1[0-2])$"))}
+        return {name: pa.Column(pl.String, nullable=nullable, checks=pa.Check.str_matches(PERIOD_PATTERN))}
     if parse == k.DATE:
         return {name: pa.Column(pl.Date, nullable=nullable)}
     if parse == k.NON_NEGATIVE_AMOUNT:

@@ -1,8 +1,27 @@
-"""Months as ``YYYY-MM`` text: ranges and the month before."""
+"""Months as ``YYYY-MM`` text: what counts as one, ranges and the month before."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+from warehouse.errors import InputError
+
+# A period is a month written YYYY-MM (January to December): the only place this rule is written.
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+_PERIOD = re.compile(PERIOD_PATTERN)
+
+
+def is_period(text: object) -> bool:
+    return isinstance(text, str) and _PERIOD.match(text) is not None
+
+
+def check_period(value: str | None, name: str = "The period") -> str:
+    """``value`` when it is a month like ``2024-03``; else the one sentence, naming the option or parameter
+    (``name``: ``--period``, ``--from``...) that gave it."""
+    if isinstance(value, str) and is_period(value):
+        return value
+    raise InputError(f"{name} {value!r} is not a month like 2024-03; give it as YYYY-MM.")
 
 
 def months_between(start: str, end: str) -> list[str]:
