@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.folders import out_folder
 from transforms.actions import TYPES, output_role, update_actions
 from transforms.declarations import write_declarations
 from transforms.forms import write_forms
@@ -78,7 +79,7 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
     Args:
         period: the month, ``YYYY-MM``.
         warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
-        out: folder for the workbook and forms (``<out>/<period>/``); default ``./out``.
+        out: folder for the workbook and forms (``<out>/<period>/``); default ``$SHEBAO_OUT`` or ``./out``.
         run_id: the validation run to act on; default the latest succeeded run of the period.
         role: who the workbook, forms and declarations are for.
         full_ids: full ID numbers in them (an hr_manager's ``--full-ids``; audited); masked otherwise.
@@ -86,7 +87,7 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
     Returns counts per status and type, the workbook path and the number of forms (no personal data).
     """
     warehouse = str(warehouse) if warehouse else None
-    out = str(out or Path.cwd() / "out")
+    out = str(out_folder(out))
     summary = update_action_list(warehouse, period, run_id)
     summary |= write_hr_files(warehouse, str(Path(out) / period), role, period, full_ids,
                               summary["validation_run_id"])

@@ -20,7 +20,8 @@ actions_app = typer.Typer(help="The cleanup action list: `run --period P` update
                           invoke_without_command=True, no_args_is_help=False)
 
 PeriodOpt = Annotated[str | None, typer.Option("--period", help="Update the action list for this month (YYYY-MM).")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for <period>/actions.xlsx (default ./out).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Folder for <period>/actions.xlsx (default $SHEBAO_OUT, else ./out).")]
 RunIdOpt = Annotated[str | None, typer.Option("--run-id", help="The validation run to act on (default the latest).")]
 LIST_COLUMNS = (("action_id", "编号"), ("action_type", "类型"), ("status", "状态"), ("severity", "级别"),
                 ("seen", "发现期间"), ("entity", "单位"), ("employee_id", "工号"), ("name", "姓名"),

@@ -8,13 +8,15 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import RoleOption, preflight
+from flows.folders import out_folder
 from transforms.ingest import inbox_files
 from transforms.periods import check_period
 from warehouse.db import default_path
 from warehouse.errors import InputError
 
 InboxOption = Annotated[Path, typer.Option("--inbox", help="Folder of extract files (CSV or xlsx).")]
-OutOption = Annotated[Path, typer.Option("--out", help="Folder for reports and exports (<out>/<period>/).")]
+OutOption = Annotated[Path | None, typer.Option(
+    "--out", help="Folder for reports and exports, <out>/<period>/ (default $SHEBAO_OUT, else ./out).")]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="Policy file overriding the shipped policy.")]
 WarehouseOption = Annotated[Path | None, typer.Option(
     "--warehouse", help="DuckDB warehouse file (default: $SHEBAO_WAREHOUSE, else ./shebao.duckdb).")]
@@ -81,15 +83,16 @@ def _print_close(summary: dict) -> None:
         typer.echo(line)
 
 
-def _close(inbox: Path, period: str, out: Path, policy: Path | None, warehouse: Path, dask_address: str | None,
-           wait: float | None, role: str | None = None, full_ids: bool = False, verbose: bool = False) -> dict:
+def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, warehouse: Path,
+           dask_address: str | None, wait: float | None, role: str | None = None, full_ids: bool = False,
+           verbose: bool = False) -> dict:
     from flows import console
     from flows.close import monthly_close
     from flows.lock import warehouse_lock
 
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
-        return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out),
+        return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
                              full_ids=full_ids)
 
@@ -101,7 +104,7 @@ def _verbose() -> bool:
 
 
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
-        out: OutOption = Path("out"), policy: PolicyOption = None, warehouse: WarehouseOption = None,
+        out: OutOption = None, policy: PolicyOption = None, warehouse: WarehouseOption = None,
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
         full_ids: FullIdsOption = False, verbose: VerboseOption = False) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
@@ -114,7 +117,7 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
 
 
 def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
-             end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")], out: OutOption = Path("out"),
+             end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")], out: OutOption = None,
              policy: PolicyOption = None, warehouse: WarehouseOption = None, dask_address: DaskOption = None,
              wait: WaitOption = None, verbose: VerboseOption = False) -> None:
     """Close every month from --from to --to, in order (the inbox is ingested once)."""
@@ -130,20 +133,22 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     path = warehouse or default_path()
     with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)
-        summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path), out=str(out),
-                                  policy=str(policy) if policy else None, dask_address=dask_address)
+        summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path),
+                                  out=str(out_folder(out)), policy=str(policy) if policy else None,
+                                  dask_address=dask_address)
     _print_ingest(summaries[0]["ingest"])
     for summary in summaries:
         _print_close(summary)
 
 
-def demo(out: OutOption = Path("out"),
+def demo(out: OutOption = None,
          employees: Annotated[int, typer.Option("--employees", min=10, help="Employees in the sample.")] = 300,
          wait: WaitOption = None, verbose: VerboseOption = False) -> None:
     """Generate a realistic sample inbox (2023-01..2024-03) and close its last month on the embedded
     defaults: the warehouse is <out>/shebao.duckdb, Prefect runs without a server."""
     from sample import generate_inbox
 
+    out = out_folder(out)
     inbox = out / "inbox"
     if inbox.is_dir() and any(inbox.iterdir()):
         typer.echo(f"Sample inbox: reusing {inbox}")

@@ -15,6 +15,7 @@ from flows.cli_common import (
     caller_role,
     preflight,
 )
+from flows.folders import out_folder
 from transforms.periods import check_period
 from warehouse.db import default_path
 
@@ -56,7 +57,8 @@ def ledger(
 def export(
     period: PeriodOption,
     fmt: Annotated[str, typer.Option("--format", help="parquet, xlsx or csv.")] = "xlsx",
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the export into.")] = Path("out"),
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write the export into (default $SHEBAO_OUT, else ./out).")] = None,
     role: RoleOption = None,
     warehouse: WarehouseOption = None,
     full_ids: FullIdsOption = False,
@@ -69,6 +71,6 @@ def export(
     from warehouse.db import opened
 
     with opened(warehouse or default_path(), read_only=True) as con:
-        paths = export_ledger(con, period, fmt, out, role)
+        paths = export_ledger(con, period, fmt, out_folder(out), role)
     for path in paths:
         typer.echo(str(path))

@@ -15,10 +15,12 @@ from flows.cli_common import (
     WarehouseOption,
     caller_role,
 )
+from flows.folders import out_folder
 from transforms.periods import check_period
 from warehouse.db import default_path
 
-OutDirOption = Annotated[Path | None, typer.Option("--out", help="Folder for reports (default ./out).")]
+OutDirOption = Annotated[Path | None, typer.Option(
+    "--out", help="Folder for reports (default $SHEBAO_OUT, else ./out).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +42,7 @@ def validate(period: PeriodOption, out: OutDirOption = None, warehouse: Warehous
     """Run the validation suites for a month: quality.findings, GX Data Docs and the HR report."""
     check_period(period)
     from expectations.validate import require_ledger
-    from flows.validate import default_out, validate_flow
+    from flows.validate import validate_flow
     from warehouse.db import opened
 
     path = warehouse or default_path()
@@ -48,8 +50,7 @@ def validate(period: PeriodOption, out: OutDirOption = None, warehouse: Warehous
         require_ledger(con, period)
     caller_role(path, "validate", minimum="hr_staff", target=period)
     with _lock(path):
-        # GX wants an absolute folder for its Data Docs: a relative --out is taken from the working directory
-        summary = validate_flow(period=period, warehouse=str(path), out=str(Path(out or default_out()).resolve()))
+        summary = validate_flow(period=period, warehouse=str(path), out=str(out_folder(out)))
     typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
                f"{summary['by_severity']['warning']} warnings), run {summary['run_id']}.")
     for code, count in summary["counts"].items():
@@ -70,7 +71,6 @@ def report(
 ) -> None:
     """Write the HR validation report of a run (IDs masked unless an HR manager asks with --full-ids)."""
     check_period(period)
-    from flows.validate import default_out
     from transforms.actions import audit
     from transforms.report import authorise, resolve_run, write_report
     from transforms.roles import PermissionDenied
@@ -85,5 +85,5 @@ def report(
         raise
     with opened(warehouse or default_path(), read_only=True) as con:
         chosen = resolve_run(con, period, run_id)
-        path = write_report(con, chosen, Path(out or default_out()) / period, role=role)
+        path = write_report(con, chosen, out_folder(out) / period, role=role)
     typer.echo(f"Report: {path}")

@@ -33,6 +33,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import console
 from flows.actions import actions_flow
+from flows.folders import out_folder
 from flows.ingest import ingest_flow
 from flows.ledger import ledger_flow
 from flows.lock import warehouse_lock
@@ -175,10 +176,7 @@ def ingest_run_name() -> str:
 
 
 def _resolve(warehouse: str | None, out: str | None) -> tuple[str, str]:
-    config = settings()
-    warehouse = str(Path(warehouse or default_path()).resolve())
-    out = str(Path(out or config.out or Path.cwd() / "out").resolve())  # GX needs absolute
-    return warehouse, out
+    return str(Path(warehouse or default_path()).resolve()), str(out_folder(out))
 
 
 def _resolve_inbox(inbox: str | None) -> str:

@@ -11,14 +11,11 @@ from prefect.cache_policies import NO_CACHE
 import flows.settings  # noqa: F401
 from expectations.registry import CHECKS
 from expectations.validate import finish_run, require_ledger, start_run, validate_period
+from flows.folders import out_folder
 from transforms.privacy import redacting
 from transforms.report import write_report
 from transforms.runs import new_run_id
 from warehouse.db import opened
-
-
-def default_out() -> Path:
-    return Path.cwd() / "out"
 
 
 @task(name="run the validation suites", cache_policy=NO_CACHE)
@@ -66,12 +63,12 @@ def validate_flow(period: str, warehouse: str | None = None, out: str | None = N
     Args:
         period: the month, YYYY-MM; the ledger for it must have been computed.
         warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
-        out: folder for reports; the run writes under ``<out>/<period>/``. Default ``./out``.
+        out: folder for reports; the run writes under ``<out>/<period>/``. Default ``$SHEBAO_OUT`` or ``./out``.
         run_id: identifier of this validation run; a new one when omitted.
     """
     run_id = run_id or new_run_id()
     warehouse = str(warehouse) if warehouse else None
-    out = str(Path(out or default_out()).resolve())  # GX's Data Docs need an absolute folder
+    out = str(out_folder(out))
     summary = run_suites_task(period, warehouse, out, run_id)
     summary["report"] = report_task(warehouse, out, period, run_id)
     create_markdown_artifact(markdown=_markdown(summary), key=f"validate-{period}".lower(),
