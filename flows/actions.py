@@ -14,6 +14,7 @@ from transforms.declarations import write_declarations
 from transforms.forms import write_forms
 from transforms.privacy import redacting
 from transforms.report import write_report
+from transforms.runs import latest_validation_run
 from transforms.workbook import write_workbook
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
@@ -24,9 +25,7 @@ from warehouse.errors import ShebaoError
 def update_action_list(warehouse: str | None, period: str, run_id: str | None) -> dict:
     with opened(warehouse) as con:
         if run_id is None:
-            row = con.execute("SELECT max(run_id) FROM quality.runs WHERE period = ? AND status = 'succeeded'",
-                              [period]).fetchone()
-            run_id = row[0] if row else None
+            run_id = latest_validation_run(con, period)
             if run_id is None:
                 raise ShebaoError(f"No validation run for {period} yet; run `shebao validate --period {period}` first.")
         summary = update_actions(con, period, run_id)

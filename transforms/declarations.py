@@ -15,6 +15,7 @@ import polars as pl
 
 from transforms import glossary
 from transforms.privacy import mask_id, redact, redact_frame
+from transforms.runs import latest_validation_run
 from transforms.spreadsheet import new_workbook, write_sheet
 from warehouse.db import sql_text
 
@@ -30,12 +31,6 @@ ARREARS_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "�
                    "late_fee": "滞纳金", "entity": "单位"}
 BASE_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "entity": "单位",
                 "reference_wage": "月平均工资"} | {t: f"{glossary.INSURANCE[t]}缴费基数" for t in TYPE_ORDER}
-
-
-def latest_run(con: duckdb.DuckDBPyConnection, period: str) -> str | None:
-    row = con.execute("SELECT max(run_id) FROM quality.runs WHERE period = ? AND status = 'succeeded'",
-                      [period]).fetchone()
-    return row[0] if row else None
 
 
 def year_start_regions(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
@@ -77,7 +72,7 @@ def _write(folder: Path, name: str, sheet: str, frame: pl.DataFrame, headers: di
 def write_declarations(con: duckdb.DuckDBPyConnection, period: str, folder: Path, full_ids: bool = False,
                        run_id: str | None = None) -> list[Path]:
     """Write the period's declarations into ``folder``; returns the files written."""
-    run_id = run_id or latest_run(con, period)
+    run_id = run_id or latest_validation_run(con, period)
     if run_id is None:
         return []
     folder = Path(folder)

@@ -11,6 +11,14 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(2)
 
 
+def latest_validation_run(con, period: str) -> str | None:
+    """The latest succeeded validation run of ``period`` (run ids sort in start order), or None: what the
+    action list, the declarations and the report act on when no run is named."""
+    row = con.execute("SELECT max(run_id) FROM quality.runs WHERE period = ? AND status = 'succeeded'",
+                      [period]).fetchone()
+    return row[0] if row else None
+
+
 RUN_TABLES = ("ingest.loads", "ledger.runs", "quality.runs")  # the tables whose rows carry a run_id
 
 
