@@ -47,7 +47,7 @@ class _GXSideConnection(duckdb_engine.ConnectionWrapper):
     def rollback(self) -> None:  # the ROLLBACK that discarded GX's pending results
         pass
 
-    def close(self) -> None:  # the cursor belongs to :class:`GXSession`, which closes it
+    def close(self) -> None:  # the cursor is ours (``gx_cursor``): its caller closes it when GX is done
         pass
 
 
