@@ -5,7 +5,19 @@ from __future__ import annotations
 import shutil
 from collections import defaultdict
 
+import pytest
+
 from transforms.ingest import ingest_inbox
+from warehouse.db import connect
+
+
+@pytest.fixture()
+def ingested(acceptance_copy):
+    """The acceptance inbox ingested into a new warehouse: a copy of the session's (``acceptance_ingested``
+    runs the same ``ingest_inbox`` on a new warehouse once, rather than once per test here)."""
+    connection = connect(acceptance_copy)
+    yield connection
+    connection.close()
 
 
 def _accounts(con):
@@ -23,9 +35,8 @@ def _accounts(con):
     return loads, rejects
 
 
-def test_every_file_is_accounted_as_expected(con, acceptance_dir, expected):
-    ingest_inbox(con, acceptance_dir / "inbox")
-    loads, rejects = _accounts(con)
+def test_every_file_is_accounted_as_expected(ingested, expected):
+    loads, rejects = _accounts(ingested)
     assert set(loads) == set(expected["files"])
     for name, want in expected["files"].items():
         kind, status, read, staged, rejected = loads[name]
@@ -34,8 +45,8 @@ def test_every_file_is_accounted_as_expected(con, acceptance_dir, expected):
         assert read == staged + rejected, name
 
 
-def test_loading_the_same_inbox_twice_changes_nothing(con, acceptance_dir):
-    ingest_inbox(con, acceptance_dir / "inbox")
+def test_loading_the_same_inbox_twice_changes_nothing(ingested, acceptance_dir):
+    con = ingested
     tables = ["ingest.loads", "ingest.rejects", "raw.rows", "staging.payroll", "staging.attendance",
               "staging.insurance", "staging.transfers"]
     before = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
@@ -59,8 +70,8 @@ def test_a_renamed_copy_is_recorded_as_skipped_duplicate(con, acceptance_dir, tm
         con.execute("SELECT rows_staged FROM ingest.loads WHERE status = 'loaded'").fetchone()[0]
 
 
-def test_current_rows_come_from_the_latest_file_per_key(con, acceptance_dir):
-    ingest_inbox(con, acceptance_dir / "inbox")
+def test_current_rows_come_from_the_latest_file_per_key(ingested):
+    con = ingested
     # For payroll and attendance: one load per (period, entity) is current, and core holds only its rows.
     duplicated = con.execute(
         """
