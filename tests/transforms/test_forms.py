@@ -143,6 +143,7 @@ def _forms_on(sheet) -> dict[str, tuple[int, dict]]:
     return forms
 
 
+@pytest.mark.slow  # large data: a workbook of a thousand forms written and read back (make test runs it)
 def test_thousands_of_forms_are_pages_of_a_few_sheets(tmp_path):
     from transforms.forms import FORMS_PER_SHEET, _write_xlsx
 
