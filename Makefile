@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The unit tests only (no slow or browser test): a quick loop while changing code, under two minutes on two
-# free cores (about 80 s of CPU time). Expensive warehouses are session fixtures in tests/conftest.py: copy them.
+# free cores (under 100 s of CPU time). Expensive warehouses are session fixtures in tests/conftest.py: copy them.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow and not browser" -q tests/transforms tests/expectations tests/warehouse
