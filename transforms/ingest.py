@@ -27,6 +27,8 @@ from transforms.staging import (
     REASON_CODE,
     ROW_NUMBER,
     SHEET,
+    body_height,
+    copied_rows,
     data_rows,
     find_header,
     mark_duplicates,
@@ -238,18 +240,21 @@ def _load_kind(con, source: str, sha: str, kind_name: str, sheets: list, lookup:
     its own transaction when ``commit_chunks``; returns the load's row, for the caller to insert last."""
     kind = k.KINDS[kind_name]
     load_id = None
-    prepared = [(data_rows(sheet.grid, header, sheet.name), header) for sheet, header in sheets]
-    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking.
-    copies = pl.concat([rows.select(RAW) for rows, _ in prepared]).select(~pl.col(RAW).is_first_distinct()).to_series()
+    size = chunk_rows()
+    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
+    # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
+    copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
     counts = {"read": 0, "staged": 0, "rejected": 0}
     offset = 0
-    for rows, header in prepared:
-        rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
-        offset += rows.height
+    for sheet, header in sheets:
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
-        size = chunk_rows()
-        for start in range(0, rows.height, size):
-            chunk = stage_rows(rows.slice(start, size), kind, labels, header.width, lookup)
+        for start in range(0, body_height(sheet.grid, header), size):
+            rows = data_rows(sheet.grid, header, sheet.name, start, size)
+            if not rows.height:  # blank rows only
+                continue
+            rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
+            offset += rows.height
+            chunk = stage_rows(rows, kind, labels, header.width, lookup)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
             with transaction(con) if commit_chunks else nullcontext():
                 # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
