@@ -39,7 +39,10 @@ from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
 Progress = Callable[[int, int, dict], None]
-CHUNK_ROWS = 200_000  # rows staged and written at a time: memory stays flat however large a file is
+# Rows staged and written at a time: memory stays flat however large a file is. Staging a chunk costs
+# about 2.5 KB a row at its peak (an 11-column insurance row), so 100,000 rows is about 250 MB; 200,000
+# put the first month of a 200,000-employee backfill 250 MB higher for no measurable speed.
+CHUNK_ROWS = 100_000
 CHUNK_ROWS_ENV = "SHEBAO_INGEST_CHUNK_ROWS"  # a smaller chunk trades speed for memory
 
 
