@@ -24,8 +24,8 @@ DEFAULT_FILE = "shebao.duckdb"
 KEY_ENV = "SHEBAO_WAREHOUSE_KEY"
 MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY"
 # DuckDB's own default is 80% of RAM, and it keeps what it has read or written cached up to that: a year of
-# 200,000 employees would sit in memory. Queries past the limit spill to <warehouse>.tmp/.
-DEFAULT_MEMORY = "2GB"
+# 200,000 employees would sit in memory. The limit is SHEBAO_DUCKDB_MEMORY (default
+# warehouse.settings.DEFAULT_DUCKDB_MEMORY); queries past it spill to <warehouse>.tmp/.
 ROLES_MIGRATION = 12  # 012_roles_action_ids.sql: the roles table, seeded with its creator
 
 

@@ -75,7 +75,8 @@ def test_duckdb_memory_is_capped_and_a_bad_size_is_one_sentence(warehouse_path: 
     con = connect(warehouse_path)
     limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
     con.close()
-    assert limit.endswith("GiB") and float(limit.split()[0]) < 2.0 and spill == str(warehouse_path) + ".tmp"
+    # the default leaves a 2 GB close room for its Python side (docs/memory.md)
+    assert limit == "488.2 MiB" and spill == str(warehouse_path) + ".tmp"
     for value, words in (("plenty", "is not a memory size"), ("1KB", "is too small"), ("60MB", "is too small")):
         monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", value)
         with pytest.raises(ShebaoError, match=f"SHEBAO_DUCKDB_MEMORY='{value}' {words}; set it to at least 256MB"):
