@@ -184,6 +184,27 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 @contextmanager
+def bulk_writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB at half its limit (never under the minimum) while the block writes bulk rows it does not read
+    back, such as an inbox's ingest. DuckDB keeps every block it writes cached up to its limit, and in a
+    large ingest that cache always fills; it is of no use to the writer, while the file being read needs
+    the room for its polars frames (docs/memory.md)."""
+    from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
+
+    configured = settings().duckdb_memory
+    limit = memory_bytes(configured) or MIN_MEMORY_BYTES
+    half = max(MIN_MEMORY_BYTES, limit // 2)
+    if half >= limit:
+        yield con
+        return
+    con.execute(f"SET memory_limit = '{half // 1000**2}MB'")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET memory_limit = {_sql_literal(configured)}")
+
+
+@contextmanager
 def opened(path: str | os.PathLike | None = None, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(path, **kwargs)
     try:

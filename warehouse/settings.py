@@ -20,11 +20,11 @@ _UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 
           "tb": 1000**4, "tib": 1024**4}
 # Below this DuckDB cannot hold a close's working set (measured: 60MB ran out of memory on the sample).
 MIN_MEMORY_BYTES = 256 * 1000**2
-# DuckDB's share of the 2 GB a close may use (docs/memory.md). DuckDB caches every block it writes up to
-# its limit, so a large ingest always fills it; the Python side (Prefect, GX, one file's polars frames)
-# needs the rest: the first month of a 200,000-employee backfill peaked at 2.26 GB with 1GB here. Queries
+# DuckDB's share of the 2 GB a close may use (docs/memory.md); the ingest holds it to half of this
+# (warehouse.db.bulk_writing). 512MB is too little for the action list at 200,000 employees (DuckDB ran out
+# of memory in actions_found.sql); 2GB, the old default, took a year's first month to 3.4 GB. Queries
 # larger than the limit spill to <warehouse>.tmp/.
-DEFAULT_DUCKDB_MEMORY = "512MB"
+DEFAULT_DUCKDB_MEMORY = "1GB"
 
 
 def memory_bytes(text: str) -> int | None:
