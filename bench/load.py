@@ -9,6 +9,10 @@ Two measurements, each in a fresh interpreter (Prefect without a server, as a sc
    ingests the whole inbox; later months must not grow as the ledger, findings and actions accumulate.
    Then month 2 is closed once more, behind the whole year: the same month's work with all the history
    in place, which separates the cost of history from that of a later month's own data.
+   ``--first-month-only``: close the first month of that backfill alone (the inbox still holds a year of
+   all four kinds, so it is the month that ingests everything): seconds and peak RSS per step.
+
+   The inbox is generated before the measured process starts (generation is not the close's memory).
 
    Months of equal size: the shipped policy starts 广州 in 2024-07 and 武汉 in 2025-01, so with it the
    ledger of a 2024-04..2025-03 backfill nearly doubles within the year and the months are not
@@ -16,7 +20,7 @@ Two measurements, each in a fresh interpreter (Prefect without a server, as a sc
    figures back to the first month (``carried_back_policy``); ``--shipped-policy`` measures without it.
 
 Usage: python bench/load.py [--employees 200000] [--backfill-employees 20000] [--months 12] [--skip-close]
-       [--skip-backfill] [--shipped-policy]
+       [--skip-backfill] [--first-month-only] [--shipped-policy] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -31,23 +37,61 @@ from _common import MONTHS, REPO, history_inbox, measure_child
 
 TARGET_MB = 2048
 
-CLOSE = """
+# Peak RSS per step: a thread samples this process's RSS, and the close's own ``timed`` steps are wrapped to
+# note when each starts and ends; a step's peak is the highest sample inside it (ru_maxrss is the exact
+# peak of the whole run).
+STEP_PEAKS = """
+import contextlib, threading, time, psutil
+import flows.close as _close
+_samples, _marks, _me = [], [], psutil.Process()
+def _sample():
+    while True:
+        _samples.append((time.perf_counter(), _me.memory_info().rss))
+        time.sleep(0.05)
+threading.Thread(target=_sample, daemon=True).start()
+_timed = _close.timed
+@contextlib.contextmanager
+def _marked(seconds, step):
+    started = time.perf_counter()
+    with _timed(seconds, step) as shown:
+        yield shown
+    _marks.append((step, started, time.perf_counter()))
+_close.timed = _marked
+def step_peaks():
+    samples = list(_samples)
+    peaks = {{step: max((rss for t, rss in samples if start <= t <= end), default=0) / 2**20
+             for step, start, end in _marks}}
+    _marks.clear()
+    return peaks
+"""
+
+CLOSE = STEP_PEAKS + """
 import json, sys, time
 sys.path.insert(0, '.')
 from flows.close import monthly_close
 started = time.perf_counter()
 summary = monthly_close(inbox={inbox!r}, period={period!r}, warehouse={warehouse!r}, out={out!r})
 print(json.dumps({{"seconds": time.perf_counter() - started, "rows": summary["ingest"]["rows_read"],
-                   "ledger": summary["ledger"]["employees_in_ledger"], "findings": summary["validation"]["findings"]}}))
+                   "ledger": summary["ledger"]["employees_in_ledger"], "findings": summary["validation"]["findings"],
+                   "steps": summary["seconds"], "step_peaks": step_peaks()}}))
+"""
+
+FIRST_MONTH = STEP_PEAKS + """
+import json, sys, time
+sys.path.insert(0, '.')
+from flows.close import monthly_close
+started = time.perf_counter()
+summary = monthly_close(inbox={inbox!r}, period={period!r}, warehouse={warehouse!r}, out={out!r}, policy={policy!r})
+print(json.dumps({{"seconds": time.perf_counter() - started, "rows": summary["ingest"]["rows_read"],
+                   "ledger": summary["ledger"]["rows_appended"], "findings": summary["validation"]["findings"],
+                   "steps": summary["seconds"], "step_peaks": step_peaks()}}))
 """
 
 BACKFILL = """
 import json, sys, time
 sys.path.insert(0, '.')
 from flows.close import monthly_close
-from sample import generate_inbox
 periods = {periods!r}
-generate_inbox({inbox!r}, {employees}, periods[0], periods[-1], formats="csv")
 times, steps, ledger_rows, findings = [], [], [], []
 for period in periods:
     started = time.perf_counter()
@@ -91,10 +135,25 @@ def carried_back_policy(first: str, folder: Path) -> Path:
     return path
 
 
-def close_at(employees: int) -> dict:
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        inbox = history_inbox(folder, employees)
+@contextmanager
+def workspace(keep: Path | None, name: str) -> Iterator[tuple[Path, Path]]:
+    """(folder for the inbox, scratch folder for the warehouse and outputs). With ``keep`` the inbox stays in
+    ``keep/name`` for the next run; the warehouse is fresh every run either way."""
+    with tempfile.TemporaryDirectory(dir=keep) as scratch:
+        if keep is None:
+            yield Path(scratch), Path(scratch)
+        else:
+            (keep / name).mkdir(parents=True, exist_ok=True)
+            yield keep / name, Path(scratch)
+
+
+def step_line(steps: dict, peaks: dict) -> str:
+    return ", ".join(f"{step} {seconds:.1f} s / {peaks.get(step, 0):,.0f} MB" for step, seconds in steps.items())
+
+
+def close_at(employees: int, keep: Path | None = None) -> dict:
+    with workspace(keep, f"close-{employees}") as (kept, folder):
+        inbox = history_inbox(kept, employees)
         result, peak = measure_child(CLOSE.format(inbox=str(inbox), period=MONTHS[1],
                                                   warehouse=str(folder / "w.duckdb"), out=str(folder / "out")))
     result |= {"employees": employees, "peak_mb": peak}
@@ -102,15 +161,42 @@ def close_at(employees: int) -> dict:
     print(f"close {employees:,} employees, {result['rows']:,} rows read: {result['seconds']:.1f} s, "
           f"peak RSS {peak:,.0f} MB ({verdict} the {TARGET_MB:,} MB target), {result['ledger']:,} in the ledger, "
           f"{result['findings']:,} findings", flush=True)
+    print(f"  per step (seconds / peak RSS): {step_line(result['steps'], result['step_peaks'])}", flush=True)
     return result
 
 
-def backfill_at(employees: int, count: int, shipped_policy: bool = False) -> dict:
+def backfill_inbox(folder: Path, employees: int, periods: list[str]) -> Path:
+    """A year of all four kinds (CSV), generated outside the measured process; reused when kept."""
+    from sample import generate_inbox
+
+    inbox = folder / "inbox"
+    if not (inbox.is_dir() and any(inbox.iterdir())):
+        generate_inbox(inbox, employees, periods[0], periods[-1], formats="csv")
+    return inbox
+
+
+def first_month_at(employees: int, count: int, shipped_policy: bool = False, keep: Path | None = None) -> dict:
+    """The first month of a ``count``-month backfill alone: it ingests the whole inbox (every kind, every month)."""
     periods = months(MONTHS[1], count)
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
+    with workspace(keep, f"backfill-{employees}-{periods[0]}-{periods[-1]}") as (kept, folder):
+        inbox = backfill_inbox(kept, employees, periods)
         policy = None if shipped_policy else str(carried_back_policy(periods[0], folder))
-        result, peak = measure_child(BACKFILL.format(periods=periods, inbox=str(folder / "inbox"), employees=employees,
+        result, peak = measure_child(FIRST_MONTH.format(inbox=str(inbox), period=periods[0], policy=policy,
+                                                        warehouse=str(folder / "w.duckdb"), out=str(folder / "out")))
+    verdict = "within" if peak <= TARGET_MB else "OVER"
+    print(f"first backfill month {periods[0]} of {count}, {employees:,} employees, {result['rows']:,} rows read: "
+          f"{result['seconds']:.1f} s, peak RSS {peak:,.0f} MB ({verdict} the {TARGET_MB:,} MB target), "
+          f"{result['ledger']:,} ledger rows, {result['findings']:,} findings", flush=True)
+    print(f"  per step (seconds / peak RSS): {step_line(result['steps'], result['step_peaks'])}", flush=True)
+    return result | {"employees": employees, "period": periods[0], "peak_mb": peak}
+
+
+def backfill_at(employees: int, count: int, shipped_policy: bool = False, keep: Path | None = None) -> dict:
+    periods = months(MONTHS[1], count)
+    with workspace(keep, f"backfill-{employees}-{periods[0]}-{periods[-1]}") as (kept, folder):
+        inbox = backfill_inbox(kept, employees, periods)
+        policy = None if shipped_policy else str(carried_back_policy(periods[0], folder))
+        result, peak = measure_child(BACKFILL.format(periods=periods, inbox=str(inbox),
                                                      warehouse=str(folder / "w.duckdb"), out=str(folder / "out"),
                                                      policy=policy))
     times = result["times"]
@@ -142,15 +228,23 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--skip-close", action="store_true")
     parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--first-month-only", action="store_true",
+                        help="close only the backfill's first month (it ingests the year's inbox): peak RSS per step")
     parser.add_argument("--shipped-policy", action="store_true",
                         help="backfill with the shipped policy (months of different sizes)")
+    parser.add_argument("--keep", type=Path, help="keep the generated inboxes in this folder and reuse them")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    keep = args.keep.resolve() if args.keep else None
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
     figures = {}
     if not args.skip_close:
-        figures["close"] = close_at(args.employees)
-    if not args.skip_backfill:
-        figures["backfill"] = backfill_at(args.backfill_employees, args.months, args.shipped_policy)
+        figures["close"] = close_at(args.employees, keep)
+    if args.first_month_only:
+        figures["first_month"] = first_month_at(args.backfill_employees, args.months, args.shipped_policy, keep)
+    elif not args.skip_backfill:
+        figures["backfill"] = backfill_at(args.backfill_employees, args.months, args.shipped_policy, keep)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -13,7 +13,7 @@ from flows import console
 from transforms.ingest import ingest_inbox
 from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
-from warehouse.db import opened
+from warehouse.db import bulk_writing, opened
 
 
 @task(name="load the inbox files", cache_policy=NO_CACHE)
@@ -31,7 +31,7 @@ def load_inbox_files(inbox: str, warehouse: str | None, run_id: str) -> list[dic
                             load.get("kind") or "-", load["status"], load["rows_read"], load["rows_staged"],
                             load["rows_rejected"])
 
-    with opened(warehouse) as con:
+    with opened(warehouse) as con, bulk_writing(con):
         return ingest_inbox(con, Path(inbox), run_id=run_id, progress=report)
 
 

@@ -14,6 +14,10 @@ DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_LOGGING_LOG_PRINTS": "false",
+    # polars' allocator (jemalloc) otherwise keeps freed pages for 10 s: through a large ingest, one file's
+    # temporaries (several hundred MB at 200,000 employees) stay resident while the next file's are made.
+    # Read when polars is first imported, which is after this module (flows/__init__ imports it first).
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
 }
 
 

@@ -170,16 +170,27 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
         raise UnreadableFile(f"the CSV cannot be parsed ({type(exc).__name__}); check quoting and separators") from None
     if not whole_lines.width:  # nothing polars reads as a line, e.g. only byte-order marks
         return _empty_grid()
-    lines = whole_lines.to_series(0).fill_null("")
+    lines = whole_lines.to_series(0)
+    del whole_lines
     grid = grid.rename({c: f"c{i}" for i, c in enumerate(grid.columns)})
-    unquoted = pl.when(lines.str.contains('"', literal=True)).then(
-        lines.str.replace_all(r'"(?:[^"]|"")*"', "")
-    ).otherwise(lines)
-    counts = pl.select(unquoted.str.count_matches(separator, literal=True).cast(pl.Int32) + 1).to_series()
+    counts = _cell_counts(lines, separator)
     # Exact only when lines align with rows (no line breaks inside quoted cells); else unknown.
     if counts.len() == grid.height:
         return grid.with_columns(counts.alias(CELLS))
     return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS))
+
+
+_LINES_AT_A_TIME = 100_000  # the cell count's temporaries, whole-column, would cost several times the file
+
+
+def _cell_counts(lines: pl.Series, separator: str) -> pl.Series:
+    """Cells per line: the separators outside quoted cells, plus one."""
+    line = pl.col("line")
+    count = (pl.when(line.str.contains('"', literal=True)).then(line.str.replace_all(r'"(?:[^"]|"")*"', ""))
+             .otherwise(line).str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int32) + 1)
+    parts = [lines.slice(start, _LINES_AT_A_TIME).to_frame("line").select(count.alias(CELLS)).to_series()
+             for start in range(0, lines.len(), _LINES_AT_A_TIME)]
+    return pl.concat(parts) if parts else pl.Series(CELLS, [], dtype=pl.Int32)
 
 
 MAX_CELLS = 30_000_000  # a sheet of 1,000,000 rows x 30 columns; calamine holds a sheet as a dense grid

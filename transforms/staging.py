@@ -55,23 +55,44 @@ def _labels(cells: tuple) -> list[str]:
     return labels
 
 
-def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None) -> pl.DataFrame:
-    """The rows under the header: numbered 1.. as in the sheet, blank rows left out, raw JSON kept."""
-    cell_columns = [f"c{i}" for i in range(header.width) if f"c{i}" in grid.columns]
-    body = grid.slice(header.row_index + 1).with_row_index(ROW_NUMBER, offset=1)
+def body_height(grid: pl.DataFrame, header: HeaderMatch) -> int:
+    """Rows under the header, blank ones included: what ``data_rows``'s ``start`` counts in."""
+    return max(grid.height - header.row_index - 1, 0)
+
+
+def _body(grid: pl.DataFrame, header: HeaderMatch, start: int, length: int | None) -> pl.DataFrame:
+    body = grid.slice(header.row_index + 1 + start, length).with_row_index(ROW_NUMBER, offset=1 + start)
     body = body.with_columns(pl.col(ROW_NUMBER).cast(pl.Int32))
     all_cells = [c for c in grid.columns if c not in (CELLS, FOREIGN)]
     if all_cells:
         blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in all_cells])
         body = body.filter(~blank)
+    return body
+
+
+def _cells(grid: pl.DataFrame, header: HeaderMatch) -> list[str]:
+    return [f"c{i}" for i in range(header.width) if f"c{i}" in grid.columns]
+
+
+def _raw(cell_columns: list[str], header: HeaderMatch) -> pl.Expr:
+    """The row's cells under the header's labels: its raw JSON, and what makes two rows exact copies."""
+    return pl.struct([pl.col(c).alias(label) for c, label in zip(cell_columns, header.labels, strict=False)])
+
+
+def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None, start: int = 0,
+              length: int | None = None) -> pl.DataFrame:
+    """The rows under the header: numbered 1.. as in the sheet, blank rows left out, raw JSON kept.
+
+    ``start``/``length``: only those rows under the header (a chunk of a large sheet; numbers unchanged)."""
+    cell_columns = _cells(grid, header)
+    body = _body(grid, header, start, length)
     if not cell_columns:
         return body.select(ROW_NUMBER).with_columns(pl.lit(sheet, pl.String).alias(SHEET), pl.lit("{}").alias(RAW))
-    raw = pl.struct([pl.col(c).alias(label) for c, label in zip(cell_columns, header.labels, strict=False)])
     extra = (pl.col(CELLS) > header.width) if CELLS in body.columns else pl.lit(False)
     return body.select(
         pl.col(ROW_NUMBER),
         pl.lit(sheet, pl.String).alias(SHEET),
-        raw.struct.json_encode().alias(RAW),
+        _raw(cell_columns, header).struct.json_encode().alias(RAW),
         extra.fill_null(False).alias("__extra_cells"),
         (pl.col(CELLS) if CELLS in body.columns else pl.lit(None, pl.Int32)).alias("__cells"),
         (pl.col(FOREIGN) if FOREIGN in body.columns else pl.lit(False)).alias(FOREIGN),
@@ -80,6 +101,35 @@ def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None) -> pl.
             for name, index in header.positions.items()
         ],
     )
+
+
+def copied_rows(sheets: list[tuple[pl.DataFrame, HeaderMatch]], size: int) -> pl.Series:
+    """Per data row of ``sheets`` (``data_rows`` of each, in order): is it an exact copy of an earlier row,
+    the same raw JSON? Decided over all of them, ``size`` rows at a time: a hash of each row's cells first,
+    then the raw JSON of only the rows whose hash repeats, so a large file's raw text is never held whole
+    (at a million rows that text alone is about 250 MB) and a hash collision never rejects a row."""
+    chunks = [(grid, header, start) for grid, header in sheets for start in range(0, body_height(grid, header), size)]
+
+    def rows_of(grid, header, start) -> pl.DataFrame:
+        cells = _cells(grid, header)
+        key = _raw(cells, header).hash() if cells else pl.lit(0, pl.UInt64)
+        return _body(grid, header, start, size).select(ROW_NUMBER, key.alias("key"), *[pl.col(c) for c in cells])
+
+    keys = pl.concat([rows_of(*chunk).get_column("key") for chunk in chunks]) if chunks else pl.Series([], dtype=pl.UInt64)
+    maybe = keys.is_duplicated()
+    none = pl.repeat(False, keys.len(), dtype=pl.Boolean, eager=True).alias(DUPLICATE)
+    if not maybe.any():
+        return none
+    texts, offset = [], 0
+    for grid, header, start in chunks:
+        rows = rows_of(grid, header, start)
+        picked = maybe.slice(offset, rows.height)
+        cells = _cells(grid, header)
+        raw = _raw(cells, header).struct.json_encode() if cells else pl.lit("{}")
+        texts.append(rows.with_row_index("at", offset).filter(picked).select("at", raw.alias(RAW)))
+        offset += rows.height
+    candidates = pl.concat(texts).filter(~pl.col(RAW).is_first_distinct())
+    return none.scatter(candidates["at"], True)
 
 
 def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_width: int,

@@ -24,8 +24,8 @@ DEFAULT_FILE = "shebao.duckdb"
 KEY_ENV = "SHEBAO_WAREHOUSE_KEY"
 MEMORY_ENV = "SHEBAO_DUCKDB_MEMORY"
 # DuckDB's own default is 80% of RAM, and it keeps what it has read or written cached up to that: a year of
-# 200,000 employees would sit in memory. Queries past the limit spill to <warehouse>.tmp/.
-DEFAULT_MEMORY = "2GB"
+# 200,000 employees would sit in memory. The limit is SHEBAO_DUCKDB_MEMORY (default
+# warehouse.settings.DEFAULT_DUCKDB_MEMORY); queries past it spill to <warehouse>.tmp/.
 ROLES_MIGRATION = 12  # 012_roles_action_ids.sql: the roles table, seeded with its creator
 
 
@@ -192,6 +192,27 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+@contextmanager
+def bulk_writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB at half its limit (never under the minimum) while the block writes bulk rows it does not read
+    back, such as an inbox's ingest. DuckDB keeps every block it writes cached up to its limit, and in a
+    large ingest that cache always fills; it is of no use to the writer, while the file being read needs
+    the room for its polars frames (docs/memory.md)."""
+    from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
+
+    configured = settings().duckdb_memory
+    limit = memory_bytes(configured) or MIN_MEMORY_BYTES
+    half = max(MIN_MEMORY_BYTES, limit // 2)
+    if half >= limit:
+        yield con
+        return
+    con.execute(f"SET memory_limit = '{half // 1000**2}MB'")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET memory_limit = {_sql_literal(configured)}")
 
 
 @contextmanager

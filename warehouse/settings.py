@@ -20,6 +20,11 @@ _UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 
           "tb": 1000**4, "tib": 1024**4}
 # Below this DuckDB cannot hold a close's working set (measured: 60MB ran out of memory on the sample).
 MIN_MEMORY_BYTES = 256 * 1000**2
+# DuckDB's share of the 2 GB a close may use (docs/memory.md); the ingest holds it to half of this
+# (warehouse.db.bulk_writing). 512MB is too little for the action list at 200,000 employees (DuckDB ran out
+# of memory in actions_found.sql); 2GB, the old default, took a year's first month to 3.4 GB. Queries
+# larger than the limit spill to <warehouse>.tmp/.
+DEFAULT_DUCKDB_MEMORY = "1GB"
 
 
 def memory_bytes(text: str) -> int | None:
@@ -42,7 +47,7 @@ class Settings(BaseSettings):
     inbox: Path | None = Field(None, description="Folder of extract files (deployments).")
     out: Path | None = Field(None, description="Folder for reports and exports (default ./out).")
     lock_wait: float = Field(30.0, description="Seconds to wait for another run holding the warehouse.")
-    duckdb_memory: str = Field("2GB", description="DuckDB's memory limit, e.g. 2GB.")
+    duckdb_memory: str = Field(DEFAULT_DUCKDB_MEMORY, description="DuckDB's memory limit, e.g. 512MB or 2GB.")
     dask_address: str | None = Field(None, description="Dask scheduler for the per-entity work.")
     timezone: str = Field("Asia/Shanghai", description="Time zone that names the month a scheduled close closes.")
     retries: int = Field(2, ge=0, le=10, description="Retries of a deployed close or ingest after a failure.")
