@@ -19,6 +19,7 @@ from transforms import glossary
 from transforms.evidence import sentence
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
+from transforms.runs import latest_validation_run
 from warehouse.errors import ShebaoError
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html"
@@ -46,12 +47,10 @@ def resolve_run(con: duckdb.DuckDBPyConnection, period: str, run_id: str | None 
         if row[0] != period:
             raise ShebaoError(f"The validation run {run_id} is for {row[0]}, not {period}; pass its period.")
         return run_id
-    row = con.execute(
-        "SELECT max(run_id) FROM quality.runs WHERE period = ? AND status = 'succeeded'", [period]
-    ).fetchone()
-    if row is None or row[0] is None:
+    latest = latest_validation_run(con, period)
+    if latest is None:
         raise ShebaoError(f"No validation run for {period} has finished; run `shebao validate --period {period}` first.")
-    return row[0]
+    return latest
 
 
 def write_report(con: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path, role: str | None = None) -> Path:
