@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from warehouse.db import sql_text
+from warehouse.sql import sql_text
 
 CHECKS_DIR = Path(__file__).with_name("checks")
 SHARED_DIR = CHECKS_DIR / "shared"

@@ -37,8 +37,9 @@ import polars as pl
 from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import PermissionDenied, get_role, try_audit
-from warehouse.db import one, scalar, sql_text, transaction
+from warehouse.db import one, scalar, transaction
 from warehouse.errors import ShebaoError
+from warehouse.sql import sql_text
 
 SQL = Path(__file__).with_name("sql")
 

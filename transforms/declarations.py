@@ -17,7 +17,7 @@ from transforms import glossary
 from transforms.privacy import mask_id, redact, redact_frame
 from transforms.runs import latest_validation_run
 from transforms.spreadsheet import new_workbook, write_sheet
-from warehouse.db import sql_text
+from warehouse.sql import sql_text
 
 SQL = Path(__file__).with_name("sql")
 TYPE_ORDER = list(glossary.INSURANCE)

@@ -29,8 +29,9 @@ from transforms.normalise import parse_amount, parse_month
 from transforms.privacy import mask_id_sql, redact_frame, redact_series
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
-from warehouse.db import scalar, sql_text
+from warehouse.db import scalar
 from warehouse.errors import ShebaoError
+from warehouse.sql import sql_text
 
 FORMATS = ("parquet", "xlsx", "csv")
 SQL = Path(__file__).with_name("sql")

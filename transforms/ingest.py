@@ -35,9 +35,10 @@ from transforms.staging import (
     mark_duplicates,
     stage_rows,
 )
-from warehouse.db import run_sql, scalar, transaction
+from warehouse.db import scalar, transaction
 from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
+from warehouse.sql import run_sql
 
 Progress = Callable[[int, int, dict], None]
 # Rows staged and written at a time: memory stays flat however large a file is. Staging a chunk costs

@@ -17,7 +17,8 @@ from transforms.faults import checkpoint
 from transforms.policy import apply_policy, policy_fingerprint
 from transforms.privacy import redact
 from transforms.runs import new_run_id
-from warehouse.db import one, run_sql, scalar, transaction
+from warehouse.db import one, scalar, transaction
+from warehouse.sql import run_sql
 
 APPEND = Path(__file__).with_name("sql") / "ledger_append.sql"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse.db import run_sql
+from warehouse.sql import run_sql
 
 SQL = Path(__file__).with_name("sql") / "reconciliation.sql"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import run_sql
+from warehouse.sql import run_sql
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MODELS = Path(__file__).with_name("models")
