@@ -27,13 +27,19 @@ MONTHS = ("2024-03", "2025-03")  # 12 months of payroll history, then the month 
 def history_inbox(folder: Path, employees: int, seed: int = 0) -> Path:
     """CSV inbox (UTF-8 and GBK): 13 months of payroll, the other three kinds for the last month only.
 
-    Reused when ``folder/inbox`` already holds files (``--keep``), so repeated runs skip generation.
+    Reused when ``folder/inbox`` exists (``--keep``), so repeated runs skip generation. It is written as
+    ``inbox.partial`` and renamed when complete: a run stopped half-way is never reused.
     """
+    import shutil
+
     from sample import generate_inbox
 
     inbox = folder / "inbox"
-    if not (inbox.is_dir() and any(inbox.iterdir())):
-        generate_inbox(inbox, employees, MONTHS[0], MONTHS[1], seed=seed, formats="csv", history_payroll_only=True)
+    if not inbox.is_dir():
+        partial = folder / "inbox.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        generate_inbox(partial, employees, MONTHS[0], MONTHS[1], seed=seed, formats="csv", history_payroll_only=True)
+        partial.rename(inbox)
     return inbox
 
 
