@@ -79,6 +79,7 @@ def main() -> None:
             megabytes = sum(p.stat().st_size for p in inbox.iterdir()) / 2**20
             print(f"{employees:>8,} employees: inbox {generated} ({files} files, {megabytes:.1f} MB)", flush=True)
             floor, rows = duckdb_floor(inbox, folder / "floor.duckdb")
+            print(f"    floor {floor:.2f} s, {rows:,} rows", flush=True)  # shown even when the close fails
             close, tree = run_close(folder, inbox)
         outside = close["seconds"] - sum(close["steps"].values())
         results.append({"employees": employees, "rows": rows, "floor": floor, **close, "tree_mb": tree})
