@@ -63,11 +63,9 @@ def export_ledger_files(warehouse: str, period: str, out: str) -> list[str]:
     """The whole period's ledger for finance (IDs masked): xlsx first, then Parquet."""
     from transforms.export import export_ledger
 
-    with opened(warehouse) as con:
-        paths = []
-        for fmt in ("xlsx", "parquet", "csv"):
-            paths += [str(p) for p in export_ledger(con, period, fmt, Path(out) / period, role="finance")]
-    return paths
+    with opened(warehouse) as con:  # the tables once, written in each format
+        return [str(p) for p in export_ledger(con, period, ("xlsx", "parquet", "csv"), Path(out) / period,
+                                              role="finance")]
 
 
 @task(name="write the read copy", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)

@@ -48,9 +48,12 @@ def warehouse_path(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def con(warehouse_path: Path):
+    from expectations.registry import record_checks
     from warehouse.db import connect
 
     connection = connect(warehouse_path)
+    # quality.checks as any validation writes it: tests that hand-write findings find the registry there
+    record_checks(connection)
     yield connection
     connection.close()
 

@@ -4,7 +4,8 @@ An action found again stays one action: its id is the type's prefix and a digest
 problem's key (never the month) — ``ADJUST_BASE|entity|id_number``, ``MERGE_RECORDS|id|<shared number>``
 or ``MERGE_RECORDS|person|<name>|<birth date>``, the transfer id for transfer actions, the employee
 otherwise. This is recipe v1 of the id (``<prefix>-`` + the first 12 hex digits of
-``sha256(action_type || '|' || problem_key)``, keys in ``sql/actions_found.sql``): ids are what people
+``sha256(action_type || '|' || problem_key)``, each code's key expression in its row of the check
+registry, read from ``quality.checks`` and spliced into ``sql/actions_found.sql``): ids are what people
 dismissed, so a problem found again keeps the id of its existing action, matched by type and key
 (``sql/actions_keep_ids.sql``); changing a key's format needs a migration that rewrites the stored keys, as
 migration 012 does for the merge keys of older warehouses. All ADJUST_BASE findings about one person at one
@@ -36,7 +37,7 @@ import polars as pl
 from transforms.faults import checkpoint
 from transforms.privacy import mask_id_sql, redact_frame
 from transforms.roles import PermissionDenied, get_role, try_audit
-from warehouse.db import one, scalar, transaction
+from warehouse.db import one, scalar, sql_text, transaction
 from warehouse.errors import ShebaoError
 
 SQL = Path(__file__).with_name("sql")
@@ -47,46 +48,30 @@ class ActionType:
     code: str
     prefix: str                  # of the action id
     name_zh: str                 # the workbook's sheet name
-    findings: tuple[str, ...]    # SPEC §6: the finding codes that call for it
-    needs: tuple[str, ...]       # extracts its findings come from
     todo_zh: str                 # what HR does about it
 
 
-# SPEC §6, the one mapping from finding code to action type.
+# SPEC §6's action types: what HR does. Which finding codes call for each, the extracts they need and the
+# problem key are the codes' registry rows (expectations/registry.py), read from ``quality.checks``.
 TYPES = (
-    ActionType("MERGE_RECORDS", "MRG", "合并档案", ("DUPLICATE_ID_NUMBER", "DUPLICATE_PERSON"),
-               ("payroll", "attendance"), "核对是否同一人，合并重复的员工档案并保留正确的身份证号"),
-    ActionType("FIX_ID_NUMBER", "FIX", "更正身份证号", ("INVALID_ID_NUMBER",),
-               ("payroll", "attendance"), "核对身份证原件，更正人事和工资系统中的身份证号"),
-    ActionType("ADJUST_BASE", "ADJ", "调整缴费基数", ("BASE_BELOW_FLOOR", "BASE_ABOVE_CEILING", "BASE_MISMATCH"),
-               ("insurance", "payroll"), "向参保地经办机构申报调整缴费基数为应为基数"),
-    ActionType("CORRECT_WITHHOLDING", "WHD", "更正代扣", ("WITHHOLDING_MISMATCH",),
-               ("payroll",), "核对并更正工资中的个人社保代扣金额，下月补扣或退还差额"),
-    ActionType("ENROLL_EMPLOYEE", "ENR", "办理参保", ("HIRED_NOT_ENROLLED",),
-               ("insurance", "payroll"), "为员工在工作地办理养老保险参保登记（入职30日内）"),
-    ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", ("DEPARTED_STILL_CONTRIBUTING",),
-               ("insurance", "attendance"), "为已离职员工办理停保（减员）"),
-    ActionType("STOP_ORIGIN_RECORD", "SOR", "原参保停保", ("ACTIVE_ELSEWHERE", "DOUBLE_ENROLLMENT"),
-               ("insurance", "payroll", "transfers"),
+    ActionType("MERGE_RECORDS", "MRG", "合并档案", "核对是否同一人，合并重复的员工档案并保留正确的身份证号"),
+    ActionType("FIX_ID_NUMBER", "FIX", "更正身份证号", "核对身份证原件，更正人事和工资系统中的身份证号"),
+    ActionType("ADJUST_BASE", "ADJ", "调整缴费基数", "向参保地经办机构申报调整缴费基数为应为基数"),
+    ActionType("CORRECT_WITHHOLDING", "WHD", "更正代扣", "核对并更正工资中的个人社保代扣金额，下月补扣或退还差额"),
+    ActionType("ENROLL_EMPLOYEE", "ENR", "办理参保", "为员工在工作地办理养老保险参保登记（入职30日内）"),
+    ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", "为已离职员工办理停保（减员）"),
+    ActionType("STOP_ORIGIN_RECORD", "SOR", "原参保停保",
                "联系原单位或原参保地经办机构办理停保（减员）；原参保停止后才能在本地参保或申请转移"),
-    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", ("TRANSFER_NEEDED",),
-               ("insurance", "payroll", "transfers"), "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表"),
-    ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", ("FIRST_ENROLLMENT_MISJUDGED",),
-               ("insurance",), "更正首次参保标记，关联此前的参保缴费记录"),
-    ActionType("CHASE_TRANSFER", "CHS", "催办转移", ("STALE_TRANSFER",),
-               ("transfers",), "联系经办机构催办超期未办的转移接续业务"),
-    ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", ("TRANSFER_NOT_REFLECTED",),
-               ("transfers", "insurance"), "转移已办结：请转出地终止原参保记录并更新参保信息"),
-    ActionType("UPDATE_POLICY", "POL", "更新政策", ("POLICY_OUTDATED",),
-               ("payroll",), "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
-    ActionType("ADD_POLICY", "ADP", "补充政策", ("NO_POLICY",),
-               ("payroll",), "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
-    ActionType("RECONCILE_BILL", "BIL", "核对账单", ("BILL_MISMATCH",),
-               ("payroll", "bill"), "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
+    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表"),
+    ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", "更正首次参保标记，关联此前的参保缴费记录"),
+    ActionType("CHASE_TRANSFER", "CHS", "催办转移", "联系经办机构催办超期未办的转移接续业务"),
+    ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", "转移已办结：请转出地终止原参保记录并更新参保信息"),
+    ActionType("UPDATE_POLICY", "POL", "更新政策", "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
+    ActionType("ADD_POLICY", "ADP", "补充政策", "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
+    ActionType("RECONCILE_BILL", "BIL", "核对账单", "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
 )
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}
-FINDING_ACTION = {code: t.code for t in TYPES for code in t.findings}
 STATUSES = ("open", "submitted", "resolved", "dismissed")
 
 
@@ -97,9 +82,12 @@ def actor() -> str:
     return caller()
 
 
-def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
-    """Run the statements of ``transforms/sql/<name>`` in order, each with the parameters it names."""
-    text = (SQL / name).read_text(encoding="utf-8")
+def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict, fragments: dict | None = None) -> None:
+    """Run the statements of ``transforms/sql/<name>`` in order, each with the parameters it names; each
+    ``{fragment}`` of ``fragments`` is replaced by its SQL text first."""
+    text = sql_text(SQL / name)
+    for fragment, sql in (fragments or {}).items():
+        text = text.replace("{" + fragment + "}", sql)
     for statement in re.split(r";[ \t]*(?:\n|$)", text):
         body = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
         if body:
@@ -107,11 +95,37 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> Non
             con.execute(body, {k: v for k, v in params.items() if k in used})
 
 
-def register_action_map(con: duckdb.DuckDBPyConnection) -> None:
-    """``action_map(code, action_type, prefix)``: :data:`TYPES` as a temporary table for the SQL."""
+def finding_actions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(code, action type, problem-key expression) of every finding code that calls for an action, from the
+    registry the latest validation recorded in ``quality.checks``."""
+    rows = con.execute("SELECT code, action_type, problem_key FROM quality.checks"
+                       " WHERE action_type IS NOT NULL ORDER BY ordinal").fetchall()
+    if not rows:
+        raise ShebaoError("The warehouse holds no check registry with action types (quality.checks); run "
+                          "`shebao validate` for the month again, which records it, then the actions.")
+    unknown = sorted({t for _, t, _ in rows} - set(BY_TYPE))
+    if unknown or any(not re.fullmatch(r"[A-Z_]+", code) or not key for code, _, key in rows):
+        raise ShebaoError(f"quality.checks names action types this program does not know ({', '.join(unknown)}) "
+                          "or a code without a problem key; run `shebao validate` with this version first.")
+    return rows
+
+
+def register_action_map(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """``action_map(code, action_type, prefix)`` as a temporary table for the SQL; returns the SQL fragments
+    of ``actions_found.sql``: ``problem_key``, a CASE of each code's key expression over finding ``f``."""
+    rows = finding_actions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE action_map (code VARCHAR, action_type VARCHAR, prefix VARCHAR)")
-    con.executemany("INSERT INTO action_map VALUES (?, ?, ?)",
-                    [[code, t.code, t.prefix] for t in TYPES for code in t.findings])
+    con.executemany("INSERT INTO action_map VALUES (?, ?, ?)", [[code, t, BY_TYPE[t].prefix] for code, t, _ in rows])
+    cases = "\n".join(f"            WHEN '{code}' THEN {key}" for code, _, key in rows)
+    return {"problem_key": f"CASE f.code\n{cases}\n        END"}
+
+
+def unprovable_types(con: duckdb.DuckDBPyConnection, missing_kinds: set[str]) -> list[str]:
+    """The action types some of whose findings need an extract that is missing: not finding proves nothing."""
+    rows = con.execute("SELECT DISTINCT action_type FROM quality.checks WHERE action_type IS NOT NULL"
+                       " AND len(list_intersect(needs, ?)) > 0", [sorted(missing_kinds)]).fetchall()
+    found = {r[0] for r in rows}
+    return [t.code for t in TYPES if t.code in found]
 
 
 def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> dict:
@@ -130,11 +144,11 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
         [run_id]).fetchall()}
     if not scalar(con, "SELECT count(*) FROM core.bills WHERE period = ?", [period]):
         missing_kinds.add("bill")  # bills are optional (no MISSING_EXTRACT), but a month without one proves nothing
-    unprovable = [t.code for t in TYPES if set(t.needs) & missing_kinds]
+    unprovable = unprovable_types(con, missing_kinds)
     params = {"period": period, "run_id": run_id, "now": datetime.now(), "actor": actor(), "unprovable": unprovable}
     with transaction(con):
-        register_action_map(con)
-        run_sql_file(con, "actions_found.sql", params)
+        fragments = register_action_map(con)
+        run_sql_file(con, "actions_found.sql", params, fragments)
         run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")

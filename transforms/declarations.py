@@ -16,6 +16,7 @@ import polars as pl
 from transforms import glossary
 from transforms.privacy import mask_id, redact, redact_frame
 from transforms.spreadsheet import new_workbook, write_sheet
+from warehouse.db import sql_text
 
 SQL = Path(__file__).with_name("sql")
 TYPE_ORDER = list(glossary.INSURANCE)
@@ -44,7 +45,7 @@ def year_start_regions(con: duckdb.DuckDBPyConnection, period: str) -> list[str]
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFrame:
-    text = (SQL / f"declaration_{name}.sql").read_text(encoding="utf-8")
+    text = sql_text(SQL / f"declaration_{name}.sql")
     used = {k: v for k, v in params.items() if f"${k}" in text}
     return con.execute(text, used).pl()
 

@@ -19,7 +19,7 @@ import polars as pl
 from transforms.actions import list_actions
 from transforms.export import SHEETS, ledger_rows, ledger_totals, readable, write_workbook
 from transforms.privacy import redact, redact_frame
-from transforms.workbook import write_action_rows
+from transforms.workbook import readable_actions, write_action_rows
 
 CENT = Decimal("0.01")
 
@@ -30,7 +30,7 @@ def entity_slices(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str
     Ids are masked (the default role's view); actions are the whole list (every status), as HR keeps it.
     """
     ledger = redact_frame(ledger_rows(con, period, full_ids=False))
-    actions = list_actions(con)  # the default role's view: free text redacted too
+    actions = readable_actions(con, list_actions(con), full_ids=False)  # the default role's view: text redacted too
     entities = sorted(set(ledger["entity"].drop_nulls()) | set(actions["entity"].drop_nulls()))
     ledger_parts = ledger.partition_by("entity", as_dict=True, maintain_order=True)
     action_parts = actions.partition_by("entity", as_dict=True, maintain_order=True)

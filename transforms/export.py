@@ -15,6 +15,7 @@ rates as ``0.00%`` numbers; csv shows rates as ``16.00%`` text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -28,7 +29,7 @@ from transforms.normalise import parse_amount, parse_month
 from transforms.privacy import mask_id_sql, redact_frame, redact_series
 from transforms.roles import get_role
 from transforms.spreadsheet import neutralise_frame, new_workbook, write_sheet
-from warehouse.db import scalar
+from warehouse.db import scalar, sql_text
 from warehouse.errors import ShebaoError
 
 FORMATS = ("parquet", "xlsx", "csv")
@@ -198,7 +199,7 @@ def ledger_totals(rows: pl.DataFrame) -> pl.DataFrame:
 def unbooked_people(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
     """未入账人员: paid in P but without a ledger row for P, and why (in Chinese)."""
     staged = con.execute(
-        (SQL / "unbooked_people.sql").read_text(encoding="utf-8").replace(
+        sql_text(SQL / "unbooked_people.sql").replace(
             "{id_number}", "id_number" if full_ids else mask_id_sql("id_number")),
         {"period": period},
     ).pl()
@@ -274,13 +275,15 @@ def finance_tables(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) 
 # ------------------------------------------------------------------------------------------------ writing
 
 
-def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir: Path,
+def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str | Sequence[str], out_dir: Path,
                   role: str | None = None) -> list[Path]:
-    """Write the ledger of ``period`` in ``fmt``; IDs masked unless the role may see them. xlsx is one
-    workbook ``ledger_<P>.xlsx``; csv and parquet are one file per sheet, ``ledger_<P>_<key>.<fmt>``, and
-    缴费明细 is ``ledger_<P>.<fmt>`` (its name before the other sheets came)."""
-    if fmt not in FORMATS:
-        raise ShebaoError(f"The export format {fmt!r} is unknown; use one of {', '.join(FORMATS)}.")
+    """Write the ledger of ``period`` in ``fmt`` (one format, or several from one computation of the tables);
+    IDs masked unless the role may see them. xlsx is one workbook ``ledger_<P>.xlsx``; csv and parquet are one
+    file per sheet, ``ledger_<P>_<key>.<fmt>``, and 缴费明细 is ``ledger_<P>.<fmt>`` (its name before the other
+    sheets came)."""
+    formats = [fmt] if isinstance(fmt, str) else list(fmt)
+    for unknown in (f for f in formats if f not in FORMATS):
+        raise ShebaoError(f"The export format {unknown!r} is unknown; use one of {', '.join(FORMATS)}.")
     permitted = get_role(role)
     if not scalar(con, "SELECT count(*) FROM ledger.runs WHERE period = ?", [period]):
         raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
@@ -289,6 +292,13 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str, out_dir
         tables = [(sheet, redact_frame(frame)) for sheet, frame in tables]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for one_format in formats:
+        paths += _write_format(tables, period, one_format, out_dir)
+    return paths
+
+
+def _write_format(tables: list[tuple[Sheet, pl.DataFrame]], period: str, fmt: str, out_dir: Path) -> list[Path]:
     if fmt == "xlsx":
         path = out_dir / f"ledger_{period}.xlsx"
         write_workbook(path, tables)

@@ -16,6 +16,7 @@ would also need a CJK font registered); the HTML page prints to A4 from any brow
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from datetime import date
@@ -121,8 +122,13 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
     return fields
 
 
+@functools.cache
+def _template() -> str:
+    return TEMPLATE.read_text(encoding="utf-8")
+
+
 def render_html(fields: dict) -> str:
-    page = TEMPLATE.read_text(encoding="utf-8")
+    page = _template()
     for key, value in fields.items():
         shown = html.escape(str(value))
         if key == "masked_note" and value:
@@ -134,7 +140,7 @@ def render_html(fields: dict) -> str:
 
 
 def write_forms(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None) -> list[Path]:
-    """One HTML page per open INITIATE_TRANSFER action and one xlsx (a sheet per form) into ``folder``."""
+    """One HTML page per open INITIATE_TRANSFER action and one xlsx (every form, a page each) into ``folder``."""
     fields = form_fields(con, get_role(role).sees_full_ids)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in [*folder.glob("转移申请表_*.html"), folder / "转移申请表.xlsx"]:
@@ -149,42 +155,67 @@ def write_forms(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None =
     return paths
 
 
+FORMS_PER_SHEET = 1000  # Excel keeps at most 1,026 manual page breaks on a sheet
+
+
 def _write_xlsx(fields: list[dict], path: Path) -> Path:
+    """Every form on A4 pages of one sheet (a page break after each), a thousand forms a sheet: printed,
+    one form per page; a sheet per form would make a workbook of thousands of sheets nobody can open."""
     import xlsxwriter  # a printed form's layout (merged cells, page setup), not a table
 
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    title = workbook.add_format({"bold": True, "font_size": 16, "align": "center"})
-    section = workbook.add_format({"bold": True, "border": 1, "bg_color": "#E7E6E6"})
-    label = workbook.add_format({"border": 1, "align": "center"})
-    cell = workbook.add_format({"border": 1, "text_wrap": True})
-    small = workbook.add_format({"font_size": 9})
-    for f in fields:
-        sheet = workbook.add_worksheet(f["action_id"][:31])
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "in_memory": True})
+    styles = {
+        "title": workbook.add_format({"bold": True, "font_size": 16, "align": "center"}),
+        "section": workbook.add_format({"bold": True, "border": 1, "bg_color": "#E7E6E6"}),
+        "label": workbook.add_format({"border": 1, "align": "center"}),
+        "cell": workbook.add_format({"border": 1, "text_wrap": True}),
+        "small": workbook.add_format({"font_size": 9}),
+    }
+    batches = [fields[i:i + FORMS_PER_SHEET] for i in range(0, len(fields), FORMS_PER_SHEET)]
+    for number, batch in enumerate(batches, start=1):
+        sheet = workbook.add_worksheet("转移申请表" if len(batches) == 1 else f"转移申请表{number}")
         sheet.set_paper(9)                 # A4
-        sheet.fit_to_pages(1, 1)
+        sheet.fit_to_pages(1, 0)           # one page wide; the page breaks make one form a page
         sheet.center_horizontally()
         sheet.set_column(0, 0, 22)
         sheet.set_column(1, 1, 56)
-        sheet.merge_range(0, 0, 0, 1, "基本养老保险关系转移接续申请表", title)
-        sheet.write_string(1, 0, f"编号：{f['action_id']}", small)
-        sheet.write_string(1, 1, f"生成日期：{f['today']}", small)
-        for row, (text, key) in enumerate(XLSX_LAYOUT, start=2):
-            if key is None and text in ("参保人员基本信息", "原参保地信息", "转入地信息", "申请", "经办机构意见"):
-                sheet.merge_range(row, 0, row, 1, text, section)
-                continue
-            value = str(f.get(key) or "") if key else ""
-            if key == "interim_notice":
-                if not value:
-                    continue
-                sheet.set_row(row, 75)
-            if key == "id_number" and f.get("masked_note"):
-                value += f["masked_note"]
-            if text in ("转入地意见", "转出地意见"):
-                sheet.set_row(row, 60)
-                value = "经办人：　　　复核人：　　　（盖章）　　年　　月　　日"
-            if text == "申请日期":
-                value = "　　　　年　　月　　日"
-            sheet.write_string(row, 0, text, label)
-            sheet.write_string(row, 1, str(neutralise(value)), cell)
+        top, breaks = 0, []
+        for f in batch:
+            top = _write_form(sheet, top, f, styles)
+            breaks.append(top)
+        sheet.set_h_pagebreaks(breaks[:-1])
     workbook.close()
     return path
+
+
+SECTIONS = ("参保人员基本信息", "原参保地信息", "转入地信息", "申请", "经办机构意见")
+
+
+def _write_form(sheet, top: int, f: dict, styles: dict) -> int:
+    """One form from row ``top``; returns the row after it (where the next form's page starts)."""
+    sheet.merge_range(top, 0, top, 1, "基本养老保险关系转移接续申请表", styles["title"])
+    sheet.write_string(top + 1, 0, f"编号：{f['action_id']}", styles["small"])
+    sheet.write_string(top + 1, 1, f"生成日期：{f['today']}", styles["small"])
+    row = top + 2
+    for text, key in XLSX_LAYOUT:
+        if key is None and text in SECTIONS:
+            sheet.merge_range(row, 0, row, 1, text, styles["section"])
+            row += 1
+            continue
+        value = str(f.get(key) or "") if key else ""
+        if key == "interim_notice":
+            if not value:
+                continue
+            sheet.set_row(row, 75)
+        if key == "id_number" and f.get("masked_note"):
+            value += f["masked_note"]
+        if text in ("转入地意见", "转出地意见"):
+            sheet.set_row(row, 60)
+            value = "经办人：　　　复核人：　　　（盖章）　　年　　月　　日"
+        if text == "申请日期":
+            value = "　　　　年　　月　　日"
+        sheet.write_string(row, 0, text, styles["label"])
+        sheet.write_string(row, 1, str(neutralise(value)), styles["cell"])
+        row += 1
+    return row

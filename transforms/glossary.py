@@ -1,6 +1,7 @@
 """The one Chinese glossary for what people read: insurance types, transfer stages, action statuses,
-severities, finding codes, reject reasons, extract kinds. Reports, workbooks, forms and declarations label
-codes through ``zh`` so that an enum value or an English code never reaches a cell a person reads."""
+severities, reject reasons, extract kinds. Reports, workbooks, forms and declarations label codes through
+``zh`` so that an enum value or an English code never reaches a cell a person reads. A finding code's title
+and evidence sentence are its row of the check registry, read from ``quality.checks``."""
 
 from __future__ import annotations
 
@@ -23,17 +24,6 @@ REJECT_REASON = {
     "DUPLICATE_ROW": "重复的行", "MALFORMED_ROW": "行格式错误（列数不对）", "MISSING_FIELD": "必填项为空",
     "BAD_MONTH": "月份格式错误", "BAD_DATE": "日期格式错误", "BAD_AMOUNT": "金额格式错误",
     "NEGATIVE_AMOUNT": "金额为负数", "UNKNOWN_VALUE": "取值无法识别", "NOT_ALLOWED": "无权执行此操作",
-}
-FINDING = {
-    "DUPLICATE_ID_NUMBER": "身份证号重复", "DUPLICATE_PERSON": "疑似同一人多份档案",
-    "INVALID_ID_NUMBER": "身份证号无效", "BASE_BELOW_FLOOR": "缴费基数低于下限",
-    "BASE_ABOVE_CEILING": "缴费基数高于上限", "BASE_MISMATCH": "缴费基数与工资不符",
-    "WITHHOLDING_MISMATCH": "个人代扣金额不符", "HIRED_NOT_ENROLLED": "入职未参保",
-    "DEPARTED_STILL_CONTRIBUTING": "离职仍在缴费", "ACTIVE_ELSEWHERE": "异地仍在参保",
-    "DOUBLE_ENROLLMENT": "同地重复参保", "TRANSFER_NEEDED": "需办理转移接续",
-    "FIRST_ENROLLMENT_MISJUDGED": "首次参保标记有误", "STALE_TRANSFER": "转移接续超期",
-    "TRANSFER_NOT_REFLECTED": "转移已办结但原参保未终止", "NO_POLICY": "缺少当地社保政策",
-    "POLICY_OUTDATED": "当地政策未更新", "BILL_MISMATCH": "社保账单与台账不符", "MISSING_EXTRACT": "缺少数据文件",
 }
 VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
             True: "已核实", False: "未核实"}

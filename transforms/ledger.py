@@ -1,4 +1,5 @@
-"""The contribution ledger (SPEC §4): set-based SQL in ``transforms/sql/ledger_*.sql``, one rule each.
+"""The contribution ledger (SPEC §4): the named model macros ``ledger.months(p)`` and ``ledger.cells(p)``
+(``warehouse/models/009k``, ``009l``) and the append (``transforms/sql/ledger_append.sql``).
 
 ``compute_ledger`` computes period P from the current staged data and the policy in force, replaces the
 per-employee snapshot (``ledger.employee_months``) and appends to ``ledger.contributions`` exactly the
@@ -16,13 +17,9 @@ from transforms.faults import checkpoint
 from transforms.policy import apply_policy, policy_fingerprint
 from transforms.privacy import redact
 from transforms.runs import new_run_id
-from warehouse.db import one, scalar, transaction
+from warehouse.db import one, run_sql, scalar, transaction
 
-SQL = Path(__file__).with_name("sql")
-
-
-def _sql(name: str) -> str:
-    return (SQL / name).read_text(encoding="utf-8")
+APPEND = Path(__file__).with_name("sql") / "ledger_append.sql"
 
 
 def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | None = None) -> dict:
@@ -32,28 +29,35 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
     if scalar(con, "SELECT count(*) FROM ref.policy") == 0:
         apply_policy(con)  # the shipped policy (and any override given earlier)
     with transaction(con):
-        con.execute(_sql("ledger_employee_months.sql"), {"period": period})
-        con.execute(_sql("ledger_cells.sql"), {"period": period})
+        # Each step of the ledger is a named model macro, computed once here: ledger.months(P) straight into
+        # the stored snapshot, ledger.cells(P) (from that snapshot) into a temp table that the withholding
+        # check and the append both read.
         con.execute("DELETE FROM ledger.employee_months WHERE period = ?", [period])
         con.execute(
             """
             INSERT INTO ledger.employee_months
-            SELECT m.period, m.entity, m.employee_id, m.id_number, m.name, m.region, m.hire_date, m.leave_date,
-                   m.month_fraction, coalesce(m.reference_wage, 0), m.gross_pay, m.si_withheld,
-                   m.has_pension_policy,
-                   coalesce(e.expected, 0) AS expected_employee_amount,
-                   -- §4.8: compared only where payroll gives it and R levies pension in P
-                   CASE WHEN m.si_withheld IS NOT NULL AND m.has_pension_policy
-                        THEN m.si_withheld - coalesce(e.expected, 0) END AS withholding_difference,
-                   ? AS run_id
-            FROM ledger_months m
-            LEFT JOIN (SELECT entity, employee_id, sum(employee_amount) AS expected FROM ledger_cells GROUP BY ALL) e
-              USING (entity, employee_id)
+            SELECT period, entity, employee_id, id_number, name, region, hire_date, leave_date, month_fraction,
+                   coalesce(reference_wage, 0), gross_pay, si_withheld, has_pension_policy,
+                   0 AS expected_employee_amount,  -- until the cells below: 0 for whoever has none
+                   ledger.withholding_difference(si_withheld, has_pension_policy, 0) AS withholding_difference,
+                   $run_id AS run_id
+            FROM ledger.months($period)
             """,
-            [run_id],
+            {"period": period, "run_id": run_id},
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE ledger_cells AS SELECT * FROM ledger.cells(?)", [period])
+        con.execute(
+            """
+            UPDATE ledger.employee_months AS m
+            SET expected_employee_amount = e.expected,
+                withholding_difference = ledger.withholding_difference(m.si_withheld, m.has_pension_policy, e.expected)
+            FROM (SELECT entity, employee_id, sum(employee_amount) AS expected FROM ledger_cells GROUP BY ALL) e
+            WHERE m.period = ? AND m.entity = e.entity AND m.employee_id = e.employee_id
+            """,
+            [period],
         )
         before = scalar(con, "SELECT count(*) FROM ledger.contributions")
-        con.execute(_sql("ledger_append.sql"), {"period": period, "run_id": run_id, "created_at": datetime.now()})
+        run_sql(con, APPEND, {"period": period, "run_id": run_id, "created_at": datetime.now()})
         appended = scalar(con, "SELECT count(*) FROM ledger.contributions") - before
         checkpoint("ledger.before_commit")
         con.execute(
@@ -68,11 +72,11 @@ def ledger_summary(con: duckdb.DuckDBPyConnection, period: str) -> dict:
     months = one(
         con,
         """
-        SELECT count(*), count(*) FILTER (WHERE month_fraction > 0 AND has_pension_policy),
-               count(*) FILTER (WHERE month_fraction > 0 AND NOT has_pension_policy)
-        FROM ledger.employee_months WHERE period = ?
+        SELECT count(*), (SELECT count(*) FROM ledger.population($period)),
+               count(*) FILTER (WHERE month_fraction > 0 AND NOT has_pension_policy)  -- NO_POLICY's people
+        FROM ledger.employee_months WHERE period = $period
         """,
-        [period],
+        {"period": period},
     )
     totals = con.execute(
         """

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from warehouse.db import run_sql
+
 SQL = Path(__file__).with_name("sql") / "reconciliation.sql"
 
 COLUMNS = ("region", "billed_employer_amount", "billed_employee_amount", "ledger_employer_amount",
@@ -29,4 +31,4 @@ HEADERS_ZH = {
 
 def reconciliation(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
     """One row per region with bill rows for ``period`` (columns :data:`COLUMNS`; money as Decimal)."""
-    return con.execute(SQL.read_text(encoding="utf-8"), {"period": period}).pl()
+    return run_sql(con, SQL, {"period": period}).pl()

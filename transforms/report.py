@@ -16,6 +16,7 @@ from string import Template
 import duckdb
 
 from transforms import glossary
+from transforms.evidence import sentence
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
 from warehouse.errors import ShebaoError
@@ -24,10 +25,7 @@ TEMPLATE = Path(__file__).with_name("templates") / "report.html"
 
 SEVERITY_ZH = glossary.SEVERITY
 STATUS_ZH = glossary.RUN_STATUS
-TYPE_ZH = glossary.INSURANCE_SHORT
-STAGE_ZH = glossary.STAGE
 KIND_ZH = glossary.KIND
-PROBLEM_ZH = glossary.ID_PROBLEM
 # where each action type's list is, besides its sheet of the action workbook (SPEC §7)
 ALSO_IN = {"INITIATE_TRANSFER": "transfer_forms/ 文件夹中的转移接续申请表",
            "ENROLL_EMPLOYEE": "declarations/ 文件夹中的 增员、补缴 申报表",
@@ -80,13 +78,14 @@ class CheckInfo:
     code: str
     severity: str
     title_zh: str
+    evidence_zh: str | None = None  # the template of its evidence sentence (transforms.evidence)
 
 
 def checks_of(con: duckdb.DuckDBPyConnection, findings: list[dict]) -> list[CheckInfo]:
     """The finding codes in registry order (``quality.checks``, written by the validation), with any code a
     finding carries that the table lacks appended under a generic title."""
     checks = [CheckInfo(*row) for row in con.execute(
-        "SELECT code, severity, title_zh FROM quality.checks ORDER BY ordinal").fetchall()]
+        "SELECT code, severity, title_zh, evidence_zh FROM quality.checks ORDER BY ordinal").fetchall()]
     known = {check.code for check in checks}
     for finding in findings:
         if finding["code"] not in known:
@@ -337,7 +336,7 @@ def _details(checks: list[CheckInfo], findings: list[dict], ids, text, action_id
         mine = [f for f in findings if f["code"] == check.code]
         if not mine:
             continue
-        body = "".join(_row(f, ids, text, action_ids or {}) for f in mine)
+        body = "".join(_row(f, check.evidence_zh, ids, text, action_ids or {}) for f in mine)
         sections.append(
             f'<h3 id="code-{check.code}">{escape(check.title_zh)}（'
             f'<span class="sev-{check.severity}">{SEVERITY_ZH[check.severity]}</span>）：{len(mine)} 条</h3>'
@@ -348,14 +347,14 @@ def _details(checks: list[CheckInfo], findings: list[dict], ids, text, action_id
     return "".join(sections) or '<p id="no-findings">本次校验没有发现问题。</p>'
 
 
-def _row(finding: dict, ids, text, action_ids: dict) -> str:
+def _row(finding: dict, template: str | None, ids, text, action_ids: dict) -> str:
     details = finding["details"]
     key = tuple(finding[k] for k in ("code", "entity", "employee_id", "id_number", "insurance_type", "transfer_id"))
     free_text = [  # any of them may hold an ID number pasted into the wrong column: redacted for the role
         "、".join(action_ids.get(key, [])) or "—",
         finding["entity"], finding["employee_id"], details.get("name"), None, finding["region"],
-        TYPE_ZH.get(finding["insurance_type"] or "", ""), finding["transfer_id"],
-        evidence(finding["code"], details), source_text(details.get("source")),
+        glossary.zh(glossary.INSURANCE_SHORT, finding["insurance_type"]), finding["transfer_id"],
+        sentence(template, details), source_text(details.get("source")),
     ]
     cells = [text(str(cell)) if cell is not None else None for cell in free_text]
     cells[4] = ids(finding["id_number"])
@@ -368,63 +367,3 @@ def source_text(source: dict | None) -> str:
     sheet = f" / {source['sheet']}" if source.get("sheet") else ""
     row = f" 第 {source['row']} 行" if source.get("row") is not None else ""
     return f"{KIND_ZH.get(source.get('kind') or '', '')} {source['file']}{sheet}{row}".strip()
-
-
-def _people(items: list[dict] | None) -> str:
-    return "、".join(f"{p.get('entity', '')} {p.get('employee_id', '')}".strip() for p in items or []) or "—"
-
-
-def evidence(code: str, d: dict) -> str:
-    """The evidence sentence for one finding (Chinese), from its details."""
-    if code == "DUPLICATE_ID_NUMBER":
-        return f"同一身份证号亦由 {_people(d.get('others'))} 使用；原始号码 {d.get('id_number_raw')}"
-    if code == "DUPLICATE_PERSON":
-        return f"姓名与出生日期 {d.get('birth_digits')} 相同、身份证号不同：{_people(d.get('others'))}"
-    if code == "INVALID_ID_NUMBER":
-        problem = d.get("id_problem") or d.get("problem")
-        return f"{PROBLEM_ZH.get(problem or '', '号码有误')}；原始号码 {d.get('id_number_raw') or '—'}"
-    if code == "BASE_BELOW_FLOOR":
-        return f"参保基数 {d.get('base')} 低于下限 {d.get('base_floor')}（上限 {d.get('base_ceiling')}）；参保单位 {d.get('employer')}"
-    if code == "BASE_ABOVE_CEILING":
-        return f"参保基数 {d.get('base')} 高于上限 {d.get('base_ceiling')}（下限 {d.get('base_floor')}）；参保单位 {d.get('employer')}"
-    if code == "BASE_MISMATCH":
-        return f"参保基数 {d.get('base')}，台账基数 {d.get('ledger_base')}，差额 {d.get('difference')}"
-    if code == "WITHHOLDING_MISMATCH":
-        return (f"工资代扣 {d.get('si_withheld')}，应扣 {d.get('expected_employee_amount')}，"
-                f"差额 {d.get('difference')}（计费比例 {d.get('month_fraction')}）")
-    if code == "HIRED_NOT_ENROLLED":
-        found = "、".join(f"{r.get('region')} {r.get('employer')}（{glossary.RECORD_STATUS.get(r.get('status'), '状态不明')}）"
-                         for r in d.get("records") or [])
-        arrears = (f"；应补缴 {len(d['arrears_months'])} 个月（{'、'.join(d['arrears_months'])}）：单位 "
-                   f"{d.get('arrears_employer')}，个人 {d.get('arrears_employee')}，滞纳金 {d.get('late_fee')}"
-                   if d.get("arrears_months") else "")
-        return (f"入职日期 {d.get('hire_date') or '—'}；本单位在该地无有效养老参保记录；现有记录：{found or '无'}"
-                + arrears)
-    if code == "DEPARTED_STILL_CONTRIBUTING":
-        kinds = "、".join(TYPE_ZH.get(r.get("insurance_type"), r.get("insurance_type") or "") for r in d.get("records") or [])
-        return f"离职日期 {d.get('leave_date')}，本月无工资记录，仍有有效参保：{kinds}"
-    if code == "ACTIVE_ELSEWHERE":
-        return (f"在 {d.get('other_region')}（{d.get('other_employer')}，自 {d.get('other_start_month')}）仍有有效养老参保")
-    if code == "FIRST_ENROLLMENT_MISJUDGED":
-        return (f"标记为首次参保（{d.get('start_month')} 起），但 {d.get('earlier_start_month')} 已在 "
-                f"{d.get('earlier_region')}（{d.get('earlier_employer')}）参保")
-    if code == "STALE_TRANSFER":
-        calendar = "" if d.get("calendar") == "official" else "（超出官方日历年份，仅按周末计算）"
-        return (f"{d.get('from_region')} → {d.get('to_region')}，阶段「{STAGE_ZH.get(d.get('stage') or '', '办理中')}」"
-                f"自 {d.get('stage_on')} 已等待 {d.get('working_days_waited')} 个工作日（上限 {d.get('limit_days')}）{calendar}")
-    if code == "TRANSFER_NOT_REFLECTED":
-        return (f"{d.get('from_region')} → {d.get('to_region')} 已于 {d.get('stage_on')} 办结，但转出地仍有有效养老参保"
-                f"（{d.get('record_employer')}，自 {d.get('record_start_month')}）")
-    if code == "NO_POLICY":
-        return f"{d.get('employees')} 名员工在该地区无养老政策：{_people(d.get('people'))}"
-    if code == "MISSING_EXTRACT":
-        latest = d.get("latest_period_before")
-        return f"本月没有「{KIND_ZH.get(d.get('kind') or '', '数据文件')}」数据" + (f"（最近一期 {latest}）" if latest else "")
-    parts = []  # codes without their own sentence: the facts that are there, in Chinese
-    for key, label in (("other_region", "其他参保地"), ("other_employer", "其他参保单位"), ("from_region", "转出地"),
-                       ("to_region", "转入地"), ("effective_from", "政策起始"), ("billed_employer", "账单单位金额"),
-                       ("ledger_employer", "台账单位金额"), ("billed_employee", "账单个人金额"),
-                       ("ledger_employee", "台账个人金额")):
-        if d.get(key) not in (None, ""):
-            parts.append(f"{label} {d[key]}")
-    return "；".join(parts) or "详见动作清单"

@@ -20,6 +20,7 @@ import polars as pl
 
 from transforms import glossary
 from transforms.actions import BY_TYPE, TYPES, list_actions
+from transforms.evidence import findings_sentences, registry, titles
 from transforms.privacy import mask_id, redact
 from transforms.roles import get_role
 from transforms.spreadsheet import new_workbook, write_sheet
@@ -70,8 +71,10 @@ def _money(value) -> Decimal | None:
         return None
 
 
-def evidence(details: str | None, full_ids: bool = False) -> str:
-    """One readable line of what HR needs to act on, from the action's details (ids masked unless full_ids)."""
+def evidence(details: str | None, checks: dict[str, tuple[str, str | None]], full_ids: bool = False) -> str:
+    """One readable line of what HR needs to act on, from the action's details (ids masked unless full_ids):
+    who and what it is about, the expected bases, each finding's evidence sentence (its code's template in
+    the check registry, the report's sentence too) and where the first finding came from."""
     if not details:
         return ""
     d = json.loads(details)
@@ -82,49 +85,13 @@ def evidence(details: str | None, full_ids: bool = False) -> str:
                                       p.get("id_number") if full_ids else mask_id(p.get("id_number"))) if x)
                  for p in people]
         parts.append("涉及：" + "、".join(shown))
-    if d.get("id_problem"):
-        parts.append(f"身份证号问题：{glossary.zh(glossary.ID_PROBLEM, d['id_problem'], '号码有误')}")
     if d.get("insurance_types"):
         parts.append("险种：" + "、".join(_ins(t) for t in d["insurance_types"]))
     if d.get("expected_base"):
         current = d.get("current_base") or {}
         parts.append("基数：" + "、".join(
             f"{_ins(k)} 现 {current.get(k) or '—'} 应为 {v}" for k, v in sorted(d["expected_base"].items()) if v))
-    for line in d.get("bill") or []:
-        parts.append(f"账单 {_ins(line.get('insurance_type'))}: 单位 {line.get('billed_employer_amount')}"
-                     f"（台账 {line.get('ledger_employer_amount')}），个人 {line.get('billed_employee_amount')}"
-                     f"（台账 {line.get('ledger_employee_amount')}），基数 {line.get('billed_base') or '—'}"
-                     f"（台账 {line.get('ledger_base') or '—'}）")
-    if d.get("withholding_difference"):
-        parts.append(f"代扣 {d.get('si_withheld') or '—'} 应为 {d.get('expected_employee_amount') or '—'}"
-                     f"（差额 {d['withholding_difference']}）")
-    if d.get("arrears_months"):
-        parts.append(f"补缴 {len(d['arrears_months'])} 个月：单位 {d.get('arrears_employer')}，"
-                     f"个人 {d.get('arrears_employee')}，滞纳金 {d.get('late_fee')}")
-    if d.get("leave_date"):
-        parts.append(f"离职日期：{d['leave_date']}")
-    elif d.get("hire_date"):
-        parts.append(f"入职日期：{d['hire_date']}")
-    if d.get("other_region"):
-        parts.append(f"异地参保：{d['other_region']} {d.get('other_employer') or ''}".strip()
-                     + (f"（自 {d['other_start_month']}）" if d.get("other_start_month") else ""))
-    if d.get("earlier_start_month"):
-        parts.append(f"更早参保：{d['earlier_start_month']} {d.get('earlier_region') or ''} "
-                     f"{d.get('earlier_employer') or ''}".strip())
-    if d.get("transfer_id"):
-        route = f"{d.get('from_region') or ''}→{d.get('to_region') or ''}"
-        parts.append(f"转移业务 {d['transfer_id']}（{route}）")
-    if d.get("stage"):
-        stage = glossary.zh(glossary.STAGE, d["stage"], "办理中")
-        waited = d.get("working_days_waited")
-        parts.append(f"办理环节：{stage}（{d.get('stage_on') or ''}）"
-                     + (f"，已等待 {waited} 个工作日（时限 {d.get('limit_days')}）" if waited is not None else ""))
-    if d.get("record_employer"):
-        parts.append(f"原参保记录仍在缴：{d['record_employer']}")
-    if d.get("interim_account_check"):
-        parts.append("可能适用临时缴费账户规定（国办发〔2009〕66号 第六条），请核对户籍")
-    elif d.get("hukou_unknown"):
-        parts.append("户籍所在地未知：请核对是否适用临时缴费账户规定")
+    parts += findings_sentences(d, checks)
     sources = [s for s in d.get("sources") or [] if isinstance(s, dict) and s.get("file")]
     if sources:
         first = sorted(sources, key=lambda s: (str(s.get("file")), str(s.get("row"))))[0]
@@ -181,28 +148,38 @@ def _notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None = None) -> Path:
     """Write ``path`` (an xlsx openpyxl and Excel open) for ``role``; returns the path."""
-    actions = list_actions(con, role=role)
+    full_ids = get_role(role).sees_full_ids
+    actions = readable_actions(con, list_actions(con, role=role), full_ids)
     notes = _notes(con)
     actions = actions.with_columns(pl.col("action_id").replace_strict(notes, default=None, return_dtype=pl.String)
                                    .alias("note"))
-    return write_action_rows(actions, path, get_role(role).sees_full_ids)
+    return write_action_rows(actions, path, full_ids)
 
 
-def _labelled(actions: pl.DataFrame, full_ids: bool) -> pl.DataFrame:
+def readable_actions(con: duckdb.DuckDBPyConnection, actions: pl.DataFrame, full_ids: bool) -> pl.DataFrame:
+    """Rows of ``list_actions`` with what the workbook shows of their findings: ``problems`` (the codes'
+    titles) and ``evidence`` (:func:`evidence`), from the check registry the latest validation recorded."""
+    checks = registry(con)
+    return actions.with_columns(
+        pl.col("details").map_elements(lambda d: evidence(d, checks, full_ids), return_dtype=pl.String)
+        .alias("evidence"),
+        pl.col("finding_codes").map_elements(lambda codes: titles(codes, checks), return_dtype=pl.String)
+        .alias("problems"),
+    )
+
+
+def _labelled(actions: pl.DataFrame) -> pl.DataFrame:
     if "note" not in actions.columns:
         actions = actions.with_columns(pl.lit(None, dtype=pl.String).alias("note"))
     return actions.with_columns(
-        pl.col("details").map_elements(lambda d: evidence(d, full_ids), return_dtype=pl.String).alias("evidence"),
         pl.col("action_type").replace_strict({t.code: t.todo_zh for t in TYPES}, default="",
                                              return_dtype=pl.String).alias("todo"),
         pl.col("status").replace_strict(glossary.ACTION_STATUS, default="", return_dtype=pl.String),
         pl.col("severity").replace_strict(glossary.SEVERITY, default="", return_dtype=pl.String),
-        pl.col("finding_codes").map_elements(
-            lambda codes: "、".join(glossary.zh(glossary.FINDING, c, "其他问题") for c in (codes or "").split(",") if c),
-            return_dtype=pl.String).alias("problems"),
         pl.col("entity").fill_null(NO_ENTITY).replace("", NO_ENTITY),
         pl.coalesce(pl.col("note"), pl.col("dismissed_reason")).fill_null("").alias("note"),
         pl.col("employee_id").fill_null(""), pl.col("name").fill_null(""), pl.col("id_number").fill_null(""),
+        pl.col("evidence").fill_null(""), pl.col("problems").fill_null(""),
     )
 
 
@@ -225,11 +202,11 @@ def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
 
 
 def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path:
-    """The workbook of these actions (rows of ``list_actions``, ids already masked for the role): the
+    """The workbook of these actions (rows of :func:`readable_actions`, ids already masked for the role): the
     summary sheet counts them, each type's sheet lists them. Used whole, and per entity by the close."""
     counts = actions.group_by("action_type", "status").len()
     by_type = {(r["action_type"], r["status"]): r["len"] for r in counts.iter_rows(named=True)}
-    labelled = _labelled(actions, full_ids)
+    labelled = _labelled(actions)
     summary_rows = []
     for t in TYPES:
         row = {"type_name": t.name_zh} | {s: by_type.get((t.code, s), 0) for s in COUNTED}

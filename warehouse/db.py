@@ -46,6 +46,17 @@ def extension_path(name: str) -> str:
     raise WarehouseError(f"The DuckDB extension package duckdb-extension-{name} holds no extension file.")
 
 
+def sql_text(path: Path) -> str:
+    """The text of one of the repository's SQL files (migrations, models, transforms/sql, checks): the one
+    reader of them, so every file is read the same way (UTF-8, whatever the platform's default)."""
+    return path.read_text(encoding="utf-8")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, path: Path, params: object = None) -> duckdb.DuckDBPyConnection:
+    """Run one SQL file (one or more statements; ``$name`` parameters from a dict)."""
+    return con.execute(sql_text(path), params)
+
+
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

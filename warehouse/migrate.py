@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import run_sql, sql_text
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 MODELS = Path(__file__).with_name("models")
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -45,7 +47,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            run_sql(con, path)
             con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, path.name])
         except BaseException:
             con.execute("ROLLBACK")
@@ -53,6 +55,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("COMMIT")
         applied.append(version)
     return applied
+
+
+MODELS_DIGEST = ("SELECT comment FROM duckdb_tables() WHERE database_name = current_database()"
+                 " AND schema_name = 'meta' AND table_name = 'schema_migrations'")
 
 
 def model_files() -> list[Path]:
@@ -63,23 +69,20 @@ def model_files() -> list[Path]:
 def apply_models(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create every view and macro of ``models/`` in one transaction: idempotent, all or nothing.
 
-    Skipped when the warehouse already holds exactly these models: ``meta.models_digest()`` (a macro
-    written last, in the same transaction) names the model files' digest and the latest migration. A
-    close opens the warehouse a dozen times, and re-creating every model each time was most of the cost
-    of a connection."""
-    texts = [path.read_text(encoding="utf-8") for path in model_files()]
+    Skipped when the warehouse already holds exactly these models: the comment of
+    ``meta.schema_migrations`` (written with them, in the same transaction) names the model files' digest
+    and the latest migration. A close opens the warehouse a dozen times, and re-creating every model each
+    time was most of the cost of a connection."""
+    texts = [sql_text(path) for path in model_files()]
     latest = con.execute("SELECT max(version) FROM meta.schema_migrations").fetchone()
-    digest = hashlib.sha256("\0".join([str(latest[0] if latest else None), *texts]).encode("utf-8")).hexdigest()
-    try:
-        if con.execute("SELECT meta.models_digest()").fetchone() == (digest,):
-            return
-    except duckdb.CatalogException:  # never applied with a digest
-        pass
+    digest = "models " + hashlib.sha256("\0".join([str(latest[0] if latest else None), *texts]).encode()).hexdigest()
+    if con.execute(MODELS_DIGEST).fetchone() == (digest,):
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         for text in texts:
             con.execute(text)
-        con.execute(f"CREATE OR REPLACE MACRO meta.models_digest() AS '{digest}'")
+        con.execute(f"COMMENT ON TABLE meta.schema_migrations IS '{digest}'")
     except BaseException:
         con.execute("ROLLBACK")
         raise

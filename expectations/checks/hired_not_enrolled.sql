@@ -16,7 +16,8 @@ unenrolled AS (
         WHERE i.id_number = lp.id_number AND i.active_covering AND i.employer = lp.entity AND i.region = lp.region
     )
 ),
-arrears_cells AS (   -- net per (pair, month, type): cells a correction netted to nothing drop out
+arrears_cells AS (   -- net per (pair, month, type): cells a correction netted to nothing drop out (the
+                     -- rule of ledger.net_contributions, over these people's rows only: cheap)
     SELECT c.entity, c.employee_id, c.period AS month, c.insurance_type,
            sum(c.employer_amount) AS employer, sum(c.employee_amount) AS employee
     FROM ledger.contributions c
@@ -28,8 +29,8 @@ arrears_cells AS (   -- net per (pair, month, type): cells a correction netted t
             AND quality.covers(i.start_month, i.end_month, c.period)
       )
     GROUP BY ALL
-    HAVING sum(c.month_fraction) <> 0 OR sum(c.base) <> 0 OR sum(c.employer_amount) <> 0
-        OR sum(c.employee_amount) <> 0
+    HAVING NOT ledger.nets_to_nothing(sum(c.month_fraction), sum(c.base), sum(c.employer_amount),
+                                      sum(c.employee_amount))
 ),
 arrears_months AS (
     SELECT entity, employee_id, month, sum(employer) AS employer, sum(employee) AS employee,

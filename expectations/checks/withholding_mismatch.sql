@@ -1,6 +1,7 @@
 -- WITHHOLDING_MISMATCH (SPEC §4.8): payroll gives si_withheld, R has a pension policy row for P, and it
 -- differs from the employee's total employee_amount for P (0 when f = 0) by more than 1.00 yuan.
--- The ledger computes the difference (ledger.employee_months); one row per (entity, employee_id).
+-- The rule is the model macro ledger.withholding_difference, which the ledger stored in
+-- ledger.employee_months; one row per (entity, employee_id).
 WITH scope AS (SELECT period FROM {batch})
 SELECT m.period, m.entity, m.employee_id, m.id_number, m.region,
        NULL AS insurance_type, NULL AS transfer_id,
@@ -17,5 +18,4 @@ SELECT m.period, m.entity, m.employee_id, m.id_number, m.region,
 FROM ledger.employee_months m
 LEFT JOIN quality.payroll_source((SELECT period FROM scope)) s ON s.entity = m.entity AND s.employee_id = m.employee_id
 WHERE m.period = (SELECT period FROM scope)
-  AND m.si_withheld IS NOT NULL AND m.has_pension_policy
-  AND abs(m.withholding_difference) > 1.00
+  AND abs(ledger.withholding_difference(m.si_withheld, m.has_pension_policy, m.expected_employee_amount)) > 1.00

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from expectations.registry import BY_CODE
+from expectations.registry import BY_CODE, FINDING_ACTION
 from tests.expectations.conftest import id_number, make_warehouse
-from transforms.actions import FINDING_ACTION, dismiss, list_actions, update_actions
+from transforms.actions import dismiss, list_actions, update_actions
 from transforms.roles import PermissionDenied
 from warehouse.errors import ShebaoError
 

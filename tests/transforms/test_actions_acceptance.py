@@ -15,8 +15,9 @@ pytest.importorskip("transforms.ledger", reason="the ledger area (transforms.led
 pytest.importorskip("transforms.policy", reason="the policy loader (transforms.policy) is not there yet")
 pytest.importorskip("expectations.validate", reason="the validation area (expectations.validate) is not there yet")
 
+from expectations.registry import FINDING_ACTION  # noqa: E402
 from expectations.validate import start_run, validate_period  # noqa: E402
-from transforms.actions import FINDING_ACTION, dismiss, update_actions  # noqa: E402
+from transforms.actions import dismiss, update_actions  # noqa: E402
 from transforms.ledger import compute_ledger  # noqa: E402
 from transforms.policy import apply_policy  # noqa: E402
 from transforms.runs import new_run_id  # noqa: E402

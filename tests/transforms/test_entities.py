@@ -32,8 +32,9 @@ def _ledger(entity: str, employee_id: str) -> pl.DataFrame:
 @pytest.fixture()
 def no_actions(con) -> pl.DataFrame:
     from transforms.actions import list_actions
+    from transforms.workbook import readable_actions
 
-    return list_actions(con)  # the real (empty) action list of a new warehouse
+    return readable_actions(con, list_actions(con), False)  # the real (empty) action list of a new warehouse
 
 
 def test_entities_whose_names_clean_alike_get_their_own_files(tmp_path, no_actions):

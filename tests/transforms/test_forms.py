@@ -13,8 +13,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from expectations.registry import FINDING_ACTION
 from tests.expectations.conftest import id_number, make_warehouse
-from transforms.actions import FINDING_ACTION, dismiss, update_actions
+from transforms.actions import dismiss, update_actions
 from transforms.forms import MASKED_NOTE, sex_from_id, write_forms
 from warehouse.db import connect
 
@@ -86,10 +87,14 @@ def test_the_manager_gets_full_ids_and_the_xlsx_follows_the_layout(forms_con, tm
     page = (tmp_path / f"转移申请表_{ids['E2']}.html").read_text(encoding="utf-8")
     assert WOMAN in page and MASKED_NOTE not in page and ">女<" in page
     book = openpyxl.load_workbook(next(p for p in paths if p.suffix == ".xlsx"))
-    assert sorted(book.sheetnames) == sorted([ids["E1"], ids["E2"]])
-    sheet = book[ids["E2"]]
-    assert sheet["A1"].value == "基本养老保险关系转移接续申请表"
-    fields = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert book.sheetnames == ["转移申请表"]  # every form on one sheet, a printed page each
+    sheet = book["转移申请表"]
+    forms = _forms_on(sheet)
+    assert sorted(forms) == sorted([ids["E1"], ids["E2"]])
+    top, fields = forms[ids["E2"]]
+    assert sheet.cell(top, 1).value == "基本养老保险关系转移接续申请表"
+    starts = sorted(t for t, _ in forms.values())
+    assert [b.id for b in sheet.row_breaks.brk] == [starts[1] - 1]  # a page break between the two forms
     assert fields["姓名"] == "李娜" and fields["性别"] == "女" and fields["公民身份号码"] == WOMAN
     assert fields["原参保地"] == "武汉" and fields["原参保单位"] == "武汉丙科技有限公司"
     assert fields["转入地（现参保地）"] == "长沙" and fields["现参保单位"] == "长沙甲公司"
@@ -121,6 +126,31 @@ def test_forms_of_actions_no_longer_open_are_removed(forms_con, tmp_path):
     dismiss(con, ids["E2"], "已办理", role="hr_manager")
     assert write_forms(con, folder, role="hr_staff") == []
     assert list(folder.iterdir()) == []
+
+
+def _forms_on(sheet) -> dict[str, tuple[int, dict]]:
+    """action id -> (the form's first row, its label -> value) of a forms sheet."""
+    forms: dict[str, tuple[int, dict]] = {}
+    current = None
+    for number, (label, value) in enumerate(sheet.iter_rows(min_col=1, max_col=2, values_only=True), start=1):
+        if label == "基本养老保险关系转移接续申请表":
+            top = number
+        elif isinstance(label, str) and label.startswith("编号："):
+            current = label.removeprefix("编号：")
+            forms[current] = (top, {})
+        elif current is not None and label:
+            forms[current][1][label] = value
+    return forms
+
+
+def test_thousands_of_forms_are_pages_of_a_few_sheets(tmp_path):
+    from transforms.forms import FORMS_PER_SHEET, _write_xlsx
+
+    fields = [{"action_id": f"TRF-{n:012x}", "name": "王强", "today": "2025-03-31"} for n in range(FORMS_PER_SHEET + 5)]
+    book = openpyxl.load_workbook(_write_xlsx(fields, tmp_path / "f.xlsx"), read_only=False)
+    assert book.sheetnames == ["转移申请表1", "转移申请表2"]
+    assert len(_forms_on(book["转移申请表1"])) == FORMS_PER_SHEET and len(_forms_on(book["转移申请表2"])) == 5
+    assert len(book["转移申请表1"].row_breaks.brk) == FORMS_PER_SHEET - 1
 
 
 def _xlsx_text(path: Path) -> str:

@@ -116,7 +116,7 @@ def test_rows_sorted_by_severity_then_age_formulas_neutralised_evidence_masked(c
     assert [(r["处理状态"], r["处理说明"], r["身份证号"]) for r in merged] == [
         ("忽略", "同一人，已合并", ID_C[:6] + "********" + ID_C[-4:])]
     assert "长沙甲公司 E1" in merged[0]["说明"] and ID_C[:6] + "********" + ID_C[-4:] in merged[0]["说明"]
-    assert merged[0]["发现的问题"] == "身份证号重复"
+    assert merged[0]["发现的问题"] == "重复身份证号"  # the registry title, as the report shows it
     assert not FULL_ID.search(archive_text(path))
     summary = {r[0]: r[1:6] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["调整缴费基数"] == (2, 0, 0, 0, 2) and summary["合并档案"] == (0, 0, 0, 1, 1)

@@ -1,5 +1,6 @@
 -- SPEC §6: the actions the findings of validation run $run_id call for, one row per problem.
--- action_map (code -> action_type, prefix) is the one mapping, registered from transforms/actions.py.
+-- action_map (code -> action_type, prefix): the codes' registry rows (quality.checks) with the types' prefixes,
+-- registered by transforms/actions.py.
 -- action_id = type prefix + a digest of the type and the problem's key (never the month), so a problem that
 -- persists keeps its id from run to run.
 -- candidate_actions also holds the STOP_ORIGIN_RECORD actions of ACTIVE_ELSEWHERE that a transfer makes moot
@@ -15,24 +16,9 @@ WITH findings AS (
 ),
 keyed AS (
     SELECT f.*,
-        -- the problem's key: who (and, for merges, which shared number or which name + birth date)
-        CASE f.code
-            WHEN 'DUPLICATE_ID_NUMBER' THEN concat_ws('|', 'id', f.id_number)
-            WHEN 'DUPLICATE_PERSON' THEN concat_ws('|', 'person', f.d ->> '$.name', f.d ->> '$.birth_digits')
-            WHEN 'BASE_BELOW_FLOOR' THEN concat_ws('|', f.entity, f.id_number)
-            WHEN 'BASE_ABOVE_CEILING' THEN concat_ws('|', f.entity, f.id_number)
-            WHEN 'BASE_MISMATCH' THEN concat_ws('|', f.entity, f.id_number)
-            WHEN 'FIRST_ENROLLMENT_MISJUDGED' THEN f.id_number
-            WHEN 'STALE_TRANSFER' THEN f.transfer_id
-            WHEN 'TRANSFER_NOT_REFLECTED' THEN f.transfer_id
-            WHEN 'ACTIVE_ELSEWHERE' THEN concat_ws('|', f.entity, f.employee_id, f.d ->> '$.other_region')
-            WHEN 'DOUBLE_ENROLLMENT' THEN concat_ws('|', f.entity, f.employee_id, 'employer', f.d ->> '$.other_employer')
-            WHEN 'TRANSFER_NEEDED' THEN concat_ws('|', f.entity, f.employee_id, 'from', f.d ->> '$.from_region')
-            WHEN 'POLICY_OUTDATED' THEN concat_ws('|', 'region', f.region)
-            WHEN 'NO_POLICY' THEN concat_ws('|', 'region', f.region)
-            WHEN 'BILL_MISMATCH' THEN concat_ws('|', 'bill', f.region, f.id_number)
-            ELSE concat_ws('|', f.entity, f.employee_id)
-        END AS problem_key
+        -- the problem's key: who (and, for merges, which shared number or which name + birth date); each
+        -- code's expression is its registry row (expectations/registry.py, via quality.checks)
+        {problem_key} AS problem_key
     FROM findings f
 ),
 -- SPEC §6: a transfer of that person from that region, any stage but rejected, in any transfers snapshot up

@@ -1,8 +1,7 @@
 -- 缴费基数申报 (SPEC §7): every employee of P's ledger population in a region whose contribution year starts
 -- in P's month: the reference wage W and the base per insurance type.
 SELECT m.region, m.entity, m.employee_id, m.name, m.id_number, m.reference_wage, c.insurance_type, c.base
-FROM ledger.employee_months m
+FROM ledger.population($period) m
 JOIN ledger.net_contributions($period) c ON c.entity = m.entity AND c.employee_id = m.employee_id
-WHERE m.period = $period AND m.month_fraction > 0 AND m.has_pension_policy
-  AND m.region IN (SELECT unnest($regions::VARCHAR[]))
+WHERE m.region IN (SELECT unnest($regions::VARCHAR[]))
 ORDER BY m.region, m.entity, m.employee_id, c.insurance_type

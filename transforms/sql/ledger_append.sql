@@ -1,4 +1,5 @@
--- SPEC §4.7 append-only: add the rows that make every cell of $period net to ledger_cells.
+-- SPEC §4.7 append-only: add the rows that make every cell of $period net to ledger_cells (ledger.cells($period),
+-- materialised once by transforms/ledger.py).
 -- A cell never booked gets an 'original' row; a changed or vanished cell an 'adjustment' of the difference.
 INSERT INTO ledger.contributions
 WITH booked AS (SELECT * FROM ledger.booked_cells($period)),
@@ -27,7 +28,7 @@ SELECT period, entity, employee_id, id_number, name, region, insurance_type, bas
        employer_rate, employee_rate, employer_amount, employee_amount, entry_type,
        $run_id AS run_id, $created_at AS created_at
 FROM diff
-WHERE base <> 0 OR month_fraction <> 0 OR employer_amount <> 0 OR employee_amount <> 0
+WHERE NOT ledger.nets_to_nothing(month_fraction, base, employer_amount, employee_amount)  -- a difference: a row
    -- same amounts but a corrected name/ID/region or a rate change that rounds to the same cents: a zero
    -- adjustment carries the current values, which ledger.current_contributions takes from the latest run
    OR attributes_changed;

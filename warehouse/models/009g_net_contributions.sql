@@ -4,4 +4,4 @@
 CREATE OR REPLACE MACRO ledger.net_contributions(p) AS TABLE
 SELECT *
 FROM ledger.booked_cells(p)
-WHERE month_fraction <> 0 OR base <> 0 OR employer_amount <> 0 OR employee_amount <> 0;
+WHERE NOT ledger.nets_to_nothing(month_fraction, base, employer_amount, employee_amount);
