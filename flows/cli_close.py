@@ -86,11 +86,16 @@ def _print_close(summary: dict) -> None:
 def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, warehouse: Path,
            dask_address: str | None, wait: float | None, role: str | None = None, full_ids: bool = False,
            verbose: bool = False) -> dict:
+    import prefect.main  # noqa: F401 - Prefect's console logging exists before console.reporting quiets it
+
     from flows import console
-    from flows.close import monthly_close
+    from flows.ephemeral import start_server_early
     from flows.lock import warehouse_lock
 
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
+        start_server_early()  # Prefect's server starts while the flows import (GX) and the checks run
+        from flows.close import monthly_close
+
         preflight(warehouse)
         return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,

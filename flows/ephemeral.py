@@ -6,10 +6,14 @@ at exit; a ``kill -9`` of the parent skips that, and the server lived on (holdin
 the parent is gone (this process is re-parented), the server is asked to stop (SIGTERM) and, if it has
 not within a few seconds, leaves. On Linux ``PR_SET_PDEATHSIG`` is not used: it fires when the parent's
 starting *thread* ends, which for Prefect may be a short-lived worker thread.
+
+``start_server_early()`` starts that server on a background thread, so its seconds of start-up overlap
+the caller's own imports and checks instead of following them (the first flow run waits for it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import runpy
 import signal
@@ -19,6 +23,7 @@ import time
 
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0
+_early: threading.Thread | None = None  # the thread starting the temporary server ahead of the first flow run
 
 
 def _watch(parent: int) -> None:
@@ -64,6 +69,36 @@ def patch_prefect() -> None:
         raise RuntimeError("Prefect's temporary server is no longer started with `python -m uvicorn`; "
                            "flows/ephemeral.py must follow Prefect's change.")
     server.subprocess = _WatchedSubprocess(server.subprocess)
+    start = server.SubprocessASGIServer.start
+
+    def start_after_early(self, timeout=None) -> None:
+        # Prefect marks the server running before it answers: a flow run must not use it before the early
+        # start has seen it healthy (or failed, and then this start tries again and raises)
+        if _early is not None and _early is not threading.current_thread():
+            _early.join()
+        start(self, timeout)
+
+    server.SubprocessASGIServer.start = start_after_early  # type: ignore[method-assign]
+
+
+def start_server_early() -> None:
+    """Start Prefect's temporary server now, in the background, when flows will need one (no
+    PREFECT_API_URL); a flow run started meanwhile waits for it. Does nothing on a second call."""
+    global _early
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if _early is not None or PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+
+    def start() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        # a failure here is not lost: the flow run's own start tries again and raises Prefect's error
+        with contextlib.suppress(Exception):
+            SubprocessASGIServer().start()
+
+    _early = threading.Thread(target=start, daemon=True, name="prefect-server-start")
+    _early.start()
 
 
 def main(argv: list[str]) -> None:

@@ -11,6 +11,7 @@ import polars as pl
 
 CSV_ENCODINGS = ("utf-8", "utf-8-sig", "gbk")
 XLSX = "xlsx"
+CSV_SLICE_ROWS = 100_000
 XLSX_MAX_ROWS = 20_000  # bigger workbooks would dominate the run time; HR exports those as CSV anyway
 
 
@@ -47,10 +48,15 @@ def write_extract(path: Path, header: list[str], rows: pl.DataFrame, fmt: FileFo
         _write_xlsx(path, header, rows, titles, fmt.typed_cells, amount_columns, date_columns)
         return
     newline = "\r\n" if fmt.crlf else "\n"
-    body = rows.write_csv(include_header=False, null_value="", line_terminator=newline)
-    text = ",".join(header) + newline + body
-    # strict: a character GBK cannot hold is a generator bug, never a silent '?'
-    path.write_bytes(text.encode(fmt.encoding))
+    # strict: a character GBK cannot hold is a generator bug, never a silent '?'. Written a slice of rows at
+    # a time: a million people's insurance export is 5 million rows, whose text whole took gigabytes.
+    body_encoding = "utf-8" if fmt.encoding == "utf-8-sig" else fmt.encoding  # the mark once, at the start
+    with path.open("wb") as out:
+        out.write((",".join(header) + newline).encode(fmt.encoding))
+        for start in range(0, rows.height, CSV_SLICE_ROWS):
+            body = rows.slice(start, CSV_SLICE_ROWS).write_csv(include_header=False, null_value="",
+                                                               line_terminator=newline)
+            out.write(body.encode(body_encoding))
 
 
 def _write_xlsx(path: Path, header: list[str], rows: pl.DataFrame, titles: list[str], typed: bool,

@@ -8,12 +8,13 @@ derived relation is one file, not the last of several migrations.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import duckdb
 
-from warehouse.sql import run_sql
+from warehouse.sql import run_sql, sql_text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MODELS = Path(__file__).with_name("models")
@@ -56,17 +57,32 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
+MODELS_DIGEST = ("SELECT comment FROM duckdb_tables() WHERE database_name = current_database()"
+                 " AND schema_name = 'meta' AND table_name = 'schema_migrations'")
+
+
 def model_files() -> list[Path]:
     """The model files in the order they apply (file name: a number, then an optional letter)."""
     return sorted(MODELS.glob("*.sql"))
 
 
 def apply_models(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create every view and macro of ``models/`` in one transaction: idempotent, all or nothing."""
+    """(Re)create every view and macro of ``models/`` in one transaction: idempotent, all or nothing.
+
+    Skipped when the warehouse already holds exactly these models: the comment of
+    ``meta.schema_migrations`` (written with them, in the same transaction) names the model files' digest
+    and the latest migration. A close opens the warehouse a dozen times, and re-creating every model each
+    time was most of the cost of a connection."""
+    texts = [sql_text(path) for path in model_files()]
+    latest = con.execute("SELECT max(version) FROM meta.schema_migrations").fetchone()
+    digest = "models " + hashlib.sha256("\0".join([str(latest[0] if latest else None), *texts]).encode()).hexdigest()
+    if con.execute(MODELS_DIGEST).fetchone() == (digest,):
+        return
     con.execute("BEGIN TRANSACTION")
     try:
-        for path in model_files():
-            run_sql(con, path)
+        for text in texts:
+            con.execute(text)
+        con.execute(f"COMMENT ON TABLE meta.schema_migrations IS '{digest}'")
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -47,3 +47,34 @@ def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir
             shebao.wait()
         if server is not None and server.is_running():
             server.kill()
+
+
+EARLY = """
+import psutil
+import flows.settings
+from flows.ephemeral import start_server_early
+from prefect import flow
+
+start_server_early()
+start_server_early()  # a second call changes nothing
+
+
+@flow
+def answer() -> int:
+    return 42
+
+
+assert answer() == 42  # the run waited for the server the early start is bringing up
+servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
+assert len(servers) == 1, servers
+print("ok")
+"""
+
+
+def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
+    result = subprocess.run([sys.executable, "-c", EARLY], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")

@@ -1,0 +1,161 @@
+"""Benchmark: the fixed cost of a small close, split into the orchestrator's start-up and our own work.
+
+The acceptance sample (``../shared/acceptance``: 150 employees, 155 files) closed for 2024-03 with its
+policy file, in a fresh interpreter on the embedded defaults (Prefect's temporary server), as
+``shebao run`` does. Its wall time is split into:
+
+- imports: Prefect itself, then our flows (polars, DuckDB, GX, ... behind them);
+- orchestrator: importing Prefect's server module and starting the temporary server (the first flow run
+  waits for it), and the rest of Prefect's per-run bookkeeping (the time outside our functions);
+- ours: the close's steps, and inside them the fixed parts measured by name: every warehouse connection
+  (migrations and models applied on connect), GX context creation, the Data Docs, the HR report, and the
+  per-file cost of ingest (files x mean seconds per file).
+
+The parts are measured by wrapping the named functions with a stopwatch (they run unchanged). Wall
+seconds on a shared machine vary with its load: CPU seconds of the close process are printed beside them.
+Last, ``shebao run`` itself (``python -m flows.cli run``, as a user runs it: what the CLI arranges, such
+as starting Prefect's server while the flows import, counts here) from start to exit.
+
+``--runs N`` repeats both in fresh interpreters and prints each run; ``--repo DIR`` measures the code of
+another checkout (the figures before a change); ``--profile`` prints the top functions by cumulative time
+(cProfile, the flow's own thread) to stderr.
+
+Usage: python bench/fixed_cost.py [--runs 1] [--repo DIR] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import REPO, stopwatch
+
+SAMPLE = REPO.parent / "shared" / "acceptance"
+
+CHILD = r"""
+import json, sys, tempfile, time
+sys.path.insert(0, {repo!r})
+
+wall, cpu = time.perf_counter, time.process_time
+parts = {{}}
+
+def add(name, w, c):
+    total = parts.setdefault(name, [0, 0.0, 0.0])
+    total[0] += 1; total[1] += w; total[2] += c
+
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        w, c = wall(), cpu()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            add(name, wall() - w, cpu() - c)
+    return wrapper
+
+w, c = wall(), cpu()
+import flows.settings
+import prefect
+add("import prefect", wall() - w, cpu() - c)
+w, c = wall(), cpu()
+from flows.close import monthly_close
+add("import our flows", wall() - w, cpu() - c)
+w, c = wall(), cpu()
+import prefect.server.api.server as server  # what the first flow run imports to start the temporary server
+add("import prefect's server", wall() - w, cpu() - c)
+
+server.SubprocessASGIServer.start = timed("start prefect's server", server.SubprocessASGIServer.start)
+import great_expectations as gx
+import warehouse.db, warehouse.migrate, expectations.suites, flows.validate, transforms.ingest
+warehouse.db.connect = timed("connect (migrations, models)", warehouse.db.connect)
+warehouse.migrate.apply_models = timed("  of which models", warehouse.migrate.apply_models)
+warehouse.migrate.migrate = timed("  of which migrations", warehouse.migrate.migrate)
+gx.get_context = timed("GX context", gx.get_context)
+expectations.suites.build_data_docs = timed("GX data docs", expectations.suites.build_data_docs)
+flows.validate.write_report = timed("HR report", flows.validate.write_report)
+transforms.ingest.ingest_file = timed("ingest per file", transforms.ingest.ingest_file)
+
+profile = {profile!r}
+if profile:
+    import cProfile
+    profiler = cProfile.Profile(); profiler.enable()
+folder = tempfile.mkdtemp()
+w, c = wall(), cpu()
+summary = monthly_close(inbox={inbox!r}, period="2024-03", warehouse=folder + "/w.duckdb", out=folder + "/out",
+                        policy={policy!r})
+add("close", wall() - w, cpu() - c)
+if profile:
+    import pstats
+    profiler.disable(); pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(50)
+print(json.dumps({{"parts": parts, "steps": summary["seconds"], "files": summary["ingest"]["files_seen"]}}))
+"""
+
+
+def measure(repo: Path, profile: bool) -> dict:
+    code = CHILD.format(repo=str(repo), inbox=str(SAMPLE / "inbox"), policy=str(SAMPLE / "policy.csv"),
+                        profile=profile)
+    with stopwatch() as elapsed:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    if profile:
+        sys.stderr.write(result.stderr)
+    if result.returncode:
+        raise SystemExit(f"the close failed:\n{result.stderr[-4000:]}")
+    line, process = result.stdout.strip().splitlines()[-1], elapsed()
+    return json.loads(line) | {"process": float(process)}
+
+
+def report(run: dict) -> None:
+    parts, steps = run["parts"], run["steps"]
+    close_wall, close_cpu = parts["close"][1], parts["close"][2]
+    imports = sum(parts[name][1] for name in ("import prefect", "import our flows"))
+    print(f"process {run['process']:.2f} s wall (interpreter start, imports, close, the server's stop); "
+          f"close {close_wall:.2f} s wall, {close_cpu:.2f} s CPU in this process")
+    for name, (count, seconds, cpu_seconds) in parts.items():
+        if name != "close":
+            print(f"    {name:<32} {count:>4}x {seconds:7.2f} s wall {cpu_seconds:7.2f} s CPU")
+    files = parts.get("ingest per file", [0, 0.0, 0.0])
+    print(f"    ingest: {files[0]} files, {files[1] / max(files[0], 1) * 1000:.0f} ms wall a file")
+    print("    seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    in_steps = sum(steps.values())
+    server = parts.get("start prefect's server", [0, 0.0, 0.0])[1]
+    orchestrator = parts["import prefect's server"][1] + server + (close_wall - in_steps - server)
+    print(f"    split: imports {imports:.2f} s; orchestrator {orchestrator:.2f} s (server import "
+          f"{parts['import prefect' + chr(39) + 's server'][1]:.2f}, server start {server:.2f}, outside our steps "
+          f"{close_wall - in_steps - server:.2f}); our steps {in_steps:.2f} s")
+
+
+def cli_seconds(repo: Path) -> float:
+    """``shebao run`` of the sample, from the command's start to its exit (wall seconds)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
+    env["PYTHONPATH"] = str(repo)
+    with tempfile.TemporaryDirectory() as scratch, stopwatch() as elapsed:
+        result = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--inbox", str(SAMPLE / "inbox"),
+                                 "--policy", str(SAMPLE / "policy.csv"), "--period", "2024-03",
+                                 "--warehouse", f"{scratch}/w.duckdb", "--out", f"{scratch}/out"],
+                                capture_output=True, text=True, cwd=repo, env=env)
+    if result.returncode:
+        raise SystemExit(f"shebao run failed:\n{result.stderr[-4000:]}")
+    return elapsed()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1, help="fresh interpreters, one close each")
+    parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose code is measured")
+    parser.add_argument("--profile", action="store_true", help="cProfile's top functions to stderr")
+    args = parser.parse_args()
+    repo = args.repo.resolve()
+    print(f"the acceptance sample ({SAMPLE}) closed for 2024-03 with its policy, in a fresh interpreter; "
+          f"code of {repo}", flush=True)
+    for number in range(1, args.runs + 1):
+        print(f"run {number}:", flush=True)
+        report(measure(repo, args.profile))
+        print(f"    shebao run: {cli_seconds(repo):.2f} s wall from start to exit", flush=True)
+
+
+if __name__ == "__main__":
+    main()
