@@ -129,7 +129,11 @@ def unprovable_types(con: duckdb.DuckDBPyConnection, missing_kinds: set[str]) ->
     return [t.code for t in TYPES if t.code in found]
 
 
-def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> dict:
+FINDINGS_PER_PART = 50_000  # findings grouped into actions at a time (actions_found.sql): bounded memory
+
+
+def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
+                   findings_per_part: int = FINDINGS_PER_PART) -> dict:
     """Open, keep, reopen and resolve actions from validation run ``run_id`` of ``period``.
 
     Returns counts only (no personal data): ``by_status``, ``by_type``, ``found`` (this run's actions),
@@ -149,7 +153,11 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> 
     params = {"period": period, "run_id": run_id, "now": datetime.now(), "actor": actor(), "unprovable": unprovable}
     with transaction(con):
         fragments = register_action_map(con)
-        run_sql_file(con, "actions_found.sql", params, fragments)
+        findings = scalar(con, "SELECT count(*) FROM quality.findings WHERE run_id = ?", [run_id])
+        parts = max(1, -(-findings // findings_per_part))
+        con.execute("DROP TABLE IF EXISTS temp.candidate_actions")
+        for part in range(parts):
+            run_sql_file(con, "actions_found.sql", params | {"part": part, "parts": parts}, fragments)
         run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")

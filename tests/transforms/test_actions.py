@@ -303,3 +303,19 @@ def test_actions_need_a_validation_run_of_that_month(runs):
     runs.run("2024-02", [])
     with pytest.raises(ShebaoError, match="is of 2024-02, not 2024-03"):
         update_actions(runs.con, "2024-03", runs.last_run)
+
+
+def test_findings_grouped_part_by_part_give_the_same_actions(runs):
+    """actions_found.sql groups a large run's findings a part at a time (bounded memory): an action's findings
+    always fall in one part, so the actions are those of one pass."""
+    findings = [base_finding(t, ident=ident) for t in ("BASE_BELOW_FLOOR", "BASE_MISMATCH") for ident in (ID_A, ID_B)]
+    findings += [base_finding("BASE_MISMATCH", ident=ID_A, insurance_type=t) for t in ("medical", "unemployment")]
+    findings += [employee_finding("DUPLICATE_ID_NUMBER", employee_id=e, ident=ID_C) for e in ("E7", "E8", "E9")]
+    findings += [employee_finding("HIRED_NOT_ENROLLED", employee_id=f"N{n}", ident=None) for n in range(5)]
+    runs.run("2024-03", findings)
+    query = "SELECT * EXCLUDE (details), CAST(details AS VARCHAR) FROM candidate_actions ORDER BY action_id"
+    whole = runs.con.execute(query).fetchall()
+    for _ in range(3):  # the details' lists and maps come in one order, part by part or not
+        update_actions(runs.con, "2024-03", runs.last_run, findings_per_part=2)
+        assert runs.con.execute(query).fetchall() == whole
+    assert len(whole) == 8  # ADJUST_BASE for 2 people, 1 merge, 5 enrolments

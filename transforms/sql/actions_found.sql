@@ -7,7 +7,10 @@
 -- (suppressed_by: the transfer's own findings cover it); found_actions is what the lifecycle works with.
 -- Every action names an entity (SPEC §6): the findings' one entity, else the entity whose payroll holds the
 -- person's id_number in P, else that of the person's latest payroll row up to P.
-CREATE OR REPLACE TEMP TABLE candidate_actions AS
+-- The findings are grouped one part at a time ($part of $parts, by a hash of the action's key, so each action's
+-- findings fall in one part): the grouping's list and JSON aggregates cannot spill, and a part of bounded size
+-- keeps them within DuckDB's memory however many findings a run has.
+CREATE OR REPLACE TEMP TABLE candidate_actions_part AS
 WITH findings AS (
     SELECT f.*, CAST(f.details AS JSON) AS d, m.action_type, m.prefix
     FROM quality.findings f
@@ -20,6 +23,9 @@ keyed AS (
         -- code's expression is its registry row (expectations/registry.py, via quality.checks)
         {problem_key} AS problem_key
     FROM findings f
+),
+part AS (
+    SELECT * FROM keyed WHERE hash(action_type, problem_key) % $parts = $part
 ),
 -- SPEC §6: a transfer of that person from that region, any stage but rejected, in any transfers snapshot up
 -- to P makes STOP_ORIGIN_RECORD of ACTIVE_ELSEWHERE moot (the transfer's own findings cover it).
@@ -44,7 +50,7 @@ evidenced AS (
     SELECT k.*,
            CASE WHEN k.action_type = 'ADJUST_BASE' THEN lb.base END AS ledger_base,
            CASE WHEN k.code = 'ACTIVE_ELSEWHERE' THEN t.transfer_id END AS open_transfer
-    FROM keyed k
+    FROM part k
     LEFT JOIN ledger_base lb
       ON lb.entity = k.entity AND lb.id_number = k.id_number AND lb.insurance_type = k.insurance_type
     LEFT JOIN known_transfers t
@@ -80,10 +86,12 @@ SELECT
                          ORDER BY code, entity, employee_id, insurance_type),
         'insurance_types', list(DISTINCT insurance_type ORDER BY insurance_type) FILTER (WHERE insurance_type IS NOT NULL),
         'expected_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
-            list(DISTINCT struct_pack(k := insurance_type, v := CAST(type_expected_base AS VARCHAR)))
+            list(DISTINCT struct_pack(k := insurance_type, v := CAST(type_expected_base AS VARCHAR))
+                 ORDER BY struct_pack(k := insurance_type, v := CAST(type_expected_base AS VARCHAR)))
                 FILTER (WHERE insurance_type IS NOT NULL)) END,
         'current_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
-            list(DISTINCT struct_pack(k := insurance_type, v := d ->> '$.base'))
+            list(DISTINCT struct_pack(k := insurance_type, v := d ->> '$.base')
+                 ORDER BY struct_pack(k := insurance_type, v := d ->> '$.base'))
                 FILTER (WHERE insurance_type IS NOT NULL)) END,
         'policy_floor', min(d ->> '$.base_floor'),
         'policy_ceiling', min(d ->> '$.base_ceiling'),
@@ -128,7 +136,7 @@ SELECT
         'arrears_employee', min(d ->> '$.arrears_employee'),
         'late_fee', min(d ->> '$.late_fee'),
         'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
-        'sources', list(DISTINCT (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
+        'sources', list(DISTINCT (d -> '$.source') ORDER BY (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
     min(open_transfer) AS suppressed_by
 FROM per_type
@@ -144,6 +152,9 @@ payroll_entity AS (
 SELECT g.* REPLACE (coalesce(g.entity, pe.entity) AS entity)
 FROM grouped g
 LEFT JOIN payroll_entity pe ON g.entity IS NULL AND pe.id_number = g.id_number;
+
+CREATE TEMP TABLE IF NOT EXISTS candidate_actions AS SELECT * FROM candidate_actions_part WITH NO DATA;
+INSERT INTO candidate_actions SELECT * FROM candidate_actions_part;
 
 CREATE OR REPLACE TEMP TABLE found_actions AS
 SELECT * EXCLUDE (suppressed_by) FROM candidate_actions WHERE suppressed_by IS NULL;
