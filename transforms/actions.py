@@ -158,6 +158,7 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
         con.execute("DROP TABLE IF EXISTS temp.candidate_actions")
         for part in range(parts):
             run_sql_file(con, "actions_found.sql", params | {"part": part, "parts": parts}, fragments)
+        run_sql_file(con, "actions_not_suppressed.sql", params)
         run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)
         checkpoint("actions.before_commit")

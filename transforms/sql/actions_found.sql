@@ -4,7 +4,7 @@
 -- action_id = type prefix + a digest of the type and the problem's key (never the month), so a problem that
 -- persists keeps its id from run to run.
 -- candidate_actions also holds the STOP_ORIGIN_RECORD actions of ACTIVE_ELSEWHERE that a transfer makes moot
--- (suppressed_by: the transfer's own findings cover it); found_actions is what the lifecycle works with.
+-- (suppressed_by: the transfer's own findings cover it); actions_not_suppressed.sql makes found_actions from it.
 -- Every action names an entity (SPEC §6): the findings' one entity, else the entity whose payroll holds the
 -- person's id_number in P, else that of the person's latest payroll row up to P.
 -- The findings are grouped one part at a time ($part of $parts, by a hash of the action's key, so each action's
@@ -155,6 +155,3 @@ LEFT JOIN payroll_entity pe ON g.entity IS NULL AND pe.id_number = g.id_number;
 
 CREATE TEMP TABLE IF NOT EXISTS candidate_actions AS SELECT * FROM candidate_actions_part WITH NO DATA;
 INSERT INTO candidate_actions SELECT * FROM candidate_actions_part;
-
-CREATE OR REPLACE TEMP TABLE found_actions AS
-SELECT * EXCLUDE (suppressed_by) FROM candidate_actions WHERE suppressed_by IS NULL;
