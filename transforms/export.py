@@ -283,8 +283,9 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str | Sequen
     file per sheet, ``ledger_<P>_<key>.<fmt>``, and 缴费明细 is ``ledger_<P>.<fmt>`` (its name before the other
     sheets came)."""
     formats = [fmt] if isinstance(fmt, str) else list(fmt)
-    for unknown in (f for f in formats if f not in FORMATS):
-        raise ShebaoError(f"The export format {unknown!r} is unknown; use one of {', '.join(FORMATS)}.")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ShebaoError(f"The export format {unknown[0]!r} is unknown; use one of {', '.join(FORMATS)}.")
     permitted = get_role(role)
     if not scalar(con, "SELECT count(*) FROM ledger.runs WHERE period = ?", [period]):
         raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
