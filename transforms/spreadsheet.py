@@ -10,7 +10,8 @@ starts with an apostrophe. Tables longer than one sheet allows continue on sheet
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Set
+from collections.abc import Iterator, Set
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -119,9 +120,8 @@ class TableWorkbook:
                         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
                         f'</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
                         f'<row r="1">{header}</row>').encode())
-            for start in range(0, frame.height, CHUNK_ROWS):
-                chunk = frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2)
-                part.write("".join(chunk.select(row_xml.alias("xml"))["xml"]).encode())
+            for xml in _chunks_xml(frame, row_xml):
+                part.write(xml)
             part.write(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>'.encode())
 
     def close(self) -> None:
@@ -152,6 +152,27 @@ def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, 
     row_number = pl.col("__row").cast(pl.String)
     cells = [_cell_xml(c, schema[c], letter, row_number, styles.get(c)) for letter, c in zip(letters, columns, strict=True)]
     return pl.concat_str([pl.lit('<row r="'), row_number, pl.lit('">'), *cells, pl.lit("</row>")])
+
+
+def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr) -> Iterator[bytes]:
+    """The rows' XML as UTF-8, a chunk at a time. The next chunk is built while the caller compresses this
+    one (polars and zlib both let go of the GIL), and each chunk arrives as one bytes object straight
+    from polars, never as a Python string per row."""
+    def build(start: int) -> bytes:
+        chunk = frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2)
+        return chunk.select(row_xml.str.join("").cast(pl.Binary)).item()
+
+    starts = range(0, frame.height, CHUNK_ROWS)
+    if len(starts) < 2:
+        yield from (build(start) for start in starts)
+        return
+    with ThreadPoolExecutor(max_workers=1) as builder:
+        pending = builder.submit(build, starts[0])
+        for following in [*starts[1:], None]:
+            ready = pending.result()
+            if following is not None:
+                pending = builder.submit(build, following)
+            yield ready
 
 
 def _quoted(title: str) -> str:

@@ -1,0 +1,53 @@
+"""The table workbook writer, read back the way finance opens it (openpyxl)."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+import polars as pl
+
+from transforms import spreadsheet
+from transforms.spreadsheet import new_workbook, write_sheet
+
+HEADERS = {"name": "姓名", "base": "缴费基数", "note": "备注"}
+
+
+def _frame(rows: int) -> pl.DataFrame:
+    return pl.DataFrame({
+        "name": [f"员工{i}" if i % 7 else None for i in range(rows)],
+        "base": [Decimal(f"{5000 + i}.25") if i % 5 else None for i in range(rows)],
+        "note": [("=SUM(A1)" if i % 3 == 0 else f"a<b & c {i}") for i in range(rows)],
+    }, schema_overrides={"base": pl.Decimal(18, 2)})
+
+
+def _write(path, frame: pl.DataFrame) -> None:
+    workbook = new_workbook(path)
+    write_sheet(workbook, "明细", frame, HEADERS, money={"base"})
+    workbook.close()
+
+
+def test_rows_written_a_chunk_at_a_time_read_back_in_order(tmp_path, monkeypatch):
+    frame = _frame(23)
+    _write(tmp_path / "whole.xlsx", frame)
+    monkeypatch.setattr(spreadsheet, "CHUNK_ROWS", 5)  # five chunks, the last one short
+    _write(tmp_path / "chunked.xlsx", frame)
+
+    sheet_xml = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(tmp_path / "whole.xlsx") as whole, zipfile.ZipFile(tmp_path / "chunked.xlsx") as chunked:
+        assert whole.read(sheet_xml) == chunked.read(sheet_xml)
+
+    rows = list(openpyxl.load_workbook(tmp_path / "chunked.xlsx").active.iter_rows(values_only=True))
+    assert rows[0] == ("姓名", "缴费基数", "备注")
+    assert len(rows) == 24
+    for i, (name, base, note) in enumerate(rows[1:]):
+        assert name == (f"员工{i}" if i % 7 else None)
+        assert base == (float(f"{5000 + i}.25") if i % 5 else None)
+        assert note == ("'=SUM(A1)" if i % 3 == 0 else f"a<b & c {i}")
+
+
+def test_an_empty_table_has_its_header_only(tmp_path):
+    _write(tmp_path / "empty.xlsx", _frame(0))
+    rows = list(openpyxl.load_workbook(tmp_path / "empty.xlsx").active.iter_rows(values_only=True))
+    assert rows == [("姓名", "缴费基数", "备注")]
