@@ -40,7 +40,7 @@ from flows.lock import warehouse_lock
 from flows.settings import subflows_without_heartbeats
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
-from transforms.export import changes_markdown
+from transforms.export import Sheet, changes_markdown, detail_table, export_tables, write_exports
 from transforms.faults import checkpoint
 from transforms.periods import check_period, is_period, months_between, previous_month
 from transforms.privacy import redact, redacting
@@ -51,20 +51,26 @@ from warehouse.errors import InputError
 from warehouse.settings import settings
 
 COMPLETED_EVENT = "shebao.close.completed"
+EXPORT_FORMATS = ("xlsx", "parquet", "csv")  # the workbook first: it is what finance opens
 
 
 # ---------------------------------------------------------------------------------------------- tasks
 
 
+@task(name="compute the finance tables", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@redacting
+def finance_tables_masked(warehouse: str, period: str) -> list[tuple[Sheet, pl.DataFrame]]:
+    """The period's finance tables as finance sees them (IDs masked), once for every export format and for
+    the per-entity files."""
+    with opened(warehouse) as con:
+        return export_tables(con, period, role="finance")
+
+
 @task(name="export the ledger for finance", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 @redacting
-def export_ledger_files(warehouse: str, period: str, out: str) -> list[str]:
-    """The whole period's ledger for finance (IDs masked): xlsx first, then Parquet."""
-    from transforms.export import export_ledger
-
-    with opened(warehouse) as con:  # the tables once, written in each format
-        return [str(p) for p in export_ledger(con, period, ("xlsx", "parquet", "csv"), Path(out) / period,
-                                              role="finance")]
+def export_ledger_files(tables: list[tuple[Sheet, pl.DataFrame]], period: str, out: str) -> list[str]:
+    """The whole period's ledger for finance: xlsx first, then Parquet and CSV."""
+    return [str(p) for p in write_exports(tables, period, EXPORT_FORMATS, Path(out) / period)]
 
 
 @task(name="write the read copy", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -78,11 +84,14 @@ def write_read_copy_files(warehouse: str, out: str) -> dict:
 
 @task(name="split the ledger and actions by entity", cache_policy=NO_CACHE)
 @redacting
-def split_by_entity(warehouse: str, period: str) -> list[tuple[str, pa.Table, pa.Table]]:
-    """The period's net ledger rows and the action list (IDs masked) as Arrow tables, per entity."""
+def split_by_entity(warehouse: str, period: str,
+                    tables: list[tuple[Sheet, pl.DataFrame]] | None = None) -> list[tuple[str, pa.Table, pa.Table]]:
+    """The period's net ledger rows (from the masked finance ``tables`` when given) and the action list (IDs
+    masked) as Arrow tables, per entity."""
+    ledger = detail_table(tables) if tables is not None else None
     with opened(warehouse) as con:
         return [(entity, ledger.to_arrow(), actions.to_arrow())
-                for entity, ledger, actions in entity_slices(con, period)]
+                for entity, ledger, actions in entity_slices(con, period, ledger)]
 
 
 @task(name="write one entity's ledger, totals and actions", retries=2, retry_delay_seconds=2,
@@ -125,10 +134,12 @@ def partition_runner(dask_address: str | None = None):
 
 @flow(name="per-entity outputs")
 @redacting
-def entity_partitions(warehouse: str, period: str, out: str) -> list[dict]:
-    """Fan each entity's ledger and action list out over this flow's task runner; results in entity order."""
+def entity_partitions(warehouse: str, period: str, out: str, tables=None) -> list[dict]:
+    """Fan each entity's ledger and action list out over this flow's task runner; results in entity order.
+    ``tables``: the close's masked finance tables, passed as the future of :func:`finance_tables_masked`
+    (Prefect resolves it here and records a flow parameter as ``<PrefectFuture>``, not a million rows)."""
     folder = str(Path(out) / period / "entities")
-    slices = split_by_entity(warehouse, period)
+    slices = split_by_entity(warehouse, period, tables)
     stems = entity_stems(entity for entity, _, _ in slices)  # unique file names (issue 18.5)
     futures = [write_entity_files.submit(entity, ledger, actions, folder, stems[entity])
                for entity, ledger, actions in slices]
@@ -312,10 +323,11 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
         shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
     checkpoint("close.after_actions")
     with timed(seconds, "export"):
-        summary["exports"] = export_ledger_files(warehouse, period, out)
+        tables = finance_tables_masked.submit(warehouse, period)
+        summary["exports"] = export_ledger_files(tables.result(), period, out)
     with timed(seconds, "per_entity"):
         per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
-        summary["entities"] = per_entity(warehouse=warehouse, period=period, out=out)
+        summary["entities"] = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
     record_runs(warehouse, summary["ledger"]["run_id"], summary["validation"]["run_id"])
     with timed(seconds, "read_copy"):
         summary["read_copy"] = write_read_copy_files(warehouse, out)

@@ -24,12 +24,16 @@ from transforms.workbook import readable_actions, write_action_rows
 CENT = Decimal("0.01")
 
 
-def entity_slices(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str, pl.DataFrame, pl.DataFrame]]:
+def entity_slices(con: duckdb.DuckDBPyConnection, period: str,
+                  ledger: pl.DataFrame | None = None) -> list[tuple[str, pl.DataFrame, pl.DataFrame]]:
     """``(entity, ledger rows, actions)`` per entity in the period's ledger or action list, entity order.
 
     Ids are masked (the default role's view); actions are the whole list (every status), as HR keeps it.
+    ``ledger``: the period's masked 缴费明细 when the caller has it already (the close's finance export), so
+    it is not queried twice.
     """
-    ledger = redact_frame(ledger_rows(con, period, full_ids=False))
+    if ledger is None:
+        ledger = redact_frame(ledger_rows(con, period, full_ids=False))
     actions = readable_actions(con, list_actions(con), full_ids=False)  # the default role's view: text redacted too
     entities = sorted(set(ledger["entity"].drop_nulls()) | set(actions["entity"].drop_nulls()))
     ledger_parts = ledger.partition_by("entity", as_dict=True, maintain_order=True)

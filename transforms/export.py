@@ -286,18 +286,33 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str | Sequen
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ShebaoError(f"The export format {unknown[0]!r} is unknown; use one of {', '.join(FORMATS)}.")
+    return write_exports(export_tables(con, period, role), period, formats, out_dir)
+
+
+def export_tables(con: duckdb.DuckDBPyConnection, period: str,
+                  role: str | None = None) -> list[tuple[Sheet, pl.DataFrame]]:
+    """The finance tables of ``period`` as ``role`` may see them (IDs masked unless it may see them); the
+    close computes them once for every format and hands the masked 缴费明细 on to the per-entity files."""
     permitted = get_role(role)
     if not scalar(con, "SELECT count(*) FROM ledger.runs WHERE period = ?", [period]):
         raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
     tables = finance_tables(con, period, permitted.sees_full_ids)
     if not permitted.sees_full_ids:  # free text (entity, name, region) may hold an ID typed in the wrong column
         tables = [(sheet, redact_frame(frame)) for sheet, frame in tables]
+    return tables
+
+
+def detail_table(tables: list[tuple[Sheet, pl.DataFrame]]) -> pl.DataFrame:
+    """缴费明细 of :func:`export_tables`' result."""
+    return next(frame for sheet, frame in tables if sheet.key == "detail")
+
+
+def write_exports(tables: list[tuple[Sheet, pl.DataFrame]], period: str, formats: Sequence[str],
+                  out_dir: Path) -> list[Path]:
+    """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for one_format in formats:
-        paths += _write_format(tables, period, one_format, out_dir)
-    return paths
+    return [path for one_format in formats for path in _write_format(tables, period, one_format, out_dir)]
 
 
 def _write_format(tables: list[tuple[Sheet, pl.DataFrame]], period: str, fmt: str, out_dir: Path) -> list[Path]:

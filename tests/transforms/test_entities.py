@@ -70,3 +70,20 @@ def test_an_id_in_the_name_never_reaches_the_file_name():
     # two names differing only inside the masked digits still get two files
     pair = ["公司430102199001011234", "公司430102199102021234"]
     assert len(set(entity_stems(pair).values())) == 2
+
+
+def test_the_close_splits_the_finance_detail_it_exported(acceptance_closed):
+    """The close hands its masked finance 缴费明细 to the per-entity split instead of querying it again: the
+    slices must be those the split makes on its own (the default role's masked view)."""
+    from transforms.entities import entity_slices
+    from transforms.export import detail_table, export_tables
+    from warehouse.db import opened
+
+    with opened(acceptance_closed) as con:
+        queried = entity_slices(con, "2024-03")
+        shared = entity_slices(con, "2024-03", detail_table(export_tables(con, "2024-03", role="finance")))
+    assert [entity for entity, _, _ in shared] == [entity for entity, _, _ in queried]
+    assert sum(ledger.height for _, ledger, _ in shared) > 0
+    for (_, ledger, actions), (_, ledger_queried, actions_queried) in zip(shared, queried, strict=True):
+        assert ledger.equals(ledger_queried)
+        assert actions.equals(actions_queried)
