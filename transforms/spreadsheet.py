@@ -2,9 +2,9 @@
 
 A table workbook is written as SpreadsheetML straight from polars columns: each row's XML is built by
 column expressions over whole chunks of the frame and streamed into the zip, so a 700,000-row ledger
-costs seconds and a chunk of memory, not a Python call per cell. Text goes in as inline strings (never
-formulas) and is neutralised on top, so a cell that would run as a formula when retyped or re-saved
-starts with an apostrophe. Tables longer than one sheet allows continue on sheets named ``name (2)``…
+costs seconds and a chunk of memory, not a Python call per cell. Text goes in as shared strings (each
+distinct text escaped and stored once, never as a formula) and is neutralised on top, so a cell that would
+run as a formula when retyped or re-saved starts with an apostrophe. Tables longer than one sheet allows continue on sheets named ``name (2)``…
 """
 
 from __future__ import annotations
@@ -54,8 +54,27 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+def _is_text(dtype: pl.DataType) -> bool:
+    return not (dtype == pl.Boolean or dtype.is_numeric())
+
+
+def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A text column's values as the strings a cell shows (dates as ISO text)."""
+    if dtype == pl.Date or dtype == pl.Datetime:
+        return pl.col(column).dt.to_string("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%dT%H:%M:%S")
+    return pl.col(column).cast(pl.String)
+
+
+def _xml_text(text: pl.Expr) -> pl.Expr:
+    """Text as XML character data: characters XML cannot carry dropped, formulas neutralised, escaped."""
+    text = _neutralised(text.str.replace_all(_XML_INVALID, ""))
+    return (text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True)
+            .str.replace_all(">", "&gt;", literal=True))
+
+
 def _cell_xml(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, style: int | None) -> pl.Expr:
-    """One column's cells as XML text (empty for nulls): numbers as numbers, everything else as text."""
+    """One column's cells as XML text (empty for nulls): numbers as numbers, text as the index of its shared
+    string (the column holds that index, see :meth:`TableWorkbook._shared`)."""
     ref = pl.concat_str([pl.lit(f'<c r="{letter}'), row, pl.lit('"')])
     value = pl.col(column)
     if dtype == pl.Boolean:
@@ -64,15 +83,12 @@ def _cell_xml(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, style:
         styled = f' s="{style}"' if style else ""
         cell = pl.concat_str([ref, pl.lit(f"{styled}><v>"), value.cast(pl.String), pl.lit("</v></c>")])
     else:
-        if dtype == pl.Date or dtype == pl.Datetime:
-            text = value.dt.to_string("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%dT%H:%M:%S")
-        else:
-            text = _neutralised(value.cast(pl.String).str.replace_all(_XML_INVALID, ""))
-        text = (text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True)
-                .str.replace_all(">", "&gt;", literal=True))
-        cell = pl.concat_str([ref, pl.lit(' t="inlineStr"><is><t xml:space="preserve">'), text,
-                              pl.lit("</t></is></c>")])
+        cell = pl.concat_str([ref, pl.lit(' t="s"><v>'), pl.col(_index_of(column)).cast(pl.String), pl.lit("</v></c>")])
     return pl.when(value.is_null()).then(pl.lit("")).otherwise(cell)
+
+
+def _index_of(column: str) -> str:
+    return f"__shared_{column}"
 
 
 class TableWorkbook:
@@ -83,6 +99,8 @@ class TableWorkbook:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._zip = zipfile.ZipFile(self.path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._sheets: list[tuple[str, str]] = []  # (sheet name, autofilter range)
+        # every distinct text of the workbook once, in first-seen order; cells hold its index
+        self._strings = pl.DataFrame(schema={"text": pl.String, "index": pl.UInt32})
 
     def __enter__(self) -> TableWorkbook:
         return self
@@ -113,6 +131,7 @@ class TableWorkbook:
         selected = ' tabSelected="1"' if not self._sheets else ""
         self._sheets.append((title, f"$A$1:${letters[-1]}${frame.height + 1}"))
         row_xml = _rows_expression(columns, letters, frame.schema, styles)
+        frame = self._shared(frame)
         index = len(self._sheets)
         with self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as part:
             part.write((f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
@@ -124,9 +143,40 @@ class TableWorkbook:
                 part.write(xml)
             part.write(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>'.encode())
 
+    def _shared(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with each text column's shared-string index beside it (new texts join the table): each
+        distinct text is escaped and stored once, so a region or entity repeated on every row costs a
+        number per cell."""
+        texts = {c: _as_text(c, t) for c, t in frame.schema.items() if _is_text(t)}
+        if not texts:
+            return frame
+        frame = frame.with_columns(text.alias(_index_of(c)) for c, text in texts.items())
+        seen = pl.concat([frame.get_column(_index_of(c)).drop_nulls().unique(maintain_order=True).rename("text")
+                          for c in texts]).unique(maintain_order=True)
+        new = seen.to_frame().join(self._strings, on="text", how="anti", maintain_order="left")
+        self._strings = pl.concat([self._strings,
+                                   new.with_row_index("index", offset=self._strings.height).select("text", "index")])
+        for c in texts:
+            frame = (frame.join(self._strings.rename({"text": _index_of(c), "index": "__index"}), on=_index_of(c),
+                                how="left", maintain_order="left")
+                     .drop(_index_of(c)).rename({"__index": _index_of(c)}))
+        return frame
+
+    def _write_shared_strings(self) -> None:
+        count = self._strings.height
+        with self._zip.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(f'{_XML_HEAD}<sst xmlns="{_MAIN_NS}" count="{count}" uniqueCount="{count}">'.encode())
+            for start in range(0, count, CHUNK_ROWS):
+                strings = self._strings.slice(start, CHUNK_ROWS)
+                part.write(strings.select(pl.concat_str([pl.lit('<si><t xml:space="preserve">'),
+                                                         _xml_text(pl.col("text")), pl.lit("</t></si>")])
+                                          .str.join("").cast(pl.Binary)).item())
+            part.write(b"</sst>")
+
     def close(self) -> None:
         if self._zip.fp is None:
             return
+        self._write_shared_strings()
         sheets = "".join(f'<sheet name="{escape(title, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
                          for i, (title, _) in enumerate(self._sheets, start=1))
         names = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
@@ -189,6 +239,8 @@ def _content_types(sheets: int) -> str:
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/styles.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
             f"{overrides}</Types>")
 
 
@@ -196,7 +248,8 @@ def _workbook_rels(sheets: int) -> str:
     rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
                    for i in range(1, sheets + 1))
     return (f'<Relationships xmlns="{_PKG_REL_NS}">{rels}<Relationship Id="rId{sheets + 1}" '
-            f'Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>')
+            f'Type="{_REL_NS}/styles" Target="styles.xml"/><Relationship Id="rId{sheets + 2}" '
+            f'Type="{_REL_NS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
 
 
 _STYLES = (

@@ -51,3 +51,24 @@ def test_an_empty_table_has_its_header_only(tmp_path):
     _write(tmp_path / "empty.xlsx", _frame(0))
     rows = list(openpyxl.load_workbook(tmp_path / "empty.xlsx").active.iter_rows(values_only=True))
     assert rows == [("姓名", "缴费基数", "备注")]
+
+
+def test_texts_are_shared_across_sheets_and_read_back_exactly(tmp_path):
+    import datetime
+
+    first = pl.DataFrame({"name": ["  两端空格 ", "长沙", "a\x01b", None], "day": [datetime.date(2024, 3, 1)] * 4})
+    second = pl.DataFrame({"name": ["长沙", "@cmd", "新值", "长沙"], "day": [None, datetime.date(2024, 3, 2)] * 2})
+    path = tmp_path / "shared.xlsx"
+    workbook = new_workbook(path)
+    write_sheet(workbook, "一", first, {"name": "名称", "day": "日期"})
+    write_sheet(workbook, "二", second, {"name": "名称", "day": "日期"})
+    workbook.close()
+
+    book = openpyxl.load_workbook(path)
+    assert list(book["一"].iter_rows(min_row=2, values_only=True)) == [
+        ("  两端空格 ", "2024-03-01"), ("长沙", "2024-03-01"), ("ab", "2024-03-01"), (None, "2024-03-01")]
+    assert list(book["二"].iter_rows(min_row=2, values_only=True)) == [
+        ("长沙", None), ("'@cmd", "2024-03-02"), ("新值", None), ("长沙", "2024-03-02")]
+    with zipfile.ZipFile(path) as archive:
+        strings = archive.read("xl/sharedStrings.xml").decode()
+    assert strings.count("长沙") == 1 and strings.count("2024-03-01") == 1  # each distinct text stored once
