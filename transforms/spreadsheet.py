@@ -165,7 +165,7 @@ class TableWorkbook:
     def _write_shared_strings(self) -> None:
         count = self._strings.height
         with self._zip.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
-            part.write(f'{_XML_HEAD}<sst xmlns="{_MAIN_NS}" count="{count}" uniqueCount="{count}">'.encode())
+            part.write(f'{_XML_HEAD}<sst xmlns="{_MAIN_NS}" uniqueCount="{count}">'.encode())
             for start in range(0, count, CHUNK_ROWS):
                 strings = self._strings.slice(start, CHUNK_ROWS)
                 part.write(strings.select(pl.concat_str([pl.lit('<si><t xml:space="preserve">'),
