@@ -5,7 +5,7 @@ problem's key (never the month) — ``ADJUST_BASE|entity|id_number``, ``MERGE_RE
 or ``MERGE_RECORDS|person|<name>|<birth date>``, the transfer id for transfer actions, the employee
 otherwise. This is recipe v1 of the id (``<prefix>-`` + the first 12 hex digits of
 ``sha256(action_type || '|' || problem_key)``, each code's key expression in its row of the check
-registry, read from ``quality.checks`` and spliced into ``sql/actions_found.sql``): ids are what people
+registry, read from ``quality.checks`` and spliced into ``sql/actions_findings.sql``): ids are what people
 dismissed, so a problem found again keeps the id of its existing action, matched by type and key
 (``sql/actions_keep_ids.sql``); changing a key's format needs a migration that rewrites the stored keys, as
 migration 012 does for the merge keys of older warehouses. All ADJUST_BASE findings about one person at one
@@ -113,7 +113,7 @@ def finding_actions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]
 
 def register_action_map(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """``action_map(code, action_type, prefix)`` as a temporary table for the SQL; returns the SQL fragments
-    of ``actions_found.sql``: ``problem_key``, a CASE of each code's key expression over finding ``f``."""
+    of ``actions_findings.sql``: ``problem_key``, a CASE of each code's key expression over finding ``f``."""
     rows = finding_actions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE action_map (code VARCHAR, action_type VARCHAR, prefix VARCHAR)")
     con.executemany("INSERT INTO action_map VALUES (?, ?, ?)", [[code, t, BY_TYPE[t].prefix] for code, t, _ in rows])
@@ -129,7 +129,9 @@ def unprovable_types(con: duckdb.DuckDBPyConnection, missing_kinds: set[str]) ->
     return [t.code for t in TYPES if t.code in found]
 
 
-FINDINGS_PER_PART = 50_000  # findings grouped into actions at a time (actions_found.sql): bounded memory
+# findings grouped into actions at a time (actions_found.sql): their aggregates cost about 30 KB per action and
+# cannot spill, so a part stays near 300 MB of DuckDB's 1 GB
+FINDINGS_PER_PART = 10_000
 
 
 def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
@@ -156,8 +158,9 @@ def update_actions(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
         findings = scalar(con, "SELECT count(*) FROM quality.findings WHERE run_id = ?", [run_id])
         parts = max(1, -(-findings // findings_per_part))
         con.execute("DROP TABLE IF EXISTS temp.candidate_actions")
+        run_sql_file(con, "actions_findings.sql", params, fragments)
         for part in range(parts):
-            run_sql_file(con, "actions_found.sql", params | {"part": part, "parts": parts}, fragments)
+            run_sql_file(con, "actions_found.sql", params | {"part": part, "parts": parts})
         run_sql_file(con, "actions_not_suppressed.sql", params)
         run_sql_file(con, "actions_keep_ids.sql", params)
         run_sql_file(con, "actions_apply.sql", params)

@@ -1,69 +1,14 @@
--- SPEC §6: the actions the findings of validation run $run_id call for, one row per problem.
--- action_map (code -> action_type, prefix): the codes' registry rows (quality.checks) with the types' prefixes,
--- registered by transforms/actions.py.
+-- SPEC §6: the actions the findings of validation run $run_id call for (actions_findings.sql prepared them),
+-- one row per problem, grouped one part at a time ($part of $parts, by the findings' part_hash).
 -- action_id = type prefix + a digest of the type and the problem's key (never the month), so a problem that
 -- persists keeps its id from run to run.
 -- candidate_actions also holds the STOP_ORIGIN_RECORD actions of ACTIVE_ELSEWHERE that a transfer makes moot
 -- (suppressed_by: the transfer's own findings cover it); actions_not_suppressed.sql makes found_actions from it.
--- Every action names an entity (SPEC §6): the findings' one entity, else the entity whose payroll holds the
--- person's id_number in P, else that of the person's latest payroll row up to P.
--- The findings are grouped one part at a time ($part of $parts, by a hash of the action's key, so each action's
--- findings fall in one part): the grouping's list and JSON aggregates cannot spill, and a part of bounded size
--- keeps them within DuckDB's memory however many findings a run has.
+-- The grouping's list and JSON aggregates cannot spill and cost about 30 KB per action while it runs: a part of
+-- bounded size keeps them within DuckDB's memory however many findings a run has.
 CREATE OR REPLACE TEMP TABLE candidate_actions_part AS
-WITH findings AS (
-    SELECT f.*, CAST(f.details AS JSON) AS d, m.action_type, m.prefix
-    FROM quality.findings f
-    JOIN action_map m ON m.code = f.code
-    WHERE f.run_id = $run_id
-),
-keyed AS (
-    SELECT f.*,
-        -- the problem's key: who (and, for merges, which shared number or which name + birth date); each
-        -- code's expression is its registry row (expectations/registry.py, via quality.checks)
-        {problem_key} AS problem_key
-    FROM findings f
-),
-part AS (
-    SELECT * FROM keyed WHERE hash(action_type, problem_key) % $parts = $part
-),
--- SPEC §6: a transfer of that person from that region, any stage but rejected, in any transfers snapshot up
--- to P makes STOP_ORIGIN_RECORD of ACTIVE_ELSEWHERE moot (the transfer's own findings cover it).
-known_transfers AS (
-    SELECT id_number, from_region, max(transfer_id) AS transfer_id
-    FROM core.transfers
-    WHERE period <= $period
-      AND stage <> 'rejected'
-      AND coalesce(insurance_type, 'pension') = 'pension'
-    GROUP BY id_number, from_region
-),
--- The ledger base of the month per (entity, person, type): what ADJUST_BASE asks the record to carry.
-ledger_base AS (
-    SELECT entity, id_number, insurance_type, min(base) AS base
-    FROM ledger.current_contributions
-    WHERE period = $period
-    GROUP BY entity, id_number, insurance_type
-),
--- Plain equi-joins (both right sides are unique on their keys) with the action type tested after: a type
--- test inside ON turns them into nested-loop joins, minutes at 200,000 employees.
-evidenced AS (
-    SELECT k.*,
-           CASE WHEN k.action_type = 'ADJUST_BASE' THEN lb.base END AS ledger_base,
-           CASE WHEN k.code = 'ACTIVE_ELSEWHERE' THEN t.transfer_id END AS open_transfer
-    FROM part k
-    LEFT JOIN ledger_base lb
-      ON lb.entity = k.entity AND lb.id_number = k.id_number AND lb.insurance_type = k.insurance_type
-    LEFT JOIN known_transfers t
-      ON t.id_number = k.id_number AND t.from_region = (k.d ->> '$.other_region')
-),
-per_type AS (
-    -- one expected base per insurance type of an action: the ledger's, else the floor or ceiling the finding
-    -- names (a person without ledger rows), the lowest where findings differ
-    SELECT e.*,
-           coalesce(min(e.ledger_base) OVER w, min(TRY_CAST(e.d ->> '$.expected_base' AS DECIMAL(14, 2))) OVER w)
-               AS type_expected_base
-    FROM evidenced e
-    WINDOW w AS (PARTITION BY e.action_type, e.problem_key, e.insurance_type)
+WITH per_type AS (
+    SELECT * EXCLUDE (part_hash) FROM action_findings WHERE part_hash % $parts = $part
 ),
 grouped AS (
 SELECT
@@ -141,17 +86,11 @@ SELECT
     min(open_transfer) AS suppressed_by
 FROM per_type
 GROUP BY action_type, prefix, problem_key
-),
-payroll_entity AS (
-    SELECT y.id_number, max_by(y.entity, (y.period, y.entity)) AS entity
-    FROM core.payroll y
-    WHERE y.period <= $period
-      AND y.id_number IN (SELECT id_number FROM grouped WHERE entity IS NULL)
-    GROUP BY y.id_number
 )
 SELECT g.* REPLACE (coalesce(g.entity, pe.entity) AS entity)
 FROM grouped g
-LEFT JOIN payroll_entity pe ON g.entity IS NULL AND pe.id_number = g.id_number;
+-- a plain equi-join (one payroll entity per person): the entity is taken from it only where the findings name none
+LEFT JOIN action_payroll_entities pe ON pe.id_number = g.id_number;
 
 CREATE TEMP TABLE IF NOT EXISTS candidate_actions AS SELECT * FROM candidate_actions_part WITH NO DATA;
 INSERT INTO candidate_actions SELECT * FROM candidate_actions_part;
