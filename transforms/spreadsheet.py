@@ -146,21 +146,19 @@ class TableWorkbook:
     def _shared(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with each text column's shared-string index beside it (new texts join the table): each
         distinct text is escaped and stored once, so a region or entity repeated on every row costs a
-        number per cell."""
-        texts = {c: _as_text(c, t) for c, t in frame.schema.items() if _is_text(t)}
+        number per cell. Only the text columns are joined: the frame's other columns are never copied."""
+        texts = {c: frame.select(_as_text(c, t).alias("text")) for c, t in frame.schema.items() if _is_text(t)}
         if not texts:
             return frame
-        frame = frame.with_columns(text.alias(_index_of(c)) for c, text in texts.items())
-        seen = pl.concat([frame.get_column(_index_of(c)).drop_nulls().unique(maintain_order=True).rename("text")
-                          for c in texts]).unique(maintain_order=True)
+        seen = pl.concat([text.get_column("text").drop_nulls().unique(maintain_order=True)
+                          for text in texts.values()]).unique(maintain_order=True)
         new = seen.to_frame().join(self._strings, on="text", how="anti", maintain_order="left")
         self._strings = pl.concat([self._strings,
                                    new.with_row_index("index", offset=self._strings.height).select("text", "index")])
-        for c in texts:
-            frame = (frame.join(self._strings.rename({"text": _index_of(c), "index": "__index"}), on=_index_of(c),
-                                how="left", maintain_order="left")
-                     .drop(_index_of(c)).rename({"__index": _index_of(c)}))
-        return frame
+        return frame.with_columns(
+            text.join(self._strings, on="text", how="left", maintain_order="left").get_column("index")
+            .alias(_index_of(c))
+            for c, text in texts.items())
 
     def _write_shared_strings(self) -> None:
         count = self._strings.height
