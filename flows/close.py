@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -40,7 +39,7 @@ from flows.lock import warehouse_lock
 from flows.settings import subflows_without_heartbeats
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
-from transforms.export import Sheet, changes_markdown, detail_table, export_tables, write_exports
+from transforms.export import changes_markdown, detail_table, export_tables, write_exports
 from transforms.faults import checkpoint
 from transforms.periods import check_period, is_period, months_between, previous_month
 from transforms.privacy import redact, redacting
@@ -57,20 +56,35 @@ EXPORT_FORMATS = ("xlsx", "parquet", "csv")  # the workbook first: it is what fi
 # ---------------------------------------------------------------------------------------------- tasks
 
 
+class Handoff:
+    """A large value (the finance tables, an entity's rows) handed to a task or subflow by reference and let
+    go once used. Prefect keeps every task's parameters and result, and a subflow's parameters, until the
+    flow run ends: passed plainly, a million-row frame would stay resident through the rest of the close.
+    Prefect records a Handoff parameter by its type name only (it has no ``__dict__`` to encode)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def release(self) -> None:
+        self.value = None
+
+
 @task(name="compute the finance tables", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 @redacting
-def finance_tables_masked(warehouse: str, period: str) -> list[tuple[Sheet, pl.DataFrame]]:
+def finance_tables_masked(warehouse: str, period: str) -> Handoff:
     """The period's finance tables as finance sees them (IDs masked), once for every export format and for
     the per-entity files."""
     with opened(warehouse) as con:
-        return export_tables(con, period, role="finance")
+        return Handoff(export_tables(con, period, role="finance"))
 
 
 @task(name="export the ledger for finance", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 @redacting
-def export_ledger_files(tables: list[tuple[Sheet, pl.DataFrame]], period: str, out: str) -> list[str]:
+def export_ledger_files(tables: Handoff, period: str, out: str) -> list[str]:
     """The whole period's ledger for finance: xlsx first, then Parquet and CSV."""
-    return [str(p) for p in write_exports(tables, period, EXPORT_FORMATS, Path(out) / period)]
+    return [str(p) for p in write_exports(tables.value, period, EXPORT_FORMATS, Path(out) / period)]
 
 
 @task(name="write the read copy", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -84,21 +98,22 @@ def write_read_copy_files(warehouse: str, out: str) -> dict:
 
 @task(name="split the ledger and actions by entity", cache_policy=NO_CACHE)
 @redacting
-def split_by_entity(warehouse: str, period: str,
-                    tables: list[tuple[Sheet, pl.DataFrame]] | None = None) -> list[tuple[str, pa.Table, pa.Table]]:
+def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None) -> list[tuple[str, Handoff]]:
     """The period's net ledger rows (from the masked finance ``tables`` when given) and the action list (IDs
-    masked) as Arrow tables, per entity."""
-    ledger = detail_table(tables) if tables is not None else None
+    masked) per entity, each entity's pair as Arrow tables in a :class:`Handoff`."""
+    ledger = detail_table(tables.value) if tables is not None else None
     with opened(warehouse) as con:
-        return [(entity, ledger.to_arrow(), actions.to_arrow())
+        return [(entity, Handoff((ledger.to_arrow(), actions.to_arrow())))
                 for entity, ledger, actions in entity_slices(con, period, ledger)]
 
 
 @task(name="write one entity's ledger, totals and actions", retries=2, retry_delay_seconds=2,
       cache_policy=NO_CACHE)
 @redacting
-def write_entity_files(entity: str, ledger: pa.Table, actions: pa.Table, folder: str, stem: str | None = None) -> dict:
-    """Runs on a thread or a Dask worker with only its entity's rows; returns its totals and file names."""
+def write_entity_files(entity: str, rows: Handoff, folder: str, stem: str | None = None) -> dict:
+    """Runs on a thread or a Dask worker with only its entity's rows (ledger and actions as Arrow tables);
+    returns its totals and file names."""
+    ledger, actions = rows.value
     return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder), stem)
 
 
@@ -136,14 +151,15 @@ def partition_runner(dask_address: str | None = None):
 @redacting
 def entity_partitions(warehouse: str, period: str, out: str, tables=None) -> list[dict]:
     """Fan each entity's ledger and action list out over this flow's task runner; results in entity order.
-    ``tables``: the close's masked finance tables, passed as the future of :func:`finance_tables_masked`
-    (Prefect resolves it here and records a flow parameter as ``<PrefectFuture>``, not a million rows)."""
+    ``tables``: the close's masked finance tables (a :class:`Handoff`), else the ledger is queried here."""
     folder = str(Path(out) / period / "entities")
     slices = split_by_entity(warehouse, period, tables)
-    stems = entity_stems(entity for entity, _, _ in slices)  # unique file names (issue 18.5)
-    futures = [write_entity_files.submit(entity, ledger, actions, folder, stems[entity])
-               for entity, ledger, actions in slices]
-    return [future.result() for future in futures]
+    stems = entity_stems(entity for entity, _ in slices)  # unique file names (issue 18.5)
+    futures = [write_entity_files.submit(entity, rows, folder, stems[entity]) for entity, rows in slices]
+    results = [future.result() for future in futures]
+    for _, rows in slices:
+        rows.release()
+    return results
 
 
 def scheduled_month(when: datetime | None = None) -> str:
@@ -303,6 +319,20 @@ def timed(seconds: dict, step: str) -> Iterator[dict]:
     seconds[step] = round(time.perf_counter() - started, 2)
 
 
+def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | None,
+                     seconds: dict) -> tuple[list[str], list[dict]]:
+    """The finance export, then the per-entity files from the same tables; the tables (a million rows at
+    scale) are let go before the read copy is written."""
+    with timed(seconds, "export"):
+        tables = finance_tables_masked(warehouse, period)
+        exports = export_ledger_files(tables, period, out)
+    with timed(seconds, "per_entity"):
+        per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
+        entities = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
+    tables.release()
+    return exports, entities
+
+
 def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask_address: str | None,
                  ingest: dict, seconds: dict | None = None, role: str | None = None, full_ids: bool = False) -> dict:
     """Everything after ingest for one month, inside the calling flow run (subflows and tasks)."""
@@ -322,12 +352,7 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
                                           run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids)
         shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
     checkpoint("close.after_actions")
-    with timed(seconds, "export"):
-        tables = finance_tables_masked.submit(warehouse, period)
-        summary["exports"] = export_ledger_files(tables.result(), period, out)
-    with timed(seconds, "per_entity"):
-        per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
-        summary["entities"] = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
+    summary["exports"], summary["entities"] = _finance_outputs(period, warehouse, out, dask_address, seconds)
     record_runs(warehouse, summary["ledger"]["run_id"], summary["validation"]["run_id"])
     with timed(seconds, "read_copy"):
         summary["read_copy"] = write_read_copy_files(warehouse, out)

@@ -207,3 +207,43 @@ def test_dask_cluster_gives_identical_results(close_reference, acceptance_dir, t
         a = pl.read_parquet(folder / "out" / PERIOD / "entities" / entity["files"][1])
         b = pl.read_parquet(tmp_path / "out" / PERIOD / "entities" / entity["files"][1])
         assert a.equals(b)
+
+
+def test_a_handoff_lets_go_of_its_frame_that_prefect_would_keep(tmp_path):
+    """Prefect keeps a task's parameters and result, and a subflow's parameters, until the flow run ends; the
+    close hands its finance tables and entity slices over in a Handoff, whose frame is freed once released."""
+    import gc
+    import weakref
+
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    from flows.close import Handoff
+
+    made: list[weakref.ref] = []
+
+    @task(cache_policy=NO_CACHE)
+    def tables() -> Handoff:
+        frame = pl.DataFrame({"employer_amount": range(1000)})
+        made.append(weakref.ref(frame))
+        return Handoff(frame)
+
+    @task(cache_policy=NO_CACHE)
+    def rows(handed: Handoff) -> int:
+        return handed.value.height
+
+    @flow
+    def per_entity(handed=None) -> int:
+        return rows(handed)
+
+    @flow
+    def close() -> tuple[bool, bool]:
+        handed = tables()
+        assert rows(handed) == per_entity(handed=handed) == 1000
+        gc.collect()
+        kept = made[0]() is not None
+        handed.release()
+        gc.collect()
+        return kept, made[0]() is not None
+
+    assert close() == (True, False)
