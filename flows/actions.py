@@ -14,6 +14,7 @@ from transforms.declarations import write_declarations
 from transforms.forms import write_forms
 from transforms.privacy import redacting
 from transforms.report import write_report
+from transforms.roles import get_role
 from transforms.runs import latest_validation_run
 from transforms.workbook import write_workbook
 from warehouse.db import opened
@@ -43,6 +44,10 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
         # the HR report again, now that it can say what to do next and name the action ids (SPEC §7)
         report = str(write_report(con, run_id, Path(folder), role)) if run_id else None
+        if report and not get_role(role).sees_full_ids:
+            # the run's masked report, when its validation left the report to this step (validate report=False)
+            con.execute("UPDATE quality.runs SET report_path = ? WHERE run_id = ? AND report_path IS NULL",
+                        [report, run_id])
         workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
         forms = write_forms(con, Path(folder) / "transfer_forms", role)
         declarations = (write_declarations(con, period, Path(folder) / "declarations", full_ids=full_ids)

@@ -62,6 +62,23 @@ def test_validate_twice_same_findings_new_run_id(prefect_harness, warehouse_path
     assert ID1 not in published and "李四" not in published
 
 
+@pytest.mark.slow
+def test_a_validation_that_leaves_the_report_to_the_actions_step(prefect_harness, warehouse_path, tmp_path):
+    from flows.actions import actions_flow
+    from flows.validate import _markdown, validate_flow
+
+    _build(warehouse_path)
+    out = tmp_path / "out"
+    summary = validate_flow("2024-03", warehouse=str(warehouse_path), out=str(out), report=False)
+    assert summary["report"] is None and not list((out / "2024-03").glob("validation_report_*.html"))
+    assert "written by the actions step" in _markdown(summary)
+    actions = actions_flow("2024-03", warehouse=str(warehouse_path), out=str(out), run_id=summary["run_id"])
+    assert Path(actions["report"]).is_file() and Path(actions["report"]).parent == out / "2024-03"
+    with opened(warehouse_path, read_only=True) as con:
+        assert con.execute("SELECT report_path FROM quality.runs WHERE run_id = ?",
+                           [summary["run_id"]]).fetchone()[0] == actions["report"]
+
+
 def test_artifact_markdown_has_counts_and_no_personal_data():
     from flows.validate import _markdown
 

@@ -8,7 +8,23 @@
 -- bounded size keeps them within DuckDB's memory however many findings a run has.
 CREATE OR REPLACE TEMP TABLE candidate_actions_part AS
 WITH per_type AS (
-    SELECT * EXCLUDE (part_hash) FROM action_findings WHERE part_hash % $parts = $part
+    -- the details' text fields parsed once per finding here, not once per field read below (and not kept
+    -- in action_findings: the part's findings only)
+    SELECT * EXCLUDE (part_hash), json_transform(d, '{
+            "arrears_employee": "VARCHAR", "arrears_employer": "VARCHAR", "base": "VARCHAR",
+            "base_ceiling": "VARCHAR", "base_floor": "VARCHAR", "billed_base": "VARCHAR",
+            "billed_employee_amount": "VARCHAR", "billed_employer_amount": "VARCHAR",
+            "difference": "VARCHAR", "earlier_employer": "VARCHAR", "earlier_region": "VARCHAR",
+            "earlier_start_month": "VARCHAR", "expected_employee_amount": "VARCHAR",
+            "from_employer": "VARCHAR", "from_region": "VARCHAR", "from_status": "VARCHAR",
+            "hire_date": "VARCHAR", "hukou_region": "VARCHAR", "hukou_unknown": "VARCHAR",
+            "id_problem": "VARCHAR", "interim_account_check": "VARCHAR", "late_fee": "VARCHAR",
+            "leave_date": "VARCHAR", "ledger_base": "VARCHAR", "ledger_employee_amount": "VARCHAR",
+            "ledger_employer_amount": "VARCHAR", "limit_days": "VARCHAR", "name": "VARCHAR",
+            "other_employer": "VARCHAR", "other_region": "VARCHAR", "other_start_month": "VARCHAR",
+            "record_employer": "VARCHAR", "si_withheld": "VARCHAR", "stage": "VARCHAR",
+            "stage_on": "VARCHAR", "to_region": "VARCHAR", "working_days_waited": "VARCHAR"}') AS x
+    FROM action_findings WHERE part_hash % $parts = $part
 ),
 grouped AS (
 SELECT
@@ -21,9 +37,9 @@ SELECT
     list(DISTINCT code ORDER BY code) AS finding_codes,
     CASE WHEN bool_or(severity = 'error') THEN 'error' ELSE 'warning' END AS severity,
     json_object(
-        'name', min(d ->> '$.name'),
+        'name', min(x.name),
         'people', list_sort(list(DISTINCT struct_pack(entity := entity, employee_id := employee_id,
-                                                      name := d ->> '$.name', id_number := id_number))
+                                                      name := x.name, id_number := id_number))
                             FILTER (WHERE employee_id IS NOT NULL OR id_number IS NOT NULL)),
         'findings', list(json_object('code', code, 'severity', severity, 'entity', entity, 'employee_id', employee_id,
                                      'id_number', id_number, 'insurance_type', insurance_type, 'region', region,
@@ -35,51 +51,51 @@ SELECT
                  ORDER BY struct_pack(k := insurance_type, v := CAST(type_expected_base AS VARCHAR)))
                 FILTER (WHERE insurance_type IS NOT NULL)) END,
         'current_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
-            list(DISTINCT struct_pack(k := insurance_type, v := d ->> '$.base')
-                 ORDER BY struct_pack(k := insurance_type, v := d ->> '$.base'))
+            list(DISTINCT struct_pack(k := insurance_type, v := x.base)
+                 ORDER BY struct_pack(k := insurance_type, v := x.base))
                 FILTER (WHERE insurance_type IS NOT NULL)) END,
-        'policy_floor', min(d ->> '$.base_floor'),
-        'policy_ceiling', min(d ->> '$.base_ceiling'),
+        'policy_floor', min(x.base_floor),
+        'policy_ceiling', min(x.base_ceiling),
         'region', min(region),
-        'other_region', min(d ->> '$.other_region'),
-        'other_employer', min(d ->> '$.other_employer'),
-        'other_start_month', min(d ->> '$.other_start_month'),
+        'other_region', min(x.other_region),
+        'other_employer', min(x.other_employer),
+        'other_start_month', min(x.other_start_month),
         'transfer_id', min(transfer_id),
-        'stage', min(d ->> '$.stage'),
-        'stage_on', min(d ->> '$.stage_on'),
-        'working_days_waited', max(TRY_CAST(d ->> '$.working_days_waited' AS INTEGER)),
-        'limit_days', min(TRY_CAST(d ->> '$.limit_days' AS INTEGER)),
-        'from_region', min(d ->> '$.from_region'),
-        'from_employer', min(d ->> '$.from_employer'),
-        'from_status', min(d ->> '$.from_status'),
+        'stage', min(x.stage),
+        'stage_on', min(x.stage_on),
+        'working_days_waited', max(TRY_CAST(x.working_days_waited AS INTEGER)),
+        'limit_days', min(TRY_CAST(x.limit_days AS INTEGER)),
+        'from_region', min(x.from_region),
+        'from_employer', min(x.from_employer),
+        'from_status', min(x.from_status),
         'origins', min(d -> '$.origins'),
-        'hukou_region', min(d ->> '$.hukou_region'),
-        'interim_account_check', bool_or(TRY_CAST(d ->> '$.interim_account_check' AS BOOLEAN)),
-        'hukou_unknown', bool_or(TRY_CAST(d ->> '$.hukou_unknown' AS BOOLEAN)),
-        'to_region', min(d ->> '$.to_region'),
-        'record_employer', min(d ->> '$.record_employer'),
-        'hire_date', min(d ->> '$.hire_date'),
-        'leave_date', min(d ->> '$.leave_date'),
-        'withholding_difference', min(d ->> '$.difference'),
-        'si_withheld', min(d ->> '$.si_withheld'),
-        'expected_employee_amount', min(d ->> '$.expected_employee_amount'),
-        'earlier_region', min(d ->> '$.earlier_region'),
-        'earlier_employer', min(d ->> '$.earlier_employer'),
-        'earlier_start_month', min(d ->> '$.earlier_start_month'),
-        'id_problem', min(d ->> '$.id_problem'),
+        'hukou_region', min(x.hukou_region),
+        'interim_account_check', bool_or(TRY_CAST(x.interim_account_check AS BOOLEAN)),
+        'hukou_unknown', bool_or(TRY_CAST(x.hukou_unknown AS BOOLEAN)),
+        'to_region', min(x.to_region),
+        'record_employer', min(x.record_employer),
+        'hire_date', min(x.hire_date),
+        'leave_date', min(x.leave_date),
+        'withholding_difference', min(x.difference),
+        'si_withheld', min(x.si_withheld),
+        'expected_employee_amount', min(x.expected_employee_amount),
+        'earlier_region', min(x.earlier_region),
+        'earlier_employer', min(x.earlier_employer),
+        'earlier_start_month', min(x.earlier_start_month),
+        'id_problem', min(x.id_problem),
         -- RECONCILE_BILL: per insurance type, both amounts and both bases (billed and the ledger's)
         'bill', list(json_object('insurance_type', insurance_type, 'region', region,
-                                 'billed_employer_amount', d ->> '$.billed_employer_amount',
-                                 'ledger_employer_amount', d ->> '$.ledger_employer_amount',
-                                 'billed_employee_amount', d ->> '$.billed_employee_amount',
-                                 'ledger_employee_amount', d ->> '$.ledger_employee_amount',
-                                 'billed_base', d ->> '$.billed_base', 'ledger_base', d ->> '$.ledger_base')
+                                 'billed_employer_amount', x.billed_employer_amount,
+                                 'ledger_employer_amount', x.ledger_employer_amount,
+                                 'billed_employee_amount', x.billed_employee_amount,
+                                 'ledger_employee_amount', x.ledger_employee_amount,
+                                 'billed_base', x.billed_base, 'ledger_base', x.ledger_base)
                      ORDER BY insurance_type) FILTER (WHERE code = 'BILL_MISMATCH'),
         -- HIRED_NOT_ENROLLED's arrears (SPEC §5) ride on ENROLL_EMPLOYEE for the 补缴 declaration
         'arrears_months', any_value(d -> '$.arrears_months') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
-        'arrears_employer', min(d ->> '$.arrears_employer'),
-        'arrears_employee', min(d ->> '$.arrears_employee'),
-        'late_fee', min(d ->> '$.late_fee'),
+        'arrears_employer', min(x.arrears_employer),
+        'arrears_employee', min(x.arrears_employee),
+        'late_fee', min(x.late_fee),
         'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
         'sources', list(DISTINCT (d -> '$.source') ORDER BY (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
