@@ -344,13 +344,17 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
                          f"{summary['ledger']['rows_appended']} rows appended")
     checkpoint("close.after_ledger")
     with timed(seconds, "validate") as shown:
-        summary["validation"] = validate_flow(period=period, warehouse=warehouse, out=out, run_id=new_run_id())
+        # the actions step writes the HR report (masked unless full_ids): validation writes only the one it won't
+        summary["validation"] = validate_flow(period=period, warehouse=warehouse, out=out, run_id=new_run_id(),
+                                              report=full_ids)
         shown["note"] = f"{summary['validation']['findings']} findings"
     checkpoint("close.after_validate")
     with timed(seconds, "actions") as shown:
         summary["actions"] = actions_flow(period=period, warehouse=warehouse, out=out,
                                           run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids)
         shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
+    if summary["validation"]["report"] is None:
+        summary["validation"]["report"] = summary["actions"]["report"]
     checkpoint("close.after_actions")
     summary["exports"], summary["entities"] = _finance_outputs(period, warehouse, out, dask_address, seconds)
     record_runs(warehouse, summary["ledger"]["run_id"], summary["validation"]["run_id"])
