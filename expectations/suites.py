@@ -21,7 +21,7 @@ import duckdb
 from expectations.gx_duckdb import SCOPE_QUALIFIED, SCOPE_TABLE, add_datasource, gx_cursor, set_scope
 from expectations.registry import CHECKS, SUITES, Check
 from transforms.privacy import redact
-from warehouse.db import scalar
+from warehouse.db import memory_advice, scalar
 from warehouse.errors import ShebaoError
 
 log = logging.getLogger("shebao.validate")
@@ -103,6 +103,8 @@ def run_suites(con: duckdb.DuckDBPyConnection, period: str, *, checks: tuple[Che
                     raise CheckFailed(f"Great Expectations returned a result for no known check of {period}.")
                 check = by_id[item.expectation_config.id]
                 failure = _raised(item.exception_info)
+                if failure is not None and _out_of_memory(failure):
+                    raise CheckFailed(out_of_memory_sentence(check, period))
                 if failure is not None or "observed_value" not in (item.result or {}):
                     raise CheckFailed(f"The check {check.code} could not run for {period}: {_first_line(failure)}")
                 outcome.counts[check.code] = int(item.result["observed_value"])
@@ -122,6 +124,16 @@ def _raised(info: dict | None) -> str | None:
         if entry.get("raised_exception"):
             return entry.get("exception_message") or "unknown error"
     return None
+
+
+def _out_of_memory(message: str) -> bool:
+    """GX keeps only the text of what DuckDB raised: its OutOfMemoryException reads "Out of Memory Error"."""
+    return "out of memory" in message.lower()
+
+
+def out_of_memory_sentence(check: Check, period: str) -> str:
+    """One sentence: which check ran out of DuckDB's memory, and what to set (no DuckDB text, no data)."""
+    return f"The check {check.code} ran out of DuckDB memory for {period}; {memory_advice()}."
 
 
 def _first_line(message: str | None) -> str:
@@ -167,13 +179,16 @@ def write_findings(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
         raise CheckFailed(f"The validation scope is not {period}; run the suites for it first.")
     counts: dict[str, int] = {}
     for check in checks:
-        # the INSERT's own row count: no second scan of quality.findings, which holds every run's rows
-        counts[check.code] = scalar(
-            con, "INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number,"
-            " region, insurance_type, transfer_id, details) "
-            f"SELECT ?, * FROM ({findings_select(check)})",
-            [run_id],
-        )
+        try:
+            # the INSERT's own row count: no second scan of quality.findings, which holds every run's rows
+            counts[check.code] = scalar(
+                con, "INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number,"
+                " region, insurance_type, transfer_id, details) "
+                f"SELECT ?, * FROM ({findings_select(check)})",
+                [run_id],
+            )
+        except duckdb.OutOfMemoryException:
+            raise CheckFailed(out_of_memory_sentence(check, period)) from None
         if expected_counts is not None and counts[check.code] != expected_counts.get(check.code):
             raise CheckFailed(
                 f"The check {check.code} gave {counts[check.code]} rows for quality.findings but GX observed "

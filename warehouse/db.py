@@ -137,11 +137,25 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None):
     return one(con, sql, params)[0]
 
 
-def memory_sentence() -> str:
+def doubled_memory(setting: str) -> str:
+    """Twice a DuckDB memory size, written as a setting: ``1GB`` -> ``2GB``, ``750MB`` -> ``1500MB``."""
+    from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes
+
+    size = 2 * (memory_bytes(setting) or MIN_MEMORY_BYTES)
+    return f"{size // 1000**3}GB" if size % 1000**3 == 0 else f"{size // 1000**2}MB"
+
+
+def memory_advice() -> str:
+    """What the data engineer does when DuckDB ran out of memory: the setting to raise and to what."""
     from warehouse.settings import settings
 
-    return (f"DuckDB ran out of memory under its limit {MEMORY_ENV}={settings().duckdb_memory}; raise it "
-            "(e.g. 2GB) or free memory, then run again.")
+    limit = settings().duckdb_memory
+    return (f"set {MEMORY_ENV}={doubled_memory(limit)} (twice the {limit} it has now) and run again; "
+            "docs/memory.md says what each size of close needs")
+
+
+def memory_sentence() -> str:
+    return f"DuckDB ran out of memory under its limit {MEMORY_ENV}; {memory_advice()}."
 
 
 def process_description(pid: int) -> str:

@@ -8,9 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from warehouse.db import bulk_writing, connect, opened
+from warehouse.db import bulk_writing, connect, memory_sentence, opened
 from warehouse.errors import ShebaoError, WarehouseError
 from warehouse.migrate import available, migrate
 
@@ -81,6 +82,19 @@ def test_duckdb_memory_is_capped_and_a_bad_size_is_one_sentence(warehouse_path: 
         monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", value)
         with pytest.raises(ShebaoError, match=f"SHEBAO_DUCKDB_MEMORY='{value}' {words}; set it to at least 256MB"):
             connect(warehouse_path)
+
+
+def test_out_of_memory_says_what_to_set_it_to(warehouse_path: Path, monkeypatch):
+    """DuckDB out of memory (the action list, a model): the setting, doubled, and where the sizes are."""
+    for configured, doubled in (("1GB", "2GB"), ("750MB", "1500MB"), ("1.5GB", "3GB")):
+        monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", configured)
+        assert memory_sentence() == (
+            f"DuckDB ran out of memory under its limit SHEBAO_DUCKDB_MEMORY; set SHEBAO_DUCKDB_MEMORY={doubled} "
+            f"(twice the {configured} it has now) and run again; docs/memory.md says what each size of close needs.")
+    with opened(warehouse_path) as con:  # a real query past a real limit raises what flows/cli.py turns into it
+        con.execute("SET memory_limit = '8MB'")
+        with pytest.raises(duckdb.OutOfMemoryException):
+            con.execute("SELECT list(range) FROM range(10000000) GROUP BY range % 10").fetchall()
 
 
 def test_bulk_writing_holds_duckdb_to_half_its_limit_then_gives_it_back(warehouse_path: Path, monkeypatch):

@@ -43,7 +43,7 @@ SELECT
                             FILTER (WHERE employee_id IS NOT NULL OR id_number IS NOT NULL)),
         'findings', list(json_object('code', code, 'severity', severity, 'entity', entity, 'employee_id', employee_id,
                                      'id_number', id_number, 'insurance_type', insurance_type, 'region', region,
-                                     'transfer_id', transfer_id, 'evidence', d)
+                                     'transfer_id', transfer_id, 'evidence', evidence)
                          ORDER BY code, entity, employee_id, insurance_type),
         'insurance_types', list(DISTINCT insurance_type ORDER BY insurance_type) FILTER (WHERE insurance_type IS NOT NULL),
         'expected_base', CASE WHEN action_type = 'ADJUST_BASE' THEN map_from_entries(
