@@ -37,12 +37,14 @@ def bill(wh, id_number, employer_amount, employee_amount, *, insurance_type="pen
 
 def booked(wh, id_number, employer_amount, employee_amount, *, employee_id="E1", insurance_type="pension",
            region="长沙", entity=A, base="8000", period="2024-03", entry_type="original"):
+    # as ledger_append.sql books: at most one row per cell and run, so an adjustment comes in a later run
+    run_id = "L1" if entry_type == "original" else "L2"
     wh.con.execute(
         "INSERT INTO ledger.contributions (period, entity, employee_id, id_number, name, region, insurance_type, base,"
         " month_fraction, employer_rate, employee_rate, employer_amount, employee_amount, entry_type, run_id,"
-        " created_at) VALUES (?, ?, ?, ?, '某人', ?, ?, ?, 1, 0.16, 0.08, ?, ?, ?, 'L1', now())",
+        " created_at) VALUES (?, ?, ?, ?, '某人', ?, ?, ?, 1, 0.16, 0.08, ?, ?, ?, ?, now())",
         [period, entity, employee_id, id_number, region, insurance_type, Decimal(base), Decimal(employer_amount),
-         Decimal(employee_amount), entry_type])
+         Decimal(employee_amount), entry_type, run_id])
 
 
 def test_amount_off_billed_non_employee_unbilled_employee_and_sub_yuan_rounding(bills):
