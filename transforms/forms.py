@@ -29,7 +29,7 @@ import duckdb
 
 from transforms.privacy import mask_id, redact
 from transforms.roles import get_role
-from transforms.spreadsheet import neutralise
+from transforms.spreadsheet import MAIN_NS, REL_NS, XML_HEAD, neutralise, write_package
 
 TEMPLATE = Path(__file__).with_name("templates") / "transfer_form.html"
 MASKED_NOTE = "（号码已遮蔽：提交经办机构前，请由 HR 经理以 --full-ids 重新生成本表）"
@@ -195,17 +195,7 @@ def _write_xlsx(fields: list[dict], path: Path) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for number, batch in enumerate(batches, start=1):
             book.writestr(f"xl/worksheets/sheet{number}.xml", _sheet_xml(batch, selected=number == 1))
-        book.writestr("[Content_Types].xml", _XML_HEAD + _content_types(len(batches)))
-        book.writestr("_rels/.rels", _XML_HEAD + _PACKAGE_RELS)
-        sheets = "".join(f'<sheet name="{name}" sheetId="{n}" r:id="rId{n}"/>' for n, name in enumerate(names, start=1))
-        book.writestr("xl/workbook.xml", _XML_HEAD + f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><bookViews>'
-                      f"<workbookView/></bookViews><sheets>{sheets}</sheets></workbook>")
-        rels = "".join(f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
-                       for n in range(1, len(batches) + 1))
-        book.writestr("xl/_rels/workbook.xml.rels", _XML_HEAD + f'<Relationships xmlns="{_PKG_REL_NS}">{rels}'
-                      f'<Relationship Id="rId{len(batches) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
-                      "</Relationships>")
-        book.writestr("xl/styles.xml", _XML_HEAD + _STYLES)
+        write_package(book, names, _STYLES)
     return path
 
 
@@ -264,7 +254,7 @@ def _sheet_xml(batch: list[dict], selected: bool) -> str:
     view = ' tabSelected="1"' if selected else ""
     page_breaks = (f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
                    + "".join(f'<brk id="{b}" max="16383" man="1"/>' for b in breaks) + "</rowBreaks>") if breaks else ""
-    return (f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
+    return (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
             f'</sheetPr><dimension ref="A1:B{max(row, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
             '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
             '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
@@ -281,30 +271,13 @@ def _cell(column: str, row: int, text: str, style: int) -> str:
     return f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # characters XML 1.0 cannot carry: written as Excel's _xHHHH_ escapes, as xlsxwriter did
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_PACKAGE_RELS = (f'<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" Type="{_REL_NS}/officeDocument" '
-                 'Target="xl/workbook.xml"/></Relationships>')
-
-
-def _content_types(sheets: int) -> str:
-    kinds = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{kinds}.worksheet+xml"/>'
-                        for n in range(1, sheets + 1))
-    return ('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{kinds}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{kinds}.styles+xml"/>{overrides}</Types>')
 
 
 _FONT = '<sz val="{size}"/><color theme="1"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
 _STYLES = (
-    f'<styleSheet xmlns="{_MAIN_NS}"><fonts count="4"><font>{_FONT.format(size=11)}</font>'
+    f'<styleSheet xmlns="{MAIN_NS}"><fonts count="4"><font>{_FONT.format(size=11)}</font>'
     f'<font><b/>{_FONT.format(size=16)}</font><font>{_FONT.format(size=9)}</font><font><b/>{_FONT.format(size=11)}</font>'
     '</fonts><fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
     '</fill><fill><patternFill patternType="solid"><fgColor rgb="FFE7E6E6"/><bgColor indexed="64"/></patternFill></fill>'

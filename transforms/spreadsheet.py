@@ -4,7 +4,8 @@ A table workbook is written as SpreadsheetML straight from polars columns: each 
 column expressions over whole chunks of the frame and streamed into the zip, so a 700,000-row ledger
 costs seconds and a chunk of memory, not a Python call per cell. Text goes in as shared strings (each
 distinct text escaped and stored once, never as a formula) and is neutralised on top, so a cell that would
-run as a formula when retyped or re-saved starts with an apostrophe. Tables longer than one sheet allows continue on sheets named ``name (2)``…
+run as a formula when retyped or re-saved starts with an apostrophe. Tables longer than one sheet allows
+continue on sheets named ``name (2)``…
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ _XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 50_000
 _HEADER_STYLE, _MONEY_STYLE, _PERCENT_STYLE = 1, 2, 3
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def neutralise(value: object) -> object:
@@ -134,7 +135,7 @@ class TableWorkbook:
         frame = self._shared(frame)
         index = len(self._sheets)
         with self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as part:
-            part.write((f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
+            part.write((f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}"/>'
                         f'<sheetViews><sheetView workbookViewId="0"{selected}><pane ySplit="1" topLeftCell="A2" '
                         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
                         f'</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
@@ -163,35 +164,22 @@ class TableWorkbook:
     def _write_shared_strings(self) -> None:
         count = self._strings.height
         with self._zip.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
-            part.write(f'{_XML_HEAD}<sst xmlns="{_MAIN_NS}" uniqueCount="{count}">'.encode())
+            part.write(f'{XML_HEAD}<sst xmlns="{MAIN_NS}" uniqueCount="{count}">'.encode())
             for start in range(0, count, CHUNK_ROWS):
-                strings = self._strings.slice(start, CHUNK_ROWS)
-                part.write(strings.select(pl.concat_str([pl.lit('<si><t xml:space="preserve">'),
-                                                         _xml_text(pl.col("text")), pl.lit("</t></si>")])
-                                          .str.join("").cast(pl.Binary)).item())
+                part.write(_utf8(self._strings.slice(start, CHUNK_ROWS),
+                                 pl.concat_str([pl.lit('<si><t xml:space="preserve">'), _xml_text(pl.col("text")),
+                                                pl.lit("</t></si>")])))
             part.write(b"</sst>")
 
     def close(self) -> None:
         if self._zip.fp is None:
             return
         self._write_shared_strings()
-        sheets = "".join(f'<sheet name="{escape(title, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
-                         for i, (title, _) in enumerate(self._sheets, start=1))
         names = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
                         f"{escape(_quoted(title))}!{ref}</definedName>"
                         for i, (title, ref) in enumerate(self._sheets))
-        parts = {
-            "[Content_Types].xml": _content_types(len(self._sheets)),
-            "_rels/.rels": (f'<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" '
-                            f'Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
-            "xl/workbook.xml": (f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><bookViews><workbookView/>'
-                                f"</bookViews><sheets>{sheets}</sheets>"
-                                + (f"<definedNames>{names}</definedNames>" if names else "") + "</workbook>"),
-            "xl/_rels/workbook.xml.rels": _workbook_rels(len(self._sheets)),
-            "xl/styles.xml": _STYLES,
-        }
-        for name, xml in parts.items():
-            self._zip.writestr(name, _XML_HEAD + xml)
+        write_package(self._zip, [title for title, _ in self._sheets], _STYLES,
+                      f"<definedNames>{names}</definedNames>" if names else "", shared_strings=True)
         self._zip.close()
 
 
@@ -204,54 +192,70 @@ def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, 
 
 def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr) -> Iterator[bytes]:
     """The rows' XML as UTF-8, a chunk at a time. The next chunk is built while the caller compresses this
-    one (polars and zlib both let go of the GIL), and each chunk arrives as one bytes object straight
-    from polars, never as a Python string per row."""
+    one (polars and zlib both let go of the GIL)."""
     def build(start: int) -> bytes:
-        chunk = frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2)
-        return chunk.select(row_xml.str.join("").cast(pl.Binary)).item()
+        return _utf8(frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2), row_xml)
 
-    starts = range(0, frame.height, CHUNK_ROWS)
-    if len(starts) < 2:
-        yield from (build(start) for start in starts)
-        return
     with ThreadPoolExecutor(max_workers=1) as builder:
-        pending = builder.submit(build, starts[0])
-        for following in [*starts[1:], None]:
-            ready = pending.result()
-            if following is not None:
-                pending = builder.submit(build, following)
-            yield ready
+        ahead = None
+        for start in range(0, frame.height, CHUNK_ROWS):
+            following = builder.submit(build, start)
+            if ahead is not None:
+                yield ahead.result()
+            ahead = following
+        if ahead is not None:
+            yield ahead.result()
+
+
+def _utf8(frame: pl.DataFrame, xml: pl.Expr) -> bytes:
+    """``xml`` over every row of ``frame``, joined, as one bytes object straight from polars (never a Python
+    string per row)."""
+    return frame.select(xml.str.join("").cast(pl.Binary)).item()
 
 
 def _quoted(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def _content_types(sheets: int) -> str:
-    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-                        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, sheets + 1))
-    return ('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            '<Override PartName="/xl/sharedStrings.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-            f"{overrides}</Types>")
-
-
-def _workbook_rels(sheets: int) -> str:
-    rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                   for i in range(1, sheets + 1))
-    return (f'<Relationships xmlns="{_PKG_REL_NS}">{rels}<Relationship Id="rId{sheets + 1}" '
-            f'Type="{_REL_NS}/styles" Target="styles.xml"/><Relationship Id="rId{sheets + 2}" '
-            f'Type="{_REL_NS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+def write_package(book: zipfile.ZipFile, titles: list[str], styles: str, defined_names: str = "",
+                  shared_strings: bool = False) -> None:
+    """The parts of an xlsx beside its sheets (sheet ``i`` is ``xl/worksheets/sheet<i>.xml``, named
+    ``titles[i-1]``): content types, relationships, the workbook and its styles; ``xl/sharedStrings.xml``
+    is referenced when ``shared_strings``."""
+    kinds = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    count = len(titles)
+    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{kinds}.worksheet+xml"/>'
+                        for i in range(1, count + 1))
+    if shared_strings:
+        overrides += f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kinds}.sharedStrings+xml"/>'
+    relations = "".join(f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                        for i in range(1, count + 1))
+    relations += f'<Relationship Id="rId{count + 1}" Type="{REL_NS}/styles" Target="styles.xml"/>'
+    if shared_strings:
+        relations += f'<Relationship Id="rId{count + 2}" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+    sheets = "".join(f'<sheet name="{escape(title, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
+                     for i, title in enumerate(titles, start=1))
+    parts = {
+        "[Content_Types].xml": ('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                                '<Default Extension="rels" '
+                                'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                                '<Default Extension="xml" ContentType="application/xml"/>'
+                                f'<Override PartName="/xl/workbook.xml" ContentType="{kinds}.sheet.main+xml"/>'
+                                f'<Override PartName="/xl/styles.xml" ContentType="{kinds}.styles+xml"/>'
+                                f"{overrides}</Types>"),
+        "_rels/.rels": (f'<Relationships xmlns="{PKG_REL_NS}"><Relationship Id="rId1" '
+                        f'Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><bookViews><workbookView/>'
+                            f"</bookViews><sheets>{sheets}</sheets>{defined_names}</workbook>"),
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{PKG_REL_NS}">{relations}</Relationships>',
+        "xl/styles.xml": styles,
+    }
+    for name, xml in parts.items():
+        book.writestr(name, XML_HEAD + xml)
 
 
 _STYLES = (
-    f'<styleSheet xmlns="{_MAIN_NS}"><numFmts count="2"><numFmt numFmtId="164" formatCode="0.00"/>'
+    f'<styleSheet xmlns="{MAIN_NS}"><numFmts count="2"><numFmt numFmtId="164" formatCode="0.00"/>'
     '<numFmt numFmtId="165" formatCode="0.00%"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
