@@ -201,3 +201,15 @@ def test_a_form_renders_in_headless_chromium(tmp_path):
                   "长沙甲公司", "原参保单位", "现参保单位", "申请人签字", "转出地意见"):
         assert field in dom, field
     assert not FULL_ID.search(dom)
+
+
+def test_a_value_is_never_read_as_a_placeholder():
+    """The template is filled in one pass: a name typed as ``{id_number}`` stays that text, escaped values stay
+    escaped, and the interim block appears only with a notice."""
+    from transforms.forms import render_html
+
+    page = render_html({"name": "{id_number}", "id_number": "430102********1234", "action_id": "TRF-<x>",
+                        "interim_notice": ""})
+    assert "{id_number}" in page and page.count("430102********1234") == 1
+    assert "TRF-&lt;x&gt;" in page and 'id="interim"' not in page
+    assert 'id="interim"' in render_html({"interim_notice": "临时账户"})
