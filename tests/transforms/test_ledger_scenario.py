@@ -126,6 +126,11 @@ def test_corrected_payroll_and_retroactive_floor_append_adjustments(closed, tmp_
     for period in ("2024-01", "2024-03"):
         assert net_cells(closed, period)[("E1", "pension")] == cell("6000.00", "960.00", "480.00")
 
+    # ledger.booked_cells takes a cell's attributes from its latest run's row by a join: one row per cell and
+    # run, which the append must keep, or the join would add a cell's amounts twice
+    assert closed.execute("SELECT count(*) FROM (SELECT period, entity, employee_id, insurance_type, run_id"
+                          " FROM ledger.contributions GROUP BY ALL HAVING count(*) > 1)").fetchone()[0] == 0
+
     # once more with nothing changed: nothing appended, and the runs say so
     assert [compute_ledger(closed, period)["rows_appended"] for period in PERIODS] == [0, 0, 0]
     assert closed.execute("SELECT count(*) FROM ledger.runs WHERE rows_appended = 0").fetchone()[0] == 3
