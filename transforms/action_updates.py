@@ -128,10 +128,10 @@ def _rows(content: FileContent):
 
 
 def load_action_updates(con: duckdb.DuckDBPyConnection, path: Path, sha: str, content: FileContent,
-                        run_id: str | None = None) -> dict:
+                        run_id: str | None = None, source: str | None = None) -> dict:
     """Apply one filled workbook: a load of kind action_updates, its rows staged (applied or nothing to do)
-    or rejected; returns the load's summary (no personal data)."""
-    source = path.name
+    or rejected; returns the load's summary (no personal data). ``source``: its name below the inbox."""
+    source = source or path.name
     user = file_owner(path)
     role = role_of(con, user)
     now = datetime.now()

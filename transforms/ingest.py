@@ -1,6 +1,6 @@
 """Ingest an inbox: every file recognised by its header, landed raw, staged typed or rejected.
 
-For every load, rows read = rows staged + rows rejected (a CHECK in the table holds us to it). All
+For every load, rows read = rows staged + rows rejected + rows not data (a CHECK in the table holds us to it). All
 writes of one file happen in one transaction, so a failure leaves nothing half-loaded.
 """
 
@@ -20,7 +20,8 @@ import polars as pl
 from transforms import kinds as k
 from transforms.contracts import CONTRACT_VIOLATION, contract_failures
 from transforms.faults import checkpoint
-from transforms.readers import FileContent, UnreadableFile, max_cells, read_extract
+from transforms.normalise import NOT_DATA
+from transforms.readers import MAX_HEADER_SEARCH, FileContent, UnreadableFile, max_cells, read_extract
 from transforms.staging import (
     DUPLICATE,
     RAW,
@@ -28,6 +29,7 @@ from transforms.staging import (
     REASON_CODE,
     ROW_NUMBER,
     SHEET,
+    ProfileMismatch,
     body_height,
     copied_rows,
     data_rows,
@@ -68,47 +70,85 @@ def follow_outside_links() -> bool:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """The extract files of ``inbox`` in name order (entries it will not read: ``inbox_entries``)."""
+    """The extract files of ``inbox`` and its subfolders (entries it will not read: ``inbox_entries``)."""
     return inbox_entries(inbox)[0]
 
 
 def inbox_entries(inbox: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(files to read, [(entry, why it is not read)]), each in name order. Not read: folders, pipes and
-    devices (reading a pipe would block the run), hidden files, Excel's ``~$`` lock files, broken links and
-    links to files outside the inbox (someone else's folder) unless ``SHEBAO_INBOX_FOLLOW_LINKS`` allows."""
+    """(files to read, [(entry, why it is not read)]) of the inbox and its subfolders (SPEC §2: a team files
+    extracts in month / entity / region folders), each in name order. Not read: pipes and devices (reading a
+    pipe would block the run), hidden files and folders, Excel's ``~$`` lock files, broken links, links to
+    files outside the inbox (someone else's folder) unless ``SHEBAO_INBOX_FOLLOW_LINKS`` allows, links to
+    folders, and the import profile (``shebao-import.toml``) at the inbox's root."""
     if not inbox.exists():
         raise InputError(f"The inbox {inbox} does not exist; pass --inbox with the folder of extract files.")
     if not inbox.is_dir():
         raise InputError(f"The inbox {inbox} is a file, not a folder; pass --inbox with the folder of extract files.")
+    from transforms.context import PROFILE_FILE
+
     outside_ok, home = follow_outside_links(), inbox.resolve()
-    files, refused = [], []
-    for entry in sorted(inbox.iterdir()):
-        reason = None
-        if entry.name.startswith("~$"):
-            reason = "an Excel lock file (the workbook is open somewhere), not an extract"
-        elif entry.name.startswith("."):
-            reason = "a hidden file, not an extract; rename it without the leading dot to load it"
-        elif entry.is_symlink() and not entry.exists():
-            reason = "a link to nothing; link to the extract file or copy it into the inbox"
-        elif entry.is_symlink() and not outside_ok and not entry.resolve().is_relative_to(home):
-            reason = (f"a link to a file outside the inbox, not followed; copy the file into the inbox "
-                      f"(or set {FOLLOW_LINKS_ENV}=1)")
-        elif entry.is_dir():
-            reason = "a folder; extract files inside folders are not read, move them into the inbox itself"
-        elif not entry.is_file():
-            reason = "not a regular file (a pipe, socket or device); put the extract file itself in the inbox"
-        if reason is None:
-            files.append(entry)
-        else:
-            refused.append((entry, reason))
+    files: list[Path] = []
+    refused: list[tuple[Path, str]] = []
+    pending = [inbox]
+    while pending:
+        folder = pending.pop()
+        for entry in sorted(folder.iterdir()):
+            reason = None
+            if folder == inbox and entry.name == PROFILE_FILE and entry.is_file():
+                continue  # the inbox's import profile (导入方案), read by ingest_inbox
+            if entry.name.startswith("~$"):
+                reason = "an Excel lock file (the workbook is open somewhere), not an extract"
+            elif entry.name.startswith("."):
+                reason = "a hidden file, not an extract; rename it without the leading dot to load it"
+            elif entry.is_symlink() and not entry.exists():
+                reason = "a link to nothing; link to the extract file or copy it into the inbox"
+            elif entry.is_symlink() and entry.is_dir():
+                reason = "a link to a folder, not followed; copy the folder into the inbox"
+            elif entry.is_symlink() and not outside_ok and not entry.resolve().is_relative_to(home):
+                reason = (f"a link to a file outside the inbox, not followed; copy the file into the inbox "
+                          f"(or set {FOLLOW_LINKS_ENV}=1)")
+            elif entry.is_dir():
+                pending.append(entry)
+                continue
+            elif not entry.is_file():
+                reason = "not a regular file (a pipe, socket or device); put the extract file itself in the inbox"
+            if reason is None:
+                files.append(entry)
+            else:
+                refused.append((entry, reason))
+    files.sort(key=lambda path: path.relative_to(inbox).as_posix())
+    refused.sort(key=lambda item: item[0].relative_to(inbox).as_posix())
     return files, refused
 
 
+def source_name(inbox: Path, path: Path) -> str:
+    """A file's name as recorded (``ingest.loads.source_file``): its path below the inbox, with ``/``."""
+    try:
+        return path.relative_to(inbox).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _modified(path: Path) -> int:
+    try:
+        return path.lstat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None = None,
-                 progress: Progress | None = None) -> list[dict]:
-    """Load every new file of ``inbox`` in name order; return one summary per load (no personal data).
-    Entries that are not read are recorded too, as ``unrecognized`` with the reason, once."""
-    files, refused = inbox_entries(Path(inbox))
+                 progress: Progress | None = None, profiles_file: Path | None = None) -> list[dict]:
+    """Load every new file of ``inbox`` (and its subfolders); return one summary per load (no personal data).
+    Entries that are not read are recorded too, as ``unrecognized`` with the reason, once.
+
+    Files load in the order of their own modification time, then name: of two files holding the same key,
+    the later load is current (SPEC §2 corrections), so a re-export (``…202408 (1).csv``) written after its
+    original wins whatever the names (issue 30.7)."""
+    from transforms.context import profiles_for_inbox
+
+    inbox = Path(inbox)
+    files, refused = inbox_entries(inbox)
+    profiles = profiles_for_inbox(inbox, profiles_file)
     chunk_rows()  # a bad setting is a sentence before any file, not halfway through the inbox
     max_cells()
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
@@ -120,16 +160,17 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     summaries: list[dict] = []
     entries: list[tuple[Path, str | None]] = [(path, None) for path in files]
     entries.extend(refused)
-    entries.sort(key=lambda item: item[0].name)
+    entries.sort(key=lambda item: (_modified(item[0]), source_name(inbox, item[0])))
     for index, (path, reason) in enumerate(entries, start=1):
+        source = source_name(inbox, path)
         if reason is None:
-            results = ingest_file(con, path, run_id=run_id, lookup=lookup)
+            results = ingest_file(con, path, run_id=run_id, lookup=lookup, source=source, profiles=profiles)
         else:
-            results = [_refuse_entry(con, path.name, reason, run_id)]
+            results = [_refuse_entry(con, source, reason, run_id)]
         checkpoint("ingest.after_file")
         summaries.extend(results)
         if progress:
-            progress(index, len(entries), {"file": path.name, "loads": results})
+            progress(index, len(entries), {"file": source, "loads": results})
     return summaries
 
 
@@ -142,9 +183,15 @@ def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | None = None,
-                lookup: dict[str, str] | None = None) -> list[dict]:
+                lookup: dict[str, str] | None = None, source: str | None = None,
+                profiles: list | None = None) -> list[dict]:
+    """Load one file. ``source``: its name as recorded, its path below the inbox (the folders in it give
+    context, SPEC §2 v3); ``profiles``: the import profiles (``transforms.context.Profile``) in force."""
+    from transforms.context import profile_for
+
     lookup = lookup if lookup is not None else region_lookup(con)
-    source = path.name
+    source = source or path.name
+    profile = profile_for(source, profiles or [])
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -168,13 +215,24 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
     from transforms.action_updates import is_action_workbook, load_action_updates
 
+    actions: list[dict] = []
     if is_action_workbook(content):  # a filled action workbook put back (SPEC §6 round trip)
-        return [load_action_updates(con, path, sha, content, run_id)]
-    groups, unrecognised_sheets = _group_sheets(content)
+        actions = [load_action_updates(con, path, sha, content, run_id, source=source)]
+        # a sheet of another kind inside it (an extra payroll pasted in) is loaded and counted too (issue 30.6)
+        content = FileContent(content.encoding, [sheet for sheet in content.sheets if not is_action_workbook(
+            FileContent(content.encoding, [sheet]))])
+        if not any(sheet.grid.height for sheet in content.sheets):
+            return actions
+    try:
+        groups, unrecognised_sheets = _group_sheets(content, source, lookup, profile)
+    except ProfileMismatch as exc:
+        return actions + [_record(con, source, sha, None, "failed", run_id, encoding=content.encoding, message=str(exc))]
     encoding = content.encoding
     if not groups:
+        if actions:  # the action sheets were the workbook; other sheets without a header are notes
+            return actions
         message = ("no header row naming the columns of a payroll, attendance, insurance, transfers or bill extract "
-                   f"was found in the first {6} rows")
+                   f"was found in the first {MAX_HEADER_SEARCH} rows")
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
     del data, content  # the sheets hold what is needed; the file's bytes are not
@@ -186,13 +244,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
             with transaction(con):
                 loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
                 checkpoint("ingest.before_commit")
-                return [_insert_load(con, load) for load in loads]
+                return actions + [_insert_load(con, load) for load in loads]
         # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); its loads
         # stay pending, their rows invisible, until the file's loads rows are committed, together, last.
         loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
         checkpoint("ingest.before_commit")
         with transaction(con):
-            return [_insert_load(con, load) for load in loads]
+            return actions + [_insert_load(con, load) for load in loads]
     except duckdb.Error as exc:
         reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
         disk = storage_error(exc)
@@ -226,16 +284,32 @@ def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DELETE FROM ingest.pending_loads")
 
 
-def _group_sheets(content: FileContent) -> tuple[dict[str, list], list[str]]:
+def _group_sheets(content: FileContent, source: str = "", lookup: dict[str, str] | None = None,
+                  profile=None) -> tuple[dict[str, list], list[str]]:
+    """Per kind, the sheets whose header identifies it, each header completed with what the file lacks
+    (SPEC §2 v3 context: the profile's constants, title rows, the file name, the folders); and the names of
+    sheets with no header."""
+    from transforms.context import column_context, gather, where_from
+
     groups: dict[str, list] = {}
     unrecognised: list[str] = []
     for sheet in content.sheets:
-        header = find_header(sheet.grid)
+        header = find_header(sheet.grid, profile)
         if header is None:
             if sheet.grid.height and sheet.name is not None:
                 unrecognised.append(sheet.name)
             continue
-        groups.setdefault(header.kind.name, []).append((sheet, header))
+        kind = header.kind
+        given = {column: (value, "profile") for column, value in (profile.constants if profile else {}).items()
+                 if any(c.name == column for c in kind.columns)}
+        context = column_context(kind.name, gather(source, header.titles, lookup or {}))
+        header.constants = {column: found for column, found in (context | given).items()
+                            if column not in header.positions and column not in header.sums}
+        filled = set(header.positions) | set(header.sums) | set(header.constants)
+        derived = {"employee_id"} if "id_number" in filled else set()
+        header.absent = {c.name: where_from(kind.name, c.name) for c in kind.required
+                         if c.name not in filled | derived and c.default is None}
+        groups.setdefault(kind.name, []).append((sheet, header))
     return groups, unrecognised
 
 
@@ -261,7 +335,7 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
     # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
     # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
     copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
-    counts = {"read": 0, "staged": 0, "rejected": 0}
+    counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
     offset = 0
     for sheet, header in sheets:
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
@@ -271,7 +345,7 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
                 continue
             rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
             offset += rows.height
-            chunk = stage_rows(rows, kind, labels, header.width, context.lookup)
+            chunk = stage_rows(rows, kind, labels, header.width, context.lookup, header.absent)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
             with transaction(con) if context.commit_chunks else nullcontext():
                 # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
@@ -281,14 +355,15 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
                     if context.commit_chunks:
                         con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
                                     [load_id, context.source, datetime.now()])
-                staged, rejected = _write_rows(con, load_id, context.source, kind_name, chunk)
+                staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
             counts["read"] += chunk.height
             counts["staged"] += staged
             counts["rejected"] += rejected
+            counts["not_data"] += skipped
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
     return {"load_id": load_id, "source_file": context.source, "sha256": context.sha, "kind": kind_name,
             "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
-            "run_id": context.run_id, "encoding": context.encoding, "sheets": sheet_names, "message": context.note}
+            "rows_not_data": counts["not_data"], "run_id": context.run_id, "encoding": context.encoding, "sheets": sheet_names, "message": context.note}
 
 
 def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
@@ -308,13 +383,14 @@ def _insert_load(con, load: dict) -> dict:
     con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
-        " loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file, $sha256, $kind, 'loaded',"
-        " $rows_read, $rows_staged, $rows_rejected, $loaded_at, $run_id, $encoding, $sheets, $message)",
+        " rows_not_data, loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file, $sha256, $kind,"
+        " 'loaded', $rows_read, $rows_staged, $rows_rejected, $rows_not_data, $loaded_at, $run_id, $encoding, $sheets,"
+        " $message)",
         load | {"loaded_at": datetime.now()},
     )
     record_load_keys(con, load["load_id"])
-    return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected")
-            } | {"status": "loaded"}
+    return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected",
+                                       "rows_not_data", "message")} | {"status": "loaded"}
 
 
 def _hold_to_contract(kind_name: str, rows: pl.DataFrame) -> pl.DataFrame:
@@ -341,10 +417,12 @@ def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> l
     ).fetchall()
 
 
-def _write_rows(con, load_id: int, source: str, kind: str, rows: pl.DataFrame) -> tuple[int, int]:
-    """Raw rows, rejects and staged rows of one chunk; returns (staged, rejected)."""
+def _write_rows(con, load_id: int, source: str, kind: str, rows: pl.DataFrame) -> tuple[int, int, int]:
+    """Raw rows, rejects (NOT_DATA rows among them, SPEC §7) and staged rows of one chunk; returns
+    (staged, rejected, not data)."""
     staged = rows.filter(pl.col(REASON_CODE).is_null())
     rejected = rows.filter(pl.col(REASON_CODE).is_not_null())
+    skipped = int((rejected.get_column(REASON_CODE) == NOT_DATA).sum()) if rejected.height else 0
     con.register("v_raw", _arrow(rows.select(SHEET, ROW_NUMBER, RAW)))
     con.execute("INSERT INTO raw.rows SELECT ?, ?, sheet, row_number, raw FROM v_raw", [load_id, kind])
     con.unregister("v_raw")
@@ -366,7 +444,7 @@ def _write_rows(con, load_id: int, source: str, kind: str, rows: pl.DataFrame) -
     con.register("v_staged", _arrow(staged.select([c for c, _ in targets if c in staged.columns])))
     con.execute(f"INSERT INTO staging.{kind} BY NAME SELECT {', '.join(select)} FROM v_staged", [load_id])
     con.unregister("v_staged")
-    return staged.height, rejected.height
+    return staged.height, rejected.height - skipped, skipped
 
 
 def _arrow(frame: pl.DataFrame):
@@ -384,4 +462,4 @@ def _record(con, source, sha, kind, status, run_id, *, encoding=None, message=No
             [load_id, source, sha, kind, status, datetime.now(), run_id, encoding, message],
         )
     return {"load_id": load_id, "source_file": source, "kind": kind, "status": status, "rows_read": 0,
-            "rows_staged": 0, "rows_rejected": 0, "message": message}
+            "rows_staged": 0, "rows_rejected": 0, "rows_not_data": 0, "message": message}

@@ -6,6 +6,7 @@ normalisation both read it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,10 +40,10 @@ class Kind:
         return tuple(c for c in self.columns if c.required)
 
 
-_PAYROLL_PERIOD = ("工资月份", "所属期", "月份", "期间", "所属月份")
-_EMPLOYEE_ID = ("工号", "员工编号", "员工工号")
-_PAYROLL_ID = ("身份证号", "身份证号码", "证件号码")
-_ENTITY = ("公司", "用人单位", "单位名称", "法人主体")
+_PAYROLL_PERIOD = ("工资月份", "所属期", "月份", "期间", "所属月份", "账单月份", "税款所属期")
+_EMPLOYEE_ID = ("工号", "员工编号", "员工工号", "人员编码", "人员编号")
+_PAYROLL_ID = ("身份证号", "身份证号码", "证件号码", "证件编号", "证照号码")
+_ENTITY = ("公司", "用人单位", "单位名称", "法人主体", "所属公司")
 _SNAPSHOT_PERIOD = ("数据期间", "导出月份", "查询月份")
 _SNAPSHOT_ID = ("公民身份号码", "身份证号", "身份证号码", "证件号码")
 _INSURANCE_TYPE = ("险种", "险种类型", "参保险种")
@@ -51,11 +52,11 @@ KINDS: dict[str, Kind] = {
     "payroll": Kind("payroll", "工资表", (
         Column("period", _PAYROLL_PERIOD, True, MONTH),
         Column("employee_id", _EMPLOYEE_ID, True, TEXT),
-        Column("name", ("姓名",), True, NAME),
+        Column("name", ("姓名", "人员姓名", "员工姓名"), True, NAME),
         Column("id_number", _PAYROLL_ID, True, ID_NUMBER),
         Column("entity", _ENTITY, True, ORG_NAME),
-        Column("city", ("参保城市", "工作城市", "缴纳地", "社保缴纳地"), True, REGION),
-        Column("gross_pay", ("应发工资", "应发合计"), True, NON_NEGATIVE_AMOUNT),
+        Column("city", ("参保城市", "工作城市", "缴纳地", "社保缴纳地", "所在城市"), True, REGION),
+        Column("gross_pay", ("应发工资", "应发合计", "本期收入", "税前工资"), True, NON_NEGATIVE_AMOUNT),
         Column("net_pay", ("实发工资", "实发合计"), False, NON_NEGATIVE_AMOUNT),
         Column("si_withheld", ("个人社保", "社保个人扣款", "代扣社保", "个人社保合计"), False, AMOUNT),
     )),
@@ -65,7 +66,7 @@ KINDS: dict[str, Kind] = {
         Column("name", ("姓名",), True, NAME),
         Column("id_number", _PAYROLL_ID, False, ID_NUMBER),
         Column("entity", _ENTITY, True, ORG_NAME),
-        Column("hire_date", ("入职日期", "入职时间"), True, DATE),
+        Column("hire_date", ("入职日期", "入职时间", "入司时间"), True, DATE),
         Column("leave_date", ("离职日期", "离职时间"), False, DATE),
         Column("attendance_days", ("出勤天数", "实际出勤"), False, DAYS),
         Column("hukou_region", ("户籍所在地", "户口所在地"), False, PLACE),
@@ -77,10 +78,10 @@ KINDS: dict[str, Kind] = {
         Column("region", ("参保地", "参保城市", "参保统筹区"), True, REGION),
         Column("employer", ("单位名称", "参保单位"), True, ORG_NAME),
         Column("insurance_type", _INSURANCE_TYPE, True, INSURANCE_TYPE),
-        Column("status", ("参保状态", "缴费状态"), True, STATUS),
-        Column("start_month", ("参保开始年月", "起始年月", "开始年月"), True, MONTH),
+        Column("status", ("参保状态", "缴费状态", "人员参保状态"), True, STATUS),
+        Column("start_month", ("参保开始年月", "起始年月", "开始年月", "参加失业保险时间"), True, MONTH),
         Column("end_month", ("参保终止年月", "终止年月", "截止年月"), False, MONTH),
-        Column("base", ("缴费基数", "申报基数"), True, NON_NEGATIVE_AMOUNT),
+        Column("base", ("缴费基数", "申报基数", "人员缴费基数"), True, NON_NEGATIVE_AMOUNT),
         Column("months_paid", ("累计缴费月数",), False, COUNT),
         Column("first_enrollment", ("首次参保",), False, YES_NO),
     )),
@@ -98,30 +99,30 @@ KINDS: dict[str, Kind] = {
     )),
     # The agency's bill for one month (optional): one row per person and insurance type, per region.
     "bill": Kind("bill", "社保费缴费明细", (
-        Column("period", ("费款所属期", "缴费所属期", "所属期"), True, MONTH),
+        Column("period", ("费款所属期", "缴费所属期", "所属期", "对应费款所属期"), True, MONTH),
         Column("id_number", _SNAPSHOT_ID, True, ID_NUMBER),
         Column("name", ("姓名",), True, NAME),
         Column("region", ("参保地", "征收地", "统筹区"), True, REGION),
         Column("employer", ("单位名称", "缴费单位"), True, ORG_NAME),
         Column("insurance_type", _INSURANCE_TYPE, True, INSURANCE_TYPE),
-        Column("base", ("缴费基数",), True, NON_NEGATIVE_AMOUNT),
-        Column("employer_amount", ("单位缴费", "单位应缴", "单位缴费金额"), True, AMOUNT),
-        Column("employee_amount", ("个人缴费", "个人应缴", "个人缴费金额"), True, AMOUNT),
+        Column("base", ("缴费基数", "个人缴费基数总额"), True, NON_NEGATIVE_AMOUNT),
+        Column("employer_amount", ("单位缴费", "单位应缴", "单位缴费金额", "单位应缴金额", "单位缴"), True, AMOUNT),
+        Column("employee_amount", ("个人缴费", "个人应缴", "个人缴费金额", "个人缴"), True, AMOUNT),
     )),
 }
 
 # Value lists of SPEC §2 (the canonical English names are accepted as themselves).
 INSURANCE_TYPES = {
-    "pension": ("企业职工基本养老保险", "基本养老保险", "养老保险", "养老"),
-    "medical": ("职工基本医疗保险", "基本医疗保险", "医疗保险", "医疗"),
-    "unemployment": ("失业保险", "失业"),
-    "work_injury": ("工伤保险", "工伤"),
-    "maternity": ("生育保险", "生育"),
+    "pension": ("企业职工基本养老保险", "基本养老保险", "养老保险", "养老", "110"),
+    "medical": ("职工基本医疗保险", "城镇职工基本医疗保险", "基本医疗保险", "医疗保险", "医疗", "310"),
+    "unemployment": ("失业保险", "失业", "210"),
+    "work_injury": ("工伤保险", "工伤", "410"),
+    "maternity": ("生育保险", "生育", "510"),
 }
 STATUSES = {
     "active": ("正常参保", "参保缴费", "正常缴费", "在缴"),
     "suspended": ("暂停缴费", "暂停参保", "中断缴费", "暂停"),
-    "terminated": ("终止参保", "停保", "终止", "注销"),
+    "terminated": ("终止参保", "终止缴费", "停保", "终止", "注销"),
 }
 STAGES = {
     "submitted": ("已提交", "待审核", "已申请"),
@@ -151,27 +152,88 @@ def header_key(cell: object) -> str:
     return str(cell if cell is not None else "").replace("\ufeff", "").strip().strip('"').strip().lower()
 
 
-def match_header(cells: list[object]) -> tuple[Kind, dict[str, int]] | None:
-    """The kind whose required columns all appear in ``cells``, with column name -> cell index.
+# A header cell's decorations (SPEC §2 v3): a leading ``*`` marks a required field in import templates, and a
+# parenthesised unit or legend follows the name (``应发工资(单位:元)``, ``险种类型(4 工伤,5 生育)``).
+_PARENTHESISED = re.compile(r"[(（][^()（）]*[)）]")
+_SPACES = re.compile(r"[\s\u3000\u00a0]+")
 
-    When several kinds match (payroll and attendance share columns), the one matching more of its
-    columns wins; a tie is no match, since guessing would stage rows under the wrong kind.
-    """
-    keys = [header_key(c) for c in cells]
-    candidates = []
-    for kind in KINDS.values():
-        positions: dict[str, int] = {}
-        for column in kind.columns:
-            aliases = {a.lower() for a in column.aliases}
-            for index, key in enumerate(keys):
-                if key in aliases and index not in positions.values():
-                    positions[column.name] = index
-                    break
-        if all(c.name in positions for c in kind.required):
-            candidates.append((len(positions), kind, positions))
-    if not candidates:
-        return None
-    candidates.sort(key=lambda c: c[0], reverse=True)
-    if len(candidates) > 1 and candidates[0][0] == candidates[1][0]:
-        return None
-    return candidates[0][1], candidates[0][2]
+
+def clean_header(cell: object) -> str:
+    """A header cell as matched against the aliases: ``header_key`` without a leading ``*``, spaces or a
+    parenthesised unit or legend."""
+    key = _SPACES.sub("", header_key(cell)).lstrip("*＊")
+    return _PARENTHESISED.sub("", key) or key
+
+
+# One kind per file (SPEC §2 v3): a header identifying several kinds is read as the first of these.
+PRECEDENCE = ("payroll", "bill", "insurance", "attendance", "transfers")
+# Daily attendance (DingTalk 每日统计): a column of days, one row per person and day.
+DAY_ALIASES = ("日期", "考勤日期")
+
+
+def identifies(kind: str, has: set[str], daily: bool) -> bool:
+    """SPEC §2 v3 "Kind by what a file has": the identifying columns of each kind."""
+    if kind == "payroll":
+        return "gross_pay" in has and bool(has & {"name", "id_number"})
+    if kind == "bill":
+        return bool(has & {"id_number", "name"}) and bool(has & {"employer_amount", "employee_amount"})
+    if kind == "insurance":
+        return "id_number" in has and bool(has & {"status", "base"}) and "employer_amount" not in has
+    if kind == "attendance":
+        return "name" in has and (bool(has & {"hire_date", "attendance_days"}) or daily)
+    if kind == "transfers":
+        return "transfer_id" in has or {"from_region", "to_region"} <= has
+    return False
+
+
+def column_positions(kind: Kind, keys: list[str]) -> dict[str, int]:
+    """Canonical column -> cell index. Where two cells match one column, the one whose alias is listed first
+    wins (the other stays an extra column); a cell serves one column only."""
+    positions: dict[str, int] = {}
+    for column in kind.columns:
+        for alias in column.aliases:
+            alias_key = alias.lower()
+            index = next((i for i, key in enumerate(keys) if key == alias_key and i not in positions.values()), None)
+            if index is not None:
+                positions[column.name] = index
+                break
+    return positions
+
+
+def day_column(keys: list[str]) -> int | None:
+    """The index of a daily attendance export's column of days, if any."""
+    return next((i for i, key in enumerate(keys) if key in DAY_ALIASES), None)
+
+
+def match_header(cells: list[object]) -> tuple[Kind, dict[str, int]] | None:
+    """The kind a header row identifies (SPEC §2 v3), with column name -> cell index; None when it
+    identifies none. Columns a file lacks are filled from context or rejected row by row, later."""
+    keys = [clean_header(c) for c in cells]
+    daily = day_column(keys) is not None
+    for name in PRECEDENCE:
+        kind = KINDS[name]
+        positions = column_positions(kind, keys)
+        if identifies(name, set(positions), daily):
+            return kind, positions
+    return None
+
+
+# Per-insurance withholding columns of a payroll (SPEC §2 v3 "Per-type columns"): the employee's share of
+# pension, medical (incl. 大病/大额医疗) and unemployment; never 住房公积金, 企业年金 or 个税.
+_WITHHOLDING = re.compile(
+    r"^(?:个人)?(?:基本|补充)?(养老|医疗|失业|大病医疗|大额医疗)(?:保险)?(费)?(?:[(（]?(个人)(?:部分|缴纳|扣款|扣缴)?[)）]?)?$")
+
+
+def withholding_columns(cells: list[object]) -> list[int]:
+    """The cells of per-insurance withholding columns (``养老保险(个人)``, ``个人养老``, ``基本养老保险费``…)."""
+    found = []
+    for index, cell in enumerate(cells):
+        key = _SPACES.sub("", header_key(cell)).lstrip("*＊")
+        match = _WITHHOLDING.match(key)
+        if match and (key.startswith("个人") or match.group(2) or match.group(3)):
+            found.append(index)
+    return found
+
+
+# Every alias of every kind, as matched: a two-row header's child names the column when it is one of these.
+ALL_ALIASES = frozenset(alias.lower() for kind in KINDS.values() for column in kind.columns for alias in column.aliases)

@@ -20,8 +20,9 @@ MISSING_FIELD, BAD_MONTH, BAD_DATE, BAD_AMOUNT = "MISSING_FIELD", "BAD_MONTH", "
 NEGATIVE_AMOUNT, UNKNOWN_VALUE, DUPLICATE_ROW, MALFORMED_ROW = (
     "NEGATIVE_AMOUNT", "UNKNOWN_VALUE", "DUPLICATE_ROW", "MALFORMED_ROW",
 )
+NOT_DATA = "NOT_DATA"  # a totals, sample or instruction row (SPEC §2 v3): skipped and counted, not a reject
 # A row with several problems is rejected for the first of these, in this order.
-REASON_ORDER = (DUPLICATE_ROW, MALFORMED_ROW, MISSING_FIELD, BAD_MONTH, BAD_DATE, BAD_AMOUNT, NEGATIVE_AMOUNT,
+REASON_ORDER = (NOT_DATA, DUPLICATE_ROW, MALFORMED_ROW, MISSING_FIELD, BAD_MONTH, BAD_DATE, BAD_AMOUNT, NEGATIVE_AMOUNT,
                 UNKNOWN_VALUE)
 
 
@@ -78,7 +79,9 @@ def clean_amount(text: pl.Expr) -> pl.Expr:
 
 
 # Thousands separators only in groups of three; at most 12 digits before the point (DECIMAL(14,2)).
-AMOUNT_SHAPE = r"^-?(?:\d{1,3}(?:,\d{3}){1,3}|\d{1,12})(?:\.\d+)?$"
+# ASCII digits only ([0-9], not \d, which is any script's): DuckDB cannot cast an Arabic-Indic or Thai digit,
+# and one such cell must be that row's BAD_AMOUNT, not a failed file (issue 30.5).
+AMOUNT_SHAPE = r"^-?(?:[0-9]{1,3}(?:,[0-9]{3}){1,3}|[0-9]{1,12})(?:\.[0-9]+)?$"
 
 
 def parse_amount(text: pl.Expr) -> pl.Expr:
@@ -100,12 +103,12 @@ def is_negative(amount_text: pl.Expr) -> pl.Expr:
 
 def parse_count(text: pl.Expr) -> pl.Expr:
     s = halfwidth(text).str.strip_chars()
-    return s.str.extract(r"^(\d{1,6})(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
+    return s.str.extract(r"^([0-9]{1,6})(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
 
 
 def parse_days(text: pl.Expr) -> pl.Expr:
     s = halfwidth(text).str.strip_chars()
-    return pl.when(s.str.contains(r"^\d{1,3}(?:\.\d{1,2})?$")).then(s)
+    return pl.when(s.str.contains(r"^[0-9]{1,3}(?:\.[0-9]{1,2})?$")).then(s)
 
 
 # Characters HR's tools leave around an ID number: every kind of space (after halfwidth, U+3000 is a

@@ -1,4 +1,4 @@
-"""Reading extract files into grids of text, as read: CSV (UTF-8, UTF-8 BOM, GBK, GB18030) and xlsx.
+"""Reading extract files into grids of text, as read: CSV (UTF-8, UTF-8 BOM, GBK, GB18030), xlsx and xls.
 
 A grid is a polars DataFrame of String columns ``c0..cN`` holding every row of a sheet, header and
 title rows included; CSVs have one sheet (``None``). A ``__cells`` column counts the cells each row
@@ -23,7 +23,7 @@ from warehouse.errors import InputError
 
 CELLS = "__cells"
 FOREIGN = "__foreign"  # a CSV row in UTF-8 inside a GBK/GB18030 file: rejected, never staged as mojibake
-MAX_HEADER_SEARCH = 6  # a header row may follow up to 5 title rows
+MAX_HEADER_SEARCH = 10  # a header row may follow up to 9 title rows (SPEC §2 v3)
 
 
 class UnreadableFile(Exception):
@@ -46,13 +46,15 @@ def read_extract(path: Path, data: bytes) -> FileContent:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return FileContent("xlsx", read_xlsx(data))
+    if suffix == ".xls":  # the Excel 97-2003 format agency portals still export; calamine reads it too
+        return FileContent("xls", read_xlsx(data, check_extents=False))
     if suffix in (".csv", ".txt"):
         payload, encoding = to_utf8(data)
         grid = read_csv_bytes(payload)
         if encoding in ("gbk", "gb18030"):
             grid = _mark_utf8_rows(grid, data)
         return FileContent(encoding, [Sheet(None, grid)])
-    raise UnreadableFile(f"the file type {suffix or '(none)'} is not an extract; export it as .csv or .xlsx")
+    raise UnreadableFile(f"the file type {suffix or '(none)'} is not an extract; export it as .csv, .xlsx or .xls")
 
 
 def to_utf8(data: bytes) -> tuple[bytes, str]:
@@ -134,8 +136,11 @@ def _mark_utf8_rows(grid: pl.DataFrame, data: bytes) -> pl.DataFrame:
 
 def _sniff_separator(payload: bytes) -> str:
     head = payload[:8192].decode("utf-8", errors="ignore")
-    first = next((line for line in head.splitlines()[:MAX_HEADER_SEARCH] if line.strip()), "")
-    counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
+    # over the top lines: a title row above the header may hold no separator at all
+    top = [line for line in head.splitlines()[:MAX_HEADER_SEARCH] if line.strip()]
+    separators = (",", "\t", ";", "|")
+    first = next((line for line in top if any(sep in line for sep in separators)), "")
+    counts = {sep: first.count(sep) for sep in separators}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 else ","
 
@@ -157,23 +162,31 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
         payload = _LONE_CR.sub(b"\n", payload)
     separator = _sniff_separator(payload)
     try:
-        grid = pl.read_csv(
-            io.BytesIO(payload), has_header=False, infer_schema=False, separator=separator,
-            truncate_ragged_lines=True, quote_char='"', raise_if_empty=False,
-        )
-        # The same bytes as whole lines (no quoting), to count the cells each row really had.
+        # The bytes as whole lines (no quoting), to count the cells each row really had.
         whole_lines = pl.read_csv(
             io.BytesIO(payload), has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
             truncate_ragged_lines=True, raise_if_empty=False,
         )
+        if not whole_lines.width:  # nothing polars reads as a line, e.g. only byte-order marks
+            return _empty_grid()
+        lines = whole_lines.to_series(0)
+        del whole_lines
+        counts = _cell_counts(lines, separator)
+        # As wide as the widest of the top rows: a title row above the header has fewer cells than it.
+        width = max(int(counts.head(MAX_HEADER_SEARCH + 1).fill_null(1).max() or 1), 1)  # type: ignore[arg-type]
+        # polars takes the width of the first line: a title row narrower than the header gets a line of empty
+        # cells, as wide as the widest top row, put before it (and dropped) so that no column is cut.
+        widen = int(counts[0] or 1) < width
+        source = (separator * (width - 1)).encode() + b"\n" + payload if widen else payload
+        grid = pl.read_csv(
+            io.BytesIO(source), has_header=False, infer_schema=False, separator=separator,
+            truncate_ragged_lines=True, quote_char='"', raise_if_empty=False,
+        )
+        del source
+        grid = grid.slice(1) if widen else grid
+        grid = grid.rename({c: f"c{i}" for i, c in enumerate(grid.columns)})
     except pl.exceptions.PolarsError as exc:
         raise UnreadableFile(f"the CSV cannot be parsed ({type(exc).__name__}); check quoting and separators") from None
-    if not whole_lines.width:  # nothing polars reads as a line, e.g. only byte-order marks
-        return _empty_grid()
-    lines = whole_lines.to_series(0)
-    del whole_lines
-    grid = grid.rename({c: f"c{i}" for i, c in enumerate(grid.columns)})
-    counts = _cell_counts(lines, separator)
     # Exact only when lines align with rows (no line breaks inside quoted cells); else unknown.
     if counts.len() == grid.height:
         return grid.with_columns(counts.alias(CELLS))
@@ -184,8 +197,9 @@ _LINES_AT_A_TIME = 100_000  # the cell count's temporaries, whole-column, would 
 
 
 def _cell_counts(lines: pl.Series, separator: str) -> pl.Series:
-    """Cells per line: the separators outside quoted cells, plus one."""
-    line = pl.col("line")
+    """Cells per line as far as its last non-empty one: the separators outside quoted cells, plus one. Empty
+    cells beyond the header's width are an exporter's habit (SPEC §2 v3), not data."""
+    line = pl.col("line").str.strip_chars_end(separator + " \t\r")
     count = (pl.when(line.str.contains('"', literal=True)).then(line.str.replace_all(r'"(?:[^"]|"")*"', ""))
              .otherwise(line).str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int32) + 1)
     parts = [lines.slice(start, _LINES_AT_A_TIME).to_frame("line").select(count.alias(CELLS)).to_series()
@@ -289,12 +303,13 @@ def _check_extents(data: bytes, limit: int) -> None:
         raise UnreadableFile(f"the workbook cannot be read ({type(exc).__name__}); save it again from Excel") from None
 
 
-def read_xlsx(data: bytes) -> list[Sheet]:
+def read_xlsx(data: bytes, check_extents: bool = True) -> list[Sheet]:
     """Every sheet of a workbook through calamine (``fastexcel``): cached values only, so formulas are never
     evaluated; the rows are the cells present, never what the sheet's ``<dimension>`` record claims."""
     import fastexcel
 
-    _check_extents(data, max_cells())
+    if check_extents:  # an .xls is no zip of XML parts; its size bounds its grid
+        _check_extents(data, max_cells())
     try:
         reader = fastexcel.read_excel(data)
         sheets = []

@@ -6,7 +6,8 @@ each row either its staged values or the first reason it cannot be staged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -25,21 +26,140 @@ class HeaderMatch:
     row_index: int  # 0-based row of the header in the grid
     labels: list[str]  # header cell texts, de-duplicated, for raw JSON keys and messages
     width: int  # cells in the header row
+    header_rows: int = 1  # 2: a two-row header (a merged parent over its children), read as ``parent/child``
+    titles: list[str] = field(default_factory=list)  # the text of the title rows above the header
+    sums: dict[str, list[int]] = field(default_factory=dict)  # canonical column -> cells added up
+    constants: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (value, where from)
+    absent: dict[str, str] = field(default_factory=dict)  # required column no source gives -> where it could
+    serial_column: int | None = None  # 序号: a template's sample row reads 例 there
+    day_column: int | None = None  # daily attendance: the column of days
+
+    @property
+    def data_start(self) -> int:
+        return self.row_index + self.header_rows
 
 
-def find_header(grid: pl.DataFrame) -> HeaderMatch | None:
-    """The first of the top rows (after up to 5 title rows) whose cells name a kind's columns."""
+class ProfileMismatch(Exception):
+    """An import profile names a header the file lacks; the message names both (no personal data)."""
+
+
+def find_header(grid: pl.DataFrame, profile=None) -> HeaderMatch | None:
+    """The first of the top rows (after up to 9 title rows) whose cells identify a kind (SPEC §2 v3); a
+    two-row header (a merged parent over its children) is read as ``parent/child``. ``profile`` (an import
+    profile's ``[[source]]``, ``transforms.context.Profile``) may fix the kind, map headers to columns and name
+    headers to add up; a header it names that the file lacks raises ``ProfileMismatch``."""
     cell_columns = [c for c in grid.columns if c not in (CELLS, FOREIGN)]
-    for row_index, row in enumerate(grid.head(MAX_HEADER_SEARCH).select(cell_columns).iter_rows()):
-        match = k.match_header(list(row))
-        if match is None:
-            continue
-        kind, positions = match
-        width = len(row)
-        while width and (row[width - 1] is None or str(row[width - 1]).strip() == ""):
-            width -= 1
-        return HeaderMatch(kind, positions, row_index, _labels(row[:width]), width)
+    top = [list(row) for row in grid.head(MAX_HEADER_SEARCH + 1).select(cell_columns).iter_rows()]
+    for row_index, row in enumerate(top[:MAX_HEADER_SEARCH]):
+        below = top[row_index + 1] if row_index + 1 < len(top) else None
+        two_rows = _two_row_header(row, below)
+        readings = ([(two_rows, 2)] if two_rows else []) + [((row, row, row), 1)]
+        for (labels, keys, names), rows_used in readings:
+            found = _identify(keys, names, profile)
+            if found is None:
+                continue
+            kind, positions, sums = found
+            width = len(labels)
+            while width and not _text(labels[width - 1]):
+                width -= 1
+            titles = [" ".join(_text(c) for c in title if _text(c)) for title in top[:row_index]]
+            keys_ = [k.clean_header(c) for c in keys]
+            return HeaderMatch(kind, positions, row_index, _labels(tuple(labels[:width])), width, rows_used,
+                               [t for t in titles if t], sums,
+                               serial_column=next((i for i, key in enumerate(keys_) if key == "序号"), None),
+                               day_column=k.day_column(keys_) if kind.name == "attendance" else None)
+    if profile is not None and (profile.columns or profile.sums):
+        wanted = list(profile.columns.values()) + [h for headers in profile.sums.values() for h in headers]
+        seen = {k.clean_header(c) for row in top for c in row}
+        lacking = [h for h in wanted if k.clean_header(h) not in seen]
+        if lacking:
+            raise ProfileMismatch(f"the import profile ({profile.origin}, match {profile.match!r}) names the header "
+                                  f"{'、'.join(lacking)}, which the file lacks")
     return None
+
+
+def _text(cell) -> str:
+    return str(cell).replace("\ufeff", "").strip() if cell is not None else ""
+
+
+_DATA_LIKE = re.compile(r"^[\d\s,.\-/:：¥￥%Xx]+$")
+
+
+def _two_row_header(row: list, below: list | None):
+    """(labels, match keys, names for per-type detection) of ``row`` over ``below`` read as one two-row
+    header, or None when ``below`` is not a row of child headers: it must hold a header text under a cell
+    ``row`` leaves blank (the merged parent's span) and nothing that looks like data."""
+    if below is None or not any(_text(c) for c in row):
+        return None
+    texts, children = [_text(c) for c in row], [_text(c) for c in below]
+    # a merged parent spans blank cells above its children, and a header standing alone spans both rows
+    # (blank below it); a title row over the header has neither
+    if not any(child and not texts[i] for i, child in enumerate(children)):
+        return None
+    if not any(text and (i >= len(children) or not children[i]) for i, text in enumerate(texts)):
+        return None
+    if any(child and (_DATA_LIKE.match(child) or len(child) > 30) for child in children):
+        return None
+    labels, keys, names, parent = [], [], [], ""
+    for text, child in zip(texts, children, strict=False):
+        if text:
+            parent = text
+        elif not child:
+            parent = ""
+        own = text or parent
+        if child and own and child != own:
+            labels.append(f"{own}/{child}")
+            child_key = k.clean_header(child)
+            keys.append(child if child_key in k.ALL_ALIASES else own)
+            names.append(f"{own}({child})")
+        else:
+            labels.append(own or child)
+            keys.append(own or child)
+            names.append(own or child)
+    return labels, keys, names
+
+
+def _identify(keys: list, names: list, profile) -> tuple[k.Kind, dict[str, int], dict[str, list[int]]] | None:
+    """(kind, positions, sums) of a header row, with the profile applied; None when it identifies no kind."""
+    cleaned = [k.clean_header(c) for c in keys]
+    kind: k.Kind | None
+    if profile is not None and profile.kind:
+        kind = k.KINDS[profile.kind]
+        positions = k.column_positions(kind, cleaned)
+    else:
+        match = k.match_header(keys)
+        if match is None and not (profile is not None and profile.columns):
+            return None
+        kind, positions = match if match is not None else (None, {})
+    if profile is not None and (profile.columns or profile.sums):
+        mapped = {column: cleaned.index(k.clean_header(header)) for column, header in profile.columns.items()
+                  if k.clean_header(header) in cleaned}
+        if len(mapped) < len(profile.columns):
+            return None  # not this row: the profile's headers are all on the header row
+        sums = {column: [cleaned.index(k.clean_header(h)) for h in headers if k.clean_header(h) in cleaned]
+                for column, headers in profile.sums.items()}
+        if any(len(sums[c]) < len(profile.sums[c]) for c in sums):
+            return None
+        if kind is None:  # no kind identified by aliases: the first whose columns the profile maps
+            kind = next((k.KINDS[name] for name in k.PRECEDENCE
+                         if set(mapped) <= {c.name for c in k.KINDS[name].columns}), None)
+            if kind is None:
+                return None
+            positions = k.column_positions(kind, cleaned)
+        positions = {c: i for c, i in positions.items() if i not in mapped.values()} | mapped
+        positions = {c: i for c, i in positions.items() if c not in sums}
+    else:
+        sums = {}
+    if kind is None:
+        return None
+    if (profile is not None and profile.kind and not profile.columns and not profile.sums and len(positions) < 2
+            and not k.identifies(kind.name, set(positions), k.day_column(cleaned) is not None)):
+        return None  # a profile fixing the kind still needs a header row: two of the kind's columns at least
+    if kind.name == "payroll" and "si_withheld" not in positions and "si_withheld" not in sums:
+        parts = [i for i in k.withholding_columns(names) if i not in positions.values()]
+        if parts:
+            sums["si_withheld"] = parts
+    return kind, positions, sums
 
 
 def _labels(cells: tuple) -> list[str]:
@@ -57,11 +177,11 @@ def _labels(cells: tuple) -> list[str]:
 
 def body_height(grid: pl.DataFrame, header: HeaderMatch) -> int:
     """Rows under the header, blank ones included: what ``data_rows``'s ``start`` counts in."""
-    return max(grid.height - header.row_index - 1, 0)
+    return max(grid.height - header.data_start, 0)
 
 
 def _body(grid: pl.DataFrame, header: HeaderMatch, start: int, length: int | None) -> pl.DataFrame:
-    body = grid.slice(header.row_index + 1 + start, length).with_row_index(ROW_NUMBER, offset=1 + start)
+    body = grid.slice(header.data_start + start, length).with_row_index(ROW_NUMBER, offset=1 + start)
     body = body.with_columns(pl.col(ROW_NUMBER).cast(pl.Int32))
     all_cells = [c for c in grid.columns if c not in (CELLS, FOREIGN)]
     if all_cells:
@@ -100,7 +220,46 @@ def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None, start:
             (pl.col(f"c{index}") if f"c{index}" in body.columns else pl.lit(None, pl.String)).alias(f"in_{name}")
             for name, index in header.positions.items()
         ],
+        *[pl.lit(value, pl.String).alias(f"in_{name}") for name, (value, _) in header.constants.items()
+          if name not in header.positions],
+        *[_sum([f"c{i}" for i in parts if f"c{i}" in body.columns]).alias(f"in_{name}")
+          for name, parts in header.sums.items()],
+        not_data(cell_columns, header).alias(NOT_DATA_FLAG),
     )
+
+
+NOT_DATA_FLAG = "__not_data"
+_TOTALS = ["合计", "总计", "小计"]
+_SAMPLES = ["样例", "示例", "导入样板数据"]
+
+
+def not_data(cell_columns: list[str], header: HeaderMatch) -> pl.Expr:
+    """SPEC §2 v3 "Rows that are not data": a totals row (a cell reading 合计, 总计 or 小计, with or without a
+    colon), a template's sample row (序号 ``例``, or a cell 样例, 示例, 导入样板数据), an instruction line
+    (填表说明…). Whole columns at once."""
+    if not cell_columns:
+        return pl.lit(False)
+    checks = []
+    for column in cell_columns:
+        cell = pl.col(column).str.strip_chars(" \t\u3000")
+        checks.append(cell.str.strip_chars_end(":：").is_in(_TOTALS) | cell.is_in(_SAMPLES)
+                      | cell.str.starts_with("填表说明") | cell.str.starts_with("填写说明"))
+    if header.serial_column is not None and f"c{header.serial_column}" in cell_columns:
+        checks.append(pl.col(f"c{header.serial_column}").str.strip_chars() == "例")
+    return pl.any_horizontal(checks).fill_null(False)
+
+
+def _sum(columns: list[str]) -> pl.Expr:
+    """Amount cells added up (SPEC §2 v3 per-type columns), as decimal text; blank cells count as nothing, all
+    blank is blank, and a cell that is not an amount is passed on as it is, to be that row's BAD_AMOUNT."""
+    if not columns:
+        return pl.lit(None, pl.String)
+    texts = [n.blank_to_null(pl.col(c)) for c in columns]
+    parsed = [n.parse_amount(t) for t in texts]
+    bad = [pl.when(t.is_not_null() & p.is_null()).then(t) for t, p in zip(texts, parsed, strict=True)]
+    total = pl.sum_horizontal([p.cast(pl.Decimal(30, 6)) for p in parsed])  # DuckDB rounds it, half-up
+    return (pl.when(pl.all_horizontal([t.is_null() for t in texts])).then(pl.lit(None, pl.String))
+            .otherwise(pl.coalesce([*bad, total.cast(pl.String)])))
 
 
 def copied_rows(sheets: list[tuple[pl.DataFrame, HeaderMatch]], size: int) -> pl.Series:
@@ -133,13 +292,20 @@ def copied_rows(sheets: list[tuple[pl.DataFrame, HeaderMatch]], size: int) -> pl
 
 
 def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_width: int,
-               region_lookup: dict[str, str]) -> pl.DataFrame:
+               region_lookup: dict[str, str], absent: dict[str, str] | None = None) -> pl.DataFrame:
     """Parse every column of ``kind``; add ``reason_code``/``reason`` (null when the row stages).
 
-    ``labels`` maps canonical column -> the header text the file used, for messages HR can act on.
+    ``labels`` maps canonical column -> the header text the file used, for messages HR can act on;
+    ``absent`` a required column the file lacks and no context gave -> where it could come from.
     Messages are built only for the rejected rows: formatting text for every row would cost more than
     all the parsing.
     """
+    absent = absent or {}
+    # No 工号 column: the normalised ID number stands in for employee_id (SPEC §2 v3).
+    derive_id = ("in_employee_id" not in rows.columns and "in_id_number" in rows.columns
+                 and any(c.name == "employee_id" for c in kind.columns))
+    if derive_id:
+        rows = rows.with_columns(pl.col("in_id_number").alias("in_employee_id"))
     missing_sources = [f"in_{c.name}" for c in kind.columns if f"in_{c.name}" not in rows.columns]
     rows = rows.with_columns([pl.lit(None, pl.String).alias(s) for s in missing_sources])
     parsed_columns: list[pl.Expr] = []
@@ -148,9 +314,14 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     for column in kind.columns:
         source = f"in_{column.name}"
         text = n.blank_to_null(pl.col(source))
-        label = labels.get(column.name, column.name)
+        label = labels.get(column.name) or (labels.get("id_number") if derive_id and column.name == "employee_id"
+                                            else None) or column.aliases[0]
         missing = text.is_null()
-        if column.required and column.default is None:
+        if column.required and column.default is None and column.name in absent:
+            label = column.aliases[0]
+            problems.append((n.MISSING_FIELD, missing, _on_row(
+                f"文件没有{label}列，也无处取得；请在{absent[column.name]}中给出{label}")))
+        elif column.required and column.default is None:
             problems.append((n.MISSING_FIELD, missing, _on_row(f"{label}为空，请填写{label}")))
         parsed, failure = _parse(column, text, rows, region_lookup)
         parsed_columns.extend(parsed if isinstance(parsed, list) else [parsed])
@@ -160,6 +331,8 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         if column.parse == k.NON_NEGATIVE_AMOUNT:
             negative = ~missing & n.is_negative(pl.col(column.name).fill_null(""))
             problems.append((n.NEGATIVE_AMOUNT, negative, _message(n.NEGATIVE_AMOUNT, label, pl.col(source))))
+    if NOT_DATA_FLAG in rows.columns:  # a totals, sample or instruction row: counted apart, never a reject
+        problems.append((n.NOT_DATA, pl.col(NOT_DATA_FLAG), _on_row("合计行、样例行或填表说明，不是数据，已跳过")))
     problems.append((
         n.MALFORMED_ROW, pl.col("__extra_cells"),
         pl.format(f"第 {{}} 行：该行有 {{}} 个单元格，表头只有 {header_width} 列，请删除多余的单元格",
@@ -177,6 +350,7 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     staged = (
         rows.lazy()
         .with_columns(parsed_columns)
+        .with_columns([pl.col("id_number").alias("employee_id")] if derive_id else [])
         .with_columns(first.alias("__problem"))
         .with_columns(pl.col("__problem").replace_strict(list(range(len(codes))), codes, default=None,
                                                          return_dtype=pl.String).alias(REASON_CODE))
@@ -278,6 +452,7 @@ def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:
     without that column, within ``rows``.
     """
     duplicate = pl.col(DUPLICATE) if DUPLICATE in rows.columns else ~pl.col(RAW).is_first_distinct()
+    duplicate = duplicate & (pl.col(REASON_CODE).fill_null("") != n.NOT_DATA)  # a second totals row is not data either
     return rows.with_columns(
         pl.when(duplicate).then(pl.lit(n.DUPLICATE_ROW)).otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
         pl.when(duplicate)
