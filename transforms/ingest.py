@@ -129,11 +129,12 @@ def source_name(inbox: Path, path: Path) -> str:
         return path.name
 
 
-def _modified(path: Path) -> int:
+def file_modified(path: Path) -> datetime | None:
+    """The file's own modification time (local time, like ``loaded_at``): what orders corrections."""
     try:
-        return path.lstat().st_mtime_ns
-    except OSError:
-        return 0
+        return datetime.fromtimestamp(path.stat().st_mtime)
+    except (OSError, ValueError, OverflowError):
+        return None
 
 
 def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None = None,
@@ -141,9 +142,9 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     """Load every new file of ``inbox`` (and its subfolders); return one summary per load (no personal data).
     Entries that are not read are recorded too, as ``unrecognized`` with the reason, once.
 
-    Files load in the order of their own modification time, then name: of two files holding the same key,
-    the later load is current (SPEC §2 corrections), so a re-export (``…202408 (1).csv``) written after its
-    original wins whatever the names (issue 30.7)."""
+    Each load records its file's own modification time: of two files holding the same key, the later file
+    (then the later name) is current (SPEC §2 corrections; ``ingest.current_loads``), so a re-export
+    (``…202408 (1).csv``) written after its original wins whatever the names and load order (issue 30.7)."""
     from transforms.context import profiles_for_inbox
 
     inbox = Path(inbox)
@@ -160,7 +161,7 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     summaries: list[dict] = []
     entries: list[tuple[Path, str | None]] = [(path, None) for path in files]
     entries.extend(refused)
-    entries.sort(key=lambda item: (_modified(item[0]), source_name(inbox, item[0])))
+    entries.sort(key=lambda item: source_name(inbox, item[0]))
     for index, (path, reason) in enumerate(entries, start=1):
         source = source_name(inbox, path)
         if reason is None:
@@ -238,7 +239,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     del data, content  # the sheets hold what is needed; the file's bytes are not
     large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
     context = LoadContext(source=source, sha=sha, lookup=lookup, run_id=run_id, encoding=encoding, note=note,
-                          commit_chunks=large)
+                          commit_chunks=large, modified=file_modified(path))
     try:
         if not context.commit_chunks:  # one transaction for the whole file
             with transaction(con):
@@ -324,6 +325,7 @@ class LoadContext:
     encoding: str | None  # a text file's encoding as detected; None for a workbook
     note: str | None  # sheets without a recognised header, kept on each load's row
     commit_chunks: bool  # a large file: each chunk in its own transaction, the loads stay pending until last
+    modified: datetime | None = None  # the file's own modification time: orders corrections (issue 30.7)
 
 
 def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
@@ -363,7 +365,8 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
     return {"load_id": load_id, "source_file": context.source, "sha256": context.sha, "kind": kind_name,
             "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
-            "rows_not_data": counts["not_data"], "run_id": context.run_id, "encoding": context.encoding, "sheets": sheet_names, "message": context.note}
+            "rows_not_data": counts["not_data"], "file_modified": context.modified, "run_id": context.run_id,
+            "encoding": context.encoding, "sheets": sheet_names, "message": context.note}
 
 
 def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
@@ -383,9 +386,9 @@ def _insert_load(con, load: dict) -> dict:
     con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
-        " rows_not_data, loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file, $sha256, $kind,"
-        " 'loaded', $rows_read, $rows_staged, $rows_rejected, $rows_not_data, $loaded_at, $run_id, $encoding, $sheets,"
-        " $message)",
+        " rows_not_data, file_modified, loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file,"
+        " $sha256, $kind, 'loaded', $rows_read, $rows_staged, $rows_rejected, $rows_not_data, $file_modified,"
+        " $loaded_at, $run_id, $encoding, $sheets, $message)",
         load | {"loaded_at": datetime.now()},
     )
     record_load_keys(con, load["load_id"])

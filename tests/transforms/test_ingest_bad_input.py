@@ -408,12 +408,15 @@ def test_inbox_entries_that_are_not_extracts_are_recorded_with_a_reason(con, inb
     (inbox / "~$工资表.xlsx").write_bytes(b"\x00lock")
     ingest_inbox(con, inbox)
     recorded = loads(con)
-    expected = {"link_out.csv": "outside the inbox", "sub": "a folder", "link_nowhere.csv": "a link to nothing",
+    expected = {"link_out.csv": "outside the inbox", "link_nowhere.csv": "a link to nothing",
                 "pipe.csv": "not a regular file", ".hidden.csv": "hidden", "~$工资表.xlsx": "lock file"}
     for name, words in expected.items():
         kind, status, read, *_, message = recorded[name]
         assert (kind, status, read) == (None, "unrecognized", 0) and words in message, name
+    # SPEC v3: files in subfolders are read (a team files them by month, entity, region); the link to the
+    # same file is the same content, loaded once
     assert recorded["link_in.csv"][1:4] == ("loaded", 1, 1)
+    assert recorded["sub/inner.csv"][1] == "skipped_duplicate" and "sub" not in recorded
     staged = {r[0] for r in con.execute("SELECT employee_id FROM staging.payroll").fetchall()}
     assert "E502" in staged and not staged & {"E501", "E503"}
     count = con.execute("SELECT count(*) FROM ingest.loads").fetchone()[0]

@@ -1,7 +1,7 @@
 -- SPEC §7 v3: totals, sample and instruction rows of real exports are not data. They are skipped and counted
 -- apart (listed in ingest.rejects with reason_code NOT_DATA), and every load still accounts for each row read:
 -- rows_read = rows_staged + rows_rejected + rows_not_data. DuckDB cannot change a CHECK in place, so the table
--- is rebuilt with the new column and rule; its rows keep their values (none had rows that were not data).
+-- is rebuilt with the new columns and rule; its rows keep their values (none had rows that were not data).
 CREATE TABLE ingest.loads_v3 (
     load_id       BIGINT PRIMARY KEY,
     source_file   VARCHAR NOT NULL,
@@ -18,6 +18,9 @@ CREATE TABLE ingest.loads_v3 (
     message       VARCHAR,
     flow_run_id   VARCHAR,
     rows_not_data BIGINT NOT NULL DEFAULT 0,
+    -- the file's own modification time: of two loads holding the same key, the later file is current, then
+    -- the later name (issue 30.7: a re-export `…202408 (1).csv` sorts before its original by name)
+    file_modified TIMESTAMP,
     CHECK (rows_read = rows_staged + rows_rejected + rows_not_data)
 );
 
