@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import RoleOption, preflight
+from flows.cli_ingest import ProfilesOption, check_profiles
 from flows.folders import out_folder
 from transforms.ingest import inbox_files
 from transforms.periods import check_period
@@ -48,9 +49,12 @@ def _check_inputs(inbox: Path, policy: Path | None) -> None:
 
 
 def _print_ingest(ingest: dict) -> None:
+    from flows.cli_ingest import print_files_not_loaded
+
     typer.echo(f"Ingest: {ingest['rows_staged']} rows staged ({ingest['rows_rejected']} rejected) from "
                f"{ingest['files_seen'] - ingest['files_already_loaded']} new files; "
                f"{ingest['files_already_loaded']} loaded before.")
+    print_files_not_loaded(ingest)  # issue 30.6: a failed or unrecognised file is named by run too
 
 
 STATUS_WORDS = {"open": "open", "resolved": "resolved", "dismissed": "dismissed", "submitted": "submitted"}
@@ -85,7 +89,7 @@ def _print_close(summary: dict) -> None:
 
 def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, warehouse: Path,
            dask_address: str | None, wait: float | None, role: str | None = None, full_ids: bool = False,
-           verbose: bool = False) -> dict:
+           verbose: bool = False, profiles: Path | None = None) -> dict:
     import prefect.main  # noqa: F401 - Prefect's console logging exists before console.reporting quiets it
 
     from flows import console
@@ -99,7 +103,8 @@ def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, ware
         preflight(warehouse)
         return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
-                             full_ids=full_ids)
+                             full_ids=full_ids,
+                             profiles=str(profiles) if profiles else None)
 
 
 def _verbose() -> bool:
@@ -111,12 +116,13 @@ def _verbose() -> bool:
 def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")],
         out: OutOption = None, policy: PolicyOption = None, warehouse: WarehouseOption = None,
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
-        full_ids: FullIdsOption = False, verbose: VerboseOption = False) -> None:
+        full_ids: FullIdsOption = False, verbose: VerboseOption = False, profiles: ProfilesOption = None) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
     check_period(period)
     _check_inputs(inbox, policy)
+    check_profiles(inbox, profiles)
     summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids,
-                     verbose)
+                     verbose, profiles)
     _print_ingest(summary["ingest"])
     _print_close(summary)
 
@@ -124,13 +130,14 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
 def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
              end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")], out: OutOption = None,
              policy: PolicyOption = None, warehouse: WarehouseOption = None, dask_address: DaskOption = None,
-             wait: WaitOption = None, verbose: VerboseOption = False) -> None:
+             wait: WaitOption = None, verbose: VerboseOption = False, profiles: ProfilesOption = None) -> None:
     """Close every month from --from to --to, in order (the inbox is ingested once)."""
     check_period(start, "--from")
     check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
     _check_inputs(inbox, policy)
+    check_profiles(inbox, profiles)
     from flows import console
     from flows.close import backfill as backfill_flow
     from flows.lock import warehouse_lock
@@ -140,7 +147,7 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
         preflight(path)
         summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path),
                                   out=str(out_folder(out)), policy=str(policy) if policy else None,
-                                  dask_address=dask_address)
+                                  dask_address=dask_address, profiles=str(profiles) if profiles else None)
     _print_ingest(summaries[0]["ingest"])
     for summary in summaries:
         _print_close(summary)

@@ -374,7 +374,7 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 @redacting
 def monthly_close(inbox: str | None = None, period: str | None = None, warehouse: str | None = None,
                   out: str | None = None, policy: str | None = None, dask_address: str | None = None,
-                  role: str | None = None, full_ids: bool = False) -> dict:
+                  role: str | None = None, full_ids: bool = False, profiles: str | None = None) -> dict:
     """The monthly close of one month: ingest the inbox, book the ledger, validate, update the actions,
     then export the ledger (whole, and per entity over the task runner).
 
@@ -390,6 +390,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
             ``$SHEBAO_DASK_ADDRESS``, else Prefect's thread pool.
         role: who the HR files (workbook, forms, declarations) are for.
         full_ids: full ID numbers in the HR files (an hr_manager's ``--full-ids``; audited).
+        profiles: import profile file (导入方案, TOML); default the inbox's own ``shebao-import.toml``.
 
     Returns:
         counts, totals and output paths (no personal data): ``ingest``, ``ledger``, ``validation``
@@ -403,7 +404,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     with one_writer(warehouse), subflows_without_heartbeats():
         require_role(warehouse, "run", minimum="hr_manager" if policy else "hr_staff", target=period)
         with timed(seconds, "ingest") as shown:
-            ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
+            ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
         return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, role, full_ids)
@@ -417,7 +418,7 @@ def ingest_note(ingest: dict) -> str:
 @flow(name="backfill", flow_run_name=backfill_run_name)
 @redacting
 def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | None = None, out: str | None = None,
-             policy: str | None = None, dask_address: str | None = None) -> list[dict]:
+             policy: str | None = None, dask_address: str | None = None, profiles: str | None = None) -> list[dict]:
     """Close every month from ``start`` to ``end`` in order; the inbox is ingested once, first.
 
     Args:
@@ -428,6 +429,7 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
         out: folder for reports and exports; default ``$SHEBAO_OUT`` or ``./out``.
         policy: policy file overriding the shipped policy for the regions it names.
         dask_address: Dask scheduler for the per-entity work; default threads.
+        profiles: import profile file (导入方案, TOML); default the inbox's own ``shebao-import.toml``.
 
     Returns:
         one close summary per month, in order (each carries the one ingest summary).
@@ -441,7 +443,7 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
     with one_writer(warehouse), subflows_without_heartbeats():
         require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
         with console.stage("ingest the inbox") as shown:
-            ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
+            ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
         return [_close_month(period, warehouse, out, policy, dask_address, ingest)

@@ -232,8 +232,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     if not groups:
         if actions:  # the action sheets were the workbook; other sheets without a header are notes
             return actions
+        from transforms.profile_suggest import closest_kind
+
         message = ("no header row naming the columns of a payroll, attendance, insurance, transfers or bill extract "
                    f"was found in the first {MAX_HEADER_SEARCH} rows")
+        hint = closest_kind(content)
+        if hint:
+            message += f"; {hint}"
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
     del data, content  # the sheets hold what is needed; the file's bytes are not
@@ -363,10 +368,21 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
             counts["rejected"] += rejected
             counts["not_data"] += skipped
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
+    lacking = {column: where for _, header in sheets for column, where in header.absent.items()}
+    message = "; ".join(filter(None, [context.note, lacking_sentence(kind, lacking)])) or None
     return {"load_id": load_id, "source_file": context.source, "sha256": context.sha, "kind": kind_name,
             "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
             "rows_not_data": counts["not_data"], "file_modified": context.modified, "run_id": context.run_id,
-            "encoding": context.encoding, "sheets": sheet_names, "message": context.note}
+            "encoding": context.encoding, "sheets": sheet_names, "message": message}
+
+
+def lacking_sentence(kind: k.Kind, lacking: dict[str, str]) -> str | None:
+    """The columns a file lacks that no context gave (its rows are MISSING_FIELD), and where each could come
+    from, in words HR reads: ``缺少列：工资月份（可在…中给出）``."""
+    if not lacking:
+        return None
+    names = {c.name: c.aliases[0] for c in kind.columns}
+    return "缺少列：" + "；".join(f"{names.get(c, c)}（可在{where}中给出）" for c, where in lacking.items())
 
 
 def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:

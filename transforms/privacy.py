@@ -133,3 +133,24 @@ def redacting(fn):
             redact_exception(exc)
             raise
     return wrapper
+
+
+# A date range in a file name (``每日统计_20240601-20240630.xlsx``) is 16 digits with a separator, the shape of an
+# ID, but no ID starts with 19 or 20 (no province code does), and both halves are dates. Masking it would hide
+# which file is meant (issue 23).
+_DATE = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_DATE_RANGE = re.compile(rf"(?<!\d){_DATE}[-_~至到]{_DATE}(?!\d)")
+
+
+def redact_file_name(text):
+    """:func:`redact` for text that names files: a date range in a name is kept, every ID-like run else masked."""
+    if not isinstance(text, str):
+        return text
+    kept: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    held = redact(_DATE_RANGE.sub(hold, text))
+    return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], held)

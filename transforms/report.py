@@ -17,7 +17,7 @@ import duckdb
 
 from transforms import glossary
 from transforms.evidence import sentence
-from transforms.privacy import mask_id, redact
+from transforms.privacy import mask_id, redact, redact_file_name
 from transforms.roles import PermissionDenied, Role, get_role
 from transforms.runs import latest_validation_run
 from warehouse.errors import ShebaoError
@@ -129,7 +129,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
                     f"状态 {STATUS_ZH.get(status, '')} · 查看角色 {who.label}（身份证号"
                     f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
         warnings=_warnings(warnings),
-        todo=_todo(con),
+        todo=files_not_loaded(con, period, started_at, text) + _todo(con),
         summary=_summary(checks, counts),
         charts=_bar_chart("按问题类型", [(titles[c], n) for c, n in counts.items() if n], "chart-by-code")
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
@@ -193,12 +193,14 @@ def _rejects(con: duckdb.DuckDBPyConnection, period: str, started_at, text) -> s
         WHERE (r.load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)
                OR r.load_id NOT IN (SELECT load_id FROM ingest.load_keys))
           AND (? IS NULL OR l.loaded_at <= ?)
+          AND r.reason_code <> 'NOT_DATA'
         ORDER BY r.source_file, r.sheet NULLS FIRST, r.row_number LIMIT 2001""",
                        [period, started_at, started_at]).fetchall()
     shown = [[text(f), text(sheet) if sheet else "", n, KIND_ZH.get(kind, "数据文件"),
               glossary.zh(glossary.REJECT_REASON, code, "数据不符合要求")] for f, sheet, n, kind, code in rows[:2000]]
     more = '<p class="note">只列出前 2000 行。</p>' if len(rows) > 2000 else ""
-    return _table("rejects-table", ["文件", "工作表", "行号", "文件类型", "原因"], shown, "所有数据行均已载入。") + more
+    every = "所有数据行均已载入。" if not _unloaded_files(con, period, started_at) else "已载入文件的数据行均已载入；但有文件未能载入，见第一节。"
+    return _table("rejects-table", ["文件", "工作表", "行号", "文件类型", "原因"], shown, every) + more
 
 
 def _unbooked(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> str:
@@ -366,3 +368,43 @@ def source_text(source: dict | None) -> str:
     sheet = f" / {source['sheet']}" if source.get("sheet") else ""
     row = f" 第 {source['row']} 行" if source.get("row") is not None else ""
     return f"{KIND_ZH.get(source.get('kind') or '', '')} {source['file']}{sheet}{row}".strip()
+
+
+# --- Files not loaded (SPEC §2 v3, issue 23/30.6): the first section opens with what did not load. ---
+
+_LOAD_STATUS_ZH = {"unrecognized": "未识别：表头中没有可识别的列", "failed": "载入失败"}
+
+
+def _unloaded_files(con: duckdb.DuckDBPyConnection, period: str, started_at) -> list[tuple]:
+    """(file, status, message, rows read, rows rejected) of every file whose latest record is a failure or
+    an unrecognised file, and of the loads holding ``period`` (or nothing) with rejected rows or columns
+    they lacked, up to ``started_at``."""
+    return con.execute("""
+        WITH latest AS (
+            SELECT source_file, status, message, rows_read, rows_rejected, load_id,
+                   row_number() OVER (PARTITION BY source_file ORDER BY load_id DESC) AS n
+            FROM ingest.loads WHERE (? IS NULL OR loaded_at <= ?) AND kind IS DISTINCT FROM 'action_updates'
+        )
+        SELECT source_file, status, message, rows_read, rows_rejected FROM latest
+        WHERE (n = 1 AND status IN ('failed', 'unrecognized'))
+           OR (status = 'loaded' AND (rows_rejected > 0 OR message LIKE '%缺少列%')
+               AND (load_id IN (SELECT load_id FROM ingest.load_keys WHERE period = ?)
+                    OR load_id NOT IN (SELECT load_id FROM ingest.load_keys)))
+        ORDER BY status = 'loaded', source_file, load_id""", [started_at, started_at, period]).fetchall()
+
+
+def files_not_loaded(con: duckdb.DuckDBPyConnection, period: str, started_at, text=str) -> str:
+    """A block naming each file that was not loaded, or only in part, and what it lacks; empty when none."""
+    rows = []
+    for source, status, message, read, rejected in _unloaded_files(con, period, started_at):
+        said = message or ""
+        chinese = "；".join(part for part in said.split("; ") if any("\u4e00" <= ch <= "\u9fff" for ch in part))
+        if status == "loaded":
+            what = f"部分载入：{read} 行中 {rejected} 行未载入（见第三节）" if rejected else "已载入"
+        else:
+            what = _LOAD_STATUS_ZH.get(status, "未载入")
+        rows.append([redact_file_name(source) if text is redact else source, what, text(chinese) if chinese else ""])
+    if not rows:
+        return ""
+    return ('<p class="note">以下文件未能载入或只载入了一部分，本期结果可能不完整；请补齐后重新运行。</p>'
+            + _table("unloaded-files", ["文件", "情况", "缺少什么、可在哪里给出"], rows, ""))

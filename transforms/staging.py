@@ -73,8 +73,8 @@ def find_header(grid: pl.DataFrame, profile=None) -> HeaderMatch | None:
         seen = {k.clean_header(c) for row in top for c in row}
         lacking = [h for h in wanted if k.clean_header(h) not in seen]
         if lacking:
-            raise ProfileMismatch(f"the import profile ({profile.origin}, match {profile.match!r}) names the header "
-                                  f"{'、'.join(lacking)}, which the file lacks")
+            raise ProfileMismatch(f"导入方案 {profile.origin}（match = \"{profile.match}\"）指定的表头"
+                                  f"“{'、'.join(lacking)}”在文件中不存在；请核对导入方案或文件")
     return None
 
 
