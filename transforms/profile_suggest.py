@@ -100,10 +100,14 @@ def closest_kind(content: FileContent) -> str | None:
     if draft is None:
         return None
     lacking = draft.lacking()
-    if not lacking:
-        return f"最接近{draft.kind.label}，请用导入方案指明（shebao profile suggest 可生成草稿）"
-    return (f"最接近{draft.kind.label}，缺少可识别的列：{'、'.join(lacking)}；可用导入方案 [source.columns] 指明"
-            "（shebao profile suggest 可生成草稿）")
+    names = {c.name: c.aliases[0] for c in draft.kind.columns}
+    guesses = "、".join(f"{names[c]}可能是“{header}”" for c, header in draft.guessed.items())
+    said = f"最接近{draft.kind.label}"
+    if lacking:
+        said += f"，缺少可识别的列：{'、'.join(lacking)}"
+    if guesses:
+        said += f"（{guesses}）"
+    return said + "；请用导入方案 [source.columns] 指明（shebao profile suggest 可生成草稿）"
 
 
 def _quote(text: str) -> str:

@@ -111,7 +111,8 @@ def _two_row_header(row: list, below: list | None):
             labels.append(f"{own}/{child}")
             child_key = k.clean_header(child)
             keys.append(child if child_key in k.ALL_ALIASES else own)
-            names.append(f"{own}({child})")
+            # 养老保险/个人 is a per-type column by its parent; 代扣款项/养老保险(个人) by its child
+            names.append(f"{own}({child})" if child.startswith("个人") else child)
         else:
             labels.append(own or child)
             keys.append(own or child)
