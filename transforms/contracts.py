@@ -19,7 +19,8 @@ _DECIMAL_TEXT = r"^-?\d{1,12}(\.\d+)?$"
 
 
 def _columns(column: k.Column) -> dict[str, pa.Column]:
-    nullable = not column.required
+    # a daily attendance export has no hire date (SPEC §2 v3): the normaliser requires it of every other file
+    nullable = not column.required or column.name in k.DAILY_OPTIONAL
     name, parse = column.name, column.parse
     if parse in (k.TEXT, k.NAME, k.ORG_NAME):
         return {name: pa.Column(pl.String, nullable=nullable, checks=pa.Check.str_length(min_value=1))}

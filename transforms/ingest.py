@@ -32,6 +32,7 @@ from transforms.staging import (
     ProfileMismatch,
     body_height,
     copied_rows,
+    daily_to_monthly,
     data_rows,
     find_header,
     mark_duplicates,
@@ -313,6 +314,8 @@ def _group_sheets(content: FileContent, source: str = "", lookup: dict[str, str]
                             if column not in header.positions and column not in header.sums}
         filled = set(header.positions) | set(header.sums) | set(header.constants)
         derived = {"employee_id"} if "id_number" in filled else set()
+        if header.day_column is not None:  # daily attendance: the month from its days; no hire dates needed
+            derived |= {"period"} | k.DAILY_OPTIONAL
         header.absent = {c.name: where_from(kind.name, c.name) for c in kind.required
                          if c.name not in filled | derived and c.default is None}
         groups.setdefault(kind.name, []).append((sheet, header))
@@ -346,13 +349,19 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
     offset = 0
     for sheet, header in sheets:
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
-        for start in range(0, body_height(sheet.grid, header), size):
-            rows = data_rows(sheet.grid, header, sheet.name, start, size)
+        # a daily export is one chunk: a person's days are counted together into their month
+        daily = header.day_column is not None
+        step = max(body_height(sheet.grid, header), 1) if daily else size
+        for start in range(0, body_height(sheet.grid, header), step):
+            rows = data_rows(sheet.grid, header, sheet.name, start, step)
             if not rows.height:  # blank rows only
                 continue
             rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
             offset += rows.height
-            chunk = stage_rows(rows, kind, labels, header.width, context.lookup, header.absent)
+            if daily:
+                rows = daily_to_monthly(rows, header)
+            chunk = stage_rows(rows, k.daily(kind) if daily else kind, labels, header.width, context.lookup,
+                               header.absent)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
             with transaction(con) if context.commit_chunks else nullcontext():
                 # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit

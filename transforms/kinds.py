@@ -237,3 +237,15 @@ def withholding_columns(cells: list[object]) -> list[int]:
 
 # Every alias of every kind, as matched: a two-row header's child names the column when it is one of these.
 ALL_ALIASES = frozenset(alias.lower() for kind in KINDS.values() for column in kind.columns for alias in column.aliases)
+
+
+# Daily attendance (SPEC §2 v3) carries no hire or leave dates and is not required to: a roster gives them.
+DAILY_OPTIONAL = frozenset({"hire_date"})
+
+
+def daily(kind: Kind) -> Kind:
+    """``kind`` (attendance) as a daily export stages it: the columns of ``DAILY_OPTIONAL`` not required."""
+    from dataclasses import replace
+
+    return replace(kind, columns=tuple(replace(c, required=False) if c.name in DAILY_OPTIONAL else c
+                                       for c in kind.columns))

@@ -226,7 +226,67 @@ def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None, start:
         *[_sum([f"c{i}" for i in parts if f"c{i}" in body.columns]).alias(f"in_{name}")
           for name, parts in header.sums.items()],
         not_data(cell_columns, header).alias(NOT_DATA_FLAG),
+        *([pl.col(f"c{header.day_column}").alias(DAY), _present(cell_columns, header).alias(PRESENT)]
+          if header.day_column is not None and f"c{header.day_column}" in body.columns else []),
     )
+
+
+DAY, PRESENT = "__day", "__present"
+_ABSENT_RESULTS = ["缺卡", "旷工", "未打卡", "休息", "请假"]
+
+
+def _present(cell_columns: list[str], header: HeaderMatch) -> pl.Expr:
+    """Daily attendance (DingTalk 每日统计): was the person there that day? Not on a rest shift (班次 休息);
+    then, where the export has punch columns, a punch time or a result other than 缺卡/旷工/未打卡/休息/请假.
+    A file with neither kind of column lists the days present only."""
+    labels = dict(zip(cell_columns, header.labels, strict=False))
+    times = [c for c, label in labels.items() if "打卡时间" in label]
+    results = [c for c, label in labels.items() if "结果" in label]
+    shifts = [c for c, label in labels.items() if label in ("班次", "排班")]
+    present: pl.Expr = pl.lit(True)
+    punches = [n.blank_to_null(pl.col(c)).is_not_null() & ~pl.col(c).str.contains("未打卡|--") for c in times]
+    punches += [n.blank_to_null(pl.col(c)).is_not_null() & ~pl.col(c).str.contains("|".join(_ABSENT_RESULTS))
+                for c in results]
+    if punches:
+        present = pl.any_horizontal(punches).fill_null(False)
+    for column in shifts:
+        present = present & ~pl.col(column).fill_null("").str.contains("休息")
+    return present
+
+
+def daily_to_monthly(rows: pl.DataFrame, header: HeaderMatch) -> pl.DataFrame:
+    """One attendance row per person and month from a daily export (SPEC §2 v3): its days present as
+    attendance_days, its month from the day column where the file has no month column; the first row of
+    each person's month stands for it (its row number and raw cells). Rows that are not data, and exact
+    copies, stay as they are, to be counted as such."""
+    if DAY not in rows.columns:
+        return rows
+    apart = pl.col(NOT_DATA_FLAG) | (pl.col(DUPLICATE) if DUPLICATE in rows.columns else pl.lit(False))
+    kept = rows.filter(apart)
+    days = rows.filter(~apart)
+    # DingTalk writes days as ``24-06-03 星期一``: the weekday dropped, a two-digit year read as 20xx
+    text = (n.blank_to_null(pl.col(DAY)).str.replace(r"\s*(?:星期|周)[一二三四五六日天]$", "")
+            .str.replace(r"^(\d{2})([-/.]\d{1,2}[-/.]\d{1,2})$", "20${1}${2}"))
+    day = n.parse_date(text)
+    if "period" not in header.positions:  # the days' month, before any month the title or name gives
+        given = [pl.col("in_period")] if "in_period" in days.columns else []
+        days = days.with_columns(pl.coalesce(day.dt.strftime("%Y-%m"), *given, pl.col(DAY)).alias("in_period"))
+    person = [c for c in ("in_employee_id", "in_id_number", "in_name") if c in days.columns]
+    key = pl.coalesce([n.blank_to_null(pl.col(c)) for c in person]).alias("__person")
+    others = [c for c in days.columns if c not in (DAY, PRESENT, "in_period", "__person", ROW_NUMBER)]
+    monthly = (
+        days.with_columns(key).group_by("__person", "in_period", maintain_order=True)
+        .agg(pl.col(ROW_NUMBER).min(), *[pl.col(c).first() for c in others], pl.col(PRESENT).sum().alias("__days"))
+    )
+    if "in_attendance_days" not in header.positions:
+        monthly = monthly.with_columns(pl.col("__days").cast(pl.String).alias("in_attendance_days"))
+    monthly = monthly.drop("__person", "__days")
+    kept = kept.drop([c for c in (DAY, PRESENT) if c in kept.columns])
+    if "in_period" not in kept.columns:
+        kept = kept.with_columns(pl.lit(None, pl.String).alias("in_period"))
+    if "in_attendance_days" not in kept.columns:
+        kept = kept.with_columns(pl.lit(None, pl.String).alias("in_attendance_days"))
+    return pl.concat([monthly, kept.select(monthly.columns)], how="vertical").sort(ROW_NUMBER)
 
 
 NOT_DATA_FLAG = "__not_data"

@@ -256,3 +256,31 @@ def test_a_file_name_with_a_date_range_is_not_masked_but_ids_still_are():
 ])
 def test_month_in_a_name_or_title(text, month):
     assert month_in(text) == month
+
+
+def test_dingtalk_daily_attendance_counts_days_present_per_person_and_month(con, tmp_path):
+    """DingTalk 每日统计 (xlsx): a row per person and day; one attendance row per person and month with the
+    days present, no hire date required; the file name's date range is shown unmasked."""
+    inbox = tmp_path / "inbox"
+    path = inbox / "星城智造有限公司" / "每日统计_20240601-20240630.xlsx"
+    path.parent.mkdir(parents=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["每日统计 统计日期：2024-06-01 至 2024-06-30"])
+    sheet.append(["姓名", "考勤组", "部门", "工号", "职位", "UserId", "日期", "班次", "上班1打卡时间", "上班1打卡结果",
+                  "下班1打卡时间", "下班1打卡结果"])
+    days = [("王芳", "E1", "24-06-03 星期一", "A 09:00-18:00", "08:55", "正常", "18:02", "正常"),
+            ("王芳", "E1", "24-06-04 星期二", "A 09:00-18:00", "09:10", "迟到", None, "缺卡"),
+            ("王芳", "E1", "24-06-05 星期三", "A 09:00-18:00", None, "缺卡", None, "缺卡"),
+            ("王芳", "E1", "24-06-08 星期六", "休息", None, None, None, None),
+            ("赵六", "E2", "24-06-03 星期一", "A 09:00-18:00", "08:30", "正常", "18:30", "正常")]
+    for name, number, day, shift, t1, r1, t2, r2 in days:
+        sheet.append([name, "研发", "研发部", number, "工程师", "u1", day, shift, t1, r1, t2, r2])
+    book.save(path)
+    summaries = ingest_inbox(con, inbox)
+    assert summaries[0]["kind"] == "attendance" and summaries[0]["rows_staged"] == 2
+    rows = con.execute("SELECT employee_id, period, entity, attendance_days, hire_date FROM staging.attendance"
+                       " ORDER BY employee_id").fetchall()
+    assert rows == [("E1", "2024-06", "星城智造有限公司", Decimal("2.00"), None),
+                    ("E2", "2024-06", "星城智造有限公司", Decimal("1.00"), None)]
+    assert redact_file_name(summaries[0]["source_file"]) == "星城智造有限公司/每日统计_20240601-20240630.xlsx"

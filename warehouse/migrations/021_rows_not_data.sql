@@ -32,3 +32,7 @@ FROM ingest.loads;
 
 DROP TABLE ingest.loads;
 ALTER TABLE ingest.loads_v3 RENAME TO loads;
+
+-- SPEC §2 v3 daily attendance (DingTalk 每日统计): one row per person and month with its days present, and no
+-- hire or leave date (a roster gives them; §4.2 reads the latest row that has them).
+ALTER TABLE staging.attendance ALTER COLUMN hire_date DROP NOT NULL;

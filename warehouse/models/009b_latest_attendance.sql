@@ -10,6 +10,6 @@ FROM (
                               row_number),
                   (period, load_id, row_number)) AS latest
     FROM core.attendance
-    WHERE period <= p
+    WHERE period <= p AND hire_date IS NOT NULL  -- the latest row that has them: a daily export has none (SPEC §2 v3)
     GROUP BY entity, employee_id
 );
