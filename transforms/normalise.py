@@ -46,9 +46,9 @@ def parse_month(text: pl.Expr) -> pl.Expr:
     year = pl.coalesce([s.str.extract(p, 1) for p in patterns]).cast(pl.Int32, strict=False)
     month = pl.coalesce([s.str.extract(p, 2) for p in patterns]).cast(pl.Int32, strict=False)
     ok = year.is_between(1900, 2200) & month.is_between(1, 12)
-    return pl.when(ok).then(
-        pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2))
-    )
+    as_month = pl.when(ok).then(pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2)))
+    # SPEC §2 v3: a date in a month column (2024/3/31, 2024年3月31日, an Excel serial) -> its month
+    return pl.coalesce(as_month, parse_date(text).dt.strftime("%Y-%m"))
 
 
 def parse_date(text: pl.Expr) -> pl.Expr:
