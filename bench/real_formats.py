@@ -58,7 +58,7 @@ def write_insurance(folder: Path, who: list[tuple]) -> tuple[Path, Path]:
     own.parent.mkdir(parents=True)
     lines = ["数据期间,公民身份号码,姓名,参保地,单位名称,险种,参保状态,参保开始年月,缴费基数"]
     lines += [f"2024-06,{i},{n},{CITY},{ENTITY},失业保险,参保缴费,2013-06,{g}" for _, n, i, g in who]
-    own.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    own.write_bytes(("\n".join(lines) + "\n").encode("gbk"))  # GBK like the portal's: layout against layout
     real_inbox = folder / "real_ins"
     real = real_inbox / MONTH / ENTITY / CITY / "参保人员数据.csv"
     real.parent.mkdir(parents=True)

@@ -170,10 +170,13 @@ def gather(relative: str, titles: list[str], lookup: dict[str, str]) -> Context:
         context.offer(REGION, region_in(title, lookup), "title")
     path = PurePosixPath(relative)
     context.offer(MONTH, month_in(path.stem), "file_name")
-    for folder in reversed(path.parts[:-1]):  # the nearest folder first
-        month = month_in(folder) if re.fullmatch(r"[\d\s年月._-]+", folder) else None
-        if month:
-            context.offer(MONTH, month, "folder")
+    folders = path.parts[:-1]
+    for depth in range(len(folders) - 1, -1, -1):  # the nearest folder first
+        folder = folders[depth]
+        if re.fullmatch(r"[\d\s年月日._~-]+", folder):  # a month, or a year or date range: never an employer
+            year = folders[depth - 1] if depth else ""
+            nested = re.fullmatch(r"(0?[1-9]|1[0-2])月?", folder) and re.fullmatch(r"(?:19|20)\d{2}年?", year)
+            context.offer(MONTH, month_in(f"{year[:4]}-{folder.rstrip('月')}") if nested else month_in(folder), "folder")
             continue
         _, known = normalise_region(folder, lookup)
         if known:

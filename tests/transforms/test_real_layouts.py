@@ -293,3 +293,17 @@ def test_a_date_in_a_month_column_is_its_month(con, tmp_path):
     write(inbox / "工资.csv", "工号,姓名,身份证号,公司,参保城市,工资月份,应发工资\n" + "\n".join(rows) + "\n")
     ingest_inbox(con, inbox)
     assert {r[0] for r in con.execute("SELECT period FROM staging.payroll").fetchall()} == {"2024-06"}
+
+
+@pytest.mark.parametrize(("relative", "titles", "want"), [
+    ("202406/武汉江城软件有限公司/武汉/参保人员数据.csv", [],
+     {"month": "2024-06", "org": "武汉江城软件有限公司", "region": "武汉"}),
+    ("2024/06/星城智造有限公司/长沙/工资.csv", [], {"month": "2024-06", "org": "星城智造有限公司", "region": "长沙"}),
+    ("2024/星城智造有限公司/工资_202405.csv", ["2024年7月工资表"], {"month": "2024-07", "org": "星城智造有限公司"}),
+    ("工资.csv", ["报表生成时间：2024-07-03", "失业保险人员缴费查询"], {"insurance_type": "失业保险"}),
+])
+def test_context_from_titles_name_and_folders_in_spec_order(relative, titles, want):
+    from transforms.context import gather
+
+    found = gather(relative, titles, {"武汉": "武汉", "长沙": "长沙"}).values
+    assert {what: value for what, (value, _) in found.items()} == want
