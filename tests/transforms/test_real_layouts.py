@@ -307,3 +307,20 @@ def test_context_from_titles_name_and_folders_in_spec_order(relative, titles, wa
 
     found = gather(relative, titles, {"武汉": "武汉", "长沙": "长沙"}).values
     assert {what: value for what, (value, _) in found.items()} == want
+
+
+def test_the_report_opens_with_the_files_not_loaded_and_never_says_all_rows_loaded_then(con, tmp_path):
+    from transforms.report import _rejects, files_not_loaded
+
+    inbox = tmp_path / "inbox"
+    write(inbox / "工资_202406.csv", f"工号,姓名,身份证号,公司,参保城市,应发工资\nE1,王芳,{ID1},星城智造有限公司,长沙,9000\n")
+    assert files_not_loaded(con, "2024-06", None, redact) == ""
+    ingest_inbox(con, inbox)
+    assert "所有数据行均已载入" in _rejects(con, "2024-06", None, redact)
+    write(inbox / "每日统计_20240601-20240630.csv", "备注,内容\n1,无\n")
+    write(inbox / "合计.csv", "工号,姓名,身份证号,公司,参保城市,工资月份,应发工资\n合计,,,,,,9000\n")
+    ingest_inbox(con, inbox)
+    block = files_not_loaded(con, "2024-06", None, redact)
+    assert "每日统计_20240601-20240630.csv" in block and "未识别" in block
+    assert "合计.csv" not in block  # a totals row is not data: nothing was lost
+    assert "所有数据行均已载入" not in _rejects(con, "2024-06", None, redact)
