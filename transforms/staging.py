@@ -316,11 +316,11 @@ _NOT_DATA_CHARS = "计例样示说"
 
 def _not_data_flag(body: pl.DataFrame, cell_columns: list[str], header: HeaderMatch) -> pl.Expr:
     """``not_data`` for ``body``, paying for the exact test only when some row may need it: one scan of the
-    row's cells joined for a handful of characters settles almost every row of a large file."""
+    cells for a handful of characters settles almost every chunk of a large file."""
     if not cell_columns or not body.height:
         return pl.lit(False)
-    joined = pl.concat_str([pl.col(c) for c in cell_columns if c in body.columns], separator="\x1f", ignore_nulls=True)
-    maybe = body.select(joined.str.contains(f"[{_NOT_DATA_CHARS}]").fill_null(False).any()).item()
+    hints = [pl.col(c).str.contains(f"[{_NOT_DATA_CHARS}]") for c in cell_columns if c in body.columns]
+    maybe = bool(hints) and body.select(pl.any_horizontal(hints).fill_null(False).any()).item()
     return not_data(cell_columns, header) if maybe else pl.lit(False)
 
 
