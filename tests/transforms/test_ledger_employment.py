@@ -87,3 +87,26 @@ def test_the_latest_row_that_carries_the_type_decides_and_a_change_adjusts(con, 
                        ("work_injury", "original")]
     compute_ledger(con, "2024-03")   # nothing changed: nothing appended
     assert con.execute("SELECT count(*) FROM ledger.contributions WHERE period = '2024-03'").fetchone()[0] == len(entries)
+
+
+def test_unbooked_people_say_a_retiree_or_intern_owes_nothing(con, staging):
+    from transforms.export import unbooked_people
+
+    staging.payroll("2024-03", "E1", "10000")
+    staging.payroll("2024-03", "E2", "10000")
+    staging.attendance("2024-03", "E1", HIRED, employment_type="retiree")
+    staging.attendance("2024-03", "E2", HIRED, employment_type="intern", row_number=2)
+    compute_ledger(con, "2024-03")
+    frame = unbooked_people(con, "2024-03", full_ids=False)
+    assert dict(zip(frame["employee_id"], zip(frame["reason"], frame["detail"], strict=True), strict=True)) == {
+        "E1": ("用工形式不缴纳社会保险", "用工形式为退休返聘：不缴纳社会保险"),
+        "E2": ("用工形式不缴纳社会保险", "用工形式为实习：不缴纳社会保险")}
+
+
+def test_the_position_category_rides_from_attendance_to_the_employee_month(con, staging):
+    staging.payroll("2024-03", "E1", "10000")
+    staging.attendance("2024-03", "E1", HIRED)
+    con.execute("UPDATE staging.attendance SET position_category = 'cadre'")
+    compute_ledger(con, "2024-03")
+    assert con.execute("SELECT employment_type, position_category FROM ledger.employee_months").fetchone() == (
+        "full_time", "cadre")
