@@ -136,11 +136,13 @@ STAGES = {
     "rejected": ("已退回", "不予受理"),
 }
 # SPEC §3 employment types: what is levied for each is ref.levied_types (warehouse/models).
+# SPEC §3 lists 全日制/合同制/劳动合同, 非全日制, 退休返聘/已退休, 实习; the other spellings are the same words as
+# rosters write them (小时工: hourly pay is what makes 非全日制用工, 劳动合同法 第68条).
 EMPLOYMENT_TYPES = {
-    "full_time": ("全日制", "合同制", "劳动合同", "全日制用工", "劳动合同制", "全职"),
-    "part_time": ("非全日制", "非全日制用工", "兼职"),
-    "retiree": ("退休返聘", "已退休", "返聘", "退休人员"),
-    "intern": ("实习", "实习生"),
+    "full_time": ("全日制", "合同制", "劳动合同", "全日制用工", "劳动合同制", "全职", "合同工", "正式工", "正式员工"),
+    "part_time": ("非全日制", "非全日制用工", "兼职", "小时工"),
+    "retiree": ("退休返聘", "已退休", "返聘", "退休人员", "退休返聘人员"),
+    "intern": ("实习", "实习生", "实习人员"),
 }
 # SPEC §5 RETIREMENT_DUE: a woman's statutory age is 55 (干部: management and technical posts) or 50 (工人).
 POSITION_CATEGORIES = {
