@@ -53,7 +53,7 @@ WHERE period = '{month}' OR i % 50 <> 1;
 
 INSERT INTO staging.attendance
 SELECT 1000 + m * {entities} + i % {entities}, NULL, CAST(i // {entities} + 1 AS INTEGER), period, employee_id,
-       '员工', id_number, id_number, entity, hire_date, leave_date, 21, NULL, NULL
+       '员工', id_number, id_number, entity, hire_date, leave_date, 21, NULL, NULL, NULL, NULL
 FROM people, months
 WHERE period = '{month}' OR i % 50 <> 1;
 

@@ -119,7 +119,8 @@ CHECKS: tuple[Check, ...] = (
     Check("HIRED_NOT_ENROLLED", "error", ("entity", "employee_id"), "enrolment", "入职未参保",
           "An employee in the ledger population has no active pension record with us in the payroll city.",
           action="ENROLL_EMPLOYEE", needs=("insurance", "payroll"), problem_key=ENTITY_EMPLOYEE,
-          evidence_zh="入职日期 {{ hire_date or '—' }}；本单位在该地无有效养老参保记录；现有记录："
+          evidence_zh="入职日期 {{ hire_date or '—' }}；本单位在该地无有效{{ record_type | zh('INSURANCE_SHORT', '养老') }}"
+                      "参保记录；现有记录："
                       "{% for r in records or [] %}{{ '' if loop.first else '、' }}{{ r.region }} {{ r.employer }}"
                       "（{{ r.status | zh('RECORD_STATUS', '状态不明') }}）{% else %}无{% endfor %}"
                       "{% if arrears_months %}；应补缴 {{ arrears_months | length }} 个月（{{ arrears_months | join('、') }}）："
@@ -152,6 +153,16 @@ CHECKS: tuple[Check, ...] = (
           action="LINK_PRIOR_HISTORY", needs=("insurance",), problem_key="f.id_number",
           evidence_zh="标记为首次参保（{{ start_month }} 起），但 {{ earlier_start_month }} 已在 {{ earlier_region }}"
                       "（{{ earlier_employer }}）参保"),
+    Check("RETIREMENT_DUE", "warning", ("entity", "employee_id"), "enrolment", "到达法定退休年龄",
+          "An employee in the ledger population reaches the statutory retirement age by three months after the month.",
+          action="PREPARE_RETIREMENT", needs=("payroll",), problem_key=ENTITY_EMPLOYEE,
+          evidence_zh="{{ basis | zh('RETIREMENT_BASIS', '') }}，出生 {{ birth_month }}，法定退休年龄 "
+                      "{{ retirement_age | replace('y0m', '周岁') | replace('y', '岁') | replace('m', '个月') }}，"
+                      "退休年月 {{ retirement_month }}；累计缴费 "
+                      "{% if months_paid is not none %}{{ months_paid }} 个月{% else %}未知（参保明细未提供）{% endif %}，"
+                      "最低缴费 {{ min_contribution_months }} 个月{% if short_of_minimum %}，尚差 "
+                      "{{ min_contribution_months - months_paid }} 个月{% endif %}"
+                      "{% if basis_assumed %}；未提供岗位类别，按女职工50周岁推定{% endif %}"),
     Check("NO_POLICY", "error", ("region",), "enrolment", "缺少政策",
           "Employees owe contributions in a region without a pension policy row for the month.",
           action="ADD_POLICY", needs=("payroll",), problem_key="concat_ws('|', 'region', f.region)",

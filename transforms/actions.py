@@ -70,6 +70,8 @@ TYPES = (
     ActionType("UPDATE_POLICY", "POL", "更新政策", "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
     ActionType("ADD_POLICY", "ADP", "补充政策", "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
     ActionType("RECONCILE_BILL", "BIL", "核对账单", "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
+    ActionType("PREPARE_RETIREMENT", "RET", "办理退休",
+               "核对累计缴费月数；到龄且缴满最低年限的办理退休（停保、申领养老金），不足的可延长缴费至满最低年限"),
 )
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}

@@ -41,7 +41,7 @@ def _columns(column: k.Column) -> dict[str, pa.Column]:
         return {name: pa.Column(pl.Int32, nullable=nullable, checks=pa.Check.ge(0))}
     if parse == k.YES_NO:
         return {name: pa.Column(pl.Boolean, nullable=nullable)}
-    if parse in (k.INSURANCE_TYPE, k.STATUS, k.STAGE):
+    if parse in (k.INSURANCE_TYPE, k.STATUS, k.STAGE, k.EMPLOYMENT_TYPE, k.POSITION_CATEGORY):
         allowed = sorted(set(k.VALUE_LISTS[parse].values()))
         return {name: pa.Column(pl.String, nullable=nullable, checks=pa.Check.isin(allowed))}
     if parse == k.REGION:

@@ -30,6 +30,10 @@ VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified
             True: "已核实", False: "未核实"}
 SEX = {"M": "男", "F": "女"}
 ENTRY_TYPE = {"original": "首次入账", "adjustment": "调整"}
+# SPEC §3 用工形式 and §5 岗位类别 / the basis of a statutory retirement age (RETIREMENT_DUE).
+EMPLOYMENT_TYPE = {"full_time": "全日制", "part_time": "非全日制", "retiree": "退休返聘", "intern": "实习"}
+POSITION_CATEGORY = {"worker": "工人", "cadre": "干部"}
+RETIREMENT_BASIS = {"male": "男职工", "female_50": "女职工（工人岗位）", "female_55": "女职工（干部岗位）"}
 
 
 def zh(table: dict, code: object, default: str = "") -> str:
@@ -44,3 +48,11 @@ def id_type(id_number: str | None) -> str:
     if id_number and str(id_number).startswith("9") and len(str(id_number)) == 18:
         return "外国人永久居留身份证"
     return "居民身份证"
+
+
+def retirement_age_zh(age: str | None) -> str:
+    """``60y1m`` (RETIREMENT_DUE's retirement_age) as HR reads it: 60岁1个月; ``50y0m``: 50周岁."""
+    if not age or "y" not in age:
+        return ""
+    years, months = age.rstrip("m").split("y", 1)
+    return f"{years}周岁" if months in ("", "0") else f"{years}岁{months}个月"

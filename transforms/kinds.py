@@ -18,6 +18,9 @@ TEXT, NAME, ID_NUMBER, REGION, MONTH, DATE, AMOUNT, NON_NEGATIVE_AMOUNT, COUNT, 
 ORG_NAME = "org_name"  # an employer or entity name (SPEC §2: one spelling per organisation)
 PLACE = "place"  # a free-text place (户籍所在地), kept as given with the province it names
 INSURANCE_TYPE, STATUS, STAGE = "insurance_type", "status", "stage"
+# SPEC §2/§3 用工形式 and 岗位类别: coded values (EMPLOYMENT_TYPES, POSITION_CATEGORIES below). A blank
+# 用工形式 is full-time; a file without the column says nothing (transforms/staging.py).
+EMPLOYMENT_TYPE, POSITION_CATEGORY = "employment_type", "position_category"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ KINDS: dict[str, Kind] = {
         Column("leave_date", ("离职日期", "离职时间"), False, DATE),
         Column("attendance_days", ("出勤天数", "实际出勤"), False, DAYS),
         Column("hukou_region", ("户籍所在地", "户口所在地"), False, PLACE),
+        Column("employment_type", ("用工形式", "人员类别"), False, EMPLOYMENT_TYPE),
+        Column("position_category", ("岗位类别", "人员身份"), False, POSITION_CATEGORY),
     )),
     "insurance": Kind("insurance", "参保记录", (
         Column("period", _SNAPSHOT_PERIOD, True, MONTH),
@@ -131,6 +136,20 @@ STAGES = {
     "completed": ("已完成", "办结"),
     "rejected": ("已退回", "不予受理"),
 }
+# SPEC §3 employment types: what is levied for each is ref.levied_types (warehouse/models).
+# SPEC §3 lists 全日制/合同制/劳动合同, 非全日制, 退休返聘/已退休, 实习; the other spellings are the same words as
+# rosters write them (小时工: hourly pay is what makes 非全日制用工, 劳动合同法 第68条).
+EMPLOYMENT_TYPES = {
+    "full_time": ("全日制", "合同制", "劳动合同", "全日制用工", "劳动合同制", "全职", "合同工", "正式工", "正式员工"),
+    "part_time": ("非全日制", "非全日制用工", "兼职", "小时工"),
+    "retiree": ("退休返聘", "已退休", "返聘", "退休人员", "退休返聘人员"),
+    "intern": ("实习", "实习生", "实习人员"),
+}
+# SPEC §5 RETIREMENT_DUE: a woman's statutory age is 55 (干部: management and technical posts) or 50 (工人).
+POSITION_CATEGORIES = {
+    "worker": ("工人", "工勤", "工勤人员"),
+    "cadre": ("干部", "管理", "技术", "管理岗", "技术岗", "管理人员", "技术人员", "专业技术人员"),
+}
 YES_NO_VALUES = {"是": True, "y": True, "yes": True, "true": True, "1": True,
                  "否": False, "n": False, "no": False, "false": False, "0": False}
 
@@ -145,6 +164,13 @@ def value_map(lists: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 VALUE_LISTS = {INSURANCE_TYPE: value_map(INSURANCE_TYPES), STATUS: value_map(STATUSES), STAGE: value_map(STAGES)}
+VALUE_LISTS[EMPLOYMENT_TYPE] = value_map(EMPLOYMENT_TYPES)
+VALUE_LISTS[POSITION_CATEGORY] = value_map(POSITION_CATEGORIES)
+# What an UNKNOWN_VALUE reject of these columns tells HR to write instead.
+VALUE_HINTS = {
+    EMPLOYMENT_TYPE: "不是可识别的用工形式，请填写 全日制、非全日制、退休返聘 或 实习",
+    POSITION_CATEGORY: "不是可识别的岗位类别，请填写 工人 或 干部（管理、技术岗位同干部）",
+}
 
 
 def header_key(cell: object) -> str:

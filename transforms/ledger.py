@@ -36,12 +36,12 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
         con.execute("DELETE FROM ledger.employee_months WHERE period = ?", [period])
         con.execute(
             """
-            INSERT INTO ledger.employee_months
+            INSERT INTO ledger.employee_months BY NAME
             SELECT period, entity, employee_id, id_number, name, region, hire_date, leave_date, month_fraction,
-                   coalesce(reference_wage, 0), gross_pay, si_withheld, has_pension_policy,
+                   coalesce(reference_wage, 0) AS reference_wage, gross_pay, si_withheld, has_pension_policy,
                    0 AS expected_employee_amount,  -- until the cells below: 0 for whoever has none
                    ledger.withholding_difference(si_withheld, has_pension_policy, 0) AS withholding_difference,
-                   $run_id AS run_id
+                   $run_id AS run_id, employment_type, position_category
             FROM ledger.months($period)
             """,
             {"period": period, "run_id": run_id},

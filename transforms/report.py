@@ -30,7 +30,8 @@ KIND_ZH = glossary.KIND
 # where each action type's list is, besides its sheet of the action workbook (SPEC §7)
 ALSO_IN = {"INITIATE_TRANSFER": "transfer_forms/ 文件夹中的转移接续申请表",
            "ENROLL_EMPLOYEE": "declarations/ 文件夹中的 增员、补缴 申报表",
-           "STOP_CONTRIBUTION": "declarations/ 文件夹中的 减员 申报表"}
+           "STOP_CONTRIBUTION": "declarations/ 文件夹中的 减员 申报表",
+           "PREPARE_RETIREMENT": "本报告「到龄退休人员」一节"}
 
 
 def report_filename(run_id: str, full_ids: bool = False) -> str:
@@ -138,6 +139,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         unbooked=_unbooked(con, period, who.sees_full_ids),
         policy=_policy(con, period, text),
         trend=_trend(con, run_id),
+        retirements=_retirements(findings, period, ids, text, action_ids),
         footer=escape("本报告由 shebao 生成；规则见产品规格 SPEC 第5至7节。数据仅供内部核对使用。"),
     )
 
@@ -408,3 +410,47 @@ def files_not_loaded(con: duckdb.DuckDBPyConnection, period: str, started_at, te
         return ""
     return ('<p class="note">以下文件未能载入或只载入了一部分，本期结果可能不完整；请补齐后重新运行。</p>'
             + _table("unloaded-files", ["文件", "情况", "缺少什么、可在哪里给出"], rows, ""))
+def _retirements(findings: list[dict], period: str, ids, text, action_ids: dict) -> str:
+    """SPEC §5 RETIREMENT_DUE for HR: who reaches the statutory retirement age by three months after P (or
+    has passed it), with the contribution months where the insurance export gives them, who falls short of
+    the minimum, and whose category was not given so that a woman was judged at 50. The ages are the
+    check's (ref.statutory_retirement), never computed here."""
+    due = sorted((f for f in findings if f["code"] == "RETIREMENT_DUE"),
+                 key=lambda f: (f["details"].get("retirement_month") or "", f["entity"] or "", f["employee_id"] or ""))
+    rows, assumed, short, unknown = [], 0, 0, 0
+    for f in due:
+        d = f["details"]
+        paid, minimum = d.get("months_paid"), d.get("min_contribution_months")
+        month = d.get("retirement_month") or ""
+        basis = glossary.zh(glossary.RETIREMENT_BASIS, d.get("basis"), "")
+        if d.get("basis_assumed"):
+            assumed += 1
+            basis = "女职工（未提供岗位类别，按50周岁推定）"
+        if paid is None:
+            unknown += 1
+            shortfall = "参保明细未提供缴费月数"
+        elif d.get("short_of_minimum"):
+            short += 1
+            shortfall = f"不足，尚差 {minimum - paid} 个月"
+        else:
+            shortfall = "已满"
+        key = ("RETIREMENT_DUE", f["entity"], f["employee_id"], f["id_number"], f["insurance_type"], f["transfer_id"])
+        rows.append(["、".join(action_ids.get(key, [])) or "—", text(f["entity"] or ""), text(f["employee_id"] or ""),
+                     text(d.get("name") or ""), ids(f["id_number"]), basis, d.get("birth_month") or "",
+                     glossary.retirement_age_zh(d.get("retirement_age")), month,
+                     "已到龄" if month <= period else "三个月内到龄",
+                     "—" if paid is None else paid, minimum, shortfall])
+    if not rows:
+        return '<p id="retirements-empty">本月及未来三个月内没有到达法定退休年龄的在册人员。</p>'
+    notes = [f"{len(rows)} 人已到或将于三个月内（{period} 之后三个月以内）到达法定退休年龄（全国人大常委会"
+             "关于实施渐进式延迟法定退休年龄的决定，2025年1月1日起施行）：请核对累计缴费月数，办理退休或延长缴费。"]
+    if short:
+        notes.append(f"{short} 人累计缴费月数不足最低缴费年限：可延长缴费至满最低年限后按月领取养老金。")
+    if unknown:
+        notes.append(f"{unknown} 人的累计缴费月数参保明细未提供：请向参保地经办机构查询。")
+    if assumed:
+        notes.append(f"{assumed} 名女职工未提供岗位类别（人员身份），按女职工50周岁计算；如为干部或管理、技术岗位，"
+                     "法定退休年龄为55周岁起，请在考勤表或花名册中填写岗位类别后重新核对。")
+    return "".join(f'<p class="note">{escape(n)}</p>' for n in notes) + _table(
+        "retirements-table", ["动作编号", "单位", "工号", "姓名", "身份证号", "依据", "出生年月", "法定退休年龄",
+                              "退休年月", "状态", "累计缴费月数", "最低缴费月数", "缴费是否足额"], rows, "")

@@ -422,11 +422,12 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
                 f"文件没有{label}列，也无处取得；请在{absent[column.name]}中给出{label}")))
         elif column.required and column.default is None:
             problems.append((n.MISSING_FIELD, missing, _on_row(f"{label}为空，请填写{label}")))
-        parsed, failure = _parse(column, text, rows, region_lookup)
+        parsed, failure = _parse(column, text, rows, region_lookup, has_column=source not in missing_sources)
         parsed_columns.extend(parsed if isinstance(parsed, list) else [parsed])
         if failure is not None:
             code, failed = failure
-            problems.append((code, ~missing & failed, _message(code, label, pl.col(source))))
+            problems.append((code, ~missing & failed,
+                             _message(code, label, pl.col(source), k.VALUE_HINTS.get(column.parse))))
         if column.parse == k.NON_NEGATIVE_AMOUNT:
             negative = ~missing & n.is_negative(pl.col(column.name).fill_null(""))
             problems.append((n.NEGATIVE_AMOUNT, negative, _message(n.NEGATIVE_AMOUNT, label, pl.col(source))))
@@ -476,8 +477,8 @@ def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse) -> pl.Expr:
     return text.replace_strict(parsed["v"], parsed["p"], default=None, return_dtype=parsed.schema["p"])
 
 
-def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: dict[str, str]):
-    """(expressions for the staged column(s), (error code, failed?) or None)."""
+def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: dict[str, str], has_column: bool = True):
+    """(expressions for the staged column(s), (error code, failed?) or None). ``has_column``: the file has the column."""
     name, parse = column.name, column.parse
     if parse == k.TEXT:
         return text.alias(name), None
@@ -520,6 +521,11 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
             value = pl.when(text.is_null()).then(pl.lit(column.default)).otherwise(value)
             return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & value.is_null())
         return value.alias(name), (n.UNKNOWN_VALUE, value.is_null())
+    if parse in (k.EMPLOYMENT_TYPE, k.POSITION_CATEGORY):
+        value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]))
+        if parse == k.EMPLOYMENT_TYPE and has_column:  # SPEC §3: a blank 用工形式 is full-time; no column, no say
+            value = pl.when(text.is_null()).then(pl.lit("full_time")).otherwise(value)
+        return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & value.is_null())
     if parse == k.REGION:
         given = rows.select(text.alias("v"))["v"]
         region, known = n.map_regions(given, region_lookup)
@@ -527,7 +533,7 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
     raise ValueError(f"no parser for {parse}")
 
 
-def _message(code: str, label: str, value: pl.Expr) -> pl.Expr:
+def _message(code: str, label: str, value: pl.Expr, fix: str | None = None) -> pl.Expr:
     fixes = {
         n.BAD_MONTH: "不是月份，请写成 2024-03",
         n.BAD_DATE: "不是日期，请写成 2024-03-05",
@@ -536,7 +542,7 @@ def _message(code: str, label: str, value: pl.Expr) -> pl.Expr:
         n.UNKNOWN_VALUE: "不是可识别的取值，请按填写说明选择",
     }
     shown = value.str.strip_chars().str.slice(0, 40)
-    return pl.format(f"第 {{}} 行：{label}“{{}}”{fixes[code]}", pl.col(ROW_NUMBER), shown)
+    return pl.format(f"第 {{}} 行：{label}“{{}}”{fix or fixes[code]}", pl.col(ROW_NUMBER), shown)
 
 
 def _on_row(sentence: str) -> pl.Expr:

@@ -55,6 +55,10 @@ TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
                        ("working_days_waited", "已等待工作日", pl.Int64())],
     "UPDATE_TRANSFER_STATUS": [("transfer_id", "转移业务编号", pl.String()), ("from_region", "转出地", pl.String())],
     "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String())],
+    "PREPARE_RETIREMENT": [("retirement_month", "退休年月", pl.String()), ("retirement_age", "法定退休年龄", pl.String()),
+                           ("months_paid", "累计缴费月数", pl.Int64()),
+                           ("min_contribution_months", "最低缴费月数", pl.Int64()),
+                           ("short_of_minimum", "缴费不足", pl.String())],
 }
 
 
@@ -128,6 +132,10 @@ def _typed_rows(action_type: str, row: dict) -> list[dict]:
             value = glossary.zh(glossary.STAGE, value, "")
         elif name == "id_problem":
             value = glossary.zh(glossary.ID_PROBLEM, value, "")
+        elif name == "retirement_age":
+            value = glossary.retirement_age_zh(value)
+        elif name == "short_of_minimum":
+            value = "" if value is None else ("是" if value else "否")
         elif dtype == MONEY:
             value = _money(value)
         elif dtype == pl.Int64:

@@ -22,4 +22,5 @@ SELECT (SELECT period FROM scope) AS period,
 FROM population lp
 JOIN insured o ON o.id_number = lp.id_number AND o.region = lp.region AND o.employer <> lp.entity
 LEFT JOIN quality.payroll_source((SELECT period FROM scope)) s ON s.entity = lp.entity AND s.employee_id = lp.employee_id
+WHERE list_contains(ref.levied_types(lp.employment_type), 'pension')  -- SPEC §5: not for part-timers
 GROUP BY lp.entity, lp.employee_id, lp.id_number, lp.region

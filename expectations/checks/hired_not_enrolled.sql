@@ -4,16 +4,24 @@
 -- pension record of the entity in R in P's snapshot covers (any status), their net amounts over all types,
 -- and the late fee (社会保险法 第86条: 0.05% a day from the last day of M to the last day of P, half-up to
 -- cents per month). Money as strings with two decimals.
+-- A part-timer is levied work injury only (ref.levied_types): their records read are work-injury records
+-- instead of pension records (SPEC §5), record_type the type read.
 WITH scope AS (SELECT period FROM {batch}),
-population AS ({ledger_population}),
-pension AS (
-    SELECT * FROM quality.insurance_snapshot((SELECT period FROM scope)) WHERE insurance_type = 'pension'
+population AS (
+    SELECT lp.*, CASE WHEN list_contains(ref.levied_types(lp.employment_type), 'pension') THEN 'pension'
+                      ELSE 'work_injury' END AS record_type
+    FROM ({ledger_population}) lp
+),
+pension AS (   -- pension records, and the work-injury records part-timers are judged on
+    SELECT * FROM quality.insurance_snapshot((SELECT period FROM scope))
+    WHERE insurance_type IN ('pension', 'work_injury')
 ),
 unenrolled AS (
     SELECT lp.* FROM population lp
     WHERE NOT EXISTS (
         SELECT 1 FROM pension i
-        WHERE i.id_number = lp.id_number AND i.active_covering AND i.employer = lp.entity AND i.region = lp.region
+        WHERE i.id_number = lp.id_number AND i.insurance_type = lp.record_type AND i.active_covering
+          AND i.employer = lp.entity AND i.region = lp.region
     )
 ),
 arrears_cells AS (   -- net per (pair, month, type): cells a correction netted to nothing drop out (the
@@ -25,8 +33,8 @@ arrears_cells AS (   -- net per (pair, month, type): cells a correction netted t
     WHERE c.period <= (SELECT period FROM scope)
       AND NOT EXISTS (
           SELECT 1 FROM pension i
-          WHERE i.id_number = u.id_number AND i.employer = u.entity AND i.region = u.region
-            AND quality.covers(i.start_month, i.end_month, c.period)
+          WHERE i.id_number = u.id_number AND i.insurance_type = u.record_type AND i.employer = u.entity
+            AND i.region = u.region AND quality.covers(i.start_month, i.end_month, c.period)
       )
     GROUP BY ALL
     HAVING NOT ledger.nets_to_nothing(sum(c.month_fraction), sum(c.base), sum(c.employer_amount),
@@ -53,16 +61,17 @@ arrears AS (
 )
 SELECT (SELECT period FROM scope) AS period,
        lp.entity, lp.employee_id, lp.id_number, lp.region,
-       'pension' AS insurance_type, NULL AS transfer_id,
+       lp.record_type AS insurance_type, NULL AS transfer_id,
        json_object(
            'name', lp.name,
            'hire_date', lp.hire_date,
            'leave_date', lp.leave_date,
            'month_fraction', CAST(lp.month_fraction AS VARCHAR),
+           'record_type', lp.record_type,
            'records', (SELECT coalesce(list(struct_pack(region := o.region, employer := o.employer, status := o.status,
                                                        start_month := o.start_month, end_month := o.end_month)
                                             ORDER BY o.start_month), [])
-                       FROM pension o WHERE o.id_number = lp.id_number),
+                       FROM pension o WHERE o.id_number = lp.id_number AND o.insurance_type = lp.record_type),
            'source', s.source,
            'arrears_months', coalesce(a.months, []),
            'arrears_employer', CAST(coalesce(a.employer, 0) AS DECIMAL(14, 2))::VARCHAR,

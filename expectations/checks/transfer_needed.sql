@@ -13,7 +13,8 @@ pension AS (
 ),
 enrolled AS (
     SELECT lp.* FROM population lp
-    WHERE EXISTS (SELECT 1 FROM pension i
+    WHERE list_contains(ref.levied_types(lp.employment_type), 'pension')  -- SPEC §5: not for part-timers
+      AND EXISTS (SELECT 1 FROM pension i
                   WHERE i.id_number = lp.id_number AND i.employer = lp.entity AND i.region = lp.region
                     AND i.active_covering)
 ),

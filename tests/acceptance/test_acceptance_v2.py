@@ -126,6 +126,19 @@ def test_hired_not_enrolled_arrears_equal_expected(closed_v2, expected_v2, perio
 
 
 @pytest.mark.parametrize("period", ["2024-06", "2024-07", "2024-08"])
+def test_retirement_due_equals_expected(closed_v2, expected_v2, period):
+    got = {}
+    for code, entity, employee_id, *_, details in closed_v2[0][period][0]:
+        if code == "RETIREMENT_DUE":
+            d = json.loads(details)
+            got[f"{entity}|{employee_id}"] = {k: d[k] for k in
+                                              ("retirement_month", "retirement_age", "basis", "basis_assumed",
+                                               "months_paid", "min_contribution_months", "short_of_minimum")
+                                              if d.get(k) is not None}  # the contribution months where given
+    assert got == expected_v2["periods"][period]["retirement_due"]
+
+
+@pytest.mark.parametrize("period", ["2024-06", "2024-07", "2024-08"])
 def test_open_actions_equal_expected(closed_v2, expected_v2, period):
     got = []
     for action_type, details in closed_v2[0][period][2]:

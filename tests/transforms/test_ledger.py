@@ -45,11 +45,13 @@ class Staging:
         record_load_keys(self.con, load_id)
         return load_id
 
-    def attendance(self, period, employee_id, hire, leave=None, entity="星城公司"):
+    def attendance(self, period, employee_id, hire, leave=None, entity="星城公司", employment_type=None,
+                   row_number=1):
         load_id = self.loads.setdefault(("attendance", period, entity), self._load())
         self.con.execute(
-            "INSERT INTO staging.attendance VALUES (?, NULL, 1, ?, ?, '王芳', NULL, NULL, ?, ?, ?, NULL, NULL, NULL)",
-            [load_id, period, employee_id, entity, hire, leave],
+            "INSERT INTO staging.attendance (load_id, row_number, period, employee_id, name, entity, hire_date,"
+            " leave_date, employment_type) VALUES (?, ?, ?, ?, '王芳', ?, ?, ?, ?)",
+            [load_id, row_number, period, employee_id, entity, hire, leave, employment_type],
         )
         record_load_keys(self.con, load_id)
 

@@ -23,6 +23,9 @@ WITH per_type AS (
             "ledger_employer_amount": "VARCHAR", "limit_days": "VARCHAR", "name": "VARCHAR",
             "other_employer": "VARCHAR", "other_region": "VARCHAR", "other_start_month": "VARCHAR",
             "record_employer": "VARCHAR", "si_withheld": "VARCHAR", "stage": "VARCHAR",
+            "retirement_month": "VARCHAR", "retirement_age": "VARCHAR", "months_paid": "INTEGER",
+            "min_contribution_months": "INTEGER", "short_of_minimum": "BOOLEAN", "basis": "VARCHAR",
+            "basis_assumed": "BOOLEAN",
             "stage_on": "VARCHAR", "to_region": "VARCHAR", "working_days_waited": "VARCHAR"}') AS x
     FROM action_findings WHERE part_hash % $parts = $part
 ),
@@ -97,6 +100,14 @@ SELECT
         'arrears_employee', min(x.arrears_employee),
         'late_fee', min(x.late_fee),
         'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
+        -- RETIREMENT_DUE's statutory month and contribution months (SPEC §5) ride on PREPARE_RETIREMENT
+        'retirement_month', min(x.retirement_month),
+        'retirement_age', min(x.retirement_age),
+        'retirement_basis', min(x.basis),
+        'basis_assumed', bool_or(x.basis_assumed),
+        'months_paid', max(x.months_paid),
+        'min_contribution_months', max(x.min_contribution_months),
+        'short_of_minimum', bool_or(x.short_of_minimum),
         'sources', list(DISTINCT (d -> '$.source') ORDER BY (d -> '$.source')) FILTER (WHERE (d -> '$.source') IS NOT NULL)
     ) AS details,
     min(open_transfer) AS suppressed_by

@@ -1,5 +1,6 @@
 -- SPEC §4.1–4.4 for month p: one row per (entity, employee_id) with a current payroll row for p, with its
--- region R, employment dates, month fraction f and reference wage W. transforms/ledger.py stores it once per
+-- region R, employment dates, month fraction f and reference wage W (and, from the latest attendance row,
+-- the employment type of §3 and the position category of §5). transforms/ledger.py stores it once per
 -- close, with the withholding check (§4.8), as ledger.employee_months; the ledger's cells (ledger.cells)
 -- and the checks read that stored copy, so a close computes it once.
 CREATE OR REPLACE MACRO ledger.months(p) AS TABLE
@@ -11,7 +12,8 @@ population AS (
 ),
 -- §4.2 employment dates: the latest attendance row with period <= p (one definition: core.latest_attendance).
 employment AS (
-    SELECT entity, employee_id, hire_date, leave_date FROM core.latest_attendance(p)
+    SELECT entity, employee_id, hire_date, leave_date, employment_type, position_category
+    FROM core.latest_attendance(p)
 ),
 regions AS (
     SELECT region, base_year_start_month, late_hire_fraction, rounding, hire_cutoff_day FROM ref.regions
@@ -71,7 +73,7 @@ reference_wage AS (
     FROM pay_by_year
 ),
 settings AS (
-    SELECT pop.*, e.hire_date, e.leave_date,
+    SELECT pop.*, e.hire_date, e.leave_date, e.employment_type, e.position_category,
            coalesce(r.late_hire_fraction, 0.5) AS late_hire_fraction,
            ref.hire_cutoff(r.hire_cutoff_day, p) AS cutoff,  -- C of §4.3
            b.first_day, b.last_day,
@@ -93,7 +95,9 @@ months AS (
                     AND (leave_date IS NULL OR leave_date > last_day) THEN late_hire_fraction
                ELSE 0
            END AS DECIMAL(5, 4)) AS month_fraction,
-           region IN (SELECT region FROM pension_regions) AS has_pension_policy
+           region IN (SELECT region FROM pension_regions) AS has_pension_policy,
+           coalesce(employment_type, 'full_time') AS employment_type,  -- §3: none known is full-time
+           position_category
     FROM settings
 )
 SELECT * FROM months;

@@ -1,11 +1,12 @@
 -- SPEC §4.5–4.6 for month p: the current computation of the ledger, one row per (entity, employee_id,
--- insurance_type) levied in R, for the ledger population (ledger.population: f > 0 and a pension policy for
--- R, from the stored ledger.employee_months of p). The ledger appends the differences to it
+-- insurance_type) levied in R and on the employee's employment type (ref.levied_types), for the ledger
+-- population (ledger.population: f > 0 and a pension policy for R, from the stored ledger.employee_months of
+-- p). The ledger appends the differences to it
 -- (transforms/sql/ledger_append.sql).
 CREATE OR REPLACE MACRO ledger.cells(p) AS TABLE
 WITH
 population AS (
-    SELECT period, entity, employee_id, id_number, name, region, month_fraction, reference_wage
+    SELECT period, entity, employee_id, id_number, name, region, month_fraction, reference_wage, employment_type
     FROM ledger.population(p)
 ),
 policy AS (
@@ -17,13 +18,14 @@ regions AS (
     SELECT region, rounding FROM ref.regions
 ),
 levied AS (
-    SELECT m.*, coalesce(r.rounding, 'cent_half_up') AS rounding,
+    SELECT m.* EXCLUDE (employment_type), coalesce(r.rounding, 'cent_half_up') AS rounding,
            pol.insurance_type, pol.employer_rate, pol.employee_rate, pol.employer_fixed, pol.employee_fixed,
            -- §4.5 base: W clamped to the policy row's floor and ceiling; not rounded beyond W's cents
            CAST(least(greatest(m.reference_wage, pol.base_floor), pol.base_ceiling) AS DECIMAL(14, 2)) AS base
     FROM population m
     JOIN policy pol ON pol.region = m.region
     LEFT JOIN regions r ON r.region = m.region
+    WHERE list_contains(ref.levied_types(m.employment_type), pol.insurance_type)  -- §3: levied on this employment type
 ),
 exact AS (
     SELECT *,
