@@ -33,7 +33,7 @@ first_payroll AS (   -- the first month of payroll the warehouse holds for each 
 arrears_cells AS (   -- net per (pair, month, type): cells a correction netted to nothing drop out (the
                      -- rule of ledger.net_contributions, over these people's rows only: cheap)
     SELECT c.entity, c.employee_id, c.period AS month, c.insurance_type,
-           sum(c.employer_amount) AS employer, sum(c.employee_amount) AS employee
+           sum(c.base) AS base, sum(c.employer_amount) AS employer, sum(c.employee_amount) AS employee
     FROM ledger.contributions c
     JOIN unenrolled u ON u.entity = c.entity AND u.employee_id = c.employee_id AND u.region = c.region
     WHERE c.period < (SELECT period FROM scope)
@@ -49,16 +49,22 @@ arrears_cells AS (   -- net per (pair, month, type): cells a correction netted t
 arrears_months AS (
     SELECT entity, employee_id, month, sum(employer) AS employer, sum(employee) AS employee,
            datediff('day', last_day(CAST(month || '-01' AS DATE)),
-                    last_day(CAST((SELECT period FROM scope) || '-01' AS DATE))) AS days
+                    last_day(CAST((SELECT period FROM scope) || '-01' AS DATE))) AS days,
+           -- per type, for the 补缴 declaration (one row per person, month and type, SPEC §7)
+           list(struct_pack(insurance_type := insurance_type, base := CAST(base AS DECIMAL(14, 2))::VARCHAR,
+                            employer := CAST(employer AS DECIMAL(14, 2))::VARCHAR,
+                            employee := CAST(employee AS DECIMAL(14, 2))::VARCHAR)
+                ORDER BY insurance_type) AS types
     FROM arrears_cells
-    GROUP BY ALL
+    GROUP BY entity, employee_id, month
 ),
 arrears AS (
     SELECT entity, employee_id,
            list(month ORDER BY month) AS months,
            list(struct_pack(month := month, employer := CAST(employer AS DECIMAL(14, 2))::VARCHAR,
                             employee := CAST(employee AS DECIMAL(14, 2))::VARCHAR, days := days,
-                            late_fee := CAST(round((employer + employee) * 0.0005 * days, 2) AS DECIMAL(14, 2))::VARCHAR)
+                            late_fee := CAST(round((employer + employee) * 0.0005 * days, 2) AS DECIMAL(14, 2))::VARCHAR,
+                            types := types)
                 ORDER BY month) AS by_month,
            sum(employer) AS employer, sum(employee) AS employee,
            sum(round((employer + employee) * 0.0005 * days, 2)) AS late_fee
