@@ -133,7 +133,7 @@ CHECKS: tuple[Check, ...] = (
                       "（{{ r.status | zh('RECORD_STATUS', '状态不明') }}）{% else %}无{% endfor %}"
                       "{% if arrears_months %}；应补缴 {{ arrears_months | length }} 个月（{{ arrears_months | join('、') }}）："
                       "单位 {{ arrears_employer }}，个人 {{ arrears_employee }}，滞纳金 {{ late_fee }}"
-                      "（估算）{% endif %}"
+                      "（按日万分之五估算至 {{ late_fee_until or '本月末' }}）{% endif %}"
                       "{% if arrears_before_data %}；入职早于本系统最早的工资数据，此前月份的补缴无法在此计算{% endif %}"),
     Check("DEPARTED_STILL_CONTRIBUTING", "error", ("entity", "employee_id"), "enrolment", "离职仍在缴费",
           "A departed employee still has an active insurance record with the entity.",

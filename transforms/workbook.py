@@ -46,7 +46,7 @@ TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
     "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String()), ("registration_due", "应登记日期", pl.String()),
                         ("arrears_months", "补缴月份", pl.String()),
                         ("arrears_employer", "补缴单位部分", MONEY), ("arrears_employee", "补缴个人部分", MONEY),
-                        ("late_fee", "滞纳金", MONEY)],
+                        ("late_fee", "滞纳金（估算）", MONEY), ("late_fee_until", "滞纳金估算截至", pl.String())],
     "CORRECT_WITHHOLDING": [("si_withheld", "已代扣", MONEY), ("expected_employee_amount", "应代扣", MONEY),
                             ("withholding_difference", "代扣差额", MONEY)],
     "STOP_CONTRIBUTION": [("leave_date", "离职日期", pl.String()), ("stop_month", "停保年月", pl.String())],

@@ -91,6 +91,7 @@ SELECT (SELECT period FROM scope) AS period,
            'arrears_employer', CAST(coalesce(a.employer, 0) AS DECIMAL(14, 2))::VARCHAR,
            'arrears_employee', CAST(coalesce(a.employee, 0) AS DECIMAL(14, 2))::VARCHAR,
            'late_fee', CAST(coalesce(a.late_fee, 0) AS DECIMAL(14, 2))::VARCHAR,
+           'late_fee_until', last_day(CAST((SELECT period FROM scope) || '-01' AS DATE)),   -- an estimate as of
            'arrears_by_month', coalesce(a.by_month, []),
            'arrears_before_data', coalesce(strftime(lp.hire_date, '%Y-%m') < fp.first_month, false)
        ) AS details
