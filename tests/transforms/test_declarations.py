@@ -217,3 +217,23 @@ def test_ids_typed_into_names_or_regions_are_masked_in_declarations():
         "id_type": None}
     assert _people(frame, full_ids=True)["name"].to_list() == ["王芳４３０１０２１９９００１０１１２３４"]
     assert "19900101" not in _safe("430102199001011234")
+
+
+def test_stop_month_follows_the_regions_cutoff_day(con, tmp_path):
+    """§4.3 with hire_cutoff_day 20: leaving on the 18th is on or before the cutoff, so that month is not charged
+    and insurance stops from it; the ledger's own month_fraction decides, so the two cannot disagree."""
+    wh = make_warehouse(con)
+    con.execute("INSERT INTO ref.regions (region, province, aliases, hire_cutoff_day) VALUES ('长沙', '湖南', [], 20)"
+                " ON CONFLICT (region) DO UPDATE SET hire_cutoff_day = 20")
+    wh.payroll(period="2024-02", employee_id="E2", id_number=ID2, name="李四")
+    wh.attendance(period="2024-03", employee_id="E2", id_number=ID2, name="李四", leave_date="2024-02-18")
+    wh.insurance(period="2024-03", id_number=ID2, name="李四", employer=A)
+    [finding] = wh.findings("DEPARTED_STILL_CONTRIBUTING")
+    assert finding["details"]["stop_month"] == "2024-02"
+    [(fraction,)] = con.execute("SELECT ledger.month_fraction(DATE '2020-01-01', DATE '2024-02-18',"
+                                " ref.hire_cutoff(20, '2024-02'), DATE '2024-02-29', 0.5)").fetchall()
+    assert fraction == 0
+    store(wh, "2024-03", ["DEPARTED_STILL_CONTRIBUTING"])
+    write_declarations(con, "2024-03", tmp_path)
+    _, body = rows(tmp_path / "长沙_减员_2024-03.xlsx")
+    assert [(r[5], r[6]) for r in body] == [("202402", "是")]
