@@ -138,7 +138,10 @@ def write_declarations(con: duckdb.DuckDBPyConnection, period: str, folder: Path
 
     arrears = _query(con, "arrears", params)
     if arrears.height:
-        arrears = _people(arrears, full_ids).with_columns(
+        rank = {t: i for i, t in enumerate(TYPE_ORDER)}  # 养老 first, as the agencies' forms list them
+        arrears = _people(arrears.sort("region", "entity", "employee_id", "month",
+                                       pl.col("insurance_type").replace_strict(rank, default=99)),
+                          full_ids).with_columns(
             pl.col("insurance_type").replace_strict(glossary.INSURANCE, default="").alias("insurance"))
         for (region,), rows in arrears.group_by("region", maintain_order=True):
             written.append(_write(folder, f"{_safe(region)}_补缴_{period}.xlsx", "补缴", rows, ARREARS_HEADERS,
