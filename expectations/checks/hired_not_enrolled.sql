@@ -14,7 +14,8 @@ pension AS (
     SELECT * FROM quality.insurance_snapshot((SELECT period FROM scope)) WHERE insurance_type = 'pension'
 ),
 unenrolled AS (
-    SELECT lp.* FROM population lp
+    SELECT lp.*, CAST(lp.hire_date + INTERVAL 30 DAY AS DATE) AS registration_due   -- 社会保险法 第58条
+    FROM population lp
     WHERE NOT EXISTS (
         SELECT 1 FROM pension i
         WHERE i.id_number = lp.id_number AND i.active_covering AND i.employer = lp.entity AND i.region = lp.region
@@ -77,9 +78,8 @@ SELECT (SELECT period FROM scope) AS period,
        json_object(
            'name', lp.name,
            'hire_date', lp.hire_date,
-           'registration_due', CAST(lp.hire_date + INTERVAL 30 DAY AS DATE),
-           'overdue', coalesce(CAST(lp.hire_date + INTERVAL 30 DAY AS DATE) < last_day(CAST((SELECT period FROM scope) || '-01' AS DATE)),
-                               true),
+           'registration_due', lp.registration_due,
+           'overdue', coalesce(lp.registration_due < last_day(CAST((SELECT period FROM scope) || '-01' AS DATE)), true),
            'leave_date', lp.leave_date,
            'month_fraction', CAST(lp.month_fraction AS VARCHAR),
            'records', (SELECT coalesce(list(struct_pack(region := o.region, employer := o.employer, status := o.status,
