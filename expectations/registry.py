@@ -2,7 +2,7 @@
 
 A finding code touches two places: its SQL file (``checks/<code>.sql``) and its :class:`Check` row below,
 which carries the severity, SPEC's "one row per" key, the suite, the Chinese title, the action type of SPEC
-§6 (or ``None``), the extracts its findings need, the actions' problem-key expression and the Chinese
+§6 (or ``None``, and ``action_if``, the type its details may call for instead), the extracts its findings need, the actions' problem-key expression and the Chinese
 evidence sentence. The validation writes the rows to ``quality.checks`` (:func:`record_checks`), and the
 layers below read them from there: the actions stage builds its type map and problem keys from it, the HR
 report and workbook render the evidence sentences from it. Nothing else restates a code's metadata.
@@ -59,6 +59,10 @@ class Check:
     needs: tuple[str, ...]   # extracts its findings come from: missing, its open actions are not resolved
     problem_key: str | None  # DuckDB expression over finding ``f``: the action's key (never the month)
     evidence_zh: str         # Jinja template over the finding's details: the sentence HR reads
+    # SPEC §6's exceptions to ``action``, the one place a code's action depends on its details: (DuckDB condition
+    # over finding ``f``, action type) — where the condition holds, the finding calls for that type instead.
+    # A default, unlike the fields above: most codes have no exception.
+    action_if: tuple[str, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -98,7 +102,9 @@ CHECKS: tuple[Check, ...] = (
     Check("INVALID_ID_NUMBER", "error", ("entity", "employee_id"), "identity", "身份证号无效",
           "An employee's id_number fails GB 11643 (format, province, birth date, check digit).",
           action="FIX_ID_NUMBER", needs=ID_KINDS, problem_key=ENTITY_EMPLOYEE,
-          evidence_zh="{{ (id_problem or problem) | zh('ID_PROBLEM', '号码有误') }}；原始号码 {{ id_number_raw or '—' }}"),
+          evidence_zh="{{ (id_problem or problem) | zh('ID_PROBLEM', '号码有误') }}；原始号码 {{ id_number_raw or '—' }}"
+                      "{% if insured_as %}；本单位以 {{ insured_as }} 为其参保（同名）：请按参保号码更正，"
+                      "无需增员或补缴{% endif %}"),
     Check("BASE_BELOW_FLOOR", "error", ("id_number", "insurance_type"), "bases", "缴费基数低于下限",
           "An active insurance record of ours has a base below the policy floor.",
           action="ADJUST_BASE", needs=("insurance", "payroll"), problem_key=ENTITY_PERSON,
@@ -119,12 +125,16 @@ CHECKS: tuple[Check, ...] = (
     Check("HIRED_NOT_ENROLLED", "error", ("entity", "employee_id"), "enrolment", "入职未参保",
           "An employee in the ledger population has no active pension record with us in the payroll city.",
           action="ENROLL_EMPLOYEE", needs=("insurance", "payroll"), problem_key=ENTITY_EMPLOYEE,
-          evidence_zh="入职日期 {{ hire_date or '—' }}；本单位在该地无有效{{ record_type | zh('INSURANCE_SHORT', '养老') }}"
-                      "参保记录；现有记录："
+          evidence_zh="入职日期 {{ hire_date or '—' }}"
+                      "{% if registration_due %}，应于 {{ registration_due }} 前办理参保登记"
+                      "{% if not overdue %}（尚在30日登记期内）{% endif %}{% endif %}"
+                      "；本单位在该地无有效{{ record_type | zh('INSURANCE_SHORT', '养老') }}参保记录；现有记录："
                       "{% for r in records or [] %}{{ '' if loop.first else '、' }}{{ r.region }} {{ r.employer }}"
                       "（{{ r.status | zh('RECORD_STATUS', '状态不明') }}）{% else %}无{% endfor %}"
                       "{% if arrears_months %}；应补缴 {{ arrears_months | length }} 个月（{{ arrears_months | join('、') }}）："
-                      "单位 {{ arrears_employer }}，个人 {{ arrears_employee }}，滞纳金 {{ late_fee }}{% endif %}"),
+                      "单位 {{ arrears_employer }}，个人 {{ arrears_employee }}，滞纳金 {{ late_fee }}"
+                      "（按日万分之五估算至 {{ late_fee_until or '本月末' }}）{% endif %}"
+                      "{% if arrears_before_data %}；入职早于本系统最早的工资数据，此前月份的补缴无法在此计算{% endif %}"),
     Check("DEPARTED_STILL_CONTRIBUTING", "error", ("entity", "employee_id"), "enrolment", "离职仍在缴费",
           "A departed employee still has an active insurance record with the entity.",
           action="STOP_CONTRIBUTION", needs=("insurance", "attendance"), problem_key=ENTITY_EMPLOYEE,
@@ -146,8 +156,11 @@ CHECKS: tuple[Check, ...] = (
           action="INITIATE_TRANSFER", needs=("insurance", "payroll", "transfers"),
           problem_key="concat_ws('|', f.entity, f.employee_id, 'from', f.d ->> '$.from_region')",
           evidence_zh="转出地 {{ from_region }}；转入地 {{ to_region }}{% if interim_account_check %}"
-                      "；可能适用临时缴费账户规定（国办发〔2009〕66号 第六条），请核对户籍"
-                      "{% elif hukou_unknown %}；户籍所在地未知：请核对是否适用临时缴费账户规定{% endif %}"),
+                      "；适用临时缴费账户规定（国办发〔2009〕66号 第六条）：养老保险关系暂留原参保地，不申请转移"
+                      "{% elif hukou_unknown %}；户籍所在地未知：请核对是否适用临时缴费账户规定{% endif %}",
+          # 国办发〔2009〕66号 第六条: the relationship stays at the origin, R keeps an interim account (SPEC §6)
+          action_if=("coalesce(TRY_CAST(f.d ->> '$.interim_account_check' AS BOOLEAN), false)",
+                     "CONFIRM_INTERIM_ACCOUNT")),
     Check("FIRST_ENROLLMENT_MISJUDGED", "error", ("id_number",), "enrolment", "首次参保误判",
           "A pension record marked first enrolment while an earlier pension record exists.",
           action="LINK_PRIOR_HISTORY", needs=("insurance",), problem_key="f.id_number",
@@ -199,7 +212,7 @@ BY_CODE = {check.code: check for check in CHECKS}
 FINDING_ACTION = {check.code: check.action for check in CHECKS if check.action}  # SPEC §6
 
 COLUMNS = ("ordinal", "code", "severity", "key", "suite", "suite_zh", "title_zh", "description", "action_type",
-           "needs", "problem_key", "evidence_zh")
+           "needs", "problem_key", "evidence_zh", "action_if", "action_if_type")
 
 
 def record_checks(con) -> None:
@@ -208,7 +221,8 @@ def record_checks(con) -> None:
     con.execute("DELETE FROM quality.checks")
     con.executemany(f"INSERT INTO quality.checks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
                     [[n, c.code, c.severity, list(c.key), c.suite, SUITES[c.suite], c.title_zh, c.description,
-                      c.action, list(c.needs), c.problem_key, c.evidence_zh]
+                      c.action, list(c.needs), c.problem_key, c.evidence_zh,
+                      c.action_if[0] if c.action_if else None, c.action_if[1] if c.action_if else None]
                      for n, c in enumerate(CHECKS)])
 
 

@@ -15,7 +15,9 @@ month; the floor or ceiling when the person has no ledger row).
 STOP_ORIGIN_RECORD is not raised for ACTIVE_ELSEWHERE while a pension transfer of that person from that
 region (any stage but rejected) appears in a transfers snapshot up to the month: the transfer's own
 findings cover it; such an open action is resolved with that reason. INITIATE_TRANSFER comes from
-TRANSFER_NEEDED, which already leaves out people with a transfer under way or completed.
+TRANSFER_NEEDED, which already leaves out people with a transfer under way or completed; a TRANSFER_NEEDED
+whose details meet the interim-account rule calls for CONFIRM_INTERIM_ACCOUNT instead (the registry row's
+``action_if``), which gets no transfer form.
 
 Lifecycle, for the run of month P: found → opened, or stays open / dismissed (period_last_seen moves on);
 an open action not found again is resolved by that run — only when P ≥ its period_last_seen, and not
@@ -64,6 +66,11 @@ TYPES = (
     ActionType("STOP_ORIGIN_RECORD", "SOR", "原参保停保",
                "联系原单位或原参保地经办机构办理停保（减员）；原参保停止后才能在本地参保或申请转移"),
     ActionType("INITIATE_TRANSFER", "TRF", "发起转移", "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表"),
+    # SPEC §6 version 3, 国办发〔2009〕66号 第六条: a man of 50 or more or a woman of 40 or more moving in from
+    # another province without local hukou keeps the relationship at the origin; R opens an interim account
+    ActionType("CONFIRM_INTERIM_ACCOUNT", "TMP", "确认临时缴费账户",
+               "核对户籍：跨省流动且男满50周岁、女满40周岁、户籍不在本省的，养老保险关系暂留原参保地，"
+               "向本地经办机构确认建立临时缴费账户；不申请转移，不填转移接续申请表"),
     ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", "更正首次参保标记，关联此前的参保缴费记录"),
     ActionType("CHASE_TRANSFER", "CHS", "催办转移", "联系经办机构催办超期未办的转移接续业务"),
     ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", "转移已办结：请转出地终止原参保记录并更新参保信息"),
@@ -106,27 +113,43 @@ def finding_actions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]
     if not rows:
         raise ShebaoError("The warehouse holds no check registry with action types (quality.checks); run "
                           "`shebao validate` for the month again, which records it, then the actions.")
-    unknown = sorted({t for _, t, _ in rows} - set(BY_TYPE))
+    exceptions = action_exceptions(con)
+    unknown = sorted(({t for _, t, _ in rows} | {t for _, _, t in exceptions}) - set(BY_TYPE))
     if unknown or any(not re.fullmatch(r"[A-Z_]+", code) or not key for code, _, key in rows):
         raise ShebaoError(f"quality.checks names action types this program does not know ({', '.join(unknown)}) "
                           "or a code without a problem key; run `shebao validate` with this version first.")
     return rows
 
 
+def action_exceptions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(code, condition over finding ``f``, action type) of each code whose details may call for another type
+    than its own (SPEC §6: TRANSFER_NEEDED with interim_account_check → CONFIRM_INTERIM_ACCOUNT)."""
+    return con.execute("SELECT code, action_if, action_if_type FROM quality.checks"
+                       " WHERE action_type IS NOT NULL AND action_if IS NOT NULL ORDER BY ordinal").fetchall()
+
+
 def register_action_map(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """``action_map(code, action_type, prefix)`` as a temporary table for the SQL; returns the SQL fragments
-    of ``actions_findings.sql``: ``problem_key``, a CASE of each code's key expression over finding ``f``."""
+    """``action_map(code, action_type, prefix)`` and ``action_prefix(action_type, prefix)`` as temporary tables
+    for the SQL; returns the SQL fragments of ``actions_findings.sql``: ``problem_key``, a CASE of each code's
+    key expression over finding ``f``, and ``action_type``, the code's type or the one its details call for."""
     rows = finding_actions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE action_map (code VARCHAR, action_type VARCHAR, prefix VARCHAR)")
     con.executemany("INSERT INTO action_map VALUES (?, ?, ?)", [[code, t, BY_TYPE[t].prefix] for code, t, _ in rows])
+    con.execute("CREATE OR REPLACE TEMP TABLE action_prefix (action_type VARCHAR, prefix VARCHAR)")
+    con.executemany("INSERT INTO action_prefix VALUES (?, ?)", [[t.code, t.prefix] for t in TYPES])
     cases = "\n".join(f"            WHEN '{code}' THEN {key}" for code, _, key in rows)
-    return {"problem_key": f"CASE f.code\n{cases}\n        END"}
+    exceptions = "\n".join(f"            WHEN f.code = '{code}' AND ({condition}) THEN '{action}'"
+                           for code, condition, action in action_exceptions(con))
+    return {"problem_key": f"CASE f.code\n{cases}\n        END",
+            "action_type": f"CASE\n{exceptions}\n            ELSE f.action_type\n        END" if exceptions
+                           else "f.action_type"}
 
 
 def unprovable_types(con: duckdb.DuckDBPyConnection, missing_kinds: set[str]) -> list[str]:
     """The action types some of whose findings need an extract that is missing: not finding proves nothing."""
-    rows = con.execute("SELECT DISTINCT action_type FROM quality.checks WHERE action_type IS NOT NULL"
-                       " AND len(list_intersect(needs, ?)) > 0", [sorted(missing_kinds)]).fetchall()
+    rows = con.execute("SELECT DISTINCT unnest([action_type, action_if_type]) FROM quality.checks"
+                       " WHERE action_type IS NOT NULL AND len(list_intersect(needs, ?)) > 0",
+                       [sorted(missing_kinds)]).fetchall()
     found = {r[0] for r in rows}
     return [t.code for t in TYPES if t.code in found]
 

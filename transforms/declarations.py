@@ -3,7 +3,11 @@
 (DEPARTED_STILL_CONTRIBUTING), ``<region>_补缴_<P>`` (the arrears of SPEC §5 with the late fee) and, in the
 month a region's contribution year starts, ``<region>_缴费基数申报_<year>`` (the ledger population's
 reference wage and base per type). A file is written only for a region with rows. ID numbers are masked
-unless ``full_ids`` (an hr_manager who asked, SPEC §8)."""
+unless ``full_ids`` (an hr_manager who asked, SPEC §8).
+
+Column lists: SPEC §7 version 3, after the batch-import templates of agencies' 单位网上经办 systems (人员增员 /
+人员减员 / 补缴 / 缴费基数申报); which of their optional columns a given agency requires varies, so the list is
+SPEC's — assumed to import where an agency's template names the same columns."""
 
 from __future__ import annotations
 
@@ -22,15 +26,22 @@ from warehouse.sql import sql_text
 SQL = Path(__file__).with_name("sql")
 TYPE_ORDER = list(glossary.INSURANCE)
 
-ENROL_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "insurance": "参保险种",
-                 "base": "缴费基数", "start_month": "参保起始年月", "entity": "单位"}
-STOP_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "insurance": "参保险种",
-                "leave_date": "离职日期", "stop_month": "停保年月", "entity": "单位"}
-ARREARS_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "month": "补缴年月",
-                   "employer": "单位缴费", "employee": "个人缴费", "total": "合计", "days": "滞纳天数",
-                   "late_fee": "滞纳金", "entity": "单位"}
-BASE_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "entity": "单位",
-                "reference_wage": "月平均工资"} | {t: f"{glossary.INSURANCE[t]}缴费基数" for t in TYPE_ORDER}
+# SPEC §7 version 3: the shape agencies' batch imports take — one header row, one row per person (补缴: per
+# person, month and type), no title or totals row, IDs as text, months as YYYYMM. A 缴费基数 column per type
+# levied in the region's file follows 月缴费工资 / 上年月平均工资 (BASE_COLUMNS).
+ENROL_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "sex": "性别", "birth_date": "出生日期",
+                 "reason": "增员原因", "insurance": "参保险种", "reference_wage": "月缴费工资", "@bases": "",
+                 "start_month": "参保起始年月", "hire_date": "入职日期", "employment_type": "用工形式", "entity": "单位"}
+STOP_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "stop_reason": "减员原因",
+                "leave_date": "离职日期", "stop_month": "停保年月", "refund": "需退费", "entity": "单位"}
+ARREARS_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "month": "费款所属期",
+                   "insurance": "险种", "base": "缴费基数", "employer": "单位缴费", "employee": "个人缴费",
+                   "late_fee": "滞纳金", "fee_until": "滞纳金计算截止日", "entity": "单位"}
+BASE_HEADERS = {"name": "姓名", "id_type": "证件类型", "id_number": "证件号码", "reference_wage": "上年月平均工资",
+                "@bases": "", "entity": "单位"}
+BASE_COLUMNS = {t: f"{glossary.INSURANCE[t]}缴费基数" for t in TYPE_ORDER}
+ENROL_REASON = {"transfer_in": "转入", "new": "新参保"}   # SPEC §7 增员原因
+STOP_REASON = "解除或终止劳动关系"                        # SPEC §7 减员原因 (a departure: the only one we declare)
 
 
 def year_start_regions(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
@@ -69,6 +80,27 @@ def _write(folder: Path, name: str, sheet: str, frame: pl.DataFrame, headers: di
     return path
 
 
+def _per_type(long: pl.DataFrame, index: list[str]) -> pl.DataFrame:
+    """One row per person from one row per (person, type): the base of each type as its own column (every type
+    of TYPE_ORDER, empty where not levied) and 参保险种, the types levied joined by 、 (养老 first)."""
+    wide = long.pivot(on="insurance_type", index=index, values="base", aggregate_function="first")
+    wide = wide.with_columns([pl.lit(None, dtype=pl.Decimal(14, 2)).alias(t) for t in TYPE_ORDER
+                              if t not in wide.columns])
+    return wide.with_columns(pl.concat_str([pl.when(pl.col(t).is_not_null()).then(pl.lit(glossary.INSURANCE[t]))
+                                            for t in TYPE_ORDER], separator="、", ignore_nulls=True).alias("insurance"))
+
+
+def _with_bases(headers: dict, rows: pl.DataFrame) -> dict:
+    """``headers`` with ``@bases`` replaced by a 缴费基数 column per type levied for someone of ``rows``."""
+    out: dict[str, str] = {}
+    for key, label in headers.items():
+        if key == "@bases":
+            out |= {t: BASE_COLUMNS[t] for t in TYPE_ORDER if rows[t].is_not_null().any()}
+        else:
+            out[key] = label
+    return out
+
+
 def write_declarations(con: duckdb.DuckDBPyConnection, period: str, folder: Path, full_ids: bool = False,
                        run_id: str | None = None) -> list[Path]:
     """Write the period's declarations into ``folder``; returns the files written."""
@@ -84,43 +116,43 @@ def write_declarations(con: duckdb.DuckDBPyConnection, period: str, folder: Path
 
     enrol = _query(con, "enrol", params)
     if enrol.height:
-        rank = {t: i for i, t in enumerate(TYPE_ORDER)}  # 养老 first, as the agencies' forms list them
-        enrol = enrol.with_columns(pl.col("insurance_type").replace_strict(rank, default=99).alias("_rank")).sort(
-            "region", "entity", "employee_id", "_rank")
-        enrol = _people(enrol, full_ids).with_columns(
-            pl.col("insurance_type").replace_strict(glossary.INSURANCE, default="").alias("insurance"))
+        person = ["region", "entity", "employee_id", "name", "id_number", "sex", "birth_date", "reason",
+                  "reference_wage", "start_month", "hire_date", "employment_type"]
+        enrol = _people(_per_type(enrol, person).sort("region", "entity", "employee_id"), full_ids).with_columns(
+            pl.col("sex").replace_strict(glossary.SEX, default="").alias("sex"),
+            pl.col("reason").replace_strict(ENROL_REASON, default="").alias("reason"),
+            pl.col("employment_type").replace_strict(glossary.EMPLOYMENT_TYPE, default="").alias("employment_type"),
+            pl.col("birth_date").fill_null(""), pl.col("hire_date").fill_null(""))
         for (region,), rows in enrol.group_by("region", maintain_order=True):
-            written.append(_write(folder, f"{_safe(region)}_增员_{period}.xlsx", "增员", rows, ENROL_HEADERS,
-                                  {"base"}))
+            written.append(_write(folder, f"{_safe(region)}_增员_{period}.xlsx", "增员", rows,
+                                  _with_bases(ENROL_HEADERS, rows), {"reference_wage", *TYPE_ORDER}))
 
     stop = _query(con, "stop", params)
     if stop.height:
-        rank = {t: i for i, t in enumerate(TYPE_ORDER)}
-        stop = stop.with_columns(pl.col("insurance_type").replace_strict(rank, default=99).alias("_rank")).sort(
-            "region", "entity", "employee_id", "_rank")
         stop = _people(stop, full_ids).with_columns(
-            pl.col("insurance_type").replace_strict(glossary.INSURANCE, default="").alias("insurance"),
-            pl.col("leave_date").fill_null(""))
+            pl.lit(STOP_REASON).alias("stop_reason"),
+            pl.col("refund").replace_strict(glossary.YES_NO, default="", return_dtype=pl.String).alias("refund"),
+            pl.col("leave_date").fill_null(""), pl.col("stop_month").fill_null(""))
         for (region,), rows in stop.group_by("region", maintain_order=True):
             written.append(_write(folder, f"{_safe(region)}_减员_{period}.xlsx", "减员", rows, STOP_HEADERS, set()))
 
     arrears = _query(con, "arrears", params)
     if arrears.height:
-        arrears = _people(arrears, full_ids)
+        rank = {t: i for i, t in enumerate(TYPE_ORDER)}  # 养老 first, as the agencies' forms list them
+        arrears = _people(arrears.sort("region", "entity", "employee_id", "month",
+                                       pl.col("insurance_type").replace_strict(rank, default=99)),
+                          full_ids).with_columns(
+            pl.col("insurance_type").replace_strict(glossary.INSURANCE, default="").alias("insurance"))
         for (region,), rows in arrears.group_by("region", maintain_order=True):
             written.append(_write(folder, f"{_safe(region)}_补缴_{period}.xlsx", "补缴", rows, ARREARS_HEADERS,
-                                  {"employer", "employee", "total", "late_fee"}))
+                                  {"base", "employer", "employee", "late_fee"}))
 
     regions = year_start_regions(con, period)
     base = _query(con, "base", params | {"regions": regions}) if regions else pl.DataFrame()
     if base.height:
-        wide = base.pivot(on="insurance_type", index=["region", "entity", "employee_id", "name", "id_number",
-                                                      "reference_wage"], values="base", aggregate_function="first")
-        missing = [t for t in TYPE_ORDER if t not in wide.columns]
-        wide = wide.with_columns([pl.lit(None, dtype=pl.Decimal(14, 2)).alias(t) for t in missing])
-        wide = _people(wide, full_ids)
+        wide = _people(_per_type(base, ["region", "entity", "employee_id", "name", "id_number", "reference_wage"])
+                       .sort("region", "entity", "employee_id"), full_ids)
         for (region,), rows in wide.group_by("region", maintain_order=True):
-            headers = {k: v for k, v in BASE_HEADERS.items() if k not in TYPE_ORDER or rows[k].is_not_null().any()}
             written.append(_write(folder, f"{_safe(region)}_缴费基数申报_{period[:4]}.xlsx", "缴费基数申报", rows,
-                                  headers, {"reference_wage", *TYPE_ORDER}))
+                                  _with_bases(BASE_HEADERS, rows), {"reference_wage", *TYPE_ORDER}))
     return written

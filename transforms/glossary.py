@@ -29,6 +29,9 @@ REJECT_REASON = {
 VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
             True: "已核实", False: "未核实"}
 SEX = {"M": "男", "F": "女"}
+# 用工形式 of the 增员 declaration (SPEC §3 employment types, §7)
+EMPLOYMENT_TYPE = {"full_time": "全日制", "part_time": "非全日制", "retiree": "退休返聘", "intern": "实习"}
+YES_NO = {True: "是", False: "否"}
 ENTRY_TYPE = {"original": "首次入账", "adjustment": "调整"}
 # SPEC §3 用工形式 and §5 岗位类别 / the basis of a statutory retirement age (RETIREMENT_DUE).
 EMPLOYMENT_TYPE = {"full_time": "全日制", "part_time": "非全日制", "retiree": "退休返聘", "intern": "实习"}

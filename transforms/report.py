@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 from string import Template
@@ -131,6 +132,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
                     f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
         warnings=_warnings(warnings),
         todo=files_not_loaded(con, period, started_at, text) + _todo(con),
+        arrears=_arrears(findings, period, ids, text),
         summary=_summary(checks, counts),
         charts=_bar_chart("按问题类型", [(titles[c], n) for c, n in counts.items() if n], "chart-by-code")
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
@@ -185,6 +187,31 @@ def _todo(con: duckdb.DuckDBPyConnection) -> str:
         rows.append([t.name_zh, open_, submitted, t.todo_zh, where])
     return _table("todo-table", ["事项", "待处理", "已提交待确认", "下一步", "清单在哪里"], rows,
                   "没有待处理的事项。")
+
+
+def _arrears(findings: list[dict], period: str, ids, text) -> str:
+    """SPEC §5/§7 补缴: who owes arrears for months before P and the late fee, an estimate as of the last day of
+    P (the day it was computed to), and whose arrears start before the data does (months not computed here)."""
+    mine = [f for f in findings if f["code"] == "HIRED_NOT_ENROLLED"
+            and (f["details"].get("arrears_months") or f["details"].get("arrears_before_data"))]
+    if not mine:
+        return ""
+    as_of = (date(int(period[:4]), int(period[5:7]), 1) + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    rows = [[text(f["entity"] or ""), text(f["employee_id"] or ""), text(f["details"].get("name") or ""),
+             ids(f["id_number"]) or "", text(f["details"].get("hire_date") or "—"),
+             "、".join(f["details"].get("arrears_months") or []) or "—",
+             f["details"].get("arrears_employer") or "0.00", f["details"].get("arrears_employee") or "0.00",
+             f["details"].get("late_fee") or "0.00",
+             "是：入职早于本系统最早的工资数据，此前月份须另行核算补缴" if f["details"].get("arrears_before_data")
+             else "否"] for f in mine]
+    note = (f'<p class="note" id="late-fee-note">滞纳金按每日万分之五（社会保险法 第86条）计算至 {as_of.isoformat()}，'
+            "为截至该日的估算，实际以经办机构核定为准；本月（" + escape(period) + "）的缴费通过增员申报，不计入补缴。</p>")
+    before = [r for r, f in zip(rows, mine, strict=True) if f["details"].get("arrears_before_data")]
+    warn = (f'<p class="note" id="arrears-before-data">{len(before)} 人入职早于本系统最早的工资数据：'
+            "其入职后、数据开始前各月的补缴无法在此计算，请按工资档案另行核算。</p>") if before else ""
+    return ("<h3>应补缴与滞纳金（估算）</h3>" + note + warn
+            + _table("arrears-table", ["单位", "工号", "姓名", "身份证号", "入职日期", "补缴月份", "单位部分",
+                                       "个人部分", "滞纳金（估算）", "补缴早于数据起点"], rows, ""))
 
 
 def _rejects(con: duckdb.DuckDBPyConnection, period: str, started_at, text) -> str:

@@ -43,18 +43,21 @@ STRING = pl.String()
 TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
     "ADJUST_BASE": [("insurance", "险种", pl.String()), ("current_base", "现基数", MONEY),
                     ("expected_base", "应为基数", MONEY)],
-    "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String()), ("arrears_months", "补缴月份", pl.String()),
+    "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String()), ("registration_due", "应登记日期", pl.String()),
+                        ("arrears_months", "补缴月份", pl.String()),
                         ("arrears_employer", "补缴单位部分", MONEY), ("arrears_employee", "补缴个人部分", MONEY),
-                        ("late_fee", "滞纳金", MONEY)],
+                        ("late_fee", "滞纳金（估算）", MONEY), ("late_fee_until", "滞纳金估算截至", pl.String())],
     "CORRECT_WITHHOLDING": [("si_withheld", "已代扣", MONEY), ("expected_employee_amount", "应代扣", MONEY),
                             ("withholding_difference", "代扣差额", MONEY)],
     "STOP_CONTRIBUTION": [("leave_date", "离职日期", pl.String()), ("stop_month", "停保年月", pl.String())],
     "STOP_ORIGIN_RECORD": [("other_region", "原参保地", pl.String()), ("other_employer", "原参保单位", pl.String())],
     "INITIATE_TRANSFER": [("from_region", "转出地", pl.String()), ("from_employer", "原参保单位", pl.String())],
+    "CONFIRM_INTERIM_ACCOUNT": [("from_region", "原参保地", pl.String()), ("from_employer", "原参保单位", pl.String()),
+                                ("hukou_region", "户籍所在地", pl.String())],
     "CHASE_TRANSFER": [("transfer_id", "转移业务编号", pl.String()), ("stage", "办理环节", pl.String()),
                        ("working_days_waited", "已等待工作日", pl.Int64())],
     "UPDATE_TRANSFER_STATUS": [("transfer_id", "转移业务编号", pl.String()), ("from_region", "转出地", pl.String())],
-    "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String())],
+    "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String()), ("insured_as", "参保所用身份证号", pl.String())],
     "PREPARE_RETIREMENT": [("retirement_month", "退休年月", pl.String()), ("retirement_age", "法定退休年龄", pl.String()),
                            ("months_paid", "累计缴费月数", pl.Int64()),
                            ("min_contribution_months", "最低缴费月数", pl.Int64()),
@@ -104,13 +107,6 @@ def evidence(details: str | None, checks: dict[str, tuple[str, str | None]], ful
     return text if full_ids else redact(text)
 
 
-def _stop_month(leave_date: str | None) -> str | None:
-    if not leave_date or len(leave_date) < 7:
-        return None
-    year, month = int(leave_date[:4]), int(leave_date[5:7])
-    return f"{year + month // 12}-{month % 12 + 1:02d}"
-
-
 def _typed_rows(action_type: str, row: dict) -> list[dict]:
     """The action's own typed values; ADJUST_BASE gives one row per insurance type."""
     d = json.loads(row["details"]) if row["details"] else {}
@@ -126,8 +122,6 @@ def _typed_rows(action_type: str, row: dict) -> list[dict]:
             value = d.get("from_region")
         if name == "arrears_months":
             value = "、".join(value or [])
-        elif name == "stop_month":
-            value = _stop_month(d.get("leave_date"))
         elif name == "stage":
             value = glossary.zh(glossary.STAGE, value, "")
         elif name == "id_problem":

@@ -1,7 +1,8 @@
 -- DEPARTED_STILL_CONTRIBUTING: an employee whose latest attendance row up to P has a leave_date before the
 -- first day of P, whose id_number (from that row, else from the employee's payroll rows) is on none of
 -- P's payroll rows of that entity, while an active record covering P for that id_number has that entity
--- as employer. One row per (entity, employee_id).
+-- as employer. One row per (entity, employee_id). details.stop_month: the 减员's 停保年月, the first month
+-- the ledger does not charge (ledger.stop_month, SPEC §4.3), with the cutoff of the record's region.
 WITH scope AS (SELECT period FROM {batch}),
 latest AS (SELECT * FROM core.latest_attendance((SELECT period FROM scope))),
 departed AS (
@@ -23,6 +24,7 @@ SELECT (SELECT period FROM scope) AS period,
        json_object(
            'name', any_value(d.name),
            'leave_date', any_value(d.leave_date),
+           'stop_month', min(ledger.stop_month(d.hire_date, d.leave_date, g.hire_cutoff_day, g.late_hire_fraction)),
            'attendance_period', any_value(d.period),
            'records', list(struct_pack(insurance_type := r.insurance_type, region := r.region, base := CAST(r.base AS VARCHAR),
                                        start_month := r.start_month, end_month := r.end_month)
@@ -32,6 +34,7 @@ SELECT (SELECT period FROM scope) AS period,
 FROM departed d
 JOIN records r ON r.id_number = d.person_id AND r.employer = d.entity
 LEFT JOIN ingest.loads l ON l.load_id = d.load_id
+LEFT JOIN ref.regions g ON g.region = r.region
 WHERE NOT EXISTS (
     SELECT 1 FROM core.payroll y
     WHERE y.period = (SELECT period FROM scope) AND y.entity = d.entity AND y.id_number = d.person_id

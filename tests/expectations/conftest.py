@@ -78,11 +78,12 @@ class Warehouse:
 
     def employee_month(self, period="2024-03", entity="长沙甲公司", employee_id="E1", id_number=None, name="张三",
                        region="长沙", month_fraction="1", has_pension_policy=True, si_withheld=None,
-                       expected_employee_amount="640", withholding_difference=None, gross_pay="8000"):
+                       expected_employee_amount="640", withholding_difference=None, gross_pay="8000",
+                       hire_date="2020-01-01"):
         ident = id_number or globals()["id_number"]()
         self._insert("ledger.employee_months", dict(
             period=period, entity=entity, employee_id=employee_id, id_number=ident, name=name, region=region,
-            hire_date="2020-01-01", leave_date=None, month_fraction=Decimal(month_fraction),
+            hire_date=hire_date, leave_date=None, month_fraction=Decimal(month_fraction),
             reference_wage=Decimal(gross_pay), gross_pay=Decimal(gross_pay),
             si_withheld=Decimal(si_withheld) if si_withheld is not None else None,
             has_pension_policy=has_pension_policy, expected_employee_amount=Decimal(expected_employee_amount),

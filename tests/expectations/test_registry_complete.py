@@ -91,10 +91,11 @@ def test_every_check_file_is_a_registry_row():
 
 
 def test_every_action_type_is_called_for_and_one_type_has_one_needs():
-    called = {c.action for c in CHECKS if c.action}
+    called = {c.action for c in CHECKS if c.action} | {c.action_if[1] for c in CHECKS if c.action_if}
     assert called == set(BY_TYPE) == {t.code for t in TYPES}
     for action in called:  # what an open action needs to be resolved is one set per type
-        assert len({frozenset(c.needs) for c in CHECKS if c.action == action}) == 1, action
+        assert len({frozenset(c.needs) for c in CHECKS
+                    if action in (c.action, c.action_if and c.action_if[1])}) == 1, action
 
 
 def test_the_registry_loads_into_the_warehouse_and_the_stages_that_read_it(con):

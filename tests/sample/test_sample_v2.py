@@ -98,13 +98,16 @@ def test_district_and_benji_names_map_to_our_cities(closed):
     assert unknown == 0
 
 
-def test_one_initiate_transfer_carries_the_interim_account_check(closed):
+def test_the_interim_account_case_is_confirmed_not_transferred(closed):
+    """SPEC §6 v3: the planted interim-account case calls for CONFIRM_INTERIM_ACCOUNT, never INITIATE_TRANSFER."""
     path, manifest, _ = closed
     flagged = sorted(f"{e}|{i}" for e, i in _read(
-        path, "SELECT entity, employee_id FROM actions.cleanup_actions WHERE action_type = 'INITIATE_TRANSFER' "
+        path, "SELECT entity, employee_id FROM actions.cleanup_actions WHERE action_type = 'CONFIRM_INTERIM_ACCOUNT' "
               "AND CAST(details->>'interim_account_check' AS BOOLEAN)", []))
     assert flagged == manifest["expected"]["interim_account_check"][PERIODS[-1]]
     assert len(flagged) == 1
+    assert not _read(path, "SELECT count(*) FROM actions.cleanup_actions WHERE action_type = 'INITIATE_TRANSFER' "
+                           "AND CAST(details->>'interim_account_check' AS BOOLEAN)", [])[0][0]
 
 
 def _staff_row(path: Path, city: str) -> tuple[str, str]:

@@ -108,14 +108,27 @@ def test_the_manager_gets_full_ids_and_the_xlsx_follows_the_layout(forms_con, tm
 def test_interim_account_notice_hukou_and_division_codes(con, tmp_path):
     con.execute("CREATE TABLE IF NOT EXISTS ref.cities (city VARCHAR, province VARCHAR, adcode VARCHAR)")
     con.execute("INSERT INTO ref.cities VALUES ('武汉', '湖北', '420100'), ('长沙', '湖南', '430100')")
-    ids = seed(con, {"E1": {"interim_account_check": True, "hukou_region": "武汉"}, "E2": {"hukou_unknown": True}})
+    ids = seed(con, {"E1": {"hukou_region": "武汉"}, "E2": {"hukou_unknown": True}})
     write_forms(con, tmp_path, role="hr_staff")
     man = (tmp_path / f"转移申请表_{ids['E1']}.html").read_text(encoding="utf-8")
     woman = (tmp_path / f"转移申请表_{ids['E2']}.html").read_text(encoding="utf-8")
-    assert 'id="interim"' in man and "国办发〔2009〕66号 第六条" in man and "户籍所在地未知" not in man
-    assert 'id="hukou">武汉<' in man
+    assert 'id="interim"' not in man and 'id="hukou">武汉<' in man
     assert 'id="from_adcode">420100<' in man and 'id="to_adcode">430100<' in man
-    assert 'id="interim"' in woman and "户籍所在地未知" in woman
+    assert 'id="interim"' in woman and "户籍所在地未知" in woman and "国办发〔2009〕66号 第六条" in woman
+
+
+def test_no_transfer_form_for_an_interim_account_case(con, tmp_path):
+    """SPEC §6 v3: TRANSFER_NEEDED meeting the interim-account rule calls for CONFIRM_INTERIM_ACCOUNT: the
+    relationship stays at the origin, so no transfer is applied for and no form is made."""
+    if TRANSFER_CODE != "TRANSFER_NEEDED":
+        pytest.skip("the registry predates TRANSFER_NEEDED")
+    ids = seed(con, {"E1": {"interim_account_check": True, "hukou_region": "武汉"}})
+    types = dict(con.execute("SELECT employee_id, action_type FROM actions.cleanup_actions").fetchall())
+    assert types == {"E1": "CONFIRM_INTERIM_ACCOUNT", "E2": "INITIATE_TRANSFER", "E3": "INITIATE_TRANSFER"}
+    assert ids["E1"].startswith("TMP-")
+    written = write_forms(con, tmp_path, role="hr_staff")
+    assert not (tmp_path / f"转移申请表_{ids['E1']}.html").exists()
+    assert {p.name for p in written if p.suffix == ".html"} == {f"转移申请表_{ids['E2']}.html"}
 
 
 def test_forms_of_actions_no_longer_open_are_removed(forms_con, tmp_path):

@@ -100,3 +100,29 @@ def test_report_renders_in_headless_chromium(validated, tmp_path):
 def test_template_is_self_contained():
     template = (Path(__file__).resolve().parents[2] / "transforms" / "templates" / "report.html").read_text()
     assert "http" not in template.replace("http://www.w3.org/2000/svg", "") and "<link" not in template
+
+
+def test_arrears_say_where_data_starts_and_that_late_fees_are_estimates(con):
+    """SPEC §5/§7 v3: the report lists who owes arrears for months before P, names the day the late fee is
+    estimated as of, and says whose arrears start before the data does."""
+    from decimal import Decimal
+
+    wh = make_warehouse(con)
+    wh.policy()
+    wh.payroll(period="2024-02", employee_id="E1", id_number=ID1)
+    wh.payroll(period="2024-03", employee_id="E1", id_number=ID1)
+    wh.employee_month(period="2024-03", employee_id="E1", id_number=ID1, hire_date="2023-06-01")
+    wh._insert("ledger.contributions", dict(
+        period="2024-02", entity="长沙甲公司", employee_id="E1", id_number=ID1, name="张三", region="长沙",
+        insurance_type="pension", base=Decimal("8000"), month_fraction=Decimal(1), employer_rate=Decimal("0.16"),
+        employee_rate=Decimal("0.08"), employer_amount=Decimal("1280.00"), employee_amount=Decimal("640.00"),
+        entry_type="original", run_id="L1", created_at="2024-04-01 00:00:00"))
+    wh.ledger_run()
+    start_run(con, "20240401T000000000000Z-0001", "2024-03")
+    validate_period(con, "2024-03", "20240401T000000000000Z-0001")
+    html = render_report(con, "20240401T000000000000Z-0001")
+    section = html.split('id="todo"')[1].split("</section>")[0]
+    assert "应补缴与滞纳金（估算）" in section and 'id="arrears-table"' in section
+    # 1920.00 × 0.05% × 31 days (02-29 → 03-31) = 29.76
+    assert "2024-02" in section and "29.76" in section and "估算" in section and "2024-03-31" in section
+    assert 'id="arrears-before-data"' in section and "1 人入职早于本系统最早的工资数据" in section

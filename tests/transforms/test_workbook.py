@@ -129,3 +129,20 @@ def test_finance_gets_no_workbook(con, tmp_path):
     with pytest.raises(PermissionDenied):
         write_workbook(con, tmp_path / "actions.xlsx", role="finance")
     assert not (tmp_path / "actions.xlsx").exists()
+
+
+def test_typed_columns_read_the_findings_v3_details():
+    """SPEC v3: 停保年月 is the finding's stop_month (§4.3: the first month not charged, not simply the month
+    after the leave), a mistyped ID names the number it is insured under, an interim case its hukou."""
+    from transforms.workbook import TYPED, _typed_rows
+
+    stop = _typed_rows("STOP_CONTRIBUTION", {"details": json.dumps({"leave_date": "2024-01-10",
+                                                                     "stop_month": "2024-01"})})
+    assert stop == [{"leave_date": "2024-01-10", "stop_month": "2024-01"}]
+    fix = _typed_rows("FIX_ID_NUMBER", {"details": json.dumps({"id_problem": "check_digit",
+                                                                "insured_as": "430102********1234"})})
+    assert fix == [{"id_problem": "校验位错误", "insured_as": "430102********1234"}]
+    interim = _typed_rows("CONFIRM_INTERIM_ACCOUNT", {"details": json.dumps(
+        {"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"})})
+    assert interim == [{"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"}]
+    assert [h for _, h, _ in TYPED["ENROLL_EMPLOYEE"]][:2] == ["入职日期", "应登记日期"]

@@ -1,7 +1,7 @@
 -- SPEC §6: the findings of validation run $run_id that call for an action, each with its action type, its problem
 -- key and the evidence its action needs, prepared once for every part of actions_found.sql.
 -- action_map (code -> action_type, prefix): the codes' registry rows (quality.checks) with the types' prefixes,
--- registered by transforms/actions.py.
+-- action_prefix (action_type -> prefix), both registered by transforms/actions.py.
 -- part_hash: actions_found.sql groups the findings whose hash(action_type, problem_key) falls in its part, so
 -- each action's findings fall in one part.
 CREATE OR REPLACE TEMP TABLE action_findings AS
@@ -15,12 +15,18 @@ WITH findings AS (
     JOIN action_map m ON m.code = f.code
     WHERE f.run_id = $run_id
 ),
+typed AS (
+    -- SPEC §6: a code's action type, or the one its details call for (a registry row's action_if, e.g.
+    -- TRANSFER_NEEDED meeting the interim-account rule → CONFIRM_INTERIM_ACCOUNT), with that type's prefix
+    SELECT f.* REPLACE ({action_type} AS action_type) FROM findings f
+),
 keyed AS (
-    SELECT f.*,
+    SELECT f.* REPLACE (p.prefix AS prefix),
         -- the problem's key: who (and, for merges, which shared number or which name + birth date); each
         -- code's expression is its registry row (expectations/registry.py, via quality.checks)
         {problem_key} AS problem_key
-    FROM findings f
+    FROM typed f
+    JOIN action_prefix p ON p.action_type = f.action_type
 ),
 -- SPEC §6: a transfer of that person from that region, any stage but rejected, in any transfers snapshot up
 -- to P makes STOP_ORIGIN_RECORD of ACTIVE_ELSEWHERE moot (the transfer's own findings cover it).

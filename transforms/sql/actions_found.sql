@@ -18,7 +18,9 @@ WITH per_type AS (
             "earlier_start_month": "VARCHAR", "expected_employee_amount": "VARCHAR",
             "from_employer": "VARCHAR", "from_region": "VARCHAR", "from_status": "VARCHAR",
             "hire_date": "VARCHAR", "hukou_region": "VARCHAR", "hukou_unknown": "VARCHAR",
-            "id_problem": "VARCHAR", "interim_account_check": "VARCHAR", "late_fee": "VARCHAR",
+            "id_problem": "VARCHAR", "insured_as": "VARCHAR", "interim_account_check": "VARCHAR",
+            "late_fee": "VARCHAR", "late_fee_until": "VARCHAR", "registration_due": "VARCHAR", "overdue": "VARCHAR",
+            "arrears_before_data": "VARCHAR",
             "leave_date": "VARCHAR", "ledger_base": "VARCHAR", "ledger_employee_amount": "VARCHAR",
             "ledger_employer_amount": "VARCHAR", "limit_days": "VARCHAR", "name": "VARCHAR",
             "other_employer": "VARCHAR", "other_region": "VARCHAR", "other_start_month": "VARCHAR",
@@ -26,7 +28,8 @@ WITH per_type AS (
             "retirement_month": "VARCHAR", "retirement_age": "VARCHAR", "months_paid": "INTEGER",
             "min_contribution_months": "INTEGER", "short_of_minimum": "BOOLEAN", "basis": "VARCHAR",
             "basis_assumed": "BOOLEAN",
-            "stage_on": "VARCHAR", "to_region": "VARCHAR", "working_days_waited": "VARCHAR"}') AS x
+            "stage_on": "VARCHAR", "stop_month": "VARCHAR", "to_region": "VARCHAR",
+            "working_days_waited": "VARCHAR"}') AS x
     FROM action_findings WHERE part_hash % $parts = $part
 ),
 grouped AS (
@@ -79,6 +82,7 @@ SELECT
         'record_employer', min(x.record_employer),
         'hire_date', min(x.hire_date),
         'leave_date', min(x.leave_date),
+        'stop_month', min(x.stop_month),
         'withholding_difference', min(x.difference),
         'si_withheld', min(x.si_withheld),
         'expected_employee_amount', min(x.expected_employee_amount),
@@ -86,6 +90,8 @@ SELECT
         'earlier_employer', min(x.earlier_employer),
         'earlier_start_month', min(x.earlier_start_month),
         'id_problem', min(x.id_problem),
+        -- FIX_ID_NUMBER of a mistyped ID: the (masked) number the entity insures the person under
+        'insured_as', min(x.insured_as),
         -- RECONCILE_BILL: per insurance type, both amounts and both bases (billed and the ledger's)
         'bill', list(json_object('insurance_type', insurance_type, 'region', region,
                                  'billed_employer_amount', x.billed_employer_amount,
@@ -99,6 +105,10 @@ SELECT
         'arrears_employer', min(x.arrears_employer),
         'arrears_employee', min(x.arrears_employee),
         'late_fee', min(x.late_fee),
+        'late_fee_until', min(x.late_fee_until),
+        'registration_due', min(x.registration_due),
+        'overdue', bool_or(TRY_CAST(x.overdue AS BOOLEAN)),
+        'arrears_before_data', bool_or(TRY_CAST(x.arrears_before_data AS BOOLEAN)),
         'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
         -- RETIREMENT_DUE's statutory month and contribution months (SPEC §5) ride on PREPARE_RETIREMENT
         'retirement_month', min(x.retirement_month),

@@ -1,5 +1,9 @@
 -- 增员 (SPEC §7): HIRED_NOT_ENROLLED of validation run $run_id, one row per person and insurance type levied
--- (the ledger's base of P); 参保起始年月 = the hire month. Actions HR dismissed are left out.
+-- for them in P (the ledger's cells of P), which transforms/declarations.py turns into one row per person with
+-- a 缴费基数 column per type. 参保起始年月 = P (earlier months are the 补缴's); 增员原因 转入 when P's snapshot
+-- holds a pension record of the person in another region (the finding's records), else 新参保; 月缴费工资 =
+-- the reference wage W. A mistyped ID of someone insured is no HIRED_NOT_ENROLLED (SPEC §5), so never here.
+-- Actions HR dismissed are left out.
 WITH f AS (
     SELECT f.entity, f.employee_id, f.id_number, f.region, CAST(f.details AS JSON) AS d
     FROM quality.findings f
@@ -7,11 +11,30 @@ WITH f AS (
       AND NOT EXISTS (SELECT 1 FROM actions.cleanup_actions a
                       WHERE a.action_type = 'ENROLL_EMPLOYEE' AND a.status = 'dismissed'
                         AND a.entity = f.entity AND a.employee_id = f.employee_id)
+),
+-- TODO(retire): core.attendance.employment_type (full_time/part_time/retiree/intern) of the latest
+-- attendance row, once that column exists; until then every 增员 is declared full-time (全日制).
+employment_type AS (
+    SELECT f.entity, f.employee_id, 'full_time' AS employment_type FROM f
+),
+people AS (
+    SELECT f.region, f.entity, f.employee_id, coalesce(f.d ->> '$.name', p.name) AS name, f.id_number,
+           -- sex from digit 17 (odd is male) and birth date from digits 7–14 of a number that has them
+           CASE WHEN regexp_full_match(substr(f.id_number, 17, 1), '[0-9]')
+                THEN CASE WHEN CAST(substr(f.id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END END AS sex,
+           strftime(try_strptime(substr(f.id_number, 7, 8), '%Y%m%d'), '%Y-%m-%d') AS birth_date,
+           CASE WHEN len(list_filter(from_json(f.d -> '$.records', '[{"region": "VARCHAR"}]'),
+                                     r -> r.region IS DISTINCT FROM f.region)) > 0
+                THEN 'transfer_in' ELSE 'new' END AS reason,
+           p.reference_wage,
+           replace($period, '-', '') AS start_month,
+           f.d ->> '$.hire_date' AS hire_date,
+           e.employment_type
+    FROM f
+    JOIN ledger.population($period) p ON p.entity = f.entity AND p.employee_id = f.employee_id
+    JOIN employment_type e ON e.entity = f.entity AND e.employee_id = f.employee_id
 )
-SELECT f.region, f.entity, f.employee_id, coalesce(f.d ->> '$.name', c.name) AS name, f.id_number,
-       c.insurance_type, c.base,
-       coalesce(strftime(TRY_CAST(f.d ->> '$.hire_date' AS DATE), '%Y-%m'), f.d ->> '$.arrears_months[0]',
-                $period) AS start_month
-FROM f
-JOIN ledger.net_contributions($period) c ON c.entity = f.entity AND c.employee_id = f.employee_id
-ORDER BY f.region, f.entity, f.employee_id, c.insurance_type
+SELECT people.*, c.insurance_type, c.base
+FROM people
+JOIN ledger.net_contributions($period) c ON c.entity = people.entity AND c.employee_id = people.employee_id
+ORDER BY people.region, people.entity, people.employee_id, c.insurance_type

@@ -1,5 +1,7 @@
--- 减员 (SPEC §7): DEPARTED_STILL_CONTRIBUTING of validation run $run_id, one row per active record of the
--- entity (insurance type, region); 停保年月 = the month after the leave month. Dismissed actions left out.
+-- 减员 (SPEC §7): DEPARTED_STILL_CONTRIBUTING of validation run $run_id, one row per person and region of the
+-- person's active records with the entity; 停保年月 = the first month the ledger does not charge (the
+-- finding's stop_month, ledger.stop_month: SPEC §4.3) as YYYYMM; 需退费 when that month is before P (the
+-- months between are refunded, not stopped). Dismissed actions left out.
 WITH f AS (
     SELECT f.entity, f.employee_id, f.id_number, CAST(f.details AS JSON) AS d
     FROM quality.findings f
@@ -8,12 +10,14 @@ WITH f AS (
                       WHERE a.action_type = 'STOP_CONTRIBUTION' AND a.status = 'dismissed'
                         AND a.entity = f.entity AND a.employee_id = f.employee_id)
 ),
-records AS (
-    SELECT f.*, unnest(from_json(f.d -> '$.records', '[{"insurance_type": "VARCHAR", "region": "VARCHAR"}]')) AS r
+regions AS (
+    SELECT DISTINCT entity, employee_id, id_number, d,
+           unnest(from_json(d -> '$.records', '[{"region": "VARCHAR"}]')).region AS region
     FROM f
 )
-SELECT r.region, entity, employee_id, d ->> '$.name' AS name, id_number, r.insurance_type,
-       strftime(date_trunc('month', CAST(d ->> '$.leave_date' AS DATE)) + INTERVAL 1 MONTH, '%Y-%m') AS stop_month,
-       d ->> '$.leave_date' AS leave_date
-FROM records
-ORDER BY r.region, entity, employee_id, r.insurance_type
+SELECT region, entity, employee_id, d ->> '$.name' AS name, id_number,
+       d ->> '$.leave_date' AS leave_date,
+       replace(d ->> '$.stop_month', '-', '') AS stop_month,
+       (d ->> '$.stop_month') < $period AS refund
+FROM regions
+ORDER BY region, entity, employee_id

@@ -87,14 +87,8 @@ settings AS (
 months AS (
     SELECT p AS period, entity, employee_id, id_number, name, region, hire_date, leave_date,
            gross_pay, si_withheld, reference_wage,
-           -- §4.3 month fraction
-           CAST(CASE
-               WHEN hire_date IS NULL THEN 1                                  -- no attendance: the whole month
-               WHEN hire_date <= cutoff AND (leave_date IS NULL OR leave_date > cutoff) THEN 1
-               WHEN hire_date > cutoff AND hire_date <= last_day
-                    AND (leave_date IS NULL OR leave_date > last_day) THEN late_hire_fraction
-               ELSE 0
-           END AS DECIMAL(5, 4)) AS month_fraction,
+           -- §4.3 month fraction (one definition: ledger.month_fraction)
+           ledger.month_fraction(hire_date, leave_date, cutoff, last_day, late_hire_fraction) AS month_fraction,
            region IN (SELECT region FROM pension_regions) AS has_pension_policy,
            coalesce(employment_type, 'full_time') AS employment_type,  -- §3: none known is full-time
            position_category
