@@ -192,7 +192,7 @@ def test_fixed_sums_provenance_and_the_contribution_year_are_kept_across_runs(co
         rows = con.execute("SELECT insurance_type, employer_fixed, employee_fixed, source, verified FROM ref.policy"
                            " WHERE region = '北京' ORDER BY 1").fetchall()
         assert rows == [("medical", Decimal("0.00"), Decimal("3.00"), "京医保发〔2025〕1号", "official"),
-                        ("pension", Decimal("0.00"), Decimal("0.00"), "policy file policy.csv", "secondary")]
+                        ("pension", Decimal("0.00"), Decimal("0.00"), "policy file policy.csv", "assumed")]
         assert con.execute("SELECT base_year_start_month FROM ref.regions WHERE region = '北京'").fetchone() == (7,)
         apply_policy(con)
 

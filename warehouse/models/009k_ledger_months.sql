@@ -11,7 +11,7 @@ population AS (
 ),
 -- §4.2 employment dates: the latest attendance row with period <= p (one definition: core.latest_attendance).
 employment AS (
-    SELECT entity, employee_id, hire_date, leave_date FROM core.latest_attendance(p)
+    SELECT entity, employee_id, hire_date, leave_date, hukou_region FROM core.latest_attendance(p)
 ),
 regions AS (
     SELECT region, base_year_start_month, late_hire_fraction, rounding, hire_cutoff_day FROM ref.regions
@@ -71,7 +71,7 @@ reference_wage AS (
     FROM pay_by_year
 ),
 settings AS (
-    SELECT pop.*, e.hire_date, e.leave_date,
+    SELECT pop.*, e.hire_date, e.leave_date, e.hukou_region,
            coalesce(r.late_hire_fraction, 0.5) AS late_hire_fraction,
            ref.hire_cutoff(r.hire_cutoff_day, p) AS cutoff,  -- C of §4.3
            b.first_day, b.last_day,
@@ -93,7 +93,8 @@ months AS (
                     AND (leave_date IS NULL OR leave_date > last_day) THEN late_hire_fraction
                ELSE 0
            END AS DECIMAL(5, 4)) AS month_fraction,
-           region IN (SELECT region FROM pension_regions) AS has_pension_policy
+           region IN (SELECT region FROM pension_regions) AS has_pension_policy,
+           ledger.employee_hukou(hukou_region, region) AS hukou  -- §3: which hukou row applies
     FROM settings
 )
 SELECT * FROM months;

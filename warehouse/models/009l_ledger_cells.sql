@@ -5,12 +5,12 @@
 CREATE OR REPLACE MACRO ledger.cells(p) AS TABLE
 WITH
 population AS (
-    SELECT period, entity, employee_id, id_number, name, region, month_fraction, reference_wage
+    SELECT period, entity, employee_id, id_number, name, region, month_fraction, reference_wage, hukou
     FROM ledger.population(p)
 ),
 policy AS (
     SELECT region, insurance_type, base_floor, base_ceiling, employer_rate, employee_rate, employer_fixed,
-           employee_fixed
+           employee_fixed, hukou, verified
     FROM ref.policy_in_force(p)
 ),
 regions AS (
@@ -19,10 +19,11 @@ regions AS (
 levied AS (
     SELECT m.*, coalesce(r.rounding, 'cent_half_up') AS rounding,
            pol.insurance_type, pol.employer_rate, pol.employee_rate, pol.employer_fixed, pol.employee_fixed,
+           pol.verified AS policy_verified,
            -- §4.5 base: W clamped to the policy row's floor and ceiling; not rounded beyond W's cents
            CAST(least(greatest(m.reference_wage, pol.base_floor), pol.base_ceiling) AS DECIMAL(14, 2)) AS base
     FROM population m
-    JOIN policy pol ON pol.region = m.region
+    JOIN policy pol ON pol.region = m.region AND ref.hukou_row_applies(pol.hukou, m.hukou)  -- §4.5
     LEFT JOIN regions r ON r.region = m.region
 ),
 exact AS (
@@ -42,7 +43,8 @@ cells AS (
                ELSE round(employer_exact, 2) END + employer_fixed AS DECIMAL(14, 2)) AS employer_amount,
            CAST(CASE rounding
                WHEN 'jiao_up' THEN CAST(ceil(employee_exact * 10) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
-               ELSE round(employee_exact, 2) END + employee_fixed AS DECIMAL(14, 2)) AS employee_amount
+               ELSE round(employee_exact, 2) END + employee_fixed AS DECIMAL(14, 2)) AS employee_amount,
+           policy_verified  -- SPEC §7 政策核实: the mark of the row the amounts rest on
     FROM exact
 )
 SELECT * FROM cells;
