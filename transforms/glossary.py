@@ -28,6 +28,11 @@ REJECT_REASON = {
 VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
             True: "已核实", False: "未核实"}
 SEX = {"M": "男", "F": "女"}
+# SPEC §3/§7 政策核实: the verified mark of a policy row (and of each ledger row and export line it computed).
+POLICY_VERIFIED = {"official": "官方核实", "secondary": "二手来源", "assumed": "推定"}
+POLICY_VERIFIED_UNKNOWN = "未记录"  # ledger rows booked before the mark was recorded
+# SPEC §3 户籍 of a policy row ('all': the row applies whatever the hukou).
+HUKOU = {"all": "不分户籍", "local": "本地户籍", "nonlocal": "外地户籍"}
 ENTRY_TYPE = {"original": "首次入账", "adjustment": "调整"}
 
 
