@@ -38,12 +38,8 @@ cells AS (
     SELECT period, entity, employee_id, id_number, name, region, insurance_type, base, month_fraction,
            employer_rate, employee_rate,
            -- §4.6 rounding by the region's rule, then the side's fixed monthly sum (every cell here has f > 0)
-           CAST(CASE rounding
-               WHEN 'jiao_up' THEN CAST(ceil(employer_exact * 10) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
-               ELSE round(employer_exact, 2) END + employer_fixed AS DECIMAL(14, 2)) AS employer_amount,
-           CAST(CASE rounding
-               WHEN 'jiao_up' THEN CAST(ceil(employee_exact * 10) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
-               ELSE round(employee_exact, 2) END + employee_fixed AS DECIMAL(14, 2)) AS employee_amount,
+           CAST(ref.round_amount(employer_exact, rounding) + employer_fixed AS DECIMAL(14, 2)) AS employer_amount,
+           CAST(ref.round_amount(employee_exact, rounding) + employee_fixed AS DECIMAL(14, 2)) AS employee_amount,
            policy_verified  -- SPEC §7 政策核实: the mark of the row the amounts rest on
     FROM exact
 )
