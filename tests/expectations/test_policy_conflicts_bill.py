@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.expectations.conftest import id_number
-from tests.expectations.test_bill_mismatch import A, BILL_LOAD, bill
+from tests.expectations.test_bill_mismatch import BILL_LOAD, A, bill
 
 IDS = [id_number(birth=f"1990010{n}", seq=f"{n}11") for n in range(1, 7)]
 
