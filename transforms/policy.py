@@ -25,6 +25,7 @@ from transforms import normalise as n
 from warehouse.db import transaction
 from warehouse.errors import InputError
 from warehouse.reference import REFERENCE, normalise_region, refresh_cities, refresh_regions, region_lookup
+from warehouse.sql import sql_text
 
 SHIPPED_POLICY = REFERENCE / "policy.csv"
 POLICY_COLUMNS = ("region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
@@ -423,3 +424,82 @@ def policy_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         con.execute(f"SELECT region, {', '.join(SETTINGS)} FROM ref.regions ORDER BY ALL").fetchall()
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------ `shebao policy show/check`
+
+SHOW_SQL = Path(__file__).with_name("sql") / "policy_show.sql"
+COVERAGE_SQL = Path(__file__).with_name("sql") / "policy_coverage.sql"
+SHOW_HEADERS = {"region": "地区", "insurance_type": "险种", "hukou": "户籍", "months": "执行期间",
+                "base_floor": "基数下限", "base_ceiling": "基数上限", "employer_rate": "单位费率",
+                "employee_rate": "个人费率", "fixed": "固定金额", "source": "来源", "verified": "政策核实"}
+CHECK_HEADERS = {"region": "地区", "missing": "缺养老政策的月份", "missing_count": "缺少月数",
+                 "sourced": "有来源的月份", "assumed_rows": "推定行数"}
+
+
+def close_policy(source: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
+    """A scratch in-memory warehouse holding the policy a close would apply: the shipped table with the last
+    ``--policy`` file's regions replaced (copied from ``source``, a warehouse that may be read-only)."""
+    from warehouse.db import connect
+
+    scratch = connect(":memory:")
+    if source is not None:
+        for table in ("ref.policy_overrides", "ref.region_overrides"):
+            cursor = source.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            if rows:
+                marks = ", ".join("?" * len(names))
+                scratch.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
+    apply_policy(scratch)
+    return scratch
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def policy_show(con: duckdb.DuckDBPyConnection, region_text: str, period: str) -> list[dict]:
+    """The rows a close of ``period`` would use in the region ``region_text`` names, labelled in Chinese."""
+    from transforms import glossary
+
+    region, known = normalise_region(region_text, region_lookup(con))
+    if not known or con.execute("SELECT count(*) FROM ref.regions WHERE region = ?", [region]).fetchone() == (0,):
+        near = difflib.get_close_matches(region, sorted(set(region_lookup(con).values())), n=1, cutoff=0.5)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise InputError(f"The region '{region_text}' is not in the region table{hint}; check --region.")
+    rows = con.execute(sql_text(SHOW_SQL), {"region": region, "period": period}).fetchall()
+    return [{"region": region, "insurance_type": glossary.zh(glossary.INSURANCE, t, "其他险种"),
+             "hukou": glossary.zh(glossary.HUKOU, hukou, ""), "months": f"{start} 至 {end or '今'}",
+             "base_floor": str(floor), "base_ceiling": str(ceiling),
+             "employer_rate": _percent(er), "employee_rate": _percent(ee),
+             "fixed": "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", "source": source or "未注明来源",
+             "verified": glossary.zh(glossary.POLICY_VERIFIED, verified, "未注明")}
+            for _, t, hukou, start, end, floor, ceiling, er, ee, ef, eef, source, verified in rows]
+
+
+def _month_ranges(months: list[str]) -> str:
+    """['2023-01', '2023-02', '2023-05'] -> '2023-01..2023-02、2023-05'."""
+    def number(month: str) -> int:
+        return int(month[:4]) * 12 + int(month[5:7])
+
+    spans: list[list[str]] = []
+    for month in months:
+        if spans and number(month) == number(spans[-1][1]) + 1:
+            spans[-1][1] = month
+        else:
+            spans.append([month, month])
+    return "、".join(a if a == b else f"{a}..{b}" for a, b in spans)
+
+
+def policy_coverage(con: duckdb.DuckDBPyConnection, first: str = "2023-01", last: str = "2025-12") -> list[dict]:
+    """Per required region (SPEC §3): the months first..last without a pension row, the months whose pension
+    row is `official` or `secondary`, and the region's count of `assumed` rows."""
+    from warehouse.reference import REQUIRED_REGIONS
+
+    rows = con.execute(sql_text(COVERAGE_SQL),
+                       {"first": first, "last": last, "regions": list(REQUIRED_REGIONS)}).fetchall()
+    return [{"region": region, "missing": _month_ranges(missing or []) or "无",
+             "missing_count": str(len(missing or [])), "sourced": f"{sourced}/{months}", "sourced_months": sourced,
+             "months": months, "assumed_rows": str(assumed)}
+            for region, missing, sourced, months, assumed in rows]

@@ -20,6 +20,7 @@ from transforms.evidence import sentence
 from transforms.privacy import mask_id, redact
 from transforms.roles import PermissionDenied, Role, get_role
 from transforms.runs import latest_validation_run
+from warehouse.db import one
 from warehouse.errors import ShebaoError
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html"
@@ -241,13 +242,13 @@ def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
 def _policy_basis(con: duckdb.DuckDBPyConnection, period: str) -> str:
     """SPEC §3/§7, in the first section: how many people's amounts rest on `assumed` policy figures, and how
     many took a region's 外地户籍 row because no hukou is known."""
-    assumed, no_hukou = con.execute("""
+    assumed, no_hukou = one(con, """
         SELECT (SELECT count(DISTINCT (entity, employee_id)) FROM ledger.net_contributions($period)
                 WHERE policy_verified = 'assumed'),
                (SELECT count(*) FROM ledger.population($period)
                 WHERE hukou IS NULL
                   AND region IN (SELECT region FROM ref.policy_in_force($period) WHERE hukou <> 'all'))""",
-                                    {"period": period}).fetchone()
+                             {"period": period})
     lines = []
     if assumed:
         lines.append(f"本月有 {assumed} 人的缴费金额用到了推定的政策数据（没有来源说明该地区该期间的数值），"
