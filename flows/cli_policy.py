@@ -42,18 +42,20 @@ def show_command(
     """The policy rows a close of the month would use in the region: every type and hukou, with source and
     verified mark."""
     from flows.cli_actions import format_table
-    from transforms.policy import SHOW_HEADERS, policy_show
+    from transforms.policy import SHOW_HEADERS, policy_show, settings_line
 
     check_period(period)
     con = _scratch(warehouse)
     try:
         rows = policy_show(con, region, period)
+        settings = settings_line(con, rows[0]["region"]) if rows else ""
     finally:
         con.close()
     if not rows:
         typer.echo(f"{region} 在 {period} 没有政策行：该月不会入账（NO_POLICY），请用 --policy 文件补充。")
         return
     typer.echo(format_table(rows, tuple(SHOW_HEADERS.items())))
+    typer.echo(settings)
 
 
 @policy_app.command("check")

@@ -31,6 +31,7 @@ SEX = {"M": "男", "F": "女"}
 # SPEC §3/§7 政策核实: the verified mark of a policy row (and of each ledger row and export line it computed).
 POLICY_VERIFIED = {"official": "官方核实", "secondary": "二手来源", "assumed": "推定"}
 POLICY_VERIFIED_UNKNOWN = "未记录"  # ledger rows booked before the mark was recorded
+ROUNDING = {"cent_half_up": "四舍五入到分", "jiao_up": "见分进角"}  # a region's rounding rule (SPEC §3)
 SIDE = {"employer": "单位", "employee": "个人"}  # a contribution's side (POLICY_CONFLICTS_BILL's details)
 # SPEC §3 户籍 of a policy row ('all': the row applies whatever the hukou).
 HUKOU = {"all": "不分户籍", "local": "本地户籍", "nonlocal": "外地户籍"}

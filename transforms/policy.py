@@ -341,7 +341,7 @@ def shipped_rows() -> list[PolicyRow]:
                       Decimal(r["base_floor"]), Decimal(r["base_ceiling"]), Decimal(r["employer_rate"]),
                       Decimal(r["employee_rate"]), r["source"], Decimal(r["employer_fixed"] or 0),
                       Decimal(r["employee_fixed"] or 0), r["verified"], line=f"shipped policy row {i}",
-                      hukou=HUKOU[(r.get("hukou") or "").strip()])
+                      hukou=_hukou(r.get("hukou") or "", f"The shipped policy, row {i}"))
             for i, r in enumerate(csv.DictReader(handle), start=1)
         ]
 
@@ -503,3 +503,18 @@ def policy_coverage(con: duckdb.DuckDBPyConnection, first: str = "2023-01", last
              "missing_count": str(len(missing or [])), "sourced": f"{sourced}/{months}", "sourced_months": sourced,
              "months": months, "assumed_rows": str(assumed)}
             for region, missing, sourced, months, assumed in rows]
+
+
+def settings_line(con: duckdb.DuckDBPyConnection, region: str) -> str:
+    """The region's settings a close uses (SPEC §3), with their source and mark, as one Chinese line."""
+    from transforms import glossary
+
+    row = con.execute("SELECT hire_cutoff_day, late_hire_fraction, rounding, base_year_start_month, source, verified"
+                      " FROM ref.regions WHERE region = ?", [region]).fetchone()
+    if row is None:
+        return ""
+    cutoff, fraction, rounding, start, source, verified = row
+    rounding_zh = glossary.zh(glossary.ROUNDING, rounding, "四舍五入到分")
+    return (f"{region} 地区设置：入职截止日 {cutoff} 日，截止日后入职当月按 {fraction.normalize():f} 个月计，"
+            f"舍入 {rounding_zh}，缴费年度自 {start} 月起；来源：{source or '未注明来源'}"
+            f"（{glossary.zh(glossary.POLICY_VERIFIED, verified, '推定')}）")

@@ -38,6 +38,7 @@ def test_show_without_a_warehouse_is_the_shipped_table_and_writes_nothing(tmp_pa
                       "来源", "政策核实"]
     body = result.stdout.splitlines()[2:]
     assert body and all(line.startswith("深圳") for line in body) and "养老保险" in body[0]
+    assert body[-1].startswith("深圳 地区设置：入职截止日 ") and "来源：" in body[-1]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -45,7 +46,7 @@ def test_show_uses_the_stored_override_with_hukou_rows_and_marks(warehouse, tmp_
     result = shebao("policy", "show", "--region", "深圳", "--period", "2025-03", "--warehouse", str(warehouse),
                     cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    rows = [line.split() for line in result.stdout.splitlines()[2:-1]]
     assert [(r[1], r[2], r[8], r[-1]) for r in rows] == [  # 执行期间 is three words
         ("养老保险", "本地户籍", "16%", "官方核实"), ("养老保险", "外地户籍", "15%", "官方核实"),
         ("医疗保险", "不分户籍", "5%", "推定")]
