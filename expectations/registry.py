@@ -206,6 +206,12 @@ CHECKS: tuple[Check, ...] = (
           evidence_zh="账单 单位 {{ billed_employer_amount }}（台账 {{ ledger_employer_amount }}），"
                       "个人 {{ billed_employee_amount }}（台账 {{ ledger_employee_amount }}），"
                       "基数 {{ billed_base or '—' }}（台账 {{ ledger_base or '—' }}）"),
+    Check("POLICY_CONFLICTS_BILL", "warning", ("region", "insurance_type"), "bills", "账单费率与政策不符",
+          "Most billed rows of a region and type disagree with round(base x the policy's rate) + its fixed sum.",
+          action="UPDATE_POLICY", needs=("payroll",),
+          problem_key="concat_ws('|', 'policy_bill', f.region, f.insurance_type)",
+          evidence_zh="账单中 {{ rows_disagreeing }} 行（共 {{ rows }} 行）的{{ side | zh('SIDE', '') }}缴费与政策费率 "
+                      "{{ policy_rate }} 不符，按账单推算的费率为 {{ implied_rate }}，请核实后更新政策表"),
 )
 
 BY_CODE = {check.code: check for check in CHECKS}

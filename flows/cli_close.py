@@ -29,8 +29,6 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show the o
 WaitOption = Annotated[float | None, typer.Option(
     "--wait", help="Seconds to wait while another run writes the warehouse (default: $SHEBAO_LOCK_WAIT, else 30).")]
 
-DEMO_MONTHS = ("2023-01", "2024-03")  # the sample's months
-DEMO_CLOSED = ("2024-01", "2024-03")  # the demo closes the last three: arrears accrue late fees, a trend shows
 
 
 def register(app: typer.Typer) -> None:
@@ -156,16 +154,20 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
 def demo(out: OutOption = None,
          employees: Annotated[int, typer.Option("--employees", min=10, help="Employees in the sample.")] = 300,
          wait: WaitOption = None, verbose: VerboseOption = False) -> None:
-    """Generate a realistic sample inbox (2023-01..2024-03) and close its last month on the embedded
-    defaults: the warehouse is <out>/shebao.duckdb, Prefect runs without a server."""
+    """Generate a realistic sample inbox (fifteen months) and close its last three on the embedded defaults:
+    the warehouse is <out>/shebao.duckdb, Prefect runs without a server. The months and the entities' cities
+    come from the shipped policy, so that every entity is booked (sample.rules.demo_plan)."""
     from sample import generate_inbox
+    from sample.rules import demo_plan
 
+    # the last three months are closed: arrears accrue late fees, a trend shows
+    entities, first, close_from, close_to = demo_plan()
     out = out_folder(out)
     inbox = out / "inbox"
     if inbox.is_dir() and any(inbox.iterdir()):
         typer.echo(f"Sample inbox: reusing {inbox}")
     else:
-        manifest = generate_inbox(inbox, employees, *DEMO_MONTHS)
+        manifest = generate_inbox(inbox, employees, first, close_to, entities=entities)
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
     from flows import console
     from flows.close import backfill as backfill_flow
@@ -174,15 +176,15 @@ def demo(out: OutOption = None,
     warehouse = out / "shebao.duckdb"
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
-        summaries = backfill_flow(inbox=str(inbox), start=DEMO_CLOSED[0], end=DEMO_CLOSED[1],
+        summaries = backfill_flow(inbox=str(inbox), start=close_from, end=close_to,
                                   warehouse=str(warehouse), out=str(out))
     _print_ingest(summaries[0]["ingest"])
     for summary in summaries:
         _print_close(summary)
-    _print_demo_outputs(warehouse, out, DEMO_CLOSED[1])
+    _print_demo_outputs(warehouse, out, close_to, close_from)
 
 
-def _print_demo_outputs(warehouse: Path, out: Path, period: str) -> None:
+def _print_demo_outputs(warehouse: Path, out: Path, period: str, first: str) -> None:
     """Every action type with its count and where its list is, then where each output of the close is."""
     from transforms.actions import TYPES
     from transforms.glossary import ACTION_STATUS
@@ -195,7 +197,7 @@ def _print_demo_outputs(warehouse: Path, out: Path, period: str) -> None:
         by_type.setdefault(action_type, {})[status] = n
     folder = out / period
     typer.echo("")
-    typer.echo(f"Actions after closing {DEMO_CLOSED[0]}..{period} (workbook {folder / 'actions.xlsx'}, one sheet each):")
+    typer.echo(f"Actions after closing {first}..{period} (workbook {folder / 'actions.xlsx'}, one sheet each):")
     missing = []
     for t in TYPES:
         found = by_type.get(t.code)

@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from sample.people import ENTITIES, check_chars
+from sample.people import check_chars, entities
 from sample.rules import month_policy
 
 NEVER = 10**6  # an enrolment month that never comes
@@ -78,14 +78,14 @@ def plant(rng: np.random.Generator, people: pl.DataFrame, first_day: date, last_
     counts["FIRST_ENROLLMENT_MISJUDGED"] = int(first_misjudged.sum())
 
     # bases and withholding, where a pension policy makes them checkable in the last month (the demo's close)
-    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in ENTITIES])
+    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in entities()])
     entity = people["entity_index"].to_numpy()
     pool = originals & ~people["identity_planted"].to_numpy() & checkable[entity]
     if not pool.any():
         pool = originals & ~people["identity_planted"].to_numpy()
     pay = people["pay"].to_numpy()
-    floor = np.array([month_policy(e.city, periods[0]).pension.floor_cents / 100 for e in ENTITIES])[entity]
-    ceiling = np.array([month_policy(e.city, periods[0]).pension.ceiling_cents / 100 for e in ENTITIES])[entity]
+    floor = np.array([month_policy(e.city, periods[0]).pension.floor_cents / 100 for e in entities()])[entity]
+    ceiling = np.array([month_policy(e.city, periods[0]).pension.ceiling_cents / 100 for e in entities()])[entity]
     base_shift = np.zeros(n, dtype=np.int8)
     inside = (pay > floor * 1.3) & (pay < ceiling * 0.7)  # a mismatch must stay within the range
     for shift, code, among in ((1, "BASE_BELOW_FLOOR", pool), (2, "BASE_ABOVE_CEILING", pool),
@@ -96,7 +96,7 @@ def plant(rng: np.random.Generator, people: pl.DataFrame, first_day: date, last_
     wrong = np.zeros(n, dtype=bool)
     wrong[_take(rng, pool & (base_shift == 0), _count(0.01, int(pool.sum())))] = True
     counts["WITHHOLDING_MISMATCH"] = int(wrong.sum())
-    counts["NO_POLICY"] = sum(1 for e in ENTITIES if not all(month_policy(e.city, p).has_pension_row for p in periods))
+    counts["NO_POLICY"] = sum(1 for e in entities() if not all(month_policy(e.city, p).has_pension_row for p in periods))
 
     people = people.with_columns(
         pl.Series("active_elsewhere", active_elsewhere), pl.Series("first_misjudged", first_misjudged),
@@ -290,11 +290,11 @@ def plant_v2(rng: np.random.Generator, people: pl.DataFrame,
                                                                  < np.datetime64(periods[0] + "-01", "D"))
     entity = people["entity_index"].to_numpy()
     # in the ledger population of the last month at least (the demo closes it); the expected keys are per month
-    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in ENTITIES])[entity]
+    checkable = np.array([month_policy(e.city, periods[-1]).has_pension_row for e in entities()])[entity]
     mover = people["mover"].to_numpy()
     busy = mover | people["active_elsewhere"].to_numpy() | people["first_misjudged"].to_numpy()
     province = {r: row["province"] for r, row in _regions().items()}
-    city = np.array([e.city for e in ENTITIES])[entity]
+    city = np.array([e.city for e in entities()])[entity]
     here = np.array([province.get(c, "") for c in city])
     prior = people["prior_region"].to_numpy().astype(object)
     there = np.array([province.get(r, "") if r is not None else "" for r in prior])

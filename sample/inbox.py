@@ -13,7 +13,7 @@ from sample import spelling as sp
 from sample.anomalies import HUKOU_CITY, NEVER, NOT_REFLECTED, SAME_PROVINCE, plant, plant_v2
 from sample.bills import BillWriter
 from sample.files import FileFormat, choose_format, write_extract
-from sample.people import ENTITIES, PRIOR_REGIONS, draw_people, employee_ids
+from sample.people import PRIOR_REGIONS, draw_people, employee_ids, entities, placed
 from sample.rules import employee_share_cents, month_policy, region_spellings
 from transforms.kinds import INSURANCE_TYPES, KINDS, STAGES, STATUSES
 from transforms.periods import months_between
@@ -35,7 +35,7 @@ DISTRICT_SPELLINGS = {"长沙": ("长沙市天心区", "长沙市本级", "湖�
 
 def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: int = 0, formats: str = "mixed", *,
                    history_payroll_only: bool = False, bills: bool = False,
-                   progress: Callable[[str], None] | None = None) -> dict:
+                   progress: Callable[[str], None] | None = None, entities: tuple | None = None) -> dict:
     """Write a realistic inbox for ``employees`` people from ``start`` to ``end`` (``YYYY-MM``); return the manifest.
 
     ``bills``: also the agency's bill, one file per region and month (``sample.bills``), drawn
@@ -46,7 +46,14 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     names with their kind, encoding, rows and planted rejects, and the anomalies planted by SPEC §5 code;
     with ``bills``, also ``bill_plants`` (counts) and ``bill_differences`` (per period the BILL_MISMATCH keys a
     correct check finds: the generated, synthetic ID numbers, for tests; the CLI prints counts only).
+    ``entities``: the employers (default ``sample.people.ENTITIES``; the demo's come from ``rules.demo_plan``).
     """
+    with placed(entities):
+        return _generate(out_dir, employees, start, end, seed, formats, history_payroll_only, bills, progress)
+
+
+def _generate(out_dir: Path, employees: int, start: str, end: str, seed: int, formats: str,
+              history_payroll_only: bool, bills: bool, progress: Callable[[str], None] | None) -> dict:
     if formats not in ("mixed", "csv"):
         raise InputError(f"The format {formats!r} is unknown; use mixed or csv.")
     if employees < 1:
@@ -66,9 +73,9 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     people = people.with_columns(
         employee_ids(people),
         pl.Series("department", rng.choice(DEPARTMENTS, people.height)),
-        pl.col("entity_index").replace_strict(dict(enumerate(e.name for e in ENTITIES)), return_dtype=pl.String)
+        pl.col("entity_index").replace_strict(dict(enumerate(e.name for e in entities())), return_dtype=pl.String)
         .alias("entity"),
-        pl.col("entity_index").replace_strict(dict(enumerate(e.city for e in ENTITIES)), return_dtype=pl.String)
+        pl.col("entity_index").replace_strict(dict(enumerate(e.city for e in entities())), return_dtype=pl.String)
         .alias("city"),
         _month_number(pl.col("hire_date")).alias("hire_month"),
     ).with_columns(
@@ -83,7 +90,7 @@ def generate_inbox(out_dir: Path, employees: int, start: str, end: str, seed: in
     for number, period in enumerate(periods, start=1):
         month = pay.month(period)
         full = not history_payroll_only or period == periods[-1]
-        for entity_index in range(len(ENTITIES)):
+        for entity_index in range(len(entities())):
             rows = month.filter(pl.col("entity_index") == entity_index).sort("employee_id")
             if rows.height:
                 inbox.payroll(period, rows)
@@ -132,7 +139,7 @@ class _Pay:
         self.year_sums: dict[int, np.ndarray] = {}
         self.year_rows: dict[int, np.ndarray] = {}
         self.start_month = np.array([month_policy(e.city, "2024-01").base_year_start_month
-                                     for e in ENTITIES])[self.entity]
+                                     for e in entities()])[self.entity]
         self.first_of_year = np.full(self.n, -1, np.int64)
 
     def month(self, period: str) -> pl.DataFrame:
@@ -169,7 +176,7 @@ class _Pay:
         withheld = np.zeros(self.n, np.int64)
         base = np.zeros(self.n, np.int64)
         type_bases = {kind: np.zeros(self.n, np.int64) for kind in INSURED_TYPES}
-        for index, entity in enumerate(ENTITIES):
+        for index, entity in enumerate(entities()):
             mine = active & (self.entity == index)
             policy = month_policy(entity.city, period)
             cutoff = first + np.timedelta64(policy.cutoff_day - 1, "D")
@@ -231,7 +238,7 @@ class _Inbox:
         self.manifest: dict = {
             "employees": employees, "periods": periods, "files": {}, "kinds": {}, "encodings": {},
             "anomalies": anomalies, "rejects": {}, "rejects_by_file": {},
-            "no_policy_regions": sorted({e.city for e in ENTITIES
+            "no_policy_regions": sorted({e.city for e in entities()
                                          if not all(month_policy(e.city, p).has_pension_row for p in periods)}),
         }
 
@@ -239,7 +246,7 @@ class _Inbox:
 
     def payroll(self, period: str, rows: pl.DataFrame) -> None:
         fmt, n = self._format(rows.height), rows.height
-        entity = ENTITIES[rows["entity_index"][0]]
+        entity = entities()[rows["entity_index"][0]]
         table = rows.select(
             sp.month_texts(self.rng, n, period).alias("period"), "employee_id",
             sp.names(pl.col("name"), sp.pick(self.rng, n, sp.NAME_WEIGHTS)).alias("name"),
@@ -281,7 +288,7 @@ class _Inbox:
     def insurance(self, period: str, people: pl.DataFrame, month: pl.DataFrame) -> None:
         p = int(period[:4]) * 12 + int(period[5:]) - 1
         first = date.fromisoformat(period + "-01")
-        cutoff_day = pl.col("city").replace_strict({e.city: month_policy(e.city, period).cutoff_day for e in ENTITIES},
+        cutoff_day = pl.col("city").replace_strict({e.city: month_policy(e.city, period).cutoff_day for e in entities()},
                                                    return_dtype=pl.Int8)
         # leaving after the cutoff day, the leave month is still insured; on or before it, it is not
         cutoff_passed = pl.col("leave_date").dt.day() > cutoff_day
@@ -431,7 +438,7 @@ class _Inbox:
 
     def _regions(self, values: pl.Series) -> pl.Series:
         """``成都`` / ``成都市`` / ``四川省成都市``, per row."""
-        return self._spell(values, {r: region_spellings(r) for r in {e.city for e in ENTITIES} | set(PRIOR_REGIONS)})
+        return self._spell(values, {r: region_spellings(r) for r in {e.city for e in entities()} | set(PRIOR_REGIONS)})
 
     def _decorate_ids(self, table: pl.DataFrame, fmt: FileFormat) -> pl.DataFrame:
         """Every other payroll file: one ID number as Excel and copy-paste leave it (SPEC §2 v2 removes it all):
@@ -456,7 +463,7 @@ class _Inbox:
     def _insured_regions(self, values: pl.Series) -> pl.Series:
         """As ``_regions``, and for our cities sometimes a district or 本级 (SPEC v2: they map to the city)."""
         lists = {r: region_spellings(r) for r in set(PRIOR_REGIONS) | set(SAME_PROVINCE.values())}
-        lists |= {e.city: region_spellings(e.city) + DISTRICT_SPELLINGS.get(e.city, ()) for e in ENTITIES}
+        lists |= {e.city: region_spellings(e.city) + DISTRICT_SPELLINGS.get(e.city, ()) for e in entities()}
         return self._spell(values, lists)
 
     def _drop_optional(self, table: pl.DataFrame, chances: dict[str, float]) -> pl.DataFrame:
@@ -537,7 +544,7 @@ class _Expected:
 
     def month(self, period: str, month: pl.DataFrame, transfer_seen: set[int]) -> None:
         p = int(period[:4]) * 12 + int(period[5:]) - 1
-        pension = {e.city: month_policy(e.city, period).has_pension_row for e in ENTITIES}
+        pension = {e.city: month_policy(e.city, period).has_pension_row for e in entities()}
         key = pl.format("{}|{}", "entity", "employee_id").alias("key")
         population = month.filter((pl.col("fraction") > 0) & pl.col("city").replace_strict(pension)).with_columns(
             self.number, key)

@@ -7,6 +7,8 @@ that live in the people (ID numbers, enrolment, prior insurance) are planted her
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,6 +39,24 @@ ENTITIES = (
     # The shipped policy has no 株洲 rows: its payroll gives NO_POLICY, as a city new to the table would.
     Entity("株洲动力装备有限公司", "株洲", "湖南", "Z", 0.06, 6500, ("株洲", "株洲市", "湖南省株洲市")),
 )
+
+_PLACED: list[tuple[Entity, ...]] = []  # the entities of the inbox being generated (sample.rules.demo_plan)
+
+
+def entities() -> tuple[Entity, ...]:
+    """The entities of the inbox being generated: ``ENTITIES`` unless ``placed`` chose others."""
+    return _PLACED[-1] if _PLACED else ENTITIES
+
+
+@contextmanager
+def placed(chosen: tuple[Entity, ...] | None) -> Iterator[None]:
+    """Generate with ``chosen`` entities (the demo's, placed where the shipped policy books them)."""
+    _PLACED.append(tuple(chosen) if chosen else ENTITIES)
+    try:
+        yield
+    finally:
+        _PLACED.pop()
+
 
 # Real county-level area codes (GB/T 2260) by province; birthplaces lean to the employer's province.
 AREA_CODES = {
@@ -142,15 +162,15 @@ def draw_people(rng: np.random.Generator, employees: int, first_day: date, last_
     """
     hires = int(round(employees * 0.012 * max(months - 1, 0)))
     n = employees + hires
-    entity = np.concatenate([np.arange(min(len(ENTITIES), n)),  # every entity has someone
-                             rng.choice(len(ENTITIES), size=max(n - len(ENTITIES), 0), p=[e.share for e in ENTITIES])])
+    entity = np.concatenate([np.arange(min(len(entities()), n)),  # every entity has someone
+                             rng.choice(len(entities()), size=max(n - len(entities()), 0), p=[e.share for e in entities()])])
     start = np.datetime64(first_day, "D")
     span = max((last_day - first_day).days, 1)
     age_days = (np.clip(rng.normal(36, 9, n), 19, 59) * 365.25).astype(np.int64)
     birth = start - age_days.astype("timedelta64[D]")
     male = (rng.random(n) < 0.55).astype(np.int64)
     areas = rng.choice(np.array(ALL_AREA_CODES), n)
-    for index, e in enumerate(ENTITIES):
+    for index, e in enumerate(entities()):
         mine = (entity == index) & (rng.random(n) < 0.6)
         areas[mine] = rng.choice(np.array(AREA_CODES[e.province]), int(mine.sum()))
     sequences = _unique_sequences(rng, areas, birth, male)
@@ -165,11 +185,11 @@ def draw_people(rng: np.random.Generator, employees: int, first_day: date, last_
     leave = start + rng.integers(0, span + 1, size=n).astype("timedelta64[D]")
     leave = np.where(leaves & (leave > hire + np.timedelta64(20, "D")), leave, np.datetime64("NaT"))
 
-    median = np.array([ENTITIES[i].median_pay for i in entity], dtype=np.float64)
+    median = np.array([entities()[i].median_pay for i in entity], dtype=np.float64)
     pay = np.clip(median * rng.lognormal(0, 0.42, n), 2300, 150_000)
     prior = rng.random(n) < 0.35  # insured somewhere else before joining
     prior_region = rng.choice(PRIOR_REGIONS, n)
-    same_city = prior_region == np.array([ENTITIES[i].city for i in entity])
+    same_city = prior_region == np.array([entities()[i].city for i in entity])
     prior_region[same_city] = "成都"  # a transfer is between regions; no entity is in 成都
     frame = pl.DataFrame({
         "entity_index": entity.astype(np.int32),
@@ -188,7 +208,7 @@ def draw_people(rng: np.random.Generator, employees: int, first_day: date, last_
 
 def employee_ids(people: pl.DataFrame) -> pl.Series:
     """Per entity, numbered in order of hire (ids are handed out as people join)."""
-    prefixes = pl.Series([e.prefix for e in ENTITIES])
+    prefixes = pl.Series([e.prefix for e in entities()])
     order = people.select(
         pl.struct("hire_date", "person").rank("ordinal").over("entity_index").alias("n"),
         pl.col("entity_index"),

@@ -111,3 +111,46 @@ def region_spellings(region: str) -> tuple[str, ...]:
         return (region, region + "市")
     full = next((p for p in PROVINCE_NAMES if p.startswith(province) and p != province), province)
     return (region, region + "市", full + region + "市")
+
+
+def _covered(region: str, period: str) -> bool:
+    return any(r["insurance_type"] == "pension" for r in _rows_for(region, period))
+
+
+def demo_plan(closed: int = 3, history: int = 15) -> tuple[tuple, str, str, str]:
+    """The demo's entities and months, from the shipped policy, so that every entity is booked (issue 24).
+
+    An entity whose city has no shipped pension row in any month moves to the first region of its province
+    (regions.csv order: the capital first) that has one, and takes that city's name. The closed months are the
+    ``closed`` latest months, up to the newest effective_from of the entities' pension rows (the newest figures
+    loaded), in which every entity's city has a pension row; the inbox holds ``history`` months ending there.
+    Returns (entities, first month of the inbox, first closed month, last closed month)."""
+    from sample.people import ENTITIES, Entity
+
+    pension = [r for r in _policy_rows() if r["insurance_type"] == "pension"]
+    shipped = {r["region"] for r in pension}
+    chosen: list[Entity] = []
+    for entity in ENTITIES:
+        city = entity.city
+        if city not in shipped:
+            city = next((region for region, row in _regions().items()
+                         if row.get("province") == entity.province and region in shipped), "")
+            if not city:
+                raise ValueError(f"The shipped policy books no region of {entity.province} for the demo's {entity.name}.")
+        chosen.append(entity if city == entity.city else Entity(
+            entity.name.replace(entity.city, city), city, entity.province, entity.prefix, entity.share,
+            entity.median_pay, region_spellings(city)))
+    cities = {e.city for e in chosen}
+    newest = max(r["effective_from"] for r in pension if r["region"] in cities)
+    end = _month_number(newest)
+    while not all(_covered(city, _period(m)) for city in cities for m in range(end - closed + 1, end + 1)):
+        end -= 1
+        if end < _month_number("2000-01"):
+            raise ValueError("The shipped policy covers no common months of the demo's cities.")
+    return tuple(chosen), _period(end - history + 1), _period(end - closed + 1), _period(end)
+
+
+def _period(number: int) -> str:
+    """The month of ``_month_number``: 24289 -> '2024-01'."""
+    year, month = divmod(number - 1, 12)
+    return f"{year}-{month + 1:02d}"

@@ -43,6 +43,7 @@ ROW_HEADERS = {
     "region": "参保地", "insurance_type": "险种", "base": "缴费基数", "month_fraction": "计费比例",
     "employer_rate": "单位费率", "employee_rate": "个人费率", "employer_amount": "单位缴费",
     "employee_amount": "个人缴费", "total_amount": "合计", "gross_pay": "应发工资", "si_withheld": "代扣个人社保",
+    "policy_verified": "政策核实",
 }
 ADJUSTMENT_HEADERS = {
     "run_id": "核算批次", "created_at": "记账时间", "entry_type": "记账类型", "period": "期间", "entity": "单位",
@@ -50,6 +51,7 @@ ADJUSTMENT_HEADERS = {
     "base": "缴费基数变动", "month_fraction": "计费比例变动", "employer_rate": "单位费率",
     "employee_rate": "个人费率", "employer_amount": "单位缴费变动", "employee_amount": "个人缴费变动",
     "total_amount": "变动合计", "total_before": "调整前合计", "total_after": "调整后合计",
+    "policy_verified": "政策核实",
 }
 CHANGE_HEADERS = {
     "run_id": "核算批次", "entity": "单位", "insurance_type": "险种", "people": "人数",
@@ -95,7 +97,8 @@ def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> 
         f"""
         SELECT c.period, c.entity, c.employee_id, c.name, {id_expr} AS id_number, c.region, c.insurance_type,
                c.base, c.month_fraction, c.employer_rate, c.employee_rate, c.employer_amount, c.employee_amount,
-               c.employer_amount + c.employee_amount AS total_amount, m.gross_pay, m.si_withheld
+               c.employer_amount + c.employee_amount AS total_amount, m.gross_pay, m.si_withheld,
+               c.policy_verified
         FROM ledger.current_contributions c
         LEFT JOIN ledger.employee_months m
           ON m.period = c.period AND m.entity = c.entity AND m.employee_id = c.employee_id
@@ -124,7 +127,7 @@ def adjustment_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool,
                name, {id_expr} AS id_number, region, insurance_type, base, month_fraction, employer_rate,
                employee_rate, employer_amount, employee_amount, total_amount,
                CAST(total_after - total_amount AS DECIMAL(18, 2)) AS total_before,
-               CAST(total_after AS DECIMAL(18, 2)) AS total_after
+               CAST(total_after AS DECIMAL(18, 2)) AS total_after, policy_verified
         FROM cells
         WHERE entry_type = 'adjustment' AND ($run_id IS NULL OR run_id = $run_id)
         ORDER BY run_id, entity, employee_id, list_position({_TYPE_ORDER}, insurance_type), insurance_type
@@ -343,7 +346,12 @@ def write_workbook(path: Path, tables: list[tuple[Sheet, pl.DataFrame]]) -> Path
 def labelled(frame: pl.DataFrame) -> pl.DataFrame:
     """Codes a person would read, in Chinese: insurance types and entry types."""
     names = {"insurance_type": TYPE_NAMES, "entry_type": glossary.ENTRY_TYPE}
-    return frame.with_columns(pl.col(c).replace(names[c]) for c in names if c in frame.columns)
+    labelled = frame.with_columns(pl.col(c).replace(names[c]) for c in names if c in frame.columns)
+    if "policy_verified" in frame.columns:  # 政策核实 (SPEC §7); blank only for rows booked before it was kept
+        labelled = labelled.with_columns(pl.col("policy_verified").cast(pl.String)
+                                         .replace_strict(glossary.POLICY_VERIFIED, default=None)
+                                         .fill_null(glossary.POLICY_VERIFIED_UNKNOWN))
+    return labelled
 
 
 def readable(frame: pl.DataFrame, sheet: Sheet) -> pl.DataFrame:

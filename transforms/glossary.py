@@ -29,9 +29,14 @@ REJECT_REASON = {
 VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
             True: "已核实", False: "未核实"}
 SEX = {"M": "男", "F": "女"}
-# 用工形式 of the 增员 declaration (SPEC §3 employment types, §7)
-EMPLOYMENT_TYPE = {"full_time": "全日制", "part_time": "非全日制", "retiree": "退休返聘", "intern": "实习"}
 YES_NO = {True: "是", False: "否"}
+# SPEC §3/§7 政策核实: the verified mark of a policy row (and of each ledger row and export line it computed).
+POLICY_VERIFIED = {"official": "官方核实", "secondary": "二手来源", "assumed": "推定"}
+POLICY_VERIFIED_UNKNOWN = "未记录"  # ledger rows booked before the mark was recorded
+ROUNDING = {"cent_half_up": "四舍五入到分", "jiao_up": "见分进角"}  # a region's rounding rule (SPEC §3)
+SIDE = {"employer": "单位", "employee": "个人"}  # a contribution's side (POLICY_CONFLICTS_BILL's details)
+# SPEC §3 户籍 of a policy row ('all': the row applies whatever the hukou).
+HUKOU = {"all": "不分户籍", "local": "本地户籍", "nonlocal": "外地户籍"}
 ENTRY_TYPE = {"original": "首次入账", "adjustment": "调整"}
 # SPEC §3 用工形式 and §5 岗位类别 / the basis of a statutory retirement age (RETIREMENT_DUE).
 EMPLOYMENT_TYPE = {"full_time": "全日制", "part_time": "非全日制", "retiree": "退休返聘", "intern": "实习"}

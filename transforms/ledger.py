@@ -41,7 +41,7 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
                    coalesce(reference_wage, 0) AS reference_wage, gross_pay, si_withheld, has_pension_policy,
                    0 AS expected_employee_amount,  -- until the cells below: 0 for whoever has none
                    ledger.withholding_difference(si_withheld, has_pension_policy, 0) AS withholding_difference,
-                   $run_id AS run_id, employment_type, position_category
+                   $run_id AS run_id, employment_type, position_category, hukou
             FROM ledger.months($period)
             """,
             {"period": period, "run_id": run_id},

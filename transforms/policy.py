@@ -25,10 +25,11 @@ from transforms import normalise as n
 from warehouse.db import transaction
 from warehouse.errors import InputError
 from warehouse.reference import REFERENCE, normalise_region, refresh_cities, refresh_regions, region_lookup
+from warehouse.sql import sql_text
 
 SHIPPED_POLICY = REFERENCE / "policy.csv"
 POLICY_COLUMNS = ("region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
-                  " employee_rate, source, employer_fixed, employee_fixed, verified")
+                  " employee_rate, source, employer_fixed, employee_fixed, verified, hukou")
 
 COLUMNS = {
     "region": ("region", "地区", "统筹区", "参保地"),
@@ -47,16 +48,26 @@ COLUMNS = {
     "base_year_start_month": ("base_year_start_month", "基数年度起始月"),
     "source": ("source", "来源"),
     "verified": ("verified", "核实"),
+    "hukou": ("hukou", "户籍"),
 }
 REQUIRED = ("region", "insurance_type", "effective_from", "base_floor", "base_ceiling", "employer_rate",
             "employee_rate")
 SETTINGS = ("hire_cutoff_day", "late_hire_fraction", "rounding", "base_year_start_month")
+PROVENANCE = ("source", "verified")  # of a region's settings (SPEC §3: marked like a policy row)
 ROUNDING = {"cent_half_up": "cent_half_up", "四舍五入": "cent_half_up", "四舍五入到分": "cent_half_up",
             "jiao_up": "jiao_up", "见分进角": "jiao_up", "进角": "jiao_up"}
-# official: read in the issuing authority's own notice; secondary: a calculator, news page or dataset.
-VERIFIED = {"official": "official", "官方": "official", "已核实": "official", "已核": "official",
-            "secondary": "secondary", "二手": "secondary", "第三方": "secondary", "未核实": "secondary",
-            "待核实": "secondary"}
+# official: read in the issuing authority's own notice; secondary: a calculator, news page or dataset that
+# states this region's figure for this period; assumed: no source states it (SPEC §3). A figure still to be
+# checked (未核实, 待核实) rests on no source yet: assumed.
+VERIFIED = {"official": "official", "官方": "official", "官方核实": "official", "已核实": "official", "已核": "official",
+            "secondary": "secondary", "二手": "secondary", "二手来源": "secondary", "第三方": "secondary",
+            "assumed": "assumed", "推定": "assumed", "假定": "assumed", "未核实": "assumed", "待核实": "assumed"}
+MARKS = ("official", "secondary", "assumed")  # best first: a row is as verified as its least verified figure
+# SPEC §3 户籍: blank = everyone ('all'); 本地户籍 / 外地户籍 where a region charges by hukou (深户 / 非深户).
+HUKOU = {"": "all", "all": "all", "不限": "all", "全部": "all",
+         "local": "local", "本地": "local", "本地户籍": "local", "本市": "local", "本市户籍": "local", "深户": "local",
+         "nonlocal": "nonlocal", "外地": "nonlocal", "外地户籍": "nonlocal", "非本市户籍": "nonlocal",
+         "非深户": "nonlocal"}
 
 
 @dataclass
@@ -72,16 +83,17 @@ class PolicyRow:
     source: str | None
     employer_fixed: Decimal = Decimal("0.00")
     employee_fixed: Decimal = Decimal("0.00")
-    verified: str = "secondary"
+    verified: str = "assumed"
     line: str = ""  # where it came from, for messages
+    hukou: str = "all"
 
     def values(self) -> list:
         return [self.region, self.insurance_type, self.effective_from, self.effective_to, self.base_floor,
                 self.base_ceiling, self.employer_rate, self.employee_rate, self.source, self.employer_fixed,
-                self.employee_fixed, self.verified]
+                self.employee_fixed, self.verified, self.hukou]
 
     def key(self) -> tuple:
-        return (self.region, self.insurance_type, self.effective_from)
+        return (self.region, self.insurance_type, self.effective_from, self.hukou)
 
 
 @dataclass
@@ -192,14 +204,19 @@ def read_policy_file(path: Path, lookup: dict[str, str]) -> PolicyFile:
             source=cell("source") or f"policy file {path.name}",
             employer_fixed=_amount(cell("employer_fixed") or "0", where, "employer_fixed"),
             employee_fixed=_amount(cell("employee_fixed") or "0", where, "employee_fixed"),
-            verified=_verified(cell("verified"), where), line=where,
+            verified=_verified(cell("verified"), where), line=where, hukou=_hukou(cell("hukou"), where),
         )
         result.rows.append(row)
         if not known or region not in table:  # a real city the table lacks (恩施) is new too: SPEC §3
             unknown.setdefault(region, where)
         given = _settings(cell, where)
+        if given:  # the settings come from this row: its source and mark are theirs
+            given |= {"source": row.source, "verified": row.verified}
         known_settings = result.settings.setdefault(region, {})
         for name, value in given.items():
+            if name in ("source", "verified"):
+                known_settings.setdefault(name, value)
+                continue
             if name in known_settings and known_settings[name] != value:
                 raise _fail(where, f"{name} '{value}' disagrees with an earlier row of {region} "
                                    f"('{known_settings[name]}'); give one value per region")
@@ -221,12 +238,21 @@ def _unknown_region(where: str, region: str, missing: list[str], lookup: dict[st
 
 def _verified(value: str, where: str) -> str:
     if not value:
-        return "secondary"  # unstated provenance is never presented as official
+        return "assumed"  # a row that states no provenance rests on no source (SPEC §3)
     verified = VERIFIED.get(value.strip().lower())
     if verified is None:
         raise _fail(where, f"verified '{value}' is unknown; write official (checked against the issuing "
-                           "authority's own notice) or secondary")
+                           "authority's own notice), secondary (a calculator, news page or dataset stating this "
+                           "region's figure for this period) or assumed (no source states it)")
     return verified
+
+
+def _hukou(value: str, where: str) -> str:
+    hukou = HUKOU.get(value.strip().lower().replace(" ", ""))
+    if hukou is None:
+        raise _fail(where, f"hukou '{value}' is unknown; leave it blank for everyone, or write 本地户籍 (local) or "
+                           "外地户籍 (nonlocal)")
+    return hukou
 
 
 def _settings(cell, where: str) -> dict[str, object]:
@@ -261,21 +287,36 @@ def _settings(cell, where: str) -> dict[str, object]:
 
 
 def check_table(rows: list[PolicyRow], origin: str) -> None:
-    """At most one row applies per (region, type, month); floor ≤ ceiling."""
+    """At most one row applies per (region, type, month, hukou) — a row for everyone overlaps a hukou row of the
+    same months too; floor ≤ ceiling; a hukou row has its other-hukou twin for the same months (someone of the
+    other hukou, or of none known, is charged by it); marks are official, secondary or assumed."""
     by_key: dict[tuple, list[PolicyRow]] = {}
     for row in rows:
         if row.base_floor > row.base_ceiling:
             raise _fail(row.line or origin, f"base_floor {row.base_floor} is above base_ceiling {row.base_ceiling}")
         if row.effective_to is not None and row.effective_to < row.effective_from:
             raise _fail(row.line or origin, f"effective_to {row.effective_to} is before effective_from {row.effective_from}")
+        if row.verified not in MARKS:
+            raise _fail(row.line or origin, f"verified '{row.verified}' is not official, secondary or assumed")
         by_key.setdefault((row.region, row.insurance_type), []).append(row)
     for (region, insurance_type), group in by_key.items():
-        group.sort(key=lambda r: r.effective_from)
-        for earlier, later in zip(group, group[1:], strict=False):
-            if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
-                raise _fail(later.line or origin, f"the {region} {insurance_type} row from {later.effective_from} "
-                                                  f"overlaps the row from {earlier.effective_from}; end the earlier "
-                                                  "row with effective_to before the later one starts")
+        group.sort(key=lambda r: (r.effective_from, r.hukou))
+        for i, later in enumerate(group):
+            for earlier in group[:i]:
+                if (earlier.hukou == later.hukou or "all" in (earlier.hukou, later.hukou)) and (
+                        earlier.effective_to is None or earlier.effective_to >= later.effective_from):
+                    what = "" if later.hukou == "all" else f" ({later.hukou} hukou)"
+                    raise _fail(later.line or origin,
+                                f"the {region} {insurance_type} row{what} from {later.effective_from} overlaps the "
+                                f"row from {earlier.effective_from}; end the earlier row with effective_to before "
+                                "the later one starts")
+        spans = {(r.hukou, r.effective_from, r.effective_to) for r in group}
+        for row in group:
+            twin = {"local": "nonlocal", "nonlocal": "local"}.get(row.hukou)
+            if twin and (twin, row.effective_from, row.effective_to) not in spans:
+                raise _fail(row.line or origin,
+                            f"the {region} {insurance_type} {row.hukou} hukou row from {row.effective_from} has no "
+                            f"{twin} row for the same months; give one row per hukou value")
 
 
 def check_policy_file(path: str | Path) -> None:
@@ -299,7 +340,8 @@ def shipped_rows() -> list[PolicyRow]:
             PolicyRow(r["region"], r["insurance_type"], r["effective_from"], r["effective_to"] or None,
                       Decimal(r["base_floor"]), Decimal(r["base_ceiling"]), Decimal(r["employer_rate"]),
                       Decimal(r["employee_rate"]), r["source"], Decimal(r["employer_fixed"] or 0),
-                      Decimal(r["employee_fixed"] or 0), r["verified"], line=f"shipped policy row {i}")
+                      Decimal(r["employee_fixed"] or 0), r["verified"], line=f"shipped policy row {i}",
+                      hukou=_hukou(r.get("hukou") or "", f"The shipped policy, row {i}"))
             for i, r in enumerate(csv.DictReader(handle), start=1)
         ]
 
@@ -307,12 +349,13 @@ def shipped_rows() -> list[PolicyRow]:
 def _stored_overrides(con: duckdb.DuckDBPyConnection) -> PolicyFile:
     rows = [PolicyRow(*r) for r in con.execute(
         "SELECT region, insurance_type, effective_from, effective_to, base_floor, base_ceiling, employer_rate,"
-        " employee_rate, source, employer_fixed, employee_fixed, coalesce(verified, 'secondary')"
-        " FROM ref.policy_overrides"
+        " employee_rate, source, employer_fixed, employee_fixed, coalesce(verified, 'secondary'), '',"
+        " coalesce(hukou, 'all') FROM ref.policy_overrides"
     ).fetchall()]
     settings: dict[str, dict[str, object]] = {}
-    for region, *values in con.execute(f"SELECT region, {', '.join(SETTINGS)} FROM ref.region_overrides").fetchall():
-        settings[region] = {name: v for name, v in zip(SETTINGS, values, strict=True) if v is not None}
+    names = (*SETTINGS, *PROVENANCE)
+    for region, *values in con.execute(f"SELECT region, {', '.join(names)} FROM ref.region_overrides").fetchall():
+        settings[region] = {name: v for name, v in zip(names, values, strict=True) if v is not None}
     return PolicyFile(rows, settings)
 
 
@@ -347,7 +390,7 @@ def _insert_rows(con, table: str, rows: list[PolicyRow]) -> None:
     the shipped policy, on every close and every test that applies a policy)."""
     for start in range(0, len(rows), 500):
         chunk = rows[start:start + 500]
-        marks = ", ".join(f"({', '.join('?' * 12)})" for _ in chunk)
+        marks = ", ".join(f"({', '.join('?' * 13)})" for _ in chunk)
         con.execute(f"INSERT INTO {table} ({POLICY_COLUMNS}) VALUES {marks}",
                     [value for row in chunk for value in row.values()])
 
@@ -357,9 +400,10 @@ def _store_overrides(con, override: PolicyFile, path: Path) -> None:
     con.execute("DELETE FROM ref.region_overrides")
     if override.rows:
         _insert_rows(con, "ref.policy_overrides", override.rows)
+    names = (*SETTINGS, *PROVENANCE)
     for region, settings in override.settings.items():
-        con.execute(f"INSERT INTO ref.region_overrides (region, {', '.join(SETTINGS)}) VALUES (?, ?, ?, ?, ?)",
-                    [region, *(settings.get(name) for name in SETTINGS)])
+        con.execute(f"INSERT INTO ref.region_overrides (region, {', '.join(names)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [region, *(settings.get(name) for name in names)])
     con.execute("INSERT INTO ref.policy_files VALUES (?, ?, ?, ?)",
                 [datetime.now(), path.name, hashlib.sha256(path.read_bytes()).hexdigest(), len(override.rows)])
 
@@ -380,3 +424,97 @@ def policy_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         con.execute(f"SELECT region, {', '.join(SETTINGS)} FROM ref.regions ORDER BY ALL").fetchall()
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------ `shebao policy show/check`
+
+SHOW_SQL = Path(__file__).with_name("sql") / "policy_show.sql"
+COVERAGE_SQL = Path(__file__).with_name("sql") / "policy_coverage.sql"
+SHOW_HEADERS = {"region": "地区", "insurance_type": "险种", "hukou": "户籍", "months": "执行期间",
+                "base_floor": "基数下限", "base_ceiling": "基数上限", "employer_rate": "单位费率",
+                "employee_rate": "个人费率", "fixed": "固定金额", "source": "来源", "verified": "政策核实"}
+CHECK_HEADERS = {"region": "地区", "missing": "缺养老政策的月份", "missing_count": "缺少月数",
+                 "sourced": "有来源的月份", "assumed_rows": "推定行数"}
+
+
+def close_policy(source: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
+    """A scratch in-memory warehouse holding the policy a close would apply: the shipped table with the last
+    ``--policy`` file's regions replaced (copied from ``source``, a warehouse that may be read-only)."""
+    from warehouse.db import connect
+
+    scratch = connect(":memory:")
+    if source is not None:
+        for table in ("ref.policy_overrides", "ref.region_overrides"):
+            cursor = source.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            if rows:
+                marks = ", ".join("?" * len(names))
+                scratch.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
+    apply_policy(scratch)
+    return scratch
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def policy_show(con: duckdb.DuckDBPyConnection, region_text: str, period: str) -> list[dict]:
+    """The rows a close of ``period`` would use in the region ``region_text`` names, labelled in Chinese."""
+    from transforms import glossary
+
+    region, known = normalise_region(region_text, region_lookup(con))
+    if not known or con.execute("SELECT count(*) FROM ref.regions WHERE region = ?", [region]).fetchone() == (0,):
+        near = difflib.get_close_matches(region, sorted(set(region_lookup(con).values())), n=1, cutoff=0.5)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise InputError(f"The region '{region_text}' is not in the region table{hint}; check --region.")
+    rows = con.execute(sql_text(SHOW_SQL), {"region": region, "period": period}).fetchall()
+    return [{"region": region, "insurance_type": glossary.zh(glossary.INSURANCE, t, "其他险种"),
+             "hukou": glossary.zh(glossary.HUKOU, hukou, ""), "months": f"{start} 至 {end or '今'}",
+             "base_floor": str(floor), "base_ceiling": str(ceiling),
+             "employer_rate": _percent(er), "employee_rate": _percent(ee),
+             "fixed": "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", "source": source or "未注明来源",
+             "verified": glossary.zh(glossary.POLICY_VERIFIED, verified, "未注明")}
+            for _, t, hukou, start, end, floor, ceiling, er, ee, ef, eef, source, verified in rows]
+
+
+def _month_ranges(months: list[str]) -> str:
+    """['2023-01', '2023-02', '2023-05'] -> '2023-01..2023-02、2023-05'."""
+    def number(month: str) -> int:
+        return int(month[:4]) * 12 + int(month[5:7])
+
+    spans: list[list[str]] = []
+    for month in months:
+        if spans and number(month) == number(spans[-1][1]) + 1:
+            spans[-1][1] = month
+        else:
+            spans.append([month, month])
+    return "、".join(a if a == b else f"{a}..{b}" for a, b in spans)
+
+
+def policy_coverage(con: duckdb.DuckDBPyConnection, first: str = "2023-01", last: str = "2025-12") -> list[dict]:
+    """Per required region (SPEC §3): the months first..last without a pension row, the months whose pension
+    row is `official` or `secondary`, and the region's count of `assumed` rows."""
+    from warehouse.reference import REQUIRED_REGIONS
+
+    rows = con.execute(sql_text(COVERAGE_SQL),
+                       {"first": first, "last": last, "regions": list(REQUIRED_REGIONS)}).fetchall()
+    return [{"region": region, "missing": _month_ranges(missing or []) or "无",
+             "missing_count": str(len(missing or [])), "sourced": f"{sourced}/{months}", "sourced_months": sourced,
+             "months": months, "assumed_rows": str(assumed)}
+            for region, missing, sourced, months, assumed in rows]
+
+
+def settings_line(con: duckdb.DuckDBPyConnection, region: str) -> str:
+    """The region's settings a close uses (SPEC §3), with their source and mark, as one Chinese line."""
+    from transforms import glossary
+
+    row = con.execute("SELECT hire_cutoff_day, late_hire_fraction, rounding, base_year_start_month, source, verified"
+                      " FROM ref.regions WHERE region = ?", [region]).fetchone()
+    if row is None:
+        return ""
+    cutoff, fraction, rounding, start, source, verified = row
+    rounding_zh = glossary.zh(glossary.ROUNDING, rounding, "四舍五入到分")
+    return (f"{region} 地区设置：入职截止日 {cutoff} 日，截止日后入职当月按 {fraction.normalize():f} 个月计，"
+            f"舍入 {rounding_zh}，缴费年度自 {start} 月起；来源：{source or '未注明来源'}"
+            f"（{glossary.zh(glossary.POLICY_VERIFIED, verified, '推定')}）")

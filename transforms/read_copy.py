@@ -63,6 +63,8 @@ RELATIONS: dict[str, tuple[str, dict[str, str]]] = {
         "employer_rate": "单位费率", "employee_rate": "个人费率", "employer_amount": "单位缴费金额（元）",
         "employee_amount": "个人缴费金额（元）", "entry_type": "记账类型：original 首次入账、adjustment 调整（差额）",
         "run_id": "核算批次（按开始时间排序）", "created_at": "记账时间",
+        "policy_verified": "政策核实：所用政策行的核实情况，official 官方核实、secondary 二手来源、assumed 推定（无来源）；"
+                           "空为记录此项之前入账的行",
     }),
     "quality.findings": ("校验发现的问题，每次校验一批", {
         "run_id": "校验批次", "period": "期间（YYYY-MM）", "code": "问题代码", "severity": "严重程度：error 错误、warning 警告",

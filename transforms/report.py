@@ -21,6 +21,7 @@ from transforms.evidence import sentence
 from transforms.privacy import mask_id, redact, redact_file_name
 from transforms.roles import PermissionDenied, Role, get_role
 from transforms.runs import latest_validation_run
+from warehouse.db import one
 from warehouse.errors import ShebaoError
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html"
@@ -133,6 +134,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         warnings=_warnings(warnings),
         todo=files_not_loaded(con, period, started_at, text) + _todo(con),
         arrears=_arrears(findings, period, ids, text),
+        policy_basis=_policy_basis(con, period),
         summary=_summary(checks, counts),
         charts=_bar_chart("按问题类型", [(titles[c], n) for c, n in counts.items() if n], "chart-by-code")
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
@@ -250,20 +252,44 @@ def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
     fixed sums, source and verified mark."""
     rows = con.execute("""
         SELECT p.region, p.insurance_type, p.effective_from, p.effective_to, p.base_floor, p.base_ceiling,
-               p.employer_rate, p.employee_rate, p.employer_fixed, p.employee_fixed, p.source, p.verified
+               p.employer_rate, p.employee_rate, p.employer_fixed, p.employee_fixed, p.source, p.verified,
+               p.hukou
         FROM ref.policy_in_force(?) p
         WHERE p.region IN (SELECT DISTINCT region FROM ledger.employee_months WHERE period = ?)
         ORDER BY p.region, p.insurance_type""", [period, period]).fetchall()
     order = list(glossary.INSURANCE)
-    rows.sort(key=lambda r: (r[0], order.index(r[1]) if r[1] in order else 99))
-    shown = [[text(region), glossary.zh(glossary.INSURANCE, t, "其他险种"), f"{start} 至 {end or '今'}", floor, ceiling,
+    rows.sort(key=lambda r: (r[0], order.index(r[1]) if r[1] in order else 99, r[12]))
+    shown = [[text(region), glossary.zh(glossary.INSURANCE, t, "其他险种"), glossary.zh(glossary.HUKOU, hukou, ""),
+              f"{start} 至 {end or '今'}", floor, ceiling,
               f"{employer_rate * 100:.2f}%", f"{employee_rate * 100:.2f}%",
               "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", text(source or "未注明来源"),
-              glossary.VERIFIED.get(verified, "未注明") if verified is not None else "未注明"]
-             for region, t, start, end, floor, ceiling, employer_rate, employee_rate, ef, eef, source, verified
+              glossary.zh(glossary.POLICY_VERIFIED, verified, "未注明")]
+             for region, t, start, end, floor, ceiling, employer_rate, employee_rate, ef, eef, source, verified, hukou
              in rows]
-    return _table("policy-table", ["地区", "险种", "执行期间", "基数下限", "基数上限", "单位费率", "个人费率",
+    return _table("policy-table", ["地区", "险种", "户籍", "执行期间", "基数下限", "基数上限", "单位费率", "个人费率",
                                    "固定金额", "来源", "核实情况"], shown, "本月台账没有用到政策。")
+
+
+def _policy_basis(con: duckdb.DuckDBPyConnection, period: str) -> str:
+    """SPEC §3/§7, in the first section: how many people's amounts rest on `assumed` policy figures, and how
+    many took a region's 外地户籍 row because no hukou is known."""
+    assumed, no_hukou = one(con, """
+        SELECT (SELECT count(DISTINCT (entity, employee_id)) FROM ledger.net_contributions($period)
+                WHERE policy_verified = 'assumed'),
+               (SELECT count(*) FROM ledger.population($period)
+                WHERE hukou IS NULL
+                  AND region IN (SELECT region FROM ref.policy_in_force($period) WHERE hukou <> 'all'))""",
+                             {"period": period})
+    lines = []
+    if assumed:
+        lines.append(f"本月有 {assumed} 人的缴费金额用到了推定的政策数据（没有来源说明该地区该期间的数值），"
+                     "请向当地社保经办机构或其公布的文件核实，并更新政策表；下方「本月使用的社保政策」列出了每行的来源与核实情况。")
+    if no_hukou:
+        lines.append(f"本月有 {no_hukou} 人的参保地按户籍区分费率，但考勤表没有其户籍所在地，已按外地户籍计算；"
+                     "请在考勤表中补充户籍所在地。")
+    if not lines:
+        lines.append("本月台账的缴费金额均基于有来源的政策数据。")
+    return '<div id="policy-basis">' + "".join(f'<p class="note">{escape(line)}</p>' for line in lines) + "</div>"
 
 
 def _finding(row: tuple) -> dict:

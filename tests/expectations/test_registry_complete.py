@@ -36,6 +36,7 @@ RECIPE_V1 = """CASE f.code
     WHEN 'POLICY_OUTDATED' THEN concat_ws('|', 'region', f.region)
     WHEN 'NO_POLICY' THEN concat_ws('|', 'region', f.region)
     WHEN 'BILL_MISMATCH' THEN concat_ws('|', 'bill', f.region, f.id_number)
+    WHEN 'POLICY_CONFLICTS_BILL' THEN concat_ws('|', 'policy_bill', f.region, f.insurance_type)
     ELSE concat_ws('|', f.entity, f.employee_id)
 END"""
 
@@ -116,12 +117,13 @@ def findings() -> duckdb.DuckDBPyConnection:
     """One finding of each code with every column and details key a key expression reads."""
     db = duckdb.connect()
     db.execute("CREATE TABLE f0 (code VARCHAR, entity VARCHAR, employee_id VARCHAR, id_number VARCHAR, region VARCHAR,"
-               " transfer_id VARCHAR, details VARCHAR)")
+               " transfer_id VARCHAR, details VARCHAR, insurance_type VARCHAR DEFAULT 'pension')")
     details = ('{"name": "张三", "birth_digits": "19900101", "other_region": "杭州", "other_employer": "乙公司",'
                ' "from_region": "深圳"}')
-    db.executemany("INSERT INTO f0 VALUES (?, '长沙甲公司', 'E1', '430102199001011234', '长沙', 'ZY1', ?)",
+    db.executemany("INSERT INTO f0 (code, entity, employee_id, id_number, region, transfer_id, details)"
+                   " VALUES (?, '长沙甲公司', 'E1', '430102199001011234', '长沙', 'ZY1', ?)",
                    [[c.code, details] for c in CHECKS])
-    db.execute("CREATE TABLE f1 AS SELECT * FROM f0 UNION ALL SELECT code, NULL, NULL, NULL, NULL, NULL, '{}' FROM f0")
+    db.execute("CREATE TABLE f1 AS SELECT * FROM f0 UNION ALL SELECT code, NULL, NULL, NULL, NULL, NULL, '{}', NULL FROM f0")
     return db
 
 

@@ -96,8 +96,16 @@ def test_demo_prints_the_three_outputs(tmp_path):
     assert len(paths) == 9 and all(Path(p).is_file() for p in paths), out  # three months closed
     assert all(Path(p).resolve().is_relative_to((tmp_path / "demo").resolve()) for p in paths)
     assert (tmp_path / "demo" / "shebao.duckdb").is_file()
+    from sample.rules import demo_plan
+    from transforms.periods import months_between
+
+    entities, _, close_from, close_to = demo_plan()  # months and cities the shipped policy covers
+    closed = months_between(close_from, close_to)
     assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs ORDER BY 1") == [
-        ("2024-01",), ("2024-02",), ("2024-03",)]
+        (p,) for p in closed]
+    # every entity of the demo is booked in every month it closes (issue 24)
+    assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period, entity FROM ledger.current_contributions"
+                 " ORDER BY ALL") == sorted((p, e.name) for p in closed for e in entities)
     assert "Where everything is:" in out and "Declarations:" in out and "Transfer forms:" in out
     assert "ENROLL_EMPLOYEE" in out  # the action types, with their counts
     # the console: one line per stage, a summary in words, and none of the orchestrator's logs
@@ -105,5 +113,5 @@ def test_demo_prints_the_three_outputs(tmp_path):
     assert stages[0] == "ingest the inbox" and stages.count("book the ledger") == 3, err[-3000:]
     assert {"validate", "update the action list", "export the ledger", "per-entity files"} <= set(stages)
     assert "Flow run" not in err and "Task run" not in err and "temporary server" not in err, err[-3000:]
-    summary = next(line for line in out.splitlines() if line.startswith("2024-03: "))
+    summary = next(line for line in out.splitlines() if line.startswith(f"{close_to}: "))
     assert "{" not in summary and " findings (" in summary and "actions: " in summary

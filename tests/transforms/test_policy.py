@@ -192,7 +192,7 @@ def test_fixed_sums_provenance_and_the_contribution_year_are_kept_across_runs(co
         rows = con.execute("SELECT insurance_type, employer_fixed, employee_fixed, source, verified FROM ref.policy"
                            " WHERE region = '北京' ORDER BY 1").fetchall()
         assert rows == [("medical", Decimal("0.00"), Decimal("3.00"), "京医保发〔2025〕1号", "official"),
-                        ("pension", Decimal("0.00"), Decimal("0.00"), "policy file policy.csv", "secondary")]
+                        ("pension", Decimal("0.00"), Decimal("0.00"), "policy file policy.csv", "assumed")]
         assert con.execute("SELECT base_year_start_month FROM ref.regions WHERE region = '北京'").fetchone() == (7,)
         apply_policy(con)
 
@@ -282,3 +282,86 @@ def test_a_real_city_outside_the_region_table_is_declared_like_any_new_region(co
     # a district names its city's rows
     apply_policy(con, write(tmp_path, "长沙市天心区,养老,2024-01,,3604,18021,0.16,0.08"))
     assert policy(con, "长沙")[0][1] == Decimal("3604.00")
+
+
+# ---------------------------------------------------------------------------------------- SPEC v3 (issue 24)
+
+V3_HEADER = HEADER + ",来源,核实,户籍"
+
+
+def test_hukou_rows_load_with_chinese_values_and_survive_a_run_without_the_file(con, tmp_path):
+    path = write(tmp_path, "深圳,养老,2025-01,,2520,27549,15%,8%,深人社规〔2024〕1号,官方核实,本地户籍\n"
+                           "深圳,养老,2025-01,,2520,27549,14%,8%,深人社规〔2024〕1号,official,外地户籍\n"
+                           "深圳,医疗,2025-01,,2520,27549,5%,2%,某计算器,二手来源,\n"
+                           "深圳,工伤,2025-01,,2520,27549,0.2%,0,,推定,", V3_HEADER)
+    for given in (path, None):  # the file's run, then a later run from the stored override
+        apply_policy(con, given)
+        assert con.execute("SELECT insurance_type, hukou, employer_rate, verified FROM ref.policy"
+                           " WHERE region = '深圳' ORDER BY ALL").fetchall() == [
+            ("medical", "all", Decimal("0.050000"), "secondary"),
+            ("pension", "local", Decimal("0.150000"), "official"),
+            ("pension", "nonlocal", Decimal("0.140000"), "official"),
+            ("work_injury", "all", Decimal("0.002000"), "assumed")]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("深圳,养老,2025-01,,2520,27549,15%,8%,x,official,深户户口", "hukou '深户户口' is unknown"),
+    ("深圳,养老,2025-01,,2520,27549,15%,8%,x,probably,", "verified 'probably' is unknown; write official"),
+    # a row for everyone and a hukou row of the same months: an employee would match both
+    ("深圳,养老,2025-01,,2520,27549,15%,8%,x,official,\n深圳,养老,2025-01,,2520,27549,14%,8%,x,official,外地户籍\n"
+     "深圳,养老,2025-01,,2520,27549,14%,8%,x,official,本地户籍", "overlaps the row from 2025-01"),
+    # two local rows of overlapping months
+    ("深圳,养老,2024-01,,2520,27549,15%,8%,x,official,本地\n深圳,养老,2024-01,,2520,27549,14%,8%,x,official,外地\n"
+     "深圳,养老,2025-01,,2520,27549,15%,8%,x,official,本地\n深圳,养老,2025-01,,2520,27549,14%,8%,x,official,外地",
+     "row \\(local hukou\\) from 2025-01 overlaps"),
+    # a local row without its nonlocal twin leaves people of no known hukou uncharged
+    ("深圳,养老,2025-01,,2520,27549,15%,8%,x,official,本地户籍", "has no nonlocal row for the same months"),
+])
+def test_bad_hukou_and_marks_are_one_sentence_naming_the_row(con, tmp_path, body, message):
+    path = write(tmp_path, body, V3_HEADER)
+    with pytest.raises(InputError, match=message) as caught:
+        apply_policy(con, path)
+    assert "policy" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_region_settings_carry_the_source_and_mark_of_their_row(con, tmp_path):
+    header = V3_HEADER + ",截止日,折算比例,舍入规则,基数年度起始月"
+    apply_policy(con, write(tmp_path, "长沙,养老,2024-01,,3604,18021,16%,8%,湘人社发〔2024〕1号,official,,15,0,cent_half_up,1",
+                            header))
+    for _ in range(2):
+        assert con.execute("SELECT late_hire_fraction, source, verified FROM ref.regions WHERE region = '长沙'"
+                           ).fetchone() == (Decimal("0.0000"), "湘人社发〔2024〕1号", "official")
+        apply_policy(con)
+    # a shipped region's settings have a mark too (assumed where regions.csv states none)
+    assert con.execute("SELECT count(*) FROM ref.regions WHERE verified NOT IN ('official', 'secondary', 'assumed')"
+                       " OR verified IS NULL").fetchone() == (0,)
+
+
+def test_migration_023_keeps_the_policy_rows_and_adds_the_hukou_key(tmp_path):
+    import duckdb
+
+    from warehouse.migrate import available, migrate
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE SCHEMA meta")
+    con.execute("CREATE TABLE meta.schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT now())")
+    for version, path in available():
+        if version < 23:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)", [version, path.name])
+    con.execute("INSERT INTO ref.policy (region, insurance_type, effective_from, base_floor, base_ceiling,"
+                " employer_rate, employee_rate, source, verified) VALUES"
+                " ('深圳', 'pension', '2024-01', 2360, 26421, 0.15, 0.08, 's', 'official')")
+    assert 23 in migrate(con)
+    assert con.execute("SELECT region, employer_rate, verified, hukou FROM ref.policy").fetchall() == [
+        ("深圳", Decimal("0.150000"), "official", "all")]
+    con.execute("INSERT INTO ref.policy (region, insurance_type, effective_from, base_floor, base_ceiling,"
+                " employer_rate, employee_rate, source, verified, hukou) VALUES"
+                " ('深圳', 'pension', '2024-01', 2360, 26421, 0.14, 0.08, 's', 'assumed', 'nonlocal')")
+    with pytest.raises(duckdb.ConstraintException):  # the key is (region, type, effective_from, hukou)
+        con.execute("INSERT INTO ref.policy (region, insurance_type, effective_from, base_floor, base_ceiling,"
+                    " employer_rate, employee_rate, source, verified, hukou) VALUES"
+                    " ('深圳', 'pension', '2024-01', 2360, 26421, 0.13, 0.08, 's', 'assumed', 'nonlocal')")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("UPDATE ref.policy SET verified = 'maybe'")

@@ -15,7 +15,7 @@ WITH sums AS (
     GROUP BY period, entity, employee_id, insurance_type
 )
 SELECT s.period, s.entity, s.employee_id, c.id_number, c.name, c.region, s.insurance_type, s.base, s.month_fraction,
-       c.employer_rate, c.employee_rate, s.employer_amount, s.employee_amount
+       c.employer_rate, c.employee_rate, s.employer_amount, s.employee_amount, c.policy_verified
 FROM sums s
 JOIN ledger.contributions c
   ON c.period = s.period AND c.entity = s.entity AND c.employee_id = s.employee_id

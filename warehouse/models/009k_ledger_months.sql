@@ -12,7 +12,7 @@ population AS (
 ),
 -- §4.2 employment dates: the latest attendance row with period <= p (one definition: core.latest_attendance).
 employment AS (
-    SELECT entity, employee_id, hire_date, leave_date, employment_type, position_category
+    SELECT entity, employee_id, hire_date, leave_date, employment_type, position_category, hukou_region
     FROM core.latest_attendance(p)
 ),
 regions AS (
@@ -73,7 +73,7 @@ reference_wage AS (
     FROM pay_by_year
 ),
 settings AS (
-    SELECT pop.*, e.hire_date, e.leave_date, e.employment_type, e.position_category,
+    SELECT pop.*, e.hire_date, e.leave_date, e.employment_type, e.position_category, e.hukou_region,
            coalesce(r.late_hire_fraction, 0.5) AS late_hire_fraction,
            ref.hire_cutoff(r.hire_cutoff_day, p) AS cutoff,  -- C of §4.3
            b.first_day, b.last_day,
@@ -91,7 +91,8 @@ months AS (
            ledger.month_fraction(hire_date, leave_date, cutoff, last_day, late_hire_fraction) AS month_fraction,
            region IN (SELECT region FROM pension_regions) AS has_pension_policy,
            coalesce(employment_type, 'full_time') AS employment_type,  -- §3: none known is full-time
-           position_category
+           position_category,
+           ledger.employee_hukou(hukou_region, region) AS hukou  -- §3: which hukou row applies
     FROM settings
 )
 SELECT * FROM months;
