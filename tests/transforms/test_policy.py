@@ -124,14 +124,15 @@ REFERENCE_ROWS = [
 ]
 
 
-# Rows the shipped table adds for those cities beyond REFERENCE.md: 北京 2022-07 has its own secondary source; the
-# others fill 2023-01..2025-12 with an earlier or later year's (or the province's) figure, marked assumed (SPEC §3 v3).
+# Rows the shipped table adds for those cities beyond REFERENCE.md: 北京 and 上海 2022-07 have their own secondary
+# sources; the others fill 2023-01..2025-12 with an earlier or later year's (or the province's) figure, marked
+# assumed (SPEC §3 v3).
 ADDED_ROWS = [
-    ("北京", "2022-07", "2023-06", 5869, 31884), ("上海", "2022-07", "2023-06", 7310, 36549),
+    ("北京", "2022-07", "2023-06", 5869, 31884), ("上海", "2022-07", "2023-06", 6520, 34188),
     ("长沙", "2023-01", "2023-12", 3604, 18021), ("武汉", "2023-01", "2023-12", 4007, 22467),
     ("武汉", "2024-01", "2024-12", 4007, 22467), ("杭州", "2023-01", "2023-12", 4812, 24930),
     ("成都", "2023-01", "2023-12", 4511, 22555),
-    ("广州", "2022-07", "2023-06", 5500, 27501), ("广州", "2023-07", "2024-06", 5500, 27501),
+    ("广州", "2022-07", "2023-06", 4588, 24930), ("广州", "2023-07", "2024-06", 4588, 24930),
 ]
 
 
