@@ -27,8 +27,8 @@ def policy(con, region, insurance_type="pension"):
 
 def test_shipped_policy_holds_changsha_2024(con):
     apply_policy(con)
-    assert policy(con, "长沙")[0] == ("2024-01", Decimal("3604.00"), Decimal("18021.00"), Decimal("0.160000"),
-                                     Decimal("0.080000"))
+    assert ("2024-01", Decimal("3604.00"), Decimal("18021.00"), Decimal("0.160000"), Decimal("0.080000")) in \
+        policy(con, "长沙")
     assert policy(con, "长沙", "medical")[0][3:] == (Decimal("0.080000"), Decimal("0.020000"))
     regions = {r[0] for r in con.execute("SELECT DISTINCT region FROM ref.policy").fetchall()}
     assert {"长沙", "北京", "上海", "广州", "武汉", "杭州", "成都"} <= regions
@@ -124,8 +124,16 @@ REFERENCE_ROWS = [
 ]
 
 
-# Rows the shipped table adds for those cities beyond REFERENCE.md (each with its own secondary source).
-ADDED_ROWS = [("北京", "2022-07", "2023-06", 5869, 31884)]
+# Rows the shipped table adds for those cities beyond REFERENCE.md: 北京 and 上海 2022-07 have their own secondary
+# sources; the others fill 2023-01..2025-12 with an earlier or later year's (or the province's) figure, marked
+# assumed (SPEC §3 v3).
+ADDED_ROWS = [
+    ("北京", "2022-07", "2023-06", 5869, 31884), ("上海", "2022-07", "2023-06", 6520, 34188),
+    ("长沙", "2023-01", "2023-12", 3604, 18021), ("武汉", "2023-01", "2023-12", 4007, 22467),
+    ("武汉", "2024-01", "2024-12", 4007, 22467), ("杭州", "2023-01", "2023-12", 4812, 24930),
+    ("成都", "2023-01", "2023-12", 4511, 22555),
+    ("广州", "2022-07", "2023-06", 4588, 24930), ("广州", "2023-07", "2024-06", 4588, 24930),
+]
 
 
 def test_shipped_policy_holds_every_reference_row_with_a_source(con):
@@ -135,10 +143,12 @@ def test_shipped_policy_holds_every_reference_row_with_a_source(con):
         "SELECT region, effective_from, effective_to, CAST(base_floor AS INTEGER), CAST(base_ceiling AS INTEGER)"
         " FROM ref.policy WHERE insurance_type = 'pension'").fetchall() if r[0] in regions}
     assert pension == set(REFERENCE_ROWS + ADDED_ROWS)
-    # rates no source gives are national defaults, and say so (广州 2025-07); 2024-07 has its own per-type bases
-    assert con.execute("SELECT effective_from FROM ref.policy WHERE region = '广州' AND insurance_type = 'medical'"
-                       " AND source LIKE '%national default — verify locally%'").fetchall() == [("2025-07",)]
-    assert policy(con, "广州", "medical")[0][:2] == ("2024-07", Decimal("5996.00"))
+    # a period no source covers carries the nearest sourced figures and is marked assumed (广州 medical 2025-07);
+    # 2024-07 has its own per-type bases
+    carried = con.execute("SELECT effective_from, verified FROM ref.policy WHERE region = '广州' AND insurance_type ="
+                          " 'medical' AND source LIKE '%carried forward%'").fetchall()
+    assert ("2025-07", "assumed") in carried and {mark for _, mark in carried} == {"assumed"}
+    assert ("2024-07", Decimal("5996.00")) in [r[:2] for r in policy(con, "广州", "medical")]
     # 上海 rounds up to the jiao (见分进角)
     assert con.execute("SELECT rounding FROM ref.regions WHERE region = '上海'").fetchone()[0] == "jiao_up"
 

@@ -17,8 +17,8 @@ REQUIRED = {
     "南昌", "济南", "郑州", "武汉", "长沙", "广州", "南宁", "海口", "成都", "贵阳", "昆明", "拉萨", "西安", "兰州", "西宁",
     "银川", "乌鲁木齐", "深圳", "苏州", "宁波", "青岛", "厦门", "大连", "无锡", "佛山", "东莞",
 }
-# Required regions for which no usable figure was found (docs/policy.md says why): NO_POLICY there.
-NOT_FOUND = {"沈阳", "大连"}
+# Required regions with no row at all (docs/policy.md says why): none since the v3 rebuild; 沈阳 and 大连 are assumed.
+NOT_FOUND: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_at_least_forty_regions_and_every_required_city_but_the_unfound(rows):
 
 def test_every_row_has_a_source_and_a_verified_mark(rows):
     assert [r for r in rows if not r["source"].strip()] == []
-    assert {r["verified"] for r in rows} <= {"official", "secondary"}
+    assert {r["verified"] for r in rows} <= {"official", "secondary", "assumed"}
 
 
 def test_rows_are_consistent(rows):
@@ -55,10 +55,10 @@ def test_rows_are_consistent(rows):
 
 
 def test_only_the_latest_row_of_a_key_is_open_ended(rows):
-    """Each year's rows are closed, so an old row never silently applies to a later year."""
+    """Each year's rows are closed, so an old row never silently applies to a later year (per hukou, SPEC §3)."""
     by_key: dict[tuple, list[dict]] = {}
     for row in rows:
-        by_key.setdefault((row["region"], row["insurance_type"]), []).append(row)
+        by_key.setdefault((row["region"], row["insurance_type"], row.get("hukou") or ""), []).append(row)
     for key, group in by_key.items():
         group.sort(key=lambda r: r["effective_from"])
         assert all(r["effective_to"] for r in group[:-1]), key
@@ -117,6 +117,6 @@ def test_contribution_year_start_months(regions):
 def test_the_shipped_tables_load(con):
     summary = apply_policy(con)
     assert summary["policy_rows"] == len(shipped_rows())
-    assert con.execute("SELECT count(*) FROM ref.policy WHERE verified NOT IN ('official', 'secondary')"
+    assert con.execute("SELECT count(*) FROM ref.policy WHERE verified NOT IN ('official', 'secondary', 'assumed')"
                        ).fetchone()[0] == 0
     assert con.execute("SELECT base_year_start_month FROM ref.regions WHERE region = '上海'").fetchone() == (7,)
