@@ -58,7 +58,8 @@ def _main(
 
 # Each area registers its commands from its own module: cli_<area>.register(app).
 _COMMAND_MODULES = ["flows.cli_ingest", "flows.cli_ledger", "flows.cli_validate", "flows.cli_actions", "flows.cli_close",
-                    "flows.cli_sample", "flows.cli_roles", "flows.cli_alerts", "flows.cli_profile", "flows.cli_policy"]
+                    "flows.cli_sample", "flows.cli_roles", "flows.cli_alerts", "flows.cli_profile", "flows.cli_policy",
+                    "flows.cli_fleet"]
 for _name in _COMMAND_MODULES:
     try:
         _module = importlib.import_module(_name)

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
                                      description="Prefect Secret block holding the key, for deployed runs.")
     inbox: Path | None = Field(None, description="Folder of extract files (deployments).")
     out: Path | None = Field(None, description="Folder for reports and exports (default ./out).")
+    clients: Path | None = Field(None, description="Folder of client folders, for the fleet close (deployments).")
     lock_wait: float = Field(30.0, description="Seconds to wait for another run holding the warehouse.")
     duckdb_memory: str = Field(DEFAULT_DUCKDB_MEMORY, description="DuckDB's memory limit, e.g. 512MB or 2GB.")
     dask_address: str | None = Field(None, description="Dask scheduler for the per-entity work.")

@@ -150,6 +150,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
             time.sleep(1)
         _run(["work-pool", "create", "shebao-pool", "--type", "process"], env)
         _run(["work-pool", "set-concurrency-limit", "shebao-pool", "1"], env)
+        _run(["work-pool", "create", "shebao-fleet", "--type", "process"], env)
         _run(["--no-prompt", "deploy", "--all"], env)  # no SHEBAO_* set: nothing to fill in
         alerts = subprocess.run([sys.executable, "-m", "flows.cli", "alerts", "setup", "--webhook",
                                  f"http://127.0.0.1:{receiver.server_address[1]}/hook", "--target", "wecom"],
@@ -158,7 +159,10 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         worker = _start(["worker", "start", "--pool", "shebao-pool"], worker_env, tmp_path)
 
         deployed = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()}
-        assert set(deployed) == {"monthly-close", "daily-ingest", "backfill"}
+        assert set(deployed) == {"monthly-close", "daily-ingest", "backfill", "fleet-close", "client-close"}
+        fleet = {name: deployed.pop(name) for name in ("fleet-close", "client-close")}
+        assert {d["work_pool_name"] for d in fleet.values()} == {"shebao-fleet"}
+        assert fleet["client-close"]["global_concurrency_limit"]["limit"] == 2
         assert "{{" not in json.dumps([d["parameters"] for d in deployed.values()])
         assert "{{" not in json.dumps([d["pull_steps"] for d in deployed.values()])
         assert {d["work_pool_name"] for d in deployed.values()} == {"shebao-pool"}
