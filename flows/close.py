@@ -388,8 +388,9 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
         policy: policy file (CSV or xlsx) overriding the shipped policy for the regions it names.
         dask_address: Dask scheduler (``tcp://host:8786``) for the per-entity work; default
             ``$SHEBAO_DASK_ADDRESS``, else Prefect's thread pool.
-        role: who the HR files (workbook, forms, declarations) are for.
-        full_ids: full ID numbers in the HR files (an hr_manager's ``--full-ids``; audited).
+        role: act as this role (``--role``: only the caller's granted role or one below it).
+        full_ids: full ID numbers in the HR files (an hr_manager's ``--full-ids``; audited; refused to
+            anyone else before anything is read).
 
     Returns:
         counts, totals and output paths (no personal data): ``ingest``, ``ledger``, ``validation``
@@ -401,12 +402,15 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     use_secret_key()
     seconds: dict = {}
     with one_writer(warehouse), subflows_without_heartbeats():
-        require_role(warehouse, "run", minimum="hr_manager" if policy else "hr_staff", target=period)
+        # role and full_ids are checked as --role/--full-ids are, before anything is read: the HR files are
+        # then written for the caller's view (an hr_manager's own --full-ids works, a typed role never raises)
+        who = require_role(warehouse, "run", role, full_ids=full_ids,
+                           minimum="hr_manager" if policy else "hr_staff", target=period)
         with timed(seconds, "ingest") as shown:
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
-        return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, role, full_ids)
+        return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, who.view, who.full_ids)
 
 
 def ingest_note(ingest: dict) -> str:
@@ -439,12 +443,13 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
     warehouse, out = _resolve(warehouse, out)
     use_secret_key()
     with one_writer(warehouse), subflows_without_heartbeats():
-        require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
+        who = require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff",
+                           target=f"{start}..{end}")
         with console.stage("ingest the inbox") as shown:
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
-        return [_close_month(period, warehouse, out, policy, dask_address, ingest)
+        return [_close_month(period, warehouse, out, policy, dask_address, ingest, role=who.view)
                 for period in months_between(start, end)]
 
 
