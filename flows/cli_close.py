@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import RoleOption, caller_role, preflight
-from flows.folders import out_folder
+from flows.folders import folder_parameter, out_folder
 from transforms.ingest import inbox_files
 from transforms.periods import check_period
 from warehouse.db import default_path
@@ -100,7 +100,7 @@ def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, ware
         start_server_early()  # Prefect's server starts while the flows import (GX) and the checks run
         from flows.close import monthly_close
 
-        return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
+        return monthly_close(inbox=folder_parameter(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
                              full_ids=full_ids)
 
@@ -142,7 +142,7 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)
         caller_role(path, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
-        summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path),
+        summaries = backfill_flow(inbox=folder_parameter(inbox), start=start, end=end, warehouse=str(path),
                                   out=str(out_folder(out)), policy=str(policy) if policy else None,
                                   dask_address=dask_address)
     _print_ingest(summaries[0]["ingest"])

@@ -208,7 +208,8 @@ def _unbooked(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> st
 
     frame = unbooked_people(con, period, full_ids)
     shown = [[row["entity"] or "", row["employee_id"] or "", row["name"] or "", row["id_number"] or "",
-              row["region"] or "", f"{row['reason']}：{row['detail']}" if row["detail"] else row["reason"]]
+              # the detail names the file and sheet a row came from: a sheet named like an ID is masked
+              row["region"] or "", redact(f"{row['reason']}：{row['detail']}") if row["detail"] else row["reason"]]
              for row in frame.iter_rows(named=True)]
     return _table("unbooked-table", ["单位", "工号", "姓名", "身份证号", "工资所在城市", "未入账原因"], shown,
                   "本月所有发薪人员均已入账。")

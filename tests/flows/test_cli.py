@@ -131,3 +131,40 @@ def test_the_orchestrators_logs_only_with_verbose(tmp_path, acceptance_ingested,
     assert quiet.stderr.startswith("✓ ingest the inbox") and len(quiet.stderr.strip().splitlines()) == 1, quiet.stderr
     verbose = shebao("--verbose", *args, cwd=tmp_path)
     assert verbose.returncode == 0 and "Flow run '" in verbose.stderr and "Task run '" in verbose.stderr, verbose.stderr
+
+
+def test_an_id_in_the_inbox_folder_name_never_reaches_prefects_parameters(tmp_path, prefect_harness, capfd,
+                                                                            monkeypatch, acceptance_dir):
+    """Prefect keeps every flow run's parameters: an inbox named after a person goes in as an opaque
+    reference (issue 30.3), and the files in it are still read."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from flows.cli import main
+
+    person = "430102199001011237"
+    inbox = tmp_path / f"收件箱-{person}"
+    inbox.mkdir()
+    for source in sorted((acceptance_dir / "inbox").iterdir())[:3]:
+        shutil.copy(source, inbox)
+    monkeypatch.delenv("SHEBAO_WAREHOUSE_KEY", raising=False)
+    monkeypatch.setattr(sys, "argv", ["shebao", "ingest", "--inbox", str(inbox), "--warehouse",
+                                      str(tmp_path / "w.duckdb")])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None), capfd.readouterr().err[-2000:]
+
+    async def parameters() -> str:
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+        return json.dumps([run.parameters for run in runs if run.name and run.flow_id], ensure_ascii=False)
+
+    stored = asyncio.run(parameters())
+    assert "folder:" in stored and person not in stored
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM ingest.loads WHERE status = 'loaded'").fetchone()[0] > 0
+    con.close()

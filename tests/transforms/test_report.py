@@ -100,3 +100,29 @@ def test_report_renders_in_headless_chromium(validated, tmp_path):
 def test_template_is_self_contained():
     template = (Path(__file__).resolve().parents[2] / "transforms" / "templates" / "report.html").read_text()
     assert "http" not in template.replace("http://www.w3.org/2000/svg", "") and "<link" not in template
+
+
+def test_a_sheet_named_like_an_id_is_masked_in_the_unbooked_people(con, tmp_path):
+    """未入账人员 names the file and sheet of a rejected payroll row: a sheet named with an ID number (HR
+    names sheets after people) shows it masked (issue 30.3)."""
+    import openpyxl
+
+    from tests.transforms.test_export import ATTENDANCE, _id, _payroll
+    from transforms.ingest import ingest_inbox
+    from transforms.ledger import compute_ledger
+    from transforms.report import _unbooked
+
+    sheet_id = _id("43010219900101777")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "attendance.csv").write_text(ATTENDANCE + f"2024-03,E1,王芳,{_id('43010219900101000')},星城公司,"
+                                          "2020-01-06,\n", encoding="utf-8")
+    book = openpyxl.Workbook()
+    book.active.title = sheet_id
+    for line in _payroll("E5").splitlines():
+        book.active.append(line.split(","))
+    book.save(inbox / "payroll.xlsx")
+    ingest_inbox(con, inbox)
+    compute_ledger(con, "2024-03")
+    html = _unbooked(con, "2024-03", False)
+    assert "导入时被拒收" in html and sheet_id not in html and mask_id(sheet_id) in html
