@@ -168,3 +168,22 @@ def test_an_id_in_the_inbox_folder_name_never_reaches_prefects_parameters(tmp_pa
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM ingest.loads WHERE status = 'loaded'").fetchone()[0] > 0
     con.close()
+
+
+def test_actions_list_csv_neutralises_formulas_and_says_why_dismissed(cli, tmp_path, acceptance_closed):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    w = ("--warehouse", str(warehouse))
+    code, table, _ = cli("actions", "list", *w)
+    first, second = [line.split()[0] for line in table.strip().splitlines()[:2]]
+    code, _, err = cli("actions", "dismiss", first, "--reason", "\u200b\u200d \u2060", *w)
+    assert code == 2 and "needs a reason" in err and len(err.strip().splitlines()) == 1
+    formula = '=HYPERLINK("http://x.example","点此")'
+    assert cli("actions", "dismiss", first, "--reason", formula, *w)[0] == 0
+    assert cli("actions", "dismiss", second, "--reason", "身份证 430102199001011237 已核对", *w)[0] == 0
+    code, out, _ = cli("actions", "list", "--status", "dismissed", "--format", "csv", *w)
+    rows = {row["action_id"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert rows[first]["dismissed_reason"] == "'" + formula  # shown as text, not run
+    assert rows[second]["dismissed_reason"] == "身份证 430102********1237 已核对"
+    code, out, _ = cli("actions", "list", "--status", "dismissed", "--format", "json", *w)
+    assert {row["action_id"]: row["dismissed_reason"] for row in json.loads(out)}[first] == formula
