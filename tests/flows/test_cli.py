@@ -187,3 +187,23 @@ def test_actions_list_csv_neutralises_formulas_and_says_why_dismissed(cli, tmp_p
     assert rows[second]["dismissed_reason"] == "身份证 430102********1237 已核对"
     code, out, _ = cli("actions", "list", "--status", "dismissed", "--format", "json", *w)
     assert {row["action_id"]: row["dismissed_reason"] for row in json.loads(out)}[first] == formula
+
+
+def test_a_damaged_warehouse_is_one_sentence_exit_2(cli, tmp_path, acceptance_closed):
+    """Blocks overwritten on disk (a bad sector, a copy cut short): whichever block a command meets, it
+    says the warehouse is damaged and what to do (exit 2), never "an unexpected IOException" (issue 30)."""
+    size = acceptance_closed.stat().st_size
+    outcomes = set()
+    for fraction in (0.15, 0.35, 0.55, 0.75, 0.95):
+        warehouse = tmp_path / f"damaged_{fraction}.duckdb"
+        data = bytearray(acceptance_closed.read_bytes())
+        at = int(size * fraction) // 262144 * 262144 + 8
+        data[at:at + 200_000] = b"\xff" * len(data[at:at + 200_000])
+        warehouse.write_bytes(bytes(data))
+        code, _, err = cli("export", "--period", "2024-03", "--format", "csv", "--out", str(tmp_path / "x"),
+                           "--warehouse", str(warehouse))
+        outcomes.add(code)
+        assert code in (0, 2), err
+        if code == 2:
+            assert "is damaged" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert 2 in outcomes
