@@ -144,7 +144,16 @@ def _notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         FROM actions.action_events e JOIN actions.cleanup_actions a USING (action_id)
         WHERE e.to_status = a.status AND e.reason IS NOT NULL
         GROUP BY e.action_id""").fetchall()
-    return dict(rows)
+    return {action_id: _reason_zh(reason) for action_id, reason in rows}
+
+
+def _reason_zh(reason: str) -> str:
+    """Reasons the actions stage wrote in English before issue 30, in the words it writes now."""
+    if reason == "not found again":
+        return "本期核对未再发现该问题"
+    if reason.startswith("transfer ") and reason.endswith(" under way"):
+        return f"转移接续 {reason.removeprefix('transfer ').removesuffix(' under way')} 正在办理"
+    return reason
 
 
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None = None) -> Path:
