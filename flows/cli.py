@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> None:
         if (sentence := storage_error(exc)) is not None:  # a full or read-only disk: the user frees space
             typer.echo(f"shebao: {redact(str(sentence))}", err=True)
             sys.exit(2)
+        from warehouse.db import damaged_sentence
+
+        if (sentence := damaged_sentence(exc)) is not None:  # a damaged file: a sentence, not a crash log
+            typer.echo(f"shebao: {redact(sentence)}", err=True)
+            sys.exit(2)
         if isinstance(exc, duckdb.OutOfMemoryException):
             from warehouse.db import memory_sentence
 

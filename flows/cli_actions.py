@@ -102,13 +102,16 @@ class ListFormat(StrEnum):
 
 def format_rows(rows: list[dict], fmt: str) -> str:
     """The listed actions as JSON (one array of objects) or CSV (a header, then one row per action)."""
-    keys = [key for key, _ in LIST_COLUMNS]
+    from transforms.spreadsheet import neutralise
+
+    keys = [key for key, _ in LIST_COLUMNS] + ["dismissed_reason"]  # a dismissal says why (SPEC §6)
     if fmt == "json":
         return json.dumps([{key: row.get(key) for key in keys} for row in rows], ensure_ascii=False, default=str)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(keys)
-    writer.writerows([["" if row.get(key) is None else row.get(key) for key in keys] for row in rows])
+    # a CSV opens in a spreadsheet: a value starting with = + - @ must not run as a formula there
+    writer.writerows([["" if row.get(key) is None else neutralise(row.get(key)) for key in keys] for row in rows])
     return buffer.getvalue().rstrip("\n")
 
 
@@ -158,13 +161,15 @@ def dismiss_command(
 ) -> None:
     """Dismiss an action (HR managers only); it stays dismissed while the problem persists."""
     from flows.lock import warehouse_lock
+    from transforms.action_updates import clean_note
     from transforms.actions import dismiss
     from transforms.roles import resolve_caller
     from warehouse.db import opened
 
     path = warehouse or default_path()
     with warehouse_lock(path), opened(path) as con:
-        dismiss(con, action_id, reason, resolve_caller(con, "actions dismiss", role, target=action_id).view)
+        # a reason of zero-width characters only is no reason; an ID typed into it is kept masked
+        dismiss(con, action_id, clean_note(reason), resolve_caller(con, "actions dismiss", role, target=action_id).view)
     typer.echo(f"{action_id} dismissed.")
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import RoleOption, preflight
+from flows.cli_common import RoleOption, caller_role, preflight
 from flows.cli_ingest import ProfilesOption, check_profiles
-from flows.folders import out_folder
+from flows.folders import folder_parameter, out_folder
 from transforms.ingest import inbox_files
 from transforms.periods import check_period
 from warehouse.db import default_path
@@ -95,11 +95,14 @@ def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, ware
     from flows.lock import warehouse_lock
 
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
+        preflight(warehouse)
+        # --role and --full-ids settled once, before any flow starts: a refusal is one sentence (audited)
+        caller_role(warehouse, "run", role, full_ids=full_ids, minimum="hr_manager" if policy else "hr_staff",
+                    target=period)
         start_server_early()  # Prefect's server starts while the flows import (GX) and the checks run
         from flows.close import monthly_close
 
-        preflight(warehouse)
-        return monthly_close(inbox=str(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
+        return monthly_close(inbox=folder_parameter(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
                              full_ids=full_ids,
                              profiles=str(profiles) if profiles else None)
@@ -143,7 +146,8 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     path = warehouse or default_path()
     with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)
-        summaries = backfill_flow(inbox=str(inbox), start=start, end=end, warehouse=str(path),
+        caller_role(path, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
+        summaries = backfill_flow(inbox=folder_parameter(inbox), start=start, end=end, warehouse=str(path),
                                   out=str(out_folder(out)), policy=str(policy) if policy else None,
                                   dask_address=dask_address, profiles=str(profiles) if profiles else None)
     _print_ingest(summaries[0]["ingest"])

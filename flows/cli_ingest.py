@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import WarehouseOption, caller_role, preflight
+from flows.folders import folder_parameter
 from transforms.ingest import inbox_files
 from warehouse.db import default_path
 
@@ -46,7 +47,8 @@ def ingest(
         preflight(path)
         caller_role(path, "ingest")
         with console.stage("ingest the inbox") as shown:  # a progress bar over the inbox's files
-            summary = ingest_flow(inbox=str(inbox), warehouse=str(path), profiles=str(profiles) if profiles else None)
+            summary = ingest_flow(inbox=folder_parameter(inbox), warehouse=str(path),
+                                  profiles=str(profiles) if profiles else None)
             shown["note"] = f"{summary['rows_staged']} rows staged, {summary['rows_rejected']} rejected"
     print_ingest_summary(summary)
 

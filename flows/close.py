@@ -16,6 +16,7 @@ close emits the event ``shebao.close.completed`` with its counts (no personal da
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ from transforms.export import changes_markdown, detail_table, export_tables, wri
 from transforms.faults import checkpoint
 from transforms.periods import check_period, is_period, months_between, previous_month
 from transforms.privacy import redact, redacting
-from transforms.roles import require_role
+from transforms.roles import PermissionDenied, require_role
 from transforms.runs import new_run_id, record_flow_run
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError
@@ -370,8 +371,39 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 # ------------------------------------------------------------------------------------------------ flows
 
 
+def final_on_input_errors(fn):
+    """Under ``@redacting``: a run that fails on its input (a missing inbox, a bad period, a refused role) is
+    not retried; the same input fails the same way, and the alert should come now, not after the retries'
+    waits (issue 30). Other failures keep the deployment's retries (every stage is idempotent)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, PermissionDenied):
+            _no_retries()
+            raise
+    return wrapper
+
+
+def _no_retries() -> None:
+    """Set this flow run's retries to none on the server, which decides on a retry when the run fails."""
+    try:
+        run = get_run_context().flow_run
+    except Exception:  # no flow run context
+        return
+    if run is None or not run.empirical_policy.retries:
+        return
+    from prefect.client.orchestration import get_client
+
+    policy = run.empirical_policy.model_copy(update={"retries": 0})
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run_id=run.id, empirical_policy=policy)
+    run.empirical_policy = policy
+
+
 @flow(name="monthly-close", flow_run_name=close_run_name)
 @redacting
+@final_on_input_errors
 def monthly_close(inbox: str | None = None, period: str | None = None, warehouse: str | None = None,
                   out: str | None = None, policy: str | None = None, dask_address: str | None = None,
                   role: str | None = None, full_ids: bool = False, profiles: str | None = None) -> dict:
@@ -388,8 +420,9 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
         policy: policy file (CSV or xlsx) overriding the shipped policy for the regions it names.
         dask_address: Dask scheduler (``tcp://host:8786``) for the per-entity work; default
             ``$SHEBAO_DASK_ADDRESS``, else Prefect's thread pool.
-        role: who the HR files (workbook, forms, declarations) are for.
-        full_ids: full ID numbers in the HR files (an hr_manager's ``--full-ids``; audited).
+        role: act as this role (``--role``: only the caller's granted role or one below it).
+        full_ids: full ID numbers in the HR files (an hr_manager's ``--full-ids``; audited; refused to
+            anyone else before anything is read).
         profiles: import profile file (导入方案, TOML); default the inbox's own ``shebao-import.toml``.
 
     Returns:
@@ -402,12 +435,15 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     use_secret_key()
     seconds: dict = {}
     with one_writer(warehouse), subflows_without_heartbeats():
-        require_role(warehouse, "run", minimum="hr_manager" if policy else "hr_staff", target=period)
+        # role and full_ids are checked as --role/--full-ids are, before anything is read: the HR files are
+        # then written for the caller's view (an hr_manager's own --full-ids works, a typed role never raises)
+        who = require_role(warehouse, "run", role, full_ids=full_ids,
+                           minimum="hr_manager" if policy else "hr_staff", target=period)
         with timed(seconds, "ingest") as shown:
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
-        return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, role, full_ids)
+        return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, who.view, who.full_ids)
 
 
 def ingest_note(ingest: dict) -> str:
@@ -417,6 +453,7 @@ def ingest_note(ingest: dict) -> str:
 
 @flow(name="backfill", flow_run_name=backfill_run_name)
 @redacting
+@final_on_input_errors
 def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | None = None, out: str | None = None,
              policy: str | None = None, dask_address: str | None = None, profiles: str | None = None) -> list[dict]:
     """Close every month from ``start`` to ``end`` in order; the inbox is ingested once, first.
@@ -441,17 +478,19 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
     warehouse, out = _resolve(warehouse, out)
     use_secret_key()
     with one_writer(warehouse), subflows_without_heartbeats():
-        require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
+        who = require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff",
+                           target=f"{start}..{end}")
         with console.stage("ingest the inbox") as shown:
             ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
-        return [_close_month(period, warehouse, out, policy, dask_address, ingest)
+        return [_close_month(period, warehouse, out, policy, dask_address, ingest, role=who.view)
                 for period in months_between(start, end)]
 
 
 @flow(name="daily-ingest", flow_run_name=ingest_run_name)
 @redacting
+@final_on_input_errors
 def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict:
     """Stage the new files of the inbox (the ingest flow) as the warehouse's one writer.
 

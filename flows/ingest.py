@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.folders import folder_path
 from transforms.ingest import ingest_inbox
 from transforms.normalise import NOT_DATA
 from transforms.privacy import redact, redact_file_name, redacting
@@ -125,7 +126,8 @@ def ingest_flow(inbox: str, warehouse: str | None = None, run_id: str | None = N
     """
     run_id = run_id or new_run_id()
     warehouse = str(warehouse) if warehouse else None
-    loads = load_inbox_files(str(inbox), warehouse, run_id, str(profiles) if profiles else None)
+    # an opaque reference when the inbox is named with an ID
+    loads = load_inbox_files(folder_path(str(inbox)), warehouse, run_id, str(profiles) if profiles else None)
     rejects, unknown_regions = run_counts(warehouse, run_id)
     summary = summarise(loads, rejects, unknown_regions)
     summary["run_id"] = run_id

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -77,9 +78,16 @@ def warehouse_lock(warehouse: str | os.PathLike, wait: float | None = None) -> I
         handle.close()  # closing releases the flock; the file stays (its contents only describe the holder)
 
 
+LOCK_MODE = 0o666  # every OS user who may run shebao on this warehouse must be able to take and describe the
+# lock; it holds a pid, a host, a command line and a time, no personal data (the process umask is 077)
+
+
 def _open(path: Path):
     try:
-        return open(path, "a+")  # noqa: SIM115 - held for the whole block
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, LOCK_MODE)
+        if os.fstat(fd).st_uid == os.getuid() and stat.S_IMODE(os.fstat(fd).st_mode) != LOCK_MODE:
+            os.fchmod(fd, LOCK_MODE)  # the umask took the others' bits off (or an older shebao made it 0600)
+        return os.fdopen(fd, "a+")
     except OSError as exc:
         raise WarehouseError(f"Cannot create the lock file {path} ({exc.strerror}); choose another --warehouse.") from None
 

@@ -75,7 +75,7 @@ TYPES = (
     ActionType("CHASE_TRANSFER", "CHS", "催办转移", "联系经办机构催办超期未办的转移接续业务"),
     ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", "转移已办结：请转出地终止原参保记录并更新参保信息"),
     ActionType("UPDATE_POLICY", "POL", "更新政策", "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
-    ActionType("ADD_POLICY", "ADP", "补充政策", "为该参保地补充政策数据（--policy 文件），然后重跑本月"),
+    ActionType("ADD_POLICY", "ADP", "补充政策", "请 HR 经理为该参保地补充政策数据（政策文件），然后重跑本月"),
     ActionType("RECONCILE_BILL", "BIL", "核对账单", "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
     ActionType("PREPARE_RETIREMENT", "RET", "办理退休",
                "核对累计缴费月数；到龄且缴满最低年限的办理退休（停保、申领养老金），不足的可延长缴费至满最低年限"),

@@ -24,7 +24,7 @@ REJECT_REASON = {
     "DUPLICATE_ROW": "重复的行", "MALFORMED_ROW": "行格式错误（列数不对）", "MISSING_FIELD": "必填项为空",
     "BAD_MONTH": "月份格式错误", "BAD_DATE": "日期格式错误", "BAD_AMOUNT": "金额格式错误",
     "NEGATIVE_AMOUNT": "金额为负数", "UNKNOWN_VALUE": "取值无法识别", "NOT_ALLOWED": "无权执行此操作",
-    "NOT_DATA": "不是数据行（合计、样例或填表说明），已跳过",
+    "NOT_DATA": "不是数据行（合计、样例或填表说明），已跳过", "TOO_LONG": "内容过长",
 }
 VERIFIED = {"official": "官方文件", "secondary": "二手资料", "unverified": "未核实", "test": "测试数据",
             True: "已核实", False: "未核实"}

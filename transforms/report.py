@@ -8,6 +8,7 @@ table of the people concerned with the evidence from ``quality.findings.details`
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
@@ -125,17 +126,21 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         by_entity[name] = by_entity.get(name, 0) + 1
 
     action_ids = _action_ids(con, run_id)
+    # a month with no one in its ledger was not checked in any useful sense: never "已完成" and green
+    has_data = bool(con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ?", [period]
+                                ).fetchone()[0])
+    shown_status = STATUS_ZH.get(status, "") if has_data else "无本月数据"
     page = Template(TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(
         title=escape(f"社保月度核对报告 {period}"),
         meta=escape(f"所属期 {period} · 校验开始 {_when(started_at)} · 结束 {_when(finished_at)} · "
-                    f"状态 {STATUS_ZH.get(status, '')} · 查看角色 {who.label}（身份证号"
+                    f"状态 {shown_status} · 查看角色 {who.label}（身份证号"
                     f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
-        warnings=_warnings(warnings),
-        todo=files_not_loaded(con, period, started_at, text) + _todo(con),
+        warnings=_warnings(warnings) + ("" if has_data else NO_DATA_NOTE),
+        todo=files_not_loaded(con, period, started_at, text) + _todo(con, period),
         arrears=_arrears(findings, period, ids, text),
         policy_basis=_policy_basis(con, period),
-        summary=_summary(checks, counts),
+        summary=_summary(checks, counts, has_data),
         charts=_bar_chart("按问题类型", [(titles[c], n) for c, n in counts.items() if n], "chart-by-code")
         + _bar_chart("按单位", sorted(by_entity.items(), key=lambda item: -item[1]), "chart-by-entity"),
         details=_details(checks, findings, ids, text, action_ids),
@@ -144,8 +149,11 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         policy=_policy(con, period, text),
         trend=_trend(con, run_id),
         retirements=_retirements(findings, period, ids, text, action_ids),
-        footer=escape("本报告由 shebao 生成；规则见产品规格 SPEC 第5至7节。数据仅供内部核对使用。"),
+        footer=escape("本报告由 shebao 生成，数据仅供内部核对使用。"),
     )
+
+
+NOWRAP_HEADERS = {"身份证号", "姓名", "工号", "动作编号", "事项编号", "地区", "险种", "执行期间", "行号"}
 
 
 def _table(element_id: str, headers: list[str], rows: list[list], empty: str) -> str:
@@ -153,8 +161,10 @@ def _table(element_id: str, headers: list[str], rows: list[list], empty: str) ->
     if not rows:
         return f'<p id="{element_id}-empty">{escape(empty)}</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape('' if c is None else str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
+    # an ID number, a name or an action id is read whole: never wrapped mid-value
+    cells = [' class="nowrap"' if h in NOWRAP_HEADERS else "" for h in headers]
+    body = "".join("<tr>" + "".join(f"<td{cls}>{escape('' if c is None else str(c))}</td>"
+                                    for cls, c in zip(cells, row, strict=False)) + "</tr>" for row in rows)
     return f'<table id="{element_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -174,21 +184,43 @@ def _action_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple, list
     return found
 
 
-def _todo(con: duckdb.DuckDBPyConnection) -> str:
-    """What to do next: per action type with work left, how many, the next step, where the list is."""
+# What an action type's open work holds up, most first (issue 30): people who cannot be booked at all, then
+# amounts paid or withheld wrong, then time limits (transfers, stopping a record), then records to tidy.
+TODO_RANK = {"ADD_POLICY": 0,
+             "ADJUST_BASE": 1, "CORRECT_WITHHOLDING": 1, "RECONCILE_BILL": 1, "UPDATE_POLICY": 1,
+             "ENROLL_EMPLOYEE": 1, "STOP_CONTRIBUTION": 1, "LINK_PRIOR_HISTORY": 1,
+             "INITIATE_TRANSFER": 2, "CHASE_TRANSFER": 2, "STOP_ORIGIN_RECORD": 2, "UPDATE_TRANSFER_STATUS": 2,
+             "FIX_ID_NUMBER": 3, "MERGE_RECORDS": 3}
+TODO_EFFECT = {0: "{people} 人因此未能入账", 1: "影响缴费或代扣金额", 2: "有办理时限", 3: "影响档案准确"}
+
+
+def _todo(con: duckdb.DuckDBPyConnection, period: str | None = None) -> str:
+    """What to do next, what blocks most first: per action type with work left, what it holds up, how many,
+    the next step, where the list is."""
     from transforms.actions import TYPES
 
     counts = dict(((t, s), n) for t, s, n in con.execute(
         "SELECT action_type, status, count(*) FROM actions.cleanup_actions GROUP BY ALL").fetchall())
+    unbooked = _people_without_policy(con, period) if period else 0
     rows = []
     for t in TYPES:
         open_, submitted = counts.get((t.code, "open"), 0), counts.get((t.code, "submitted"), 0)
         if not open_ and not submitted:
             continue
+        rank = TODO_RANK.get(t.code, 3)
         where = f"动作清单 actions.xlsx 的「{t.name_zh}」工作表" + (f"；{ALSO_IN[t.code]}" if t.code in ALSO_IN else "")
-        rows.append([t.name_zh, open_, submitted, t.todo_zh, where])
-    return _table("todo-table", ["事项", "待处理", "已提交待确认", "下一步", "清单在哪里"], rows,
-                  "没有待处理的事项。")
+        effect = TODO_EFFECT[rank].format(people=unbooked) if rank or unbooked else "本月部分人员未能入账"
+        rows.append(((rank, -(unbooked if rank == 0 else open_ + submitted)),
+                     [t.name_zh, effect, open_, submitted, t.todo_zh, where]))
+    rows.sort(key=lambda row: row[0])
+    return _table("todo-table", ["事项", "影响", "待处理", "已提交待确认", "下一步", "清单在哪里"],
+                  [row for _, row in rows], "没有待处理的事项。")
+
+
+def _people_without_policy(con: duckdb.DuckDBPyConnection, period: str) -> int:
+    """People paid in ``period`` whose region has no pension policy: what 补充政策 holds up."""
+    return con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ? AND NOT has_pension_policy",
+                       [period]).fetchone()[0]
 
 
 def _arrears(findings: list[dict], period: str, ids, text) -> str:
@@ -241,7 +273,8 @@ def _unbooked(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> st
 
     frame = unbooked_people(con, period, full_ids)
     shown = [[row["entity"] or "", row["employee_id"] or "", row["name"] or "", row["id_number"] or "",
-              row["region"] or "", f"{row['reason']}：{row['detail']}" if row["detail"] else row["reason"]]
+              # the detail names the file and sheet a row came from: a sheet named like an ID is masked
+              row["region"] or "", redact(f"{row['reason']}：{row['detail']}") if row["detail"] else row["reason"]]
              for row in frame.iter_rows(named=True)]
     return _table("unbooked-table", ["单位", "工号", "姓名", "身份证号", "工资所在城市", "未入账原因"], shown,
                   "本月所有发薪人员均已入账。")
@@ -262,7 +295,7 @@ def _policy(con: duckdb.DuckDBPyConnection, period: str, text=str) -> str:
     shown = [[text(region), glossary.zh(glossary.INSURANCE, t, "其他险种"), glossary.zh(glossary.HUKOU, hukou, ""),
               f"{start} 至 {end or '今'}", floor, ceiling,
               f"{employer_rate * 100:.2f}%", f"{employee_rate * 100:.2f}%",
-              "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", text(source or "未注明来源"),
+              "" if not (ef or eef) else f"单位 {ef} / 个人 {eef}", text(policy_source_zh(source)),
               glossary.zh(glossary.POLICY_VERIFIED, verified, "未注明")]
              for region, t, start, end, floor, ceiling, employer_rate, employee_rate, ef, eef, source, verified, hukou
              in rows]
@@ -290,6 +323,24 @@ def _policy_basis(con: duckdb.DuckDBPyConnection, period: str) -> str:
     if not lines:
         lines.append("本月台账的缴费金额均基于有来源的政策数据。")
     return '<div id="policy-basis">' + "".join(f'<p class="note">{escape(line)}</p>' for line in lines) + "</div>"
+_CITATION = re.compile(r"[\u4e00-\u9fff]{1,12}〔\d{4}〕\d+号")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_ASSUMED_MARKS = ("default", "verify", "assumed", "推定", "默认")
+
+
+def policy_source_zh(source: str | None) -> str:
+    """A policy row's source as HR reads it: a Chinese source as given; a note with English in it (a
+    developer's "national default — verify locally") is never shown: its document numbers are, and a figure
+    no local document states is labelled 推定 with what to do."""
+    if not source or not source.strip():
+        return "推定：未注明出处，请按参保地当年通知核实"
+    if not _LATIN_WORD.search(source):
+        return source
+    cited = list(dict.fromkeys(_CITATION.findall(source)))
+    assumed = any(mark in source.lower() for mark in _ASSUMED_MARKS) or not cited
+    parts = ([f"依据 {'、'.join(cited)}"] if cited else []) + (
+        ["推定：部分数值为全国默认值，请按参保地当年通知核实"] if assumed else [])
+    return "；".join(parts)
 
 
 def _finding(row: tuple) -> dict:
@@ -308,14 +359,19 @@ def _warnings(warnings) -> str:
     return "".join(f'<p class="note">{escape(str(item))}</p>' for item in items)
 
 
-def _summary(checks: list[CheckInfo], counts: dict[str, int]) -> str:
+NO_DATA_NOTE = ('<p class="note" id="no-data">本月台账中没有任何人员：收件箱里可能没有本月的工资表或考勤表，'
+                '本月实际上没有核对。请放入本月数据后重新运行。</p>')
+
+
+def _summary(checks: list[CheckInfo], counts: dict[str, int], has_data: bool = True) -> str:
     errors = sum(counts[check.code] for check in checks if check.severity == "error")
     warnings = sum(counts[check.code] for check in checks if check.severity == "warning")
     clean = sum(1 for n in counts.values() if n == 0)
+    passed = (f'<div class="card ok"><div class="n">{clean}/{len(counts)}</div>项检查通过</div>' if has_data
+              else '<div class="card none"><div class="n">—</div>无数据，未核对</div>')
     cards = (
         f'<div class="cards"><div class="card error"><div class="n">{errors}</div>错误</div>'
-        f'<div class="card warning"><div class="n">{warnings}</div>警告</div>'
-        f'<div class="card ok"><div class="n">{clean}/{len(counts)}</div>项检查通过</div></div>'
+        f'<div class="card warning"><div class="n">{warnings}</div>警告</div>{passed}</div>'
     )
     rows = "".join(
         f'<tr><td>{escape(check.title_zh)}</td>'

@@ -70,15 +70,26 @@ class Caller:
         return self.role
 
 
-def _audit(con, user: str, role: str, command: str, target: str | None, allowed: bool, reason: str | None) -> None:
+def _audit(con, user: str, role: str, command: str, target: str | None, allowed: bool, reason: str | None,
+           at: datetime | None = None) -> None:
     con.execute("INSERT INTO actions.audit VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [datetime.now(), user, role, command, target, allowed, reason])
+                [at or datetime.now(), user, role, command, target, allowed, reason])
 
 
 def granted_role(con, user: str | None = None) -> str | None:
-    """The role granted to ``user`` (default: the caller) in this warehouse, or None."""
-    row = con.execute("SELECT role FROM actions.roles WHERE user_name = ?", [user or caller()]).fetchone()
+    """The role granted to ``user`` (default: the caller) in this warehouse, or None. Only a row an audited
+    grant explains counts (``actions.granted_roles``, model 025a): a row written into ``actions.roles`` by
+    hand, past ``shebao roles grant``, gives no role."""
+    row = con.execute("SELECT role FROM actions.granted_roles WHERE user_name = ?", [user or caller()]).fetchone()
     return row[0] if row else None
+
+
+def record_grant(con, user_name: str, role: str, by: str, by_role: str, command: str = "roles grant") -> None:
+    """The role row and the audit row that explains it, with one timestamp: ``actions.granted_roles`` pairs
+    them by user, role, granter and time."""
+    now = datetime.now()
+    con.execute("INSERT OR REPLACE INTO actions.roles VALUES (?, ?, ?, ?)", [user_name, role, by, now])
+    _audit(con, by, by_role, command, user_name, True, role, now)
 
 
 def resolve_caller(con, command: str, requested: str | None = None, *, full_ids: bool = False,
@@ -132,9 +143,7 @@ def grant(con, user_name: str, role: str) -> None:
     who = resolve_caller(con, "roles grant", minimum="hr_manager", target=user_name)
     if role != "hr_manager":
         _keep_a_manager(con, user_name.strip())
-    con.execute("INSERT OR REPLACE INTO actions.roles VALUES (?, ?, ?, ?)",
-                [user_name.strip(), role, who.user, datetime.now()])
-    _audit(con, who.user, who.role, "roles grant", user_name.strip(), True, role)
+    record_grant(con, user_name.strip(), role, who.user, who.role)
 
 
 def revoke(con, user_name: str) -> None:
@@ -151,7 +160,7 @@ def revoke(con, user_name: str) -> None:
 def _keep_a_manager(con, user_name: str) -> None:
     if granted_role(con, user_name) != "hr_manager":
         return
-    others = con.execute("SELECT count(*) FROM actions.roles WHERE role = 'hr_manager' AND user_name <> ?",
+    others = con.execute("SELECT count(*) FROM actions.granted_roles WHERE role = 'hr_manager' AND user_name <> ?",
                          [user_name]).fetchone()[0]
     if not others:
         raise ShebaoError(f"{user_name} is the last HR manager of this warehouse; grant another first.")
@@ -160,15 +169,17 @@ def _keep_a_manager(con, user_name: str) -> None:
 def list_roles(con) -> list[tuple]:
     """``(user_name, role, granted_by, granted_at)``, by role then user (any user with a role may look)."""
     resolve_caller(con, "roles list")
-    return con.execute("SELECT user_name, role, granted_by, granted_at FROM actions.roles"
+    return con.execute("SELECT user_name, role, granted_by, granted_at FROM actions.granted_roles"
                        " ORDER BY CASE role WHEN 'hr_manager' THEN 0 WHEN 'hr_staff' THEN 1 ELSE 2 END, user_name"
                        ).fetchall()
 
 
-def require_role(warehouse, command: str, *, minimum: str = "finance", target: str | None = None) -> Caller:
+def require_role(warehouse, command: str, requested: str | None = None, *, full_ids: bool = False,
+                 minimum: str = "finance", target: str | None = None) -> Caller:
     """:func:`resolve_caller` on a connection of its own: the flows call it, so a run started by a
-    deployment's worker (no CLI in between) needs a role granted to the worker's OS user too."""
+    deployment's worker (no CLI in between) needs a role granted to the worker's OS user too, and a
+    ``role``/``full_ids`` parameter is checked against it as ``--role``/``--full-ids`` are."""
     from warehouse.db import opened
 
     with opened(warehouse) as con:
-        return resolve_caller(con, command, minimum=minimum, target=target)
+        return resolve_caller(con, command, requested, full_ids=full_ids, minimum=minimum, target=target)

@@ -11,7 +11,7 @@ continue on sheets named ``name (2)``…
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -110,7 +110,8 @@ class TableWorkbook:
         self.close()
 
     def add_table(self, name: str, frame: pl.DataFrame, headers: dict[str, str], money: Set[str] = frozenset(),
-                  widths: dict[str, int] | None = None, percent: Set[str] = frozenset()) -> None:
+                  widths: dict[str, int] | None = None, percent: Set[str] = frozenset(),
+                  choices: dict[str, Sequence[str]] | None = None) -> None:
         columns = list(headers)
         frame = frame.select(columns)
         per_sheet = EXCEL_MAX_ROWS - 1
@@ -118,10 +119,11 @@ class TableWorkbook:
         for part in range(parts):
             title = name[:31] if part == 0 else f"{name[:25]} ({part + 1})"
             self._write_sheet(title, frame.slice(part * per_sheet, per_sheet), headers,
-                              {c: _MONEY_STYLE for c in money} | {c: _PERCENT_STYLE for c in percent}, widths or {})
+                              {c: _MONEY_STYLE for c in money} | {c: _PERCENT_STYLE for c in percent}, widths or {},
+                              choices or {})
 
     def _write_sheet(self, title: str, frame: pl.DataFrame, headers: dict[str, str], styles: dict[str, int],
-                     widths: dict[str, int]) -> None:
+                     widths: dict[str, int], choices: dict[str, Sequence[str]] | None = None) -> None:
         columns = list(headers)
         letters = [_column_letter(i) for i in range(len(columns))]
         last = f"{letters[-1]}{frame.height + 1}"
@@ -142,7 +144,8 @@ class TableWorkbook:
                         f'<row r="1">{header}</row>').encode())
             for xml in _chunks_xml(frame, row_xml):
                 part.write(xml)
-            part.write(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>'.encode())
+            part.write(f'</sheetData><autoFilter ref="A1:{last}"/>{_validations(columns, letters, choices)}'
+                       '</worksheet>'.encode())
 
     def _shared(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with each text column's shared-string index beside it (new texts join the table): each
@@ -273,12 +276,28 @@ _STYLES = (
 )
 
 
+def _validations(columns: list[str], letters: list[str], choices: dict[str, Sequence[str]] | None) -> str:
+    """A dropdown (list data validation) on every data row of each column in ``choices``; typing anything
+    else is refused by Excel with a message naming the values."""
+    rules = []
+    for column, letter in zip(columns, letters, strict=True):
+        values = (choices or {}).get(column)
+        if not values:
+            continue
+        listed = "、".join(values)
+        rules.append(f'<dataValidation type="list" allowBlank="1" showInputMessage="1" showErrorMessage="1" '
+                     f'errorTitle="取值无效" error="{escape(f"请从下拉列表中选择：{listed}")}" '
+                     f'sqref="{letter}2:{letter}{EXCEL_MAX_ROWS}">'
+                     f'<formula1>{escape(chr(34) + ",".join(values) + chr(34))}</formula1></dataValidation>')
+    return f'<dataValidations count="{len(rules)}">{"".join(rules)}</dataValidations>' if rules else ""
+
+
 def write_sheet(workbook: TableWorkbook, name: str, frame: pl.DataFrame, headers: dict[str, str],
                 money: Set[str] = frozenset(), widths: dict[str, int] | None = None,
-                percent: Set[str] = frozenset()) -> None:
+                percent: Set[str] = frozenset(), choices: dict[str, Sequence[str]] | None = None) -> None:
     """One sheet: a bold header row with the Chinese names, then the rows; money as 0.00 numbers, the
-    ``percent`` columns (rates, fractions) as 0.00% numbers."""
-    workbook.add_table(name, frame, headers, money, widths, percent)
+    ``percent`` columns (rates, fractions) as 0.00% numbers, ``choices`` columns with a dropdown."""
+    workbook.add_table(name, frame, headers, money, widths, percent, choices)
 
 
 def new_workbook(path: Path) -> TableWorkbook:

@@ -21,13 +21,14 @@ import polars as pl
 from transforms import glossary
 from transforms.actions import BY_TYPE, TYPES, list_actions
 from transforms.evidence import findings_sentences, registry, titles
-from transforms.privacy import mask_id, redact
+from transforms.privacy import mask_id, redact, redact_series
 from transforms.roles import get_role
 from transforms.spreadsheet import new_workbook, write_sheet
 
 NO_ENTITY = "未关联单位"
 # The round trip reads these three columns back (transforms.action_updates): keep the names.
 ID_COLUMN, STATUS_COLUMN, NOTE_COLUMN = "动作编号", "处理状态", "处理说明"
+STATUS_CHOICES = ("待处理", "已提交", "忽略")  # the 处理状态 dropdown: what HR may write back
 HEADERS = {
     "action_id": ID_COLUMN, "status": STATUS_COLUMN, "note": NOTE_COLUMN, "severity": "严重程度",
     "period_first_seen": "首次发现", "period_last_seen": "最近发现", "entity": "单位", "employee_id": "工号",
@@ -145,7 +146,16 @@ def _notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         FROM actions.action_events e JOIN actions.cleanup_actions a USING (action_id)
         WHERE e.to_status = a.status AND e.reason IS NOT NULL
         GROUP BY e.action_id""").fetchall()
-    return dict(rows)
+    return {action_id: _reason_zh(reason) for action_id, reason in rows}
+
+
+def _reason_zh(reason: str) -> str:
+    """Reasons the actions stage wrote in English before issue 30, in the words it writes now."""
+    if reason == "not found again":
+        return "本期核对未再发现该问题"
+    if reason.startswith("transfer ") and reason.endswith(" under way"):
+        return f"转移接续 {reason.removeprefix('transfer ').removesuffix(' under way')} 正在办理"
+    return reason
 
 
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None = None) -> Path:
@@ -153,6 +163,9 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None 
     full_ids = get_role(role).sees_full_ids
     actions = readable_actions(con, list_actions(con, role=role), full_ids)
     notes = _notes(con)
+    if not full_ids:  # notes are free text: an ID typed into one (before notes were stored masked) is masked
+        notes = {key: redact(note) for key, note in notes.items()}
+        actions = actions.with_columns(redact_series(actions["dismissed_reason"].cast(pl.String)))
     actions = actions.with_columns(pl.col("action_id").replace_strict(notes, default=None, return_dtype=pl.String)
                                    .alias("note"))
     return write_action_rows(actions, path, full_ids)
@@ -219,6 +232,7 @@ def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path
         frame, headers, money = _type_sheet(code, labelled.filter(pl.col("action_type") == code))
         write_sheet(workbook, t.name_zh, frame, headers, money=money,
                     widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
-                            "problems": 24, "note": 24, "arrears_months": 24})
+                            "problems": 24, "note": 24, "arrears_months": 24},
+                    choices={"status": STATUS_CHOICES})  # what the round trip reads (action_updates.WORDS)
     workbook.close()
     return path

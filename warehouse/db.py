@@ -107,8 +107,30 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
     return con
 
 
+DAMAGE_MARKS = ("corrupt", "checksum", "invalid block", "failed to read", "unexpected end of file",
+                "could not read enough bytes")
+
+
+def damaged_sentence(exc: BaseException, path: str | os.PathLike | None = None) -> str | None:
+    """One sentence when ``exc`` is DuckDB finding the warehouse file damaged (a block that fails its
+    checksum, a file cut short): what happened and what to do; None for any other error."""
+    import duckdb
+
+    if not isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.SerializationException):
+        return None
+    if not any(mark in str(exc).lower() for mark in DAMAGE_MARKS):
+        return None
+    where = f"The warehouse {path}" if path is not None else "The warehouse"
+    return (f"{where} is damaged (DuckDB found a block it cannot read); restore it from your last backup, or"
+            " rebuild it by running the closes again from the inbox into a new --warehouse.")
+
+
 def _explain_attach_error(path: Path, message: str, *, encrypted: bool) -> str:
     lowered = message.lower()
+    if any(mark in lowered for mark in DAMAGE_MARKS):
+        import duckdb
+
+        return damaged_sentence(duckdb.IOException(message), path) or message
     if "could not set lock" in lowered or "conflicting lock" in lowered:
         return busy_sentence(path, message)
     if "out of memory" in lowered or "could not allocate" in lowered:

@@ -25,7 +25,9 @@ def seed_first_manager(con) -> str | None:
     """The user who creates (or first upgrades) the warehouse becomes its hr_manager, when no one has a role."""
     if con.execute("SELECT count(*) FROM actions.roles").fetchone()[0]:
         return None
-    user = caller()
-    # the row itself records it (granted_by = the user): no audit row, the audit is of requests
-    con.execute("INSERT INTO actions.roles VALUES (?, 'hr_manager', ?, ?)", [user, user, datetime.now()])
+    user, now = caller(), datetime.now()
+    # the creation record explains the row (actions.granted_roles counts only rows an audit row explains)
+    con.execute("INSERT INTO actions.roles VALUES (?, 'hr_manager', ?, ?)", [user, user, now])
+    con.execute("INSERT INTO actions.audit VALUES (?, ?, 'hr_manager', 'create warehouse', ?, true, 'hr_manager')",
+                [now, user, user])
     return user

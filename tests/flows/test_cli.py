@@ -131,3 +131,79 @@ def test_the_orchestrators_logs_only_with_verbose(tmp_path, acceptance_ingested,
     assert quiet.stderr.startswith("✓ ingest the inbox") and len(quiet.stderr.strip().splitlines()) == 1, quiet.stderr
     verbose = shebao("--verbose", *args, cwd=tmp_path)
     assert verbose.returncode == 0 and "Flow run '" in verbose.stderr and "Task run '" in verbose.stderr, verbose.stderr
+
+
+def test_an_id_in_the_inbox_folder_name_never_reaches_prefects_parameters(tmp_path, prefect_harness, capfd,
+                                                                            monkeypatch, acceptance_dir):
+    """Prefect keeps every flow run's parameters: an inbox named after a person goes in as an opaque
+    reference (issue 30.3), and the files in it are still read."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from flows.cli import main
+
+    person = "430102199001011237"
+    inbox = tmp_path / f"收件箱-{person}"
+    inbox.mkdir()
+    for source in sorted((acceptance_dir / "inbox").iterdir())[:3]:
+        shutil.copy(source, inbox)
+    monkeypatch.delenv("SHEBAO_WAREHOUSE_KEY", raising=False)
+    monkeypatch.setattr(sys, "argv", ["shebao", "ingest", "--inbox", str(inbox), "--warehouse",
+                                      str(tmp_path / "w.duckdb")])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None), capfd.readouterr().err[-2000:]
+
+    async def parameters() -> str:
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+        return json.dumps([run.parameters for run in runs if run.name and run.flow_id], ensure_ascii=False)
+
+    stored = asyncio.run(parameters())
+    assert "folder:" in stored and person not in stored
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM ingest.loads WHERE status = 'loaded'").fetchone()[0] > 0
+    con.close()
+
+
+def test_actions_list_csv_neutralises_formulas_and_says_why_dismissed(cli, tmp_path, acceptance_closed):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    w = ("--warehouse", str(warehouse))
+    code, table, _ = cli("actions", "list", *w)
+    first, second = [line.split()[0] for line in table.strip().splitlines()[:2]]
+    code, _, err = cli("actions", "dismiss", first, "--reason", "\u200b\u200d \u2060", *w)
+    assert code == 2 and "needs a reason" in err and len(err.strip().splitlines()) == 1
+    formula = '=HYPERLINK("http://x.example","点此")'
+    assert cli("actions", "dismiss", first, "--reason", formula, *w)[0] == 0
+    assert cli("actions", "dismiss", second, "--reason", "身份证 430102199001011237 已核对", *w)[0] == 0
+    code, out, _ = cli("actions", "list", "--status", "dismissed", "--format", "csv", *w)
+    rows = {row["action_id"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert rows[first]["dismissed_reason"] == "'" + formula  # shown as text, not run
+    assert rows[second]["dismissed_reason"] == "身份证 430102********1237 已核对"
+    code, out, _ = cli("actions", "list", "--status", "dismissed", "--format", "json", *w)
+    assert {row["action_id"]: row["dismissed_reason"] for row in json.loads(out)}[first] == formula
+
+
+def test_a_damaged_warehouse_is_one_sentence_exit_2(cli, tmp_path, acceptance_closed):
+    """Blocks overwritten on disk (a bad sector, a copy cut short): whichever block a command meets, it
+    says the warehouse is damaged and what to do (exit 2), never "an unexpected IOException" (issue 30)."""
+    size = acceptance_closed.stat().st_size
+    outcomes = set()
+    for fraction in (0.15, 0.35, 0.55, 0.75, 0.95):
+        warehouse = tmp_path / f"damaged_{fraction}.duckdb"
+        data = bytearray(acceptance_closed.read_bytes())
+        at = int(size * fraction) // 262144 * 262144 + 8
+        data[at:at + 200_000] = b"\xff" * len(data[at:at + 200_000])
+        warehouse.write_bytes(bytes(data))
+        code, _, err = cli("export", "--period", "2024-03", "--format", "csv", "--out", str(tmp_path / "x"),
+                           "--warehouse", str(warehouse))
+        outcomes.add(code)
+        assert code in (0, 2), err
+        if code == 2:
+            assert "is damaged" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert 2 in outcomes

@@ -247,3 +247,23 @@ def test_a_handoff_lets_go_of_its_frame_that_prefect_would_keep(tmp_path):
         return kept, made[0]() is not None
 
     assert close() == (True, False)
+
+
+def test_an_input_error_is_not_retried(prefect_harness, tmp_path):
+    """Deployed, a failure is retried (SHEBAO_RETRIES, SHEBAO_RETRY_DELAY apart); a missing inbox would fail
+    the same way each time, so it fails at once and the alert comes now (issue 30)."""
+    import time as clock
+
+    from prefect.client.orchestration import get_client
+
+    from flows.close import daily_ingest
+
+    deployed = daily_ingest.with_options(retries=2, retry_delay_seconds=20)  # as flows.close._retried builds it
+    started = clock.monotonic()
+    state = deployed(inbox=str(tmp_path / "nowhere"), warehouse=str(tmp_path / "w.duckdb"), return_state=True)
+    assert state.is_failed() and clock.monotonic() - started < 20
+    with pytest.raises(InputError, match="nowhere"):
+        state.result()
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.run_count == 1

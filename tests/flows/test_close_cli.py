@@ -115,3 +115,63 @@ def test_demo_prints_the_three_outputs(tmp_path):
     assert "Flow run" not in err and "Task run" not in err and "temporary server" not in err, err[-3000:]
     summary = next(line for line in out.splitlines() if line.startswith(f"{close_to}: "))
     assert "{" not in summary and " findings (" in summary and "actions: " in summary
+
+
+# ------------------------------------------------ --role and --full-ids on `run`, checked before any work (30.1)
+
+FULL_ID = r"(?<![0-9*])\d{17}[\dX](?![0-9])"
+
+
+def _demoted(acceptance_ingested: Path, tmp_path: Path) -> Path:
+    """A copy of the ingested acceptance warehouse in which "boss" is the HR manager and this user HR staff,
+    granted as `shebao roles grant` grants (audited)."""
+    from transforms.roles import caller, grant
+    from warehouse.db import opened
+
+    path = tmp_path / "demoted.duckdb"
+    shutil.copy(acceptance_ingested, path)
+    with opened(path) as con:
+        grant(con, "boss", "hr_manager")
+        grant(con, caller(), "hr_staff")
+    return path
+
+
+def _one_sentence(result: tuple[int, str, str], words: str) -> None:
+    code, _, err = result
+    assert code == 2, err[-3000:]
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err[-3000:]
+
+
+def test_run_refuses_a_raised_role_or_full_ids_before_any_work(tmp_path, acceptance_dir, acceptance_ingested):
+    warehouse = _demoted(acceptance_ingested, tmp_path)
+    loads = query(warehouse, "SELECT count(*) FROM ingest.loads")
+    base = ("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD, "--warehouse", str(warehouse),
+            "--out", str(tmp_path / "out"))
+    _one_sentence(_finish(shebao(*base, "--role", "hr_manager", "--full-ids", cwd=tmp_path), 300), "may only lower")
+    _one_sentence(_finish(shebao(*base, "--full-ids", cwd=tmp_path), 300), "may not see full ID numbers")
+    _one_sentence(_finish(shebao(*base, "--role", "finance", cwd=tmp_path), 300), "may not run `run`")
+    assert not (tmp_path / "out").exists()
+    assert query(warehouse, "SELECT count(*) FROM ingest.loads") == loads  # nothing ingested
+    refused = query(warehouse, "SELECT role, reason FROM actions.audit WHERE command = 'run' AND NOT allowed")
+    assert ("hr_manager", "--role above the granted role") in refused
+    assert ("hr_staff", "--full-ids needs hr_manager") in refused and ("finance", "needs hr_staff") in refused
+
+
+@pytest.mark.slow
+def test_the_managers_own_run_with_full_ids_works_end_to_end(tmp_path, acceptance_dir, acceptance_ingested):
+    import re
+    import zipfile
+
+    from transforms.roles import caller
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_ingested, warehouse)  # its creator (this user) is its hr_manager
+    code, out, err = _finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD,
+                                    "--policy", str(acceptance_dir / "policy.csv"), "--warehouse", str(warehouse),
+                                    "--out", str(tmp_path / "out"), "--full-ids", cwd=tmp_path))
+    assert code == 0, err[-3000:]
+    with zipfile.ZipFile(tmp_path / "out" / PERIOD / "actions.xlsx") as book:
+        text = "".join(book.read(n).decode("utf-8", "replace") for n in book.namelist())
+    assert re.search(FULL_ID, text)
+    assert (caller(), "hr_manager", True) in query(
+        warehouse, "SELECT actor, role, allowed FROM actions.audit WHERE command = 'run' AND reason = '--full-ids'")

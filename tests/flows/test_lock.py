@@ -167,3 +167,33 @@ def test_duckdb_held_by_another_program_names_it(tmp_path: Path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_another_os_user_can_take_the_lock_after_this_one(tmp_path_factory):
+    """The lock file holds no personal data: made 0600 (the process umask), it locked every other OS user out
+    of a shared warehouse for good (issue 30). A real second user takes it after this process let go."""
+    import pwd
+    import stat
+    import subprocess
+    import tempfile
+
+    if os.getuid() != 0:
+        pytest.skip("creating a second OS user needs root")
+    user = "shebao_lock_test"
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", user], check=True)
+    shared = Path(tempfile.mkdtemp(prefix="shebao-shared-"))
+    shared.chmod(0o777)
+    warehouse = shared / "w.duckdb"
+    with warehouse_lock(warehouse, wait=0) as path:
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666
+    # the other user runs the system Python (the project's venv is not theirs to run) and does what
+    # warehouse_lock does with the file: open it for appending, flock it, write itself in
+    script = ("import fcntl, sys; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB);"
+              " f.write('{}'); print('held')")
+    done = subprocess.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", script, str(path)],
+                          capture_output=True, text=True, cwd=shared, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "held", done.stderr[-2000:]

@@ -279,3 +279,49 @@ def test_a_flow_run_without_the_cli_needs_a_role_too(demoted, prefect_harness, a
         monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(demoted),
                       out=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- grants are verifiable (issue 30.4)
+
+def test_a_role_row_no_audited_grant_explains_gives_no_role(tmp_path, shebao):
+    """Anyone who can write the warehouse file can write its roles table; only rows an audited grant (or the
+    warehouse's creation) explains count, so writing a row, or changing a granted one, gives nothing."""
+    from transforms.roles import caller, grant, granted_role
+    from warehouse.db import connect
+
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    try:
+        grant(con, "boss", "hr_manager")
+        grant(con, caller(), "hr_staff")
+        granted = con.execute("SELECT actor, role, command, target, reason FROM actions.audit WHERE allowed"
+                              " ORDER BY occurred_at").fetchall()
+        assert granted == [(caller(), "hr_manager", "create warehouse", caller(), "hr_manager"),
+                           (caller(), "hr_manager", "roles grant", "boss", "hr_manager"),
+                           (caller(), "hr_manager", "roles grant", caller(), "hr_staff")]  # who, what, when
+        assert granted_role(con) == "hr_staff" and granted_role(con, "boss") == "hr_manager"
+        # the staff member raises themselves, adds a friend, and writes a matching-looking row by hand
+        con.execute("UPDATE actions.roles SET role = 'hr_manager' WHERE user_name = ?", [caller()])
+        con.execute("INSERT INTO actions.roles SELECT 'mallory', 'hr_manager', granted_by, granted_at"
+                    " FROM actions.roles WHERE user_name = 'boss'")
+        assert granted_role(con) is None and granted_role(con, "mallory") is None
+        assert granted_role(con, "boss") == "hr_manager"
+    finally:
+        con.close()
+    code, _, err = shebao("actions", "list", "--warehouse", str(path))
+    assert code == 2 and "has no role" in err
+
+
+def test_a_revoked_row_written_back_gives_no_role(tmp_path):
+    from transforms.roles import grant, granted_role, revoke
+    from warehouse.db import connect
+
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        grant(con, "clerk", "finance")
+        row = con.execute("SELECT * FROM actions.roles WHERE user_name = 'clerk'").fetchall()
+        revoke(con, "clerk")
+        con.execute("INSERT INTO actions.roles VALUES (?, ?, ?, ?)", list(row[0]))
+        assert granted_role(con, "clerk") is None
+    finally:
+        con.close()

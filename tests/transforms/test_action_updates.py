@@ -45,6 +45,14 @@ def fill(path, choices: dict[str, tuple[str, str | None]], extra: tuple | None =
     book.save(path)
 
 
+def demote(con, role: str) -> None:
+    """Another user becomes the HR manager and this one ``role``, granted as `shebao roles grant` does."""
+    from transforms.roles import caller, grant
+
+    grant(con, "boss", "hr_manager")
+    grant(con, caller(), role)
+
+
 def ids_by_type(runs):  # noqa: F811
     # the hand-built loads of make_warehouse took ids 1-4 without the sequence
     runs.con.execute("SELECT nextval('ingest.load_id_seq') FROM range(10)").fetchall()
@@ -102,9 +110,7 @@ def test_a_user_who_may_not_dismiss_is_refused(runs, tmp_path):  # noqa: F811
     runs.run("2024-03", findings())
     ids = ids_by_type(runs)
     # this user is hr_staff in this warehouse (the roles table of SPEC §8)
-    runs.con.execute("CREATE TABLE IF NOT EXISTS actions.roles (user_name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL,"
-                     " granted_by VARCHAR NOT NULL, granted_at TIMESTAMP NOT NULL)")
-    runs.con.execute("INSERT OR REPLACE INTO actions.roles VALUES (?, 'hr_staff', 'test', now())", [getpass.getuser()])
+    demote(runs.con, "hr_staff")
     inbox = tmp_path / "inbox"
     path = write_workbook(runs.con, inbox / "filled.xlsx")
     fill(path, {ids["CORRECT_WITHHOLDING"]: ("忽略", "不需要"), ids["ENROLL_EMPLOYEE"]: ("已提交", None)})
@@ -128,3 +134,118 @@ def test_submit_from_the_command_and_list_by_status(runs):  # noqa: F811
                              " WHERE event = 'submitted'").fetchall()
     assert event == [("open", "submitted", "已在网上办理")]
     assert json.loads(runs.actions()[ids["ENROLL_EMPLOYEE"]]["d"])["name"] == "张三"
+
+
+# ------------------------------------------------------------------- issue 30: roles, notes, odd rows
+
+def _rejects(runs):  # noqa: F811
+    return runs.con.execute("SELECT sheet, row_number, reason_code, reason FROM ingest.rejects ORDER BY ALL").fetchall()
+
+
+def test_an_owner_without_a_passwd_entry_gets_no_role(runs, tmp_path):  # noqa: F811
+    """The file's owner decides; a uid with no user name is not the (manager) user running shebao."""
+    import os
+    import pwd
+
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    uid = next(u for u in range(54321, 60000) if not _has_passwd(pwd, u))
+    path = write_workbook(runs.con, tmp_path / "inbox" / "filled.xlsx")
+    fill(path, {ids["ENROLL_EMPLOYEE"]: ("已提交", None), ids["CORRECT_WITHHOLDING"]: ("忽略", "不需要")})
+    os.chown(path, uid, -1)
+    [load] = ingest_inbox(runs.con, tmp_path / "inbox")
+    assert (load["applied"], load["rows_rejected"]) == (0, 2)
+    assert {a["status"] for a in runs.actions().values()} == {"open"}
+    assert {r[2] for r in _rejects(runs)} == {"NOT_ALLOWED"}
+    assert runs.con.execute("SELECT DISTINCT actor, role FROM actions.workbook_updates").fetchall() == [
+        (f"uid{uid}", "none")]
+
+
+def _has_passwd(pwd, uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.mark.parametrize("role", ["finance", None])
+def test_finance_or_no_role_cannot_submit_or_dismiss(runs, tmp_path, role):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    if role:
+        demote(runs.con, role)
+    else:
+        from transforms.roles import caller, grant
+
+        grant(runs.con, "boss", "hr_manager")
+        runs.con.execute("DELETE FROM actions.roles WHERE user_name = ?", [caller()])
+    path = write_workbook(runs.con, tmp_path / "inbox" / "filled.xlsx")
+    fill(path, {ids["ENROLL_EMPLOYEE"]: ("已提交", None), ids["CORRECT_WITHHOLDING"]: ("忽略", "不需要")})
+    ingest_inbox(runs.con, tmp_path / "inbox")
+    assert {a["status"] for a in runs.actions().values()} == {"open"}
+    assert [r[2] for r in _rejects(runs)] == ["NOT_ALLOWED", "NOT_ALLOWED"]
+
+
+@pytest.mark.parametrize("typed", ["430102199001011237", "４３０１０２１９９００１０１１２３７", "430102-19900101-1237"])
+def test_an_id_typed_into_a_note_is_masked_everywhere_it_is_kept(runs, tmp_path, typed):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    path = write_workbook(runs.con, tmp_path / "inbox" / "filled.xlsx")
+    fill(path, {ids["CORRECT_WITHHOLDING"]: ("忽略", f"此人{typed}已补扣"), ids["ENROLL_EMPLOYEE"]: ("已提交", typed)})
+    ingest_inbox(runs.con, tmp_path / "inbox")
+    assert runs.actions()[ids["CORRECT_WITHHOLDING"]]["status"] == "dismissed"
+    kept = runs.con.execute("SELECT string_agg(reason, '|') FROM actions.action_events").fetchone()[0]
+    kept += runs.con.execute("SELECT string_agg(note, '|') FROM actions.workbook_updates").fetchone()[0]
+    kept += str(runs.con.execute("SELECT list(dismissed_reason) FROM actions.cleanup_actions").fetchone()[0])
+    assert "430102********1237" in kept
+    text = "".join(str(c) for sheet in openpyxl.load_workbook(write_workbook(runs.con, tmp_path / "next.xlsx"))
+                   for row in sheet.iter_rows(values_only=True) for c in row)
+    assert "430102********1237" in text
+    for shown in (kept, text):
+        digits = "".join(ch for ch in __import__("unicodedata").normalize("NFKC", shown) if ch.isdigit() or ch == "|")
+        assert "19900101" not in digits
+
+
+def test_rejected_rows_name_the_action_the_excel_row_and_what_to_write(runs, tmp_path):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    path = write_workbook(runs.con, tmp_path / "inbox" / "filled.xlsx")
+    fill(path, {ids["CORRECT_WITHHOLDING"]: ("做完了", None), ids["STOP_CONTRIBUTION"]: ("忽略", "\u200b \u200d")})
+    ingest_inbox(runs.con, tmp_path / "inbox")
+    (_, n1, code1, text1), (_, n2, code2, text2) = _rejects(runs)
+    assert (n1, code1) == (1, "MISSING_FIELD") and (n2, code2) == (1, "UNKNOWN_VALUE")  # zero-width is no reason
+    assert "第2行" in text1 and ids["STOP_CONTRIBUTION"] in text1  # data row 1 is Excel's row 2
+    assert "第2行" in text2 and ids["CORRECT_WITHHOLDING"] in text2 and "待处理、已提交 或 忽略" in text2
+
+
+def test_two_rows_for_one_action_the_last_wins(runs, tmp_path):  # noqa: F811
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    path = write_workbook(runs.con, tmp_path / "inbox" / "filled.xlsx")
+    fill(path, {ids["CORRECT_WITHHOLDING"]: ("忽略", "先写的原因")},
+         extra=("更正代扣", ids["CORRECT_WITHHOLDING"], "已提交"))
+    ingest_inbox(runs.con, tmp_path / "inbox")
+    assert runs.actions()[ids["CORRECT_WITHHOLDING"]]["status"] == "submitted"
+    assert [(r[1], r[2]) for r in _rejects(runs)] == [(1, "DUPLICATE_ROW")]
+    assert runs.con.execute("SELECT count(*) FROM actions.action_events WHERE event IN ('submitted', 'dismissed')"
+                            ).fetchone() == (1,)
+
+
+def test_a_row_for_a_dismissed_action_and_an_overlong_note_are_reported(runs, tmp_path):  # noqa: F811
+    from transforms.actions import dismiss
+
+    runs.run("2024-03", findings())
+    ids = ids_by_type(runs)
+    dismiss(runs.con, ids["ENROLL_EMPLOYEE"], "线下已办", role="hr_manager")
+    path = write_workbook(runs.con, tmp_path / "inbox" / "filled.xlsx")
+    fill(path, {ids["ENROLL_EMPLOYEE"]: ("已提交", None)})
+    # a cell holds 32,767 characters (openpyxl cuts there too): a longer note comes as CSV
+    (tmp_path / "inbox" / "notes.csv").write_text(f"动作编号,处理状态,处理说明\n{ids['CORRECT_WITHHOLDING']},忽略,{'长' * 32768}\n",
+                                                 encoding="utf-8")
+    ingest_inbox(runs.con, tmp_path / "inbox")
+    rejects = {r[2]: r[3] for r in _rejects(runs)}
+    assert set(rejects) == {"NOT_ALLOWED", "TOO_LONG"}
+    assert "忽略" in rejects["NOT_ALLOWED"] and "32767" in rejects["TOO_LONG"]
+    assert runs.actions()[ids["ENROLL_EMPLOYEE"]]["status"] == "dismissed"
+    assert runs.actions()[ids["CORRECT_WITHHOLDING"]]["status"] == "open"

@@ -21,3 +21,13 @@ def test_anything_else_is_one_sentence_naming_the_option(bad):
     with pytest.raises(InputError, match=r"^The period "):
         check_period(bad)
 
+
+
+@pytest.mark.parametrize("typed", ["0000-01", "9999-12", "1989-12"])
+def test_a_month_outside_any_data_is_refused(typed):
+    from transforms.periods import check_period
+    from warehouse.errors import InputError
+
+    with pytest.raises(InputError, match=f"{typed} is not a month shebao can close"):
+        check_period(typed, "--period")
+    assert check_period("2024-03") == "2024-03"

@@ -126,3 +126,66 @@ def test_arrears_say_where_data_starts_and_that_late_fees_are_estimates(con):
     # 1920.00 × 0.05% × 31 days (02-29 → 03-31) = 29.76
     assert "2024-02" in section and "29.76" in section and "估算" in section and "2024-03-31" in section
     assert 'id="arrears-before-data"' in section and "1 人入职早于本系统最早的工资数据" in section
+def test_a_sheet_named_like_an_id_is_masked_in_the_unbooked_people(con, tmp_path):
+    """未入账人员 names the file and sheet of a rejected payroll row: a sheet named with an ID number (HR
+    names sheets after people) shows it masked (issue 30.3)."""
+    import openpyxl
+
+    from tests.transforms.test_export import ATTENDANCE, _id, _payroll
+    from transforms.ingest import ingest_inbox
+    from transforms.ledger import compute_ledger
+    from transforms.report import _unbooked
+
+    sheet_id = _id("43010219900101777")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "attendance.csv").write_text(ATTENDANCE + f"2024-03,E1,王芳,{_id('43010219900101000')},星城公司,"
+                                          "2020-01-06,\n", encoding="utf-8")
+    book = openpyxl.Workbook()
+    book.active.title = sheet_id
+    for line in _payroll("E5").splitlines():
+        book.active.append(line.split(","))
+    book.save(inbox / "payroll.xlsx")
+    ingest_inbox(con, inbox)
+    compute_ledger(con, "2024-03")
+    html = _unbooked(con, "2024-03", False)
+    assert "导入时被拒收" in html and sheet_id not in html and mask_id(sheet_id) in html
+
+
+def test_policy_sources_read_as_chinese_and_what_no_document_states_is_assumed():
+    from transforms.report import policy_source_zh
+
+    shipped = ("seed document (人事系统 article); lower than other published 2024 figures; rates: 国办发〔2019〕13号"
+               " (employer 16%), employee 8%; national default — verify locally")
+    assert policy_source_zh(shipped) == "依据 国办发〔2019〕13号；推定：部分数值为全国默认值，请按参保地当年通知核实"
+    assert policy_source_zh("湘人社发〔2024〕12号") == "湘人社发〔2024〕12号"  # Chinese: as given
+    assert policy_source_zh("seed document").startswith("推定") and policy_source_zh(None).startswith("推定")
+
+
+def test_a_month_without_data_is_not_shown_as_checked_and_green(validated):
+    con, runs = validated
+    assert "项检查通过" in render_report(con, runs[-1]) and "状态 已完成" in render_report(con, runs[-1])
+    con.execute("DELETE FROM ledger.employee_months WHERE period = '2024-03'")
+    html = render_report(con, runs[-1])
+    assert "项检查通过" not in html and "状态 已完成" not in html and "无本月数据" in html and 'id="no-data"' in html
+
+
+def test_report_text_holds_no_flags_or_spec_references_and_ids_do_not_wrap(acceptance_closed, tmp_path):
+    import re
+
+    from transforms.report import TODO_RANK
+    from warehouse.db import opened
+
+    with opened(acceptance_closed, read_only=True) as con:
+        run_id = con.execute("SELECT max(run_id) FROM quality.runs WHERE period = '2024-03'").fetchone()[0]
+        html = render_report(con, run_id)
+    for words in ("--policy", "--full-ids", "SPEC", "not found again", "verify locally", "national default"):
+        assert words not in html, words
+    assert '<td class="nowrap">' in html
+    # the to-do list: what blocks most first (people not booked, amounts, time limits, records)
+    todo = html.split('id="todo-table"')[1].split("</table>")[0]
+    from transforms.actions import TYPES
+
+    names = {t.name_zh: t.code for t in TYPES}
+    order = [names[m] for m in re.findall(r"<tr><td>([^<]+)</td>", todo)]
+    assert order and [TODO_RANK[c] for c in order] == sorted(TODO_RANK[c] for c in order)

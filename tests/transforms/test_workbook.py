@@ -146,3 +146,13 @@ def test_typed_columns_read_the_findings_v3_details():
         {"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"})})
     assert interim == [{"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"}]
     assert [h for _, h, _ in TYPED["ENROLL_EMPLOYEE"]][:2] == ["入职日期", "应登记日期"]
+def test_the_status_column_has_a_dropdown_of_what_the_round_trip_reads(acceptance_closed, tmp_path):
+    with opened(acceptance_closed, read_only=True) as con:
+        path = write_workbook(con, tmp_path / "actions.xlsx")
+    book = openpyxl.load_workbook(path)
+    for sheet in book.worksheets[1:]:
+        header = [c.value for c in sheet[1]]
+        letter = openpyxl.utils.get_column_letter(header.index("处理状态") + 1)
+        (rule,) = sheet.data_validations.dataValidation
+        assert rule.type == "list" and rule.formula1 == '"待处理,已提交,忽略"' and rule.showErrorMessage
+        assert str(rule.sqref) == f"{letter}2:{letter}1048576"

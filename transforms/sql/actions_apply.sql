@@ -24,8 +24,8 @@ LEFT JOIN actions.cleanup_actions a ON a.action_id = f.action_id
 LEFT JOIN quality.runs r ON r.run_id = a.resolved_by_run
 UNION ALL
 SELECT a.action_id, a.status, 'resolved', 'resolved', FALSE, TRUE,
-       CASE WHEN c.suppressed_by IS NOT NULL THEN 'transfer ' || c.suppressed_by || ' under way'
-            ELSE 'not found again' END
+       CASE WHEN c.suppressed_by IS NOT NULL THEN '转移接续 ' || c.suppressed_by || ' 正在办理'
+            ELSE '本期核对未再发现该问题' END
 FROM actions.cleanup_actions a
 LEFT JOIN candidate_actions c ON c.action_id = a.action_id
 WHERE a.status IN ('open', 'submitted')
