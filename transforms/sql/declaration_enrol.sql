@@ -12,11 +12,6 @@ WITH f AS (
                       WHERE a.action_type = 'ENROLL_EMPLOYEE' AND a.status = 'dismissed'
                         AND a.entity = f.entity AND a.employee_id = f.employee_id)
 ),
--- TODO(retire): core.attendance.employment_type (full_time/part_time/retiree/intern) of the latest
--- attendance row, once that column exists; until then every 增员 is declared full-time (全日制).
-employment_type AS (
-    SELECT f.entity, f.employee_id, 'full_time' AS employment_type FROM f
-),
 people AS (
     SELECT f.region, f.entity, f.employee_id, coalesce(f.d ->> '$.name', p.name) AS name, f.id_number,
            -- sex from digit 17 (odd is male) and birth date from digits 7–14 of a number that has them
@@ -29,10 +24,9 @@ people AS (
            p.reference_wage,
            replace($period, '-', '') AS start_month,
            f.d ->> '$.hire_date' AS hire_date,
-           e.employment_type
+           p.employment_type  -- §3: the latest attendance row's, as the ledger read it
     FROM f
     JOIN ledger.population($period) p ON p.entity = f.entity AND p.employee_id = f.employee_id
-    JOIN employment_type e ON e.entity = f.entity AND e.employee_id = f.employee_id
 )
 SELECT people.*, c.insurance_type, c.base
 FROM people
