@@ -289,7 +289,7 @@ def test_dingtalk_daily_attendance_counts_days_present_per_person_and_month(con,
 def test_a_date_in_a_month_column_is_its_month(con, tmp_path):
     inbox = tmp_path / "inbox"
     rows = [f"E{i},王芳,{ID1},星城智造有限公司,长沙,{month},9000"
-            for i, month in enumerate(["2024/6/30", "2024-06-01", "45473", "2024年6月30日"])]
+            for i, month in enumerate(["2024/6/30", "2024-06-01", "20240630", "2024年6月30日"])]
     write(inbox / "工资.csv", "工号,姓名,身份证号,公司,参保城市,工资月份,应发工资\n" + "\n".join(rows) + "\n")
     ingest_inbox(con, inbox)
     assert {r[0] for r in con.execute("SELECT period FROM staging.payroll").fetchall()} == {"2024-06"}
