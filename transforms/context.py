@@ -164,7 +164,7 @@ def gather(relative: str, titles: list[str], lookup: dict[str, str]) -> Context:
 
     context = Context()
     for title in titles:
-        if not _GENERATED.search(title):
+        if not _GENERATED.search(title) or _RANGE.search(title):  # 统计日期：a range within one month counts
             context.offer(MONTH, month_in(title), "title")
         context.offer(INSURANCE, insurance_type_in(title), "title")
         context.offer(REGION, region_in(title, lookup), "title")

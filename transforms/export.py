@@ -235,7 +235,7 @@ def rejected_payroll(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool
                {_raw_field("employee_id")} AS employee_id, {_raw_field("name")} AS name,
                {id_number if full_ids else mask_id_sql(id_number)} AS id_number,
                {_raw_field("city")} AS region, {_raw_field("gross_pay")} AS gross_text
-        FROM ingest.rejects WHERE kind = 'payroll' AND reason_code <> 'DUPLICATE_ROW'
+        FROM ingest.rejects WHERE kind = 'payroll' AND reason_code NOT IN ('DUPLICATE_ROW', 'NOT_DATA')
         """
     ).pl()
     rows = rows.filter(parse_month(pl.col("period_text")) == period)

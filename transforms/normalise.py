@@ -47,8 +47,10 @@ def parse_month(text: pl.Expr) -> pl.Expr:
     month = pl.coalesce([s.str.extract(p, 2) for p in patterns]).cast(pl.Int32, strict=False)
     ok = year.is_between(1900, 2200) & month.is_between(1, 12)
     as_month = pl.when(ok).then(pl.format("{}-{}", year.cast(pl.String), month.cast(pl.String).str.zfill(2)))
-    # SPEC §2 v3: a date in a month column (2024/3/31, 2024年3月31日, an Excel serial) -> its month
-    return pl.coalesce(as_month, parse_date(text).dt.strftime("%Y-%m"))
+    # SPEC §2 v3: a date in a month column (2024/3/31, 2024年3月31日, 20240331) -> its month. An Excel date cell
+    # reads as 2024-03-31; a bare 5-digit number is a mistyped month (20243), not a serial.
+    dated = halfwidth(text).str.strip_chars().str.contains(r"^[0-9]{4}(?:[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?(?:[ T].*)?|[0-9]{4})$")
+    return pl.coalesce(as_month, pl.when(dated).then(parse_date(text).dt.strftime("%Y-%m")))
 
 
 def parse_date(text: pl.Expr) -> pl.Expr:

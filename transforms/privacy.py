@@ -6,6 +6,7 @@ import functools
 import re
 import unicodedata
 from contextlib import suppress
+from typing import Any
 
 import polars as pl
 
@@ -142,7 +143,7 @@ _DATE = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _DATE_RANGE = re.compile(rf"(?<!\d){_DATE}[-_~至到]{_DATE}(?!\d)")
 
 
-def redact_file_name(text):
+def redact_file_name(text: Any) -> Any:
     """:func:`redact` for text that names files: a date range in a name is kept, every ID-like run else masked."""
     if not isinstance(text, str):
         return text

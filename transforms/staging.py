@@ -464,6 +464,8 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         rejected = rejected.with_columns(message.alias(REASON))
     else:
         rejected = rejected.with_columns(pl.lit(None, pl.String).alias(REASON))
+    if not rejected.height:  # the rows are in sheet order already: no copy of their raw text to sort
+        return staged.with_columns(pl.lit(None, pl.String).alias(REASON)).drop("__problem")
     accepted = staged.filter(pl.col("__problem").is_null()).with_columns(pl.lit(None, pl.String).alias(REASON))
     return pl.concat([accepted, rejected], how="vertical").sort(SHEET, ROW_NUMBER, nulls_last=False).drop("__problem")
 

@@ -289,7 +289,7 @@ def test_dingtalk_daily_attendance_counts_days_present_per_person_and_month(con,
 def test_a_date_in_a_month_column_is_its_month(con, tmp_path):
     inbox = tmp_path / "inbox"
     rows = [f"E{i},王芳,{ID1},星城智造有限公司,长沙,{month},9000"
-            for i, month in enumerate(["2024/6/30", "2024-06-01", "45473", "2024年6月30日"])]
+            for i, month in enumerate(["2024/6/30", "2024-06-01", "20240630", "2024年6月30日"])]
     write(inbox / "工资.csv", "工号,姓名,身份证号,公司,参保城市,工资月份,应发工资\n" + "\n".join(rows) + "\n")
     ingest_inbox(con, inbox)
     assert {r[0] for r in con.execute("SELECT period FROM staging.payroll").fetchall()} == {"2024-06"}
@@ -324,3 +324,24 @@ def test_the_report_opens_with_the_files_not_loaded_and_never_says_all_rows_load
     assert "每日统计_20240601-20240630.csv" in block and "未识别" in block
     assert "合计.csv" not in block  # a totals row is not data: nothing was lost
     assert "所有数据行均已载入" not in _rejects(con, "2024-06", None, redact)
+
+
+def test_dingtalk_daily_attendance_with_a_two_row_header(con, tmp_path):
+    """The same export with 上班1/下班1 merged over 打卡时间 and 打卡结果, and a title naming the range."""
+    inbox = tmp_path / "inbox"
+    path = inbox / "星城智造有限公司" / "每日统计.xlsx"
+    path.parent.mkdir(parents=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["每日统计 统计日期：2024-06-01 至 2024-06-30 报表生成时间：2024-07-01 09:00"])
+    sheet.append(["姓名", "工号", "日期", "班次", "上班1", None, "下班1", None])
+    sheet.append([None, None, None, None, "打卡时间", "打卡结果", "打卡时间", "打卡结果"])
+    sheet.merge_cells("E2:F2")
+    sheet.merge_cells("G2:H2")
+    sheet.append(["王芳", "E1", "2024-06-03", "A", "08:55", "正常", "18:01", "正常"])
+    sheet.append(["王芳", "E1", "2024-06-04", "A", None, "旷工", None, "旷工"])
+    sheet.append(["王芳", "E1", "2024-06-05", "A", "09:20", "迟到", "18:00", "正常"])
+    book.save(path)
+    ingest_inbox(con, inbox)
+    assert con.execute("SELECT employee_id, period, attendance_days FROM staging.attendance").fetchall() == [
+        ("E1", "2024-06", Decimal("2.00"))]
