@@ -36,7 +36,9 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
         con.execute("DELETE FROM ledger.employee_months WHERE period = ?", [period])
         con.execute(
             """
-            INSERT INTO ledger.employee_months
+            INSERT INTO ledger.employee_months (period, entity, employee_id, id_number, name, region, hire_date,
+                leave_date, month_fraction, reference_wage, gross_pay, si_withheld, has_pension_policy,
+                expected_employee_amount, withholding_difference, run_id, hukou)
             SELECT period, entity, employee_id, id_number, name, region, hire_date, leave_date, month_fraction,
                    coalesce(reference_wage, 0), gross_pay, si_withheld, has_pension_policy,
                    0 AS expected_employee_amount,  -- until the cells below: 0 for whoever has none
