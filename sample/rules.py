@@ -66,8 +66,10 @@ def _nearest_rows(region: str, period: str) -> list[dict]:
     mine = [r for r in _policy_rows() if r["region"] == region]
     if not mine:
         return _nearest_rows(STAND_IN_REGION.get(region, "长沙"), period) if region != "长沙" else []
-    nearest = min({r["effective_from"] for r in mine}, key=lambda m: abs(_month_number(m) - _month_number(period)))
-    return [r for r in mine if r["effective_from"] == nearest]
+    # the rows in force at the nearest month a pension row starts (types start on months of their own)
+    starts = {r["effective_from"] for r in mine if r["insurance_type"] == "pension"} or {r["effective_from"] for r in mine}
+    nearest = min(sorted(starts), key=lambda m: abs(_month_number(m) - _month_number(period)))
+    return _rows_for(region, nearest)
 
 
 def _month_number(period: str) -> int:

@@ -24,7 +24,7 @@ people AS (
            p.reference_wage,
            replace($period, '-', '') AS start_month,
            f.d ->> '$.hire_date' AS hire_date,
-           p.employment_type  -- §3: the latest attendance row's, as the ledger read it
+           coalesce(p.employment_type, 'full_time') AS employment_type  -- §3: the latest attendance row's
     FROM f
     JOIN ledger.population($period) p ON p.entity = f.entity AND p.employee_id = f.employee_id
 )
