@@ -100,6 +100,20 @@ def _two_row_header(row: list, below: list | None):
         return None
     if any(child and (_DATA_LIKE.match(child) or len(child) > 30) for child in children):
         return None
+    # every child lies under a parent's span: the parent's own cell starts it (a blank beside it, with a child
+    # under that blank), blank cells continue it; a data row under a header has values under standalone cells
+    spanning = False
+    for i, child in enumerate(children):
+        text = texts[i] if i < len(texts) else ""
+        if text:
+            following = i + 1 < len(children) and children[i + 1] and not (texts[i + 1] if i + 1 < len(texts) else "")
+            spanning = bool(child and following)
+            if child and not spanning:
+                return None
+        elif not child:
+            spanning = False
+        elif not spanning:
+            return None
     labels, keys, names, parent = [], [], [], ""
     for text, child in zip(texts, children, strict=False):
         if text:

@@ -94,7 +94,8 @@ def _account(con, folder: Path, written_rows: int | None) -> list[dict]:
             " (SELECT count(*) FROM ingest.rejects WHERE load_id = $id),"
             " (SELECT count(*) FROM raw.rows WHERE load_id = $id)", {"id": load_id}).fetchone()
         missing += abs(recorded - staged - rejected) + abs(raw - recorded)
-        missing += abs(load["rows_staged"] - staged) + abs(load["rows_rejected"] - rejected)
+        # ingest.rejects lists NOT_DATA rows too (SPEC §7 v3), counted apart from the rejects
+        missing += abs(load["rows_staged"] - staged) + abs(load["rows_rejected"] + load["rows_not_data"] - rejected)
     hostile_loads = [load for load in loads if load["source_file"] != good_name]
     read = sum(load.get("rows_read", 0) for load in hostile_loads)
     TOTALS["rows"] += read
