@@ -316,7 +316,7 @@ def _policy_basis(con: duckdb.DuckDBPyConnection, period: str) -> str:
     lines = []
     if assumed:
         lines.append(f"本月有 {assumed} 人的缴费金额用到了推定的政策数据（没有来源说明该地区该期间的数值），"
-                     "请向当地社保经办机构或其公布的文件核实，并更新政策表；下方「本月使用的社保政策」列出了每行的来源与核实情况。")
+                     "请向当地社保经办机构或其公布的文件核实，并更新政策表；本报告的政策一节列出了每行的来源与核实情况。")
     if no_hukou:
         lines.append(f"本月有 {no_hukou} 人的参保地按户籍区分费率，但考勤表没有其户籍所在地，已按外地户籍计算；"
                      "请在考勤表中补充户籍所在地。")

@@ -64,3 +64,23 @@ def test_a_month_without_bills_resolves_no_bill_action(con):
     record_load_keys(con, 60)
     runs.run("2024-05", [])  # May's bill no longer differs for this person: resolved
     assert [a["status"] for a in runs.actions().values()] == ["resolved"]
+
+
+def test_a_policy_the_bill_contradicts_is_one_update_policy_action_per_region_and_type(con, tmp_path):
+    finding = {"code": "POLICY_CONFLICTS_BILL", "entity": "长沙甲公司", "employee_id": None, "id_number": None,
+               "region": "长沙", "insurance_type": "pension",
+               "details": {"side": "employer", "rows": 4, "rows_disagreeing": 3, "policy_rate": "0.160000",
+                           "implied_rate": "0.140000"}}
+    runs = Runs(con)
+    runs.run("2024-03", [finding, finding | {"insurance_type": "medical"}])
+    runs.run("2024-04", [finding])
+    actions = runs.actions()
+    assert sorted((a["action_type"], a["status"]) for a in actions.values()) == [
+        ("UPDATE_POLICY", "open"), ("UPDATE_POLICY", "resolved")]
+    path = write_action_rows(readable_actions(con, list_actions(con, role="hr_manager"), True),
+                             tmp_path / "actions.xlsx", True)
+    texts = [" ".join(str(c) for c in row if c is not None)
+             for name in openpyxl.load_workbook(path).sheetnames if name != "汇总"
+             for row in openpyxl.load_workbook(path)[name].iter_rows(min_row=2, values_only=True)]
+    assert any("账单中 3 行（共 4 行）的单位缴费与政策费率 0.160000 不符，按账单推算的费率为 0.140000" in t for t in texts)
+    assert all("None" not in t and "employer" not in t for t in texts)

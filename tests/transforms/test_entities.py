@@ -26,6 +26,7 @@ def _ledger(entity: str, employee_id: str) -> pl.DataFrame:
         "total_amount": pl.Series([Decimal("1920.00")], dtype=money),
         "gross_pay": pl.Series([Decimal("8000.00")], dtype=money),
         "si_withheld": pl.Series([Decimal("640.00")], dtype=money),
+        "policy_verified": ["secondary"],
     })
 
 
