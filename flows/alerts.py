@@ -19,9 +19,14 @@ PAYLOADS = {
     "feishu": {"msg_type": "text", "content": {"text": "{{subject}}\n{{body}}"}},
     "json": {"subject": "{{subject}}", "body": "{{body}}"},
 }
-FAILED_BODY = ("月结运行 {{ flow_run.name }} 状态：{{ flow_run.state.name }}。\n"
-               "{{ flow_run.state.message }}\n请查看 Prefect 界面中该运行的日志后重跑（重跑是安全的）。")
-LATE_BODY = "月结运行 {{ flow_run.name }} 已过计划时间仍未开始：请检查 worker 是否在运行（prefect worker start --pool shebao-pool）。"
+# In Chinese for the HR group the robot posts to (issue 30): the state by its Chinese name, the run by its
+# month; the exception text (an English sentence for the operator) stays in the run's logs.
+STATE_ZH = ("{% if flow_run.state.name == 'Crashed' %}异常中止{% elif flow_run.state.name == 'TimedOut' %}"
+            "超时{% else %}失败{% endif %}")
+FAILED_BODY = ("月结运行 {{ flow_run.name | replace('close-', '') }} " + STATE_ZH + "。\n"
+               "原因已记录在该运行的日志中，请系统管理员查看并处理后重跑（重跑是安全的，不会重复入账）。")
+LATE_BODY = ("月结运行 {{ flow_run.name | replace('close-', '') }} 已过计划时间仍未开始：请系统管理员检查月结调度服务"
+             "是否在运行。")
 COMPLETED_BODY = ("期间 {{ event.payload.period }} 月结完成：新文件 {{ event.payload.files_new }} 个，"
                   "入库 {{ event.payload.rows_staged }} 行（拒收 {{ event.payload.rows_rejected }} 行）；"
                   "台账 {{ event.payload.employees_in_ledger }} 人；问题 {{ event.payload.findings }} 条"

@@ -231,5 +231,11 @@ def _print_demo_outputs(warehouse: Path, out: Path, period: str, first: str) -> 
             extra = f" ({len(names)} files" + (f": {', '.join(names[:6])}{' …' if len(names) > 6 else ''})" if names
                                                else ")")
         typer.echo(f"  {label + ':':<18}{path}{extra}")
+    # the demo's warehouse is its own (never $SHEBAO_WAREHOUSE or ./shebao.duckdb: sample data must not mix
+    # into a real one), so every command to look at it names it
+    where = f"--warehouse {warehouse}"
+    typer.echo(f"This demo's warehouse is {warehouse}; the other commands read it when given {where}, e.g.")
+    typer.echo(f"  shebao actions list {where}")
+    typer.echo(f"  shebao report --period {period} {where} --out {out}")
     typer.echo("Mark an action done: fill 处理状态/处理说明 in the workbook and put it back into the inbox, or run"
-               " `shebao actions submit ID`.")
+               f" `shebao actions submit ID {where}`.")

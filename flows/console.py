@@ -86,10 +86,12 @@ def _console_handlers() -> list[logging.Handler]:
 
 
 def _quiet_prefect_console() -> None:
-    """Raise Prefect's console handlers to WARNING (its API log handler keeps every record)."""
+    """Raise Prefect's console handlers above ERROR (its API log handler keeps every record): a failed task
+    logs its traceback at ERROR, ~150 lines before the CLI's one sentence about the same failure (a full
+    disk, a bad setting); ``--verbose`` shows them (issue 30)."""
     for handler in _console_handlers():
         _LEVELS.setdefault(handler, handler.level)
-        handler.setLevel(logging.WARNING)
+        handler.setLevel(logging.CRITICAL)
 
 
 def _restore_prefect_console() -> None:

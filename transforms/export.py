@@ -329,7 +329,8 @@ def _write_format(tables: list[tuple[Sheet, pl.DataFrame]], period: str, fmt: st
         if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
             readable(frame, sheet).write_parquet(path)
         else:  # UTF-8 with BOM so Excel shows the Chinese headers
-            neutralise_frame(readable(percent_text(frame), sheet)).write_csv(path, include_bom=True)
+            # rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot
+            neutralise_frame(readable(frame, sheet)).write_csv(path, include_bom=True)
         paths.append(path)
     return paths
 

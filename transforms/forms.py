@@ -32,7 +32,7 @@ from transforms.roles import get_role
 from transforms.spreadsheet import MAIN_NS, REL_NS, XML_HEAD, neutralise, write_package
 
 TEMPLATE = Path(__file__).with_name("templates") / "transfer_form.html"
-MASKED_NOTE = "（号码已遮蔽：提交经办机构前，请由 HR 经理以 --full-ids 重新生成本表）"
+MASKED_NOTE = "（号码已遮蔽：提交经办机构前，请由 HR 经理生成显示完整号码的本表）"
 INTERIM_NOTICE = ("临时缴费账户提示：参保人员男性年满50周岁、女性年满40周岁跨省流动就业的，应在原参保地继续保留基本养老保险关系，"
                   "同时在新参保地建立临时基本养老保险缴费账户；达到待遇领取条件时再归集（国办发〔2009〕66号 第六条）。"
                   "户籍在新参保地所在省份的除外。提交本表前请核对是否适用。")

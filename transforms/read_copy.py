@@ -84,11 +84,29 @@ RELATIONS: dict[str, tuple[str, dict[str, str]]] = {
         "employer_amount": "单位缴费金额（元）", "employee_amount": "个人缴费金额（元）", "load_id": "导入编号",
     }),
 }
+# What finance's sheets show (SPEC §7 v3), derived from the relations above when the copy is written: each
+# is a frame registered on the connection under its source name, then copied like a relation.
+DERIVED: dict[str, tuple[str, dict[str, str]]] = {
+    "ledger.totals": ("合计：每个期间、单位、参保地、险种的人数和缴费合计（按当前台账，含调整）", {
+        "period": "缴费期间（YYYY-MM）", "entity": "用人单位", "region": "参保地",
+        "insurance_type": "险种代码（中文名见 ref.labels）", "people": "人数（工号去重）",
+        "employer_amount": "单位缴费合计（元）", "employee_amount": "个人缴费合计（元）",
+        "total_amount": "缴费合计（元）",
+    }),
+    "ledger.unbooked": ("未入账人员：本期发薪但未进入台账的人员及原因（与财务导出的“未入账人员”表相同）", {
+        "period": "期间（YYYY-MM）", "entity": "用人单位", "employee_id": "工号", "name": "姓名",
+        "id_number": "身份证号（已脱敏）", "region": "工资所在城市", "gross_pay": "应发工资（元）",
+        "reason": "未入账原因", "detail": "说明（来源文件、行号或相关日期）",
+    }),
+    "ref.labels": ("代码与中文名称对照：透视表可显示“养老保险”而非 pension", {
+        "column_name": "代码所在的列（如 insurance_type、status、code）", "code": "代码", "label": "中文名称",
+    }),
+}
 ID_COLUMNS = {"id_number"}
 # Text from the extracts, or quoting them, where an ID number may stand (one pasted into the city column,
 # a reject's raw row): ID-like runs masked in every form the normaliser accepts (transforms.privacy).
 FREE_TEXT = {"source_file", "sheet", "reason", "raw", "entity", "employee_id", "name", "region", "transfer_id",
-             "details", "employer"}
+             "details", "employer", "detail"}
 
 
 def _quote(name: str) -> str:
@@ -99,8 +117,45 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _derive(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """Register the rows of a DERIVED relation on ``con``; returns the name to read them by."""
+    import polars as pl
+
+    from transforms import glossary
+    from transforms.export import unbooked_people
+
+    source = "read_copy_" + relation.replace(".", "_")
+    if relation == "ledger.totals":
+        frame = con.execute("""
+            SELECT period, entity, region, insurance_type, count(DISTINCT employee_id) AS people,
+                   sum(employer_amount) AS employer_amount, sum(employee_amount) AS employee_amount,
+                   sum(employer_amount + employee_amount) AS total_amount
+            FROM ledger.current_contributions GROUP BY ALL""").pl()
+    elif relation == "ledger.unbooked":
+        periods = [p for (p,) in con.execute("SELECT DISTINCT period FROM ledger.employee_months ORDER BY 1"
+                                             ).fetchall()]
+        frames = [unbooked_people(con, p, full_ids=False).with_columns(pl.lit(p).alias("period")) for p in periods]
+        frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(
+            schema=dict.fromkeys(DERIVED[relation][1], pl.String))
+    else:  # ref.labels: every coded value the copy carries, with its Chinese name
+        from transforms.actions import ACTION_TYPES
+
+        checks = dict(con.execute("SELECT code, title_zh FROM quality.checks").fetchall()) if _columns(
+            con, "quality.checks") else {}
+        coded = {"insurance_type": glossary.INSURANCE, "status": glossary.ACTION_STATUS | glossary.RECORD_STATUS,
+                 "severity": glossary.SEVERITY, "kind": glossary.KIND, "reason_code": glossary.REJECT_REASON,
+                 "entry_type": glossary.ENTRY_TYPE, "action_type": ACTION_TYPES, "code": checks}
+        frame = pl.DataFrame([(column, str(code), label) for column, labels in coded.items()
+                              for code, label in labels.items()], schema=["column_name", "code", "label"],
+                             orient="row")
+    con.register(source, frame)
+    return source
+
+
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     """The relation's columns and types in the warehouse (empty when it does not exist)."""
+    if "." not in relation:  # a registered frame (DERIVED)
+        return {name: str(kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     schema, name = relation.split(".")
     rows = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = "
                        "current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
@@ -131,23 +186,24 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
         leftover.unlink(missing_ok=True)
     views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]] = {}
     written = kept = 0
-    for relation, (_, meanings) in RELATIONS.items():
-        types = _columns(con, relation)
+    for relation, (_, meanings) in (RELATIONS | DERIVED).items():
+        source = _derive(con, relation) if relation in DERIVED else relation
+        types = _columns(con, source)
         if not types:
             continue  # ingest.bills before the bill kind lands
         columns = [c for c in meanings if c in types]
-        select = _select(relation, columns, types)
+        select = _select(source, columns, types)
         signature = json.dumps([FORMAT_VERSION, [(c, types[c]) for c in columns]])
         hashed = f"count(*), sum(hash({', '.join(_quote(c) for c in columns)})::HUGEINT)"
         if "period" in columns:
             inner = ", ".join(_quote(c) for c in columns if c != "period")
             parts = {f"period={p}": (f"SELECT {inner} FROM ({select}) WHERE period = {_literal(p)}", n, h)
-                     for p, n, h in con.execute(f"SELECT period, {hashed} FROM {relation} GROUP BY period").fetchall()
+                     for p, n, h in con.execute(f"SELECT period, {hashed} FROM {source} GROUP BY period").fetchall()
                      if p is not None}
             for stale in (d for d in (tables / relation).glob("period=*") if d.name not in parts):
                 shutil.rmtree(stale, ignore_errors=True)
         else:
-            parts = {"": (select, *one(con, f"SELECT {hashed} FROM {relation}"))}
+            parts = {"": (select, *one(con, f"SELECT {hashed} FROM {source}"))}
         files = []
         for part, (query, rows, row_hash) in sorted(parts.items()):
             digest = hashlib.sha256(f"{signature}|{rows}|{row_hash}".encode()).hexdigest()[:24]
@@ -225,7 +281,7 @@ def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, st
     try:
         for relation, (columns, types, files) in views.items():
             schema, _ = relation.split(".")
-            description, meanings = RELATIONS[relation]
+            description, meanings = (RELATIONS | DERIVED)[relation]
             reader.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             if files:
                 parts = " UNION ALL ".join(

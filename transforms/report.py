@@ -127,8 +127,8 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
 
     action_ids = _action_ids(con, run_id)
     # a month with no one in its ledger was not checked in any useful sense: never "已完成" and green
-    has_data = bool(con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ?", [period]
-                                ).fetchone()[0])
+    has_data = bool((con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ?", [period]
+                                 ).fetchone() or (0,))[0])
     shown_status = STATUS_ZH.get(status, "") if has_data else "无本月数据"
     page = Template(TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(
@@ -219,8 +219,8 @@ def _todo(con: duckdb.DuckDBPyConnection, period: str | None = None) -> str:
 
 def _people_without_policy(con: duckdb.DuckDBPyConnection, period: str) -> int:
     """People paid in ``period`` whose region has no pension policy: what 补充政策 holds up."""
-    return con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ? AND NOT has_pension_policy",
-                       [period]).fetchone()[0]
+    return (con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ? AND NOT has_pension_policy",
+                        [period]).fetchone() or (0,))[0]
 
 
 def _arrears(findings: list[dict], period: str, ids, text) -> str:

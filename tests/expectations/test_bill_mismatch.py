@@ -139,3 +139,16 @@ def test_reconciliation_totals_per_region(bills):
         "billed_people": 2, "ledger_people": 2, "mismatches": 3,
     }]
     assert reconciliation(wh.con, "2024-04").height == 0
+
+
+def test_a_bill_of_huge_valid_amounts_totals_without_overflow(bills):
+    """Each amount fits the staged DECIMAL(14,2); their region total may not fit 18 digits, and a total that
+    overflowed stopped the export and so the close for good (issue 30)."""
+    wh = bills
+    wh.payroll(entity=A, employee_id="E1", id_number=ID1)
+    wh.con.execute(
+        "INSERT INTO staging.bill SELECT ?, NULL, i, '2024-03', 'P' || i, 'P' || i, '某人', '长沙', '长沙', true, ?,"
+        " 'pension', 8000, 999999999999.99, 999999999999.99 FROM range(1, 12001) t(i)", [BILL_LOAD, A])
+    record_load_keys(wh.con, BILL_LOAD)
+    frame = reconciliation(wh.con, "2024-03")
+    assert Decimal(str(frame["billed_employer_amount"].sum())) == Decimal("999999999999.99") * 12000

@@ -101,6 +101,10 @@ def test_demo_prints_the_three_outputs(tmp_path):
 
     entities, _, close_from, close_to = demo_plan()  # months and cities the shipped policy covers
     closed = months_between(close_from, close_to)
+    # the demo's warehouse is its own: the commands to look at it name it (issue 30)
+    listed = next(line.strip() for line in out.splitlines() if line.strip().startswith("shebao actions list"))
+    code, _, err = _finish(shebao(*listed.split()[1:], cwd=tmp_path), 300)
+    assert code == 0, err[-2000:]
     assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs ORDER BY 1") == [
         (p,) for p in closed]
     # every entity of the demo is booked in every month it closes (issue 24)
@@ -175,3 +179,16 @@ def test_the_managers_own_run_with_full_ids_works_end_to_end(tmp_path, acceptanc
     assert re.search(FULL_ID, text)
     assert (caller(), "hr_manager", True) in query(
         warehouse, "SELECT actor, role, allowed FROM actions.audit WHERE command = 'run' AND reason = '--full-ids'")
+
+
+def test_a_failure_inside_the_close_is_the_sentence_without_prefects_tracebacks(tmp_path, acceptance_ingested):
+    """A task that fails (here: the out folder cannot be written) logs its traceback at ERROR; without
+    --verbose the console shows the stages and the one sentence, not ~150 lines before it (issue 30)."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_ingested, warehouse)
+    (tmp_path / "inbox").mkdir()
+    code, _, err = _finish(shebao("run", "--inbox", str(tmp_path / "inbox"), "--period", PERIOD, "--warehouse",
+                                  str(warehouse), "--out", "/sys/kernel/shebao-out", cwd=tmp_path), 600)
+    assert code == 2, err[-3000:]
+    assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("shebao: ") and len(err.strip().splitlines()) <= 8, err

@@ -192,14 +192,15 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         completed = receiver.wait_for("月结完成")
         assert "2024-03" in completed and f"问题 {payload['findings']} 条" in completed
 
-        # a close that cannot run (no such inbox) is retried once, then fails: people are told
+        # a close that cannot run (no such inbox) fails at once, not after the retries (an input error is
+        # never retried), and people are told in Chinese
         failing = _run(["deployment", "run", "monthly-close/monthly-close", "-p", "period=2024-02",
                         "-p", f"inbox={tmp_path / 'no-such-inbox'}"], env)
         failed_id = re.search(r"UUID: ([0-9a-f-]{36})", failing.stdout).group(1)
         failed = _wait_final(api, failed_id)
-        assert failed["state_type"] == "FAILED" and failed["run_count"] == 2 and failed["name"] == "close-2024-02"
+        assert failed["state_type"] == "FAILED" and failed["run_count"] == 1 and failed["name"] == "close-2024-02"
         alert = receiver.wait_for("月结失败")
-        assert "close-2024-02" in alert and "Failed" in alert
+        assert "月结运行 2024-02 失败" in alert and "Failed" not in alert and "close-" not in alert
     finally:
         _stop(worker)
         _stop(server)

@@ -176,7 +176,7 @@ def test_a_stop_origin_record_action_is_resolved_once_a_transfer_is_under_way(ru
     assert runs.actions()[action_id]["status"] == "resolved"
     reason = runs.con.execute("SELECT reason FROM actions.action_events WHERE action_id = ? AND event = 'resolved'",
                               [action_id]).fetchone()[0]
-    assert reason == "transfer T9 under way"
+    assert reason == "转移接续 T9 正在办理"
 
 
 def test_fixed_problem_is_resolved_by_that_run_and_reopened_when_it_returns(runs):
@@ -240,7 +240,8 @@ def test_a_dismissed_action_stays_dismissed_while_the_problem_persists(runs):
     dismissed = runs.con.execute("SELECT from_status, actor, reason FROM actions.action_events"
                                  " WHERE action_id = ? AND event = 'dismissed'", [action_id]).fetchall()
     assert dismissed == [("open", getpass.getuser(), "已与社保局确认，基数按合同执行")]
-    audit = runs.con.execute("SELECT actor, role, command, target, allowed FROM actions.audit").fetchall()
+    audit = runs.con.execute("SELECT actor, role, command, target, allowed FROM actions.audit"
+                             " WHERE command <> 'create warehouse'").fetchall()
     assert audit == [(getpass.getuser(), "hr_manager", "actions dismiss", action_id, True)]
 
 
@@ -259,7 +260,8 @@ def test_staff_cannot_dismiss_and_the_refusal_is_audited(runs):
         dismiss(runs.con, action_id, "no", role="hr_staff")
     with pytest.raises(PermissionDenied):
         dismiss(runs.con, action_id, "no")  # the default role is staff
-    audit = runs.con.execute("SELECT actor, role, command, target, allowed, reason FROM actions.audit").fetchall()
+    audit = runs.con.execute("SELECT actor, role, command, target, allowed, reason FROM actions.audit"
+                             " WHERE command <> 'create warehouse'").fetchall()
     assert audit[0] == (getpass.getuser(), "hr_staff", "actions dismiss", action_id, False, "role may not dismiss")
     assert len(audit) == 2
     assert runs.actions()[action_id]["status"] == "open"
@@ -285,7 +287,7 @@ def test_listing_masks_ids_for_staff_filters_and_refuses_finance(runs):
         list_actions(runs.con, action_type="ADJUST")
     with pytest.raises(PermissionDenied):
         list_actions(runs.con, role="finance")
-    assert runs.con.execute("SELECT role, allowed FROM actions.audit").fetchall() == [("finance", False)]
+    assert runs.con.execute("SELECT role, allowed FROM actions.audit WHERE command <> 'create warehouse'").fetchall() == [("finance", False)]
 
 
 def test_findings_with_missing_key_parts_make_one_action_each(runs):

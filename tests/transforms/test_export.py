@@ -152,14 +152,16 @@ def test_every_sheet_reads_back_clean_with_number_formats(ledger_path, tmp_path)
     assert all(r[14].value is not None for r in detail[1:])  # gross_pay from payroll on every row
 
 
-def test_csv_shows_rates_as_percentages(ledger_path, tmp_path):
+def test_csv_shows_rates_as_numbers(ledger_path, tmp_path):
+    """Rates are numbers a pivot can use (issue 30), as in the xlsx and Parquet, not "16.00%" text."""
     con = connect(ledger_path)
     csv = export_ledger(con, "2024-03", "csv", tmp_path, role="finance")
     con.close()
     detail = pl.read_csv(csv[0], encoding="utf8-lossy", infer_schema=False)
-    assert "16.00%" in set(detail["单位费率"]) and "100.00%" in set(detail["计费比例"])
     for column in ("计费比例", "单位费率", "个人费率"):
-        assert detail[column].str.contains(r"^\d+\.\d\d%$").all(), column
+        assert detail[column].str.contains(r"^\d+(\.\d+)?$").all(), column
+    assert {Decimal(v) for v in detail["单位费率"]} >= {Decimal("0.16")}
+    assert {Decimal(v) for v in detail["计费比例"]} >= {Decimal("1")}
     assert detail["单位缴费"].str.contains(r"^-?\d+\.\d\d$").all()
 
 

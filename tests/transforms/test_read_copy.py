@@ -83,7 +83,7 @@ def test_only_changed_partitions_are_rewritten(copied):
     compute_ledger(con, "2023-12")  # a month not booked before: one new ledger partition
     once_more = write_read_copy(con, out)
     con.close()
-    assert once_more["partitions_written"] == 1
+    assert once_more["partitions_written"] == 3  # its ledger.contributions, ledger.totals and ledger.unbooked
     assert kept.stat().st_mtime_ns == stamp
     (kept.parent / ".data.parquet.99.tmp").write_bytes(b"left by a copy that was killed")
     con = connect(warehouse)
@@ -122,3 +122,28 @@ def test_a_reader_on_the_previous_read_file_keeps_its_versions(copied, monkeypat
     public = out / "tables" / "ledger.contributions" / "period=2024-03"
     assert [p.name for p in public.iterdir()] == ["data.parquet"]
     assert _read(out, rows)[0][0] == before[0][0] + 2
+
+
+def test_totals_unbooked_and_labels_as_finance_sheets_show_them(copied):
+    """SPEC §7 v3: ledger.totals (合计), ledger.unbooked (未入账人员) and ref.labels, commented like the rest."""
+    warehouse, out, _ = copied
+    con = connect(warehouse, read_only=True)
+    want = con.execute("SELECT period, sum(employer_amount + employee_amount) FROM ledger.current_contributions"
+                       " GROUP BY 1 ORDER BY 1").fetchall()
+    from transforms.export import unbooked_people
+
+    unbooked = unbooked_people(con, "2024-03", full_ids=False).height
+    con.close()
+    assert _read(out, "SELECT period, sum(total_amount) FROM ledger.totals GROUP BY 1 ORDER BY 1") == want
+    assert _read(out, "SELECT count(*) FROM ledger.unbooked WHERE period = '2024-03'") == [(unbooked,)]
+    assert _read(out, "SELECT label FROM ref.labels WHERE column_name = 'insurance_type' AND code = 'pension'") == [
+        ("养老保险",)]
+    pivot = _read(out, "SELECT DISTINCT l.label FROM ledger.totals t JOIN ref.labels l"
+                       " ON l.column_name = 'insurance_type' AND l.code = t.insurance_type")
+    assert pivot and all(not label.isascii() for (label,) in pivot)
+    for relation in ("ledger.totals", "ledger.unbooked", "ref.labels"):
+        comments = _read(out, f"SELECT comment FROM duckdb_columns() WHERE schema_name || '.' || table_name = "
+                              f"'{relation}'")
+        assert comments and all(c for (c,) in comments), relation
+        assert _read(out, f"SELECT comment FROM duckdb_views() WHERE schema_name || '.' || view_name = '{relation}'"
+                     )[0][0]
