@@ -63,11 +63,11 @@ def find_header(grid: pl.DataFrame, profile=None) -> HeaderMatch | None:
             while width and not _text(labels[width - 1]):
                 width -= 1
             titles = [" ".join(_text(c) for c in title if _text(c)) for title in top[:row_index]]
-            keys_ = [k.clean_header(c) for c in keys]
+            cleaned = [k.clean_header(c) for c in keys]
             return HeaderMatch(kind, positions, row_index, _labels(tuple(labels[:width])), width, rows_used,
                                [t for t in titles if t], sums,
-                               serial_column=next((i for i, key in enumerate(keys_) if key == "序号"), None),
-                               day_column=k.day_column(keys_) if kind.name == "attendance" else None)
+                               serial_column=next((i for i, key in enumerate(cleaned) if key == "序号"), None),
+                               day_column=k.day_column(cleaned) if kind.name == "attendance" else None)
     if profile is not None and (profile.columns or profile.sums):
         wanted = list(profile.columns.values()) + [h for headers in profile.sums.values() for h in headers]
         seen = {k.clean_header(c) for row in top for c in row}
