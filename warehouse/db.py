@@ -114,8 +114,6 @@ DAMAGE_MARKS = ("corrupt", "checksum", "invalid block", "failed to read", "unexp
 def damaged_sentence(exc: BaseException, path: str | os.PathLike | None = None) -> str | None:
     """One sentence when ``exc`` is DuckDB finding the warehouse file damaged (a block that fails its
     checksum, a file cut short): what happened and what to do; None for any other error."""
-    import duckdb
-
     if not isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.SerializationException):
         return None
     if not any(mark in str(exc).lower() for mark in DAMAGE_MARKS):
@@ -128,8 +126,6 @@ def damaged_sentence(exc: BaseException, path: str | os.PathLike | None = None) 
 def _explain_attach_error(path: Path, message: str, *, encrypted: bool) -> str:
     lowered = message.lower()
     if any(mark in lowered for mark in DAMAGE_MARKS):
-        import duckdb
-
         return damaged_sentence(duckdb.IOException(message), path) or message
     if "could not set lock" in lowered or "conflicting lock" in lowered:
         return busy_sentence(path, message)

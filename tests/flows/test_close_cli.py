@@ -103,8 +103,8 @@ def test_demo_prints_the_three_outputs(tmp_path):
     closed = months_between(close_from, close_to)
     # the demo's warehouse is its own: the commands to look at it name it (issue 30)
     listed = next(line.strip() for line in out.splitlines() if line.strip().startswith("shebao actions list"))
-    code, _, err = _finish(shebao(*listed.split()[1:], cwd=tmp_path), 300)
-    assert code == 0, err[-2000:]
+    listed_code, _, listed_err = _finish(shebao(*listed.split()[1:], cwd=tmp_path), 300)
+    assert listed_code == 0, listed_err[-2000:]
     assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs ORDER BY 1") == [
         (p,) for p in closed]
     # every entity of the demo is booked in every month it closes (issue 24)

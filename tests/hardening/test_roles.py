@@ -325,3 +325,29 @@ def test_a_revoked_row_written_back_gives_no_role(tmp_path):
         assert granted_role(con, "clerk") is None
     finally:
         con.close()
+
+
+def test_an_upgraded_warehouse_keeps_its_roles(tmp_path):
+    """Before migration 025 a grant's audit row came a moment after its role row, and the creator's row had
+    none: the upgrade explains the rows it finds, and later grants work as ever."""
+    from datetime import datetime, timedelta
+    from pathlib import Path
+
+    from transforms.roles import caller, grant, granted_role
+    from warehouse.db import connect
+    from warehouse.sql import sql_text
+
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        con.execute("DELETE FROM actions.audit")  # as built by earlier code
+        at = datetime.now()
+        con.execute("INSERT INTO actions.roles VALUES ('clerk', 'finance', ?, ?)", [caller(), at])
+        con.execute("INSERT INTO actions.audit VALUES (?, ?, 'hr_manager', 'roles grant', 'clerk', true, 'finance')",
+                    [at + timedelta(milliseconds=3), caller()])
+        assert granted_role(con) is None and granted_role(con, "clerk") is None
+        con.execute(sql_text(Path(__file__).parents[2] / "warehouse" / "migrations" / "025_role_grants.sql"))
+        assert granted_role(con) == "hr_manager" and granted_role(con, "clerk") == "finance"
+        grant(con, "clerk", "hr_staff")
+        assert granted_role(con, "clerk") == "hr_staff"
+    finally:
+        con.close()

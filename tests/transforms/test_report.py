@@ -182,6 +182,9 @@ def test_report_text_holds_no_flags_or_spec_references_and_ids_do_not_wrap(accep
     for words in ("--policy", "--full-ids", "SPEC", "not found again", "verify locally", "national default"):
         assert words not in html, words
     assert '<td class="nowrap">' in html
+    # the findings tables: 工号, 姓名 and 身份证号 (columns 3 to 5) never wrap either
+    style = html.split("<style>")[1].split("</style>")[0]
+    assert all(f"table.findings td:nth-child({n})" in style for n in (3, 4, 5))
     # the to-do list: what blocks most first (people not booked, amounts, time limits, records)
     todo = html.split('id="todo-table"')[1].split("</table>")[0]
     from transforms.actions import TYPES
