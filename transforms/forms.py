@@ -115,7 +115,9 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
             "from_region": from_region, "from_adcode": adcodes.get(from_region, ""),
             # an agency's name only when the data give it: never made up from the region's name
             "from_agency": d.get("from_agency") or "",
-            "from_employer": d.get("other_employer") or "", "from_start": d.get("other_start_month") or "",
+            # TRANSFER_NEEDED names the origin as from_*, ACTIVE_ELSEWHERE as other_*: the workbook shows either
+            "from_employer": d.get("other_employer") or d.get("from_employer") or "",
+            "from_start": d.get("other_start_month") or d.get("from_start_month") or "",
             "to_region": to_region, "to_adcode": adcodes.get(to_region, ""), "to_agency": d.get("to_agency") or "",
             "to_employer": entity or "", "agent_unit": entity or "",
             "interim_notice": interim_notice(d), "today": date.today().isoformat(),

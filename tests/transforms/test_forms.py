@@ -226,3 +226,16 @@ def test_a_value_is_never_read_as_a_placeholder():
     assert "{id_number}" in page and page.count("430102********1234") == 1
     assert "TRF-&lt;x&gt;" in page and 'id="interim"' not in page
     assert 'id="interim"' in render_html({"interim_notice": "临时账户"})
+
+
+def test_the_origin_employer_and_start_month_come_from_the_transfer_needed_details(con, tmp_path):
+    """TRANSFER_NEEDED names the origin as from_* (the workbook's 原参保单位): the form shows the same, never a
+    blank where the workbook has it (issue 30)."""
+    if TRANSFER_CODE != "TRANSFER_NEEDED":
+        pytest.skip("the registry predates TRANSFER_NEEDED")
+    real_shape = {"other_region": None, "other_employer": None, "other_start_month": None, "from_region": "武汉",
+                  "from_employer": "武汉丁贸易有限公司", "from_start_month": "2016-03"}
+    ids = seed(con, {"E1": real_shape})
+    write_forms(con, tmp_path, role="hr_staff")
+    page = (tmp_path / f"转移申请表_{ids['E1']}.html").read_text(encoding="utf-8")
+    assert 'id="from_employer">武汉丁贸易有限公司<' in page and "2016-03" in page
