@@ -67,13 +67,7 @@ def test_findings_keys_equal_expected(validated, expected, period):
     got: dict[str, list] = {}
     for code, *rest in rows:
         got.setdefault(code, []).append(_key(code, tuple(rest)))
-    want = dict(expected["periods"][period]["findings"])
-    # SPEC v3 §5: a mistyped payroll ID of someone insured under the real one is FIX_ID_NUMBER alone (its
-    # INVALID_ID_NUMBER carries insured_as), no longer HIRED_NOT_ENROLLED as the v1 expected.json says
-    insured = [[e, i] for e, i, d in con.execute(
-        "SELECT entity, employee_id, CAST(details AS VARCHAR) FROM quality.findings WHERE run_id = ?"
-        " AND code = 'INVALID_ID_NUMBER'", [runs[period]]).fetchall() if json.loads(d).get("insured_as")]
-    want["HIRED_NOT_ENROLLED"] = [k for k in want.get("HIRED_NOT_ENROLLED", []) if k not in insured]
+    want = expected["periods"][period]["findings"]
     problems = []
     for code in sorted((set(got) | set(want)) - V2_CODES):
         mine = got.get(code, [])
