@@ -40,6 +40,13 @@ def _texts(folder: Path):
         yield path, data
 
 
+def _aliases(column: str) -> tuple[str, ...]:
+    """The payroll headers the generator may write for ``column`` (SPEC §2's alias list)."""
+    from transforms.kinds import KINDS
+
+    return next(c.aliases for c in KINDS["payroll"].columns if c.name == column)
+
+
 def _hostile_copy(inbox: Path) -> None:
     """A payroll file whose city column holds the people's ID numbers (columns pasted one off): the unknown
     region names reach the ingest summary, its log line and artifact."""
@@ -48,8 +55,8 @@ def _hostile_copy(inbox: Path) -> None:
     encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else ("utf-8" if _is_utf8(raw) else "gb18030")
     rows = list(csv.reader(io.StringIO(raw.decode(encoding), newline="")))
     header = rows[0]
-    ids, city = header.index(next(h for h in header if h in ("身份证号", "身份证号码", "证件号码"))), next(
-        i for i, h in enumerate(header) if h in ("参保城市", "工作城市", "缴纳地", "社保缴纳地"))
+    ids, city = header.index(next(h for h in header if h in _aliases("id_number"))), next(
+        i for i, h in enumerate(header) if h in _aliases("city"))
     for row in rows[1:]:
         row[city] = row[ids]
     buffer = io.StringIO()
@@ -70,10 +77,10 @@ def _every_wrong_column(inbox: Path) -> None:
     rows = list(csv.reader(io.StringIO(raw.decode(encoding), newline="")))
     header = rows[0]
     column = {h: i for i, h in enumerate(header)}
-    ids = next(column[h] for h in ("身份证号", "身份证号码", "证件号码") if h in column)
-    entity = next(column[h] for h in ("公司", "用人单位", "单位名称", "法人主体") if h in column)
-    name = column["姓名"]
-    city = next(column[h] for h in ("参保城市", "工作城市", "缴纳地", "社保缴纳地") if h in column)
+    ids = next(column[h] for h in _aliases("id_number") if h in column)
+    entity = next(column[h] for h in _aliases("entity") if h in column)
+    name = next(column[h] for h in _aliases("name") if h in column)
+    city = next(column[h] for h in _aliases("city") if h in column)
     for number, row in enumerate(rows[1:]):
         n = row[ids]
         spaced = f"{n[:6]} {n[6:14]} {n[14:]}"
