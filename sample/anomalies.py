@@ -49,9 +49,12 @@ def plant(rng: np.random.Generator, people: pl.DataFrame, first_day: date, last_
     stays = originals & ~people["identity_planted"].to_numpy() & np.isnat(leave)
     staff = stays & (hire < start)
 
-    # enrolment: a few new hires never enrolled, a few enrolled two months late
+    # enrolment: a few new hires never enrolled, a few enrolled two months late; only where the ledger books
+    # them (a city with a pension row every month), since HIRED_NOT_ENROLLED reads the ledger population
+    booked = np.array([all(month_policy(e.city, p).has_pension_row for p in periods) for e in entities()])
     enrol_delay = np.zeros(n, dtype=np.int64)
-    hires = originals & (hire >= start) & ~people["identity_planted"].to_numpy() & np.isnat(leave)
+    hires = (originals & (hire >= start) & ~people["identity_planted"].to_numpy() & np.isnat(leave)
+             & booked[people["entity_index"].to_numpy()])
     late = _take(rng, hires, _count(0.05, int(hires.sum())) if hires.any() else 0)
     enrol_delay[late[::2]] = NEVER
     enrol_delay[late[1::2]] = 2
