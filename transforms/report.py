@@ -137,7 +137,7 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
                     f"状态 {shown_status} · 查看角色 {who.label}（身份证号"
                     f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
         warnings=_warnings(warnings) + ("" if has_data else NO_DATA_NOTE),
-        todo=files_not_loaded(con, period, started_at, text) + _todo(con, period),
+        todo=files_not_loaded(con, period, started_at, text) + _without_hire_dates(con, period) + _todo(con, period),
         arrears=_arrears(findings, period, ids, text),
         policy_basis=_policy_basis(con, period),
         summary=_summary(checks, counts, has_data),
@@ -216,6 +216,20 @@ def _todo(con: duckdb.DuckDBPyConnection, period: str | None = None) -> str:
     rows.sort(key=lambda row: row[0])
     return _table("todo-table", ["事项", "影响", "待处理", "已提交待确认", "下一步", "清单在哪里"],
                   [row for _, row in rows], "没有待处理的事项。")
+
+
+def _without_hire_dates(con: duckdb.DuckDBPyConnection, period: str) -> str:
+    """SPEC §2 v3: daily attendance (每日统计) carries no hire or leave dates; when no attendance row up to P
+    gives a paid person's, the whole month was counted (§4.2) and the report says so."""
+    n = (con.execute("""
+        SELECT count(*) FROM ledger.employee_months m
+        WHERE m.period = ? AND m.hire_date IS NULL
+          AND EXISTS (SELECT 1 FROM core.attendance a WHERE a.entity = m.entity AND a.employee_id = m.employee_id
+                      AND a.period <= m.period)""", [period]).fetchone() or (0,))[0]
+    if not n:
+        return ""
+    return (f'<p class="note" id="no-hire-dates">{n} 人只有每日考勤、没有任何一行给出入职或离职日期，本月按整月计缴；'
+            "请把花名册（含入职日期、离职日期）放进收件箱后重新运行。</p>")
 
 
 def _people_without_policy(con: duckdb.DuckDBPyConnection, period: str) -> int:

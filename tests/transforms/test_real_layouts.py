@@ -345,3 +345,24 @@ def test_dingtalk_daily_attendance_with_a_two_row_header(con, tmp_path):
     ingest_inbox(con, inbox)
     assert con.execute("SELECT employee_id, period, attendance_days FROM staging.attendance").fetchall() == [
         ("E1", "2024-06", Decimal("2.00"))]
+
+
+def test_the_report_says_who_has_daily_attendance_but_no_hire_date(con, tmp_path):
+    """SPEC §2 v3: daily attendance gives no hire or leave dates; the whole month counts (§4.2) and the report
+    says for how many people no row gave one, until a roster (花名册) does."""
+    from transforms.ledger import compute_ledger
+    from transforms.report import _without_hire_dates
+
+    inbox = tmp_path / "inbox"
+    write(inbox / "工资_202406.csv", "工号,姓名,身份证号,公司,参保城市,应发工资\n"
+          f"E1,王芳,{ID1},星城智造有限公司,长沙,9000\nE2,赵六,{ID2},星城智造有限公司,长沙,8000\n")
+    write(inbox / "星城智造有限公司" / "每日统计_20240601-20240630.csv",
+          "姓名,工号,日期,上班1打卡结果\n王芳,E1,24-06-03 星期一,正常\n赵六,E2,24-06-03 星期一,正常\n")
+    ingest_inbox(con, inbox)
+    compute_ledger(con, "2024-06")
+    assert 'id="no-hire-dates">2 人只有每日考勤' in _without_hire_dates(con, "2024-06")
+    write(inbox / "花名册_202405.csv", "工号,姓名,身份证号,所属公司,入职时间\n"
+          f"E1,王芳,{ID1},星城智造有限公司,2020-01-06\n")  # last month's roster gives 王芳's date
+    ingest_inbox(con, inbox)
+    compute_ledger(con, "2024-06")
+    assert 'id="no-hire-dates">1 人只有每日考勤' in _without_hire_dates(con, "2024-06")
