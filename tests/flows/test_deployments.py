@@ -96,6 +96,19 @@ class Receiver(ThreadingHTTPServer):
         raise AssertionError(f"no notification with {words!r} within {seconds} s; got {self.texts()}")
 
 
+def _wait_healthy(api: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the Prefect server did not start within 180 s"
+        assert server.poll() is None, "the Prefect server exited"
+        time.sleep(1)
+
+
 def _wait_for_events(api: str, name: str, deadline_s: float = 60.0) -> list[dict]:
     """Events of that name once at least one has arrived, or none after the deadline."""
     stop = time.monotonic() + deadline_s
@@ -138,16 +151,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
     server = worker = None
     try:
         server = _start(["server", "start", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path)
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the Prefect server did not start within 180 s"
-            assert server.poll() is None, "the Prefect server exited"
-            time.sleep(1)
+        _wait_healthy(api, server)
         _run(["work-pool", "create", "shebao-pool", "--type", "process"], env)
         _run(["work-pool", "set-concurrency-limit", "shebao-pool", "1"], env)
         _run(["work-pool", "create", "shebao-fleet", "--type", "process"], env)

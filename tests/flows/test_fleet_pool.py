@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import httpx
@@ -14,22 +13,9 @@ import openpyxl
 import pytest
 
 from sample import generate_inbox
-from tests.flows.test_deployments import _free_port, _run, _start, _stop, _wait_final
+from tests.flows.test_deployments import _free_port, _run, _start, _stop, _wait_final, _wait_healthy
 
 PERIOD = "2024-03"
-
-
-def _wait_healthy(api: str, server) -> None:
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the Prefect server did not start within 180 s"
-        assert server.poll() is None, "the Prefect server exited"
-        time.sleep(1)
 
 
 @pytest.mark.slow
