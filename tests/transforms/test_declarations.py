@@ -237,3 +237,21 @@ def test_stop_month_follows_the_regions_cutoff_day(con, tmp_path):
     write_declarations(con, "2024-03", tmp_path)
     _, body = rows(tmp_path / "长沙_减员_2024-03.xlsx")
     assert [(r[5], r[6]) for r in body] == [("202402", "是")]
+
+
+def test_a_part_timer_is_declared_for_work_injury_only(con, tmp_path):
+    """SPEC §3/§7: a part-timer (非全日制) is levied work injury only: the 增员 names 工伤保险 and 非全日制."""
+    wh = make_warehouse(con)
+    wh.employee_month(period="2024-03", employee_id="E6", id_number=ID3, name="周五", hire_date="2024-03-04")
+    con.execute("UPDATE ledger.employee_months SET employment_type = 'part_time' WHERE employee_id = 'E6'")
+    wh._insert("ledger.contributions", dict(
+        period="2024-03", entity=A, employee_id="E6", id_number=ID3, name="周五", region="长沙",
+        insurance_type="work_injury", base=Decimal("8000.00"), month_fraction=Decimal(1),
+        employer_rate=Decimal("0.004"), employee_rate=Decimal("0"), employer_amount=Decimal("32.00"),
+        employee_amount=Decimal("0.00"), entry_type="original", run_id="L1", created_at="2024-04-01 00:00:00"))
+    store(wh, "2024-03", ["HIRED_NOT_ENROLLED"])
+    write_declarations(con, "2024-03", tmp_path)
+    header, body = rows(tmp_path / "长沙_增员_2024-03.xlsx")
+    person = dict(zip(header, body[0], strict=True))
+    assert len(body) == 1 and person["参保险种"] == "工伤保险" and person["用工形式"] == "非全日制"
+    assert person["工伤保险缴费基数"] == 8000 and "养老保险缴费基数" not in header
