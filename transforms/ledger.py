@@ -1,5 +1,5 @@
 """The contribution ledger (SPEC §4): the named model macros ``ledger.months(p)`` and ``ledger.cells(p)``
-(``warehouse/models/009k``, ``009l``) and the append (``transforms/sql/ledger_append.sql``).
+(``warehouse/models/ledger/months.sql``, ``cells.sql``) and the append (``transforms/sql/ledger_append.sql``).
 
 ``compute_ledger`` computes period P from the current staged data and the policy in force, replaces the
 per-employee snapshot (``ledger.employee_months``) and appends to ``ledger.contributions`` exactly the

@@ -78,8 +78,8 @@ def _audit(con, user: str, role: str, command: str, target: str | None, allowed:
 
 def granted_role(con, user: str | None = None) -> str | None:
     """The role granted to ``user`` (default: the caller) in this warehouse, or None. Only a row an audited
-    grant explains counts (``actions.granted_roles``, model 025a): a row written into ``actions.roles`` by
-    hand, past ``shebao roles grant``, gives no role."""
+    grant explains counts (``actions.granted_roles``, ``models/actions/granted_roles.sql``): a row written into
+    ``actions.roles`` by hand, past ``shebao roles grant``, gives no role."""
     row = con.execute("SELECT role FROM actions.granted_roles WHERE user_name = ?", [user or caller()]).fetchone()
     return row[0] if row else None
 

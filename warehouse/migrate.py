@@ -1,9 +1,10 @@
 """Versioned schema migrations and derived models.
 
 ``migrations/NNN_name.sql`` hold tables and their data moves, applied once each, in order, in one
-transaction. ``models/NNN_name.sql`` hold views and macros (one relation per file, ``CREATE OR
+transaction. ``models/<schema>/<name>.sql`` hold views and macros (one relation per file, ``CREATE OR
 REPLACE``), applied after the migrations on every write connection, so the current definition of each
-derived relation is one file, not the last of several migrations.
+derived relation is one file, not the last of several migrations. The models' order is derived from the
+relations each reads (``model_order``), not from their names.
 """
 
 from __future__ import annotations
@@ -61,9 +62,112 @@ MODELS_DIGEST = ("SELECT comment FROM duckdb_tables() WHERE database_name = curr
                  " AND schema_name = 'meta' AND table_name = 'schema_migrations'")
 
 
+class ModelOrderError(RuntimeError):
+    """The models cannot be ordered: a cycle, or a reference to a relation nothing defines."""
+
+
+_COMMENT = re.compile(r"--[^\n]*")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_DEFINES = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+(?:VIEW|MACRO)\s+([a-z_]+\.[a-z_0-9]+)", re.I)
+_TABLES = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                     r"([a-z_]+)\.([a-z_0-9]+)|\bALTER\s+TABLE\s+([a-z_]+)\.[a-z_0-9]+\s+RENAME\s+TO\s+([a-z_0-9]+)",
+                     re.I)
+_SCHEMAS = re.compile(r"\bCREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_]+)", re.I)
+
+
+def _code(text: str) -> str:
+    """SQL without comments and string literals: what is left names relations."""
+    return _STRING.sub("''", _COMMENT.sub("", text))
+
+
+def migration_relations() -> tuple[set[str], set[str]]:
+    """(schemas, tables and sequences) the migrations create, as ``schema.name``: what models may read."""
+    schemas: set[str] = set()
+    tables: set[str] = set()
+    for _, path in available():
+        text = _code(sql_text(path))
+        schemas.update(s.lower() for s in _SCHEMAS.findall(text))
+        for schema, name, renamed_schema, renamed in _TABLES.findall(text):
+            tables.add(f"{schema}.{name}".lower() if schema else f"{renamed_schema}.{renamed}".lower())
+    return schemas, tables
+
+
+def _shown(path: Path) -> str:
+    """A model file as a message names it: ``core/payroll.sql``."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def model_name(path: Path) -> str:
+    """The relation a model file defines (``core.payroll`` for ``models/core/payroll.sql``)."""
+    found = _DEFINES.findall(_code(sql_text(path)))
+    if len(found) != 1:
+        raise ModelOrderError(f"The model {_shown(path)} must define exactly one view or macro "
+                              f"(CREATE OR REPLACE VIEW|MACRO schema.name); it defines {len(found)}.")
+    return found[0].lower()
+
+
+def model_references(paths: list[Path]) -> dict[Path, set[Path]]:
+    """Each model file -> the model files it reads (by their ``schema.name`` in its SQL)."""
+    schemas, tables = migration_relations()
+    defined: dict[str, Path] = {}
+    for path in paths:
+        name = model_name(path)
+        if name in defined:
+            raise ModelOrderError(f"Two models define {name}: {_shown(defined[name])} and "
+                                  f"{_shown(path)}.")
+        defined[name] = path
+    schemas |= {name.split(".")[0] for name in defined}
+    used = re.compile(r"(?<![\w.])(" + "|".join(sorted(schemas)) + r")\.([a-z_][a-z_0-9]*)\b(?!\.)", re.I)
+    references: dict[Path, set[Path]] = {}
+    for name, path in defined.items():
+        references[path] = set()
+        for schema, relation in used.findall(_code(sql_text(path))):
+            other = f"{schema}.{relation}".lower()
+            if other == name or other in tables:
+                continue
+            if other not in defined:
+                raise ModelOrderError(f"The model {_shown(path)} reads {other}, which no model defines "
+                                      "and no migration creates: add that model, or correct the name.")
+            references[path].add(defined[other])
+    return references
+
+
+def model_order(paths: list[Path]) -> list[Path]:
+    """The model files in an order where each comes after every model it reads (DuckDB binds a view when it is
+    created); among models free to go, by path, so the order never depends on how the files were listed."""
+    references = model_references(paths)
+    waiting = {path: set(reads) for path, reads in references.items()}
+    ordered: list[Path] = []
+    ready = sorted(path for path, reads in waiting.items() if not reads)
+    while ready:
+        path = ready.pop(0)
+        ordered.append(path)
+        del waiting[path]
+        for other, reads in waiting.items():
+            if path in reads:
+                reads.discard(path)
+                if not reads:
+                    ready.append(other)
+        ready.sort()
+    if waiting:
+        raise ModelOrderError("The models read each other in a circle: " + _cycle(waiting) + ".")
+    return ordered
+
+
+def _cycle(waiting: dict[Path, set[Path]]) -> str:
+    """One circle among the models left unordered, as ``a -> b -> a``."""
+    path = min(waiting)
+    seen: list[Path] = []
+    while path not in seen:
+        seen.append(path)
+        path = min(waiting[path])
+    circle = seen[seen.index(path):] + [path]
+    return " -> ".join(_shown(p).removesuffix(".sql") for p in circle)
+
+
 def model_files() -> list[Path]:
-    """The model files in the order they apply (file name: a number, then an optional letter)."""
-    return sorted(MODELS.glob("*.sql"))
+    """The model files (``models/<schema>/<name>.sql``) in the order they apply, derived from their references."""
+    return model_order(sorted(MODELS.rglob("*.sql")))
 
 
 def apply_models(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,7 +1,7 @@
 -- BILL_MISMATCH: for a region with bill rows for P, the billed employer or employee amount (bill rows of
 -- our employers, summed per normalised id_number, type and region) differs by 1.00 or more from the
 -- ledger's net amount for P (summed over our entities per id_number, type and R = that region); a side
--- with no rows counts 0. The comparison itself is quality.bill_comparison (warehouse/models/010e).
+-- with no rows counts 0. The comparison itself is quality.bill_comparison (models/quality/bill_comparison.sql).
 -- One row per (id_number, insurance_type, region).
 WITH scope AS (SELECT period FROM {batch})
 SELECT (SELECT period FROM scope) AS period,

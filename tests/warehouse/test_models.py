@@ -3,10 +3,24 @@ are the same named relation for both (issue 12)."""
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
-from warehouse.migrate import MIGRATIONS, available, model_files
+import duckdb
+import pytest
+
+from warehouse.migrate import (
+    MIGRATIONS,
+    MODELS,
+    ModelOrderError,
+    available,
+    migrate,
+    model_files,
+    model_name,
+    model_order,
+    model_references,
+)
 
 DEFINES = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\w*\s+)?(VIEW|MACRO)\s+([a-z_]+\.[a-z_]+)", re.I)
 # Migrations up to this one are history (never edited): their views and macros are redefined by models.
@@ -35,6 +49,82 @@ def test_every_view_and_macro_of_the_warehouse_is_a_model(con):
         " WHERE database_name = 'wh' AND function_type IN ('macro', 'table_macro') AND NOT internal").fetchall()}
     models = {name for path in model_files() for name in _defined(path)}
     assert views | macros == models
+
+
+def test_each_model_is_in_the_folder_of_its_schema_named_after_its_relation():
+    """``models/<schema>/<name>.sql`` defines ``<schema>.<name>``: the path is the relation's name, no prefix."""
+    misplaced = [str(path.relative_to(MODELS)) for path in model_files()
+                 if model_name(path) != f"{path.parent.name}.{path.stem}" or path.parent.parent != MODELS]
+    assert misplaced == [], f"move each to models/<schema>/<name>.sql after the relation it defines: {misplaced}"
+
+
+def _catalog(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    views = con.execute("SELECT schema_name, view_name, sql FROM duckdb_views()"
+                        " WHERE database_name = current_database() AND NOT internal ORDER BY ALL").fetchall()
+    macros = con.execute("SELECT schema_name, function_name, parameters, macro_definition FROM duckdb_functions()"
+                         " WHERE database_name = current_database() AND function_type IN ('macro', 'table_macro')"
+                         " AND NOT internal ORDER BY ALL").fetchall()
+    columns = [(s, n, con.execute(f"DESCRIBE {s}.{n}").fetchall()) for s, n, _ in views]
+    return [*views, *macros, *columns]
+
+
+def _built(path: Path, files: list[Path]) -> list[tuple]:
+    con = duckdb.connect(str(path))
+    try:
+        migrate(con)
+        for file in files:
+            con.execute(file.read_text(encoding="utf-8"))
+        return _catalog(con)
+    finally:
+        con.close()
+
+
+def test_the_derived_order_builds_a_new_warehouse_and_any_file_order_derives_it(tmp_path):
+    """The order comes from what each model reads, not from how the files are listed: any shuffle of the
+    files gives the same order, and that order builds a new warehouse (every view binds)."""
+    files = model_files()
+    shuffler = random.Random(27)
+    for _ in range(5):
+        shuffled = files[:]
+        shuffler.shuffle(shuffled)
+        assert model_order(shuffled) == files
+    assert model_order(files[::-1]) == files
+    for path, reads in model_references(files).items():
+        assert all(files.index(read) < files.index(path) for read in reads), path
+    assert _built(tmp_path / "derived.duckdb", files) == _built(tmp_path / "again.duckdb", model_order(files[::-1]))
+
+
+def test_an_order_against_the_references_does_not_build(tmp_path):
+    """The order matters: ``ingest.bills`` reads the view ``core.bills``, so it cannot be created first."""
+    files = model_files()
+    ingest_bills, core_bills = MODELS / "ingest" / "bills.sql", MODELS / "core" / "bills.sql"
+    assert core_bills in model_references(files)[ingest_bills]
+    wrong = [ingest_bills, *[f for f in files if f != ingest_bills]]
+    with pytest.raises(duckdb.CatalogException, match="core.bills|bills"):
+        _built(tmp_path / "wrong.duckdb", wrong)
+
+
+def _model(folder: Path, relation: str, body: str) -> Path:
+    schema, name = relation.split(".")
+    path = folder / schema / f"{name}.sql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"CREATE OR REPLACE VIEW {relation} AS\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_a_circle_of_models_is_one_clear_error(tmp_path):
+    files = [_model(tmp_path, "core.a", "SELECT * FROM core.b"), _model(tmp_path, "core.b", "SELECT * FROM ledger.c"),
+             _model(tmp_path, "ledger.c", "SELECT * FROM core.a -- core.zzz in a comment is no reference"),
+             _model(tmp_path, "ref.d", "SELECT 'core.zzz' AS text_is_no_reference FROM ref.regions")]
+    with pytest.raises(ModelOrderError, match=r"circle: core/a -> core/b -> ledger/c -> core/a\.$"):
+        model_order(files)
+    assert model_order(files[3:]) == files[3:]
+
+
+def test_a_model_reading_a_relation_nothing_defines_is_one_clear_error(tmp_path):
+    files = [_model(tmp_path, "core.a", "SELECT * FROM core.payroll_v2 JOIN ref.regions USING (region)")]
+    with pytest.raises(ModelOrderError, match=r"^The model core/a.sql reads core.payroll_v2, which no model defines"):
+        model_order(files)
 
 
 def test_migrations_from_now_on_hold_tables_only():

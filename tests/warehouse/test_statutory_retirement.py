@@ -1,5 +1,5 @@
-"""ref.statutory_retirement (warehouse/models/022a): the statutory retirement month of the 全国人大常委会
-decision of 2024-09-13, against the first rows of its published tables (附件1–3), their last rows (the
+"""ref.statutory_retirement (models/ref/statutory_retirement.sql): the statutory retirement month of the
+全国人大常委会 decision of 2024-09-13, against the first rows of its published tables (附件1–3), their last rows (the
 caps), people born before the reform starts, and the minimum contribution months from 2030."""
 
 from __future__ import annotations

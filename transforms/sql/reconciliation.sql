@@ -1,6 +1,6 @@
 -- The bill reconciliation of period $period for finance (SPEC §7 export, issue 14): per region with bill
 -- rows, billed and ledger totals of each side, the differences (billed − ledger) and how many people each
--- side holds. The per-person comparison is quality.bill_comparison (warehouse/models/010e), the same the
+-- side holds. The per-person comparison is quality.bill_comparison (models/quality/bill_comparison.sql), the same the
 -- BILL_MISMATCH check reads, so the totals and the findings cannot disagree.
 SELECT region,
        CAST(sum(billed_employer_amount) AS DECIMAL(38, 2)) AS billed_employer_amount,

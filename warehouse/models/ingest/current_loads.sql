@@ -5,7 +5,7 @@
 -- the time it was loaded. The keys each load holds rows for are recorded once, when the load commits
 -- (ingest.load_keys, transforms/sql/load_keys.sql): grouping those few rows, not the staged history, keeps
 -- every read of core.* from slowing as history grows. A pending load has no keys yet, so its rows never
--- count. Bills keep their region in `entity` (010a_staged_keys.sql).
+-- count. Bills keep their region in `entity` (ingest/staged_keys.sql).
 CREATE OR REPLACE VIEW ingest.current_loads AS
 WITH load_keys AS (
     SELECT kind, period, entity, load_id FROM ingest.load_keys

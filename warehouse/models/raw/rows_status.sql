@@ -1,5 +1,5 @@
 -- Raw rows with their standing: superseded when a later load replaced their key (kind, period[, entity or
--- region]); bills are keyed by region (010a_staged_keys.sql), the key column `entity` holding it.
+-- region]); bills are keyed by region (ingest/staged_keys.sql), the key column `entity` holding it.
 CREATE OR REPLACE VIEW raw.rows_status AS
 WITH staged AS (
     SELECT load_id, sheet, row_number, period, entity FROM staging.payroll
