@@ -155,3 +155,24 @@ def test_the_employee_region_is_one_rule_for_the_ledger_and_the_findings(con):
     findings = con.execute("SELECT region FROM quality.employees('2024-03')").fetchall()
     assert "武汉" < "长沙" and ledger == [("武汉", 10000)]
     assert findings == [("武汉",)]
+
+
+# The one model of quality/ read outside the checks: the finance reconciliation totals BILL_MISMATCH's comparison.
+QUALITY_READ_ELSEWHERE = {"quality.bill_comparison": {"transforms/sql/reconciliation.sql"}}
+
+
+def test_the_quality_models_serve_the_checks():
+    """models/quality/ holds the shared definitions of SPEC §5 the checks call (the README says why they are
+    models): nothing but the checks and the other models reads them (migration 003, history, created them),
+    save the reconciliation's comparison."""
+    repo = MODELS.parents[1]
+    code = [path for folder in ("transforms", "flows", "warehouse", "expectations")
+            for path in (repo / folder).rglob("*") if path.suffix in (".py", ".sql")
+            and not {"checks", "migrations"} & set(path.relative_to(repo).parts) and MODELS not in path.parents]
+    texts = {str(path.relative_to(repo)): re.sub(r"--[^\n]*|#[^\n]*", "", path.read_text(encoding="utf-8"))
+             for path in code}
+    readers = {model_name(path): {name for name, text in texts.items()
+                                  if re.search(rf"\b{re.escape(model_name(path))}\b", text)}
+               for path in model_files() if path.parent.name == "quality"}
+    assert len(readers) == 8
+    assert {name: found for name, found in readers.items() if found} == QUALITY_READ_ELSEWHERE
