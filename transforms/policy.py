@@ -24,7 +24,14 @@ from transforms import kinds as k
 from transforms import normalise as n
 from warehouse.db import transaction
 from warehouse.errors import InputError
-from warehouse.reference import REFERENCE, normalise_region, refresh_cities, refresh_regions, region_lookup
+from warehouse.reference import (
+    REFERENCE,
+    normalise_region,
+    refresh_cities,
+    refresh_regions,
+    refresh_transfer_limits,
+    region_lookup,
+)
 from warehouse.sql import sql_text
 
 SHIPPED_POLICY = REFERENCE / "policy.csv"
@@ -364,6 +371,7 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
     with transaction(con):
         refresh_regions(con)
         refresh_cities(con)
+        refresh_transfer_limits(con)
         lookup = region_lookup(con)
         if policy_file is not None:
             path = Path(policy_file)

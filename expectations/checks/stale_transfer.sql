@@ -1,6 +1,6 @@
 -- STALE_TRANSFER: a transfer of P's snapshot in stage submitted, origin_approved or funds_received whose
 -- count of working days d with stage_on < d <= the last day of P exceeds its stage's limit
--- (ref.transfer_stage_limits). Working days come from quality.workdays (the official calendar); a day
+-- (ref.transfer_stage_limits, from warehouse/reference/transfer_stage_limits.csv). Working days come from quality.workdays (the official calendar); a day
 -- the calendar does not hold counts by weekday only, and the finding says so. One row per transfer_id.
 WITH scope AS (SELECT period FROM {batch}),
 bounds AS (SELECT last_day(CAST(period || '-01' AS DATE)) AS last_day_of_p FROM scope),

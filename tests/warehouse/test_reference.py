@@ -160,3 +160,44 @@ def test_ingest_fills_the_cities_table(con, tmp_path):
     (tmp_path / "inbox").mkdir()
     ingest_inbox(con, tmp_path / "inbox")
     assert con.execute("SELECT province, adcode FROM ref.cities WHERE city = '株洲'").fetchall() == [("湖南", "430200")]
+
+
+# The transfer stage limits (warehouse/reference/transfer_stage_limits.csv, STALE_TRANSFER).
+
+def _limits(con) -> dict[str, int]:
+    return dict(con.execute("SELECT stage, limit_days FROM ref.transfer_stage_limits").fetchall())
+
+
+def test_transfer_limits_are_reference_data_with_their_source(con):
+    """The shipped file is what migration 003 seeded (a warehouse no policy was applied to agrees with it),
+    and each row names its source and mark."""
+    from warehouse.reference import TRANSFER_LIMITS_CSV, refresh_transfer_limits
+
+    seeded = _limits(con)
+    con.execute("UPDATE ref.transfer_stage_limits SET limit_days = 3")
+    refresh_transfer_limits(con)
+    assert _limits(con) == seeded == {"submitted": 15, "origin_approved": 15, "funds_received": 15}
+    with TRANSFER_LIMITS_CSV.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert all("66号" in row["source"] and row["verified"] in ("official", "secondary", "assumed") for row in rows)
+
+
+def test_a_changed_limits_file_configures_stale_transfer(con, tmp_path):
+    from transforms.policy import apply_policy
+    from warehouse.errors import InputError
+    from warehouse.reference import TRANSFER_LIMITS_CSV, refresh_transfer_limits
+
+    changed = tmp_path / "transfer_stage_limits.csv"
+    changed.write_text(TRANSFER_LIMITS_CSV.read_text(encoding="utf-8").replace("submitted,15,", "submitted,20,"),
+                       encoding="utf-8")
+    refresh_transfer_limits(con, changed)
+    assert _limits(con)["submitted"] == 20
+    apply_policy(con)  # every run refreshes the limits from the shipped file, as it does the regions
+    assert _limits(con)["submitted"] == 15
+    changed.write_text("stage,limit_days,source,verified\nsubmitted,15,x,assumed\nsubmitted,10,y,assumed\n",
+                       encoding="utf-8")
+    with pytest.raises(InputError, match=r"^transfer_stage_limits.csv: name each stage once"):
+        refresh_transfer_limits(con, changed)
+    changed.write_text("stage,limit_days,source,verified\nsubmitted,fifteen,x,assumed\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^transfer_stage_limits.csv, row 2: give limit_days"):
+        refresh_transfer_limits(con, changed)
