@@ -230,7 +230,3 @@ def record_checks(con) -> None:
                       c.action, list(c.needs), c.problem_key, c.evidence_zh,
                       c.action_if[0] if c.action_if else None, c.action_if[1] if c.action_if else None]
                      for n, c in enumerate(CHECKS)])
-
-
-def suite_checks(suite: str) -> list[Check]:
-    return [check for check in CHECKS if check.suite == suite]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from flows.cli_common import (
     caller_role,
 )
 from flows.folders import out_folder
+from flows.lock import warehouse_lock
 from transforms.periods import check_period
 from warehouse.db import default_path
 
@@ -26,16 +26,6 @@ OutDirOption = Annotated[Path | None, typer.Option(
 def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
     app.command("report")(report)
-
-
-def _lock(path: Path):
-    try:
-        from flows.lock import warehouse_lock
-    except ModuleNotFoundError as exc:  # the lock module of the close area is optional here
-        if exc.name != "flows.lock":
-            raise
-        return nullcontext()
-    return warehouse_lock(path)
 
 
 def validate(period: PeriodOption, out: OutDirOption = None, warehouse: WarehouseOption = None) -> None:
@@ -49,7 +39,7 @@ def validate(period: PeriodOption, out: OutDirOption = None, warehouse: Warehous
     with opened(path, read_only=True) as con:  # one clear sentence before any flow starts
         require_ledger(con, period)
     caller_role(path, "validate", minimum="hr_staff", target=period)
-    with _lock(path):
+    with warehouse_lock(path):
         summary = validate_flow(period=period, warehouse=str(path), out=str(out_folder(out)))
     typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
                f"{summary['by_severity']['warning']} warnings), run {summary['run_id']}.")

@@ -1,1 +1,2 @@
-"""Pure functions and SQL: parsing, normalising, staging, ledger, actions. No Prefect imports here."""
+"""The pipeline's stages below the flows: reading and staging extracts, the ledger, the actions and the outputs,
+over the warehouse (SQL in ``transforms/sql/``). No Prefect imports here: the flows in ``flows/`` orchestrate."""
