@@ -9,6 +9,7 @@ relations each reads (``model_order``), not from their names.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -166,8 +167,17 @@ def _cycle(waiting: dict[Path, set[Path]]) -> str:
 
 
 def model_files() -> list[Path]:
-    """The model files (``models/<schema>/<name>.sql``) in the order they apply, derived from their references."""
-    return model_order(sorted(MODELS.rglob("*.sql")))
+    """The model files (``models/<schema>/<name>.sql``) in the order they apply, derived from their references.
+
+    Derived once per process for the same files (a close connects a dozen times; reading every model costs
+    tens of milliseconds), again when a model or migration file changes."""
+    stamps = tuple((path, path.stat().st_mtime_ns) for path in sorted([*MODELS.rglob("*.sql"), *MIGRATIONS.glob("*.sql")]))
+    return list(_derived_order(stamps))
+
+
+@functools.lru_cache(maxsize=4)
+def _derived_order(stamps: tuple[tuple[Path, int], ...]) -> tuple[Path, ...]:
+    return tuple(model_order([path for path, _ in stamps if MODELS in path.parents]))
 
 
 def apply_models(con: duckdb.DuckDBPyConnection) -> None:
