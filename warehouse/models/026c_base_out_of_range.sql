@@ -2,13 +2,11 @@
 -- covering P whose base is below the floor (above the ceiling) of the policy for (its region, its type, P),
 -- one row per (id_number, insurance_type) with the lowest (highest) base's record. Where a region charges by
 -- hukou (SPEC §3) its rows are taken together: the lowest floor and the highest ceiling, so a base is out of
--- range only when it is out of range for every hukou. The two checks' files call this with their side.
+-- range only when it is out of range for every hukou (quality.policy_range). The two checks' files call this
+-- with their side.
 CREATE OR REPLACE MACRO quality.base_out_of_range(p, above) AS TABLE
 WITH policy AS (
-    SELECT region, insurance_type, max(effective_from) AS effective_from,
-           min(base_floor) AS base_floor, max(base_ceiling) AS base_ceiling
-    FROM ref.policy_in_force(p)
-    GROUP BY region, insurance_type
+    SELECT * FROM quality.policy_range(p)
 ),
 staff AS (
     SELECT entity, id_number, min(employee_id) AS employee_id
