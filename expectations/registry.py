@@ -3,9 +3,11 @@
 A finding code touches two places: its SQL file (``checks/<code>.sql``) and its :class:`Check` row below,
 which carries the severity, SPEC's "one row per" key, the suite, the Chinese title, the action type of SPEC
 §6 (or ``None``, and ``action_if``, the type its details may call for instead), the extracts its findings need, the actions' problem-key expression and the Chinese
-evidence sentence. The validation writes the rows to ``quality.checks`` (:func:`record_checks`), and the
+evidence sentence, the SPEC §7 declarations its findings feed and whether a known transfer makes its action moot. The validation writes the rows to ``quality.checks`` (:func:`record_checks`), and the
 layers below read them from there: the actions stage builds its type map and problem keys from it, the HR
-report and workbook render the evidence sentences from it. Nothing else restates a code's metadata.
+report and workbook render the evidence sentences from it, the declarations pick their findings by it. Nothing
+else names a code (``tests/expectations/test_registry_complete.py``); a caller may pass its own rows
+(``validate_period(..., checks=...)``, each ``Check.folder`` the folder of its SQL file).
 
 A check's SQL returns the failing rows with the columns of ``quality.findings`` except run_id, code and
 severity (:data:`OUTPUT_COLUMNS`). It reads its period from ``{batch}`` — a one-row relation with a
