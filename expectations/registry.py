@@ -3,9 +3,11 @@
 A finding code touches two places: its SQL file (``checks/<code>.sql``) and its :class:`Check` row below,
 which carries the severity, SPEC's "one row per" key, the suite, the Chinese title, the action type of SPEC
 §6 (or ``None``, and ``action_if``, the type its details may call for instead), the extracts its findings need, the actions' problem-key expression and the Chinese
-evidence sentence. The validation writes the rows to ``quality.checks`` (:func:`record_checks`), and the
+evidence sentence, the SPEC §7 declarations its findings feed and whether a known transfer makes its action moot. The validation writes the rows to ``quality.checks`` (:func:`record_checks`), and the
 layers below read them from there: the actions stage builds its type map and problem keys from it, the HR
-report and workbook render the evidence sentences from it. Nothing else restates a code's metadata.
+report and workbook render the evidence sentences from it, the declarations pick their findings by it. Nothing
+else names a code (``tests/expectations/test_registry_complete.py``); a caller may pass its own rows
+(``validate_period(..., checks=...)``, each ``Check.folder`` the folder of its SQL file).
 
 A check's SQL returns the failing rows with the columns of ``quality.findings`` except run_id, code and
 severity (:data:`OUTPUT_COLUMNS`). It reads its period from ``{batch}`` — a one-row relation with a
@@ -63,10 +65,20 @@ class Check:
     # over finding ``f``, action type) — where the condition holds, the finding calls for that type instead.
     # A default, unlike the fields above: most codes have no exception.
     action_if: tuple[str, str] | None = None
+    # The SPEC §7 declarations its findings feed, by the name of their SQL (``transforms/sql/declaration_<name>.sql``:
+    # ``enrol``, ``stop``, ``arrears``), read through ``quality.declared_findings``; its details carry the
+    # fields that file reads (``checks/README.md``).
+    declarations: tuple[str, ...] = ()
+    # SPEC §6: its action is moot while a pension transfer of the person from the finding's ``other_region`` is
+    # known (the transfer's own findings cover it): ACTIVE_ELSEWHERE's STOP_ORIGIN_RECORD.
+    moot_with_transfer: bool = False
+    # The folder of its SQL file: the registry's own, or another a caller passes with its rows (a test's toy
+    # code: ``validate_period(..., checks=CHECKS + (toy,))``).
+    folder: Path = CHECKS_DIR
 
     @property
     def path(self) -> Path:
-        return CHECKS_DIR / f"{self.code.lower()}.sql"
+        return self.folder / f"{self.code.lower()}.sql"
 
     @cached_property
     def sql(self) -> str:
@@ -134,18 +146,21 @@ CHECKS: tuple[Check, ...] = (
                       "{% if arrears_months %}；应补缴 {{ arrears_months | length }} 个月（{{ arrears_months | join('、') }}）："
                       "单位 {{ arrears_employer }}，个人 {{ arrears_employee }}，滞纳金 {{ late_fee }}"
                       "（按日万分之五估算至 {{ late_fee_until or '本月末' }}）{% endif %}"
-                      "{% if arrears_before_data %}；入职早于本系统最早的工资数据，此前月份的补缴无法在此计算{% endif %}"),
+                      "{% if arrears_before_data %}；入职早于本系统最早的工资数据，此前月份的补缴无法在此计算{% endif %}",
+          declarations=("enrol", "arrears")),
     Check("DEPARTED_STILL_CONTRIBUTING", "error", ("entity", "employee_id"), "enrolment", "离职仍在缴费",
           "A departed employee still has an active insurance record with the entity.",
           action="STOP_CONTRIBUTION", needs=("insurance", "attendance"), problem_key=ENTITY_EMPLOYEE,
           evidence_zh="离职日期 {{ leave_date }}，本月无工资记录，仍有有效参保："
                       "{{ (records or []) | map(attribute='insurance_type') | map('zh', 'INSURANCE_SHORT', '其他险种')"
-                      " | join('、') }}"),
+                      " | join('、') }}",
+          declarations=("stop",)),
     Check("ACTIVE_ELSEWHERE", "error", ("entity", "employee_id"), "enrolment", "异地仍在参保",
           "An employee in the ledger population has an active pension record in another region.",
           action="STOP_ORIGIN_RECORD", needs=("insurance", "payroll", "transfers"),
           problem_key="concat_ws('|', f.entity, f.employee_id, f.d ->> '$.other_region')",
-          evidence_zh="在 {{ other_region }}（{{ other_employer }}，自 {{ other_start_month }}）仍有有效养老参保"),
+          evidence_zh="在 {{ other_region }}（{{ other_employer }}，自 {{ other_start_month }}）仍有有效养老参保",
+          moot_with_transfer=True),
     Check("DOUBLE_ENROLLMENT", "error", ("entity", "employee_id"), "enrolment", "同地重复参保",
           "An employee in the ledger population is also insured by another employer in the same region.",
           action="STOP_ORIGIN_RECORD", needs=("insurance", "payroll", "transfers"),
@@ -218,15 +233,16 @@ BY_CODE = {check.code: check for check in CHECKS}
 FINDING_ACTION = {check.code: check.action for check in CHECKS if check.action}  # SPEC §6
 
 COLUMNS = ("ordinal", "code", "severity", "key", "suite", "suite_zh", "title_zh", "description", "action_type",
-           "needs", "problem_key", "evidence_zh", "action_if", "action_if_type")
+           "needs", "problem_key", "evidence_zh", "action_if", "action_if_type", "declarations", "moot_with_transfer")
 
 
-def record_checks(con) -> None:
-    """Write the registry to ``quality.checks`` (inside the caller's transaction): what the report, the
-    workbook and the actions stage read."""
+def record_checks(con, checks: tuple[Check, ...] = CHECKS) -> None:
+    """Write the registry's rows (``checks``: all of them, or a caller's list) to ``quality.checks`` (inside the
+    caller's transaction): what the report, the workbook, the actions stage and the declarations read."""
     con.execute("DELETE FROM quality.checks")
     con.executemany(f"INSERT INTO quality.checks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
                     [[n, c.code, c.severity, list(c.key), c.suite, SUITES[c.suite], c.title_zh, c.description,
                       c.action, list(c.needs), c.problem_key, c.evidence_zh,
-                      c.action_if[0] if c.action_if else None, c.action_if[1] if c.action_if else None]
-                     for n, c in enumerate(CHECKS)])
+                      c.action_if[0] if c.action_if else None, c.action_if[1] if c.action_if else None,
+                      list(c.declarations), c.moot_with_transfer]
+                     for n, c in enumerate(checks)])

@@ -47,38 +47,86 @@ SQL = Path(__file__).with_name("sql")
 
 
 @dataclass(frozen=True)
+class Column:
+    """One of an action type's own columns on its workbook sheet, read from the action's details."""
+    name: str                    # the details' field
+    header_zh: str
+    # how the value shows: text, money (Decimal), count (integer), list (joined by 、), yes_no (是/否),
+    # retirement_age (60岁1个月), or zh:TABLE (its label in that table of transforms.glossary)
+    kind: str = "text"
+    fallback: str | None = None  # the field read when ``name`` is missing
+
+
+@dataclass(frozen=True)
 class ActionType:
     code: str
     prefix: str                  # of the action id
     name_zh: str                 # the workbook's sheet name
     todo_zh: str                 # what HR does about it
+    # what its open work holds up, for the order of the HR report's to-do list (issue 30): 0 people who cannot
+    # be booked at all, 1 amounts paid or withheld wrong, 2 time limits (transfers, stopping a record),
+    # 3 records to tidy
+    rank: int
+    columns: tuple[Column, ...] = ()   # its own columns on its workbook sheet
+    also_in_zh: str | None = None      # where its list is besides its sheet (the report's to-do list says)
 
 
-# SPEC §6's action types: what HR does. Which finding codes call for each, the extracts they need and the
-# problem key are the codes' registry rows (expectations/registry.py), read from ``quality.checks``.
+def _text(*columns: tuple[str, str]) -> tuple[Column, ...]:
+    return tuple(Column(name, header) for name, header in columns)
+
+
+# SPEC §6's action types, one row each with everything about the type: id prefix, sheet, what HR does, its
+# rank in the to-do list, its own workbook columns and where else its list is. Which finding codes call for
+# each, the extracts they need and the problem key are the codes' registry rows (expectations/registry.py,
+# read from ``quality.checks``); a new finding code names one of these types and touches nothing here.
 TYPES = (
-    ActionType("MERGE_RECORDS", "MRG", "合并档案", "核对是否同一人，合并重复的员工档案并保留正确的身份证号"),
-    ActionType("FIX_ID_NUMBER", "FIX", "更正身份证号", "核对身份证原件，更正人事和工资系统中的身份证号"),
-    ActionType("ADJUST_BASE", "ADJ", "调整缴费基数", "向参保地经办机构申报调整缴费基数为应为基数"),
-    ActionType("CORRECT_WITHHOLDING", "WHD", "更正代扣", "核对并更正工资中的个人社保代扣金额，下月补扣或退还差额"),
-    ActionType("ENROLL_EMPLOYEE", "ENR", "办理参保", "为员工在工作地办理养老保险参保登记（入职30日内）"),
-    ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", "为已离职员工办理停保（减员）"),
+    ActionType("MERGE_RECORDS", "MRG", "合并档案", "核对是否同一人，合并重复的员工档案并保留正确的身份证号", 3),
+    ActionType("FIX_ID_NUMBER", "FIX", "更正身份证号", "核对身份证原件，更正人事和工资系统中的身份证号", 3,
+               (Column("id_problem", "身份证号问题", "zh:ID_PROBLEM"), Column("insured_as", "参保所用身份证号"))),
+    ActionType("ADJUST_BASE", "ADJ", "调整缴费基数", "向参保地经办机构申报调整缴费基数为应为基数", 1,
+               # one row per insurance type (transforms.workbook)
+               (Column("insurance", "险种"), Column("current_base", "现基数", "money"),
+                Column("expected_base", "应为基数", "money"))),
+    ActionType("CORRECT_WITHHOLDING", "WHD", "更正代扣", "核对并更正工资中的个人社保代扣金额，下月补扣或退还差额", 1,
+               (Column("si_withheld", "已代扣", "money"), Column("expected_employee_amount", "应代扣", "money"),
+                Column("withholding_difference", "代扣差额", "money"))),
+    ActionType("ENROLL_EMPLOYEE", "ENR", "办理参保", "为员工在工作地办理养老保险参保登记（入职30日内）", 1,
+               (Column("hire_date", "入职日期"), Column("registration_due", "应登记日期"),
+                Column("arrears_months", "补缴月份", "list"),
+                Column("arrears_employer", "补缴单位部分", "money"), Column("arrears_employee", "补缴个人部分", "money"),
+                Column("late_fee", "滞纳金（估算）", "money"), Column("late_fee_until", "滞纳金估算截至")),
+               "declarations/ 文件夹中的 增员、补缴 申报表"),
+    ActionType("STOP_CONTRIBUTION", "STP", "停止缴费", "为已离职员工办理停保（减员）", 1,
+               _text(("leave_date", "离职日期"), ("stop_month", "停保年月")),
+               "declarations/ 文件夹中的 减员 申报表"),
     ActionType("STOP_ORIGIN_RECORD", "SOR", "原参保停保",
-               "联系原单位或原参保地经办机构办理停保（减员）；原参保停止后才能在本地参保或申请转移"),
-    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表"),
+               "联系原单位或原参保地经办机构办理停保（减员）；原参保停止后才能在本地参保或申请转移", 2,
+               # a transfer's origin, whichever finding named it
+               (Column("other_region", "原参保地", fallback="from_region"), Column("other_employer", "原参保单位"))),
+    ActionType("INITIATE_TRANSFER", "TRF", "发起转移", "向本地（转入地）经办机构提交基本养老保险关系转移接续申请表", 2,
+               _text(("from_region", "转出地"), ("from_employer", "原参保单位")),
+               "transfer_forms/ 文件夹中的转移接续申请表"),
     # SPEC §6 version 3, 国办发〔2009〕66号 第六条: a man of 50 or more or a woman of 40 or more moving in from
     # another province without local hukou keeps the relationship at the origin; R opens an interim account
     ActionType("CONFIRM_INTERIM_ACCOUNT", "TMP", "确认临时缴费账户",
                "核对户籍：跨省流动且男满50周岁、女满40周岁、户籍不在本省的，养老保险关系暂留原参保地，"
-               "向本地经办机构确认建立临时缴费账户；不申请转移，不填转移接续申请表"),
-    ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", "更正首次参保标记，关联此前的参保缴费记录"),
-    ActionType("CHASE_TRANSFER", "CHS", "催办转移", "联系经办机构催办超期未办的转移接续业务"),
-    ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", "转移已办结：请转出地终止原参保记录并更新参保信息"),
-    ActionType("UPDATE_POLICY", "POL", "更新政策", "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月"),
-    ActionType("ADD_POLICY", "ADP", "补充政策", "请 HR 经理为该参保地补充政策数据（政策文件），然后重跑本月"),
-    ActionType("RECONCILE_BILL", "BIL", "核对账单", "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费"),
+               "向本地经办机构确认建立临时缴费账户；不申请转移，不填转移接续申请表", 2,
+               _text(("from_region", "原参保地"), ("from_employer", "原参保单位"), ("hukou_region", "户籍所在地"))),
+    ActionType("LINK_PRIOR_HISTORY", "LNK", "关联历史缴费", "更正首次参保标记，关联此前的参保缴费记录", 1),
+    ActionType("CHASE_TRANSFER", "CHS", "催办转移", "联系经办机构催办超期未办的转移接续业务", 2,
+               (Column("transfer_id", "转移业务编号"), Column("stage", "办理环节", "zh:STAGE"),
+                Column("working_days_waited", "已等待工作日", "count"))),
+    ActionType("UPDATE_TRANSFER_STATUS", "UPD", "更新转移状态", "转移已办结：请转出地终止原参保记录并更新参保信息", 2,
+               _text(("transfer_id", "转移业务编号"), ("from_region", "转出地"))),
+    ActionType("UPDATE_POLICY", "POL", "更新政策", "取得参保地本年度缴费基数上下限和费率的通知，更新政策文件后重跑此后各月", 1),
+    ActionType("ADD_POLICY", "ADP", "补充政策", "请 HR 经理为该参保地补充政策数据（政策文件），然后重跑本月", 0),
+    ActionType("RECONCILE_BILL", "BIL", "核对账单", "与经办机构核对账单与台账的差异，更正申报或台账后按差额补缴或申请退费", 1),
     ActionType("PREPARE_RETIREMENT", "RET", "办理退休",
-               "核对累计缴费月数；到龄且缴满最低年限的办理退休（停保、申领养老金），不足的可延长缴费至满最低年限"),
+               "核对累计缴费月数；到龄且缴满最低年限的办理退休（停保、申领养老金），不足的可延长缴费至满最低年限", 2,
+               (Column("retirement_month", "退休年月"), Column("retirement_age", "法定退休年龄", "retirement_age"),
+                Column("months_paid", "累计缴费月数", "count"), Column("min_contribution_months", "最低缴费月数", "count"),
+                Column("short_of_minimum", "缴费不足", "yes_no")),
+               "本报告「到龄退休人员」一节"),
 )
 BY_TYPE = {t.code: t for t in TYPES}
 ACTION_TYPES = {t.code: t.name_zh for t in TYPES}

@@ -3,7 +3,8 @@
 (DEPARTED_STILL_CONTRIBUTING), ``<region>_补缴_<P>`` (the arrears of SPEC §5 with the late fee) and, in the
 month a region's contribution year starts, ``<region>_缴费基数申报_<year>`` (the ledger population's
 reference wage and base per type). A file is written only for a region with rows. ID numbers are masked
-unless ``full_ids`` (an hr_manager who asked, SPEC §8).
+unless ``full_ids`` (an hr_manager who asked, SPEC §8). Which findings feed 增员, 减员 and 补缴 is each
+code's registry row (``quality.checks.declarations``, read through ``quality.declared_findings``).
 
 Column lists: SPEC §7 version 3, after the batch-import templates of agencies' 单位网上经办 systems (人员增员 /
 人员减员 / 补缴 / 缴费基数申报); which of their optional columns a given agency requires varies, so the list is

@@ -30,11 +30,6 @@ TEMPLATE = Path(__file__).with_name("templates") / "report.html"
 SEVERITY_ZH = glossary.SEVERITY
 STATUS_ZH = glossary.RUN_STATUS
 KIND_ZH = glossary.KIND
-# where each action type's list is, besides its sheet of the action workbook (SPEC §7)
-ALSO_IN = {"INITIATE_TRANSFER": "transfer_forms/ 文件夹中的转移接续申请表",
-           "ENROLL_EMPLOYEE": "declarations/ 文件夹中的 增员、补缴 申报表",
-           "STOP_CONTRIBUTION": "declarations/ 文件夹中的 减员 申报表",
-           "PREPARE_RETIREMENT": "本报告「到龄退休人员」一节"}
 
 
 def report_filename(run_id: str, full_ids: bool = False) -> str:
@@ -184,14 +179,7 @@ def _action_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple, list
     return found
 
 
-# What an action type's open work holds up, most first (issue 30): people who cannot be booked at all, then
-# amounts paid or withheld wrong, then time limits (transfers, stopping a record), then records to tidy.
-TODO_RANK = {"ADD_POLICY": 0,
-             "ADJUST_BASE": 1, "CORRECT_WITHHOLDING": 1, "RECONCILE_BILL": 1, "UPDATE_POLICY": 1,
-             "ENROLL_EMPLOYEE": 1, "STOP_CONTRIBUTION": 1, "LINK_PRIOR_HISTORY": 1,
-             "INITIATE_TRANSFER": 2, "CHASE_TRANSFER": 2, "STOP_ORIGIN_RECORD": 2, "UPDATE_TRANSFER_STATUS": 2,
-             "PREPARE_RETIREMENT": 2, "CONFIRM_INTERIM_ACCOUNT": 2,
-             "FIX_ID_NUMBER": 3, "MERGE_RECORDS": 3}
+# What an action type's open work holds up (its row's rank in transforms.actions.TYPES), most first (issue 30).
 TODO_EFFECT = {0: "{people} 人因此未能入账", 1: "影响缴费或代扣金额", 2: "有办理时限", 3: "影响档案准确"}
 
 
@@ -208,8 +196,8 @@ def _todo(con: duckdb.DuckDBPyConnection, period: str | None = None) -> str:
         open_, submitted = counts.get((t.code, "open"), 0), counts.get((t.code, "submitted"), 0)
         if not open_ and not submitted:
             continue
-        rank = TODO_RANK.get(t.code, 3)
-        where = f"动作清单 actions.xlsx 的「{t.name_zh}」工作表" + (f"；{ALSO_IN[t.code]}" if t.code in ALSO_IN else "")
+        rank = t.rank
+        where = f"动作清单 actions.xlsx 的「{t.name_zh}」工作表" + (f"；{t.also_in_zh}" if t.also_in_zh else "")
         effect = TODO_EFFECT[rank].format(people=unbooked) if rank or unbooked else "本月部分人员未能入账"
         rows.append(((rank, -(unbooked if rank == 0 else open_ + submitted)),
                      [t.name_zh, effect, open_, submitted, t.todo_zh, where]))

@@ -40,30 +40,8 @@ COUNTED = ("open", "submitted", "resolved", "dismissed")
 MONEY = pl.Decimal(14, 2)
 STRING = pl.String()
 
-# Per action type: its own columns (name, header, dtype) and how to fill them from the details.
-TYPED: dict[str, list[tuple[str, str, pl.DataType]]] = {
-    "ADJUST_BASE": [("insurance", "险种", pl.String()), ("current_base", "现基数", MONEY),
-                    ("expected_base", "应为基数", MONEY)],
-    "ENROLL_EMPLOYEE": [("hire_date", "入职日期", pl.String()), ("registration_due", "应登记日期", pl.String()),
-                        ("arrears_months", "补缴月份", pl.String()),
-                        ("arrears_employer", "补缴单位部分", MONEY), ("arrears_employee", "补缴个人部分", MONEY),
-                        ("late_fee", "滞纳金（估算）", MONEY), ("late_fee_until", "滞纳金估算截至", pl.String())],
-    "CORRECT_WITHHOLDING": [("si_withheld", "已代扣", MONEY), ("expected_employee_amount", "应代扣", MONEY),
-                            ("withholding_difference", "代扣差额", MONEY)],
-    "STOP_CONTRIBUTION": [("leave_date", "离职日期", pl.String()), ("stop_month", "停保年月", pl.String())],
-    "STOP_ORIGIN_RECORD": [("other_region", "原参保地", pl.String()), ("other_employer", "原参保单位", pl.String())],
-    "INITIATE_TRANSFER": [("from_region", "转出地", pl.String()), ("from_employer", "原参保单位", pl.String())],
-    "CONFIRM_INTERIM_ACCOUNT": [("from_region", "原参保地", pl.String()), ("from_employer", "原参保单位", pl.String()),
-                                ("hukou_region", "户籍所在地", pl.String())],
-    "CHASE_TRANSFER": [("transfer_id", "转移业务编号", pl.String()), ("stage", "办理环节", pl.String()),
-                       ("working_days_waited", "已等待工作日", pl.Int64())],
-    "UPDATE_TRANSFER_STATUS": [("transfer_id", "转移业务编号", pl.String()), ("from_region", "转出地", pl.String())],
-    "FIX_ID_NUMBER": [("id_problem", "身份证号问题", pl.String()), ("insured_as", "参保所用身份证号", pl.String())],
-    "PREPARE_RETIREMENT": [("retirement_month", "退休年月", pl.String()), ("retirement_age", "法定退休年龄", pl.String()),
-                           ("months_paid", "累计缴费月数", pl.Int64()),
-                           ("min_contribution_months", "最低缴费月数", pl.Int64()),
-                           ("short_of_minimum", "缴费不足", pl.String())],
-}
+# An action type's own columns (name, header, kind) are its row of transforms.actions.TYPES; a kind's dtype here.
+DTYPES: dict[str, pl.DataType] = {"money": MONEY, "count": pl.Int64()}
 
 
 def _ins(code: str) -> str:
@@ -117,26 +95,29 @@ def _typed_rows(action_type: str, row: dict) -> list[dict]:
         return [{"insurance": _ins(t) if t else "", "current_base": _money(current.get(t)),
                  "expected_base": _money(expected.get(t))} for t in types]
     values = {}
-    for name, _, dtype in TYPED.get(action_type, []):
-        value = d.get(name)
-        if value is None and name == "other_region":  # a transfer's origin, whichever finding named it
-            value = d.get("from_region")
-        if name == "arrears_months":
-            value = "、".join(value or [])
-        elif name == "stage":
-            value = glossary.zh(glossary.STAGE, value, "")
-        elif name == "id_problem":
-            value = glossary.zh(glossary.ID_PROBLEM, value, "")
-        elif name == "retirement_age":
-            value = glossary.retirement_age_zh(value)
-        elif name == "short_of_minimum":
-            value = "" if value is None else ("是" if value else "否")
-        elif dtype == MONEY:
-            value = _money(value)
-        elif dtype == pl.Int64:
-            value = int(value) if value not in (None, "") else None
-        values[name] = value
+    for column in BY_TYPE[action_type].columns if action_type in BY_TYPE else ():
+        value = d.get(column.name)
+        if value is None and column.fallback:
+            value = d.get(column.fallback)
+        values[column.name] = _shown(column.kind, value)
     return [values]
+
+
+def _shown(kind: str, value):
+    """A details value as its column's kind shows it (transforms.actions.Column)."""
+    if kind == "list":
+        return "、".join(value or [])
+    if kind.startswith("zh:"):
+        return glossary.zh(getattr(glossary, kind.removeprefix("zh:")), value, "")
+    if kind == "retirement_age":
+        return glossary.retirement_age_zh(value)
+    if kind == "yes_no":
+        return "" if value is None else ("是" if value else "否")
+    if kind == "money":
+        return _money(value)
+    if kind == "count":
+        return int(value) if value not in (None, "") else None
+    return value
 
 
 def _notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -199,7 +180,7 @@ def _labelled(actions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
-    typed = TYPED.get(code, [])
+    typed = [(c.name, c.header_zh, DTYPES.get(c.kind, STRING)) for c in BY_TYPE[code].columns]
     headers = dict(HEADERS)
     if typed:
         insert_at = list(HEADERS).index("problems")

@@ -173,7 +173,6 @@ def test_a_month_without_data_is_not_shown_as_checked_and_green(validated):
 def test_report_text_holds_no_flags_or_spec_references_and_ids_do_not_wrap(acceptance_closed, tmp_path):
     import re
 
-    from transforms.report import TODO_RANK
     from warehouse.db import opened
 
     with opened(acceptance_closed, read_only=True) as con:
@@ -189,6 +188,6 @@ def test_report_text_holds_no_flags_or_spec_references_and_ids_do_not_wrap(accep
     todo = html.split('id="todo-table"')[1].split("</table>")[0]
     from transforms.actions import TYPES
 
-    names = {t.name_zh: t.code for t in TYPES}
-    order = [names[m] for m in re.findall(r"<tr><td>([^<]+)</td>", todo)]
-    assert order and [TODO_RANK[c] for c in order] == sorted(TODO_RANK[c] for c in order)
+    rank = {t.name_zh: t.rank for t in TYPES}
+    order = [rank[m] for m in re.findall(r"<tr><td>([^<]+)</td>", todo)]
+    assert order and order == sorted(order)

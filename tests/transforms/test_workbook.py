@@ -134,7 +134,7 @@ def test_finance_gets_no_workbook(con, tmp_path):
 def test_typed_columns_read_the_findings_v3_details():
     """SPEC v3: 停保年月 is the finding's stop_month (§4.3: the first month not charged, not simply the month
     after the leave), a mistyped ID names the number it is insured under, an interim case its hukou."""
-    from transforms.workbook import TYPED, _typed_rows
+    from transforms.workbook import _typed_rows
 
     stop = _typed_rows("STOP_CONTRIBUTION", {"details": json.dumps({"leave_date": "2024-01-10",
                                                                      "stop_month": "2024-01"})})
@@ -145,7 +145,7 @@ def test_typed_columns_read_the_findings_v3_details():
     interim = _typed_rows("CONFIRM_INTERIM_ACCOUNT", {"details": json.dumps(
         {"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"})})
     assert interim == [{"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"}]
-    assert [h for _, h, _ in TYPED["ENROLL_EMPLOYEE"]][:2] == ["入职日期", "应登记日期"]
+    assert [c.header_zh for c in BY_TYPE["ENROLL_EMPLOYEE"].columns][:2] == ["入职日期", "应登记日期"]
 def test_the_status_column_has_a_dropdown_of_what_the_round_trip_reads(acceptance_closed, tmp_path):
     with opened(acceptance_closed, read_only=True) as con:
         path = write_workbook(con, tmp_path / "actions.xlsx")

@@ -10,8 +10,8 @@ import yaml
 
 from warehouse.migrate import MODELS, model_files, model_name
 
-# A table macro is described for one argument per parameter: a month, or a load id.
-ARGUMENTS = {"p": "'2024-03'", "l": "1"}
+# A table macro is described for one argument per parameter: a month, a load id, a run id, a declaration, a side.
+ARGUMENTS = {"p": "'2024-03'", "l": "1", "run": "'r'", "declaration": "'enrol'", "above": "true"}
 
 
 def _contracts() -> dict[str, dict]:

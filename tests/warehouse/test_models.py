@@ -157,14 +157,19 @@ def test_the_employee_region_is_one_rule_for_the_ledger_and_the_findings(con):
     assert findings == [("武汉",)]
 
 
-# The one model of quality/ read outside the checks: the finance reconciliation totals BILL_MISMATCH's comparison.
-QUALITY_READ_ELSEWHERE = {"quality.bill_comparison": {"transforms/sql/reconciliation.sql"}}
+# The models of quality/ read outside the checks: the finance reconciliation totals BILL_MISMATCH's comparison,
+# and the declarations read the findings that feed them through one filter.
+QUALITY_READ_ELSEWHERE = {
+    "quality.bill_comparison": {"transforms/sql/reconciliation.sql"},
+    "quality.declared_findings": {"transforms/sql/declaration_enrol.sql", "transforms/sql/declaration_stop.sql",
+                                  "transforms/sql/declaration_arrears.sql", "transforms/declarations.py"},
+}
 
 
 def test_the_quality_models_serve_the_checks():
     """models/quality/ holds the shared definitions of SPEC §5 the checks call (the README says why they are
     models): nothing but the checks and the other models reads them (migration 003, history, created them),
-    save the reconciliation's comparison."""
+    save the reconciliation's comparison and the declarations' filter."""
     repo = MODELS.parents[1]
     code = [path for folder in ("transforms", "flows", "warehouse", "expectations")
             for path in (repo / folder).rglob("*") if path.suffix in (".py", ".sql")
@@ -174,5 +179,5 @@ def test_the_quality_models_serve_the_checks():
     readers = {model_name(path): {name for name, text in texts.items()
                                   if re.search(rf"\b{re.escape(model_name(path))}\b", text)}
                for path in model_files() if path.parent.name == "quality"}
-    assert len(readers) == 8
+    assert len(readers) == 12
     assert {name: found for name, found in readers.items() if found} == QUALITY_READ_ELSEWHERE

@@ -10,9 +10,10 @@ WITH findings AS (
     -- reads and which at a million employees holds 61,000 people: read some 45 times per finding while a part
     -- is grouped, DuckDB's JSON parses of it ran past the 1GB limit (docs/memory.md). evidence: the whole details.
     SELECT f.*, CAST(f.details AS JSON) AS evidence, json_merge_patch(f.details, '{"people": null}') AS d,
-           m.action_type, m.prefix
+           m.action_type, m.prefix, coalesce(c.moot_with_transfer, false) AS moot_with_transfer
     FROM quality.findings f
     JOIN action_map m ON m.code = f.code
+    JOIN quality.checks c ON c.code = f.code
     WHERE f.run_id = $run_id
 ),
 typed AS (
@@ -29,7 +30,8 @@ keyed AS (
     JOIN action_prefix p ON p.action_type = f.action_type
 ),
 -- SPEC §6: a transfer of that person from that region, any stage but rejected, in any transfers snapshot up
--- to P makes STOP_ORIGIN_RECORD of ACTIVE_ELSEWHERE moot (the transfer's own findings cover it).
+-- to P makes the action of a code whose registry row says moot_with_transfer moot (ACTIVE_ELSEWHERE's
+-- STOP_ORIGIN_RECORD: the transfer's own findings cover it).
 known_transfers AS (
     SELECT id_number, from_region, max(transfer_id) AS transfer_id
     FROM core.transfers
@@ -51,7 +53,7 @@ ledger_base AS (
 evidenced AS (
     SELECT k.*,
            CASE WHEN k.action_type = 'ADJUST_BASE' THEN lb.base END AS ledger_base,
-           CASE WHEN k.code = 'ACTIVE_ELSEWHERE' THEN t.transfer_id END AS open_transfer
+           CASE WHEN k.moot_with_transfer THEN t.transfer_id END AS open_transfer
     FROM keyed k
     LEFT JOIN ledger_base lb
       ON lb.entity = k.entity AND lb.id_number = k.id_number AND lb.insurance_type = k.insurance_type

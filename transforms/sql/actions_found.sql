@@ -100,9 +100,9 @@ SELECT
                                  'billed_employee_amount', x.billed_employee_amount,
                                  'ledger_employee_amount', x.ledger_employee_amount,
                                  'billed_base', x.billed_base, 'ledger_base', x.ledger_base)
-                     ORDER BY insurance_type) FILTER (WHERE code = 'BILL_MISMATCH'),
-        -- HIRED_NOT_ENROLLED's arrears (SPEC §5) ride on ENROLL_EMPLOYEE for the 补缴 declaration
-        'arrears_months', any_value(d -> '$.arrears_months') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
+                     ORDER BY insurance_type) FILTER (WHERE action_type = 'RECONCILE_BILL'),
+        -- the arrears of its findings (HIRED_NOT_ENROLLED's, SPEC §5) ride on ENROLL_EMPLOYEE for the 补缴 declaration
+        'arrears_months', any_value(d -> '$.arrears_months') FILTER (WHERE action_type = 'ENROLL_EMPLOYEE'),
         'arrears_employer', min(x.arrears_employer),
         'arrears_employee', min(x.arrears_employee),
         'late_fee', min(x.late_fee),
@@ -110,7 +110,7 @@ SELECT
         'registration_due', min(x.registration_due),
         'overdue', bool_or(TRY_CAST(x.overdue AS BOOLEAN)),
         'arrears_before_data', bool_or(TRY_CAST(x.arrears_before_data AS BOOLEAN)),
-        'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE code = 'HIRED_NOT_ENROLLED'),
+        'arrears_by_month', any_value(d -> '$.arrears_by_month') FILTER (WHERE action_type = 'ENROLL_EMPLOYEE'),
         -- RETIREMENT_DUE's statutory month and contribution months (SPEC §5) ride on PREPARE_RETIREMENT
         'retirement_month', min(x.retirement_month),
         'retirement_age', min(x.retirement_age),

@@ -1,15 +1,11 @@
--- 补缴 (SPEC §7): the arrears of HIRED_NOT_ENROLLED (SPEC §5: months before P) of validation run $run_id, one
+-- 补缴 (SPEC §7): the arrears (SPEC §5: months before P) of the findings of validation run $run_id that feed it, one
 -- row per person, month (费款所属期, YYYYMM) and insurance type with its base and amounts. The month's late fee
 -- is split across its types in proportion to their amounts (employer + employee), to the cent, by largest
 -- remainder so that the types' fees add up to the month's fee; 滞纳金计算截止日 = the last day of P, the day
--- the fee is estimated as of. Dismissed actions left out.
+-- the fee is estimated as of. Findings whose action HR dismissed are left out (quality.declared_findings).
 WITH f AS (
-    SELECT f.entity, f.employee_id, f.id_number, f.region, CAST(f.details AS JSON) AS d
-    FROM quality.findings f
-    WHERE f.run_id = $run_id AND f.code = 'HIRED_NOT_ENROLLED'
-      AND NOT EXISTS (SELECT 1 FROM actions.cleanup_actions a
-                      WHERE a.action_type = 'ENROLL_EMPLOYEE' AND a.status = 'dismissed'
-                        AND a.entity = f.entity AND a.employee_id = f.employee_id)
+    SELECT f.entity, f.employee_id, f.id_number, f.region, f.d
+    FROM quality.declared_findings($run_id, 'arrears') f
 ),
 months AS (
     SELECT f.*, unnest(from_json(f.d -> '$.arrears_by_month',

@@ -1,16 +1,12 @@
--- 增员 (SPEC §7): HIRED_NOT_ENROLLED of validation run $run_id, one row per person and insurance type levied
+-- 增员 (SPEC §7): the findings of validation run $run_id that feed it, one row per person and insurance type levied
 -- for them in P (the ledger's cells of P), which transforms/declarations.py turns into one row per person with
 -- a 缴费基数 column per type. 参保起始年月 = P (earlier months are the 补缴's); 增员原因 转入 when P's snapshot
 -- holds a pension record of the person in another region (the finding's records), else 新参保; 月缴费工资 =
 -- the reference wage W. A mistyped ID of someone insured is no HIRED_NOT_ENROLLED (SPEC §5), so never here.
--- Actions HR dismissed are left out.
+-- Findings whose action HR dismissed are left out (quality.declared_findings).
 WITH f AS (
-    SELECT f.entity, f.employee_id, f.id_number, f.region, CAST(f.details AS JSON) AS d
-    FROM quality.findings f
-    WHERE f.run_id = $run_id AND f.code = 'HIRED_NOT_ENROLLED'
-      AND NOT EXISTS (SELECT 1 FROM actions.cleanup_actions a
-                      WHERE a.action_type = 'ENROLL_EMPLOYEE' AND a.status = 'dismissed'
-                        AND a.entity = f.entity AND a.employee_id = f.employee_id)
+    SELECT f.entity, f.employee_id, f.id_number, f.region, f.d
+    FROM quality.declared_findings($run_id, 'enrol') f
 ),
 people AS (
     SELECT f.region, f.entity, f.employee_id, coalesce(f.d ->> '$.name', p.name) AS name, f.id_number,

@@ -1,14 +1,10 @@
--- 减员 (SPEC §7): DEPARTED_STILL_CONTRIBUTING of validation run $run_id, one row per person and region of the
+-- 减员 (SPEC §7): the findings of validation run $run_id that feed it, one row per person and region of the
 -- person's active records with the entity; 停保年月 = the first month the ledger does not charge (the
 -- finding's stop_month, ledger.stop_month: SPEC §4.3) as YYYYMM; 需退费 when that month is before P (the
--- months between are refunded, not stopped). Dismissed actions left out.
+-- months between are refunded, not stopped). Findings whose action HR dismissed are left out (quality.declared_findings).
 WITH f AS (
-    SELECT f.entity, f.employee_id, f.id_number, CAST(f.details AS JSON) AS d
-    FROM quality.findings f
-    WHERE f.run_id = $run_id AND f.code = 'DEPARTED_STILL_CONTRIBUTING'
-      AND NOT EXISTS (SELECT 1 FROM actions.cleanup_actions a
-                      WHERE a.action_type = 'STOP_CONTRIBUTION' AND a.status = 'dismissed'
-                        AND a.entity = f.entity AND a.employee_id = f.employee_id)
+    SELECT f.entity, f.employee_id, f.id_number, f.d
+    FROM quality.declared_findings($run_id, 'stop') f
 ),
 regions AS (
     SELECT DISTINCT entity, employee_id, id_number, d,
