@@ -4,17 +4,18 @@ DuckDB lets one process write the warehouse, so finance's tools read a copy that
 
 - ``<out>/tables/<relation>/period=<P>/data.parquet`` (hive style) for relations with a period column,
   ``<out>/tables/<relation>/data.parquet`` for the others: one file per partition, for any Parquet tool.
-- ``<out>/shebao_read.duckdb``: one view per relation, named as in the warehouse, with ``COMMENT ON`` each
-  view and column. It is built in a temporary file that replaces the old one (``os.replace``), so a tool
-  holding the old file open keeps working and sees the new one when it reopens.
+- ``<out>/shebao_read.duckdb``: one table per relation holding its rows, named as in the warehouse, with
+  ``COMMENT ON`` each table and column. It names no path, so the out folder can be copied or moved and
+  opened from any working directory. It is built in a temporary file that replaces the old one
+  (``os.replace``), so a tool holding the old file open keeps working and sees the new one when it reopens.
 
 Files are never changed in place: DuckDB opens a Parquet file more than once in a query (schema, then
 data), so a file replaced in between breaks the query. Each partition's rows are written once to an
 immutable version, ``tables/.versions/<relation>/[period=<P>/]<digest>.parquet`` (the digest fingerprints
 the rows, so an unchanged partition is not written again), and the hive file above is a hard link to the
-current version, swapped in with ``os.replace``. The views list the version files, so a reader still on
-the previous read file reads the previous versions, which are kept until a later close has superseded
-them for a day (``RETAIN``).
+current version, swapped in with ``os.replace``; the read file's tables are copied from the versions.
+Superseded versions are kept until a later close has superseded them for a day (``RETAIN``), so a Parquet
+tool that listed them just before can still read them.
 
 Personal data as finance may see it (SPEC §8): ID numbers masked, also inside free text and JSON.
 """
@@ -270,10 +271,10 @@ def _drop_old_versions(versions: Path, current: list[Path]) -> None:
 
 def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]]
                        ) -> None:
-    """Build the views' DuckDB file beside the old one, then swap it in. A partitioned relation's view is
-    a UNION ALL of its partitions, each with its period as a constant: a filter on period reads only
-    that partition's file, and DuckDB's hive reader is not needed (it fails on some aggregates of one
-    file)."""
+    """Build the read file beside the old one, then swap it in. Each relation is a table holding its rows,
+    copied from the partitions' versions: views over the Parquet files would name them by path, and DuckDB
+    resolves an absolute path only where the folder was, a relative one only from the working directory
+    it was made in; finance copies the out folder and opens it from their own tools (issue 30)."""
     target = out / READ_FILE
     temporary = out / f".{READ_FILE}.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)
@@ -283,16 +284,12 @@ def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, st
             schema, _ = relation.split(".")
             description, meanings = (RELATIONS | DERIVED)[relation]
             reader.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            if files:
-                parts = " UNION ALL ".join(
-                    (f"SELECT CAST({_literal(period)} AS VARCHAR) AS period, * " if period else "SELECT * ")
-                    + f"FROM read_parquet({_literal(str(path))})" for period, path in files)
-                body = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({parts})"
-            else:  # no rows yet: the same columns, typed, empty
-                body = ("SELECT " + ", ".join(f"CAST(NULL AS {types[c]}) AS {_quote(c)}" for c in columns)
-                        + " WHERE false")
-            reader.execute(f"CREATE VIEW {relation} AS {body}")
-            reader.execute(f"COMMENT ON VIEW {relation} IS {_literal(description)}")
+            reader.execute(f"CREATE TABLE {relation} (" + ", ".join(f"{_quote(c)} {types[c]}" for c in columns) + ")")
+            for period, path in files:
+                selected = ", ".join(f"CAST({_literal(period)} AS VARCHAR)" if c == "period" and period else _quote(c)
+                                     for c in columns)
+                reader.execute(f"INSERT INTO {relation} SELECT {selected} FROM read_parquet({_literal(str(path))})")
+            reader.execute(f"COMMENT ON TABLE {relation} IS {_literal(description)}")
             for column in columns:
                 reader.execute(f"COMMENT ON COLUMN {relation}.{_quote(column)} IS {_literal(meanings[column])}")
         reader.execute("CHECKPOINT")
