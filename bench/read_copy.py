@@ -2,7 +2,8 @@
 months written to a fresh warehouse, then ``write_read_copy`` twice: the first copy (every partition
 written) and the next close's (one month added). For each: seconds in all, seconds building the read file
 (its tables copied from the Parquet versions: the part that views over Parquet did not spend), and the
-sizes of the read file and of the Parquet tables.
+sizes of the read file and of the Parquet tables. Then two corrections of the first month: only its
+partitions are copied again, and the read file does not grow by more than what was added.
 
     python bench/read_copy.py --employees 200000 --months 12
 """
@@ -44,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--employees", type=int, default=200_000)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--corrections", type=int, default=3)
     args = parser.parse_args()
     periods = [f"{2024 + m // 12}-{m % 12 + 1:02d}" for m in range(args.months + 1)]
     building = []
@@ -60,16 +62,27 @@ def main() -> None:
         for period in periods[:-1]:
             _book(con, args.employees, period)
         out = Path(folder) / "out"
-        for label, period in (("first copy", None), ("next close, one month more", periods[-1])):
-            if period:
+        steps = (("first copy", None), ("next close, one month more", periods[-1]),
+                 *[("a correction of the first month", periods[0])] * args.corrections)
+        for label, period in steps:
+            if period == periods[-1]:
                 _book(con, args.employees, period)
+            elif period:  # adjustment rows for a tenth of the people: the month's partitions change
+                con.execute(f"""INSERT INTO ledger.contributions SELECT * REPLACE ('adjustment' AS entry_type,
+                                'run-fix-' || uuid() AS run_id) FROM ledger.contributions
+                                WHERE period = '{period}' AND entry_type = 'original' AND hash(employee_id) % 10 = 0""")
             rows = con.execute("SELECT count(*) FROM ledger.contributions").fetchone()[0]
             started = time.perf_counter()
             summary = read_copy.write_read_copy(con, out)
             seconds = time.perf_counter() - started
+            import duckdb
+
+            reader = duckdb.connect(str(out / read_copy.READ_FILE), read_only=True)
+            used, free = reader.execute("SELECT used_blocks, free_blocks FROM pragma_database_size()").fetchone()
+            reader.close()
             print(f"{label}: {rows:,} ledger rows; {seconds:.1f} s in all, {building[-1]:.1f} s building the read "
                   f"file; read file {_size(out / read_copy.READ_FILE) / 1e6:.0f} MB, Parquet tables "
-                  f"{_size(out / read_copy.TABLES) / 1e6:.0f} MB; partitions written {summary['partitions_written']}")
+                  f"{_size(out / read_copy.TABLES) / 1e6:.0f} MB; partitions written {summary['partitions_written']}; blocks used {used}, free {free}")
         con.close()
 
 
