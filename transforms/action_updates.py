@@ -20,16 +20,16 @@ its hr_manager and anyone else hr_staff).
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from transforms import glossary, roles
 from transforms.actions import actor, audit
-from transforms.privacy import redact
+from transforms.privacy import redact, redact_series
 from transforms.readers import CELLS, FileContent
 from transforms.workbook import ID_COLUMN, NOTE_COLUMN, STATUS_COLUMN
 from warehouse.db import scalar, transaction
@@ -130,94 +130,132 @@ def submit(con: duckdb.DuckDBPyConnection, action_id: str, note: str | None = No
                              "actions submit")
 
 
-def _rows(content: FileContent):
-    """(sheet, 1-based data row, Excel row, id, status word, note, raw) of every data row under an updates
-    header."""
-    for sheet in content.sheets:
+SQL = "action_updates_apply.sql"
+_INVISIBLE = r"[\p{Z}\p{C}]"  # what a note of nothing else holds: spaces, zero-width and control characters
+
+
+def _frame(content: FileContent) -> pl.DataFrame:
+    """Every data row under an updates header, in file order: sheet, number (1-based data row), excel (the
+    row as Excel numbers it), action_id, word, note (as typed, stripped) and raw (the row's non-empty cells
+    as JSON, keyed by header, ID-like runs masked). Blank rows are skipped but keep their numbers."""
+    frames = []
+    for order, sheet in enumerate(content.sheets):
         found = _header(sheet.grid)
         if found is None:
             continue
         index, cells = found
         columns = [c for c in sheet.grid.columns if c != CELLS]
         names = {i: name for name, i in cells.items()}
-        for number, row in enumerate(sheet.grid.slice(index + 1).select(columns).iter_rows(), start=1):
-            if all(v is None or str(v).strip() == "" for v in row):
-                continue
-            text = [("" if v is None else str(v).strip()) for v in row]
-            raw = {names.get(i, f"列{i + 1}"): redact(v) for i, v in enumerate(text) if v}
-            yield (sheet.name, number, index + 1 + number, text[cells[ID_COLUMN]], text[cells[STATUS_COLUMN]],
-                   text[cells[NOTE_COLUMN]], raw)
+        body = sheet.grid.slice(index + 1).select(
+            [pl.col(c).cast(pl.String).str.strip_chars().fill_null("").alias(f"c{i}") for i, c in enumerate(columns)])
+        if not body.width:
+            continue
+        texts = [pl.col(f"c{i}") for i in range(len(columns))]
+        # raw: '{"header": "value", …}' of the non-empty cells, each pair JSON-encoded by polars
+        pairs = [pl.when(t != "").then(pl.struct(t.alias(names.get(i, f"列{i + 1}"))).struct.json_encode()
+                                       .str.slice(1).str.head(-1)) for i, t in enumerate(texts)]
+        frames.append(body.with_row_index("number", offset=1).filter(pl.any_horizontal([t != "" for t in texts]))
+                      .select(pl.lit(order).alias("sheet_order"), pl.lit(sheet.name, pl.String).alias("sheet"),
+                              pl.col("number").cast(pl.Int64), (pl.col("number") + index + 1).cast(pl.Int64).alias("excel"),
+                              pl.col(f"c{cells[ID_COLUMN]}").alias("action_id"),
+                              pl.col(f"c{cells[STATUS_COLUMN]}").alias("word"),
+                              pl.col(f"c{cells[NOTE_COLUMN]}").alias("note"),
+                              ("{" + pl.concat_str(pairs, separator=", ", ignore_nulls=True) + "}").alias("raw")))
+    schema = {"sheet_order": pl.Int32, "sheet": pl.String, "number": pl.Int64, "excel": pl.Int64,
+              "action_id": pl.String, "word": pl.String, "note": pl.String, "raw": pl.String}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    frame = pl.concat([f.cast(schema) for f in frames]).with_row_index("seq")  # type: ignore[arg-type]
+    # the note as stored (clean_note over the column): empty when nothing visible, ID-like runs masked
+    visible = frame["note"].str.replace_all(_INVISIBLE, "").str.strip_chars() != ""
+    return frame.with_columns(note=pl.when(visible).then(redact_series(frame["note"])).otherwise(pl.lit("")),
+                              raw=redact_series(frame["raw"]))
+
+
+def _judge(frame: pl.DataFrame, status: pl.DataFrame, user: str, role: str) -> pl.DataFrame:
+    """Each row's reject code and reason (null when accepted) and whether it applies, by SPEC §6 and
+    issue 30, over the whole file at once; the first rule a row breaks decides, in this order:
+    a status word not in the dropdown, an unknown action id, an earlier row of the same action asking
+    for something else than its last row (the last wins), 忽略 without a visible reason, a note longer
+    than a cell, a role that may not make the change, an action that cannot move there (resolved,
+    dismissed). Of an action's accepted rows (ADJUST_BASE has one per insurance type) the first applies,
+    when the action is not already there."""
+    at = pl.concat_str([pl.col("sheet").fill_null(""), pl.lit(" 第"), pl.col("excel").cast(pl.String),
+                        pl.lit(f"行（{ID_COLUMN} "), pl.when(pl.col("action_id") == "").then(pl.lit("空"))
+                        .otherwise(pl.col("action_id")), pl.lit("）：")])
+    words = pl.DataFrame({"word": list(WORDS), "requested": list(WORDS.values())})
+    frame = frame.join(words, on="word", how="left").join(status, on="action_id", how="left").sort("seq")
+    asking = ~pl.col("word").is_in(list(NOTHING))
+    last = (frame.filter(asking).group_by("action_id", maintain_order=True)
+            .agg(pl.col("sheet").last().alias("last_sheet"), pl.col("excel").last().alias("last_excel"),
+                 pl.col("requested").last().alias("last_requested"), pl.col("note").last().alias("last_note")))
+    frame = frame.join(last, on="action_id", how="left").sort("seq")
+    dismissing = pl.col("requested") == "dismissed"
+    may_not = (dismissing & pl.lit(not may_dismiss(role))) | pl.lit(not may_submit(role))
+    from_ok = (pl.col("current") == pl.col("requested")) | pl.when(dismissing).then(
+        pl.col("current").is_in(list(FROM["dismissed"]))).otherwise(pl.col("current").is_in(list(FROM["submitted"])))
+    labels = pl.col("current").replace_strict(glossary.ACTION_STATUS, default=pl.col("current"))
+    rules = [  # (breaks, code, reason after the row's place)
+        (pl.col("requested").is_null(), "UNKNOWN_VALUE",
+         pl.concat_str([pl.lit(f"{STATUS_COLUMN}“"), pl.col("word"), pl.lit("”无法识别；只能填 待处理、已提交 或 忽略")])),
+        (pl.col("current").is_null(), "UNKNOWN_VALUE",
+         pl.concat_str([pl.lit(f"{ID_COLUMN}“"), pl.col("action_id"), pl.lit("”不存在；请用本期动作清单中的编号")])),
+        (pl.col("requested").ne_missing(pl.col("last_requested")) | pl.col("note").ne_missing(pl.col("last_note")),
+         "DUPLICATE_ROW",
+         pl.concat_str([pl.lit("同一动作在「"), pl.col("last_sheet").fill_null(""), pl.lit("」第"),
+                        pl.col("last_excel").cast(pl.String), pl.lit("行另有不同填写，以后一行为准，本行未采用")])),
+        (dismissing & (pl.col("note") == ""), "MISSING_FIELD", pl.lit(f"选择“忽略”时必须在{NOTE_COLUMN}中写明原因")),
+        (pl.col("note").str.len_chars() > MAX_NOTE, "TOO_LONG", pl.lit(f"{NOTE_COLUMN}超过 {MAX_NOTE} 个字符；请精简后再放回")),
+        (may_not, "NOT_ALLOWED", pl.concat_str([pl.lit(f"文件所有者 {user} 无权执行（"), pl.when(dismissing).then(
+            pl.lit("仅 HR 经理可以忽略动作")).otherwise(pl.lit("仅 HR 专员和 HR 经理可以更改动作")), pl.lit("）")])),
+        (~from_ok, "NOT_ALLOWED", pl.concat_str([pl.lit("该动作已是“"), labels, pl.lit("”，不能改为“"), pl.col("word"),
+                                                 pl.lit("”；本行未采用")])),
+    ]
+    code: pl.Expr = pl.lit(None, pl.String)
+    reason: pl.Expr = pl.lit(None, pl.String)
+    for breaks, name, text in reversed(rules):
+        code = pl.when(asking & breaks).then(pl.lit(name)).otherwise(code)
+        reason = pl.when(asking & breaks).then(at + text).otherwise(reason)
+    # a role refusal is audited: NOT_ALLOWED where the role may not (its rule comes before the state rule)
+    judged = frame.with_columns(code=code, reason=reason).with_columns(
+        refused_role=((pl.col("code") == "NOT_ALLOWED") & may_not).fill_null(False))
+    accepted = pl.col("code").is_null() & pl.col("requested").is_not_null()
+    first = accepted & (pl.col("seq") == pl.col("seq").filter(accepted).min().over("action_id"))
+    return judged.with_columns(applied=(first & (pl.col("current") != pl.col("requested"))).fill_null(False),
+                               reason=redact_series(judged["reason"]))
 
 
 def load_action_updates(con: duckdb.DuckDBPyConnection, path: Path, sha: str, content: FileContent,
                         run_id: str | None = None, source: str | None = None) -> dict:
     """Apply one filled workbook: a load of kind action_updates, its rows staged (applied or nothing to do)
-    or rejected; returns the load's summary (no personal data). ``source``: its name below the inbox."""
+    or rejected; returns the load's summary (no personal data). ``source``: its name below the inbox.
+    The sheet is read into one frame, judged by vectorised rules (``_judge``) and written by the statements
+    of ``transforms/sql/action_updates_apply.sql``: no Python per row while the warehouse is locked."""
+    from transforms.actions import run_sql_file
+
     source = source or path.name
     user = file_owner(path)
-    role = role_of(con, user)
-    now = datetime.now()
-    counts = {"read": 0, "staged": 0, "rejected": 0, "applied": 0}
+    frame = _frame(content)
     with transaction(con):
+        role = role_of(con, user)
         load_id = scalar(con, "SELECT nextval('ingest.load_id_seq')")
-        status = dict(con.execute("SELECT action_id, status FROM actions.cleanup_actions").fetchall())
-        rows = [(sheet, number, excel, action_id, word, clean_note(note), raw)
-                for sheet, number, excel, action_id, word, note, raw in _rows(content)]
-        # one action, one change per file: the last row that asks for one is what HR meant; an earlier row
-        # asking for something else is rejected (rows asking the same, like ADJUST_BASE's per type, agree)
-        last: dict[str, tuple] = {}
-        for sheet, _, excel, action_id, word, note, _ in rows:
-            if word not in NOTHING:
-                last[action_id] = (sheet, excel, WORDS.get(word), note)
-        done: set[tuple[str, str]] = set()
-        for sheet, number, excel, action_id, word, note, raw in rows:
-            counts["read"] += 1
-            requested = WORDS.get(word)
-            at = f"{sheet or ''} 第{excel}行（{ID_COLUMN} {action_id or '空'}）"
-            code = reason = None
-            if word in NOTHING:
-                pass
-            elif requested is None:
-                code, reason = "UNKNOWN_VALUE", f"{at}：{STATUS_COLUMN}“{word}”无法识别；只能填 待处理、已提交 或 忽略"
-            elif action_id not in status:
-                code, reason = "UNKNOWN_VALUE", f"{at}：{ID_COLUMN}“{action_id}”不存在；请用本期动作清单中的编号"
-            elif last[action_id][1:] != (excel, requested, note) and last[action_id][2:] != (requested, note):
-                code, reason = "DUPLICATE_ROW", (f"{at}：同一动作在「{last[action_id][0] or ''}」第{last[action_id][1]}行"
-                                                 "另有不同填写，以后一行为准，本行未采用")
-            elif requested == "dismissed" and not note:
-                code, reason = "MISSING_FIELD", f"{at}：选择“忽略”时必须在{NOTE_COLUMN}中写明原因"
-            elif len(note) > MAX_NOTE:
-                code, reason = "TOO_LONG", f"{at}：{NOTE_COLUMN}超过 {MAX_NOTE} 个字符；请精简后再放回"
-            elif (requested == "dismissed" and not may_dismiss(role)) or not may_submit(role):
-                allowed = "仅 HR 经理可以忽略动作" if requested == "dismissed" else "仅 HR 专员和 HR 经理可以更改动作"
-                code, reason = "NOT_ALLOWED", f"{at}：文件所有者 {user} 无权执行（{allowed}）"
-                con.execute("INSERT INTO actions.audit VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [now, user, role, "action_updates", action_id, False,
-                             f"{source} {sheet or ''} 第{number}行: role may not set {requested}"])
-            elif status[action_id] != requested and status[action_id] not in FROM[requested]:
-                code, reason = "NOT_ALLOWED", (f"{at}：该动作已是“{glossary.ACTION_STATUS[status[action_id]]}”，"
-                                               f"不能改为“{word}”；本行未采用")
-            applied = False
-            if code is None and requested and (action_id, requested) not in done:
-                done.add((action_id, requested))  # ADJUST_BASE has a row per insurance type: one change
-                applied = change_status(con, action_id, requested, note or None, user, role, "action_updates",
-                                        f"{source} {sheet or ''} 第{number}行:")
-                status[action_id] = requested if applied else status[action_id]
-            if code is None:
-                counts["staged"] += 1
-                counts["applied"] += applied
-            else:
-                counts["rejected"] += 1
-                con.execute("INSERT INTO ingest.rejects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [load_id, source, KIND, number, sheet, code, redact(reason),
-                             json.dumps(raw, ensure_ascii=False)])
-            con.execute("INSERT INTO actions.workbook_updates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [load_id, source, sheet, number, action_id or None, requested, note or None, user, role,
-                         applied, code, now])
-        con.execute(
-            "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
-            " loaded_at, run_id, encoding, message) VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?)",
-            [load_id, source, sha, KIND, counts["read"], counts["staged"], counts["rejected"], now, run_id,
-             content.encoding, f"{counts['applied']} status changes applied"])
+        con.register("workbook_ids", frame.select(pl.col("action_id").unique()))
+        try:
+            status = con.execute("SELECT action_id, status AS current FROM actions.cleanup_actions"
+                                 " WHERE action_id IN (SELECT action_id FROM workbook_ids)").pl()
+        finally:
+            con.unregister("workbook_ids")
+        judged = _judge(frame, status, user, role)
+        counts = judged.select(read=pl.len(), staged=pl.col("code").is_null().sum(),
+                               rejected=pl.col("code").is_not_null().sum(), applied=pl.col("applied").sum()).row(0, named=True)
+        con.register("workbook_rows", judged.select("sheet", "number", "action_id", "requested", "note", "raw", "code",
+                                                    "reason", "applied", "refused_role", "current"))
+        try:
+            run_sql_file(con, SQL, {"load_id": load_id, "source": source, "kind": KIND, "sha": sha, "actor": user, "role": role,
+                                    "now": datetime.now(), "run_id": run_id, "encoding": content.encoding,
+                                    "message": f"{counts['applied']} status changes applied",
+                                    "read": counts["read"], "staged": counts["staged"], "rejected": counts["rejected"]})
+        finally:
+            con.unregister("workbook_rows")
     return {"load_id": load_id, "source_file": source, "kind": KIND, "status": "loaded", "rows_read": counts["read"],
             "rows_staged": counts["staged"], "rows_rejected": counts["rejected"], "applied": counts["applied"]}

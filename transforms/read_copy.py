@@ -4,17 +4,19 @@ DuckDB lets one process write the warehouse, so finance's tools read a copy that
 
 - ``<out>/tables/<relation>/period=<P>/data.parquet`` (hive style) for relations with a period column,
   ``<out>/tables/<relation>/data.parquet`` for the others: one file per partition, for any Parquet tool.
-- ``<out>/shebao_read.duckdb``: one view per relation, named as in the warehouse, with ``COMMENT ON`` each
-  view and column. It is built in a temporary file that replaces the old one (``os.replace``), so a tool
-  holding the old file open keeps working and sees the new one when it reopens.
+- ``<out>/shebao_read.duckdb``: one table per relation holding its rows, named as in the warehouse, with
+  ``COMMENT ON`` each table and column. It names no path, so the out folder can be copied or moved and
+  opened from any working directory. Each close updates a copy of it (only the partitions that changed)
+  that then replaces it (``os.replace``), so a tool holding the old file open keeps working and sees the
+  new one when it reopens.
 
 Files are never changed in place: DuckDB opens a Parquet file more than once in a query (schema, then
 data), so a file replaced in between breaks the query. Each partition's rows are written once to an
 immutable version, ``tables/.versions/<relation>/[period=<P>/]<digest>.parquet`` (the digest fingerprints
 the rows, so an unchanged partition is not written again), and the hive file above is a hard link to the
-current version, swapped in with ``os.replace``. The views list the version files, so a reader still on
-the previous read file reads the previous versions, which are kept until a later close has superseded
-them for a day (``RETAIN``).
+current version, swapped in with ``os.replace``; the read file's tables are copied from the versions.
+Superseded versions are kept until a later close has superseded them for a day (``RETAIN``), so a Parquet
+tool that listed them just before can still read them.
 
 Personal data as finance may see it (SPEC §8): ID numbers masked, also inside free text and JSON.
 """
@@ -40,6 +42,7 @@ DATA = "data.parquet"
 RETAIN = timedelta(days=1)  # how long a superseded version outlives the close that superseded it
 # Bump when what is written for the same rows changes (masking, columns): every partition is rewritten.
 FORMAT_VERSION = "3"
+PARTS = "_read_copy.parts"  # in the read file: which version of each partition its tables hold
 
 # SPEC §7: the public relations, their columns in order, and what each column means.
 RELATIONS: dict[str, tuple[str, dict[str, str]]] = {
@@ -268,33 +271,65 @@ def _drop_old_versions(versions: Path, current: list[Path]) -> None:
     os.replace(temporary, manifest)
 
 
+def _previous(target: Path, temporary: Path) -> tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], str]]:
+    """A connection to ``temporary``: a copy of the read file ``target`` when it is one this code wrote
+    (its ``_read_copy.parts`` lists the version each relation's partition holds, returned), else a new file."""
+    if target.exists():
+        shutil.copyfile(target, temporary)
+        reader = duckdb.connect(str(temporary))
+        try:
+            parts = reader.execute(f"SELECT relation, part, version FROM {PARTS}").fetchall()
+            return reader, {(relation, part): version for relation, part, version in parts}
+        except duckdb.Error:  # a read file of views (before issue 30) or a damaged one: start anew
+            reader.close()
+            temporary.unlink(missing_ok=True)
+    return duckdb.connect(str(temporary)), {}
+
+
 def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]]
                        ) -> None:
-    """Build the views' DuckDB file beside the old one, then swap it in. A partitioned relation's view is
-    a UNION ALL of its partitions, each with its period as a constant: a filter on period reads only
-    that partition's file, and DuckDB's hive reader is not needed (it fails on some aggregates of one
-    file)."""
+    """Bring the read file up to date in a copy beside it, then swap it in. Each relation is a table holding
+    its rows: views over the Parquet files would name them by path, and DuckDB resolves an absolute path only
+    where the folder was, a relative one only from the working directory it was made in, while finance copies
+    the out folder and opens it from their own tools (issue 30). Only partitions whose version changed are
+    deleted and copied again, so a close costs what it changed, not the whole history."""
     target = out / READ_FILE
     temporary = out / f".{READ_FILE}.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)
-    reader = duckdb.connect(str(temporary))
+    reader, held = _previous(target, temporary)
     try:
+        tables = {f"{s}.{t}" for s, t in reader.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal").fetchall()}
+        for relation in tables - set(views) - {PARTS}:
+            reader.execute(f"DROP TABLE {relation}")
         for relation, (columns, types, files) in views.items():
-            schema, _ = relation.split(".")
+            schema, name = relation.split(".")
             description, meanings = (RELATIONS | DERIVED)[relation]
             reader.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            if files:
-                parts = " UNION ALL ".join(
-                    (f"SELECT CAST({_literal(period)} AS VARCHAR) AS period, * " if period else "SELECT * ")
-                    + f"FROM read_parquet({_literal(str(path))})" for period, path in files)
-                body = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({parts})"
-            else:  # no rows yet: the same columns, typed, empty
-                body = ("SELECT " + ", ".join(f"CAST(NULL AS {types[c]}) AS {_quote(c)}" for c in columns)
-                        + " WHERE false")
-            reader.execute(f"CREATE VIEW {relation} AS {body}")
-            reader.execute(f"COMMENT ON VIEW {relation} IS {_literal(description)}")
+            shape = reader.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND "
+                                   "table_name = ? ORDER BY column_index", [schema, name]).fetchall()
+            if relation not in tables or shape != [(c, types[c]) for c in columns]:
+                reader.execute(f"DROP TABLE IF EXISTS {relation}")
+                reader.execute(f"CREATE TABLE {relation} (" + ", ".join(f"{_quote(c)} {types[c]}" for c in columns) + ")")
+                held = {key: version for key, version in held.items() if key[0] != relation}
+            wanted = {period or "": path for period, path in files}
+            for part, version in [(p, v) for (r, p), v in held.items() if r == relation]:
+                if part not in wanted or wanted[part].name != version:
+                    reader.execute(f"DELETE FROM {relation}" + (f" WHERE period = {_literal(part)}" if part else ""))
+            for part, path in wanted.items():
+                if held.get((relation, part)) != path.name:
+                    selected = ", ".join(f"CAST({_literal(part)} AS VARCHAR)" if c == "period" and part else _quote(c)
+                                         for c in columns)
+                    reader.execute(f"INSERT INTO {relation} SELECT {selected} FROM read_parquet({_literal(str(path))})")
+            reader.execute(f"COMMENT ON TABLE {relation} IS {_literal(description)}")
             for column in columns:
                 reader.execute(f"COMMENT ON COLUMN {relation}.{_quote(column)} IS {_literal(meanings[column])}")
+        reader.execute(f"CREATE SCHEMA IF NOT EXISTS {PARTS.split('.')[0]}")
+        reader.execute(f"CREATE OR REPLACE TABLE {PARTS} (relation VARCHAR, part VARCHAR, version VARCHAR)")
+        reader.executemany(f"INSERT INTO {PARTS} VALUES (?, ?, ?)",
+                           [[relation, period or "", path.name] for relation, (_, _, files) in views.items()
+                            for period, path in files])
+        reader.execute(f"COMMENT ON TABLE {PARTS} IS '内部：各表每个分区所含数据的版本（更新本文件时用，无需查询）'")
         reader.execute("CHECKPOINT")
     finally:
         reader.close()

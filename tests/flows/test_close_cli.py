@@ -192,3 +192,32 @@ def test_a_failure_inside_the_close_is_the_sentence_without_prefects_tracebacks(
     assert code == 2, err[-3000:]
     assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
     assert err.strip().splitlines()[-1].startswith("shebao: ") and len(err.strip().splitlines()) <= 8, err
+
+
+def test_run_names_the_files_it_could_not_load(con, tmp_path, capsys):
+    """Issue 30.6: `run` prints what `ingest` prints of files not loaded, from the close's own ingest summary
+    (flows.ingest.summarise over a real ingest of an inbox holding a file of no known kind)."""
+    from flows.cli_close import _print_ingest
+    from flows.ingest import summarise
+    from transforms.ingest import ingest_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "说明.csv").write_text("备注,内容\n1,无\n", encoding="utf-8")
+    (inbox / "工资.csv").write_text("工号,姓名,身份证号,应发工资\nE1,王芳,430102199001011237,9000\n", encoding="utf-8")
+    _print_ingest(summarise(ingest_inbox(con, inbox), {}))
+    out = capsys.readouterr().out
+    assert "Files NOT loaded (1):" in out and "说明.csv: unrecognized" in out
+    assert "Files loaded in part (1):" in out and "工资.csv: 1 of 1 rows rejected" in out
+
+
+def test_a_bad_setting_met_inside_the_close_is_one_sentence(tmp_path, acceptance_dir):
+    """Issue 30 (medium): a bad setting the close meets only once it runs (the ingest's chunk size) is the
+    setting's sentence, exit 2, never retried, without the ~150 lines of Prefect's logs before it."""
+    code, _, err = _finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD, "--warehouse",
+                                  str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                                  env={"SHEBAO_INGEST_CHUNK_ROWS": "many"}), 600)
+    assert code == 2, err[-3000:]
+    assert "Traceback" not in err and "ERROR" not in err and "Retrying" not in err, err[-3000:]
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("shebao: ") and "SHEBAO_INGEST_CHUNK_ROWS" in lines[-1] and len(lines) <= 8, err

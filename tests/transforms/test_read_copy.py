@@ -57,7 +57,7 @@ def test_views_hold_the_warehouse_rows_by_period_with_every_column_commented(cop
         assert all(comment for _, comment in by_relation[relation].values()), relation
     assert by_relation["ledger.contributions"]["employer_amount"][0] == "DECIMAL(14,2)"
     assert by_relation["ledger.contributions"]["period"][0] == "VARCHAR"
-    assert all(c for (c,) in _read(out, "SELECT comment FROM duckdb_views() WHERE NOT internal"))
+    assert all(c for (c,) in _read(out, "SELECT comment FROM duckdb_tables() WHERE NOT internal"))
 
 
 def test_personal_data_is_masked_as_finance_sees_it(copied):
@@ -145,5 +145,51 @@ def test_totals_unbooked_and_labels_as_finance_sheets_show_them(copied):
         comments = _read(out, f"SELECT comment FROM duckdb_columns() WHERE schema_name || '.' || table_name = "
                               f"'{relation}'")
         assert comments and all(c for (c,) in comments), relation
-        assert _read(out, f"SELECT comment FROM duckdb_views() WHERE schema_name || '.' || view_name = '{relation}'"
+        assert _read(out, f"SELECT comment FROM duckdb_tables() WHERE schema_name || '.' || table_name = '{relation}'"
                      )[0][0]
+
+
+def test_a_copied_out_folder_opened_from_elsewhere_reads_every_relation(copied, tmp_path, monkeypatch):
+    """Issue 30: the read file names no path. The out folder copied elsewhere (the original gone) and
+    opened from another working directory reads every relation, the derived ones too, as the original did."""
+    from transforms.read_copy import DERIVED
+
+    _, out, _ = copied
+    relations = [*RELATIONS, *DERIVED]
+    sums = {r: _read(out, f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {r}") for r in relations}
+    moved = tmp_path / "finance" / "拷贝的输出"
+    shutil.copytree(out, moved)
+    shutil.rmtree(out)
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    for relation in relations:
+        assert _read(moved, f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {relation}") == sums[relation], relation
+    assert all(n > 0 for r, [(n, *_)] in sums.items() if r != "ingest.bills"), sums
+    assert not _read(moved, "SELECT sql FROM duckdb_views() WHERE NOT internal")  # tables, nothing by path
+
+
+def test_the_read_file_is_updated_where_partitions_changed_and_replaces_a_file_of_views(copied):
+    """A close copies into the read file only the partitions that changed (its _read_copy.parts says which
+    version each holds); a read file of views over Parquet paths, as written before issue 30, is replaced."""
+    warehouse, out, _ = copied
+    parts = "SELECT relation, part, version FROM _read_copy.parts ORDER BY ALL"
+    before = dict(((r, p), v) for r, p, v in _read(out, parts))
+    con = connect(warehouse)
+    con.execute("""INSERT INTO ledger.contributions SELECT * REPLACE ('adjustment' AS entry_type, 'zz-1' AS run_id)
+                   FROM ledger.contributions WHERE period = '2024-02' LIMIT 3""")
+    write_read_copy(con, out)
+    after = dict(((r, p), v) for r, p, v in _read(out, parts))
+    changed = sorted(key for key in after if before.get(key) != after[key])
+    assert changed == [("ledger.contributions", "2024-02"), ("ledger.totals", "2024-02")]
+    sql = "SELECT period, entry_type, count(*), sum(employer_amount) FROM ledger.contributions GROUP BY ALL ORDER BY ALL"
+    assert _read(out, sql) == con.execute(sql).fetchall()
+    (out / READ_FILE).unlink()
+    old = duckdb.connect(str(out / READ_FILE))
+    old.execute("CREATE SCHEMA ledger")
+    old.execute(f"CREATE VIEW ledger.contributions AS SELECT * FROM read_parquet('{out}/tables/ingest.loads/data.parquet')")
+    old.close()
+    write_read_copy(con, out)
+    con.close()
+    assert _read(out, sql) == [tuple(r) for r in connect(warehouse, read_only=True).execute(sql).fetchall()]
+    assert not _read(out, "SELECT view_name FROM duckdb_views() WHERE NOT internal")
