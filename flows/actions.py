@@ -10,13 +10,16 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.folders import out_folder
 from transforms.actions import TYPES, output_role, update_actions
-from transforms.declarations import write_declarations
-from transforms.forms import write_forms
+from transforms.outputs import (
+    DECLARATIONS_FOLDER,
+    FORMS_FOLDER,
+    write_action_workbook,
+    write_hr_declarations,
+    write_hr_report,
+    write_transfer_forms,
+)
 from transforms.privacy import redacting
-from transforms.report import write_report
-from transforms.roles import get_role
 from transforms.runs import latest_validation_run
-from transforms.workbook import write_workbook
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
 
@@ -35,26 +38,22 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
     return summary | {"validation_run_id": run_id}
 
 
-@task(name="write the action workbook, transfer forms and declarations", retries=2, retry_delay_seconds=2,
-      cache_policy=NO_CACHE)
+@task(name="write the HR report, action workbook, transfer forms and declarations", retries=2,
+      retry_delay_seconds=2, cache_policy=NO_CACHE)
 @redacting
 def write_hr_files(warehouse: str | None, folder: str, role: str | None, period: str | None = None,
                    full_ids: bool = False, run_id: str | None = None) -> dict:
+    """The HR outputs of this step (``transforms/outputs.py``, one writer each): the report, which now can
+    say what to do next and name the action ids (SPEC §7), the workbook, the forms and the declarations."""
     with opened(warehouse) as con:
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
-        # the HR report again, now that it can say what to do next and name the action ids (SPEC §7)
-        report = str(write_report(con, run_id, Path(folder), role)) if run_id else None
-        if report and not get_role(role).sees_full_ids:
-            # the run's masked report, when its validation left the report to this step (validate report=False)
-            con.execute("UPDATE quality.runs SET report_path = ? WHERE run_id = ? AND report_path IS NULL",
-                        [report, run_id])
-        workbook = write_workbook(con, Path(folder) / "actions.xlsx", role)
-        forms = write_forms(con, Path(folder) / "transfer_forms", role)
-        declarations = (write_declarations(con, period, Path(folder) / "declarations", full_ids=full_ids)
-                        if period else [])
-    return {"report": report, "workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
-            "forms_folder": str(Path(folder) / "transfer_forms"), "declarations": len(declarations),
-            "declarations_folder": str(Path(folder) / "declarations")}
+        reports = write_hr_report(con, run_id, Path(folder), role) if run_id else {"report": None}
+        workbook = write_action_workbook(con, Path(folder), role)
+        forms = write_transfer_forms(con, Path(folder), role)
+        declarations = write_hr_declarations(con, period, Path(folder), full_ids=full_ids) if period else []
+    return reports | {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
+                      "forms_folder": str(Path(folder) / FORMS_FOLDER), "declarations": len(declarations),
+                      "declarations_folder": str(Path(folder) / DECLARATIONS_FOLDER)}
 
 
 def markdown(period: str, summary: dict) -> str:

@@ -6,8 +6,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from transforms.export import change_lines, changes_markdown, run_changes
+from transforms.export import change_lines, changes_markdown
 from transforms.ledger import compute_ledger
+from transforms.outputs import ledger_changes
 from transforms.policy import apply_policy
 from transforms.privacy import redact, redacting
 from transforms.runs import new_run_id
@@ -30,7 +31,7 @@ def apply_policy_in_force(warehouse: str | None, policy: str | None) -> dict:
 def append_contributions(warehouse: str | None, period: str, run_id: str) -> dict:
     with opened(warehouse) as con:
         summary = compute_ledger(con, period, run_id)
-        summary["changes"] = run_changes(con, period, summary["run_id"])  # what adjustments moved
+        summary["changes"] = ledger_changes(con, period, summary["run_id"])  # what adjustments moved
     for line in change_lines(summary["changes"]):
         get_run_logger().info("%s", redact(line))
     get_run_logger().info("%s: %d employees paid, %d in the ledger, %d without policy; %d rows appended",

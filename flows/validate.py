@@ -12,8 +12,8 @@ import flows.settings  # noqa: F401
 from expectations.registry import CHECKS
 from expectations.validate import finish_run, require_ledger, start_run, validate_period
 from flows.folders import out_folder
+from transforms.outputs import write_hr_report
 from transforms.privacy import redacting
-from transforms.report import write_report
 from transforms.runs import new_run_id
 from warehouse.db import opened
 
@@ -37,10 +37,9 @@ def run_suites_task(period: str, warehouse: str | None, out: str, run_id: str) -
 @task(name="write the HR report", cache_policy=NO_CACHE)
 @redacting
 def report_task(warehouse: str | None, out: str, period: str, run_id: str) -> str:
+    """A validation on its own (``shebao validate``): the HR report, by its one writer."""
     with opened(warehouse) as con:
-        path = write_report(con, run_id, Path(out) / period)
-        con.execute("UPDATE quality.runs SET report_path = ? WHERE run_id = ?", [str(path), run_id])
-    return str(path)
+        return str(write_hr_report(con, run_id, Path(out) / period)["report"])
 
 
 def _markdown(summary: dict) -> str:
@@ -67,9 +66,9 @@ def validate_flow(period: str, warehouse: str | None = None, out: str | None = N
         warehouse: DuckDB warehouse file; default ``$SHEBAO_WAREHOUSE`` or ``./shebao.duckdb``.
         out: folder for reports; the run writes under ``<out>/<period>/``. Default ``$SHEBAO_OUT`` or ``./out``.
         run_id: identifier of this validation run; a new one when omitted.
-        report: write the HR report. ``False`` when the actions flow follows on the same ``out`` (the
-            close): it writes the same file, naming the action ids, and records its path on the run; a
-            report written here first would only be overwritten (2 s at 200,000 employees).
+        report: write the HR report, for a validation on its own (``shebao validate``). A close passes
+            ``False``: its actions step owns the report (``transforms/outputs.py``), which then names the
+            action ids; a report written here first would only be overwritten (2 s at 200,000 employees).
     """
     run_id = run_id or new_run_id()
     warehouse = str(warehouse) if warehouse else None

@@ -13,9 +13,10 @@ import re
 from functools import cache
 
 import duckdb
-from jinja2 import Environment, Template, Undefined
+from jinja2 import Template, Undefined
 
 from transforms import glossary
+from transforms.templating import text_environment
 
 NO_VALUE = "—"
 
@@ -34,9 +35,7 @@ def _shown(value: object) -> object:
 
 
 # autoescape off: the sentence is plain text, escaped (HTML) or neutralised (xlsx) by whoever writes it.
-_ENV = Environment(autoescape=False, finalize=_shown, keep_trailing_newline=False)  # noqa: S701
-_ENV.filters["zh"] = _zh
-_ENV.filters["people"] = _people
+_ENV = text_environment(finalize=_shown, filters={"zh": _zh, "people": _people})
 
 
 @cache

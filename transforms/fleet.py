@@ -32,11 +32,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from transforms.periods import check_period
 from transforms.read_copy import READ_FILE, TABLES
 from transforms.spreadsheet import new_workbook, write_sheet
+from transforms.templating import page
 from warehouse.db import scalar
 from warehouse.errors import InputError
 
@@ -173,10 +173,6 @@ def summary_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(shaped, schema=schema)
 
 
-_TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
-                         autoescape=select_autoescape(["html"]))
-
-
 def write_fleet_summary(rows: list[dict], out: Path, period: str) -> dict[str, str]:
     """The fleet summary of ``period`` as ``<out>/<period>/fleet_summary.xlsx`` and ``.html`` (Chinese, no
     personal data), with a totals row in the page."""
@@ -192,7 +188,7 @@ def write_fleet_summary(rows: list[dict], out: Path, period: str) -> dict[str, s
         | {c: int(frame[c].sum()) for c in COUNTS}
     failed = frame.filter(pl.col("status") == STATUS_ZH["failed"]).height
     html = folder / f"{SUMMARY_STEM}.html"
-    html.write_text(_TEMPLATES.get_template("fleet_summary.html").render(
+    html.write_text(page("fleet_summary.html").render(
         period=period, headers=SUMMARY_HEADERS, rows=frame.iter_rows(named=True), totals=totals, money=MONEY,
         clients=frame.height, failed=failed), encoding="utf-8")
     return {"xlsx": str(xlsx), "html": str(html)}

@@ -16,22 +16,18 @@ would also need a CJK font registered); the HTML page prints to A4 from any brow
 
 from __future__ import annotations
 
-import functools
-import html
 import json
-import re
-import zipfile
 from datetime import date
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import duckdb
 
 from transforms.privacy import mask_id, redact
 from transforms.roles import get_role
-from transforms.spreadsheet import MAIN_NS, REL_NS, XML_HEAD, neutralise, write_package
+from transforms.spreadsheet import FormRow, write_form_pages
+from transforms.templating import page
 
-TEMPLATE = Path(__file__).with_name("templates") / "transfer_form.html"
+TEMPLATE = "transfer_form.html"  # in transforms/templates
 MASKED_NOTE = "（号码已遮蔽：提交经办机构前，请由 HR 经理生成显示完整号码的本表）"
 INTERIM_NOTICE = ("临时缴费账户提示：参保人员男性年满50周岁、女性年满40周岁跨省流动就业的，应在原参保地继续保留基本养老保险关系，"
                   "同时在新参保地建立临时基本养老保险缴费账户；达到待遇领取条件时再归集（国办发〔2009〕66号 第六条）。"
@@ -127,33 +123,20 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
     return fields
 
 
-@functools.cache
-def _template() -> str:
-    return TEMPLATE.read_text(encoding="utf-8")
+# every field a form prints (the keys of :func:`form_fields`); one the caller leaves out prints blank
+FIELDS = ("action_id", "today", "name", "sex", "birth", "id_number", "masked_note", "hukou", "employee_id",
+          "from_region", "from_adcode", "from_agency", "from_employer", "from_start", "to_region", "to_adcode",
+          "to_agency", "to_employer", "agent_unit", "interim_notice")
+_BLANK = dict.fromkeys(FIELDS, "")
 
 
 def render_html(fields: dict) -> str:
-    """The page: each ``{key}`` of the template replaced by its field, escaped, and ``{interim_block}`` by
-    the interim notice, in one pass over the template cut at its placeholders, so a value is never read
-    again as a placeholder (a name typed as ``{id_number}`` stays that text)."""
-    shown = {}
-    for key, value in fields.items():
-        text = html.escape(str(value))
-        shown[key] = f'<span class="masked">{text}</span>' if key == "masked_note" and value else text
-    notice = fields.get("interim_notice")
-    shown["interim_block"] = f'<div class="interim" id="interim">{html.escape(notice)}</div>' if notice else ""
-    literals, keys = _template_parts()
-    parts = [literals[0]]
-    for key, literal in zip(keys, literals[1:], strict=True):
-        parts += [shown.get(key, "{" + key + "}"), literal]
-    return "".join(parts)
-
-
-@functools.cache
-def _template_parts() -> tuple[list[str], list[str]]:
-    """The template's literal texts and the placeholder keys between them."""
-    pieces = re.split(r"\{(\w+)\}", _template())
-    return pieces[0::2], pieces[1::2]
+    """The page: the compiled jinja2 template (autoescape on) over the form's fields. A value is printed,
+    never read again as template text (a name typed as ``{id_number}`` or ``{{ id_number }}`` stays that
+    text); the interim notice's block and the masked-number note appear only when they have text."""
+    template = page(TEMPLATE)
+    # what Template.render does, less two copies of the fields: the template reads no globals (shared)
+    return "".join(template.root_render_func(template.new_context(_BLANK | fields, shared=True)))
 
 
 def write_forms(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None) -> list[Path]:
@@ -178,23 +161,19 @@ FORMS_PER_SHEET = 1000  # Excel keeps at most 1,026 manual page breaks on a shee
 def _write_xlsx(fields: list[dict], path: Path) -> Path:
     """Every form on A4 pages of one sheet (a page break after each), a thousand forms a sheet: printed,
     one form per page; a sheet per form would make a workbook of thousands of sheets nobody can open.
-
-    The SpreadsheetML is written here, a form's rows as one string each: the layout is fixed, and a
-    writer's Python call per cell (xlsxwriter, 8 s for the 11,411 forms of 200,000 employees) is most of
-    the time the forms take. Text goes in as inline strings, never formulas, neutralised as well."""
-    batches = [fields[i:i + FORMS_PER_SHEET] for i in range(0, len(fields), FORMS_PER_SHEET)]
-    names = ["转移申请表" if len(batches) == 1 else f"转移申请表{n}" for n in range(1, len(batches) + 1)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        for number, batch in enumerate(batches, start=1):
-            book.writestr(f"xl/worksheets/sheet{number}.xml", _sheet_xml(batch, selected=number == 1))
-        write_package(book, names, _STYLES)
-    return path
+    The layout is here; :func:`transforms.spreadsheet.write_form_pages` writes the xlsx."""
+    return write_form_pages(path, "转移申请表", [_page(f) for f in fields], FORMS_PER_SHEET)
 
 
 SECTIONS = ("参保人员基本信息", "原参保地信息", "转入地信息", "申请", "经办机构意见")
-# cell styles (xl/styles.xml cellXfs): title, small print, section heading, label, value
-_TITLE, _SMALL, _SECTION, _LABEL, _VALUE = 1, 2, 3, 4, 5
+
+
+def _page(f: dict) -> list[FormRow]:
+    """A form's rows: its title, its number and date line, then the layout's rows."""
+    return [FormRow("title", "基本养老保险关系转移接续申请表"),
+            FormRow("small", "编号：" + str(f["action_id"]), "生成日期：" + str(f["today"])),
+            *(FormRow("section", label) if value is None else FormRow("field", label, value, height)
+              for label, value, height in _form_rows(f))]
 
 
 def _form_rows(f: dict) -> list[tuple[str, str | None, int | None]]:
@@ -218,74 +197,5 @@ def _form_rows(f: dict) -> list[tuple[str, str | None, int | None]]:
             value = "经办人：　　　复核人：　　　（盖章）　　年　　月　　日"
         if text == "申请日期":
             value = "　　　　年　　月　　日"
-        rows.append((text, str(neutralise(value)), height))
+        rows.append((text, value, height))  # neutralised and escaped by the writer
     return rows
-
-
-def _sheet_xml(batch: list[dict], selected: bool) -> str:
-    rows, merges, breaks = [], [], []
-    row = 0
-    for f in batch:
-        row += 1
-        merges.append(f"A{row}:B{row}")
-        rows.append(f'<row r="{row}">{_cell("A", row, "基本养老保险关系转移接续申请表", _TITLE)}'
-                    f'<c r="B{row}" s="{_TITLE}"/></row>')
-        row += 1
-        rows.append(f'<row r="{row}">{_cell("A", row, "编号：" + str(f["action_id"]), _SMALL)}'
-                    f'{_cell("B", row, "生成日期：" + str(f["today"]), _SMALL)}</row>')
-        for label, value, height in _form_rows(f):
-            row += 1
-            tall = f' ht="{height}" customHeight="1"' if height else ""
-            if value is None:
-                merges.append(f"A{row}:B{row}")
-                rows.append(f'<row r="{row}">{_cell("A", row, label, _SECTION)}<c r="B{row}" s="{_SECTION}"/></row>')
-            else:
-                rows.append(f'<row r="{row}"{tall}>{_cell("A", row, label, _LABEL)}'
-                            f'{_cell("B", row, value, _VALUE)}</row>')
-        breaks.append(row)
-    breaks = breaks[:-1]
-    view = ' tabSelected="1"' if selected else ""
-    page_breaks = (f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
-                   + "".join(f'<brk id="{b}" max="16383" man="1"/>' for b in breaks) + "</rowBreaks>") if breaks else ""
-    return (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
-            f'</sheetPr><dimension ref="A1:B{max(row, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
-            '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
-            '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
-            '<col min="2" max="2" width="56.7109375" customWidth="1"/></cols>'
-            f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="{len(merges)}">'
-            + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
-            + '</mergeCells><printOptions horizontalCentered="1"/><pageMargins left="0.7" right="0.7" top="0.75" '
-            'bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" fitToHeight="0" orientation="portrait"/>'
-            f"{page_breaks}</worksheet>")
-
-
-def _cell(column: str, row: int, text: str, style: int) -> str:
-    text = escape(_XML_INVALID.sub(lambda c: f"_x{ord(c.group(0)):04X}_", text))
-    return f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-
-
-# characters XML 1.0 cannot carry: written as Excel's _xHHHH_ escapes, as xlsxwriter did
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-_FONT = '<sz val="{size}"/><color theme="1"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
-_STYLES = (
-    f'<styleSheet xmlns="{MAIN_NS}"><fonts count="4"><font>{_FONT.format(size=11)}</font>'
-    f'<font><b/>{_FONT.format(size=16)}</font><font>{_FONT.format(size=9)}</font><font><b/>{_FONT.format(size=11)}</font>'
-    '</fonts><fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
-    '</fill><fill><patternFill patternType="solid"><fgColor rgb="FFE7E6E6"/><bgColor indexed="64"/></patternFill></fill>'
-    '</fills><borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border><border>'
-    '<left style="thin"><color auto="1"/></left><right style="thin"><color auto="1"/></right><top style="thin">'
-    '<color auto="1"/></top><bottom style="thin"><color auto="1"/></bottom><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="6">'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
-    '<alignment horizontal="center"/></xf>'
-    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="0" fontId="3" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/>'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1">'
-    '<alignment horizontal="center"/></xf>'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1">'
-    '<alignment wrapText="1"/></xf></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
-)

@@ -2,7 +2,8 @@
 
 Summary, inline SVG charts of findings by code and by entity, the trend over earlier runs, and per code a
 table of the people concerned with the evidence from ``quality.findings.details``. ID numbers are masked
-(``430102********1234``) unless the role may see them; every value is HTML-escaped.
+(``430102********1234``) unless the role may see them. The page is ``templates/report.html`` and its parts
+the macros of ``templates/report_parts.html`` (jinja2, autoescape on: every value is escaped there).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from html import escape
 from pathlib import Path
-from string import Template
 
 import duckdb
 
@@ -22,10 +21,11 @@ from transforms.evidence import sentence
 from transforms.privacy import mask_id, redact, redact_file_name
 from transforms.roles import PermissionDenied, Role, get_role
 from transforms.runs import latest_validation_run
+from transforms.templating import Markup, page
 from warehouse.db import one
 from warehouse.errors import ShebaoError
 
-TEMPLATE = Path(__file__).with_name("templates") / "report.html"
+TEMPLATE = "report.html"  # in transforms/templates, with its parts in report_parts.html
 
 SEVERITY_ZH = glossary.SEVERITY
 STATUS_ZH = glossary.RUN_STATUS
@@ -125,12 +125,8 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
     has_data = bool((con.execute("SELECT count(*) FROM ledger.employee_months WHERE period = ?", [period]
                                  ).fetchone() or (0,))[0])
     shown_status = STATUS_ZH.get(status, "") if has_data else "无本月数据"
-    page = Template(TEMPLATE.read_text(encoding="utf-8"))
-    return page.substitute(
-        title=escape(f"社保月度核对报告 {period}"),
-        meta=escape(f"所属期 {period} · 校验开始 {_when(started_at)} · 结束 {_when(finished_at)} · "
-                    f"状态 {shown_status} · 查看角色 {who.label}（身份证号"
-                    f"{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
+    # the page's sections: markup built by the parts' macros (values escaped there), passed through as such
+    sections = dict(
         warnings=_warnings(warnings) + ("" if has_data else NO_DATA_NOTE),
         todo=files_not_loaded(con, period, started_at, text) + _without_hire_dates(con, period) + _todo(con, period),
         arrears=_arrears(findings, period, ids, text),
@@ -144,23 +140,29 @@ def render_report(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
         policy=_policy(con, period, text),
         trend=_trend(con, run_id),
         retirements=_retirements(findings, period, ids, text, action_ids),
-        footer=escape("本报告由 shebao 生成，数据仅供内部核对使用。"),
     )
+    return page(TEMPLATE).render(
+        {name: Markup(markup) for name, markup in sections.items()},  # noqa: S704 - escaped by the macros
+        title=f"社保月度核对报告 {period}",
+        meta=(f"所属期 {period} · 校验开始 {_when(started_at)} · 结束 {_when(finished_at)} · "
+              f"状态 {shown_status} · 查看角色 {who.label}（身份证号{'完整显示' if who.sees_full_ids else '已脱敏'}）"),
+        footer="本报告由 shebao 生成，数据仅供内部核对使用。",
+    )
+
+
+def _part(name: str, *args) -> str:
+    """The markup of the macro ``name`` of ``templates/report_parts.html`` over ``args`` (escaped there)."""
+    return str(getattr(page("report_parts.html").module, name)(*args))
 
 
 NOWRAP_HEADERS = {"身份证号", "姓名", "工号", "动作编号", "事项编号", "地区", "险种", "执行期间", "行号"}
 
 
 def _table(element_id: str, headers: list[str], rows: list[list], empty: str) -> str:
-    """A table of already-escaped-on-output cells; ``empty`` when there are no rows."""
-    if not rows:
-        return f'<p id="{element_id}-empty">{escape(empty)}</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    """A table of cells (escaped by the macro); ``empty`` when there are no rows."""
     # an ID number, a name or an action id is read whole: never wrapped mid-value
-    cells = [' class="nowrap"' if h in NOWRAP_HEADERS else "" for h in headers]
-    body = "".join("<tr>" + "".join(f"<td{cls}>{escape('' if c is None else str(c))}</td>"
-                                    for cls, c in zip(cells, row, strict=False)) + "</tr>" for row in rows)
-    return f'<table id="{element_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    nowrap = [h in NOWRAP_HEADERS for h in headers]
+    return _part("table", element_id, headers, [list(zip(nowrap, row, strict=False)) for row in rows], empty)
 
 
 def _action_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple, list[str]]:
@@ -241,8 +243,9 @@ def _arrears(findings: list[dict], period: str, ids, text) -> str:
              f["details"].get("late_fee") or "0.00",
              "是：入职早于本系统最早的工资数据，此前月份须另行核算补缴" if f["details"].get("arrears_before_data")
              else "否"] for f in mine]
-    note = (f'<p class="note" id="late-fee-note">滞纳金按每日万分之五（社会保险法 第86条）计算至 {as_of.isoformat()}，'
-            "为截至该日的估算，实际以经办机构核定为准；本月（" + escape(period) + "）的缴费通过增员申报，不计入补缴。</p>")
+    note = str(Markup('<p class="note" id="late-fee-note">滞纳金按每日万分之五（社会保险法 第86条）计算至 {}，'
+                      "为截至该日的估算，实际以经办机构核定为准；本月（{}）的缴费通过增员申报，不计入补缴。</p>"
+                      ).format(as_of.isoformat(), period))
     before = [r for r, f in zip(rows, mine, strict=True) if f["details"].get("arrears_before_data")]
     warn = (f'<p class="note" id="arrears-before-data">{len(before)} 人入职早于本系统最早的工资数据：'
             "其入职后、数据开始前各月的补缴无法在此计算，请按工资档案另行核算。</p>") if before else ""
@@ -325,7 +328,7 @@ def _policy_basis(con: duckdb.DuckDBPyConnection, period: str) -> str:
                      "请在考勤表中补充户籍所在地。")
     if not lines:
         lines.append("本月台账的缴费金额均基于有来源的政策数据。")
-    return '<div id="policy-basis">' + "".join(f'<p class="note">{escape(line)}</p>' for line in lines) + "</div>"
+    return '<div id="policy-basis">' + _part("notes", lines) + "</div>"
 _CITATION = re.compile(r"[\u4e00-\u9fff]{1,12}〔\d{4}〕\d+号")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _ASSUMED_MARKS = ("default", "verify", "assumed", "推定", "默认")
@@ -359,7 +362,7 @@ def _when(value) -> str:
 
 def _warnings(warnings) -> str:
     items = json.loads(warnings) if isinstance(warnings, str) else (warnings or [])
-    return "".join(f'<p class="note">{escape(str(item))}</p>' for item in items)
+    return _part("notes", [str(item) for item in items])
 
 
 NO_DATA_NOTE = ('<p class="note" id="no-data">本月台账中没有任何人员：收件箱里可能没有本月的工资表或考勤表，'
@@ -370,19 +373,7 @@ def _summary(checks: list[CheckInfo], counts: dict[str, int], has_data: bool = T
     errors = sum(counts[check.code] for check in checks if check.severity == "error")
     warnings = sum(counts[check.code] for check in checks if check.severity == "warning")
     clean = sum(1 for n in counts.values() if n == 0)
-    passed = (f'<div class="card ok"><div class="n">{clean}/{len(counts)}</div>项检查通过</div>' if has_data
-              else '<div class="card none"><div class="n">—</div>无数据，未核对</div>')
-    cards = (
-        f'<div class="cards"><div class="card error"><div class="n">{errors}</div>错误</div>'
-        f'<div class="card warning"><div class="n">{warnings}</div>警告</div>{passed}</div>'
-    )
-    rows = "".join(
-        f'<tr><td>{escape(check.title_zh)}</td>'
-        f'<td class="sev-{check.severity}">{SEVERITY_ZH[check.severity]}</td><td>{counts[check.code]}</td></tr>'
-        for check in checks
-    )
-    return (cards + '<table id="summary-table"><thead><tr><th>问题类型</th><th>级别</th><th>数量</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+    return _part("summary", checks, counts, SEVERITY_ZH, errors, warnings, clean, has_data)
 
 
 def _bar_chart(title: str, items: list[tuple[str, int]], element_id: str) -> str:
@@ -391,19 +382,10 @@ def _bar_chart(title: str, items: list[tuple[str, int]], element_id: str) -> str
     top = 28
     height = top + max(len(items), 1) * (bar_h + gap) + 8
     peak = max((n for _, n in items), default=0) or 1
-    parts = [f'<svg id="{element_id}" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="{escape(title)}">',
-             f'<text x="0" y="16" font-size="14" font-weight="bold">{escape(title)}</text>']
-    if not items:
-        parts.append(f'<text x="0" y="{top + 12}" font-size="12">没有发现问题</text>')
+    bars = []
     for index, (label, count) in enumerate(items):
-        y = top + index * (bar_h + gap)
-        length = max(1, int((width - label_w - 50) * count / peak))
-        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">{escape(str(label))}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{length}" height="{bar_h}" fill="#3e7cb1"/>')
-        parts.append(f'<text x="{label_w + length + 4}" y="{y + 13}" font-size="12">{count}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        bars.append((label, count, top + index * (bar_h + gap), max(1, int((width - label_w - 50) * count / peak))))
+    return _part("bar_chart", element_id, title, width, height, top, label_w, bar_h, bars)
 
 
 def _trend(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
@@ -426,43 +408,21 @@ def _trend(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     def points(column: int) -> str:
         return " ".join(f"{left + i * step:.1f},{bottom - (row[column] / peak) * 120:.1f}" for i, row in enumerate(runs))
 
-    svg = [f'<svg id="chart-trend" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 20}" role="img" '
-           'aria-label="各月趋势">',
-           f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#9fb3c8"/>',
-           f'<polyline fill="none" stroke="#c0392b" stroke-width="2" points="{points(1)}"/>',
-           f'<polyline fill="none" stroke="#b7791f" stroke-width="2" points="{points(2)}"/>',
-           f'<text x="{left}" y="14" font-size="12" fill="#c0392b">错误</text>',
-           f'<text x="{left + 40}" y="14" font-size="12" fill="#b7791f">警告</text>',
-           f'<text x="{left - 6}" y="{bottom - 116}" font-size="10" text-anchor="end">{peak}</text>',
-           f'<text x="{left - 6}" y="{bottom + 4}" font-size="10" text-anchor="end">0</text>']
-    for i, (period, _, _) in enumerate(runs):
-        svg.append(f'<text x="{left + i * step:.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle">'
-                   f"{escape(period)}</text>")
-    svg.append("</svg>")
-    rows = "".join(f"<tr><td>{escape(period)}</td><td>{errors}</td><td>{warns}</td></tr>"
-                   for period, errors, warns in runs)
-    return ("".join(svg) + '<table id="trend-table"><thead><tr><th>所属期</th><th>错误</th><th>警告</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+    labels = [(f"{left + i * step:.1f}", period) for i, (period, _, _) in enumerate(runs)]
+    return _part("trend", width, height, left, bottom, peak, points(1), points(2), labels, runs)
 
 
 def _details(checks: list[CheckInfo], findings: list[dict], ids, text, action_ids: dict | None = None) -> str:
     sections = []
     for check in checks:
         mine = [f for f in findings if f["code"] == check.code]
-        if not mine:
-            continue
-        body = "".join(_row(f, check.evidence_zh, ids, text, action_ids or {}) for f in mine)
-        sections.append(
-            f'<h3 id="code-{check.code}">{escape(check.title_zh)}（'
-            f'<span class="sev-{check.severity}">{SEVERITY_ZH[check.severity]}</span>）：{len(mine)} 条</h3>'
-            f'<table class="findings" data-code="{check.code}"><thead><tr><th>动作编号</th><th>单位</th><th>工号</th>'
-            "<th>姓名</th><th>身份证号</th><th>地区</th><th>险种</th><th>转移业务编号</th><th>证据</th><th>来源</th>"
-            f"</tr></thead><tbody>{body}</tbody></table>"
-        )
-    return "".join(sections) or '<p id="no-findings">本次校验没有发现问题。</p>'
+        if mine:
+            rows = [_row(f, check.evidence_zh, ids, text, action_ids or {}) for f in mine]
+            sections.append((check, SEVERITY_ZH[check.severity], rows))
+    return _part("details", sections)
 
 
-def _row(finding: dict, template: str | None, ids, text, action_ids: dict) -> str:
+def _row(finding: dict, template: str | None, ids, text, action_ids: dict) -> list[str | None]:
     details = finding["details"]
     key = tuple(finding[k] for k in ("code", "entity", "employee_id", "id_number", "insurance_type", "transfer_id"))
     free_text = [  # any of them may hold an ID number pasted into the wrong column: redacted for the role
@@ -473,7 +433,7 @@ def _row(finding: dict, template: str | None, ids, text, action_ids: dict) -> st
     ]
     cells = [text(str(cell)) if cell is not None else None for cell in free_text]
     cells[4] = ids(finding["id_number"])
-    return "<tr>" + "".join(f"<td>{escape(str(cell)) if cell is not None else ''}</td>" for cell in cells) + "</tr>"
+    return cells
 
 
 def source_text(source: dict | None) -> str:
@@ -563,6 +523,6 @@ def _retirements(findings: list[dict], period: str, ids, text, action_ids: dict)
     if assumed:
         notes.append(f"{assumed} 名女职工未提供岗位类别（人员身份），按女职工50周岁计算；如为干部或管理、技术岗位，"
                      "法定退休年龄为55周岁起，请在考勤表或花名册中填写岗位类别后重新核对。")
-    return "".join(f'<p class="note">{escape(n)}</p>' for n in notes) + _table(
+    return _part("notes", notes) + _table(
         "retirements-table", ["动作编号", "单位", "工号", "姓名", "身份证号", "依据", "出生年月", "法定退休年龄",
                               "退休年月", "状态", "累计缴费月数", "最低缴费月数", "缴费是否足额"], rows, "")

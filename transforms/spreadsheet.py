@@ -6,14 +6,21 @@ costs seconds and a chunk of memory, not a Python call per cell. Text goes in as
 distinct text escaped and stored once, never as a formula) and is neutralised on top, so a cell that would
 run as a formula when retyped or re-saved starts with an apostrophe. Tables longer than one sheet allows
 continue on sheets named ``name (2)``…
+
+Printed forms (:func:`write_form_pages`: a label and a value per row, a form per A4 page) are written here
+too, so every xlsx of a close comes from this module and every cell's text follows one rule: characters XML
+1.0 cannot carry are dropped (:func:`xml_text`; :func:`_xml_text` over polars columns), ``& < >``
+escaped, and text that would run as a formula neutralised.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal, NamedTuple
 from xml.sax.saxutils import escape
 
 import polars as pl
@@ -21,6 +28,7 @@ import polars as pl
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
 _XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0 cannot carry
+_XML_INVALID_RE = re.compile(_XML_INVALID)
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 50_000
 _HEADER_STYLE, _MONEY_STYLE, _PERCENT_STYLE = 1, 2, 3
@@ -64,6 +72,13 @@ def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date or dtype == pl.Datetime:
         return pl.col(column).dt.to_string("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%dT%H:%M:%S")
     return pl.col(column).cast(pl.String)
+
+
+def xml_text(text: str) -> str:
+    """One text cell's XML character data, by the rule :func:`_xml_text` applies to polars columns:
+    characters XML cannot carry dropped, then a formula neutralised (so ``\x00=cmd`` is neutralised too),
+    then ``& < >`` escaped."""
+    return escape(str(neutralise(_XML_INVALID_RE.sub("", text))))
 
 
 def _xml_text(text: pl.Expr) -> pl.Expr:
@@ -302,3 +317,98 @@ def write_sheet(workbook: TableWorkbook, name: str, frame: pl.DataFrame, headers
 
 def new_workbook(path: Path) -> TableWorkbook:
     return TableWorkbook(path)
+
+# --------------------------------------------------------------------------------------- printed forms
+
+
+class FormRow(NamedTuple):
+    """A row of a printed form: ``title`` (merged, large), ``small`` (two cells of small print), ``section``
+    (a merged heading) or ``field`` (label, value; ``height`` in points for a tall row)."""
+
+    kind: Literal["title", "small", "section", "field"]
+    label: str
+    value: str = ""
+    height: int | None = None
+
+
+def write_form_pages(path: Path, name: str, forms: Sequence[Sequence[FormRow]], per_sheet: int) -> Path:
+    """Forms of two columns (label, value) on A4 pages, a page break after each, ``per_sheet`` forms a sheet
+    (sheets ``name``, or ``name1``, ``name2``… when there are several). Each form's rows are one string each:
+    the layout is fixed, and a writer's Python call per cell (xlsxwriter: 8 s for the 11,411 transfer forms
+    of 200,000 employees) would be most of the time. Text goes in as inline strings, never formulas, by
+    the rule of :func:`xml_text` (the table sheets' rule)."""
+    batches = [forms[i:i + per_sheet] for i in range(0, len(forms), per_sheet)]
+    names = [name if len(batches) == 1 else f"{name}{n}" for n in range(1, len(batches) + 1)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for number, batch in enumerate(batches, start=1):
+            book.writestr(f"xl/worksheets/sheet{number}.xml", _form_sheet_xml(batch, selected=number == 1))
+        write_package(book, names, _FORM_STYLES)
+    return path
+
+
+# form cell styles (cellXfs of _FORM_STYLES): title, small print, section heading, label, value
+_TITLE, _SMALL, _SECTION, _LABEL, _VALUE = 1, 2, 3, 4, 5
+
+
+def _form_sheet_xml(batch: Sequence[Sequence[FormRow]], selected: bool) -> str:
+    rows, merges, breaks = [], [], []
+    row = 0
+    for form in batch:
+        for kind, label, value, height in form:
+            row += 1
+            if kind in ("title", "section"):
+                style = _TITLE if kind == "title" else _SECTION
+                merges.append(f"A{row}:B{row}")
+                rows.append(f'<row r="{row}">{_form_cell("A", row, label, style)}<c r="B{row}" s="{style}"/></row>')
+            elif kind == "small":
+                rows.append(f'<row r="{row}">{_form_cell("A", row, label, _SMALL)}'
+                            f'{_form_cell("B", row, value, _SMALL)}</row>')
+            else:
+                tall = f' ht="{height}" customHeight="1"' if height else ""
+                rows.append(f'<row r="{row}"{tall}>{_form_cell("A", row, label, _LABEL)}'
+                            f'{_form_cell("B", row, value, _VALUE)}</row>')
+        breaks.append(row)
+    breaks = breaks[:-1]
+    view = ' tabSelected="1"' if selected else ""
+    page_breaks = (f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
+                   + "".join(f'<brk id="{b}" max="16383" man="1"/>' for b in breaks) + "</rowBreaks>") if breaks else ""
+    return (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
+            f'</sheetPr><dimension ref="A1:B{max(row, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
+            '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
+            '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
+            '<col min="2" max="2" width="56.7109375" customWidth="1"/></cols>'
+            f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="{len(merges)}">'
+            + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
+            + '</mergeCells><printOptions horizontalCentered="1"/><pageMargins left="0.7" right="0.7" top="0.75" '
+            'bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" fitToHeight="0" orientation="portrait"/>'
+            f"{page_breaks}</worksheet>")
+
+
+def _form_cell(column: str, row: int, text: str, style: int) -> str:
+    return (f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t>'
+            "</is></c>")
+
+
+_FONT = '<sz val="{size}"/><color theme="1"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
+_FORM_STYLES = (
+    f'<styleSheet xmlns="{MAIN_NS}"><fonts count="4"><font>{_FONT.format(size=11)}</font>'
+    f'<font><b/>{_FONT.format(size=16)}</font><font>{_FONT.format(size=9)}</font><font><b/>{_FONT.format(size=11)}</font>'
+    '</fonts><fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
+    '</fill><fill><patternFill patternType="solid"><fgColor rgb="FFE7E6E6"/><bgColor indexed="64"/></patternFill></fill>'
+    '</fills><borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border><border>'
+    '<left style="thin"><color auto="1"/></left><right style="thin"><color auto="1"/></right><top style="thin">'
+    '<color auto="1"/></top><bottom style="thin"><color auto="1"/></bottom><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="6">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
+    '<alignment horizontal="center"/></xf>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="3" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1">'
+    '<alignment horizontal="center"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1">'
+    '<alignment wrapText="1"/></xf></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)

@@ -239,3 +239,14 @@ def test_the_origin_employer_and_start_month_come_from_the_transfer_needed_detai
     write_forms(con, tmp_path, role="hr_staff")
     page = (tmp_path / f"转移申请表_{ids['E1']}.html").read_text(encoding="utf-8")
     assert 'id="from_employer">武汉丁贸易有限公司<' in page and "2016-03" in page
+
+
+def test_the_page_prints_only_the_fields_a_form_has():
+    """The template (jinja2, StrictUndefined) names no field :func:`form_fields` does not fill."""
+    from jinja2 import meta
+
+    from transforms.forms import FIELDS, TEMPLATE
+    from transforms.templating import TEMPLATES, environment
+
+    source = (TEMPLATES / TEMPLATE).read_text(encoding="utf-8")
+    assert meta.find_undeclared_variables(environment().parse(source)) <= set(FIELDS)

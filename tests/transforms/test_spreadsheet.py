@@ -72,3 +72,28 @@ def test_texts_are_shared_across_sheets_and_read_back_exactly(tmp_path):
     with zipfile.ZipFile(path) as archive:
         strings = archive.read("xl/sharedStrings.xml").decode()
     assert strings.count("长沙") == 1 and strings.count("2024-03-01") == 1  # each distinct text stored once
+
+
+HOSTILE = ["a\x01b<c>&d", "\x00=HYPERLINK(\"http://x\")", "\x0b@cmd\x1f", "+1\ufffe", "  两端空格 ", "普通\t文本"]
+
+
+def test_a_table_sheet_and_a_form_page_write_the_same_hostile_text_the_same_way(tmp_path):
+    """One rule for every xlsx a close writes: characters XML cannot carry dropped (never written as
+    ``_xHHHH_``), then text that would run as a formula neutralised, the rest read back exactly."""
+    from transforms.spreadsheet import FormRow, write_form_pages
+
+    table = tmp_path / "table.xlsx"
+    workbook = new_workbook(table)
+    write_sheet(workbook, "表", pl.DataFrame({"text": HOSTILE}), {"text": "内容"})
+    workbook.close()
+    form = write_form_pages(tmp_path / "form.xlsx", "表单",
+                            [[FormRow("title", "标题"), *(FormRow("field", f"栏{i}", text) for i, text in enumerate(HOSTILE))]],
+                            per_sheet=10)
+
+    in_table = [row[0] for row in openpyxl.load_workbook(table).active.iter_rows(min_row=2, values_only=True)]
+    in_form = [row[1] for row in openpyxl.load_workbook(form).active.iter_rows(min_row=2, values_only=True)]
+    expected = ["ab<c>&d", "'=HYPERLINK(\"http://x\")", "'@cmd", "'+1", "  两端空格 ", "普通\t文本"]
+    assert in_table == expected and in_form == expected
+    for path in (table, form):
+        with zipfile.ZipFile(path) as archive:
+            assert "_x00" not in "".join(archive.read(n).decode() for n in archive.namelist())
