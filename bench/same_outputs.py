@@ -7,7 +7,9 @@ as CSV, and every output file (CSV, HTML, JSON and text as they are; a workbook 
 cells, so the zip's own timestamps do not count). What differs from run to run by design is masked: run ids
 (replaced by their order), timestamps of the run (``loaded_at``, ``started_at`` and other TIMESTAMP columns
 but a file's own ``file_modified``, and date-times in the outputs), and the random suffix of output names.
-``compare`` lists the files that differ between two dumps; nothing listed means byte for byte the same.
+``compare`` lists the files that differ between two dumps, after masking also Prefect's flow-run ids, the
+close's temporary folder and the Data Docs' run times, with each Parquet table compared as its sorted rows;
+nothing listed means the same, byte for byte, once masked.
 
 Usage:
     python bench/same_outputs.py dump DIR [--repo CHECKOUT]
@@ -17,8 +19,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import filecmp
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,22 +111,54 @@ def dump(target: Path, repo: Path) -> None:
         print(f"{name}: dumped to {target / name}", flush=True)
 
 
+# What differs between two closes of the same files by design, masked again when dumps are compared: Prefect's
+# flow-run ids (UUIDs), the Data Docs' folders named by their validation time, run ids and date-times.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DOCS_TIME = re.compile(r"\d{8}T\d{6}(?:\.\d+)?Z")
+_WORK = re.compile(r"/tmp/tmp[^/]+/")  # the close's temporary folder, in paths a run records
+_SORT_TIME = re.compile(r"'_run_time_sort': [0-9.]+")  # the Data Docs' index sorts runs by their epoch time
+_RUN = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{4}")  # a run id (``transforms.runs.new_run_id``)
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}(?::?\d{2})?|Z)?")
+
+
+def _normalised(path: Path) -> bytes:
+    """A dumped file as compared: a Parquet table as its rows sorted (the file's own bytes hold its writer's
+    metadata), text with the masks above; other bytes as they are."""
+    if path.suffix == ".parquet":
+        import polars as pl
+
+        frame = pl.read_parquet(path)
+        lines = sorted(",".join("" if v is None else str(v) for v in row) for row in frame.iter_rows())
+        text = "\n".join([",".join(frame.columns), *lines])
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return path.read_bytes()
+    if path.suffix == ".parquet":  # the tables' run ids and times, as the warehouse dump masks them
+        runs = sorted(set(_RUN.findall(text)))
+        text = _STAMP.sub("STAMP", _RUN.sub(lambda m: f"RUN{runs.index(m.group(0))}", text))
+    text = _WORK.sub("WORK/", _SORT_TIME.sub("'_run_time_sort': STAMP", text))
+    return _DOCS_TIME.sub("STAMP", _UUID.sub("UUID", text)).encode("utf-8")
+
+
+def _files(root: Path) -> dict[str, Path]:
+    """Dumped files by their masked name; left out: the versioned copies of the Parquet tables (``.versions``,
+    named by a hash of bytes that hold write times; the current copy of each is compared) and DuckDB files (the
+    read copy: its tables are the warehouse's, compared as CSV)."""
+    return {_DOCS_TIME.sub("STAMP", p.relative_to(root).as_posix()): p for p in sorted(root.rglob("*"))
+            if p.is_file() and ".versions" not in p.parts and p.suffix != ".duckdb"}
+
+
 def compare(before: Path, after: Path) -> int:
-    differing: list[str] = []
-
-    def walk(comparison: filecmp.dircmp, prefix: str) -> None:
-        differing.extend(f"only before: {prefix}{n}" for n in comparison.left_only)
-        differing.extend(f"only after: {prefix}{n}" for n in comparison.right_only)
-        _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files, shallow=False)
-        differing.extend(f"differs: {prefix}{n}" for n in mismatch + errors)
-        for name, sub in comparison.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
-
-    walk(filecmp.dircmp(before, after), "")
-    files = sum(1 for p in before.rglob("*") if p.is_file())
+    old, new = _files(before), _files(after)
+    differing = [f"only before: {name}" for name in sorted(set(old) - set(new))]
+    differing += [f"only after: {name}" for name in sorted(set(new) - set(old))]
+    differing += [f"differs: {name}" for name in sorted(set(old) & set(new))
+                  if _normalised(old[name]) != _normalised(new[name])]
     for line in differing:
         print(line)
-    print(f"{files} files compared: " + ("byte for byte the same" if not differing else f"{len(differing)} differ"))
+    print(f"{len(old)} files compared: " + ("byte for byte the same" if not differing else f"{len(differing)} differ"))
     return 1 if differing else 0
 
 
