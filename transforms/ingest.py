@@ -202,7 +202,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
     # One query for both questions (this file settled before; these bytes loaded under another name): each
     # statement costs a file some milliseconds, whatever its size.
-    settled, earlier = con.execute(
+    settled, earlier = con.execute(  # type: ignore[misc]  # an aggregate without GROUP BY: always one row
         "SELECT count(*) FILTER (WHERE source_file = $source AND status IN ('loaded', 'skipped_duplicate',"
         " 'unrecognized')), arg_min(source_file, load_id) FILTER (WHERE status = 'loaded')"
         " FROM ingest.loads WHERE sha256 = $sha", {"source": source, "sha": sha}).fetchone()
