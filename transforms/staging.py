@@ -503,6 +503,9 @@ def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse) -> pl.Expr:
 def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: dict[str, str], has_column: bool = True):
     """(expressions for the staged column(s), (error code, failed?) or None). ``has_column``: the file has the column."""
     name, parse = column.name, column.parse
+    # A failure reads the staged column, computed before the failures are: the parse itself (a dozen regular
+    # expressions for an amount or a date) then runs once, not again inside each failure's test.
+    staged = pl.col(name)
     if parse == k.TEXT:
         return text.alias(name), None
     if parse == k.NAME:
@@ -521,34 +524,34 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         return [value.alias(name), text.alias(f"{name}_raw")], None
     if parse == k.MONTH:
         value = _by_distinct(rows, text, n.parse_month)
-        return value.alias(name), (n.BAD_MONTH, value.is_null())
+        return value.alias(name), (n.BAD_MONTH, staged.is_null())
     if parse == k.DATE:
         value = _by_distinct(rows, text, n.parse_date)
-        return value.alias(name), (n.BAD_DATE, value.is_null())
+        return value.alias(name), (n.BAD_DATE, staged.is_null())
     if parse in (k.AMOUNT, k.NON_NEGATIVE_AMOUNT):
         value = n.parse_amount(text)
-        return value.alias(name), (n.BAD_AMOUNT, value.is_null())
+        return value.alias(name), (n.BAD_AMOUNT, staged.is_null())
     if parse == k.COUNT:
         value = n.parse_count(text)
-        return value.alias(name), (n.BAD_AMOUNT, value.is_null())
+        return value.alias(name), (n.BAD_AMOUNT, staged.is_null())
     if parse == k.DAYS:
         value = n.parse_days(text)
-        return value.alias(name), (n.BAD_AMOUNT, value.is_null())
+        return value.alias(name), (n.BAD_AMOUNT, staged.is_null())
     if parse == k.YES_NO:
         key = text.str.strip_chars().str.to_lowercase()
         value = key.replace_strict(k.YES_NO_VALUES, default=None, return_dtype=pl.Boolean)
-        return value.alias(name), (n.UNKNOWN_VALUE, value.is_null())
+        return value.alias(name), (n.UNKNOWN_VALUE, staged.is_null())
     if parse in (k.INSURANCE_TYPE, k.STATUS, k.STAGE):
         value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]))
         if column.default is not None:
             value = pl.when(text.is_null()).then(pl.lit(column.default)).otherwise(value)
-            return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & value.is_null())
-        return value.alias(name), (n.UNKNOWN_VALUE, value.is_null())
+            return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & staged.is_null())
+        return value.alias(name), (n.UNKNOWN_VALUE, staged.is_null())
     if parse in (k.EMPLOYMENT_TYPE, k.POSITION_CATEGORY):
         value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]))
         if parse == k.EMPLOYMENT_TYPE and has_column:  # SPEC §3: a blank 用工形式 is full-time; no column, no say
             value = pl.when(text.is_null()).then(pl.lit("full_time")).otherwise(value)
-        return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & value.is_null())
+        return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & staged.is_null())
     if parse == k.REGION:
         given = rows.select(text.alias("v"))["v"]
         region, known = n.map_regions(given, region_lookup)
