@@ -116,6 +116,7 @@ def parse_days(text: pl.Expr) -> pl.Expr:
 # Characters HR's tools leave around an ID number: every kind of space (after halfwidth, U+3000 is a
 # space), zero-width characters and byte-order marks, and Excel's leading apostrophe (its text marker).
 _ID_NOISE = r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff]"
+_INVISIBLE = r"[\u200b\u200c\u200d\u2060\ufeff]"
 
 
 def clean_id_number(text: pl.Expr) -> pl.Expr:
@@ -137,10 +138,17 @@ def id15_to_18(cleaned: pl.Expr) -> pl.Expr:
     return body + id_check_char(body)
 
 
+def first_generation_id(text: pl.Expr) -> pl.Expr:
+    """A 15-digit first-generation number, to be converted to 18 digits: 15 digits once cleaned, and no invisible
+    character in the cell. Invisible characters that stood in for digits of an 18-digit number can leave 15; that
+    number converted would be someone else's valid ID, so it stays 15 digits and is reported invalid."""
+    return clean_id_number(text).str.contains(r"^\d{15}$") & ~text.str.contains(_INVISIBLE).fill_null(False)
+
+
 def normalise_id_number(text: pl.Expr) -> pl.Expr:
     """Spaces removed, full-width to half-width, ``x`` -> ``X``; 15 digits -> 18 (GB 11643)."""
     s = clean_id_number(text)
-    return pl.when(s.str.contains(r"^\d{15}$")).then(id15_to_18(s)).otherwise(s)
+    return pl.when(first_generation_id(text)).then(id15_to_18(s)).otherwise(s)
 
 
 def id_check_char(body17: pl.Expr) -> pl.Expr:

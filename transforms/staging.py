@@ -518,9 +518,10 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
     if parse == k.ID_NUMBER:
         cleaned = n.clean_id_number(text)
         # 15-digit numbers are rare: convert the distinct ones, then look them up.
-        short = rows.select(cleaned.alias("v")).filter(pl.col("v").str.contains(r"^\d{15}$")).unique()
+        first = n.first_generation_id(text)
+        short = rows.select(cleaned.alias("v"), first.alias("f")).filter("f").select("v").unique()
         long = short.select(n.id15_to_18(pl.col("v")).alias("p"))
-        value = cleaned.replace(short["v"], long["p"]) if short.height else cleaned
+        value = pl.when(first).then(cleaned.replace(short["v"], long["p"])).otherwise(cleaned) if short.height else cleaned
         return [value.alias(name), text.alias(f"{name}_raw")], None
     if parse == k.MONTH:
         value = _by_distinct(rows, text, n.parse_month)
