@@ -27,10 +27,10 @@ test: $(STAMP)
 	bash scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PARALLEL)
+	$(BIN)/python -m pytest $(PARALLEL) --durations=15
 
-# The unit tests only (no slow or browser test): a quick loop while changing code, under two minutes on two
-# free cores (under 100 s of CPU time). Expensive warehouses are session fixtures in tests/conftest.py: copy them.
+# The unit tests only (no slow or browser test): a quick loop while changing code, meant to stay under a minute
+# on two free cores. Expensive warehouses are session fixtures in tests/conftest.py, built once: copy them.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PARALLEL) -m "not slow and not browser" -q tests/transforms tests/expectations tests/warehouse
