@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 
 # Two pytest-xdist workers, one a core. loadgroup keeps together the tests tests/conftest.py groups (a module
 # sharing a module-scoped fixture, the closes that share one Prefect server's records); the session's
-# expensive warehouses are built once for both workers. `make test PARALLEL=` runs in one process.
+# expensive warehouses are built once for both workers (DEVELOPERS.md: the groups are not honoured yet).
+# `make test PARALLEL=` runs in one process.
 PARALLEL ?= -n 2 --dist loadgroup
 
 .PHONY: demo test test-fast lint typecheck bench setup clean
