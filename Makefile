@@ -5,11 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Two pytest-xdist workers, one a core. loadgroup keeps together the tests tests/conftest.py groups (a module
-# sharing a module-scoped fixture, the closes that share one Prefect server's records); the session's
-# expensive warehouses are built once for both workers (DEVELOPERS.md: the groups are not honoured yet).
-# `make test PARALLEL=` runs in one process.
-PARALLEL ?= -n 2 --dist loadgroup
+# Two pytest-xdist workers, one a core. loadfile runs each test module on one worker, so a module-scoped
+# fixture (and close_reference, whose tests read its runs in the worker's Prefect server) is built once; the
+# session's expensive warehouses are built once for both workers. `make test PARALLEL=` runs in one process.
+PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: demo test test-fast lint typecheck bench setup clean
 

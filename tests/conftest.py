@@ -36,28 +36,6 @@ V2_CODES = frozenset({"DOUBLE_ENROLLMENT", "TRANSFER_NEEDED", "BILL_MISMATCH", "
 V2_CODES = V2_CODES | {"RETIREMENT_DUE"}
 
 
-# Session fixtures that hold a Prefect server's records (the tests read the flow runs and artifacts of the
-# close the fixture ran) cannot be shared across workers as files: their tests run on one worker.
-ONE_WORKER_FIXTURES = ("close_reference",)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items) -> None:
-    """Groups for `--dist loadgroup` (before xdist reads them): a module's tests that share a module-scoped
-    fixture run on one worker, so the fixture is built once as in a serial run; so do the tests of each
-    fixture in ONE_WORKER_FIXTURES. A test marked with a group keeps its own."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        definitions = getattr(item, "_fixtureinfo", None)
-        fixtures = definitions.name2fixturedefs if definitions else {}
-        shared = next((name for name in ONE_WORKER_FIXTURES if name in fixtures), None)
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared))
-        elif any(defs[-1].scope == "module" for defs in fixtures.values()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """The folder ``name`` filled by ``build(folder)`` once for the whole run. Under pytest-xdist the first
     worker to get here builds it in the run's shared temporary folder while the others wait on a lock, and
