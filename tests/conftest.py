@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,18 @@ import pytest
 import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
 
 os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (`make test` runs two workers) each worker's processes get their own Prefect home:
+    the `shebao` subprocesses' temporary servers would otherwise migrate and write one SQLite file at once.
+    Set before any test module imports Prefect, which reads it then."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and "PREFECT_HOME" not in os.environ:
+        home = config._tmp_path_factory.getbasetemp() / f"prefect-home-{worker}"
+        home.mkdir(exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -21,21 +36,54 @@ V2_CODES = frozenset({"DOUBLE_ENROLLMENT", "TRANSFER_NEEDED", "BILL_MISMATCH", "
 V2_CODES = V2_CODES | {"RETIREMENT_DUE"}
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``name`` filled by ``build(folder)`` once for the whole run. Under pytest-xdist the first
+    worker to get here builds it in the run's shared temporary folder while the others wait on a lock, and
+    then read the same files (the pattern in pytest-xdist's docs, with fcntl); alone, it is a session's
+    temporary folder. A build that failed is started again by the next caller."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name, numbered=True)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / f"{name}.done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (root / f"{name}.done").touch()
+    return folder
+
+
+def private_copy(tmp_path_factory, built: Path, name: str) -> Path:
+    """This worker's own copy of a warehouse file ``built_once``: tests may open it read-write (which locks a
+    DuckDB file against every other process), as they could their session's own file before."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return built
+    target = tmp_path_factory.mktemp(name) / built.name
+    shutil.copy(built, target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def acceptance_dir(tmp_path_factory) -> Path:
     """The SPEC v1 sample, with its policy file stating what v1 assumed: every region's contribution year
     starts in January. Version 2 ships July years for 北京, 上海 and 广东's cities; the v1 sample's expected
     figures (广州 included) were computed on calendar years."""
-    import shutil
-
     if not (ACCEPTANCE / "expected.json").exists():
         pytest.fail(f"The acceptance sample is missing at {ACCEPTANCE}; CI provides ../shared beside the repo.")
-    copy = tmp_path_factory.mktemp("acceptance-v1") / "acceptance"
-    shutil.copytree(ACCEPTANCE, copy)
-    lines = (ACCEPTANCE / "policy.csv").read_text(encoding="utf-8").splitlines()
-    lines = [lines[0] + ",base_year_start_month"] + [line + ",1" for line in lines[1:] if line.strip()]
-    (copy / "policy.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return copy
+
+    def build(folder: Path) -> None:
+        copy = folder / "acceptance"
+        shutil.copytree(ACCEPTANCE, copy)
+        lines = (ACCEPTANCE / "policy.csv").read_text(encoding="utf-8").splitlines()
+        lines = [lines[0] + ",base_year_start_month"] + [line + ",1" for line in lines[1:] if line.strip()]
+        (copy / "policy.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    # one folder for every worker: the warehouses built once below record its files' paths
+    return built_once(tmp_path_factory, "acceptance-v1", build) / "acceptance"
 
 
 @pytest.fixture(scope="session")
@@ -64,13 +112,14 @@ def migrated_warehouse(tmp_path_factory) -> Path:
     from expectations.registry import record_checks
     from warehouse.db import connect
 
-    path = tmp_path_factory.mktemp("migrated") / "new.duckdb"
-    connection = connect(path)
-    try:
-        record_checks(connection)
-    finally:
-        connection.close()
-    return path
+    def build(folder: Path) -> None:
+        connection = connect(folder / "new.duckdb")
+        try:
+            record_checks(connection)
+        finally:
+            connection.close()
+
+    return private_copy(tmp_path_factory, built_once(tmp_path_factory, "migrated", build) / "new.duckdb", "migrated")
 
 
 @pytest.fixture()
@@ -103,13 +152,15 @@ def acceptance_ingested(tmp_path_factory, acceptance_dir) -> Path:
     from transforms.ingest import ingest_inbox
     from warehouse.db import connect
 
-    path = tmp_path_factory.mktemp("acceptance") / "ingested.duckdb"
-    connection = connect(path)
-    try:
-        ingest_inbox(connection, acceptance_dir / "inbox")
-    finally:
-        connection.close()
-    return path
+    def build(folder: Path) -> None:
+        connection = connect(folder / "ingested.duckdb")
+        try:
+            ingest_inbox(connection, acceptance_dir / "inbox")
+        finally:
+            connection.close()
+
+    built = built_once(tmp_path_factory, "acceptance", build) / "ingested.duckdb"
+    return private_copy(tmp_path_factory, built, "acceptance")
 
 
 @pytest.fixture()
@@ -134,17 +185,19 @@ def acceptance_closed(tmp_path_factory, acceptance_ingested, acceptance_dir) -> 
     from transforms.runs import new_run_id
     from warehouse.db import connect
 
-    path = tmp_path_factory.mktemp("closed") / "closed.duckdb"
-    shutil.copy(acceptance_ingested, path)
-    connection = connect(path)
-    try:
-        apply_policy(connection, acceptance_dir / "policy.csv")
-        for period in ("2024-01", "2024-02", "2024-03"):
-            compute_ledger(connection, period)
-            run_id = new_run_id()
-            start_run(connection, run_id, period)
-            validate_period(connection, period, run_id)
-            update_actions(connection, period, run_id)
-    finally:
-        connection.close()
-    return path
+    def build(folder: Path) -> None:
+        path = folder / "closed.duckdb"
+        shutil.copy(acceptance_ingested, path)
+        connection = connect(path)
+        try:
+            apply_policy(connection, acceptance_dir / "policy.csv")
+            for period in ("2024-01", "2024-02", "2024-03"):
+                compute_ledger(connection, period)
+                run_id = new_run_id()
+                start_run(connection, run_id, period)
+                validate_period(connection, period, run_id)
+                update_actions(connection, period, run_id)
+        finally:
+            connection.close()
+
+    return private_copy(tmp_path_factory, built_once(tmp_path_factory, "closed", build) / "closed.duckdb", "closed")

@@ -132,6 +132,7 @@ def _wait_final(api: str, run_id: str, seconds: float = 660) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("prefect-server")  # one Prefect server with its workers at a time
 def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir, expected):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
