@@ -28,7 +28,7 @@ from _common import MONTHS, REPO, duckdb_floor, history_inbox, stopwatch
 CLOSE = """
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
-import flows.settings
+import flows.runtime
 from flows.close import monthly_close
 started = time.perf_counter()
 summary = monthly_close(inbox={inbox!r}, period={period!r}, warehouse={warehouse!r}, out={out!r})

@@ -58,7 +58,7 @@ def timed(name, function):
     return wrapper
 
 w, c = wall(), cpu()
-import flows.settings
+import flows.runtime
 import prefect
 add("import prefect", wall() - w, cpu() - c)
 w, c = wall(), cpu()

@@ -10,7 +10,6 @@ import typer
 from flows.cli_common import RoleOption, caller_role, preflight
 from flows.cli_ingest import ProfilesOption, check_profiles
 from flows.folders import folder_parameter, out_folder
-from transforms.ingest import inbox_files
 from transforms.periods import check_period
 from warehouse.db import default_path
 from warehouse.errors import InputError
@@ -39,6 +38,8 @@ def register(app: typer.Typer) -> None:
 
 def _check_inputs(inbox: Path, policy: Path | None) -> None:
     """Stop before anything is written when the inbox is missing or the policy file is unreadable."""
+    from transforms.ingest import inbox_files  # the readers behind it: imported when a command needs them
+
     inbox_files(inbox)
     if policy is not None:
         from transforms.policy import check_policy_file
@@ -91,8 +92,8 @@ def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, ware
     import prefect.main  # noqa: F401 - Prefect's console logging exists before console.reporting quiets it
 
     from flows import console
-    from flows.ephemeral import start_server_early
     from flows.lock import warehouse_lock
+    from flows.runtime.server import start_server_early
 
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)

@@ -16,20 +16,15 @@ close emits the event ``shebao.close.completed`` with its counts (no personal da
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import console
 from flows.actions import actions_flow
@@ -37,15 +32,28 @@ from flows.folders import out_folder
 from flows.ingest import ingest_flow
 from flows.ledger import ledger_flow
 from flows.lock import warehouse_lock
-from flows.settings import subflows_without_heartbeats
+from flows.runtime.runs import (
+    Handoff,
+    backfill_run_name,
+    close_run_name,
+    final_on_input_errors,
+    flow_run_id,
+    ingest_run_name,
+    partition_runner,
+    record_runs,
+    resolve_period,
+    retried,
+    subflows_without_heartbeats,
+    use_secret_key,
+)
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
 from transforms.export import changes_markdown, detail_table, export_tables, write_exports
 from transforms.faults import checkpoint
-from transforms.periods import check_period, is_period, months_between, previous_month
+from transforms.periods import months_between
 from transforms.privacy import redact, redacting
-from transforms.roles import PermissionDenied, require_role
-from transforms.runs import new_run_id, record_flow_run
+from transforms.roles import require_role
+from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError
 from warehouse.settings import settings
@@ -55,21 +63,6 @@ EXPORT_FORMATS = ("xlsx", "parquet", "csv")  # the workbook first: it is what fi
 
 
 # ---------------------------------------------------------------------------------------------- tasks
-
-
-class Handoff:
-    """A large value (the finance tables, an entity's rows) handed to a task or subflow by reference and let
-    go once used. Prefect keeps every task's parameters and result, and a subflow's parameters, until the
-    flow run ends: passed plainly, a million-row frame would stay resident through the rest of the close.
-    Prefect records a Handoff parameter by its type name only (it has no ``__dict__`` to encode)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value) -> None:
-        self.value = value
-
-    def release(self) -> None:
-        self.value = None
 
 
 @task(name="compute the finance tables", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -138,16 +131,6 @@ def publish_close_summary(summary: dict) -> None:
 # ------------------------------------------------------------------------------------------ flow helpers
 
 
-def partition_runner(dask_address: str | None = None):
-    """Threads by default; a ``DaskTaskRunner`` on ``dask_address`` (or ``$SHEBAO_DASK_ADDRESS``)."""
-    address = dask_address or settings().dask_address
-    if not address:
-        return ThreadPoolTaskRunner(max_workers=max(2, min(4, os.cpu_count() or 2)))
-    from prefect_dask import DaskTaskRunner
-
-    return DaskTaskRunner(address=address)
-
-
 @flow(name="per-entity outputs")
 @redacting
 def entity_partitions(warehouse: str, period: str, out: str, tables=None) -> list[dict]:
@@ -163,46 +146,6 @@ def entity_partitions(warehouse: str, period: str, out: str, tables=None) -> lis
     return results
 
 
-def scheduled_month(when: datetime | None = None) -> str:
-    """The month before ``when`` (default: this flow run's scheduled start, else now) in SHEBAO_TIMEZONE:
-    a close scheduled for 06:00 on 5 April closes March, however late or often it actually runs."""
-    from zoneinfo import ZoneInfo
-
-    if when is None:
-        from prefect.runtime import flow_run
-
-        when = flow_run.scheduled_start_time  # now, outside a flow run
-    local = when.astimezone(ZoneInfo(settings().timezone))
-    return previous_month(local.date())
-
-
-def resolve_period(period: str | None) -> str:
-    """``YYYY-MM`` as given, or the month before the run's scheduled start when empty."""
-    return check_period(period or scheduled_month())
-
-
-def close_run_name() -> str:
-    """``close-2024-03``: the flow run's name from its period parameter or its scheduled start."""
-    from prefect.runtime import flow_run
-
-    period = (flow_run.parameters or {}).get("period")
-    return f"close-{period if period and is_period(period) else scheduled_month()}"
-
-
-def backfill_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    parameters = flow_run.parameters or {}
-    return f"backfill-{parameters.get('start')}..{parameters.get('end')}"
-
-
-def ingest_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    when = flow_run.scheduled_start_time
-    return f"ingest-{when.strftime('%Y-%m-%d')}"
-
-
 def _resolve(warehouse: str | None, out: str | None) -> tuple[str, str]:
     return str(Path(warehouse or default_path()).resolve()), str(out_folder(out))
 
@@ -212,58 +155,6 @@ def _resolve_inbox(inbox: str | None) -> str:
     if not inbox:
         raise InputError("No inbox given; pass --inbox (or set SHEBAO_INBOX for deployments).")
     return str(inbox)
-
-
-def in_deployment() -> bool:
-    try:
-        return get_run_context().flow_run.deployment_id is not None
-    except Exception:  # no flow run context
-        return False
-
-
-def flow_run_id() -> str | None:
-    """The id of this flow run's top-level run (the deployment's run), for the warehouse's run tables."""
-    try:
-        run = get_run_context().flow_run
-    except Exception:  # no flow run context
-        return None
-    from prefect.runtime import flow_run
-
-    return str(flow_run.root_flow_run_id or run.id)
-
-
-def use_secret_key() -> None:
-    """A deployed run takes the warehouse key from the Prefect Secret block named by
-    ``SHEBAO_WAREHOUSE_KEY_BLOCK`` (default ``shebao-warehouse-key``) unless SHEBAO_WAREHOUSE_KEY is set;
-    no block means an unencrypted warehouse. The key never enters a parameter, a log or an artifact."""
-    config = settings()
-    if config.warehouse_key is not None or not in_deployment():
-        return
-    from prefect.blocks.system import Secret
-
-    try:
-        key = Secret.load(config.warehouse_key_block, _sync=True).get()
-    except ValueError:  # no such block
-        return
-    os.environ["SHEBAO_WAREHOUSE_KEY"] = str(key)
-
-
-@contextmanager
-def one_writer(warehouse: str, wait: float | None = None) -> Iterator[None]:
-    """Hold the warehouse for a run: the lock file (waits up to ``wait`` seconds; one sentence when it
-    cannot). Deployed runs never wait here: the work pool runs one shebao flow at a time."""
-    with warehouse_lock(warehouse, wait):
-        yield
-
-
-def record_runs(warehouse: str, *run_ids: str) -> None:
-    """The flow run id on each run's rows (ingest.loads, ledger.runs, quality.runs)."""
-    run = flow_run_id()
-    if not run:
-        return
-    with opened(warehouse) as con:
-        for run_id in run_ids:
-            record_flow_run(con, run_id, run)
 
 
 def completed_counts(summary: dict) -> dict:
@@ -371,36 +262,6 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 # ------------------------------------------------------------------------------------------------ flows
 
 
-def final_on_input_errors(fn):
-    """Under ``@redacting``: a run that fails on its input (a missing inbox, a bad period, a refused role) is
-    not retried; the same input fails the same way, and the alert should come now, not after the retries'
-    waits (issue 30). Other failures keep the deployment's retries (every stage is idempotent)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (InputError, PermissionDenied):
-            _no_retries()
-            raise
-    return wrapper
-
-
-def _no_retries() -> None:
-    """Set this flow run's retries to none on the server, which decides on a retry when the run fails."""
-    try:
-        run = get_run_context().flow_run
-    except Exception:  # no flow run context
-        return
-    if run is None or not run.empirical_policy.retries:
-        return
-    from prefect.client.orchestration import get_client
-
-    policy = run.empirical_policy.model_copy(update={"retries": 0})
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(flow_run_id=run.id, empirical_policy=policy)
-    run.empirical_policy = policy
-
-
 @flow(name="monthly-close", flow_run_name=close_run_name)
 @redacting
 @final_on_input_errors
@@ -434,7 +295,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     warehouse, out = _resolve(warehouse, out)
     use_secret_key()
     seconds: dict = {}
-    with one_writer(warehouse), subflows_without_heartbeats():
+    with warehouse_lock(warehouse), subflows_without_heartbeats():
         # role and full_ids are checked as --role/--full-ids are, before anything is read: the HR files are
         # then written for the caller's view (an hr_manager's own --full-ids works, a typed role never raises)
         who = require_role(warehouse, "run", role, full_ids=full_ids,
@@ -477,7 +338,7 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
     inbox = _resolve_inbox(inbox)
     warehouse, out = _resolve(warehouse, out)
     use_secret_key()
-    with one_writer(warehouse), subflows_without_heartbeats():
+    with warehouse_lock(warehouse), subflows_without_heartbeats():
         who = require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff",
                            target=f"{start}..{end}")
         with console.stage("ingest the inbox") as shown:
@@ -501,23 +362,12 @@ def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict
     inbox = _resolve_inbox(inbox)
     warehouse, _ = _resolve(warehouse, None)
     use_secret_key()
-    with one_writer(warehouse), subflows_without_heartbeats():
+    with warehouse_lock(warehouse), subflows_without_heartbeats():
         require_role(warehouse, "ingest")
         summary = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         record_runs(warehouse, summary["run_id"])
         return summary
 
 
-def _retried(flow_object):
-    """The flow as deployed: retried after a failure (``SHEBAO_RETRIES`` times, ``SHEBAO_RETRY_DELAY``
-    seconds apart), which is safe because every stage is idempotent: a close run again gives the result
-    of an uninterrupted one. From the CLI a person is watching, and nothing is retried."""
-    try:
-        config = settings()
-    except InputError:  # the run itself will say which variable is wrong
-        return flow_object.with_options(retries=0)
-    return flow_object.with_options(retries=config.retries, retry_delay_seconds=config.retry_delay)
-
-
-deployed_close = _retried(monthly_close)  # prefect.yaml's entrypoints
-deployed_ingest = _retried(daily_ingest)
+deployed_close = retried(monthly_close)  # prefect.yaml's entrypoints
+deployed_ingest = retried(daily_ingest)

@@ -2,7 +2,7 @@
 
 Prefect starts its temporary (ephemeral) server as a child process, ``python -m uvicorn ...``, and stops it
 at exit; a ``kill -9`` of the parent skips that, and the server lived on (holding the caller's stdout).
-``python -m flows.ephemeral PARENT_PID uvicorn ARGS`` runs the same server with a watchdog thread: when
+``python -m flows.runtime.server PARENT_PID uvicorn ARGS`` runs the same server with a watchdog thread: when
 the parent is gone (this process is re-parented), the server is asked to stop (SIGTERM) and, if it has
 not within a few seconds, leaves. On Linux ``PR_SET_PDEATHSIG`` is not used: it fires when the parent's
 starting *thread* ends, which for Prefect may be a short-lived worker thread.
@@ -47,9 +47,9 @@ class _WatchedSubprocess:
     def Popen(self, args, *rest, **kwargs):  # noqa: N802 - the name Prefect calls
         args = list(args)
         if args[1:3] == ["-m", "uvicorn"]:
-            args = [args[0], "-m", "flows.ephemeral", str(os.getpid()), *args[2:]]
+            args = [args[0], "-m", "flows.runtime.server", str(os.getpid()), *args[2:]]
             env = dict(kwargs.get("env") or os.environ)
-            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
             kwargs["env"] = env
         return self._real.Popen(args, *rest, **kwargs)
@@ -67,7 +67,7 @@ def patch_prefect() -> None:
     source = inspect.getsource(server.SubprocessASGIServer._run_uvicorn_command)
     if "subprocess.Popen(" not in source or '"uvicorn"' not in source:
         raise RuntimeError("Prefect's temporary server is no longer started with `python -m uvicorn`; "
-                           "flows/ephemeral.py must follow Prefect's change.")
+                           "flows/runtime/server.py must follow Prefect's change.")
     server.subprocess = _WatchedSubprocess(server.subprocess)
     start = server.SubprocessASGIServer.start
 

@@ -1,4 +1,4 @@
-"""Issue 18 item 10: a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it."""
+"""flows.runtime.server (issue 18 item 10): a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir
 
 EARLY = """
 import psutil
-import flows.settings
-from flows.ephemeral import start_server_early
+import flows.runtime
+from flows.runtime.server import start_server_early
 from prefect import flow
 
 start_server_early()
