@@ -93,16 +93,16 @@ def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, ware
 
     from flows import console
     from flows.lock import warehouse_lock
-    from flows.runtime.server import start_server_early
+    from flows.runtime.server import server_ready
 
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
         # --role and --full-ids settled once, before any flow starts: a refusal is one sentence (audited)
         caller_role(warehouse, "run", role, full_ids=full_ids, minimum="hr_manager" if policy else "hr_staff",
                     target=period)
-        start_server_early()  # Prefect's server starts while the flows import (GX) and the checks run
         from flows.close import monthly_close
 
+        server_ready()
         return monthly_close(inbox=folder_parameter(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
                              full_ids=full_ids,
@@ -120,7 +120,10 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
         full_ids: FullIdsOption = False, verbose: VerboseOption = False, profiles: ProfilesOption = None) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
+    from flows.runtime.server import start_server_early
+
     check_period(period)
+    start_server_early()  # Prefect's server starts while the checks run and the flows import (GX)
     _check_inputs(inbox, policy)
     check_profiles(inbox, profiles)
     summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids,
@@ -138,6 +141,9 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
+    from flows.runtime.server import server_ready, start_server_early
+
+    start_server_early()
     _check_inputs(inbox, policy)
     check_profiles(inbox, profiles)
     from flows import console
@@ -148,6 +154,7 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)
         caller_role(path, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
+        server_ready()
         summaries = backfill_flow(inbox=folder_parameter(inbox), start=start, end=end, warehouse=str(path),
                                   out=str(out_folder(out)), policy=str(policy) if policy else None,
                                   dask_address=dask_address, profiles=str(profiles) if profiles else None)

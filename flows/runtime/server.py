@@ -7,23 +7,31 @@ the parent is gone (this process is re-parented), the server is asked to stop (S
 not within a few seconds, leaves. On Linux ``PR_SET_PDEATHSIG`` is not used: it fires when the parent's
 starting *thread* ends, which for Prefect may be a short-lived worker thread.
 
-``start_server_early()`` starts that server on a background thread, so its seconds of start-up overlap
-the caller's own imports and checks instead of following them (the first flow run waits for it).
+``start_server_early()`` (the CLI's close) starts the same server itself, first thing, before Prefect or
+our flows are imported: its seconds of start-up overlap the command's imports and checks instead of
+following them, and this process never imports Prefect's server module (1.8 s; Prefect's client, given
+the server's address as PREFECT_API_URL, needs it only to start a server). ``server_ready()`` waits for
+it to answer before the first flow run; it stops at exit, after Prefect has sent its last logs.
 """
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import os
 import runpy
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
+from importlib.util import find_spec
+from pathlib import Path
 
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0
-_early: threading.Thread | None = None  # the thread starting the temporary server ahead of the first flow run
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: the server's ``-m flows.runtime.server`` imports from it
+_early: dict = {}  # the server started early: ``process`` and ``url``; ``ready`` once it has answered
 
 
 def _watch(parent: int) -> None:
@@ -49,8 +57,7 @@ class _WatchedSubprocess:
         if args[1:3] == ["-m", "uvicorn"]:
             args = [args[0], "-m", "flows.runtime.server", str(os.getpid()), *args[2:]]
             env = dict(kwargs.get("env") or os.environ)
-            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+            env["PYTHONPATH"] = _python_path(env)
             kwargs["env"] = env
         return self._real.Popen(args, *rest, **kwargs)
 
@@ -69,36 +76,86 @@ def patch_prefect() -> None:
         raise RuntimeError("Prefect's temporary server is no longer started with `python -m uvicorn`; "
                            "flows/runtime/server.py must follow Prefect's change.")
     server.subprocess = _WatchedSubprocess(server.subprocess)
-    start = server.SubprocessASGIServer.start
 
-    def start_after_early(self, timeout=None) -> None:
-        # Prefect marks the server running before it answers: a flow run must not use it before the early
-        # start has seen it healthy (or failed, and then this start tries again and raises)
-        if _early is not None and _early is not threading.current_thread():
-            _early.join()
-        start(self, timeout)
 
-    server.SubprocessASGIServer.start = start_after_early  # type: ignore[method-assign]
+def _python_path(env) -> str:
+    return os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def start_server_early() -> None:
-    """Start Prefect's temporary server now, in the background, when flows will need one (no
-    PREFECT_API_URL); a flow run started meanwhile waits for it. Does nothing on a second call."""
-    global _early
+    """Start Prefect's temporary server now, as Prefect would (same command, same environment), under the
+    watchdog, when flows will need one: no PREFECT_API_URL in the environment, Prefect's settings (a
+    profile) or a test's harness. Does nothing on a second call. Call ``server_ready()`` before the first
+    flow run."""
+    if _early or os.environ.get("PREFECT_API_URL"):
+        return
+    spec = find_spec("prefect")
+    if spec is None or spec.origin is None:
+        return
+    port = _free_port()
+    command = [sys.executable, "-m", "flows.runtime.server", str(os.getpid()), "uvicorn",
+               "--app-dir", str(Path(spec.origin).parent.parent), "--factory", "prefect.server.api.server:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    # Prefect's own server environment (server.SubprocessASGIServer._run_uvicorn_command); settings from a
+    # profile the server reads itself, as Prefect's would
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env["PYTHONPATH"] = _python_path(env)
+    _early.update(process=subprocess.Popen(command, env=env), url=f"http://127.0.0.1:{port}/api")
+    atexit.register(_stop)  # registered before Prefect loads: runs after Prefect's own exit work (its last logs)
+    # Prefect's settings decide, now that the server is on its way (importing Prefect takes a second or more)
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
-    if _early is not None or PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        _stop()
         return
+    os.environ["PREFECT_API_URL"] = _early["url"]
+    from prefect.context import refresh_global_settings_context
 
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
+    refresh_global_settings_context()
 
-        # a failure here is not lost: the flow run's own start tries again and raises Prefect's error
-        with contextlib.suppress(Exception):
-            SubprocessASGIServer().start()
 
-    _early = threading.Thread(target=start, daemon=True, name="prefect-server-start")
-    _early.start()
+def server_ready() -> None:
+    """Wait until the server started early answers (up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS);
+    Prefect's client does not wait for a server it was given the address of."""
+    process = _early.get("process")
+    if process is None or _early.get("ready"):
+        return
+    import httpx
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"Prefect's temporary server exited with code {process.returncode} before it "
+                                   "answered.")
+            try:
+                if client.get(f"{_early['url']}/health").status_code == 200:
+                    _early["ready"] = True
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    raise RuntimeError("Timed out while waiting for Prefect's temporary server to answer.")
+
+
+def _stop() -> None:
+    process = _early.pop("process", None)
+    _early.pop("ready", None)
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def main(argv: list[str]) -> None:
