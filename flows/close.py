@@ -11,7 +11,9 @@ the work pool's concurrency limit of one (docs/deployments.md) keeps a second ru
 
 Deployed runs read their settings (inbox, warehouse, out) from the worker's environment when they run;
 a scheduled close closes the month before its scheduled start, named ``close-YYYY-MM``; at the end a
-close emits the event ``shebao.close.completed`` with its counts (no personal data) for the alerts.
+close emits the event ``shebao.close.completed`` with its counts (no personal data) for the alerts
+(``flows.close_summary``, with the close's artifacts). What adapts Prefect to these runs (run names,
+``Handoff``, the warehouse key, retries) is in ``flows.runtime``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from pathlib import Path
 
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
 from flows.actions import actions_flow
+from flows.close_summary import emit_completed, publish_close_summary
 from flows.folders import out_folder
 from flows.ingest import ingest_flow
 from flows.ledger import ledger_flow
@@ -37,7 +39,6 @@ from flows.runtime.runs import (
     backfill_run_name,
     close_run_name,
     final_on_input_errors,
-    flow_run_id,
     ingest_run_name,
     partition_runner,
     record_runs,
@@ -48,17 +49,16 @@ from flows.runtime.runs import (
 )
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
-from transforms.export import changes_markdown, detail_table, export_tables, write_exports
+from transforms.export import detail_table, export_tables, write_exports
 from transforms.faults import checkpoint
 from transforms.periods import months_between
-from transforms.privacy import redact, redacting
+from transforms.privacy import redacting
 from transforms.roles import require_role
 from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError
 from warehouse.settings import settings
 
-COMPLETED_EVENT = "shebao.close.completed"
 EXPORT_FORMATS = ("xlsx", "parquet", "csv")  # the workbook first: it is what finance opens
 
 
@@ -111,23 +111,6 @@ def write_entity_files(entity: str, rows: Handoff, folder: str, stem: str | None
     return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder), stem)
 
 
-@task(name="publish the close summary", cache_policy=NO_CACHE)
-@redacting
-def publish_close_summary(summary: dict) -> None:
-    """Prefect artifacts: findings per code, ledger totals per entity, where the outputs are. Counts,
-    amounts and paths only: no names, no ID numbers."""
-    period = summary["period"]
-    key = f"close-{period}"
-    counts = summary["validation"]["counts"]
-    create_table_artifact(key=f"{key}-findings", description=f"Findings per code, {period}",
-                          table=[{"code": code, "findings": n} for code, n in sorted(counts.items())])
-    create_table_artifact(key=f"{key}-entities", description=f"Ledger totals per entity, {period}",
-                          table=[{k: e[k] for k in ("rows", "people", "employer", "employee", "total")}
-                                 | {"entity": redact(e["entity"])} for e in summary["entities"]])
-    # entity names are free text from the extracts: an ID number typed into one is masked here too
-    create_markdown_artifact(key=key, markdown=redact(close_markdown(summary)), description=f"Monthly close {period}")
-
-
 # ------------------------------------------------------------------------------------------ flow helpers
 
 
@@ -155,46 +138,6 @@ def _resolve_inbox(inbox: str | None) -> str:
     if not inbox:
         raise InputError("No inbox given; pass --inbox (or set SHEBAO_INBOX for deployments).")
     return str(inbox)
-
-
-def completed_counts(summary: dict) -> dict:
-    """The counts of a close, for the event and the alert: numbers only, no names, no ID numbers."""
-    ingest, validation, ledger = summary["ingest"], summary["validation"], summary["ledger"]
-    return {"period": summary["period"], "files_new": ingest["files_seen"] - ingest["files_already_loaded"],
-            "rows_staged": ingest["rows_staged"], "rows_rejected": ingest["rows_rejected"],
-            "employees_in_ledger": ledger["employees_in_ledger"], "rows_appended": ledger["rows_appended"],
-            "findings": validation["findings"], "errors": validation["by_severity"].get("error", 0),
-            "warnings": validation["by_severity"].get("warning", 0),
-            "open_actions": summary["actions"].get("by_status", {}).get("open", 0)}
-
-
-def emit_completed(summary: dict) -> None:
-    from prefect.events import emit_event
-
-    counts = completed_counts(summary)
-    resource = {"prefect.resource.id": f"shebao.close.{counts['period']}", "prefect.resource.name": "shebao close"}
-    run = flow_run_id()
-    related = [{"prefect.resource.id": f"prefect.flow-run.{run}", "prefect.resource.role": "flow-run"}] if run else []
-    emit_event(event=COMPLETED_EVENT, resource=resource, related=related, payload=counts)
-
-
-def close_markdown(summary: dict) -> str:
-    validation, ledger, actions = summary["validation"], summary["ledger"], summary["actions"]
-    lines = [f"# Monthly close {summary['period']}", "",
-             f"- ledger: {ledger['employees_in_ledger']} employees, {ledger['rows_appended']} rows appended",
-             f"- findings: {validation['findings']} ({validation['by_severity']})",
-             f"- actions: {actions.get('by_status', {})}",
-             "- seconds: " + ", ".join(f"{step} {s}" for step, s in summary.get("seconds", {}).items()), "",
-             "| code | findings |", "|---|---:|"]
-    lines += [f"| {code} | {count} |" for code, count in sorted(validation["counts"].items()) if count]
-    lines += ["", "| entity | rows | employer | employee | total |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {e['entity']} | {e['rows']} | {e['employer']} | {e['employee']} | {e['total']} |"
-              for e in summary["entities"]]
-    lines += changes_markdown(ledger.get("changes"))
-    links = [("HR report", validation["report"]), ("Action workbook", actions.get("workbook")),
-             ("Ledger export", summary["exports"][0] if summary["exports"] else None)]
-    lines += [""] + [f"- {label}: [{Path(p).name}]({Path(p).as_uri()})" for label, p in links if p]
-    return "\n".join(lines)
 
 
 STAGE_LABELS = {"ingest": "ingest the inbox", "ledger": "book the ledger", "validate": "validate",
