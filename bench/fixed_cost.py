@@ -4,9 +4,12 @@ The acceptance sample (``../shared/acceptance``: 150 employees, 155 files) close
 policy file, in a fresh interpreter on the embedded defaults (Prefect's temporary server), as
 ``shebao run`` does. Its wall time is split into:
 
-- imports: Prefect itself, then our flows (polars, DuckDB, GX, ... behind them);
-- orchestrator: importing Prefect's server module and starting the temporary server (the first flow run
-  waits for it), and the rest of Prefect's per-run bookkeeping (the time outside our functions);
+- imports: Prefect itself, then our flows (polars, DuckDB, GX, ... behind them), while Prefect's temporary
+  server starts in its own process (``flows.runtime.server.start_server_early``, as ``shebao run`` does);
+- orchestrator: the wait for that server after the imports (the part of its start they did not cover),
+  and the rest of Prefect's per-run bookkeeping (the time outside our functions). A checkout before
+  ``flows/runtime`` (``--repo``) imports Prefect's server module and starts the server in the first flow
+  run instead: both are shown then;
 - ours: the close's steps, and inside them the fixed parts measured by name: every warehouse connection
   (migrations and models applied on connect), GX context creation, the Data Docs, the HR report, and the
   per-file cost of ingest (files x mean seconds per file).
