@@ -10,8 +10,10 @@ starting *thread* ends, which for Prefect may be a short-lived worker thread.
 ``start_server_early()`` (the CLI's close) starts the same server itself, first thing, before Prefect or
 our flows are imported: its seconds of start-up overlap the command's imports and checks instead of
 following them, and this process never imports Prefect's server module (1.8 s; Prefect's client, given
-the server's address as PREFECT_API_URL, needs it only to start a server). ``server_ready()`` waits for
-it to answer before the first flow run; it stops at exit, after Prefect has sent its last logs.
+the server's address as PREFECT_API_URL, needs it only to start a server). A thread waits for it to
+answer and sends it a flow run's first requests, so that its first database work is done early too;
+``server_ready()`` waits for that before the first flow run. It stops at exit, after Prefect has sent its
+last logs.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: the server's ``-m flows.runtime.server`` imports from it
-_early: dict = {}  # the server started early: ``process`` and ``url``; ``ready`` once it has answered
+_early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
 
 
 def _watch(parent: int) -> None:
@@ -106,7 +108,11 @@ def start_server_early() -> None:
     # profile the server reads itself, as Prefect's would
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     env["PYTHONPATH"] = _python_path(env)
-    _early.update(process=subprocess.Popen(command, env=env), url=f"http://127.0.0.1:{port}/api")
+    process, url = subprocess.Popen(command, env=env), f"http://127.0.0.1:{port}/api"
+    outcome: dict = {}
+    warming = threading.Thread(target=_warm, args=(process, url, outcome), daemon=True, name="prefect-server-warm")
+    _early.update(process=process, url=url, warming=warming, outcome=outcome)
+    warming.start()
     atexit.register(_stop)  # registered before Prefect loads: runs after Prefect's own exit work (its last logs)
     # Prefect's settings decide, now that the server is on its way (importing Prefect takes a second or more)
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
@@ -121,33 +127,52 @@ def start_server_early() -> None:
 
 
 def server_ready() -> None:
-    """Wait until the server started early answers (up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS);
-    Prefect's client does not wait for a server it was given the address of."""
-    process = _early.get("process")
-    if process is None or _early.get("ready"):
+    """Wait until the server started early has answered and warmed up (up to
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); Prefect's client does not wait for a server it was
+    given the address of. Raises when the server stopped or did not answer in time."""
+    warming = _early.get("warming")
+    if warming is None:
         return
-    import httpx
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
-    deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-    with httpx.Client() as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"Prefect's temporary server exited with code {process.returncode} before it "
-                                   "answered.")
-            try:
-                if client.get(f"{_early['url']}/health").status_code == 200:
-                    _early["ready"] = True
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise RuntimeError("Timed out while waiting for Prefect's temporary server to answer.")
+    warming.join(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    if warming.is_alive():
+        raise RuntimeError("Timed out while waiting for Prefect's temporary server to answer.")
+    if _early["outcome"].get("error"):
+        raise RuntimeError(_early["outcome"]["error"])
+
+
+def _warm(process: subprocess.Popen, url: str, outcome: dict) -> None:
+    """On a thread: wait for the server's health, then ask what a flow run's first requests ask (the API
+    version, flows, flow runs), so that the server's first database work is done while the caller still
+    imports rather than in the first flow run."""
+    import json
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
+    while True:
+        if process.poll() is not None:
+            outcome["error"] = f"Prefect's temporary server exited with code {process.returncode} before it answered."
+            return
+        try:
+            with opener.open(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    for path, body in (("/admin/version", None), ("/flows/filter", {"limit": 1}), ("/flow_runs/filter", {"limit": 1})):
+        request = urllib.request.Request(f"{url}{path}", data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            opener.open(request, timeout=60).read()
+        except OSError:  # only a warm-up: the flow run asks again and says what is wrong
+            return
 
 
 def _stop() -> None:
+    _early.pop("warming", None)
     process = _early.pop("process", None)
-    _early.pop("ready", None)
     if process is None:
         return
     process.terminate()
