@@ -92,10 +92,11 @@ def _free_port() -> int:
 
 def start_server_early() -> None:
     """Start Prefect's temporary server now, as Prefect would (same command, same environment), under the
-    watchdog, when flows will need one: no PREFECT_API_URL in the environment, Prefect's settings (a
-    profile) or a test's harness. Does nothing on a second call. Call ``server_ready()`` before the first
-    flow run."""
-    if _early or os.environ.get("PREFECT_API_URL"):
+    watchdog, when flows will need one: no PREFECT_API_URL in the environment or Prefect's settings (a
+    profile). Does nothing on a second call. Call ``server_ready()`` before the first flow run. A caller
+    that has loaded Prefect already (a test calling the CLI in its process) keeps Prefect's own start:
+    the address is given to Prefect through the environment, before it loads."""
+    if _early or os.environ.get("PREFECT_API_URL") or "prefect.context" in sys.modules:
         return
     spec = find_spec("prefect")
     if spec is None or spec.origin is None:
@@ -123,7 +124,7 @@ def start_server_early() -> None:
     os.environ["PREFECT_API_URL"] = _early["url"]
     from prefect.context import refresh_global_settings_context
 
-    refresh_global_settings_context()
+    refresh_global_settings_context()  # Prefect's settings were read when it loaded, just above
 
 
 def server_ready() -> None:
