@@ -32,7 +32,7 @@ from load import STEP_PEAKS
 CLOSE = """
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
-import flows.settings
+import flows.runtime
 """ + STEP_PEAKS + """
 from flows.close import monthly_close
 started = time.perf_counter()

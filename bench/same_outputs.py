@@ -40,7 +40,7 @@ CHILD = r"""
 import csv, io, re, sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-import flows.settings
+import flows.runtime
 from flows.close import monthly_close
 import duckdb
 

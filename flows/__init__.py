@@ -1,3 +1,3 @@
 """Prefect flows (thin wiring over transforms/) and the ``shebao`` command line."""
 
-from flows import settings as _settings  # noqa: F401  (telemetry off before any flow module imports Prefect)
+from flows import runtime as _runtime  # noqa: F401  (Prefect's process defaults before any flow module imports it)

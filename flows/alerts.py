@@ -8,7 +8,7 @@ completes (with its counts, from the ``shebao.close.completed`` event; never a n
 
 from __future__ import annotations
 
-from flows.close import COMPLETED_EVENT
+from flows.close_summary import COMPLETED_EVENT
 
 BLOCK_NAME = "shebao-alerts"
 FLOW_NAME = "monthly-close"

@@ -7,7 +7,6 @@ exceptions of its vendored click (``typer._click``), so both its classes and cli
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import traceback
@@ -16,8 +15,19 @@ from typing import Annotated
 
 import typer
 
-import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
-from transforms.privacy import redact
+from flows import (
+    cli_actions,
+    cli_alerts,
+    cli_close,
+    cli_fleet,
+    cli_ingest,
+    cli_ledger,
+    cli_policy,
+    cli_profile,
+    cli_roles,
+    cli_sample,
+    cli_validate,
+)
 from warehouse.errors import ShebaoError
 
 app = typer.Typer(
@@ -56,18 +66,18 @@ def _main(
 
     console.OPTIONS["verbose"] = verbose
 
-# Each area registers its commands from its own module: cli_<area>.register(app).
-_COMMAND_MODULES = ["flows.cli_ingest", "flows.cli_ledger", "flows.cli_validate", "flows.cli_actions", "flows.cli_close",
-                    "flows.cli_sample", "flows.cli_roles", "flows.cli_alerts", "flows.cli_profile", "flows.cli_policy",
-                    "flows.cli_fleet"]
-for _name in _COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # an area not built yet
-        if exc.name != _name:
-            raise
-        continue
-    _module.register(app)
+# Each area registers its commands from its own module, cli_<area>.register(app); the order is --help's.
+# The modules import only what their options need: the stages' own imports wait inside the commands.
+for _area in (cli_ingest, cli_ledger, cli_validate, cli_actions, cli_close, cli_sample, cli_roles, cli_alerts,
+              cli_profile, cli_policy, cli_fleet):
+    _area.register(app)
+
+
+def redact(text: str) -> str:
+    """``transforms.privacy.redact``, imported when a message is shown (polars is behind it: not for --help)."""
+    from transforms.privacy import redact as redact_text
+
+    return redact_text(text)
 
 
 def _crash_log() -> Path:
@@ -77,17 +87,18 @@ def _crash_log() -> Path:
 def _click_classes() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
     """(ClickException, Abort, Exit) classes: typer's own and its vendored click's, and the click package's
     where it is installed."""
-    clicks: list[type] = []
-    aborts: list[type] = [typer.Abort]
-    exits: list[type] = [typer.Exit]
-    for name in ("typer._click.exceptions", "click.exceptions"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        clicks.append(module.ClickException)
-        aborts += [getattr(module, "Abort", typer.Abort)]
-        exits += [getattr(module, "Exit", typer.Exit)]
+    from typer._click import exceptions as typer_click
+
+    modules = [typer_click]
+    try:
+        from click import exceptions as click_exceptions
+    except ImportError:  # click itself is not installed
+        pass
+    else:
+        modules.append(click_exceptions)
+    clicks: list[type] = [module.ClickException for module in modules]
+    aborts: list[type] = [typer.Abort] + [getattr(module, "Abort", typer.Abort) for module in modules]
+    exits: list[type] = [typer.Exit] + [getattr(module, "Exit", typer.Exit) for module in modules]
     return tuple(clicks), tuple(aborts), tuple(exits)
 
 

@@ -10,7 +10,6 @@ import typer
 from flows.cli_common import RoleOption, caller_role, preflight
 from flows.cli_ingest import ProfilesOption, check_profiles
 from flows.folders import folder_parameter, out_folder
-from transforms.ingest import inbox_files
 from transforms.periods import check_period
 from warehouse.db import default_path
 from warehouse.errors import InputError
@@ -39,6 +38,8 @@ def register(app: typer.Typer) -> None:
 
 def _check_inputs(inbox: Path, policy: Path | None) -> None:
     """Stop before anything is written when the inbox is missing or the policy file is unreadable."""
+    from transforms.ingest import inbox_files  # the readers behind it: imported when a command needs them
+
     inbox_files(inbox)
     if policy is not None:
         from transforms.policy import check_policy_file
@@ -91,17 +92,17 @@ def _close(inbox: Path, period: str, out: Path | None, policy: Path | None, ware
     import prefect.main  # noqa: F401 - Prefect's console logging exists before console.reporting quiets it
 
     from flows import console
-    from flows.ephemeral import start_server_early
     from flows.lock import warehouse_lock
+    from flows.runtime.server import server_ready
 
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
         # --role and --full-ids settled once, before any flow starts: a refusal is one sentence (audited)
         caller_role(warehouse, "run", role, full_ids=full_ids, minimum="hr_manager" if policy else "hr_staff",
                     target=period)
-        start_server_early()  # Prefect's server starts while the flows import (GX) and the checks run
         from flows.close import monthly_close
 
+        server_ready()
         return monthly_close(inbox=folder_parameter(inbox), period=period, warehouse=str(warehouse), out=str(out_folder(out)),
                              policy=str(policy) if policy else None, dask_address=dask_address, role=role,
                              full_ids=full_ids,
@@ -119,7 +120,10 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
         full_ids: FullIdsOption = False, verbose: VerboseOption = False, profiles: ProfilesOption = None) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
+    from flows.runtime.server import start_server_early
+
     check_period(period)
+    start_server_early()  # Prefect's server starts while the checks run and the flows import (GX)
     _check_inputs(inbox, policy)
     check_profiles(inbox, profiles)
     summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids,
@@ -137,6 +141,9 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
+    from flows.runtime.server import server_ready, start_server_early
+
+    start_server_early()
     _check_inputs(inbox, policy)
     check_profiles(inbox, profiles)
     from flows import console
@@ -147,6 +154,7 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)
         caller_role(path, "backfill", minimum="hr_manager" if policy else "hr_staff", target=f"{start}..{end}")
+        server_ready()
         summaries = backfill_flow(inbox=folder_parameter(inbox), start=start, end=end, warehouse=str(path),
                                   out=str(out_folder(out)), policy=str(policy) if policy else None,
                                   dask_address=dask_address, profiles=str(profiles) if profiles else None)

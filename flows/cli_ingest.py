@@ -9,7 +9,6 @@ import typer
 
 from flows.cli_common import WarehouseOption, caller_role, preflight
 from flows.folders import folder_parameter
-from transforms.ingest import inbox_files
 from warehouse.db import default_path
 
 
@@ -36,6 +35,8 @@ def ingest(
     profiles: ProfilesOption = None,
 ) -> None:
     """Load every new file of the inbox into the warehouse: staged, or rejected with a reason."""
+    from transforms.ingest import inbox_files  # the readers behind it: imported when a command needs them
+
     inbox_files(inbox)  # a missing inbox is one clear sentence, before any flow starts
     check_profiles(inbox, profiles)
     from flows import console

@@ -11,65 +11,58 @@ the work pool's concurrency limit of one (docs/deployments.md) keeps a second ru
 
 Deployed runs read their settings (inbox, warehouse, out) from the worker's environment when they run;
 a scheduled close closes the month before its scheduled start, named ``close-YYYY-MM``; at the end a
-close emits the event ``shebao.close.completed`` with its counts (no personal data) for the alerts.
+close emits the event ``shebao.close.completed`` with its counts (no personal data) for the alerts
+(``flows.close_summary``, with the close's artifacts). What adapts Prefect to these runs (run names,
+``Handoff``, the warehouse key, retries) is in ``flows.runtime``.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import console
 from flows.actions import actions_flow
+from flows.close_summary import emit_completed, publish_close_summary
 from flows.folders import out_folder
 from flows.ingest import ingest_flow
 from flows.ledger import ledger_flow
 from flows.lock import warehouse_lock
-from flows.settings import subflows_without_heartbeats
+from flows.runtime.runs import (
+    Handoff,
+    backfill_run_name,
+    close_run_name,
+    final_on_input_errors,
+    ingest_run_name,
+    partition_runner,
+    record_runs,
+    resolve_period,
+    retried,
+    subflows_without_heartbeats,
+    use_secret_key,
+)
 from flows.validate import validate_flow
 from transforms.entities import entity_slices, entity_stems, write_entity_outputs
-from transforms.export import changes_markdown, detail_table, export_tables, write_exports
+from transforms.export import detail_table, export_tables, write_exports
 from transforms.faults import checkpoint
-from transforms.periods import check_period, is_period, months_between, previous_month
-from transforms.privacy import redact, redacting
-from transforms.roles import PermissionDenied, require_role
-from transforms.runs import new_run_id, record_flow_run
+from transforms.periods import months_between
+from transforms.privacy import redacting
+from transforms.roles import require_role
+from transforms.runs import new_run_id
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError
 from warehouse.settings import settings
 
-COMPLETED_EVENT = "shebao.close.completed"
 EXPORT_FORMATS = ("xlsx", "parquet", "csv")  # the workbook first: it is what finance opens
 
 
 # ---------------------------------------------------------------------------------------------- tasks
-
-
-class Handoff:
-    """A large value (the finance tables, an entity's rows) handed to a task or subflow by reference and let
-    go once used. Prefect keeps every task's parameters and result, and a subflow's parameters, until the
-    flow run ends: passed plainly, a million-row frame would stay resident through the rest of the close.
-    Prefect records a Handoff parameter by its type name only (it has no ``__dict__`` to encode)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value) -> None:
-        self.value = value
-
-    def release(self) -> None:
-        self.value = None
 
 
 @task(name="compute the finance tables", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -118,34 +111,7 @@ def write_entity_files(entity: str, rows: Handoff, folder: str, stem: str | None
     return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder), stem)
 
 
-@task(name="publish the close summary", cache_policy=NO_CACHE)
-@redacting
-def publish_close_summary(summary: dict) -> None:
-    """Prefect artifacts: findings per code, ledger totals per entity, where the outputs are. Counts,
-    amounts and paths only: no names, no ID numbers."""
-    period = summary["period"]
-    key = f"close-{period}"
-    counts = summary["validation"]["counts"]
-    create_table_artifact(key=f"{key}-findings", description=f"Findings per code, {period}",
-                          table=[{"code": code, "findings": n} for code, n in sorted(counts.items())])
-    create_table_artifact(key=f"{key}-entities", description=f"Ledger totals per entity, {period}",
-                          table=[{k: e[k] for k in ("rows", "people", "employer", "employee", "total")}
-                                 | {"entity": redact(e["entity"])} for e in summary["entities"]])
-    # entity names are free text from the extracts: an ID number typed into one is masked here too
-    create_markdown_artifact(key=key, markdown=redact(close_markdown(summary)), description=f"Monthly close {period}")
-
-
 # ------------------------------------------------------------------------------------------ flow helpers
-
-
-def partition_runner(dask_address: str | None = None):
-    """Threads by default; a ``DaskTaskRunner`` on ``dask_address`` (or ``$SHEBAO_DASK_ADDRESS``)."""
-    address = dask_address or settings().dask_address
-    if not address:
-        return ThreadPoolTaskRunner(max_workers=max(2, min(4, os.cpu_count() or 2)))
-    from prefect_dask import DaskTaskRunner
-
-    return DaskTaskRunner(address=address)
 
 
 @flow(name="per-entity outputs")
@@ -163,46 +129,6 @@ def entity_partitions(warehouse: str, period: str, out: str, tables=None) -> lis
     return results
 
 
-def scheduled_month(when: datetime | None = None) -> str:
-    """The month before ``when`` (default: this flow run's scheduled start, else now) in SHEBAO_TIMEZONE:
-    a close scheduled for 06:00 on 5 April closes March, however late or often it actually runs."""
-    from zoneinfo import ZoneInfo
-
-    if when is None:
-        from prefect.runtime import flow_run
-
-        when = flow_run.scheduled_start_time  # now, outside a flow run
-    local = when.astimezone(ZoneInfo(settings().timezone))
-    return previous_month(local.date())
-
-
-def resolve_period(period: str | None) -> str:
-    """``YYYY-MM`` as given, or the month before the run's scheduled start when empty."""
-    return check_period(period or scheduled_month())
-
-
-def close_run_name() -> str:
-    """``close-2024-03``: the flow run's name from its period parameter or its scheduled start."""
-    from prefect.runtime import flow_run
-
-    period = (flow_run.parameters or {}).get("period")
-    return f"close-{period if period and is_period(period) else scheduled_month()}"
-
-
-def backfill_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    parameters = flow_run.parameters or {}
-    return f"backfill-{parameters.get('start')}..{parameters.get('end')}"
-
-
-def ingest_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    when = flow_run.scheduled_start_time
-    return f"ingest-{when.strftime('%Y-%m-%d')}"
-
-
 def _resolve(warehouse: str | None, out: str | None) -> tuple[str, str]:
     return str(Path(warehouse or default_path()).resolve()), str(out_folder(out))
 
@@ -212,98 +138,6 @@ def _resolve_inbox(inbox: str | None) -> str:
     if not inbox:
         raise InputError("No inbox given; pass --inbox (or set SHEBAO_INBOX for deployments).")
     return str(inbox)
-
-
-def in_deployment() -> bool:
-    try:
-        return get_run_context().flow_run.deployment_id is not None
-    except Exception:  # no flow run context
-        return False
-
-
-def flow_run_id() -> str | None:
-    """The id of this flow run's top-level run (the deployment's run), for the warehouse's run tables."""
-    try:
-        run = get_run_context().flow_run
-    except Exception:  # no flow run context
-        return None
-    from prefect.runtime import flow_run
-
-    return str(flow_run.root_flow_run_id or run.id)
-
-
-def use_secret_key() -> None:
-    """A deployed run takes the warehouse key from the Prefect Secret block named by
-    ``SHEBAO_WAREHOUSE_KEY_BLOCK`` (default ``shebao-warehouse-key``) unless SHEBAO_WAREHOUSE_KEY is set;
-    no block means an unencrypted warehouse. The key never enters a parameter, a log or an artifact."""
-    config = settings()
-    if config.warehouse_key is not None or not in_deployment():
-        return
-    from prefect.blocks.system import Secret
-
-    try:
-        key = Secret.load(config.warehouse_key_block, _sync=True).get()
-    except ValueError:  # no such block
-        return
-    os.environ["SHEBAO_WAREHOUSE_KEY"] = str(key)
-
-
-@contextmanager
-def one_writer(warehouse: str, wait: float | None = None) -> Iterator[None]:
-    """Hold the warehouse for a run: the lock file (waits up to ``wait`` seconds; one sentence when it
-    cannot). Deployed runs never wait here: the work pool runs one shebao flow at a time."""
-    with warehouse_lock(warehouse, wait):
-        yield
-
-
-def record_runs(warehouse: str, *run_ids: str) -> None:
-    """The flow run id on each run's rows (ingest.loads, ledger.runs, quality.runs)."""
-    run = flow_run_id()
-    if not run:
-        return
-    with opened(warehouse) as con:
-        for run_id in run_ids:
-            record_flow_run(con, run_id, run)
-
-
-def completed_counts(summary: dict) -> dict:
-    """The counts of a close, for the event and the alert: numbers only, no names, no ID numbers."""
-    ingest, validation, ledger = summary["ingest"], summary["validation"], summary["ledger"]
-    return {"period": summary["period"], "files_new": ingest["files_seen"] - ingest["files_already_loaded"],
-            "rows_staged": ingest["rows_staged"], "rows_rejected": ingest["rows_rejected"],
-            "employees_in_ledger": ledger["employees_in_ledger"], "rows_appended": ledger["rows_appended"],
-            "findings": validation["findings"], "errors": validation["by_severity"].get("error", 0),
-            "warnings": validation["by_severity"].get("warning", 0),
-            "open_actions": summary["actions"].get("by_status", {}).get("open", 0)}
-
-
-def emit_completed(summary: dict) -> None:
-    from prefect.events import emit_event
-
-    counts = completed_counts(summary)
-    resource = {"prefect.resource.id": f"shebao.close.{counts['period']}", "prefect.resource.name": "shebao close"}
-    run = flow_run_id()
-    related = [{"prefect.resource.id": f"prefect.flow-run.{run}", "prefect.resource.role": "flow-run"}] if run else []
-    emit_event(event=COMPLETED_EVENT, resource=resource, related=related, payload=counts)
-
-
-def close_markdown(summary: dict) -> str:
-    validation, ledger, actions = summary["validation"], summary["ledger"], summary["actions"]
-    lines = [f"# Monthly close {summary['period']}", "",
-             f"- ledger: {ledger['employees_in_ledger']} employees, {ledger['rows_appended']} rows appended",
-             f"- findings: {validation['findings']} ({validation['by_severity']})",
-             f"- actions: {actions.get('by_status', {})}",
-             "- seconds: " + ", ".join(f"{step} {s}" for step, s in summary.get("seconds", {}).items()), "",
-             "| code | findings |", "|---|---:|"]
-    lines += [f"| {code} | {count} |" for code, count in sorted(validation["counts"].items()) if count]
-    lines += ["", "| entity | rows | employer | employee | total |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {e['entity']} | {e['rows']} | {e['employer']} | {e['employee']} | {e['total']} |"
-              for e in summary["entities"]]
-    lines += changes_markdown(ledger.get("changes"))
-    links = [("HR report", validation["report"]), ("Action workbook", actions.get("workbook")),
-             ("Ledger export", summary["exports"][0] if summary["exports"] else None)]
-    lines += [""] + [f"- {label}: [{Path(p).name}]({Path(p).as_uri()})" for label, p in links if p]
-    return "\n".join(lines)
 
 
 STAGE_LABELS = {"ingest": "ingest the inbox", "ledger": "book the ledger", "validate": "validate",
@@ -371,36 +205,6 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 # ------------------------------------------------------------------------------------------------ flows
 
 
-def final_on_input_errors(fn):
-    """Under ``@redacting``: a run that fails on its input (a missing inbox, a bad period, a refused role) is
-    not retried; the same input fails the same way, and the alert should come now, not after the retries'
-    waits (issue 30). Other failures keep the deployment's retries (every stage is idempotent)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (InputError, PermissionDenied):
-            _no_retries()
-            raise
-    return wrapper
-
-
-def _no_retries() -> None:
-    """Set this flow run's retries to none on the server, which decides on a retry when the run fails."""
-    try:
-        run = get_run_context().flow_run
-    except Exception:  # no flow run context
-        return
-    if run is None or not run.empirical_policy.retries:
-        return
-    from prefect.client.orchestration import get_client
-
-    policy = run.empirical_policy.model_copy(update={"retries": 0})
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(flow_run_id=run.id, empirical_policy=policy)
-    run.empirical_policy = policy
-
-
 @flow(name="monthly-close", flow_run_name=close_run_name)
 @redacting
 @final_on_input_errors
@@ -434,7 +238,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
     warehouse, out = _resolve(warehouse, out)
     use_secret_key()
     seconds: dict = {}
-    with one_writer(warehouse), subflows_without_heartbeats():
+    with warehouse_lock(warehouse), subflows_without_heartbeats():
         # role and full_ids are checked as --role/--full-ids are, before anything is read: the HR files are
         # then written for the caller's view (an hr_manager's own --full-ids works, a typed role never raises)
         who = require_role(warehouse, "run", role, full_ids=full_ids,
@@ -477,7 +281,7 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
     inbox = _resolve_inbox(inbox)
     warehouse, out = _resolve(warehouse, out)
     use_secret_key()
-    with one_writer(warehouse), subflows_without_heartbeats():
+    with warehouse_lock(warehouse), subflows_without_heartbeats():
         who = require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff",
                            target=f"{start}..{end}")
         with console.stage("ingest the inbox") as shown:
@@ -501,23 +305,12 @@ def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict
     inbox = _resolve_inbox(inbox)
     warehouse, _ = _resolve(warehouse, None)
     use_secret_key()
-    with one_writer(warehouse), subflows_without_heartbeats():
+    with warehouse_lock(warehouse), subflows_without_heartbeats():
         require_role(warehouse, "ingest")
         summary = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         record_runs(warehouse, summary["run_id"])
         return summary
 
 
-def _retried(flow_object):
-    """The flow as deployed: retried after a failure (``SHEBAO_RETRIES`` times, ``SHEBAO_RETRY_DELAY``
-    seconds apart), which is safe because every stage is idempotent: a close run again gives the result
-    of an uninterrupted one. From the CLI a person is watching, and nothing is retried."""
-    try:
-        config = settings()
-    except InputError:  # the run itself will say which variable is wrong
-        return flow_object.with_options(retries=0)
-    return flow_object.with_options(retries=config.retries, retry_delay_seconds=config.retry_delay)
-
-
-deployed_close = _retried(monthly_close)  # prefect.yaml's entrypoints
-deployed_ingest = _retried(daily_ingest)
+deployed_close = retried(monthly_close)  # prefect.yaml's entrypoints
+deployed_ingest = retried(daily_ingest)

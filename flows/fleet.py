@@ -106,7 +106,7 @@ def client_close(client: str, period: str | None = None) -> dict:
                                 out=str(found.out), policy=str(found.policy) if found.policy else None)
     except ShebaoError as exc:
         return Failed(message=NOT_RETRIED + redact(str(exc)))  # type: ignore[return-value]
-    from flows.close import completed_counts
+    from flows.close_summary import completed_counts
 
     return {"client": found.key, "period": period, **completed_counts(summary)}
 

@@ -8,7 +8,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-import flows.settings  # noqa: F401
 from expectations.registry import CHECKS
 from expectations.validate import finish_run, require_ledger, start_run, validate_period
 from flows.folders import out_folder

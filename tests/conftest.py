@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import flows.settings  # noqa: F401  (telemetry off before Prefect loads)
+import flows.runtime  # noqa: F401  (telemetry off before Prefect loads)
 
 os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
 

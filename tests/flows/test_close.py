@@ -153,29 +153,6 @@ def test_backfill_ingests_once_and_closes_the_months_in_order(prefect_harness, t
     assert query(warehouse, march) == query(reference, march)
 
 
-def test_an_empty_period_means_the_previous_month_and_a_bad_one_is_refused():
-    from flows.close import resolve_period
-    from transforms.periods import previous_month
-
-    assert resolve_period(None) == resolve_period("") == previous_month()
-    assert resolve_period("2024-03") == "2024-03"
-    for bad in ("2024-3", "2024-13", "March"):
-        with pytest.raises(InputError, match="not a month like 2024-03"):
-            resolve_period(bad)
-
-
-def test_a_scheduled_close_closes_the_month_before_its_scheduled_start():
-    """Not the month before today: a run scheduled for 06:00 on 5 April (Asia/Shanghai) closes March, even
-    when it starts late or is retried in May; the month boundary is the local one."""
-    from datetime import UTC, datetime
-
-    from flows.close import scheduled_month
-
-    assert scheduled_month(datetime(2024, 4, 4, 22, 0, tzinfo=UTC)) == "2024-03"   # 06:00 on 5 April in Shanghai
-    assert scheduled_month(datetime(2024, 3, 31, 17, 0, tzinfo=UTC)) == "2024-03"  # 01:00 on 1 April in Shanghai
-    assert scheduled_month(datetime(2024, 3, 31, 15, 0, tzinfo=UTC)) == "2024-02"  # 23:00 on 31 March
-
-
 def test_the_close_run_is_named_by_its_month_and_recorded_in_the_run_tables(close_reference):
     from prefect.client.orchestration import get_client
 
@@ -207,63 +184,3 @@ def test_dask_cluster_gives_identical_results(close_reference, acceptance_dir, t
         a = pl.read_parquet(folder / "out" / PERIOD / "entities" / entity["files"][1])
         b = pl.read_parquet(tmp_path / "out" / PERIOD / "entities" / entity["files"][1])
         assert a.equals(b)
-
-
-def test_a_handoff_lets_go_of_its_frame_that_prefect_would_keep(tmp_path):
-    """Prefect keeps a task's parameters and result, and a subflow's parameters, until the flow run ends; the
-    close hands its finance tables and entity slices over in a Handoff, whose frame is freed once released."""
-    import gc
-    import weakref
-
-    from prefect import flow, task
-    from prefect.cache_policies import NO_CACHE
-
-    from flows.close import Handoff
-
-    made: list[weakref.ref] = []
-
-    @task(cache_policy=NO_CACHE)
-    def tables() -> Handoff:
-        frame = pl.DataFrame({"employer_amount": range(1000)})
-        made.append(weakref.ref(frame))
-        return Handoff(frame)
-
-    @task(cache_policy=NO_CACHE)
-    def rows(handed: Handoff) -> int:
-        return handed.value.height
-
-    @flow
-    def per_entity(handed=None) -> int:
-        return rows(handed)
-
-    @flow
-    def close() -> tuple[bool, bool]:
-        handed = tables()
-        assert rows(handed) == per_entity(handed=handed) == 1000
-        gc.collect()
-        kept = made[0]() is not None
-        handed.release()
-        gc.collect()
-        return kept, made[0]() is not None
-
-    assert close() == (True, False)
-
-
-def test_an_input_error_is_not_retried(prefect_harness, tmp_path):
-    """Deployed, a failure is retried (SHEBAO_RETRIES, SHEBAO_RETRY_DELAY apart); a missing inbox would fail
-    the same way each time, so it fails at once and the alert comes now (issue 30)."""
-    import time as clock
-
-    from prefect.client.orchestration import get_client
-
-    from flows.close import daily_ingest
-
-    deployed = daily_ingest.with_options(retries=2, retry_delay_seconds=20)  # as flows.close._retried builds it
-    started = clock.monotonic()
-    state = deployed(inbox=str(tmp_path / "nowhere"), warehouse=str(tmp_path / "w.duckdb"), return_state=True)
-    assert state.is_failed() and clock.monotonic() - started < 20
-    with pytest.raises(InputError, match="nowhere"):
-        state.result()
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(state.state_details.flow_run_id)
-    assert run.run_count == 1

@@ -1,4 +1,4 @@
-"""Issue 18 item 10: a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it."""
+"""flows.runtime.server (issue 18 item 10): a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it."""
 
 from __future__ import annotations
 
@@ -50,13 +50,15 @@ def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir
 
 
 EARLY = """
+import sys
+
 import psutil
-import flows.settings
-from flows.ephemeral import start_server_early
-from prefect import flow
+import flows.runtime
+from flows.runtime.server import server_ready, start_server_early
 
 start_server_early()
 start_server_early()  # a second call changes nothing
+from prefect import flow
 
 
 @flow
@@ -64,9 +66,11 @@ def answer() -> int:
     return 42
 
 
-assert answer() == 42  # the run waited for the server the early start is bringing up
+server_ready()
+assert answer() == 42  # the run used the server started early
 servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
 assert len(servers) == 1, servers
+assert "prefect.server.api.server" not in sys.modules  # Prefect's server module is the server's alone
 print("ok")
 """
 

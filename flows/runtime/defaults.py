@@ -1,4 +1,5 @@
-"""Process-wide defaults set before Prefect is imported: telemetry off, patient ephemeral server."""
+"""Process-wide defaults set before Prefect is imported: telemetry off, patient ephemeral server, owner-only
+files; and the hook that patches Prefect's server module when (only when) it is imported."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import importlib
 import importlib.abc
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 DEFAULTS = {
     "DO_NOT_TRACK": "1",
@@ -16,7 +15,7 @@ DEFAULTS = {
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     # polars' allocator (jemalloc) otherwise keeps freed pages for 10 s: through a large ingest, one file's
     # temporaries (several hundred MB at 200,000 employees) stay resident while the next file's are made.
-    # Read when polars is first imported, which is after this module (flows/__init__ imports it first).
+    # Read when polars is first imported, which is after this module (flows/__init__ imports flows.runtime first).
     "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
 }
 
@@ -27,7 +26,7 @@ def apply() -> None:
     # the warehouse, its read copy and every output hold personal data: files the owner's alone, whether
     # the CLI or a deployment's worker runs the flows (SPEC §8)
     os.umask(0o077)
-    _patch_when_imported("prefect.server.api.server", "flows.ephemeral", "patch_prefect")
+    _patch_when_imported("prefect.server.api.server", "flows.runtime.server", "patch_prefect")
 
 
 class _ThenCall(importlib.abc.Loader):
@@ -71,22 +70,3 @@ def _patch_when_imported(target: str, module: str, function: str) -> None:
     elif not any(isinstance(f, _AfterImport) and f.target == target for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport(target, module, function))
 
-
-apply()
-
-
-@contextmanager
-def subflows_without_heartbeats() -> Iterator[None]:
-    """Flows called inside this block run without their own heartbeat thread.
-
-    Subflows run in their parent's process, whose flow run keeps its heartbeat (what a server uses to
-    find crashed runs), so theirs add nothing; but each costs up to a second at the subflow's end (the
-    thread sleeps in one-second steps and is joined), several seconds of every close.
-    """
-    import prefect.context
-
-    current = prefect.context.get_settings_context()
-    settings = current.settings.model_copy(
-        update={"flows": current.settings.flows.model_copy(update={"heartbeat_frequency": None})})
-    with prefect.context.SettingsContext(profile=current.profile, settings=settings):
-        yield

@@ -1,0 +1,195 @@
+"""The temporary Prefect server dies with the process that started it.
+
+Prefect starts its temporary (ephemeral) server as a child process, ``python -m uvicorn ...``, and stops it
+at exit; a ``kill -9`` of the parent skips that, and the server lived on (holding the caller's stdout).
+``python -m flows.runtime.server PARENT_PID uvicorn ARGS`` runs the same server with a watchdog thread: when
+the parent is gone (this process is re-parented), the server is asked to stop (SIGTERM) and, if it has
+not within a few seconds, leaves. On Linux ``PR_SET_PDEATHSIG`` is not used: it fires when the parent's
+starting *thread* ends, which for Prefect may be a short-lived worker thread.
+
+``start_server_early()`` (the CLI's close) starts the same server itself, first thing, before Prefect or
+our flows are imported: its seconds of start-up overlap the command's imports and checks instead of
+following them, and this process never imports Prefect's server module (1.8 s; Prefect's client, given
+the server's address as PREFECT_API_URL, needs it only to start a server). A thread waits for it to
+answer and sends it a flow run's first requests, so that its first database work is done early too;
+``server_ready()`` waits for that before the first flow run. It stops at exit, after Prefect has sent its
+last logs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+POLL_SECONDS = 0.5
+GRACE_SECONDS = 5.0
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: the server's ``-m flows.runtime.server`` imports from it
+_early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(POLL_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(GRACE_SECONDS)
+    os._exit(0)
+
+
+class _WatchedSubprocess:
+    """Prefect's server module sees this in place of ``subprocess``: the same, except that the temporary
+    server's ``python -m uvicorn`` command runs under this module's watchdog."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def Popen(self, args, *rest, **kwargs):  # noqa: N802 - the name Prefect calls
+        args = list(args)
+        if args[1:3] == ["-m", "uvicorn"]:
+            args = [args[0], "-m", "flows.runtime.server", str(os.getpid()), *args[2:]]
+            env = dict(kwargs.get("env") or os.environ)
+            env["PYTHONPATH"] = _python_path(env)
+            kwargs["env"] = env
+        return self._real.Popen(args, *rest, **kwargs)
+
+
+def patch_prefect() -> None:
+    """Make Prefect start its temporary server through this module. Fails loudly if Prefect no longer
+    starts it with ``subprocess.Popen([python, "-m", "uvicorn", ...])`` (pinned: prefect 3.9.1)."""
+    import inspect
+
+    from prefect.server.api import server
+
+    if isinstance(server.subprocess, _WatchedSubprocess):
+        return
+    source = inspect.getsource(server.SubprocessASGIServer._run_uvicorn_command)
+    if "subprocess.Popen(" not in source or '"uvicorn"' not in source:
+        raise RuntimeError("Prefect's temporary server is no longer started with `python -m uvicorn`; "
+                           "flows/runtime/server.py must follow Prefect's change.")
+    server.subprocess = _WatchedSubprocess(server.subprocess)
+
+
+def _python_path(env) -> str:
+    return os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server_early() -> None:
+    """Start Prefect's temporary server now, as Prefect would (same command, same environment), under the
+    watchdog, when flows will need one: no PREFECT_API_URL in the environment or Prefect's settings (a
+    profile). Does nothing on a second call. Call ``server_ready()`` before the first flow run. A caller
+    that has loaded Prefect already (a test calling the CLI in its process) keeps Prefect's own start:
+    the address is given to Prefect through the environment, before it loads."""
+    if _early or os.environ.get("PREFECT_API_URL") or "prefect.context" in sys.modules:
+        return
+    spec = find_spec("prefect")
+    if spec is None or spec.origin is None:
+        return
+    port = _free_port()
+    command = [sys.executable, "-m", "flows.runtime.server", str(os.getpid()), "uvicorn",
+               "--app-dir", str(Path(spec.origin).parent.parent), "--factory", "prefect.server.api.server:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    # Prefect's own server environment (server.SubprocessASGIServer._run_uvicorn_command); settings from a
+    # profile the server reads itself, as Prefect's would
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env["PYTHONPATH"] = _python_path(env)
+    process, url = subprocess.Popen(command, env=env), f"http://127.0.0.1:{port}/api"
+    outcome: dict = {}
+    warming = threading.Thread(target=_warm, args=(process, url, outcome), daemon=True, name="prefect-server-warm")
+    _early.update(process=process, url=url, warming=warming, outcome=outcome)
+    warming.start()
+    atexit.register(_stop)  # registered before Prefect loads: runs after Prefect's own exit work (its last logs)
+    # Prefect's settings decide, now that the server is on its way (importing Prefect takes a second or more)
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        _stop()
+        return
+    os.environ["PREFECT_API_URL"] = _early["url"]
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()  # Prefect's settings were read when it loaded, just above
+
+
+def server_ready() -> None:
+    """Wait until the server started early has answered and warmed up (up to
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); Prefect's client does not wait for a server it was
+    given the address of. Raises when the server stopped or did not answer in time."""
+    warming = _early.get("warming")
+    if warming is None:
+        return
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    warming.join(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    if warming.is_alive():
+        raise RuntimeError("Timed out while waiting for Prefect's temporary server to answer.")
+    if _early["outcome"].get("error"):
+        raise RuntimeError(_early["outcome"]["error"])
+
+
+def _warm(process: subprocess.Popen, url: str, outcome: dict) -> None:
+    """On a thread: wait for the server's health, then ask what a flow run's first requests ask (the API
+    version, flows, flow runs), so that the server's first database work is done while the caller still
+    imports rather than in the first flow run."""
+    import json
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
+    while True:
+        if process.poll() is not None:
+            outcome["error"] = f"Prefect's temporary server exited with code {process.returncode} before it answered."
+            return
+        try:
+            with opener.open(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    for path, body in (("/admin/version", None), ("/flows/filter", {"limit": 1}), ("/flow_runs/filter", {"limit": 1})):
+        request = urllib.request.Request(f"{url}{path}", data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            opener.open(request, timeout=60).read()
+        except OSError:  # only a warm-up: the flow run asks again and says what is wrong
+            return
+
+
+def _stop() -> None:
+    _early.pop("warming", None)
+    process = _early.pop("process", None)
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main(argv: list[str]) -> None:
+    parent, module, *args = argv
+    threading.Thread(target=_watch, args=(int(parent),), daemon=True, name="parent-watchdog").start()
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
