@@ -1,5 +1,5 @@
 """The action workbook round trip at size (issue 30): ``--rows`` workbook rows put back against as many
-actions, timed in ``transforms.action_updates.load_action_updates`` (the part that holds the warehouse lock;
+actions, timed in ``transforms.actions.status_updates.load_action_updates`` (the part that holds the warehouse lock;
 the file's reading is timed apart).
 
 The warehouse holds ``--rows`` actions (open, a tenth submitted, a twentieth resolved). The filled file is
@@ -33,8 +33,8 @@ def main() -> None:
     sys.path.insert(0, str(args.repo.resolve()))
     import duckdb
 
-    from transforms.action_updates import load_action_updates
-    from transforms.readers import read_extract
+    from transforms.actions.status_updates import load_action_updates
+    from transforms.ingest.readers import read_extract
     from warehouse.db import connect
 
     with tempfile.TemporaryDirectory() as folder:

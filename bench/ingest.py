@@ -3,7 +3,7 @@
 The inbox: ``--employees`` (default 200,000) × one month of all four kinds plus 12 months of payroll
 history, CSV in UTF-8 and GBK, from ``sample.generate_inbox``. The floor: DuckDB ``read_csv``
 of each file into a table of a database file, nothing else (GBK through the encodings extension). Ours:
-``transforms.ingest.ingest_inbox`` into a fresh warehouse, in a fresh interpreter whose own peak RSS is
+``transforms.ingest.inbox.ingest_inbox`` into a fresh warehouse, in a fresh interpreter whose own peak RSS is
 the memory figure. Targets (issue 17): at most 1.3× the floor, at most 2 GB.
 
 Usage: python bench/ingest.py [--employees 200000] [--keep DIR] [--profile]
@@ -24,7 +24,7 @@ INGEST = """
 import cProfile, io, json, pstats, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from transforms.ingest import ingest_inbox
+from transforms.ingest.inbox import ingest_inbox
 from warehouse.db import connect
 con = connect({warehouse!r})
 profiler = cProfile.Profile() if {profile!r} else None

@@ -62,9 +62,9 @@ INSERT INTO ingest.load_keys SELECT * FROM ingest.staged_keys(NULL);
 
 MEASURE = """
 import json, resource, time
-from transforms.ledger import compute_ledger
+from transforms.ledger.book import compute_ledger
 from warehouse.db import connect
-from transforms.policy import apply_policy
+from transforms.ledger.policy import apply_policy
 
 def timed(run):
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from _common import REPO  # noqa: F401  (puts the repository on the path)
 
-from transforms import read_copy
+from transforms.outputs import read_copy
 from warehouse.db import connect
 
 TYPES = ("pension", "medical", "unemployment", "work_injury", "maternity")

@@ -1,5 +1,5 @@
 """Benchmark: reading a payroll workbook, the old reader (openpyxl read-only, cell by cell) vs the new one
-(calamine through fastexcel, ``transforms.readers.read_xlsx``), from one run.
+(calamine through fastexcel, ``transforms.ingest.readers.read_xlsx``), from one run.
 
 The workbook: a title row, the payroll header and ``--rows`` (default 50,000) rows of 14 columns (text,
 numbers, dates), written with xlsxwriter. Each reader runs in a fresh interpreter, so its peak RSS is its own.
@@ -61,7 +61,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "rows": sum(heights
 NEW = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
-from transforms.readers import read_xlsx
+from transforms.ingest.readers import read_xlsx
 data = open({path!r}, "rb").read()
 started = time.perf_counter()
 sheets = read_xlsx(data)

@@ -84,7 +84,7 @@ def write_insurance(folder: Path, who: list[tuple]) -> tuple[Path, Path]:
 
 def per_row(inbox: Path, scratch: Path, name: str) -> tuple[float, int]:
     """Seconds per row read of ingesting ``inbox`` into a fresh warehouse."""
-    from transforms.ingest import ingest_inbox
+    from transforms.ingest.inbox import ingest_inbox
     from warehouse.db import connect
 
     con = connect(scratch / f"{name}.duckdb")

@@ -2,7 +2,7 @@
 
 A generated inbox (``shebao sample --bills``: CSV only) for N employees over two months, ingested into a
 fresh warehouse; then for the last month the ledger (``compute_ledger``), the reconciliation per region
-(``transforms.reconcile.reconciliation``) and the BILL_MISMATCH check as the validation runs it, each
+(``transforms.ledger.reconcile.reconciliation``) and the BILL_MISMATCH check as the validation runs it, each
 timed (wall and CPU seconds). Bills carry one row per person and levied type (up to 5).
 
 Usage: python bench/reconcile.py [--employees 20000] [--keep DIR]
@@ -21,10 +21,10 @@ import _common  # noqa: F401  (puts the repository on sys.path)
 from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
 from expectations.registry import BY_CODE
 from sample import generate_inbox
-from transforms.ingest import ingest_inbox
-from transforms.ledger import compute_ledger
-from transforms.policy import apply_policy
-from transforms.reconcile import reconciliation
+from transforms.ingest.inbox import ingest_inbox
+from transforms.ledger.book import compute_ledger
+from transforms.ledger.policy import apply_policy
+from transforms.ledger.reconcile import reconciliation
 from warehouse.db import connect
 
 FIRST, MONTH = "2025-02", "2025-03"

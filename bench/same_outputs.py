@@ -117,7 +117,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _DOCS_TIME = re.compile(r"\d{8}T\d{6}(?:\.\d+)?Z")
 _WORK = re.compile(r"/tmp/tmp[^/]+/")  # the close's temporary folder, in paths a run records
 _SORT_TIME = re.compile(r"'_run_time_sort': [0-9.]+")  # the Data Docs' index sorts runs by their epoch time
-_RUN = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{4}")  # a run id (``transforms.runs.new_run_id``)
+_RUN = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{4}")  # a run id (``transforms.common.runs.new_run_id``)
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}(?::?\d{2})?|Z)?")
 
 

@@ -25,10 +25,10 @@ from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope  # noqa: E402
 from expectations.registry import CHECKS  # noqa: E402
 from expectations.suites import run_suites, write_findings  # noqa: E402
 from sample import generate_inbox  # noqa: E402
-from transforms.ingest import ingest_inbox  # noqa: E402
-from transforms.ledger import compute_ledger  # noqa: E402
-from transforms.policy import apply_policy  # noqa: E402
-from transforms.workdays import ensure_calendar  # noqa: E402
+from transforms.common.workdays import ensure_calendar  # noqa: E402
+from transforms.ingest.inbox import ingest_inbox  # noqa: E402
+from transforms.ledger.book import compute_ledger  # noqa: E402
+from transforms.ledger.policy import apply_policy  # noqa: E402
 from warehouse.db import connect, transaction  # noqa: E402
 
 PREVIOUS, PERIOD = "2025-02", "2025-03"  # every sample city has a shipped pension policy then

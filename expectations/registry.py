@@ -17,10 +17,10 @@ as a GX ``UnexpectedRowsExpectation`` and directly in DuckDB. Rules over other a
 :func:`Check.sql` fills them in, so the text GX runs and the text the findings come from are one string.
 
 ``problem_key`` is a DuckDB expression over one finding ``f`` (the columns of ``quality.findings``, and
-``f.d``, its details as JSON): the key that keeps an action's id from month to month (transforms/actions.py).
+``f.d``, its details as JSON): the key that keeps an action's id from month to month (transforms/actions/cleanup.py).
 Its text must keep giving the keys stored in ``actions.cleanup_actions.problem_key``: changing one needs a
 migration that rewrites them (as 012 did). ``evidence_zh`` is a Jinja template over the finding's details
-(``transforms/evidence.py`` renders it: ``zh(TABLE, default)`` labels a code through ``transforms.glossary``,
+(``transforms/actions/evidence.py`` renders it: ``zh(TABLE, default)`` labels a code through ``transforms.common.glossary``,
 ``people`` lists ``{entity, employee_id}`` items); what it prints is what HR reads.
 """
 
@@ -65,7 +65,7 @@ class Check:
     # over finding ``f``, action type) — where the condition holds, the finding calls for that type instead.
     # A default, unlike the fields above: most codes have no exception.
     action_if: tuple[str, str] | None = None
-    # The SPEC §7 declarations its findings feed, by the name of their SQL (``transforms/sql/declaration_<name>.sql``:
+    # The SPEC §7 declarations its findings feed, by the name of their SQL (``transforms/outputs/sql/declaration_<name>.sql``:
     # ``enrol``, ``stop``, ``arrears``), read through ``quality.declared_findings``; its details carry the
     # fields that file reads (``checks/README.md``).
     declarations: tuple[str, ...] = ()

@@ -20,7 +20,7 @@ import duckdb
 
 from expectations.gx_duckdb import SCOPE_QUALIFIED, SCOPE_TABLE, add_datasource, gx_cursor, set_scope
 from expectations.registry import CHECKS, SUITES, Check
-from transforms.privacy import redact
+from transforms.common.privacy import redact
 from warehouse.db import memory_advice, scalar
 from warehouse.errors import ShebaoError
 

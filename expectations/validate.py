@@ -12,8 +12,8 @@ import duckdb
 from expectations.gx_duckdb import PROVEN_GX_VERSION
 from expectations.registry import CHECKS, Check, record_checks
 from expectations.suites import run_suites, write_findings
-from transforms.faults import checkpoint
-from transforms.workdays import calendar_warning, ensure_calendar
+from transforms.common.faults import checkpoint
+from transforms.common.workdays import calendar_warning, ensure_calendar
 from warehouse.db import CATALOG, scalar, transaction
 from warehouse.errors import ShebaoError
 

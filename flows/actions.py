@@ -9,8 +9,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.folders import out_folder
-from transforms.actions import TYPES, output_role, update_actions
-from transforms.outputs import (
+from transforms.actions.cleanup import TYPES, output_role, update_actions
+from transforms.common.privacy import redacting
+from transforms.common.runs import latest_validation_run
+from transforms.outputs.index import (
     DECLARATIONS_FOLDER,
     FORMS_FOLDER,
     write_action_workbook,
@@ -18,8 +20,6 @@ from transforms.outputs import (
     write_hr_report,
     write_transfer_forms,
 )
-from transforms.privacy import redacting
-from transforms.runs import latest_validation_run
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
 
@@ -43,7 +43,7 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
 @redacting
 def write_hr_files(warehouse: str | None, folder: str, role: str | None, period: str | None = None,
                    full_ids: bool = False, run_id: str | None = None) -> dict:
-    """The HR outputs of this step (``transforms/outputs.py``, one writer each): the report, which now can
+    """The HR outputs of this step (``transforms/outputs/index.py``, one writer each): the report, which now can
     say what to do next and name the action ids (SPEC §7), the workbook, the forms and the declarations."""
     with opened(warehouse) as con:
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")

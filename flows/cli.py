@@ -74,8 +74,8 @@ for _area in (cli_ingest, cli_ledger, cli_validate, cli_actions, cli_close, cli_
 
 
 def redact(text: str) -> str:
-    """``transforms.privacy.redact``, imported when a message is shown (polars is behind it: not for --help)."""
-    from transforms.privacy import redact as redact_text
+    """``transforms.common.privacy.redact``, imported when a message is shown (polars is behind it: not for --help)."""
+    from transforms.common.privacy import redact as redact_text
 
     return redact_text(text)
 

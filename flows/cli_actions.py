@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import FullIdsOption, RoleOption, WarehouseOption, caller_role, preflight
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 from warehouse.db import default_path
 
 actions_app = typer.Typer(help="The cleanup action list: `run --period P` updates it; list; dismiss.",
@@ -102,7 +102,7 @@ class ListFormat(StrEnum):
 
 def format_rows(rows: list[dict], fmt: str) -> str:
     """The listed actions as JSON (one array of objects) or CSV (a header, then one row per action)."""
-    from transforms.spreadsheet import neutralise
+    from transforms.common.spreadsheet import neutralise
 
     keys = [key for key, _ in LIST_COLUMNS] + ["dismissed_reason"]  # a dismissal says why (SPEC §6)
     if fmt == "json":
@@ -127,7 +127,7 @@ def list_command(
 ) -> None:
     """List the actions, most severe and oldest first (IDs masked unless an HR manager asks with
     --full-ids)."""
-    from transforms.actions import list_actions
+    from transforms.actions.cleanup import list_actions
     from warehouse.db import opened
 
     path = warehouse or default_path()
@@ -161,9 +161,9 @@ def dismiss_command(
 ) -> None:
     """Dismiss an action (HR managers only); it stays dismissed while the problem persists."""
     from flows.lock import warehouse_lock
-    from transforms.action_updates import clean_note
-    from transforms.actions import dismiss
-    from transforms.roles import resolve_caller
+    from transforms.actions.cleanup import dismiss
+    from transforms.actions.status_updates import clean_note
+    from transforms.common.roles import resolve_caller
     from warehouse.db import opened
 
     path = warehouse or default_path()
@@ -182,8 +182,8 @@ def submit_command(
 ) -> None:
     """Mark an action submitted: HR filed the application or declaration (it stays so while found)."""
     from flows.lock import warehouse_lock
-    from transforms.action_updates import submit
-    from transforms.roles import resolve_caller
+    from transforms.actions.status_updates import submit
+    from transforms.common.roles import resolve_caller
     from warehouse.db import opened
 
     path = warehouse or default_path()

@@ -10,7 +10,7 @@ import typer
 from flows.cli_common import RoleOption, caller_role, preflight
 from flows.cli_ingest import ProfilesOption, check_profiles
 from flows.folders import folder_parameter, out_folder
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 from warehouse.db import default_path
 from warehouse.errors import InputError
 
@@ -38,11 +38,13 @@ def register(app: typer.Typer) -> None:
 
 def _check_inputs(inbox: Path, policy: Path | None) -> None:
     """Stop before anything is written when the inbox is missing or the policy file is unreadable."""
-    from transforms.ingest import inbox_files  # the readers behind it: imported when a command needs them
+    from transforms.ingest.inbox import (
+        inbox_files,  # the readers behind it: imported when a command needs them
+    )
 
     inbox_files(inbox)
     if policy is not None:
-        from transforms.policy import check_policy_file
+        from transforms.ledger.policy import check_policy_file
 
         check_policy_file(policy)
 
@@ -80,7 +82,7 @@ def _print_close(summary: dict) -> None:
         typer.echo(f"Transfer forms:  {actions['forms']} in {actions['forms_folder']}")
     if actions.get("declarations_folder"):
         typer.echo(f"Declarations:    {actions.get('declarations', 0)} in {actions['declarations_folder']}")
-    from transforms.export import change_lines
+    from transforms.outputs.export import change_lines
 
     for line in change_lines(summary["ledger"].get("changes")):
         typer.echo(line)
@@ -198,8 +200,8 @@ def demo(out: OutOption = None,
 
 def _print_demo_outputs(warehouse: Path, out: Path, period: str, first: str) -> None:
     """Every action type with its count and where its list is, then where each output of the close is."""
-    from transforms.actions import TYPES
-    from transforms.glossary import ACTION_STATUS
+    from transforms.actions.cleanup import TYPES
+    from transforms.common.glossary import ACTION_STATUS
     from warehouse.db import opened
 
     with opened(warehouse, read_only=True) as con:

@@ -23,10 +23,10 @@ FullIdsOption = Annotated[
 
 def caller_role(warehouse, command: str, role: str | None = None, *, full_ids: bool = False,
                 minimum: str = "finance", target: str | None = None):
-    """The caller's role for ``command`` (``transforms.roles.resolve_caller``) on a short connection that may
+    """The caller's role for ``command`` (``transforms.common.roles.resolve_caller``) on a short connection that may
     write the audit row; a missing warehouse is the read-only open's one sentence. Returns a ``Caller``:
     pass ``.view`` to the transforms."""
-    from transforms.roles import resolve_caller
+    from transforms.common.roles import resolve_caller
     from warehouse.db import default_path, opened
 
     path = Path(warehouse or default_path())

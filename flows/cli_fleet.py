@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 
 fleet_app = typer.Typer(help="Close many clients, each with its own inbox, warehouse and settings (docs/fleet.md).",
                         no_args_is_help=True)

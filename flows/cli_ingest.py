@@ -24,7 +24,7 @@ ProfilesOption = Annotated[
 
 def check_profiles(inbox: Path, profiles: Path | None) -> None:
     """A missing or malformed profile file is one sentence before any flow starts."""
-    from transforms.context import profiles_for_inbox
+    from transforms.ingest.context import profiles_for_inbox
 
     profiles_for_inbox(inbox, profiles)
 
@@ -35,7 +35,9 @@ def ingest(
     profiles: ProfilesOption = None,
 ) -> None:
     """Load every new file of the inbox into the warehouse: staged, or rejected with a reason."""
-    from transforms.ingest import inbox_files  # the readers behind it: imported when a command needs them
+    from transforms.ingest.inbox import (
+        inbox_files,  # the readers behind it: imported when a command needs them
+    )
 
     inbox_files(inbox)  # a missing inbox is one clear sentence, before any flow starts
     check_profiles(inbox, profiles)

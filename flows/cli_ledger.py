@@ -16,7 +16,7 @@ from flows.cli_common import (
     preflight,
 )
 from flows.folders import out_folder
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 from warehouse.db import default_path
 
 
@@ -33,7 +33,7 @@ def ledger(
     """Compute the contribution ledger of a month; append only what changed."""
     check_period(period)
     if policy is not None:
-        from transforms.policy import check_policy_file
+        from transforms.ledger.policy import check_policy_file
 
         check_policy_file(policy)  # a malformed file is one sentence before any flow starts
     from flows.ledger import ledger_flow
@@ -48,7 +48,7 @@ def ledger(
                f"{summary['rows_appended']} rows appended.")
     for total in summary["totals_by_entity"]:
         typer.echo(f"  {total['entity']}: employer {total['employer']}, employee {total['employee']}")
-    from transforms.export import change_lines
+    from transforms.outputs.export import change_lines
 
     for line in change_lines(summary.get("changes")):
         typer.echo(line)
@@ -67,7 +67,7 @@ def export(
     or one csv/parquet file each; IDs masked unless an HR manager asks with --full-ids)."""
     check_period(period)
     role = caller_role(warehouse, "export", role, full_ids=full_ids, target=period).view
-    from transforms.export import export_ledger
+    from transforms.outputs.export import export_ledger
     from warehouse.db import opened
 
     with opened(warehouse or default_path(), read_only=True) as con:

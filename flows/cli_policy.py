@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import PeriodOption, WarehouseOption
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 
 policy_app = typer.Typer(help="The policy in force: show --region R --period P; check (coverage of the required "
                               "regions).", no_args_is_help=True)
@@ -25,7 +25,7 @@ def _scratch(warehouse):
     """The policy a close would apply, in a scratch warehouse (the stored --policy override included)."""
     from pathlib import Path
 
-    from transforms.policy import close_policy
+    from transforms.ledger.policy import close_policy
     from warehouse.db import default_path, opened
 
     path = Path(warehouse or default_path())
@@ -42,7 +42,7 @@ def show_command(
     """The policy rows a close of the month would use in the region: every type and hukou, with source and
     verified mark."""
     from flows.cli_actions import format_table
-    from transforms.policy import SHOW_HEADERS, policy_show, settings_line
+    from transforms.ledger.policy import SHOW_HEADERS, policy_show, settings_line
 
     check_period(period)
     con = _scratch(warehouse)
@@ -67,7 +67,7 @@ def check_command(
     """Coverage of the required regions: the months without a pension row, the months with a sourced one
     (official or secondary), and the count of assumed rows."""
     from flows.cli_actions import format_table
-    from transforms.policy import CHECK_HEADERS, policy_coverage
+    from transforms.ledger.policy import CHECK_HEADERS, policy_coverage
 
     check_period(first, "--from")
     check_period(last, "--to")

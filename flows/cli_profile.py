@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
 @profile_app.command("suggest")
 def suggest(file: Annotated[Path, typer.Argument(help="The extract file to draft a profile for.")]) -> None:
     """Print a draft [[source]] for shebao-import.toml, from the closest aliases; check it, then save it."""
-    from transforms.profile_suggest import suggest as draft
-    from transforms.readers import UnreadableFile
+    from transforms.ingest.profile_suggest import suggest as draft
+    from transforms.ingest.readers import UnreadableFile
 
     if not file.is_file():
         raise InputError(f"The file {file} does not exist; pass the extract file to draft a profile for.")

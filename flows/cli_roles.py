@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 @roles_app.command("list")
 def list_command(warehouse: WarehouseOption = None) -> None:
     """Who has which role."""
-    from transforms.roles import list_roles
+    from transforms.common.roles import list_roles
     from warehouse.db import opened
 
     with opened(warehouse or default_path()) as con:
@@ -35,7 +35,7 @@ def grant_command(user: Annotated[str, typer.Argument(help="The operating-system
                   warehouse: WarehouseOption = None) -> None:
     """Give USER the role ROLE (replacing any role they had)."""
     from flows.lock import warehouse_lock
-    from transforms.roles import grant
+    from transforms.common.roles import grant
     from warehouse.db import opened
 
     path = warehouse or default_path()
@@ -49,7 +49,7 @@ def revoke_command(user: Annotated[str, typer.Argument(help="The operating-syste
                    warehouse: WarehouseOption = None) -> None:
     """Take USER's role away: they then read nothing personal from this warehouse."""
     from flows.lock import warehouse_lock
-    from transforms.roles import revoke
+    from transforms.common.roles import revoke
     from warehouse.db import opened
 
     path = warehouse or default_path()

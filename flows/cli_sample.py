@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 from warehouse.errors import InputError
 
 

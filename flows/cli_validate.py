@@ -16,7 +16,7 @@ from flows.cli_common import (
 )
 from flows.folders import out_folder
 from flows.lock import warehouse_lock
-from transforms.periods import check_period
+from transforms.common.periods import check_period
 from warehouse.db import default_path
 
 OutDirOption = Annotated[Path | None, typer.Option(
@@ -61,9 +61,9 @@ def report(
 ) -> None:
     """Write the HR validation report of a run (IDs masked unless an HR manager asks with --full-ids)."""
     check_period(period)
-    from transforms.actions import audit
-    from transforms.report import authorise, resolve_run, write_report
-    from transforms.roles import PermissionDenied
+    from transforms.actions.cleanup import audit
+    from transforms.common.roles import PermissionDenied
+    from transforms.outputs.report import authorise, resolve_run, write_report
     from warehouse.db import opened
 
     role = caller_role(warehouse, "report", role, full_ids=full_ids, target=period).view

@@ -48,13 +48,13 @@ from flows.runtime.runs import (
     use_secret_key,
 )
 from flows.validate import validate_flow
-from transforms.entities import entity_slices, entity_stems, write_entity_outputs
-from transforms.export import detail_table, export_tables, write_exports
-from transforms.faults import checkpoint
-from transforms.periods import months_between
-from transforms.privacy import redacting
-from transforms.roles import require_role
-from transforms.runs import new_run_id
+from transforms.common.faults import checkpoint
+from transforms.common.periods import months_between
+from transforms.common.privacy import redacting
+from transforms.common.roles import require_role
+from transforms.common.runs import new_run_id
+from transforms.outputs.entities import entity_slices, entity_stems, write_entity_outputs
+from transforms.outputs.export import detail_table, export_tables, write_exports
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError
 from warehouse.settings import settings
@@ -84,7 +84,7 @@ def export_ledger_files(tables: Handoff, period: str, out: str) -> list[str]:
 @task(name="write the read copy", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def write_read_copy_files(warehouse: str, out: str) -> dict:
     """SPEC §7 read copy: the public relations as Parquet under ``<out>/tables`` and ``shebao_read.duckdb``."""
-    from transforms.read_copy import write_read_copy
+    from transforms.outputs.read_copy import write_read_copy
 
     with opened(warehouse) as con:
         return write_read_copy(con, out)
@@ -179,7 +179,7 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
                          f"{summary['ledger']['rows_appended']} rows appended")
     checkpoint("close.after_ledger")
     with timed(seconds, "validate") as shown:
-        # the actions step owns the HR report (transforms/outputs.py): validation writes none in a close
+        # the actions step owns the HR report (transforms/outputs/index.py): validation writes none in a close
         summary["validation"] = validate_flow(period=period, warehouse=warehouse, out=out, run_id=new_run_id(),
                                               report=False)
         shown["note"] = f"{summary['validation']['findings']} findings"

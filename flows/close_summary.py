@@ -11,8 +11,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.runtime.runs import flow_run_id
-from transforms.export import changes_markdown
-from transforms.privacy import redact, redacting
+from transforms.common.privacy import redact, redacting
+from transforms.outputs.export import changes_markdown
 
 COMPLETED_EVENT = "shebao.close.completed"
 

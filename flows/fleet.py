@@ -28,7 +28,9 @@ from prefect.states import Failed
 
 from flows.close import monthly_close, resolve_period
 from flows.lock import warehouse_lock
-from transforms.fleet import (
+from transforms.common.periods import check_period
+from transforms.common.privacy import redact, redacting
+from transforms.outputs.fleet import (
     Client,
     client_figures,
     load_client,
@@ -36,8 +38,6 @@ from transforms.fleet import (
     write_fleet_read_copy,
     write_fleet_summary,
 )
-from transforms.periods import check_period
-from transforms.privacy import redact, redacting
 from warehouse.db import opened
 from warehouse.errors import InputError, ShebaoError
 from warehouse.settings import settings
@@ -52,7 +52,7 @@ _CHILD_ENV_DROPPED = ("SHEBAO_INBOX", "SHEBAO_WAREHOUSE", "SHEBAO_OUT")  # each 
 def grant_client_roles(client: Client) -> list[str]:
     """The roles of the client's ``shebao.toml`` granted in its warehouse (audited, as ``roles grant``); users
     already holding the role are left alone, so a monthly close adds no audit rows."""
-    from transforms.roles import grant, granted_role
+    from transforms.common.roles import grant, granted_role
 
     if not client.roles:
         return []
@@ -69,8 +69,8 @@ def grant_client_roles(client: Client) -> list[str]:
 def check_client_inputs(client: Client) -> None:
     """Stop before the close starts when the client's inbox is missing or its policy file is unreadable (as
     ``shebao run`` does), so the failure is the one sentence, not a failed subflow."""
-    from transforms.ingest import inbox_files
-    from transforms.policy import check_policy_file
+    from transforms.ingest.inbox import inbox_files
+    from transforms.ledger.policy import check_policy_file
 
     inbox_files(client.inbox)
     if client.policy is not None:

@@ -26,7 +26,7 @@ def folder_parameter(folder: str | Path) -> str:
     number (resolved by :func:`folder_path` in this process, which the CLI's flows run in)."""
     import hashlib
 
-    from transforms.privacy import redact
+    from transforms.common.privacy import redact
 
     text = str(folder)
     if redact(text) == text:

@@ -11,10 +11,11 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import console
 from flows.folders import folder_path
-from transforms.ingest import ingest_inbox
-from transforms.normalise import NOT_DATA
-from transforms.privacy import redact, redact_file_name, redacting
-from transforms.runs import new_run_id
+from transforms.actions.status_updates import ACTION_WORKBOOK
+from transforms.common.privacy import redact, redact_file_name, redacting
+from transforms.common.runs import new_run_id
+from transforms.ingest.inbox import ingest_inbox
+from transforms.ingest.normalise import NOT_DATA
 from warehouse.db import bulk_writing, opened
 
 
@@ -35,7 +36,7 @@ def load_inbox_files(inbox: str, warehouse: str | None, run_id: str, profiles: s
 
     with opened(warehouse) as con, bulk_writing(con):
         return ingest_inbox(con, Path(inbox), run_id=run_id, progress=report,
-                            profiles_file=Path(profiles) if profiles else None)
+                            profiles_file=Path(profiles) if profiles else None, returned=[ACTION_WORKBOOK])
 
 
 @task(name="count rejects by reason and unknown regions", cache_policy=NO_CACHE)

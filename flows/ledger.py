@@ -6,12 +6,12 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from transforms.export import change_lines, changes_markdown
-from transforms.ledger import compute_ledger
-from transforms.outputs import ledger_changes
-from transforms.policy import apply_policy
-from transforms.privacy import redact, redacting
-from transforms.runs import new_run_id
+from transforms.common.privacy import redact, redacting
+from transforms.common.runs import new_run_id
+from transforms.ledger.book import compute_ledger
+from transforms.ledger.policy import apply_policy
+from transforms.outputs.export import change_lines, changes_markdown
+from transforms.outputs.index import ledger_changes
 from warehouse.db import opened
 
 

@@ -11,9 +11,9 @@ from prefect.cache_policies import NO_CACHE
 from expectations.registry import CHECKS
 from expectations.validate import finish_run, require_ledger, start_run, validate_period
 from flows.folders import out_folder
-from transforms.outputs import write_hr_report
-from transforms.privacy import redacting
-from transforms.runs import new_run_id
+from transforms.common.privacy import redacting
+from transforms.common.runs import new_run_id
+from transforms.outputs.index import write_hr_report
 from warehouse.db import opened
 
 
@@ -66,7 +66,7 @@ def validate_flow(period: str, warehouse: str | None = None, out: str | None = N
         out: folder for reports; the run writes under ``<out>/<period>/``. Default ``$SHEBAO_OUT`` or ``./out``.
         run_id: identifier of this validation run; a new one when omitted.
         report: write the HR report, for a validation on its own (``shebao validate``). A close passes
-            ``False``: its actions step owns the report (``transforms/outputs.py``), which then names the
+            ``False``: its actions step owns the report (``transforms/outputs/index.py``), which then names the
             action ids; a report written here first would only be overwritten (2 s at 200,000 employees).
     """
     run_id = run_id or new_run_id()

@@ -24,8 +24,8 @@ from sample import spelling as sp
 from sample.files import FileFormat, write_extract
 from sample.people import check_chars
 from sample.rules import employee_share_cents, month_policy, region_spellings
-from transforms.kinds import INSURANCE_TYPES, KINDS
-from transforms.normalise import normalise_id_number
+from transforms.ingest.kinds import INSURANCE_TYPES, KINDS
+from transforms.ingest.normalise import normalise_id_number
 
 LABEL = "社保费缴费明细"
 STRANGER_NAMES = ("赵建国", "钱淑芬", "孙志强", "周丽娟", "吴海涛")

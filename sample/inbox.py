@@ -15,8 +15,8 @@ from sample.bills import BillWriter
 from sample.files import FileFormat, choose_format, write_extract
 from sample.people import PRIOR_REGIONS, draw_people, employee_ids, entities, placed
 from sample.rules import employee_share_cents, month_policy, region_spellings
-from transforms.kinds import INSURANCE_TYPES, KINDS, STAGES, STATUSES
-from transforms.periods import months_between
+from transforms.common.periods import months_between
+from transforms.ingest.kinds import INSURANCE_TYPES, KINDS, STAGES, STATUSES
 from warehouse.errors import InputError
 
 LABELS = {"payroll": "工资表", "attendance": "考勤", "insurance": "参保明细", "transfers": "转移接续"}
@@ -535,7 +535,7 @@ class _Expected:
 
     def __init__(self, people: pl.DataFrame, periods: list[str], manifest: dict):
         from sample.rules import _regions
-        from transforms.normalise import normalise_id_number
+        from transforms.ingest.normalise import normalise_id_number
 
         self.people = people
         self.province = {region: row["province"] for region, row in _regions().items()}

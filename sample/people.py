@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from transforms.normalise import ID_CHECK_CHARS, ID_WEIGHTS
+from transforms.ingest.normalise import ID_CHECK_CHARS, ID_WEIGHTS
 
 
 @dataclass(frozen=True)

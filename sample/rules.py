@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 
-from transforms.policy import SHIPPED_POLICY
+from transforms.ledger.policy import SHIPPED_POLICY
 from warehouse.reference import PROVINCE_NAMES, REGIONS_CSV
 
 INSURANCE_TYPES = ("pension", "medical", "unemployment", "work_injury", "maternity")

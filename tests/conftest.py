@@ -149,7 +149,7 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def acceptance_ingested(tmp_path_factory, acceptance_dir) -> Path:
     """A warehouse file with the acceptance inbox ingested once per session; copy it, don't write it."""
-    from transforms.ingest import ingest_inbox
+    from transforms.ingest.inbox import ingest_inbox
     from warehouse.db import connect
 
     def build(folder: Path) -> None:
@@ -179,10 +179,10 @@ def acceptance_closed(tmp_path_factory, acceptance_ingested, acceptance_dir) -> 
     import shutil
 
     from expectations.validate import start_run, validate_period
-    from transforms.actions import update_actions
-    from transforms.ledger import compute_ledger
-    from transforms.policy import apply_policy
-    from transforms.runs import new_run_id
+    from transforms.actions.cleanup import update_actions
+    from transforms.common.runs import new_run_id
+    from transforms.ledger.book import compute_ledger
+    from transforms.ledger.policy import apply_policy
     from warehouse.db import connect
 
     def build(folder: Path) -> None:

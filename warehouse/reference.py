@@ -1,5 +1,5 @@
 """Reference data shipped with the project in ``warehouse/reference/`` (regions, divisions, the transfer stage
-limits; the policy is read by ``transforms.policy``), refreshed into ``ref.*`` on every write run. Each file's
+limits; the policy is read by ``transforms.ledger.policy``), refreshed into ``ref.*`` on every write run. Each file's
 rows carry their source and mark (a source kind, or ``assumed`` where no source states the figure)."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ SELECT (SELECT period FROM scope) AS period,
            'id_problem', arg_min(r.problem, r.pick),
            'id_number_raw', arg_min(r.id_number_raw, r.pick),
            'name', arg_min(r.name, r.pick),
-           -- a valid number is 18 characters: the mask of transforms.privacy.mask_id (6 kept, 8 hidden, 4 kept)
+           -- a valid number is 18 characters: the mask of transforms.common.privacy.mask_id (6 kept, 8 hidden, 4 kept)
            'insured_as', any_value(left(m.insured_as, 6) || '********' || right(m.insured_as, 4)),
            'source', arg_min_null(struct_pack(kind := r.kind, file := r.source_file, sheet := r.sheet, "row" := r.row_number), r.pick)
        ) AS details

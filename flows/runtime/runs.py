@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from transforms.periods import check_period, is_period, previous_month
-from transforms.roles import PermissionDenied
+from transforms.common.periods import check_period, is_period, previous_month
+from transforms.common.roles import PermissionDenied
 from warehouse.errors import InputError
 from warehouse.settings import settings
 
@@ -107,7 +107,7 @@ def flow_run_id() -> str | None:
 
 def record_runs(warehouse: str, *run_ids: str) -> None:
     """The flow run id on each run's rows (ingest.loads, ledger.runs, quality.runs)."""
-    from transforms.runs import record_flow_run
+    from transforms.common.runs import record_flow_run
     from warehouse.db import opened
 
     run = flow_run_id()

@@ -12,11 +12,11 @@ import pytest
 
 from expectations.registry import BY_CODE
 from expectations.validate import start_run, validate_period
-from transforms.actions import update_actions
-from transforms.ingest import ingest_inbox
-from transforms.ledger import compute_ledger
-from transforms.policy import apply_policy
-from transforms.runs import new_run_id
+from transforms.actions.cleanup import update_actions
+from transforms.common.runs import new_run_id
+from transforms.ingest.inbox import ingest_inbox
+from transforms.ledger.book import compute_ledger
+from transforms.ledger.policy import apply_policy
 from warehouse.db import connect
 
 pytestmark = pytest.mark.slow

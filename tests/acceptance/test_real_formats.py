@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.ingest import ingest_inbox
+from transforms.ingest.inbox import ingest_inbox
 from warehouse.db import connect
 
 pytestmark = pytest.mark.slow

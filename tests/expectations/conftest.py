@@ -11,7 +11,7 @@ import pytest
 
 from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
 from expectations.registry import BY_CODE
-from transforms.ingest import record_load_keys
+from transforms.ingest.inbox import record_load_keys
 
 LOADS = {"payroll": 1, "attendance": 2, "insurance": 3, "transfers": 4}
 

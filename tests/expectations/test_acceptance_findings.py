@@ -11,9 +11,9 @@ import pytest
 from expectations.registry import CHECKS
 from expectations.validate import start_run, validate_period
 from tests.conftest import V2_CODES
-from transforms.ledger import compute_ledger
-from transforms.policy import apply_policy
-from transforms.runs import new_run_id
+from transforms.common.runs import new_run_id
+from transforms.ledger.book import compute_ledger
+from transforms.ledger.policy import apply_policy
 from warehouse.db import connect
 
 PERIODS = ("2024-01", "2024-02", "2024-03")

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from tests.expectations.conftest import id_number
-from transforms.ingest import record_load_keys
-from transforms.reconcile import reconciliation
+from transforms.ingest.inbox import record_load_keys
+from transforms.ledger.reconcile import reconciliation
 
 A = "长沙星城智造(长沙)有限公司"
 ID1 = id_number(birth="19900101", seq="123")

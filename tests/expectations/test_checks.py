@@ -245,7 +245,7 @@ def test_no_policy_near_miss_month_fraction_zero(wh):
 # --- transfers -------------------------------------------------------------------------------------------
 
 def test_stale_transfer_exactly_at_limit_and_one_day_over(wh):
-    from transforms.workdays import ensure_calendar
+    from transforms.common.workdays import ensure_calendar
 
     ensure_calendar(wh.con)
     # March 2024 has no public holiday; from 03-08 (Fri) to 03-31: 15 working days, from 03-07: 16.
@@ -259,7 +259,7 @@ def test_stale_transfer_exactly_at_limit_and_one_day_over(wh):
 
 
 def test_stale_transfer_uses_holidays_make_up_days_and_configured_limits(wh):
-    from transforms.workdays import ensure_calendar
+    from transforms.common.workdays import ensure_calendar
 
     ensure_calendar(wh.con)
     # October 2024: 1–7 off (National Day), Saturday 12 is a make-up working day: 19 working days from 09-30.
@@ -271,7 +271,7 @@ def test_stale_transfer_uses_holidays_make_up_days_and_configured_limits(wh):
 
 
 def test_stale_transfer_beyond_the_official_calendar_counts_weekends_only(wh):
-    from transforms.workdays import ensure_calendar
+    from transforms.common.workdays import ensure_calendar
 
     ensure_calendar(wh.con)
     wh.transfer(period="2031-10", transfer_id="T1", stage_on="2031-09-30")  # 2031-10: 23 weekdays

@@ -12,15 +12,15 @@ import duckdb
 import pytest
 
 from expectations.registry import BY_CODE, CHECKS, CHECKS_DIR, SUITES, record_checks
-from transforms import glossary
-from transforms.actions import BY_TYPE, TYPES, register_action_map, unprovable_types
-from transforms.evidence import check as check_template
-from transforms.evidence import registry, sentence
-from transforms.kinds import KINDS
+from transforms.actions.cleanup import BY_TYPE, TYPES, register_action_map, unprovable_types
+from transforms.actions.evidence import check as check_template
+from transforms.actions.evidence import registry, sentence
+from transforms.common import glossary
+from transforms.ingest.kinds import KINDS
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "SPEC.md"
 
-# Recipe v1 of the problem key, as transforms/sql/actions_found.sql spelled it before the registry held it:
+# Recipe v1 of the problem key, as transforms/actions/sql/actions_found.sql spelled it before the registry held it:
 # ids people dismissed depend on these keys, so the registry's expressions must give exactly the same.
 RECIPE_V1 = """CASE f.code
     WHEN 'DUPLICATE_ID_NUMBER' THEN concat_ws('|', 'id', f.id_number)
@@ -142,8 +142,8 @@ def test_problem_keys_are_recipe_v1(findings):
 # Issue 27: a finding code is its SQL file and its registry row. The places below still name a code, each
 # for a reason of its own: the HR report's sections built on one code's details (补缴, 到龄退休人员) and the
 # actions stage's reading of MISSING_EXTRACT, the validation's own record of which extracts are missing.
-NAMED_ON_PURPOSE = {"transforms/report.py": {"HIRED_NOT_ENROLLED", "RETIREMENT_DUE"},
-                    "transforms/actions.py": {"MISSING_EXTRACT"}}
+NAMED_ON_PURPOSE = {"transforms/outputs/report.py": {"HIRED_NOT_ENROLLED", "RETIREMENT_DUE"},
+                    "transforms/actions/cleanup.py": {"MISSING_EXTRACT"}}
 
 
 def test_no_module_but_the_registry_names_a_finding_code():

@@ -11,10 +11,10 @@ import pytest
 from expectations.registry import CHECKS, CHECKS_DIR, Check
 from expectations.validate import start_run, validate_period
 from tests.expectations.conftest import id_number, make_warehouse
-from transforms.actions import update_actions
-from transforms.declarations import write_declarations
-from transforms.report import render_report
-from transforms.workbook import write_workbook
+from transforms.actions.cleanup import update_actions
+from transforms.actions.workbook import write_workbook
+from transforms.outputs.declarations import write_declarations
+from transforms.outputs.report import render_report
 
 PERIOD = "2025-03"
 RUN = "20250401T000000000000Z-0001"
@@ -102,7 +102,7 @@ def test_the_declaration_its_row_names_picks_it_up(closed):
 
 
 def test_a_dismissed_toy_action_leaves_the_declaration(closed):
-    from transforms.actions import dismiss
+    from transforms.actions.cleanup import dismiss
 
     con, _, tmp_path = closed
     action_id = con.execute("SELECT action_id FROM actions.cleanup_actions"

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli_actions import format_table
-from transforms.roles import PermissionDenied
+from transforms.common.roles import PermissionDenied
 from warehouse.db import opened
 from warehouse.errors import ShebaoError
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.flows.test_cli import shebao
-from transforms.policy import apply_policy
+from transforms.ledger.policy import apply_policy
 from warehouse.db import opened
 from warehouse.reference import REQUIRED_REGIONS
 

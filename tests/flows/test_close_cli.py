@@ -97,7 +97,7 @@ def test_demo_prints_the_three_outputs(tmp_path):
     assert all(Path(p).resolve().is_relative_to((tmp_path / "demo").resolve()) for p in paths)
     assert (tmp_path / "demo" / "shebao.duckdb").is_file()
     from sample.rules import demo_plan
-    from transforms.periods import months_between
+    from transforms.common.periods import months_between
 
     entities, _, close_from, close_to = demo_plan()  # months and cities the shipped policy covers
     closed = months_between(close_from, close_to)
@@ -129,7 +129,7 @@ FULL_ID = r"(?<![0-9*])\d{17}[\dX](?![0-9])"
 def _demoted(acceptance_ingested: Path, tmp_path: Path) -> Path:
     """A copy of the ingested acceptance warehouse in which "boss" is the HR manager and this user HR staff,
     granted as `shebao roles grant` grants (audited)."""
-    from transforms.roles import caller, grant
+    from transforms.common.roles import caller, grant
     from warehouse.db import opened
 
     path = tmp_path / "demoted.duckdb"
@@ -166,7 +166,7 @@ def test_the_managers_own_run_with_full_ids_works_end_to_end(tmp_path, acceptanc
     import re
     import zipfile
 
-    from transforms.roles import caller
+    from transforms.common.roles import caller
 
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(acceptance_ingested, warehouse)  # its creator (this user) is its hr_manager
@@ -199,7 +199,7 @@ def test_run_names_the_files_it_could_not_load(con, tmp_path, capsys):
     (flows.ingest.summarise over a real ingest of an inbox holding a file of no known kind)."""
     from flows.cli_close import _print_ingest
     from flows.ingest import summarise
-    from transforms.ingest import ingest_inbox
+    from transforms.ingest.inbox import ingest_inbox
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -1,10 +1,10 @@
-"""A real close writes exactly the files transforms/outputs.py's index lists (issue 27)."""
+"""A real close writes exactly the files transforms/outputs/index.py's index lists (issue 27)."""
 
 from __future__ import annotations
 
 from conftest import PERIOD
 
-from transforms.outputs import OUTPUTS, owner
+from transforms.outputs.index import OUTPUTS, owner
 
 
 def test_a_close_writes_exactly_the_files_of_the_index(close_reference):
@@ -13,7 +13,7 @@ def test_a_close_writes_exactly_the_files_of_the_index(close_reference):
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written
     unlisted = [path for path in written if owner(path, PERIOD) is None]
-    assert not unlisted, f"files a close writes that transforms/outputs.py does not list: {unlisted}"
+    assert not unlisted, f"files a close writes that transforms/outputs/index.py does not list: {unlisted}"
     found = {owner(path, PERIOD) for path in written}
     # every output of every close is there; the others when their condition holds (the sample has transfers
     # to apply for and people to declare, and no --full-ids)

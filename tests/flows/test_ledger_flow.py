@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from transforms.ingest import record_load_keys
+from transforms.ingest.inbox import record_load_keys
 from warehouse.db import connect, opened
 from warehouse.errors import InputError, ShebaoError
 

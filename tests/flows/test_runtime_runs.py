@@ -27,7 +27,7 @@ def test_subflows_run_without_their_own_heartbeat_and_the_setting_comes_back(pre
 
 def test_an_empty_period_means_the_previous_month_and_a_bad_one_is_refused():
     from flows.runtime.runs import resolve_period
-    from transforms.periods import previous_month
+    from transforms.common.periods import previous_month
 
     assert resolve_period(None) == resolve_period("") == previous_month()
     assert resolve_period("2024-03") == "2024-03"

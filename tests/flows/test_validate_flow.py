@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.expectations.conftest import id_number, make_warehouse
-from transforms.roles import PermissionDenied
+from transforms.common.roles import PermissionDenied
 from warehouse.db import connect, opened
 from warehouse.errors import ShebaoError
 

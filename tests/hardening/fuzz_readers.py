@@ -25,9 +25,16 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 with atheris.instrument_imports(include=["transforms"]):
-    from transforms import kinds
-    from transforms.readers import UnreadableFile, read_extract
-    from transforms.staging import DUPLICATE, REASON_CODE, data_rows, find_header, mark_duplicates, stage_rows
+    from transforms.ingest import kinds
+    from transforms.ingest.readers import UnreadableFile, read_extract
+    from transforms.ingest.staging import (
+        DUPLICATE,
+        REASON_CODE,
+        data_rows,
+        find_header,
+        mark_duplicates,
+        stage_rows,
+    )
 
 LOOKUP = {"长沙": "长沙", "长沙市": "长沙", "湖南省长沙市": "长沙", "上海": "上海", "广州": "广州"}
 

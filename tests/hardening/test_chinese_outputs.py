@@ -67,11 +67,11 @@ def latin_words(text: str) -> set[str]:
 def outputs(tmp_path_factory, acceptance_closed) -> Path:
     """What a close of the acceptance sample writes for HR and finance, as the close's steps write it (the
     HR files for the default, masked view; the finance ledger workbook)."""
-    from transforms.declarations import write_declarations
-    from transforms.export import export_ledger
-    from transforms.forms import write_forms
-    from transforms.report import write_report
-    from transforms.workbook import write_workbook
+    from transforms.actions.workbook import write_workbook
+    from transforms.outputs.declarations import write_declarations
+    from transforms.outputs.export import export_ledger
+    from transforms.outputs.forms import write_forms
+    from transforms.outputs.report import write_report
     from warehouse.db import opened
 
     folder = tmp_path_factory.mktemp("chinese") / PERIOD

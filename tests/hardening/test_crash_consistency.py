@@ -4,7 +4,7 @@ the same findings and the same actions.
 
 The runs are children of a fork server (``_forkserver.py``) that imported the project once, talking to
 the session's Prefect server: a run costs its own work only. The kill points are the
-``transforms.faults.checkpoint`` calls in ingest, ledger, validation, actions and the close.
+``transforms.common.faults.checkpoint`` calls in ingest, ledger, validation, actions and the close.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from transforms.ingest import ingest_inbox
+from transforms.ingest.inbox import ingest_inbox
 from warehouse.db import connect
 from warehouse.errors import WarehouseError
 

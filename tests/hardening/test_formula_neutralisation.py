@@ -69,7 +69,7 @@ def _check(path: Path) -> int:
 
 
 def test_ledger_exports_neutralise_formulas(hostile_warehouse, tmp_path):
-    from transforms.export import export_ledger
+    from transforms.outputs.export import export_ledger
 
     con = connect(hostile_warehouse)
     try:
@@ -89,7 +89,7 @@ def test_ledger_exports_neutralise_formulas(hostile_warehouse, tmp_path):
 
 
 def test_per_entity_exports_of_the_close_neutralise_formulas(hostile_warehouse, tmp_path):
-    from transforms.entities import entity_slices, write_entity_outputs
+    from transforms.outputs.entities import entity_slices, write_entity_outputs
 
     con = connect(hostile_warehouse, read_only=True)
     try:
@@ -104,8 +104,8 @@ def test_per_entity_exports_of_the_close_neutralise_formulas(hostile_warehouse, 
 
 
 def test_action_workbook_and_transfer_forms_neutralise_formulas(hostile_warehouse, tmp_path):
-    from transforms.forms import write_forms
-    from transforms.workbook import write_workbook
+    from transforms.actions.workbook import write_workbook
+    from transforms.outputs.forms import write_forms
 
     con = connect(hostile_warehouse)
     try:

@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from transforms.ingest import ingest_inbox
-from transforms.normalise import normalise_id_number
-from transforms.privacy import redact
-from transforms.readers import CELLS, FOREIGN, UnreadableFile, read_extract, to_utf8
+from transforms.common.privacy import redact
+from transforms.ingest.inbox import ingest_inbox
+from transforms.ingest.normalise import normalise_id_number
+from transforms.ingest.readers import CELLS, FOREIGN, UnreadableFile, read_extract, to_utf8
 from warehouse.db import connect
 
 EXAMPLES = int(os.environ.get("SHEBAO_FUZZ_EXAMPLES", "60"))
@@ -250,7 +250,7 @@ def test_hostile_xlsx_cells_are_staged_or_rejected(con, tmp_path_factory, rows):
 @pytest.mark.slow
 def test_huge_cells_and_very_wide_rows(con, tmp_path):
     """1 MB cells and 10,000-column rows, in CSV and xlsx: read, then staged or rejected (extra cells).
-    Slow (about 15 s a file) because transforms/staging.py data_rows() is quadratic in the column count."""
+    Slow (about 15 s a file) because transforms/ingest/staging.py data_rows() is quadratic in the column count."""
     wide = HEADER + [f"额外{i}" for i in range(10_000)]
     row = ["2024-03", "W1", "王芳", GOOD_ID, "公司", "长沙", "9000", "8000", "900"] + ["x"] * 10_000
     huge = ["2024-03", "W2", "李" * 1_000_000, GOOD_ID, "公司", "长沙", "9000", "", ""]

@@ -42,7 +42,7 @@ def _texts(folder: Path):
 
 def _aliases(column: str) -> tuple[str, ...]:
     """The payroll headers the generator may write for ``column`` (SPEC §2's alias list)."""
-    from transforms.kinds import KINDS
+    from transforms.ingest.kinds import KINDS
 
     return next(c.aliases for c in KINDS["payroll"].columns if c.name == column)
 
@@ -315,7 +315,7 @@ def test_a_failing_task_reaches_prefect_redacted(prefect_harness):
     scan finds what leaks."""
     from prefect import flow, task
 
-    from transforms.privacy import redacting
+    from transforms.common.privacy import redacting
     from warehouse.errors import ShebaoError
 
     def run(full: str, guarded: bool) -> ShebaoError:

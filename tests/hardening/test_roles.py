@@ -144,7 +144,7 @@ def test_audit_rows_carry_who_and_when(warehouse):
 # ---------------------------------------------------------------- roles from the operating-system user (18.9)
 
 def test_the_creator_of_a_warehouse_is_its_hr_manager(tmp_path):
-    from transforms.roles import caller, granted_role
+    from transforms.common.roles import caller, granted_role
     from warehouse.db import connect
 
     con = connect(tmp_path / "new.duckdb")
@@ -157,7 +157,7 @@ def test_the_creator_of_a_warehouse_is_its_hr_manager(tmp_path):
 
 
 def test_the_manager_sees_masked_ids_unless_asking_and_the_asking_is_audited(warehouse, shebao, tmp_path):
-    from transforms.roles import caller
+    from transforms.common.roles import caller
 
     code, out, err = shebao("actions", "list", "--warehouse", str(warehouse))
     assert code == 0 and not FULL_ID.search(out) and MASKED_ID.search(out), err
@@ -176,7 +176,7 @@ def test_the_manager_sees_masked_ids_unless_asking_and_the_asking_is_audited(war
 @pytest.fixture()
 def demoted(tmp_path, acceptance_closed, shebao) -> Path:
     """A warehouse in which another user ("boss") is the HR manager and the current user is HR staff."""
-    from transforms.roles import caller
+    from transforms.common.roles import caller
 
     path = tmp_path / "demoted.duckdb"
     shutil.copy(acceptance_closed, path)
@@ -219,7 +219,7 @@ def test_policy_override_is_for_managers_only(demoted, shebao, tmp_path):
 
 
 def test_a_user_without_a_role_reads_nothing_personal(demoted, shebao, tmp_path):
-    from transforms.roles import caller
+    from transforms.common.roles import caller
 
     w = ["--warehouse", str(demoted)]
     # boss (the manager) revokes the current user: boss cannot run this machine's Python, so the table is
@@ -235,7 +235,7 @@ def test_a_user_without_a_role_reads_nothing_personal(demoted, shebao, tmp_path)
 
 
 def test_grant_and_revoke_are_audited_and_keep_a_manager(warehouse, shebao):
-    from transforms.roles import caller
+    from transforms.common.roles import caller
 
     w = ["--warehouse", str(warehouse)]
     assert shebao("roles", "grant", "clerk", "finance", *w)[0] == 0
@@ -267,7 +267,7 @@ def test_a_flow_run_without_the_cli_needs_a_role_too(demoted, prefect_harness, a
     """A deployment's worker calls the flows directly: the close refuses a user with no role, and a
     policy override by anyone but an hr_manager, before it reads or writes anything."""
     from flows.close import monthly_close
-    from transforms.roles import PermissionDenied, caller
+    from transforms.common.roles import PermissionDenied, caller
 
     with pytest.raises(PermissionDenied, match="needs hr_manager"):
         monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(demoted),
@@ -286,7 +286,7 @@ def test_a_flow_run_without_the_cli_needs_a_role_too(demoted, prefect_harness, a
 def test_a_role_row_no_audited_grant_explains_gives_no_role(tmp_path, shebao):
     """Anyone who can write the warehouse file can write its roles table; only rows an audited grant (or the
     warehouse's creation) explains count, so writing a row, or changing a granted one, gives nothing."""
-    from transforms.roles import caller, grant, granted_role
+    from transforms.common.roles import caller, grant, granted_role
     from warehouse.db import connect
 
     path = tmp_path / "w.duckdb"
@@ -313,7 +313,7 @@ def test_a_role_row_no_audited_grant_explains_gives_no_role(tmp_path, shebao):
 
 
 def test_a_revoked_row_written_back_gives_no_role(tmp_path):
-    from transforms.roles import grant, granted_role, revoke
+    from transforms.common.roles import grant, granted_role, revoke
     from warehouse.db import connect
 
     con = connect(tmp_path / "w.duckdb")
@@ -333,7 +333,7 @@ def test_an_upgraded_warehouse_keeps_its_roles(tmp_path):
     from datetime import datetime, timedelta
     from pathlib import Path
 
-    from transforms.roles import caller, grant, granted_role
+    from transforms.common.roles import caller, grant, granted_role
     from warehouse.db import connect
     from warehouse.sql import sql_text
 

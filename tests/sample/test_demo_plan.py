@@ -7,8 +7,8 @@ import csv
 
 from sample.people import ENTITIES
 from sample.rules import demo_plan
-from transforms.periods import months_between
-from transforms.policy import SHIPPED_POLICY
+from transforms.common.periods import months_between
+from transforms.ledger.policy import SHIPPED_POLICY
 
 
 def _pension_rows() -> list[dict]:

@@ -22,8 +22,8 @@ from stdnum.exceptions import ValidationError
 
 from sample import generate_inbox
 from sample.people import PROVINCE_CODES
-from transforms.kinds import KINDS, match_header
-from transforms.policy import SHIPPED_POLICY
+from transforms.ingest.kinds import KINDS, match_header
+from transforms.ledger.policy import SHIPPED_POLICY
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_CODES = {"DUPLICATE_ID_NUMBER", "DUPLICATE_PERSON", "INVALID_ID_NUMBER", "BASE_BELOW_FLOOR", "BASE_ABOVE_CEILING",
@@ -258,7 +258,7 @@ def test_cli_writes_an_inbox_and_prints_no_id_numbers(tmp_path):
 
 
 def test_ingest_recognises_every_file_and_rejects_exactly_the_planted_rows(small, con):
-    from transforms.ingest import ingest_inbox
+    from transforms.ingest.inbox import ingest_inbox
 
     folder, manifest = small
     ingest_inbox(con, folder)
@@ -291,10 +291,10 @@ def test_the_validation_finds_every_planted_anomaly(tmp_path):
     """End to end on a mid-sized inbox: each planted SPEC §5 code is found; where the plant is its only cause,
     exactly the planted keys (KEYED) or as many as planted (COUNTED)."""
     from expectations.validate import start_run, validate_period
-    from transforms.ingest import ingest_inbox
-    from transforms.ledger import compute_ledger
-    from transforms.policy import apply_policy
-    from transforms.runs import new_run_id
+    from transforms.common.runs import new_run_id
+    from transforms.ingest.inbox import ingest_inbox
+    from transforms.ledger.book import compute_ledger
+    from transforms.ledger.policy import apply_policy
     from warehouse.db import connect
 
     manifest = generate_inbox(tmp_path / "inbox", 400, "2024-11", "2025-02", seed=2)

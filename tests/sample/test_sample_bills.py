@@ -16,7 +16,7 @@ import pytest
 from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
 from expectations.registry import BY_CODE
 from sample import generate_inbox
-from transforms.kinds import match_header
+from transforms.ingest.kinds import match_header
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,9 +58,9 @@ def test_bills_do_not_change_the_other_files(billed, tmp_path):
 
 
 def test_the_check_finds_exactly_the_planted_differences(billed, con):
-    from transforms.ingest import ingest_inbox
-    from transforms.ledger import compute_ledger
-    from transforms.policy import apply_policy
+    from transforms.ingest.inbox import ingest_inbox
+    from transforms.ledger.book import compute_ledger
+    from transforms.ledger.policy import apply_policy
 
     folder, manifest = billed
     ingest_inbox(con, folder)

@@ -23,11 +23,11 @@ CENT, JIAO = Decimal("0.01"), Decimal("0.1")
 def closed(tmp_path_factory) -> tuple[Path, dict, dict]:
     """80 employees, 2025-05..07 (上海, 广州, 北京 start a contribution year in July), closed month by month."""
     from expectations.validate import start_run, validate_period
-    from transforms.actions import update_actions
-    from transforms.ingest import ingest_inbox
-    from transforms.ledger import compute_ledger
-    from transforms.policy import apply_policy
-    from transforms.runs import new_run_id
+    from transforms.actions.cleanup import update_actions
+    from transforms.common.runs import new_run_id
+    from transforms.ingest.inbox import ingest_inbox
+    from transforms.ledger.book import compute_ledger
+    from transforms.ledger.policy import apply_policy
     from warehouse.db import connect
 
     folder = tmp_path_factory.mktemp("sample-v2")
@@ -131,7 +131,7 @@ def _ledger(path: Path, entity: str, employee_id: str, period: str) -> dict[str,
 
 def _shipped(region: str, period: str) -> dict[str, dict]:
     """The shipped policy rows in force for (region, period), read with csv (the figures the hand case uses)."""
-    from transforms.policy import SHIPPED_POLICY
+    from transforms.ledger.policy import SHIPPED_POLICY
 
     with SHIPPED_POLICY.open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["region"] == region and r["effective_from"] <= period

@@ -152,7 +152,7 @@ def test_load_keys_migration_keeps_the_current_rows_of_an_existing_warehouse(war
 
 
 def test_recording_a_loads_keys_twice_changes_nothing(warehouse_path: Path):
-    from transforms.ingest import record_load_keys
+    from transforms.ingest.inbox import record_load_keys
 
     con = connect(warehouse_path)
     try:

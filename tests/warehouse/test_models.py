@@ -145,7 +145,7 @@ def test_the_employee_region_is_one_rule_for_the_ledger_and_the_findings(con):
     """SPEC §4: R is the employee's payroll city for P. Two payroll rows naming different cities (the first
     in the file 长沙, the second 武汉) give one R, the same in the ledger and in quality.employees (which
     once took the first row's city, 长沙, while the ledger took the least name, 武汉)."""
-    from transforms.ledger import compute_ledger
+    from transforms.ledger.book import compute_ledger
 
     _payroll(con, 1, "星城公司", "E1", "长沙", 1, gross="6000")
     _payroll(con, 1, "星城公司", "E1", "武汉", 2, gross="4000")
@@ -160,9 +160,9 @@ def test_the_employee_region_is_one_rule_for_the_ledger_and_the_findings(con):
 # The models of quality/ read outside the checks: the finance reconciliation totals BILL_MISMATCH's comparison,
 # and the declarations read the findings that feed them through one filter.
 QUALITY_READ_ELSEWHERE = {
-    "quality.bill_comparison": {"transforms/sql/reconciliation.sql"},
-    "quality.declared_findings": {"transforms/sql/declaration_enrol.sql", "transforms/sql/declaration_stop.sql",
-                                  "transforms/sql/declaration_arrears.sql", "transforms/declarations.py"},
+    "quality.bill_comparison": {"transforms/ledger/sql/reconciliation.sql"},
+    "quality.declared_findings": {"transforms/outputs/sql/declaration_enrol.sql", "transforms/outputs/sql/declaration_stop.sql",
+                                  "transforms/outputs/sql/declaration_arrears.sql", "transforms/outputs/declarations.py"},
 }
 
 

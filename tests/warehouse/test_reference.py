@@ -133,7 +133,7 @@ def test_province_of_free_text(given, province):
 
 
 def test_cities_table_lists_every_city_with_province_and_code(con):
-    from transforms.policy import apply_policy
+    from transforms.ledger.policy import apply_policy
 
     apply_policy(con)
     rows = {city: (province, adcode) for city, province, adcode in
@@ -155,7 +155,7 @@ def _division_rows() -> list[dict]:
 
 
 def test_ingest_fills_the_cities_table(con, tmp_path):
-    from transforms.ingest import ingest_inbox
+    from transforms.ingest.inbox import ingest_inbox
 
     (tmp_path / "inbox").mkdir()
     ingest_inbox(con, tmp_path / "inbox")
@@ -183,7 +183,7 @@ def test_transfer_limits_are_reference_data_with_their_source(con):
 
 
 def test_a_changed_limits_file_configures_stale_transfer(con, tmp_path):
-    from transforms.policy import apply_policy
+    from transforms.ledger.policy import apply_policy
     from warehouse.errors import InputError
     from warehouse.reference import TRANSFER_LIMITS_CSV, refresh_transfer_limits
 

@@ -1,6 +1,6 @@
 """The shipped policy table as SPEC §3 (v3) requires it: honest marks, full coverage, hukou rows, fixed sums.
 
-These read warehouse/reference/policy.csv and regions.csv as shipped; tests/transforms/test_policy_data.py loads
+These read warehouse/reference/policy.csv and regions.csv as shipped; tests/transforms/ledger/test_policy_data.py loads
 them through the policy loader."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from transforms.policy import SHIPPED_POLICY
+from transforms.ledger.policy import SHIPPED_POLICY
 from warehouse.reference import REGIONS_CSV
 
 # SPEC §3: every provincial capital, the four municipalities, and these cities.

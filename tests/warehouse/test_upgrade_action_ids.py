@@ -23,9 +23,9 @@ OLD_CLOSE = """
 import sys
 from pathlib import Path
 from expectations.validate import start_run, validate_period
-from transforms.actions import dismiss, update_actions
-from transforms.ingest import ingest_inbox
-from transforms.ledger import compute_ledger
+from transforms.actions.cleanup import dismiss, update_actions
+from transforms.ingest.inbox import ingest_inbox
+from transforms.ledger.book import compute_ledger
 from warehouse.db import connect
 from warehouse.policy import apply_policy
 
@@ -55,11 +55,11 @@ def _old_code(target: Path) -> Path:
 @pytest.mark.slow
 def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_path, acceptance_dir):
     from expectations.validate import start_run, validate_period
-    from transforms.actions import update_actions
-    from transforms.ingest import ingest_inbox
-    from transforms.ledger import compute_ledger
-    from transforms.policy import apply_policy
-    from transforms.runs import new_run_id
+    from transforms.actions.cleanup import update_actions
+    from transforms.common.runs import new_run_id
+    from transforms.ingest.inbox import ingest_inbox
+    from transforms.ledger.book import compute_ledger
+    from transforms.ledger.policy import apply_policy
     from warehouse.db import connect
 
     old = _old_code(tmp_path / "old")

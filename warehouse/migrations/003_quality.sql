@@ -35,7 +35,7 @@ CREATE TABLE quality.findings (
     details        JSON
 );
 
--- The official working-day calendar (filled by transforms.workdays from chinese-calendar):
+-- The official working-day calendar (filled by transforms.common.workdays from chinese-calendar):
 -- official = false marks days beyond the years chinese-calendar knows, where only weekends are off.
 CREATE TABLE quality.workdays (
     day        DATE PRIMARY KEY,

@@ -1,4 +1,4 @@
--- A file larger than one ingest chunk commits its rows chunk by chunk (transforms/ingest.py): its load is
+-- A file larger than one ingest chunk commits its rows chunk by chunk (transforms/ingest/inbox.py): its load is
 -- pending from the first chunk until the commit that records it in ingest.loads. Rows of a pending load
 -- never count; a run that dies leaves them pending, and the next ingest deletes them.
 CREATE TABLE ingest.pending_loads (

@@ -2,7 +2,7 @@
 -- query that reads core.*, so every check, the ledger and the exports read the whole staged history to
 -- find the current loads, and a month's close slowed as history grew. The (kind, period, entity) keys a
 -- load holds rows for are now recorded once, in the transaction that commits the load
--- (transforms/sql/load_keys.sql); current_loads groups those few rows. A pending load has no keys yet.
+-- (transforms/ingest/sql/load_keys.sql); current_loads groups those few rows. A pending load has no keys yet.
 CREATE TABLE ingest.load_keys (
     kind    VARCHAR NOT NULL,
     period  VARCHAR NOT NULL,

@@ -1,6 +1,6 @@
 -- Roles from who runs the command (SPEC §8): operating-system user names and what each may see and do.
 -- The first hr_manager is the user who creates (or first upgrades) the warehouse: warehouse.db.connect
--- seeds it when this migration is applied (transforms.roles.seed_first_manager). Changes are audited in
+-- seeds it when this migration is applied (transforms.common.roles.seed_first_manager). Changes are audited in
 -- actions.audit (`shebao roles grant/revoke`).
 CREATE SCHEMA IF NOT EXISTS actions;
 
@@ -13,7 +13,7 @@ CREATE TABLE actions.roles (
 
 -- Action ids across upgrades (issue 18.6). An action keeps the id it got when its problem was first seen:
 -- later runs match found problems to existing actions by (action_type, problem_key)
--- (transforms/sql/actions_keep_ids.sql), so only the stored keys must follow the current key format.
+-- (transforms/actions/sql/actions_keep_ids.sql), so only the stored keys must follow the current key format.
 -- Warehouses built by earlier code (commit 45739ff) keyed MERGE_RECORDS as 'id:<number>' and
 -- 'person:<name>:<birth digits>' (now 'id|<number>', 'person|<name>|<birth digits>'): those keys are
 -- rewritten here, ids untouched. Where a run of newer code already opened the problem again under a second

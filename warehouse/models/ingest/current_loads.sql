@@ -3,7 +3,7 @@
 -- modification time, then its name, then the load order (issue 30.7: a re-export `…202408 (1).csv` written
 -- after its original wins though its name sorts first); a load from before the time was recorded counts at
 -- the time it was loaded. The keys each load holds rows for are recorded once, when the load commits
--- (ingest.load_keys, transforms/sql/load_keys.sql): grouping those few rows, not the staged history, keeps
+-- (ingest.load_keys, transforms/ingest/sql/load_keys.sql): grouping those few rows, not the staged history, keeps
 -- every read of core.* from slowing as history grows. A pending load has no keys yet, so its rows never
 -- count. Bills keep their region in `entity` (ingest/staged_keys.sql).
 CREATE OR REPLACE VIEW ingest.current_loads AS

@@ -2,7 +2,7 @@
 -- insurance_type) levied in R and on the employee's employment type (ref.levied_types), for the ledger
 -- population (ledger.population: f > 0 and a pension policy for R, from the stored ledger.employee_months of
 -- p). The ledger appends the differences to it
--- (transforms/sql/ledger_append.sql).
+-- (transforms/ledger/sql/ledger_append.sql).
 CREATE OR REPLACE MACRO ledger.cells(p) AS TABLE
 WITH
 population AS (

@@ -1,6 +1,6 @@
 -- SPEC §4.1–4.4 for month p: one row per (entity, employee_id) with a current payroll row for p, with its
 -- region R, employment dates, month fraction f and reference wage W (and, from the latest attendance row,
--- the employment type of §3 and the position category of §5). transforms/ledger.py stores it once per
+-- the employment type of §3 and the position category of §5). transforms/ledger/book.py stores it once per
 -- close, with the withholding check (§4.8), as ledger.employee_months; the ledger's cells (ledger.cells)
 -- and the checks read that stored copy, so a close computes it once.
 CREATE OR REPLACE MACRO ledger.months(p) AS TABLE

@@ -4,7 +4,7 @@
 -- (`billed` / `booked` say which sides have rows). "Our employers": entities seen in payroll up to P (both
 -- names staged with SPEC §2's organisation-name normalisation, so they compare as they are). The check
 -- (expectations/checks/bill_mismatch.sql) keeps the rows differing by 1.00 or more; the reconciliation
--- (transforms/reconcile.py) totals them per region.
+-- (transforms/ledger/reconcile.py) totals them per region.
 CREATE OR REPLACE MACRO quality.bill_comparison(p) AS TABLE
 WITH our_entities AS (
     SELECT DISTINCT entity AS employer

@@ -1,6 +1,6 @@
 -- SPEC §7: the findings of validation run `run` that feed the declaration `declaration` (a code's registry row,
 -- quality.checks.declarations: enrol, stop, arrears), without those whose action HR dismissed (an action of
--- the code's type for that entity and employee). The one filter of transforms/sql/declaration_*.sql.
+-- the code's type for that entity and employee). The one filter of transforms/outputs/sql/declaration_*.sql.
 CREATE OR REPLACE MACRO quality.declared_findings(run, declaration) AS TABLE
 WITH findings AS (
     SELECT code, entity, employee_id, id_number, region, details FROM quality.findings WHERE run_id = run

@@ -1,0 +1,99 @@
+"""The table workbook writer, read back the way finance opens it (openpyxl)."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+import polars as pl
+
+from transforms.common import spreadsheet
+from transforms.common.spreadsheet import new_workbook, write_sheet
+
+HEADERS = {"name": "姓名", "base": "缴费基数", "note": "备注"}
+
+
+def _frame(rows: int) -> pl.DataFrame:
+    return pl.DataFrame({
+        "name": [f"员工{i}" if i % 7 else None for i in range(rows)],
+        "base": [Decimal(f"{5000 + i}.25") if i % 5 else None for i in range(rows)],
+        "note": [("=SUM(A1)" if i % 3 == 0 else f"a<b & c {i}") for i in range(rows)],
+    }, schema_overrides={"base": pl.Decimal(18, 2)})
+
+
+def _write(path, frame: pl.DataFrame) -> None:
+    workbook = new_workbook(path)
+    write_sheet(workbook, "明细", frame, HEADERS, money={"base"})
+    workbook.close()
+
+
+def test_rows_written_a_chunk_at_a_time_read_back_in_order(tmp_path, monkeypatch):
+    frame = _frame(23)
+    _write(tmp_path / "whole.xlsx", frame)
+    monkeypatch.setattr(spreadsheet, "CHUNK_ROWS", 5)  # five chunks, the last one short
+    _write(tmp_path / "chunked.xlsx", frame)
+
+    sheet_xml = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(tmp_path / "whole.xlsx") as whole, zipfile.ZipFile(tmp_path / "chunked.xlsx") as chunked:
+        assert whole.read(sheet_xml) == chunked.read(sheet_xml)
+
+    rows = list(openpyxl.load_workbook(tmp_path / "chunked.xlsx").active.iter_rows(values_only=True))
+    assert rows[0] == ("姓名", "缴费基数", "备注")
+    assert len(rows) == 24
+    for i, (name, base, note) in enumerate(rows[1:]):
+        assert name == (f"员工{i}" if i % 7 else None)
+        assert base == (float(f"{5000 + i}.25") if i % 5 else None)
+        assert note == ("'=SUM(A1)" if i % 3 == 0 else f"a<b & c {i}")
+
+
+def test_an_empty_table_has_its_header_only(tmp_path):
+    _write(tmp_path / "empty.xlsx", _frame(0))
+    rows = list(openpyxl.load_workbook(tmp_path / "empty.xlsx").active.iter_rows(values_only=True))
+    assert rows == [("姓名", "缴费基数", "备注")]
+
+
+def test_texts_are_shared_across_sheets_and_read_back_exactly(tmp_path):
+    import datetime
+
+    first = pl.DataFrame({"name": ["  两端空格 ", "长沙", "a\x01b", None], "day": [datetime.date(2024, 3, 1)] * 4})
+    second = pl.DataFrame({"name": ["长沙", "@cmd", "新值", "长沙"], "day": [None, datetime.date(2024, 3, 2)] * 2})
+    path = tmp_path / "shared.xlsx"
+    workbook = new_workbook(path)
+    write_sheet(workbook, "一", first, {"name": "名称", "day": "日期"})
+    write_sheet(workbook, "二", second, {"name": "名称", "day": "日期"})
+    workbook.close()
+
+    book = openpyxl.load_workbook(path)
+    assert list(book["一"].iter_rows(min_row=2, values_only=True)) == [
+        ("  两端空格 ", "2024-03-01"), ("长沙", "2024-03-01"), ("ab", "2024-03-01"), (None, "2024-03-01")]
+    assert list(book["二"].iter_rows(min_row=2, values_only=True)) == [
+        ("长沙", None), ("'@cmd", "2024-03-02"), ("新值", None), ("长沙", "2024-03-02")]
+    with zipfile.ZipFile(path) as archive:
+        strings = archive.read("xl/sharedStrings.xml").decode()
+    assert strings.count("长沙") == 1 and strings.count("2024-03-01") == 1  # each distinct text stored once
+
+
+HOSTILE = ["a\x01b<c>&d", "\x00=HYPERLINK(\"http://x\")", "\x0b@cmd\x1f", "+1\ufffe", "  两端空格 ", "普通\t文本"]
+
+
+def test_a_table_sheet_and_a_form_page_write_the_same_hostile_text_the_same_way(tmp_path):
+    """One rule for every xlsx a close writes: characters XML cannot carry dropped (never written as
+    ``_xHHHH_``), then text that would run as a formula neutralised, the rest read back exactly."""
+    from transforms.common.spreadsheet import FormRow, write_form_pages
+
+    table = tmp_path / "table.xlsx"
+    workbook = new_workbook(table)
+    write_sheet(workbook, "表", pl.DataFrame({"text": HOSTILE}), {"text": "内容"})
+    workbook.close()
+    form = write_form_pages(tmp_path / "form.xlsx", "表单",
+                            [[FormRow("title", "标题"), *(FormRow("field", f"栏{i}", text) for i, text in enumerate(HOSTILE))]],
+                            per_sheet=10)
+
+    in_table = [row[0] for row in openpyxl.load_workbook(table).active.iter_rows(min_row=2, values_only=True)]
+    in_form = [row[1] for row in openpyxl.load_workbook(form).active.iter_rows(min_row=2, values_only=True)]
+    expected = ["ab<c>&d", "'=HYPERLINK(\"http://x\")", "'@cmd", "'+1", "  两端空格 ", "普通\t文本"]
+    assert in_table == expected and in_form == expected
+    for path in (table, form):
+        with zipfile.ZipFile(path) as archive:
+            assert "_x00" not in "".join(archive.read(n).decode() for n in archive.namelist())

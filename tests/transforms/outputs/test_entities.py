@@ -1,0 +1,90 @@
+"""Per-entity outputs: every entity its own files, the same files from run to run (issue 18.5, 18.8)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from transforms.outputs.entities import entity_stems, file_stem, write_entity_outputs
+
+CLASHING = ["Acme Co.", "Acme Co", "华南 科技", "华南_科技", "华南:科技", "华南/科技"]
+FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dX](?![0-9])")
+
+
+def _ledger(entity: str, employee_id: str) -> pl.DataFrame:
+    money = pl.Decimal(14, 2)
+    return pl.DataFrame({
+        "period": ["2024-03"], "entity": [entity], "employee_id": [employee_id], "name": ["王芳"],
+        "id_number": ["430102********1234"], "region": ["长沙"], "insurance_type": ["pension"],
+        "base": pl.Series([Decimal("8000.00")], dtype=money), "month_fraction": [Decimal("1")],
+        "employer_rate": [Decimal("0.16")], "employee_rate": [Decimal("0.08")],
+        "employer_amount": pl.Series([Decimal("1280.00")], dtype=money),
+        "employee_amount": pl.Series([Decimal("640.00")], dtype=money),
+        "total_amount": pl.Series([Decimal("1920.00")], dtype=money),
+        "gross_pay": pl.Series([Decimal("8000.00")], dtype=money),
+        "si_withheld": pl.Series([Decimal("640.00")], dtype=money),
+        "policy_verified": ["secondary"],
+    })
+
+
+@pytest.fixture()
+def no_actions(con) -> pl.DataFrame:
+    from transforms.actions.cleanup import list_actions
+    from transforms.actions.workbook import readable_actions
+
+    return readable_actions(con, list_actions(con), False)  # the real (empty) action list of a new warehouse
+
+
+def test_entities_whose_names_clean_alike_get_their_own_files(tmp_path, no_actions):
+    stems = entity_stems(CLASHING)
+    assert len(set(stems.values())) == len(CLASHING), stems
+    for number, entity in enumerate(CLASHING):
+        write_entity_outputs(entity, _ledger(entity, f"E{number}"), no_actions, tmp_path, stems[entity])
+    for number, entity in enumerate(CLASHING):
+        frame = pl.read_parquet(tmp_path / f"{stems[entity]}.parquet")
+        assert frame["工号"].to_list() == [f"E{number}"], (entity, stems[entity])  # finance reads Chinese headers
+
+
+def test_the_same_entity_always_gets_the_same_stem():
+    alone = entity_stems(["Acme Co."])["Acme Co."]
+    assert entity_stems(CLASHING)["Acme Co."] == alone == file_stem("Acme Co.")
+    assert entity_stems(list(reversed(CLASHING))) == entity_stems(CLASHING)
+    assert file_stem("星城智造(长沙)有限公司") == "星城智造(长沙)有限公司"  # a clean name is kept as it is
+
+
+@pytest.mark.parametrize("entity", ["星城智造" * 200, "a" * 300, "有限公司 430102199001011234 " * 20])
+def test_long_names_give_bounded_file_names(tmp_path, entity, no_actions):
+    stem = file_stem(entity)
+    assert len(stem.encode("utf-8")) <= 100
+    result = write_entity_outputs(entity, _ledger(entity, "E1"), no_actions, tmp_path)
+    assert all((tmp_path / name).exists() for name in result["files"])
+    assert file_stem(entity) == stem
+
+
+def test_an_id_in_the_name_never_reaches_the_file_name():
+    for entity in ("430102199001011234", "有限公司430102 1990 0101 1234", "有限公司４３０１０２１９９００１０１１２３４"):
+        stem = file_stem(entity)
+        assert not FULL_ID.search(stem) and "1990" not in stem.replace(" ", ""), stem
+    # two names differing only inside the masked digits still get two files
+    pair = ["公司430102199001011234", "公司430102199102021234"]
+    assert len(set(entity_stems(pair).values())) == 2
+
+
+def test_the_close_splits_the_finance_detail_it_exported(acceptance_closed):
+    """The close hands its masked finance 缴费明细 to the per-entity split instead of querying it again: the
+    slices must be those the split makes on its own (the default role's masked view)."""
+    from transforms.outputs.entities import entity_slices
+    from transforms.outputs.export import detail_table, export_tables
+    from warehouse.db import opened
+
+    with opened(acceptance_closed) as con:
+        queried = entity_slices(con, "2024-03")
+        shared = entity_slices(con, "2024-03", detail_table(export_tables(con, "2024-03", role="finance")))
+    assert [entity for entity, _, _ in shared] == [entity for entity, _, _ in queried]
+    assert sum(ledger.height for _, ledger, _ in shared) > 0
+    for (_, ledger, actions), (_, ledger_queried, actions_queried) in zip(shared, queried, strict=True):
+        assert ledger.equals(ledger_queried)
+        assert actions.equals(actions_queried)

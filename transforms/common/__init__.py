@@ -1,0 +1,1 @@
+"""Parts every stage uses: labels, periods, masking, roles, runs, the xlsx writer, templates."""

@@ -1,0 +1,517 @@
+"""Ingest an inbox: every file recognised by its header, landed raw, staged typed or rejected.
+
+For every load, rows read = rows staged + rows rejected + rows not data (a CHECK in the table holds us to it). All
+writes of one file happen in one transaction, so a failure leaves nothing half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.common.faults import checkpoint
+from transforms.ingest import kinds as k
+from transforms.ingest.contracts import CONTRACT_VIOLATION, contract_failures
+from transforms.ingest.normalise import NOT_DATA
+from transforms.ingest.readers import MAX_HEADER_SEARCH, FileContent, UnreadableFile, max_cells, read_extract
+from transforms.ingest.staging import (
+    DUPLICATE,
+    RAW,
+    REASON,
+    REASON_CODE,
+    ROW_NUMBER,
+    SHEET,
+    ProfileMismatch,
+    body_height,
+    copied_rows,
+    daily_to_monthly,
+    data_rows,
+    find_header,
+    mark_duplicates,
+    stage_rows,
+)
+from warehouse.db import scalar, transaction
+from warehouse.errors import InputError, storage_error
+from warehouse.reference import refresh_cities, refresh_regions, region_lookup
+from warehouse.sql import sql_text
+
+Progress = Callable[[int, int, dict], None]
+# Rows staged and written at a time: memory stays flat however large a file is. Staging a chunk costs
+# about 2.5 KB a row at its peak (an 11-column insurance row), so 100,000 rows is about 250 MB; 200,000
+# put the first month of a 200,000-employee backfill 250 MB higher for no measurable speed.
+CHUNK_ROWS = 100_000
+CHUNK_ROWS_ENV = "SHEBAO_INGEST_CHUNK_ROWS"  # a smaller chunk trades speed for memory
+
+
+def chunk_rows() -> int:
+    text = os.environ.get(CHUNK_ROWS_ENV)
+    if not text:
+        return CHUNK_ROWS
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError(f"{CHUNK_ROWS_ENV} is {text!r}; set it to a whole number of rows, 1 or more.")
+    return int(text)
+
+
+FOLLOW_LINKS_ENV = "SHEBAO_INBOX_FOLLOW_LINKS"  # 1: read links that point outside the inbox too
+
+
+def follow_outside_links() -> bool:
+    text = (os.environ.get(FOLLOW_LINKS_ENV) or "0").strip().lower()
+    if text not in ("0", "1", "true", "false", "yes", "no"):
+        raise InputError(f"{FOLLOW_LINKS_ENV} is {text!r}; set it to 1 to read links pointing outside the inbox, else 0.")
+    return text in ("1", "true", "yes")
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """The extract files of ``inbox`` and its subfolders (entries it will not read: ``inbox_entries``)."""
+    return inbox_entries(inbox)[0]
+
+
+def inbox_entries(inbox: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(files to read, [(entry, why it is not read)]) of the inbox and its subfolders (SPEC §2: a team files
+    extracts in month / entity / region folders), each in name order. Not read: pipes and devices (reading a
+    pipe would block the run), hidden files and folders, Excel's ``~$`` lock files, broken links, links to
+    files outside the inbox (someone else's folder) unless ``SHEBAO_INBOX_FOLLOW_LINKS`` allows, links to
+    folders, and the import profile (``shebao-import.toml``) at the inbox's root."""
+    if not inbox.exists():
+        raise InputError(f"The inbox {inbox} does not exist; pass --inbox with the folder of extract files.")
+    if not inbox.is_dir():
+        raise InputError(f"The inbox {inbox} is a file, not a folder; pass --inbox with the folder of extract files.")
+    from transforms.ingest.context import PROFILE_FILE
+
+    outside_ok, home = follow_outside_links(), inbox.resolve()
+    files: list[Path] = []
+    refused: list[tuple[Path, str]] = []
+    pending = [inbox]
+    while pending:
+        folder = pending.pop()
+        for entry in sorted(folder.iterdir()):
+            reason = None
+            if folder == inbox and entry.name == PROFILE_FILE and entry.is_file():
+                continue  # the inbox's import profile (导入方案), read by ingest_inbox
+            if entry.name.startswith("~$"):
+                reason = "an Excel lock file (the workbook is open somewhere), not an extract"
+            elif entry.name.startswith("."):
+                reason = "a hidden file, not an extract; rename it without the leading dot to load it"
+            elif entry.is_symlink() and not entry.exists():
+                reason = "a link to nothing; link to the extract file or copy it into the inbox"
+            elif entry.is_symlink() and entry.is_dir():
+                reason = "a link to a folder, not followed; copy the folder into the inbox"
+            elif entry.is_symlink() and not outside_ok and not entry.resolve().is_relative_to(home):
+                reason = (f"a link to a file outside the inbox, not followed; copy the file into the inbox "
+                          f"(or set {FOLLOW_LINKS_ENV}=1)")
+            elif entry.is_dir():
+                pending.append(entry)
+                continue
+            elif not entry.is_file():
+                reason = "not a regular file (a pipe, socket or device); put the extract file itself in the inbox"
+            if reason is None:
+                files.append(entry)
+            else:
+                refused.append((entry, reason))
+    files.sort(key=lambda path: path.relative_to(inbox).as_posix())
+    refused.sort(key=lambda item: item[0].relative_to(inbox).as_posix())
+    return files, refused
+
+
+def source_name(inbox: Path, path: Path) -> str:
+    """A file's name as recorded (``ingest.loads.source_file``): its path below the inbox, with ``/``."""
+    try:
+        return path.relative_to(inbox).as_posix()
+    except ValueError:
+        return path.name
+
+
+def file_modified(path: Path) -> datetime | None:
+    """The file's own modification time (local time, like ``loaded_at``): what orders corrections."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime)
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+@dataclass(frozen=True)
+class HandedBack:
+    """A file HR hand back through the inbox that is no extract (the filled action workbook, SPEC §6): recognised
+    by its sheets and loaded by the stage that owns it. Ingest names none: the flow passes them in, so that
+    ingest, below the actions stage, never imports it."""
+    recognises: Callable[[FileContent], bool]
+    load: Callable[[duckdb.DuckDBPyConnection, Path, str, FileContent, str | None, str], dict]
+
+
+def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None = None,
+                 progress: Progress | None = None, profiles_file: Path | None = None,
+                 returned: Sequence[HandedBack] = ()) -> list[dict]:
+    """Load every new file of ``inbox`` (and its subfolders); return one summary per load (no personal data).
+    Entries that are not read are recorded too, as ``unrecognized`` with the reason, once.
+
+    Each load records its file's own modification time: of two files holding the same key, the later file
+    (then the later name) is current (SPEC §2 corrections; ``ingest.current_loads``), so a re-export
+    (``…202408 (1).csv``) written after its original wins whatever the names and load order (issue 30.7)."""
+    from transforms.ingest.context import profiles_for_inbox
+
+    inbox = Path(inbox)
+    files, refused = inbox_entries(inbox)
+    profiles = profiles_for_inbox(inbox, profiles_file)
+    chunk_rows()  # a bad setting is a sentence before any file, not halfway through the inbox
+    max_cells()
+    discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
+    if scalar(con, "SELECT count(*) FROM ref.regions") == 0:
+        refresh_regions(con)
+    if scalar(con, "SELECT count(*) FROM ref.cities") == 0:
+        refresh_cities(con)
+    lookup = region_lookup(con)
+    summaries: list[dict] = []
+    entries: list[tuple[Path, str | None]] = [(path, None) for path in files]
+    entries.extend(refused)
+    entries.sort(key=lambda item: source_name(inbox, item[0]))
+    for index, (path, reason) in enumerate(entries, start=1):
+        source = source_name(inbox, path)
+        if reason is None:
+            results = ingest_file(con, path, run_id=run_id, lookup=lookup, source=source, profiles=profiles,
+                                  returned=returned)
+        else:
+            results = [_refuse_entry(con, source, reason, run_id)]
+        checkpoint("ingest.after_file")
+        summaries.extend(results)
+        if progress:
+            progress(index, len(entries), {"file": source, "loads": results})
+    return summaries
+
+
+def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
+    """An inbox entry that is not read: recorded once (its content is never read, so no checksum)."""
+    if scalar(con, "SELECT count(*) FROM ingest.loads WHERE source_file = ? AND sha256 = '' AND status = 'unrecognized'"
+                   " AND message = ?", [source, reason]):
+        return {"source_file": source, "status": "already_loaded"}
+    return _record(con, source, "", None, "unrecognized", run_id, message=reason)
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | None = None,
+                lookup: dict[str, str] | None = None, source: str | None = None,
+                profiles: list | None = None, returned: Sequence[HandedBack] = ()) -> list[dict]:
+    """Load one file. ``source``: its name as recorded, its path below the inbox (the folders in it give
+    context, SPEC §2 v3); ``profiles``: the import profiles (``transforms.ingest.context.Profile``) in force;
+    ``returned``: the files HR hand back that a later stage loads (``HandedBack``)."""
+    from transforms.ingest.context import profile_for
+
+    lookup = lookup if lookup is not None else region_lookup(con)
+    source = source or path.name
+    profile = profile_for(source, profiles or [])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
+    sha = hashlib.sha256(data).hexdigest()
+    # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
+    # One query for both questions (this file settled before; these bytes loaded under another name): each
+    # statement costs a file some milliseconds, whatever its size.
+    settled, earlier = con.execute(  # type: ignore[misc]  # an aggregate without GROUP BY: always one row
+        "SELECT count(*) FILTER (WHERE source_file = $source AND status IN ('loaded', 'skipped_duplicate',"
+        " 'unrecognized')), arg_min(source_file, load_id) FILTER (WHERE status = 'loaded')"
+        " FROM ingest.loads WHERE sha256 = $sha", {"source": source, "sha": sha}).fetchone()
+    if settled:
+        return [{"source_file": source, "status": "already_loaded"}]
+    if earlier is not None:
+        return [_record(con, source, sha, None, "skipped_duplicate", run_id,
+                        message=f"same content as {earlier}, already loaded")]
+    if not data or data.isspace():
+        return [_record(con, source, sha, None, "unrecognized", run_id, message="the file is empty")]
+    try:
+        content = read_extract(path, data)
+    except UnreadableFile as exc:
+        return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
+    actions: list[dict] = []
+    for handed_back in returned:
+        if handed_back.recognises(content):  # a file HR hand back (the action workbook, SPEC §6 round trip)
+            actions = [handed_back.load(con, path, sha, content, run_id, source)]
+            # a sheet of another kind inside it (an extra payroll pasted in) is loaded and counted too (issue 30.6)
+            content = FileContent(content.encoding, [sheet for sheet in content.sheets if not handed_back.recognises(
+                FileContent(content.encoding, [sheet]))])
+            if not any(sheet.grid.height for sheet in content.sheets):
+                return actions
+            break
+    try:
+        groups, unrecognised_sheets = _group_sheets(content, source, lookup, profile)
+    except ProfileMismatch as exc:
+        return actions + [_record(con, source, sha, None, "failed", run_id, encoding=content.encoding, message=str(exc))]
+    encoding = content.encoding
+    if not groups:
+        if actions:  # the action sheets were the workbook; other sheets without a header are notes
+            return actions
+        from transforms.ingest.profile_suggest import closest_kind
+
+        message = ("no header row naming the columns of a payroll, attendance, insurance, transfers or bill extract "
+                   f"was found in the first {MAX_HEADER_SEARCH} rows")
+        hint = closest_kind(content)
+        if hint:
+            message += f"; {hint}"
+        return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
+    note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
+    del data, content  # the sheets hold what is needed; the file's bytes are not
+    large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
+    context = LoadContext(source=source, sha=sha, lookup=lookup, run_id=run_id, encoding=encoding, note=note,
+                          commit_chunks=large, modified=file_modified(path))
+    try:
+        if not context.commit_chunks:  # one transaction for the whole file
+            with transaction(con):
+                loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
+                checkpoint("ingest.before_commit")
+                return actions + [_insert_load(con, load) for load in loads]
+        # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); its loads
+        # stay pending, their rows invisible, until the file's loads rows are committed, together, last.
+        loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
+        checkpoint("ingest.before_commit")
+        with transaction(con):
+            return actions + [_insert_load(con, load) for load in loads]
+    except duckdb.Error as exc:
+        reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
+        disk = storage_error(exc)
+        if disk is None:
+            discard_unfinished_loads(con)
+            return [_record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)]
+        # A full or read-only disk: the files after this one would fail too, and a close on part of the inbox
+        # would find false problems. Stop in one sentence; this file is retried by the next run.
+        try:
+            discard_unfinished_loads(con)
+            _record(con, source, sha, None, "failed", run_id, encoding=encoding, message=reason)
+        except duckdb.Error:
+            pass  # nothing could be written; no record is needed for the next run to load the file
+        raise disk from None
+
+
+LOAD_KEYS_SQL = Path(__file__).with_name("sql") / "load_keys.sql"
+
+# Every table a load writes rows to, keyed by load_id.
+LOAD_TABLES = ("raw.rows", "ingest.rejects", *(f"staging.{name}" for name in k.KINDS))
+
+
+def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
+    """Delete the rows of pending loads: chunks of a large file whose run failed or was killed before the
+    file's last commit. They never counted (``ingest.current_loads`` leaves pending loads out)."""
+    if not scalar(con, "SELECT count(*) FROM ingest.pending_loads"):
+        return
+    with transaction(con):
+        for table in LOAD_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE load_id IN (SELECT load_id FROM ingest.pending_loads)")
+        con.execute("DELETE FROM ingest.pending_loads")
+
+
+def _group_sheets(content: FileContent, source: str = "", lookup: dict[str, str] | None = None,
+                  profile=None) -> tuple[dict[str, list], list[str]]:
+    """Per kind, the sheets whose header identifies it, each header completed with what the file lacks
+    (SPEC §2 v3 context: the profile's constants, title rows, the file name, the folders); and the names of
+    sheets with no header."""
+    from transforms.ingest.context import column_context, gather, where_from
+
+    groups: dict[str, list] = {}
+    unrecognised: list[str] = []
+    for sheet in content.sheets:
+        header = find_header(sheet.grid, profile)
+        if header is None:
+            if sheet.grid.height and sheet.name is not None:
+                unrecognised.append(sheet.name)
+            continue
+        kind = header.kind
+        given = {column: (value, "profile") for column, value in (profile.constants if profile else {}).items()
+                 if any(c.name == column for c in kind.columns)}
+        context = column_context(kind.name, gather(source, header.titles, lookup or {}))
+        header.constants = {column: found for column, found in (context | given).items()
+                            if column not in header.positions and column not in header.sums}
+        filled = set(header.positions) | set(header.sums) | set(header.constants)
+        derived = {"employee_id"} if "id_number" in filled else set()
+        if header.day_column is not None:  # daily attendance: the month from its days; no hire dates needed
+            derived |= {"period"} | k.DAILY_OPTIONAL
+        header.absent = {c.name: where_from(kind.name, c.name) for c in kind.required
+                         if c.name not in filled | derived and c.default is None}
+        groups.setdefault(kind.name, []).append((sheet, header))
+    return groups, unrecognised
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What every kind's load of one file shares, settled once per file before its rows are staged."""
+
+    source: str  # the file's name in the inbox
+    sha: str  # sha256 of its bytes
+    lookup: dict[str, str]  # region names to codes (``warehouse.reference.region_lookup``)
+    run_id: str | None
+    encoding: str | None  # a text file's encoding as detected; None for a workbook
+    note: str | None  # sheets without a recognised header, kept on each load's row
+    commit_chunks: bool  # a large file: each chunk in its own transaction, the loads stay pending until last
+    modified: datetime | None = None  # the file's own modification time: orders corrections (issue 30.7)
+
+
+def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
+    """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), each chunk in
+    its own transaction when ``context.commit_chunks``; returns the load's row, for the caller to insert last."""
+    kind = k.KINDS[kind_name]
+    load_id = None
+    size = chunk_rows()
+    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
+    # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
+    copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
+    counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
+    offset = 0
+    for sheet, header in sheets:
+        labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
+        # a daily export is one chunk: a person's days are counted together into their month
+        daily = header.day_column is not None
+        step = max(body_height(sheet.grid, header), 1) if daily else size
+        for start in range(0, body_height(sheet.grid, header), step):
+            rows = data_rows(sheet.grid, header, sheet.name, start, step)
+            if not rows.height:  # blank rows only
+                continue
+            rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
+            offset += rows.height
+            if daily:
+                rows = daily_to_monthly(rows, header)
+            chunk = stage_rows(rows, k.daily(kind) if daily else kind, labels, header.width, context.lookup,
+                               header.absent)
+            chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
+            with transaction(con) if context.commit_chunks else nullcontext():
+                # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
+                # that changed data, and a load id must never come round again after a crash
+                if load_id is None:
+                    load_id = _next_load_id(con)
+                    if context.commit_chunks:
+                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
+                                    [load_id, context.source, datetime.now()])
+                staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
+            counts["read"] += chunk.height
+            counts["staged"] += staged
+            counts["rejected"] += rejected
+            counts["not_data"] += skipped
+    sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
+    lacking = {column: where for _, header in sheets for column, where in header.absent.items()}
+    message = "; ".join(filter(None, [context.note, lacking_sentence(kind, lacking)])) or None
+    return {"load_id": load_id, "source_file": context.source, "sha256": context.sha, "kind": kind_name,
+            "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
+            "rows_not_data": counts["not_data"], "file_modified": context.modified, "run_id": context.run_id,
+            "encoding": context.encoding, "sheets": sheet_names, "message": message}
+
+
+def lacking_sentence(kind: k.Kind, lacking: dict[str, str]) -> str | None:
+    """The columns a file lacks that no context gave (its rows are MISSING_FIELD), and where each could come
+    from, in words HR reads: ``缺少列：工资月份（可在…中给出）``."""
+    if not lacking:
+        return None
+    names = {c.name: c.aliases[0] for c in kind.columns}
+    return "缺少列：" + "；".join(f"{names.get(c, c)}（可在{where}中给出）" for c, where in lacking.items())
+
+
+def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Record the keys ``load_id`` holds rows for (``transforms/ingest/sql/load_keys.sql``), in the caller's
+    transaction: ``ingest.current_loads`` counts a load from then on."""
+    # As a literal, not a parameter: the macro's ``l IS NULL OR load_id = l`` then folds to ``load_id = <id>``,
+    # which DuckDB prunes row groups by, instead of scanning every staging table for each load.
+    con.execute(sql_text(LOAD_KEYS_SQL).replace("$load_id", str(int(load_id))))
+
+
+def _next_load_id(con) -> int:
+    return scalar(con, "SELECT nextval('ingest.load_id_seq')")
+
+
+def _insert_load(con, load: dict) -> dict:
+    """The load's row in ``ingest.loads`` (inside the transaction that commits it): from here on its rows
+    count. Returns the load's summary."""
+    load = load | {"load_id": load["load_id"] or _next_load_id(con)}  # a kind with no rows drew none yet
+    con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
+    con.execute(
+        "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
+        " rows_not_data, file_modified, loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file,"
+        " $sha256, $kind, 'loaded', $rows_read, $rows_staged, $rows_rejected, $rows_not_data, $file_modified,"
+        " $loaded_at, $run_id, $encoding, $sheets, $message)",
+        load | {"loaded_at": datetime.now()},
+    )
+    record_load_keys(con, load["load_id"])
+    return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected",
+                                       "rows_not_data", "message")} | {"status": "loaded"}
+
+
+def _hold_to_contract(kind_name: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows the normaliser passed but the pandera contract refuses are rejected, never staged or lost."""
+    staged_index = rows.with_row_index("__i").filter(pl.col(REASON_CODE).is_null())
+    broken = contract_failures(kind_name, staged_index)
+    if not broken.len():
+        return rows
+    bad_rows = staged_index[broken]["__i"].implode()
+    return rows.with_row_index("__i").with_columns(
+        pl.when(pl.col("__i").is_in(bad_rows)).then(pl.lit(CONTRACT_VIOLATION))
+        .otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
+        pl.when(pl.col("__i").is_in(bad_rows))
+        .then(pl.lit("the row broke the staging contract after normalisation; report it to the data team"))
+        .otherwise(pl.col(REASON)).alias(REASON),
+    ).drop("__i")
+
+
+# The staging tables' columns, looked up once per connection rather than once per chunk: the catalog does
+# not change while an inbox is ingested (migrations run when a connection opens).
+_COLUMNS: dict = {"con": None, "columns": {}}
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    if _COLUMNS["con"] is not con:
+        _COLUMNS.update(con=con, columns={})
+    key = (schema, table)
+    if key not in _COLUMNS["columns"]:
+        _COLUMNS["columns"][key] = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database()"
+            " AND table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
+    return _COLUMNS["columns"][key]
+
+
+def _write_rows(con, load_id: int, source: str, kind: str, rows: pl.DataFrame) -> tuple[int, int, int]:
+    """Raw rows, rejects (NOT_DATA rows among them, SPEC §7) and staged rows of one chunk; returns
+    (staged, rejected, not data)."""
+    staged = rows.filter(pl.col(REASON_CODE).is_null())
+    rejected = rows.filter(pl.col(REASON_CODE).is_not_null())
+    skipped = int((rejected.get_column(REASON_CODE) == NOT_DATA).sum()) if rejected.height else 0
+    con.register("v_raw", _arrow(rows.select(SHEET, ROW_NUMBER, RAW)))
+    con.execute("INSERT INTO raw.rows SELECT ?, ?, sheet, row_number, raw FROM v_raw", [load_id, kind])
+    con.unregister("v_raw")
+    if rejected.height:
+        con.register("v_rejects", _arrow(rejected.select(SHEET, ROW_NUMBER, REASON_CODE, REASON, RAW)))
+        con.execute(
+            "INSERT INTO ingest.rejects SELECT ?, ?, ?, row_number, sheet, reason_code, reason, CAST(raw AS JSON)"
+            " FROM v_rejects",
+            [load_id, source, kind],
+        )
+        con.unregister("v_rejects")
+    targets = _table_columns(con, "staging", kind)
+    select = []
+    for column, data_type in targets:
+        if column == "load_id":
+            select.append(f"CAST(? AS {data_type}) AS load_id")
+        elif column in staged.columns:
+            select.append(f'CAST("{column}" AS {data_type}) AS "{column}"')
+    con.register("v_staged", _arrow(staged.select([c for c, _ in targets if c in staged.columns])))
+    con.execute(f"INSERT INTO staging.{kind} BY NAME SELECT {', '.join(select)} FROM v_staged", [load_id])
+    con.unregister("v_staged")
+    return staged.height, rejected.height - skipped, skipped
+
+
+def _arrow(frame: pl.DataFrame):
+    # Plain Arrow strings: DuckDB scans them about twice as fast as polars' string views.
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+def _record(con, source, sha, kind, status, run_id, *, encoding=None, message=None) -> dict:
+    """A load with no rows: unrecognized, failed or skipped files are accounted for too."""
+    with transaction(con):
+        load_id = _next_load_id(con)
+        con.execute(
+            "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, loaded_at, run_id, encoding, message)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load_id, source, sha, kind, status, datetime.now(), run_id, encoding, message],
+        )
+    return {"load_id": load_id, "source_file": source, "kind": kind, "status": status, "rows_read": 0,
+            "rows_staged": 0, "rows_rejected": 0, "rows_not_data": 0, "message": message}

@@ -1,0 +1,121 @@
+"""Per-entity outputs of the close: each entity's ledger (xlsx with its own 合计, Parquet, totals) and its
+HR action list.
+
+The close reads the period's ledger rows and the action list once (ids masked), splits them by entity and
+hands each slice to a task; the functions here see only their slice and write files only, so they run
+the same on a thread or on a Dask worker and the warehouse keeps one writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.actions.cleanup import list_actions
+from transforms.actions.workbook import readable_actions, write_action_rows
+from transforms.common.privacy import redact, redact_frame
+from transforms.outputs.export import SHEETS, ledger_rows, ledger_totals, readable, write_workbook
+
+CENT = Decimal("0.01")
+
+
+def entity_slices(con: duckdb.DuckDBPyConnection, period: str,
+                  ledger: pl.DataFrame | None = None) -> list[tuple[str, pl.DataFrame, pl.DataFrame]]:
+    """``(entity, ledger rows, actions)`` per entity in the period's ledger or action list, entity order.
+
+    Ids are masked (the default role's view); actions are the whole list (every status), as HR keeps it.
+    ``ledger``: the period's masked 缴费明细 when the caller has it already (the close's finance export), so
+    it is not queried twice.
+    """
+    if ledger is None:
+        ledger = redact_frame(ledger_rows(con, period, full_ids=False))
+    actions = readable_actions(con, list_actions(con), full_ids=False)  # the default role's view: text redacted too
+    entities = sorted(set(ledger["entity"].drop_nulls()) | set(actions["entity"].drop_nulls()))
+    ledger_parts = _parts_by_entity(ledger)
+    action_parts = _parts_by_entity(actions)
+    return [(entity, ledger_parts.get(entity, ledger.clear()), action_parts.get(entity, actions.clear()))
+            for entity in entities]
+
+
+def _parts_by_entity(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each entity's rows, in the frame's order. The ledger comes sorted by entity: its parts are then slices
+    that share the frame's memory instead of a second copy of a million rows."""
+    entity = frame.get_column("entity")
+    if entity.null_count() == 0 and entity.is_sorted():
+        runs = frame.select(pl.col("entity").rle()).unnest("entity")
+        starts = runs["len"].cum_sum() - runs["len"]
+        return {value: frame.slice(start, length)
+                for value, start, length in zip(runs["value"], starts, runs["len"], strict=True)}
+    return {key: part for (key,), part in frame.partition_by("entity", as_dict=True, maintain_order=True).items()}
+
+
+STEM_BYTES = 80   # of the readable part; with the suffix and "_actions.xlsx" far below any system's 255
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+')
+_SUFFIXED = re.compile(r"_[0-9a-f]{8}$")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def file_stem(entity: str) -> str:
+    """The entity's name as a file name on any system, from the name alone (the same entity always gets the
+    same files): a name that is already a safe file name of at most :data:`STEM_BYTES` bytes is kept; any
+    other gets its cleaned, shortened text plus ``_`` and 8 hex digits of the name, so names that clean
+    alike (``Acme Co.``/``Acme Co``) stay apart. An ID number in the name is masked first, and the digest
+    is then of the masked name (a digest of the full ID could be searched for)."""
+    shown = redact(entity)
+    cleaned = _UNSAFE.sub("_", shown).strip("._ ") or "entity"
+    if cleaned == entity and len(cleaned.encode("utf-8")) <= STEM_BYTES and not _SUFFIXED.search(cleaned):
+        return cleaned
+    short = cleaned.encode("utf-8")[:STEM_BYTES].decode("utf-8", errors="ignore").rstrip("._ ")
+    return f"{short}_{_digest(shown)}"
+
+
+def entity_stems(entities) -> dict[str, str]:
+    """:func:`file_stem` of each entity; the rare names still alike after that (two that differ only inside
+    a masked ID number) get ``-2``, ``-3``… in name order, so no entity's file overwrites another's."""
+    stems: dict[str, str] = {}
+    taken: dict[str, int] = {}
+    for entity in sorted(set(entities)):
+        stem = file_stem(entity)
+        taken[stem] = taken.get(stem, 0) + 1
+        stems[entity] = stem if taken[stem] == 1 else f"{stem}-{taken[stem]}"
+    return stems
+
+
+def _money(value) -> str:
+    return str(Decimal(value or 0).quantize(CENT))
+
+
+def write_entity_outputs(entity: str, ledger: pl.DataFrame, actions: pl.DataFrame, folder: Path,
+                         stem: str | None = None) -> dict:
+    """``<folder>/<stem>.xlsx`` (its 缴费明细 and its own 合计), ``<stem>.parquet`` (its 缴费明细) and
+    ``<stem>_actions.xlsx`` (its action list), the stem from :func:`entity_stems` (default
+    :func:`file_stem`); returns its totals (money as exact text), by region × insurance type too, and its
+    action counts. The entity name returned is redacted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = stem or file_stem(entity)
+    detail, totals = (s for s in SHEETS if s.key in ("detail", "totals"))
+    readable(ledger, detail).write_parquet(folder / f"{stem}.parquet")
+    write_workbook(folder / f"{stem}.xlsx", [(detail, ledger), (totals, ledger_totals(ledger))])
+    write_action_rows(actions, folder / f"{stem}_actions.xlsx", full_ids=False)
+    cells = (ledger.group_by("region", "insurance_type")
+             .agg(pl.len().alias("rows"), pl.col("employer_amount").sum(), pl.col("employee_amount").sum())
+             .sort("region", "insurance_type"))
+    employer, employee = ledger["employer_amount"].sum(), ledger["employee_amount"].sum()
+    return {
+        "entity": redact(entity), "rows": ledger.height, "people": ledger["employee_id"].n_unique(),
+        "employer": _money(employer), "employee": _money(employee),
+        "total": _money(Decimal(employer or 0) + Decimal(employee or 0)),
+        "cells": [{"region": redact(c["region"]), "insurance_type": c["insurance_type"], "rows": c["rows"],
+                   "employer": _money(c["employer_amount"]), "employee": _money(c["employee_amount"])}
+                  for c in cells.iter_rows(named=True)],
+        "open_actions": actions.filter(pl.col("status") == "open").height,
+        "files": [f"{stem}.xlsx", f"{stem}.parquet", f"{stem}_actions.xlsx"],
+    }

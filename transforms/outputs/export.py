@@ -1,0 +1,378 @@
+"""The ledger for finance (SPEC §7): what finance books, as xlsx (one sheet each), csv and parquet (one
+file each).
+
+- 缴费明细: the net ledger of P per employee and insurance type, with the payroll's gross_pay and si_withheld;
+- 本期调整: every adjustment row of P (run, time, the change, and the cell's total before and after it);
+- 调整汇总: the adjustments by run, entity and type: how many people and how much moved;
+- 合计: by entity × region × type, and a grand total;
+- 未入账人员: people paid in P (payroll rows, staged or rejected at ingest) with no ledger row for P, and why;
+- 账单核对: the agency's bill against the ledger per region, when ``transforms.ledger.reconcile`` is there.
+
+Frames keep the warehouse's column names and codes; writing labels them (Chinese headers and values) in
+every format. Parquet keeps the types (money DECIMAL, rates DECIMAL); xlsx shows money as ``0.00`` and
+rates as ``0.00%`` numbers; csv shows rates as ``16.00%`` text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.common import glossary
+from transforms.common.privacy import mask_id_sql, redact_frame, redact_series
+from transforms.common.roles import get_role
+from transforms.common.spreadsheet import neutralise_frame, new_workbook, write_sheet
+from transforms.ingest.kinds import KINDS
+from transforms.ingest.normalise import parse_amount, parse_month
+from warehouse.db import scalar
+from warehouse.errors import ShebaoError
+from warehouse.sql import sql_text
+
+FORMATS = ("parquet", "xlsx", "csv")
+SQL = Path(__file__).with_name("sql")
+TYPE_NAMES = glossary.INSURANCE  # the one glossary (transforms/common/glossary.py)
+CENT = Decimal("0.01")
+
+ROW_HEADERS = {
+    "period": "期间", "entity": "单位", "employee_id": "工号", "name": "姓名", "id_number": "身份证号",
+    "region": "参保地", "insurance_type": "险种", "base": "缴费基数", "month_fraction": "计费比例",
+    "employer_rate": "单位费率", "employee_rate": "个人费率", "employer_amount": "单位缴费",
+    "employee_amount": "个人缴费", "total_amount": "合计", "gross_pay": "应发工资", "si_withheld": "代扣个人社保",
+    "policy_verified": "政策核实",
+}
+ADJUSTMENT_HEADERS = {
+    "run_id": "核算批次", "created_at": "记账时间", "entry_type": "记账类型", "period": "期间", "entity": "单位",
+    "employee_id": "工号", "name": "姓名", "id_number": "身份证号", "region": "参保地", "insurance_type": "险种",
+    "base": "缴费基数变动", "month_fraction": "计费比例变动", "employer_rate": "单位费率",
+    "employee_rate": "个人费率", "employer_amount": "单位缴费变动", "employee_amount": "个人缴费变动",
+    "total_amount": "变动合计", "total_before": "调整前合计", "total_after": "调整后合计",
+    "policy_verified": "政策核实",
+}
+CHANGE_HEADERS = {
+    "run_id": "核算批次", "entity": "单位", "insurance_type": "险种", "people": "人数",
+    "employer_amount": "单位缴费变动", "employee_amount": "个人缴费变动", "total_amount": "变动合计",
+}
+TOTAL_HEADERS = {
+    "entity": "单位", "region": "参保地", "insurance_type": "险种", "people": "人数",
+    "employer_amount": "单位缴费", "employee_amount": "个人缴费", "total_amount": "合计",
+}
+UNBOOKED_HEADERS = {
+    "entity": "单位", "employee_id": "工号", "name": "姓名", "id_number": "身份证号", "region": "参保地",
+    "gross_pay": "应发工资", "reason": "原因", "detail": "说明",
+}
+MONEY = {"base", "employer_amount", "employee_amount", "total_amount", "gross_pay", "si_withheld", "total_before",
+         "total_after"}
+RATES = {"month_fraction", "employer_rate", "employee_rate"}
+_TYPE_ORDER = "['pension', 'medical', 'unemployment', 'work_injury', 'maternity']"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str  # file name part: ledger_<P>_<key>.csv|parquet (缴费明细: ledger_<P>.csv|parquet)
+    title: str  # the sheet's name in the workbook
+    headers: dict[str, str]
+
+
+SHEETS = (
+    Sheet("detail", "缴费明细", ROW_HEADERS),
+    Sheet("adjustments", "本期调整", ADJUSTMENT_HEADERS),
+    Sheet("changes", "调整汇总", CHANGE_HEADERS),
+    Sheet("totals", "合计", TOTAL_HEADERS),
+    Sheet("unbooked", "未入账人员", UNBOOKED_HEADERS),
+)
+
+
+# ------------------------------------------------------------------------------------------------- tables
+
+
+def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
+    """缴费明细: the net cells of ``period`` with the employee's payroll of P beside them."""
+    id_expr = "c.id_number" if full_ids else mask_id_sql("c.id_number")
+    return con.execute(
+        f"""
+        SELECT c.period, c.entity, c.employee_id, c.name, {id_expr} AS id_number, c.region, c.insurance_type,
+               c.base, c.month_fraction, c.employer_rate, c.employee_rate, c.employer_amount, c.employee_amount,
+               c.employer_amount + c.employee_amount AS total_amount, m.gross_pay, m.si_withheld,
+               c.policy_verified
+        FROM ledger.current_contributions c
+        LEFT JOIN ledger.employee_months m
+          ON m.period = c.period AND m.entity = c.entity AND m.employee_id = c.employee_id
+        WHERE c.period = ?
+        ORDER BY c.entity, c.employee_id, list_position({_TYPE_ORDER}, c.insurance_type), c.insurance_type
+        """,
+        [period],
+    ).pl()
+
+
+def adjustment_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool,
+                    run_id: str | None = None) -> pl.DataFrame:
+    """本期调整: the adjustment rows of ``period`` (of one run when given), each with its cell's total
+    (employer + employee) before and after it."""
+    id_expr = "id_number" if full_ids else mask_id_sql("id_number")
+    return con.execute(
+        f"""
+        WITH cells AS (
+            SELECT *, employer_amount + employee_amount AS total_amount,
+                   sum(employer_amount + employee_amount) OVER (
+                       PARTITION BY entity, employee_id, insurance_type ORDER BY run_id, created_at
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS total_after
+            FROM ledger.contributions WHERE period = $period
+        )
+        SELECT run_id, date_trunc('second', created_at) AS created_at, entry_type, period, entity, employee_id,
+               name, {id_expr} AS id_number, region, insurance_type, base, month_fraction, employer_rate,
+               employee_rate, employer_amount, employee_amount, total_amount,
+               CAST(total_after - total_amount AS DECIMAL(18, 2)) AS total_before,
+               CAST(total_after AS DECIMAL(18, 2)) AS total_after, policy_verified
+        FROM cells
+        WHERE entry_type = 'adjustment' AND ($run_id IS NULL OR run_id = $run_id)
+        ORDER BY run_id, entity, employee_id, list_position({_TYPE_ORDER}, insurance_type), insurance_type
+        """,
+        {"period": period, "run_id": run_id},
+    ).pl()
+
+
+def _type_rank() -> pl.Expr:
+    return pl.col("insurance_type").replace_strict(list(TYPE_NAMES), list(range(len(TYPE_NAMES))), default=99,
+                                                   return_dtype=pl.Int32)
+
+
+def change_summary(adjustments: pl.DataFrame) -> pl.DataFrame:
+    """调整汇总: per run, entity and insurance type, how many people moved and by how much."""
+    return (adjustments.group_by("run_id", "entity", "insurance_type")
+            .agg(pl.col("employee_id").n_unique().alias("people"), pl.col("employer_amount").sum(),
+                 pl.col("employee_amount").sum(), pl.col("total_amount").sum())
+            .sort("run_id", "entity", _type_rank()))
+
+
+def run_changes(con: duckdb.DuckDBPyConnection, period: str, run_id: str) -> dict:
+    """What one ledger run moved (counts and amounts as exact text, no personal data): people overall and
+    per (entity, insurance type)."""
+    adjustments = adjustment_rows(con, period, full_ids=False, run_id=run_id)
+    by_cell = change_summary(adjustments)
+    return {
+        "people": adjustments.select(pl.struct("entity", "employee_id").n_unique()).item(),
+        "employer": _money(adjustments["employer_amount"].sum()),
+        "employee": _money(adjustments["employee_amount"].sum()),
+        "total": _money(adjustments["total_amount"].sum()),
+        "by_entity_type": [{"entity": c["entity"], "insurance_type": c["insurance_type"], "people": c["people"],
+                            "employer": _money(c["employer_amount"]), "employee": _money(c["employee_amount"]),
+                            "total": _money(c["total_amount"])} for c in by_cell.iter_rows(named=True)],
+    }
+
+
+def change_lines(changes: dict | None) -> list[str]:
+    """Console lines for what a ledger run moved; none when it appended no adjustment."""
+    if not changes or not changes["people"]:
+        return []
+    lines = [f"Adjustments: {changes['people']} people moved, {_signed(changes['total'])} "
+             f"(employer {_signed(changes['employer'])}, employee {_signed(changes['employee'])})"]
+    lines += [f"  {c['entity']} {TYPE_NAMES.get(c['insurance_type'], c['insurance_type'])}: {c['people']} people, "
+              f"{_signed(c['total'])}" for c in changes["by_entity_type"]]
+    return lines
+
+
+def changes_markdown(changes: dict | None) -> list[str]:
+    """The same as a markdown section for Prefect artifacts (counts and amounts only)."""
+    if not changes or not changes["people"]:
+        return []
+    lines = ["", f"Adjustments: {changes['people']} people moved, {_signed(changes['total'])} "
+                 f"(employer {_signed(changes['employer'])}, employee {_signed(changes['employee'])})", "",
+             "| entity | insurance type | people | employer | employee | total |", "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {c['entity']} | {c['insurance_type']} | {c['people']} | {_signed(c['employer'])} | "
+              f"{_signed(c['employee'])} | {_signed(c['total'])} |" for c in changes["by_entity_type"]]
+    return lines
+
+
+def ledger_totals(rows: pl.DataFrame) -> pl.DataFrame:
+    """合计: by entity × region × insurance type from 缴费明细's rows, then a grand total row (总计)."""
+    sums = [pl.col("employer_amount").sum(), pl.col("employee_amount").sum(), pl.col("total_amount").sum()]
+    cells = (rows.group_by("entity", "region", "insurance_type")
+             .agg(pl.col("employee_id").n_unique().cast(pl.Int64).alias("people"), *sums)
+             .sort("entity", "region", _type_rank()))
+    grand = rows.select(pl.lit("总计").alias("entity"), pl.lit(None, pl.String).alias("region"),
+                        pl.lit(None, pl.String).alias("insurance_type"),
+                        pl.struct("entity", "employee_id").n_unique().cast(pl.Int64).alias("people"), *sums)
+    return pl.concat([cells, grand.cast(cells.schema)])
+
+
+def unbooked_people(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
+    """未入账人员: paid in P but without a ledger row for P, and why (in Chinese)."""
+    staged = con.execute(
+        sql_text(SQL / "unbooked_people.sql").replace(
+            "{id_number}", "id_number" if full_ids else mask_id_sql("id_number")),
+        {"period": period},
+    ).pl()
+    unbooked = pl.concat([staged, rejected_payroll(con, period, full_ids).select(staged.columns)])
+    if full_ids:
+        return unbooked
+    # regions and names of people not booked come unchecked from the extracts (an ID pasted into the city
+    # column is why some are not booked): free text is redacted like everywhere else
+    text = [c for c in ("entity", "employee_id", "name", "region") if c in unbooked.columns]
+    return unbooked.with_columns(redact_series(unbooked[c]) for c in text)
+
+
+def _raw_field(column: str) -> str:
+    """SQL for a payroll column's cell in a reject's raw JSON, under whichever alias the file used."""
+    aliases = next(c.aliases for c in KINDS["payroll"].columns if c.name == column)
+    paths = ", ".join("json_extract_string(raw, '$.\"" + a.replace("'", "''") + "\"')" for a in aliases)
+    return f"nullif(trim(coalesce({paths})), '')"
+
+
+def rejected_payroll(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
+    """Payroll rows of P rejected at ingest whose person has no staged payroll row for P: from files still
+    current for their entity (a corrected file replaces the rejects of the one before), duplicates left
+    out (the first copy staged)."""
+    id_number = _raw_field("id_number")
+    rows = con.execute(
+        f"""
+        SELECT load_id, regexp_extract(source_file, '[^/\\\\]+$') AS file, sheet, row_number, reason_code,
+               {_raw_field("period")} AS period_text, {_raw_field("entity")} AS entity,
+               {_raw_field("employee_id")} AS employee_id, {_raw_field("name")} AS name,
+               {id_number if full_ids else mask_id_sql(id_number)} AS id_number,
+               {_raw_field("city")} AS region, {_raw_field("gross_pay")} AS gross_text
+        FROM ingest.rejects WHERE kind = 'payroll' AND reason_code NOT IN ('DUPLICATE_ROW', 'NOT_DATA')
+        """
+    ).pl()
+    rows = rows.filter(parse_month(pl.col("period_text")) == period)
+    population = con.execute("SELECT entity, employee_id FROM ledger.employee_months WHERE period = ?",
+                             [period]).pl()
+    latest = con.execute("SELECT entity, max(load_id) AS latest FROM ingest.current_loads "
+                         "WHERE kind = 'payroll' AND period = ? GROUP BY entity", [period]).pl()
+    reason = pl.col("reason_code").replace_strict(glossary.REJECT_REASON, default="数据有误", return_dtype=pl.String)
+    where = pl.concat_str([pl.col("file"), pl.lit(" "), pl.col("sheet").fill_null(""),
+                           pl.lit(" 第 "), pl.col("row_number").cast(pl.String), pl.lit(" 行")])
+    return (rows.join(population, on=["entity", "employee_id"], how="anti", nulls_equal=True)
+            .join(latest, on="entity", how="left")
+            .filter(pl.col("latest").is_null() | (pl.col("load_id") >= pl.col("latest")))
+            .sort("entity", "employee_id", "load_id", "row_number")
+            .with_columns(parse_amount(pl.col("gross_text")).cast(pl.Decimal(14, 2), strict=False).alias("gross_pay"),
+                          pl.lit("导入时被拒收").alias("reason"),
+                          pl.concat_str([where.str.replace_all(r"\s+", " "), pl.lit("："), reason,
+                                         pl.lit("；改正后重新放入收件箱")]).alias("detail")))
+
+
+def reconciliation_table(con: duckdb.DuckDBPyConnection, period: str) -> tuple[Sheet, pl.DataFrame] | None:
+    """账单核对 from ``transforms.ledger.reconcile`` (issue 14.2) when that module is installed; else nothing."""
+    try:
+        from transforms.ledger.reconcile import HEADERS_ZH, reconciliation
+    except ImportError:
+        return None
+    frame = reconciliation(con, period)
+    return Sheet("reconciliation", "账单核对", {c: HEADERS_ZH[c] for c in frame.columns if c in HEADERS_ZH}), frame
+
+
+def finance_tables(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> list[tuple[Sheet, pl.DataFrame]]:
+    rows = ledger_rows(con, period, full_ids)
+    adjustments = adjustment_rows(con, period, full_ids)
+    frames = {"detail": rows, "adjustments": adjustments, "changes": change_summary(adjustments),
+              "totals": ledger_totals(rows), "unbooked": unbooked_people(con, period, full_ids)}
+    tables = [(sheet, frames[sheet.key]) for sheet in SHEETS]
+    reconciled = reconciliation_table(con, period)
+    return tables + ([reconciled] if reconciled else [])
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str | Sequence[str], out_dir: Path,
+                  role: str | None = None) -> list[Path]:
+    """Write the ledger of ``period`` in ``fmt`` (one format, or several from one computation of the tables);
+    IDs masked unless the role may see them. xlsx is one workbook ``ledger_<P>.xlsx``; csv and parquet are one
+    file per sheet, ``ledger_<P>_<key>.<fmt>``, and 缴费明细 is ``ledger_<P>.<fmt>`` (its name before the other
+    sheets came)."""
+    formats = [fmt] if isinstance(fmt, str) else list(fmt)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ShebaoError(f"The export format {unknown[0]!r} is unknown; use one of {', '.join(FORMATS)}.")
+    return write_exports(export_tables(con, period, role), period, formats, out_dir)
+
+
+def export_tables(con: duckdb.DuckDBPyConnection, period: str,
+                  role: str | None = None) -> list[tuple[Sheet, pl.DataFrame]]:
+    """The finance tables of ``period`` as ``role`` may see them (IDs masked unless it may see them); the
+    close computes them once for every format and hands the masked 缴费明细 on to the per-entity files."""
+    permitted = get_role(role)
+    if not scalar(con, "SELECT count(*) FROM ledger.runs WHERE period = ?", [period]):
+        raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
+    tables = finance_tables(con, period, permitted.sees_full_ids)
+    if not permitted.sees_full_ids:  # free text (entity, name, region) may hold an ID typed in the wrong column
+        tables = [(sheet, redact_frame(frame)) for sheet, frame in tables]
+    return tables
+
+
+def detail_table(tables: list[tuple[Sheet, pl.DataFrame]]) -> pl.DataFrame:
+    """缴费明细 of :func:`export_tables`' result."""
+    return next(frame for sheet, frame in tables if sheet.key == "detail")
+
+
+def write_exports(tables: list[tuple[Sheet, pl.DataFrame]], period: str, formats: Sequence[str],
+                  out_dir: Path) -> list[Path]:
+    """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [path for one_format in formats for path in _write_format(tables, period, one_format, out_dir)]
+
+
+def _write_format(tables: list[tuple[Sheet, pl.DataFrame]], period: str, fmt: str, out_dir: Path) -> list[Path]:
+    if fmt == "xlsx":
+        path = out_dir / f"ledger_{period}.xlsx"
+        write_workbook(path, tables)
+        return [path]
+    paths = []
+    for sheet, frame in tables:
+        path = out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
+        if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
+            readable(frame, sheet).write_parquet(path)
+        else:  # UTF-8 with BOM so Excel shows the Chinese headers
+            # rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot
+            neutralise_frame(readable(frame, sheet)).write_csv(path, include_bom=True)
+        paths.append(path)
+    return paths
+
+
+def write_workbook(path: Path, tables: list[tuple[Sheet, pl.DataFrame]]) -> Path:
+    workbook = new_workbook(path)
+    for sheet, frame in tables:
+        money = {c for c in frame.columns if c in MONEY or isinstance(frame.schema[c], pl.Decimal)} - RATES
+        write_sheet(workbook, sheet.title, labelled(frame), sheet.headers, money, percent=RATES & set(frame.columns))
+    workbook.close()
+    return path
+
+
+def labelled(frame: pl.DataFrame) -> pl.DataFrame:
+    """Codes a person would read, in Chinese: insurance types and entry types."""
+    names = {"insurance_type": TYPE_NAMES, "entry_type": glossary.ENTRY_TYPE}
+    labelled = frame.with_columns(pl.col(c).replace(names[c]) for c in names if c in frame.columns)
+    if "policy_verified" in frame.columns:  # 政策核实 (SPEC §7); blank only for rows booked before it was kept
+        labelled = labelled.with_columns(pl.col("policy_verified").cast(pl.String)
+                                         .replace_strict(glossary.POLICY_VERIFIED, default=None)
+                                         .fill_null(glossary.POLICY_VERIFIED_UNKNOWN))
+    return labelled
+
+
+def readable(frame: pl.DataFrame, sheet: Sheet) -> pl.DataFrame:
+    """The sheet's columns, labelled values, Chinese headers."""
+    return labelled(frame.select(list(sheet.headers))).rename(sheet.headers)
+
+
+def percent_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rates as ``16.00%`` text (csv has no number formats); formatted once per distinct value."""
+    columns = [c for c in RATES if c in frame.columns]
+    return frame.with_columns(
+        pl.col(c).cast(pl.String).replace_strict(
+            {str(v): f"{(Decimal(str(v)) * 100).quantize(CENT, ROUND_HALF_UP)}%" for v in frame[c].unique().drop_nulls()},
+            default=None, return_dtype=pl.String)
+        for c in columns)
+
+
+def _money(value) -> str:
+    return str(Decimal(str(value or 0)).quantize(CENT))
+
+
+def _signed(text: str) -> str:
+    return text if text.startswith("-") else f"+{text}"
