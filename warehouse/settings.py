@@ -27,6 +27,19 @@ MIN_MEMORY_BYTES = 256 * 1000**2
 DEFAULT_DUCKDB_MEMORY = "1GB"
 
 
+def whole_number_setting(variable: str, default: int, unit: str) -> int:
+    """A setting read where a stage needs it, outside ``Settings`` (the ingest's chunk, the largest sheet): a
+    whole number, 1 or more, or ``default`` when unset; a bad value is one sentence naming the variable."""
+    import os
+
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InputError(f"{variable} is {text!r}; set it to a whole number of {unit}, 1 or more.")
+    return int(text)
+
+
 def memory_bytes(text: str) -> int | None:
     """Bytes of a DuckDB memory size such as ``2GB`` or ``800MB``; None when it is not one."""
     match = _SIZE.match(text or "")

@@ -41,6 +41,7 @@ from transforms.ingest.staging import (
 from warehouse.db import scalar, transaction
 from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
+from warehouse.settings import whole_number_setting
 from warehouse.sql import sql_text
 
 Progress = Callable[[int, int, dict], None]
@@ -52,12 +53,7 @@ CHUNK_ROWS_ENV = "SHEBAO_INGEST_CHUNK_ROWS"  # a smaller chunk trades speed for 
 
 
 def chunk_rows() -> int:
-    text = os.environ.get(CHUNK_ROWS_ENV)
-    if not text:
-        return CHUNK_ROWS
-    if not text.strip().isdigit() or int(text) < 1:
-        raise InputError(f"{CHUNK_ROWS_ENV} is {text!r}; set it to a whole number of rows, 1 or more.")
-    return int(text)
+    return whole_number_setting(CHUNK_ROWS_ENV, CHUNK_ROWS, "rows")
 
 
 FOLLOW_LINKS_ENV = "SHEBAO_INBOX_FOLLOW_LINKS"  # 1: read links that point outside the inbox too

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from warehouse.errors import InputError
+from warehouse.settings import whole_number_setting
 
 CELLS = "__cells"
 FOREIGN = "__foreign"  # a CSV row in UTF-8 inside a GBK/GB18030 file: rejected, never staged as mojibake
@@ -213,12 +212,7 @@ MAX_CELLS_ENV = "SHEBAO_XLSX_MAX_CELLS"
 
 def max_cells() -> int:
     """The largest sheet (rows x columns, as far as its farthest cell) read; a larger one is refused."""
-    text = os.environ.get(MAX_CELLS_ENV)
-    if not text:
-        return MAX_CELLS
-    if not text.strip().isdigit() or int(text) < 1:
-        raise InputError(f"{MAX_CELLS_ENV} is {text!r}; set it to a whole number of cells, 1 or more.")
-    return int(text)
+    return whole_number_setting(MAX_CELLS_ENV, MAX_CELLS, "cells")
 
 
 # A cell's address, ``r="B7"``: a row's ``r`` is digits only, ``ref=`` and ``r:id=`` do not match. (Another
