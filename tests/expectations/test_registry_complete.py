@@ -160,7 +160,7 @@ def test_no_module_but_the_registry_names_a_finding_code():
 
 
 def test_a_codes_declarations_and_its_types_columns_are_known():
-    sql = Path(__file__).resolve().parents[2] / "transforms" / "sql"
+    sql = Path(__file__).resolve().parents[2] / "transforms" / "outputs" / "sql"
     fed = {p.stem.removeprefix("declaration_") for p in sql.glob("declaration_*.sql")
            if "quality.declared_findings" in p.read_text(encoding="utf-8")}
     assert fed == {"enrol", "stop", "arrears"}

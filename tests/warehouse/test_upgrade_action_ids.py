@@ -23,9 +23,9 @@ OLD_CLOSE = """
 import sys
 from pathlib import Path
 from expectations.validate import start_run, validate_period
-from transforms.actions.cleanup import dismiss, update_actions
-from transforms.ingest.inbox import ingest_inbox
-from transforms.ledger.book import compute_ledger
+from transforms.actions import dismiss, update_actions
+from transforms.ingest import ingest_inbox
+from transforms.ledger import compute_ledger
 from warehouse.db import connect
 from warehouse.policy import apply_policy
 
