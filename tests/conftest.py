@@ -57,6 +57,19 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
+@pytest.fixture
+def one_prefect_server_at_a_time(tmp_path_factory):
+    """Held by the tests that start a Prefect server with its workers: under pytest-xdist's ``loadfile`` they
+    sit in different files, and two servers with their workers and closes on two cores stalled a server's
+    answers past 30 s. This lock, in the run's shared temporary folder, runs them one after the other."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    with open(tmp_path_factory.getbasetemp().parent / "prefect-server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def private_copy(tmp_path_factory, built: Path, name: str) -> Path:
     """This worker's own copy of a warehouse file ``built_once``: tests may open it read-write (which locks a
     DuckDB file against every other process), as they could their session's own file before."""

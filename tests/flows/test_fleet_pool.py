@@ -20,7 +20,7 @@ PERIOD = "2024-03"
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("prefect-server")  # one Prefect server with its workers at a time
-def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path):
+def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_prefect_server_at_a_time):
     clients = tmp_path / "clients"
     generate_inbox(tmp_path / "sample", 20, "2024-01", PERIOD)
     for key in ("alpha", "beta", "gamma"):
