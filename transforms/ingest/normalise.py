@@ -86,6 +86,11 @@ def clean_amount(text: pl.Expr) -> pl.Expr:
 AMOUNT_SHAPE = r"^-?(?:[0-9]{1,3}(?:,[0-9]{3}){1,3}|[0-9]{1,12})(?:\.[0-9]+)?$"
 
 
+# Amount text parse_amount returns as it is: the way nearly every cell is written. Eleven digits at most, so the
+# rounding past DECIMAL(14,2) cannot arise.
+PLAIN_AMOUNT = r"^-?[0-9]{1,11}(?:\.[0-9]+)?$"
+
+
 def parse_amount(text: pl.Expr) -> pl.Expr:
     """``10000 10,000.00 ￥10000 ¥10,000 10000元 １２,０００`` -> plain decimal text; else null.
 
@@ -119,6 +124,10 @@ _ID_NOISE = r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff]"
 _INVISIBLE = r"[\u200b\u200c\u200d\u2060\ufeff]"
 
 
+# An ID number clean_id_number returns as it is: 18 ASCII characters, nothing around them.
+PLAIN_ID_NUMBER = r"^[0-9]{17}[0-9X]$"
+
+
 def clean_id_number(text: pl.Expr) -> pl.Expr:
     """Spaces and zero-width characters removed, a leading apostrophe dropped, full-width to half-width,
     ``x`` -> ``X`` (SPEC §2)."""
@@ -138,11 +147,13 @@ def id15_to_18(cleaned: pl.Expr) -> pl.Expr:
     return body + id_check_char(body)
 
 
-def first_generation_id(text: pl.Expr) -> pl.Expr:
+def first_generation_id(text: pl.Expr, cleaned: pl.Expr | None = None) -> pl.Expr:
     """A 15-digit first-generation number, to be converted to 18 digits: 15 digits once cleaned, and no invisible
     character in the cell. Invisible characters that stood in for digits of an 18-digit number can leave 15; that
-    number converted would be someone else's valid ID, so it stays 15 digits and is reported invalid."""
-    return clean_id_number(text).str.contains(r"^\d{15}$") & ~text.str.contains(_INVISIBLE).fill_null(False)
+    number converted would be someone else's valid ID, so it stays 15 digits and is reported invalid.
+    ``cleaned``: ``clean_id_number(text)`` when the caller has it already."""
+    cleaned = clean_id_number(text) if cleaned is None else cleaned
+    return cleaned.str.contains(r"^\d{15}$") & ~text.str.contains(_INVISIBLE).fill_null(False)
 
 
 def normalise_id_number(text: pl.Expr) -> pl.Expr:
@@ -157,6 +168,10 @@ def id_check_char(body17: pl.Expr) -> pl.Expr:
         [body17.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(ID_WEIGHTS)]
     )
     return pl.lit(ID_CHECK_CHARS).str.slice((total % 11).cast(pl.Int64), 1)
+
+
+# A name normalise_name returns as it is: no space of any kind, and none around it.
+PLAIN_NAME = r"^\S*$"
 
 
 def normalise_name(text: pl.Expr) -> pl.Expr:

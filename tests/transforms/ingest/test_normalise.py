@@ -136,3 +136,30 @@ def test_map_regions_resolves_districts_once_per_distinct_value(con):
     region, known = n.map_regions(series, region_lookup(con))
     assert region.to_list() == ["长沙", "长沙", "长沙", "鼓楼区", None, "长沙", "恩施"]
     assert known.to_list() == [True, True, True, False, None, True, True]
+
+
+# Staging passes a plainly written value through untouched and parses only the others (staging._unless_plain):
+# that is right only while each parser returns its plain values exactly as they are.
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(n.PLAIN_AMOUNT, fullmatch=True))
+def test_plain_amounts_parse_to_themselves(text):
+    assert apply(n.parse_amount, [text]) == [text]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(n.PLAIN_ID_NUMBER, fullmatch=True))
+def test_plain_id_numbers_clean_to_themselves(text):
+    assert apply(n.clean_id_number, [text]) == [text]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc")), max_size=12))
+def test_plain_names_normalise_to_themselves(text):
+    assert pl.Series([text]).str.contains(n.PLAIN_NAME).item() == (not any(c.isspace() for c in text))
+    if not any(c.isspace() for c in text):
+        assert apply(n.normalise_name, [text]) == [text]
+
+
+@pytest.mark.parametrize("text", ["10,000.00", "999999999999.995", "１２000", "8000元", " 8000"])
+def test_values_needing_parse_are_not_plain(text):
+    assert not pl.Series([text]).str.contains(n.PLAIN_AMOUNT).item()
