@@ -98,15 +98,31 @@ def test_out_of_memory_says_what_to_set_it_to(warehouse_path: Path, monkeypatch)
 
 
 def test_bulk_writing_holds_duckdb_to_half_its_limit_then_gives_it_back(warehouse_path: Path, monkeypatch):
-    def limit(con) -> str:
-        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    def setting(con, name: str) -> str:
+        return con.execute("SELECT current_setting(?)", [name]).fetchone()[0]
 
     for configured, inside, outside in (("1GB", "476.8 MiB", "953.6 MiB"), ("300MB", "244.1 MiB", "286.1 MiB")):
         monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", configured)
         with opened(warehouse_path) as con:
+            usual = setting(con, "checkpoint_threshold")
             with bulk_writing(con):
-                assert limit(con) == inside  # never under the 256MB minimum
-            assert limit(con) == outside
+                assert setting(con, "memory_limit") == inside  # never under the 256MB minimum
+                assert setting(con, "checkpoint_threshold") == "244.1 MiB"
+            assert setting(con, "memory_limit") == outside
+            assert setting(con, "checkpoint_threshold") == usual
+
+
+def test_bulk_writing_leaves_its_rows_in_the_file_not_the_log(warehouse_path: Path):
+    """Its commits stay in the write-ahead log; the block's end checkpoints them into the file."""
+    with opened(warehouse_path) as con:
+        with bulk_writing(con):
+            con.execute("CREATE TABLE t (i BIGINT, s VARCHAR)")
+            for _ in range(20):  # commits of fewer rows than a row group are logged, as a file's rows are
+                con.execute("INSERT INTO t SELECT range, repeat(uuid()::VARCHAR, 8) FROM range(10000)")
+            log = Path(str(warehouse_path) + ".wal")
+            assert log.exists() and log.stat().st_size > 32 * 2**20  # twice DuckDB's usual threshold: not written yet
+        assert not log.exists() or log.stat().st_size == 0
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 200000
 
 
 def test_the_net_ledger_of_one_period_equals_the_view(warehouse_path: Path):
