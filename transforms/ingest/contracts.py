@@ -62,8 +62,52 @@ def contract(kind_name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, name=f"staged {kind_name}", strict=False)
 
 
+def _check_expression(check: pa.Check, value: pl.Expr) -> pl.Expr | None:
+    """A pandera built-in check as the polars expression pandera itself evaluates (its ``builtin_checks``);
+    None for a check without one here."""
+    stats = check.statistics or {}
+    if check.name == "str_length" and stats.get("exact_value") is None and stats.get("max_value") is None:
+        return value.str.len_chars() >= stats["min_value"]
+    if check.name == "str_matches":
+        pattern = stats["pattern"] if stats["pattern"].startswith("^") else "^" + stats["pattern"]
+        return value.str.contains(pattern)
+    if check.name == "isin":
+        return value.is_in(list(stats["allowed_values"]))
+    if check.name == "greater_than_or_equal_to":
+        return value >= stats["min_value"]
+    return None
+
+
+@cache
+def _contract_in_one_pass(kind_name: str) -> tuple[dict[str, pl.DataType], pl.Expr] | None:
+    """The contract of ``kind_name`` as its columns' types and one expression that holds where a row keeps it,
+    built from the pandera schema's own columns and checks; None if a check has no expression here."""
+    types, holds = {}, []
+    for name, column in contract(kind_name).columns.items():
+        value = pl.col(name)
+        types[name] = column.dtype.type
+        if not column.nullable:
+            holds.append(value.is_not_null())
+        for check in column.checks:
+            expression = _check_expression(check, value)
+            if expression is None:
+                return None
+            holds.append(expression | value.is_null() if check.ignore_na else expression)
+    return types, pl.all_horizontal(holds) if holds else pl.lit(True)
+
+
 def contract_failures(kind_name: str, staged: pl.DataFrame) -> pl.Series:
-    """0-based indices of ``staged`` rows that break the contract (empty when all hold)."""
+    """0-based indices of ``staged`` rows that break the contract (empty when all hold).
+
+    The contract is first evaluated in one pass over the rows (``_contract_in_one_pass``): pandera's own
+    validation costs some 60 ms a call whatever the rows, which was most of a small file's staging. Only when
+    that pass finds a row breaking it does pandera validate, to name the rows the way it always has."""
+    one_pass = _contract_in_one_pass(kind_name)
+    if one_pass is not None:
+        types, holds = one_pass
+        if all(staged.schema.get(name) == dtype for name, dtype in types.items()) and (
+                staged.is_empty() or staged.select(holds.all()).item()):
+            return pl.Series("index", [], pl.Int64)
     try:
         contract(kind_name).validate(staged, lazy=True)
     except pa.errors.SchemaErrors as exc:
