@@ -491,13 +491,29 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     return pl.concat([accepted, rejected], how="vertical").sort(SHEET, ROW_NUMBER, nulls_last=False).drop("__problem")
 
 
-def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse) -> pl.Expr:
+# Values parsed by _by_distinct, per parser (its type, value -> result): months, dates and coded values are the
+# same few hundred spellings in every file of an inbox, so a file after the first seldom parses any. Bounded:
+# a parser's values are forgotten when they grow past the limit.
+_PARSED: dict[str, tuple[pl.DataType, dict[str, object]]] = {}
+_PARSED_LIMIT = 200_000
+
+
+def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse, kind: str) -> pl.Expr:
     """Parse each distinct value once and map the results back: months, dates and coded values repeat
-    across millions of rows but take only a few hundred spellings."""
-    values = rows.select(text.alias("v")).get_column("v")
-    distinct = values.drop_nulls().unique()
-    parsed = pl.DataFrame({"v": distinct}).select(pl.col("v"), parse(pl.col("v")).alias("p"))
-    return text.replace_strict(parsed["v"], parsed["p"], default=None, return_dtype=parsed.schema["p"])
+    across millions of rows but take only a few hundred spellings. ``kind`` names ``parse`` for the values
+    parsed before (``_PARSED``), which are not parsed again."""
+    values = rows.select(text.alias("v")).get_column("v").drop_nulls().unique().to_list()
+    dtype, known = _PARSED.get(kind) or (None, {})
+    new = [value for value in values if value not in known]
+    if new or dtype is None:
+        if len(known) + len(new) > _PARSED_LIMIT:
+            known = {}
+        parsed = pl.DataFrame({"v": pl.Series(new, dtype=pl.String)}).select(parse(pl.col("v")).alias("p"))
+        known.update(zip(new, parsed.get_column("p").to_list(), strict=True))
+        dtype = parsed.schema["p"]
+        _PARSED[kind] = (dtype, known)
+    results = pl.Series([known[value] for value in values], dtype=dtype)
+    return text.replace_strict(pl.Series(values, dtype=pl.String), results, default=None, return_dtype=dtype)
 
 
 def _unless_plain(rows: pl.DataFrame, text: pl.Expr, plain: str, parse) -> pl.Expr:
@@ -537,10 +553,10 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         value = pl.when(first).then(cleaned.replace(short["v"], long["p"])).otherwise(cleaned) if short.height else cleaned
         return [value.alias(name), text.alias(f"{name}_raw")], None
     if parse == k.MONTH:
-        value = _by_distinct(rows, text, n.parse_month)
+        value = _by_distinct(rows, text, n.parse_month, parse)
         return value.alias(name), (n.BAD_MONTH, staged.is_null())
     if parse == k.DATE:
-        value = _by_distinct(rows, text, n.parse_date)
+        value = _by_distinct(rows, text, n.parse_date, parse)
         return value.alias(name), (n.BAD_DATE, staged.is_null())
     if parse in (k.AMOUNT, k.NON_NEGATIVE_AMOUNT):
         value = _unless_plain(rows, text, n.PLAIN_AMOUNT, n.parse_amount)
@@ -556,13 +572,13 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         value = key.replace_strict(k.YES_NO_VALUES, default=None, return_dtype=pl.Boolean)
         return value.alias(name), (n.UNKNOWN_VALUE, staged.is_null())
     if parse in (k.INSURANCE_TYPE, k.STATUS, k.STAGE):
-        value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]))
+        value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]), parse)
         if column.default is not None:
             value = pl.when(text.is_null()).then(pl.lit(column.default)).otherwise(value)
             return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & staged.is_null())
         return value.alias(name), (n.UNKNOWN_VALUE, staged.is_null())
     if parse in (k.EMPLOYMENT_TYPE, k.POSITION_CATEGORY):
-        value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]))
+        value = _by_distinct(rows, text, lambda v: n.map_values(v, k.VALUE_LISTS[parse]), parse)
         if parse == k.EMPLOYMENT_TYPE and has_column:  # SPEC §3: a blank 用工形式 is full-time; no column, no say
             value = pl.when(text.is_null()).then(pl.lit("full_time")).otherwise(value)
         return value.alias(name), (n.UNKNOWN_VALUE, text.is_not_null() & staged.is_null())
