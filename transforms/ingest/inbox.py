@@ -1,16 +1,19 @@
 """Ingest an inbox: every file recognised by its header, landed raw, staged typed or rejected.
 
 For every load, rows read = rows staged + rows rejected + rows not data (a CHECK in the table holds us to it). All
-writes of one file happen in one transaction, so a failure leaves nothing half-loaded.
+writes of one file happen in one transaction, so a failure leaves nothing half-loaded. Consecutive small files
+share one transaction (``_Batch``): a commit costs a write of the log to disk, which on a busy disk took longer
+than staging the file; a write that fails rolls the batch back and each of its files is loaded again alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -143,6 +146,111 @@ class HandedBack:
     load: Callable[[duckdb.DuckDBPyConnection, Path, str, FileContent, str | None, str], dict]
 
 
+# Files of a batch, together: past this many bytes read the batch commits (a transaction holds its rows).
+BATCH_BYTES = 64 * 2**20
+
+
+@dataclass
+class _Batch:
+    """Consecutive files written in one transaction, opened by the first write (``_transaction``) and committed
+    when the batch holds ``BATCH_BYTES``, before a file that needs transactions of its own (``_own_transactions``:
+    a large file's chunks, a workbook HR hand back) and at the end. If a write fails, the transaction is rolled
+    back and the files it held are loaded again, each in its own transactions, as if there were no batch: a
+    file that cannot be written is then recorded ``failed`` alone."""
+
+    con: duckdb.DuckDBPyConnection
+    open: bool = False
+    held: list[tuple[int, Path, str | None]] = field(default_factory=list)  # files whose writes are uncommitted
+    results: list[tuple[int, Path, list[dict]]] = field(default_factory=list)
+    size: int = 0
+
+    def load(self, index: int, path: Path, reason: str | None, load) -> list[tuple[int, Path, list[dict]]]:
+        """Load one file in the batch; returns the files now committed, with their results."""
+        token = _BATCH.set(self)
+        try:
+            results = load(path, reason)
+        except duckdb.Error:
+            _BATCH.reset(token)
+            return self._again_alone([*self.held, (index, path, reason)], load)
+        finally:
+            if _BATCH.get() is self:
+                _BATCH.reset(token)
+        settled = self.results if not self.open else []  # committed meanwhile (before a file of its own)
+        if not self.open:
+            self.results = []
+        entry = (index, path, results)
+        if self.open:
+            self.held.append((index, path, reason))
+            self.results.append(entry)
+            self.size += _size(path)
+            return settled + (self.commit(load) if self.size >= BATCH_BYTES else [])
+        return settled + [entry]
+
+    def commit(self, load) -> list[tuple[int, Path, list[dict]]]:
+        """Commit what the batch holds; returns those files with their results."""
+        if not self.open:
+            return []
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error:
+            self.open = False
+            return self._again_alone(self.held, load)
+        self.open = False
+        done, self.held, self.results, self.size = self.results, [], [], 0
+        return done
+
+    def abandon(self) -> None:
+        if self.open:
+            with suppress(duckdb.Error):  # the connection may be gone, and the transaction with it
+                self.con.execute("ROLLBACK")
+            self.open = False
+
+    def _again_alone(self, files: list[tuple[int, Path, str | None]], load) -> list[tuple[int, Path, list[dict]]]:
+        if self.open:
+            self.con.execute("ROLLBACK")
+            self.open = False
+        self.held, self.results, self.size = [], [], 0
+        return [(index, path, load(path, reason)) for index, path, reason in files]
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("ingest_batch", default=None)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The ingest's writes: inside a batch, in the batch's transaction (opened here if need be); else each
+    block its own transaction (``warehouse.db.transaction``)."""
+    batch = _BATCH.get()
+    if batch is None:
+        with transaction(con):
+            yield con
+        return
+    if not batch.open:
+        con.execute("BEGIN TRANSACTION")
+        batch.open = True
+    yield con
+
+
+def _own_transactions(con: duckdb.DuckDBPyConnection) -> None:
+    """The file about to be written needs transactions of its own: commit the batch's first (its files are
+    reported when the batch's next file is), and write this file outside it."""
+    batch = _BATCH.get()
+    if batch is None:
+        return
+    if batch.open:
+        con.execute("COMMIT")
+        batch.open = False
+        batch.held, batch.size = [], 0
+    _BATCH.set(None)
+
+
 def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None = None,
                  progress: Progress | None = None, profiles_file: Path | None = None,
                  returned: Sequence[HandedBack] = ()) -> list[dict]:
@@ -169,17 +277,29 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     entries: list[tuple[Path, str | None]] = [(path, None) for path in files]
     entries.extend(refused)
     entries.sort(key=lambda item: source_name(inbox, item[0]))
-    for index, (path, reason) in enumerate(entries, start=1):
+    batch = _Batch(con)
+
+    def load(path: Path, reason: str | None) -> list[dict]:
         source = source_name(inbox, path)
         if reason is None:
-            results = ingest_file(con, path, run_id=run_id, lookup=lookup, source=source, profiles=profiles,
-                                  returned=returned)
-        else:
-            results = [_refuse_entry(con, source, reason, run_id)]
-        checkpoint("ingest.after_file")
-        summaries.extend(results)
-        if progress:
-            progress(index, len(entries), {"file": source, "loads": results})
+            return ingest_file(con, path, run_id=run_id, lookup=lookup, source=source, profiles=profiles,
+                               returned=returned)
+        return [_refuse_entry(con, source, reason, run_id)]
+
+    def settle(done: list[tuple[int, Path, list[dict]]]) -> None:
+        for index, path, results in done:
+            summaries.extend(results)
+            if progress:
+                progress(index, len(entries), {"file": source_name(inbox, path), "loads": results})
+
+    try:
+        for index, (path, reason) in enumerate(entries, start=1):
+            settle(batch.load(index, path, reason, load))
+            checkpoint("ingest.after_file")
+        settle(batch.commit(load))
+    except BaseException:
+        batch.abandon()  # the batch's files are not loaded; the next run loads them
+        raise
     return summaries
 
 
@@ -228,6 +348,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     actions: list[dict] = []
     for handed_back in returned:
         if handed_back.recognises(content):  # a file HR hand back (the action workbook, SPEC §6 round trip)
+            _own_transactions(con)
             actions = [handed_back.load(con, path, sha, content, run_id, source)]
             # a sheet of another kind inside it (an extra payroll pasted in) is loaded and counted too (issue 30.6)
             content = FileContent(content.encoding, [sheet for sheet in content.sheets if not handed_back.recognises(
@@ -258,17 +379,20 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
                           commit_chunks=large, modified=file_modified(path))
     try:
         if not context.commit_chunks:  # one transaction for the whole file
-            with transaction(con):
+            with _transaction(con):
                 loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
                 checkpoint("ingest.before_commit")
                 return actions + [_insert_load(con, load) for load in loads]
         # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); its loads
         # stay pending, their rows invisible, until the file's loads rows are committed, together, last.
+        _own_transactions(con)
         loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
         checkpoint("ingest.before_commit")
         with transaction(con):
             return actions + [_insert_load(con, load) for load in loads]
     except duckdb.Error as exc:
+        if _BATCH.get() is not None:
+            raise  # the batch's transaction is aborted: its files are loaded again, each alone (_Batch.load)
         reason = f"the rows could not be written ({type(exc).__name__}); nothing of this file was loaded"
         disk = storage_error(exc)
         if disk is None:
@@ -295,7 +419,7 @@ def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
     file's last commit. They never counted (``ingest.current_loads`` leaves pending loads out)."""
     if not scalar(con, "SELECT count(*) FROM ingest.pending_loads"):
         return
-    with transaction(con):
+    with _transaction(con):
         for table in LOAD_TABLES:
             con.execute(f"DELETE FROM {table} WHERE load_id IN (SELECT load_id FROM ingest.pending_loads)")
         con.execute("DELETE FROM ingest.pending_loads")
@@ -373,7 +497,7 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
             chunk = stage_rows(rows, k.daily(kind) if daily else kind, labels, header.width, context.lookup,
                                header.absent)
             chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
-            with transaction(con) if context.commit_chunks else nullcontext():
+            with _transaction(con) if context.commit_chunks else nullcontext():
                 # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
                 # that changed data, and a load id must never come round again after a crash
                 if load_id is None:
@@ -502,7 +626,7 @@ def _arrow(frame: pl.DataFrame):
 
 def _record(con, source, sha, kind, status, run_id, *, encoding=None, message=None) -> dict:
     """A load with no rows: unrecognized, failed or skipped files are accounted for too."""
-    with transaction(con):
+    with _transaction(con):
         load_id = _next_load_id(con)
         con.execute(
             "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, loaded_at, run_id, encoding, message)"

@@ -290,18 +290,47 @@ def test_a_file_that_failed_to_load_is_loaded_by_the_next_run(con, inbox, monkey
     write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
     real_write = ingest._write_rows
 
-    def fails_once(*args):
-        monkeypatch.setattr(ingest, "_write_rows", real_write)
-        raise duckdb.ConversionException("a write that failed")
+    def fails_in_this_run(con, load_id, source, kind, rows):  # in the batch and again alone
+        if source == "a_payroll.csv":
+            raise duckdb.ConversionException("a write that failed")
+        return real_write(con, load_id, source, kind, rows)
 
-    monkeypatch.setattr(ingest, "_write_rows", fails_once)
+    monkeypatch.setattr(ingest, "_write_rows", fails_in_this_run)
     ingest_inbox(con, inbox)
+    monkeypatch.setattr(ingest, "_write_rows", real_write)
     assert _statuses(con, "a_payroll.csv") == ["failed"]
     again = ingest_inbox(con, inbox)
     assert _statuses(con, "a_payroll.csv") == ["failed", "loaded"]
     assert {(load["source_file"], load["status"]) for load in again} == {
         ("a_payroll.csv", "loaded"), ("zz_good.csv", "already_loaded")}
     assert ingest_inbox(con, inbox)[0]["status"] == "already_loaded"  # and loaded once only
+
+
+def test_a_write_that_fails_in_a_batch_loads_the_batch_files_again_alone(con, inbox, monkeypatch):
+    """Small files share a transaction; one that cannot be written rolls it back, and each file of the batch is
+    loaded again in its own: the others load, the one that fails again is recorded failed, alone."""
+    import duckdb
+
+    import transforms.ingest.inbox as ingest
+
+    write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
+    write(inbox / "b_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E010')}\n")
+    real_write = ingest._write_rows
+    attempts = []
+
+    def fails_for_b(con, load_id, source, kind, rows):
+        attempts.append(source)
+        if source == "b_payroll.csv":
+            raise duckdb.ConversionException("a write that failed")
+        return real_write(con, load_id, source, kind, rows)
+
+    monkeypatch.setattr(ingest, "_write_rows", fails_for_b)
+    summaries = ingest_inbox(con, inbox)
+    assert attempts == ["a_payroll.csv", "b_payroll.csv", "a_payroll.csv", "b_payroll.csv", "zz_good.csv"]
+    assert [(s["source_file"], s["status"]) for s in summaries] == [
+        ("a_payroll.csv", "loaded"), ("b_payroll.csv", "failed"), ("zz_good.csv", "loaded")]
+    assert _statuses(con, "a_payroll.csv") == ["loaded"] and _statuses(con, "b_payroll.csv") == ["failed"]
+    assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id IN ('E009', 'E010')").fetchone()[0] == 1
 
 
 def test_a_full_disk_stops_the_ingest_in_one_sentence_and_the_next_run_loads_the_rest(con, inbox, monkeypatch):
