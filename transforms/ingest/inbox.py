@@ -455,11 +455,11 @@ def _chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame
             offset += rows.height
 
 
-def _body_pieces(stream: CsvStream, header: HeaderMatch) -> Iterator[tuple[pl.DataFrame, int]]:
+def _body_pieces(stream: CsvStream, header: HeaderMatch, cell_counts: bool = True) -> Iterator[tuple[pl.DataFrame, int]]:
     """Each piece's rows under the header, and the body row (0-based) the first of them is."""
     before = header.data_start  # rows of the next piece that are above the body
     body = 0
-    for grid in stream.grids():
+    for grid in stream.grids(cell_counts):
         part = grid.slice(min(before, grid.height))
         before = max(before - grid.height, 0)
         if part.height:
@@ -473,7 +473,7 @@ def _streamed_chunks(sheet: Sheet, header: HeaderMatch, size: int) -> Iterator[t
     rows as the whole file's chunk there. Nothing is written before the first pass has read the whole file, so
     a NotStreamable it raises leaves nothing behind."""
     assert sheet.stream is not None
-    keys = [row_keys(part, header, body) for part, body in _body_pieces(sheet.stream, header)]
+    keys = [row_keys(part, header, body) for part, body in _body_pieces(sheet.stream, header, cell_counts=False)]
     maybe = pl.concat(keys).is_duplicated() if keys else pl.Series([], dtype=pl.Boolean)
     del keys
     seen = pl.Series(RAW, [], dtype=pl.String)

@@ -168,9 +168,11 @@ def _line_ends(payload: bytes) -> bytes:
     return payload
 
 
-def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = None) -> tuple[pl.DataFrame, bool]:
+def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = None,
+              cell_counts: bool = True) -> tuple[pl.DataFrame, bool]:
     """(grid, whether its lines align with its rows). ``separator``/``width``: a later piece of a streamed
-    file, parsed with the first piece's separator and as many columns as its grid has."""
+    file, parsed with the first piece's separator and as many columns as its grid has; ``cell_counts``
+    False: ``CELLS`` left null (a streamed file's first pass needs the cells only)."""
     payload = _line_ends(payload)
     separator = separator or _sniff_separator(payload)
     try:
@@ -183,7 +185,7 @@ def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = 
             return _empty_grid(), True
         lines = whole_lines.to_series(0)
         del whole_lines
-        counts = _cell_counts(lines, separator)
+        counts = _cell_counts(lines if cell_counts else lines.head(MAX_HEADER_SEARCH + 1), separator)
         if width is None:
             # As wide as the widest of the top rows: a title row above the header has fewer cells than it.
             width = max(int(counts.head(MAX_HEADER_SEARCH + 1).fill_null(1).max() or 1), 1)  # type: ignore[arg-type]
@@ -203,9 +205,9 @@ def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = 
     except pl.exceptions.PolarsError as exc:
         raise UnreadableFile(f"the CSV cannot be parsed ({type(exc).__name__}); check quoting and separators") from None
     # Exact only when lines align with rows (no line breaks inside quoted cells); else unknown.
-    if counts.len() == grid.height:
+    if lines.len() == grid.height and cell_counts:
         return grid.with_columns(counts.alias(CELLS)), True
-    return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS)), False
+    return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS)), lines.len() == grid.height
 
 
 _LINES_AT_A_TIME = 100_000  # the cell count's temporaries, whole-column, would cost several times the file
@@ -321,14 +323,16 @@ class CsvStream:
             raise NotStreamable  # in none of our encodings: the whole file's reading says so
         return payload
 
-    def grids(self) -> Iterator[pl.DataFrame]:
-        """Each piece's grid in order. NotStreamable, before the last piece is given, when a quoted cell spans
-        lines (the whole file's cell counts are then unknown) or the file's rows cannot be told apart."""
+    def grids(self, cell_counts: bool = True) -> Iterator[pl.DataFrame]:
+        """Each piece's grid in order (``CELLS`` null unless ``cell_counts``). NotStreamable, before the last
+        piece is given, when a quoted cell spans lines (the whole file's cell counts are then unknown) or the
+        file's rows cannot be told apart."""
         utf8_rows = misaligned = False
         for index, raw in enumerate(_raw_pieces(self.path, self.piece)):
             payload = self._text(raw, index == 0)
             try:
-                grid, aligned = _csv_grid(payload, *((None, None) if index == 0 else (self.separator, self.width)))
+                separator, width = (self.separator, self.width) if index else (None, None)
+                grid, aligned = _csv_grid(payload, separator, width, cell_counts)
             except UnreadableFile:
                 raise NotStreamable from None
             if index == 0:
