@@ -356,9 +356,12 @@ class CsvStream:
 def stream_extract(path: Path, piece: int) -> FileContent:
     """A large CSV's content as far as its header is concerned: one sheet of its top rows; its rows come from
     the stream. NotStreamable when the file is to be read whole."""
-    encoding, lenient = _stream_encoding(path)
-    stream = CsvStream(path, encoding, lenient, piece)
-    head = next(stream.grids(), None)
+    try:
+        encoding, lenient = _stream_encoding(path)
+        stream = CsvStream(path, encoding, lenient, piece)
+        head = next(stream.grids(), None)
+    except OSError:
+        raise NotStreamable from None  # read whole, whose failure is recorded
     if head is None:
         raise NotStreamable
     return FileContent(encoding, [Sheet(None, head.head(MAX_HEADER_SEARCH + 1), stream)])

@@ -52,6 +52,9 @@ def _inbox(folder: Path, header: str, rows: list[str]) -> Path:
     # a quoted cell across two lines: read whole, since pieces cut at line ends cannot count its cells
     broken = lines[:60] + [lines[60].replace(",", ',"第一行\n第二行",', 1)] + lines[61:]
     (folder / "e_quoted_newline.csv").write_bytes(("\n".join(broken) + "\n").encode("utf-8"))
+    # read whole too, to the same failed and unrecognised loads: no header, another encoding
+    (folder / "f_no_header.csv").write_bytes(("\n".join(lines[2:]) + "\n").encode("utf-8"))
+    (folder / "g_utf16.csv").write_bytes(text.encode("utf-16"))
     return folder
 
 
@@ -95,7 +98,8 @@ def test_a_file_streamed_in_pieces_loads_what_the_whole_file_loads(extract, tmp_
     for table in whole:
         assert streamed[table] == whole[table], table
     loads = {row[1]: row for row in whole["ingest.loads"]}
-    assert {row[3] for row in loads.values()} == {"insurance"}
+    assert [row[4] for row in whole["ingest.loads"]] == ["loaded"] * 5 + ["unrecognized", "failed"]
+    assert {row[3] for row in loads.values() if row[4] == "loaded"} == {"insurance"}
     assert loads["d_mixed.csv"][8] == "gb18030" and loads["c_gbk.csv"][8] in ("gbk", "gb18030")
     codes = [(row[1], row[5]) for row in whole["ingest.rejects"]]
     generated_copies = len(extract[1]) - len(set(extract[1]))
