@@ -312,6 +312,8 @@ class CsvStream:
     foreign: bool = False  # some row of the file is UTF-8 in a GBK/GB18030 file: FOREIGN on every piece
 
     def _text(self, raw: bytes, first: bool) -> bytes:
+        if b"\x00" in raw:  # (the encoding's passes may have stopped before it)
+            raise NotStreamable  # binary: the whole file's reading refuses it
         if self.encoding == "utf-8":
             return raw
         if self.encoding == "utf-8-sig":

@@ -55,6 +55,8 @@ def _inbox(folder: Path, header: str, rows: list[str]) -> Path:
     # read whole too, to the same failed and unrecognised loads: no header, another encoding
     (folder / "f_no_header.csv").write_bytes(("\n".join(lines[2:]) + "\n").encode("utf-8"))
     (folder / "g_utf16.csv").write_bytes(text.encode("utf-16"))
+    gbk = text.encode("gb18030")
+    (folder / "h_nul_late.csv").write_bytes(gbk[:-300] + b"\x00" + gbk[-300:])  # binary, past the first pieces
     return folder
 
 
@@ -98,7 +100,7 @@ def test_a_file_streamed_in_pieces_loads_what_the_whole_file_loads(extract, tmp_
     for table in whole:
         assert streamed[table] == whole[table], table
     loads = {row[1]: row for row in whole["ingest.loads"]}
-    assert [row[4] for row in whole["ingest.loads"]] == ["loaded"] * 5 + ["unrecognized", "failed"]
+    assert [row[4] for row in whole["ingest.loads"]] == ["loaded"] * 5 + ["unrecognized", "failed", "failed"]
     assert {row[3] for row in loads.values() if row[4] == "loaded"} == {"insurance"}
     assert loads["d_mixed.csv"][8] == "gb18030" and loads["c_gbk.csv"][8] in ("gbk", "gb18030")
     codes = [(row[1], row[5]) for row in whole["ingest.rejects"]]
