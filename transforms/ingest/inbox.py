@@ -24,7 +24,19 @@ from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
 from transforms.ingest.contracts import CONTRACT_VIOLATION, contract_failures
 from transforms.ingest.normalise import NOT_DATA
-from transforms.ingest.readers import MAX_HEADER_SEARCH, FileContent, UnreadableFile, max_cells, read_extract
+from transforms.ingest.readers import (
+    MAX_HEADER_SEARCH,
+    CsvStream,
+    FileContent,
+    NotStreamable,
+    Sheet,
+    UnreadableFile,
+    file_sha256,
+    max_cells,
+    read_extract,
+    stream_bytes,
+    stream_extract,
+)
 from transforms.ingest.staging import (
     DUPLICATE,
     RAW,
@@ -32,13 +44,16 @@ from transforms.ingest.staging import (
     REASON_CODE,
     ROW_NUMBER,
     SHEET,
+    HeaderMatch,
     ProfileMismatch,
     body_height,
     copied_rows,
+    copies_in,
     daily_to_monthly,
     data_rows,
     find_header,
     mark_duplicates,
+    row_keys,
     stage_rows,
 )
 from warehouse.db import scalar, transaction
@@ -216,13 +231,6 @@ class _Batch:
 _BATCH: ContextVar[_Batch | None] = ContextVar("ingest_batch", default=None)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
 @contextmanager
 def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """The ingest's writes: inside a batch, in the batch's transaction (opened here if need be); else each
@@ -266,6 +274,7 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     files, refused = inbox_entries(inbox)
     profiles = profiles_for_inbox(inbox, profiles_file)
     chunk_rows()  # a bad setting is a sentence before any file, not halfway through the inbox
+    stream_bytes()
     max_cells()
     discard_unfinished_loads(con)  # a large file's chunks left by a run that died before the file's end
     if scalar(con, "SELECT count(*) FROM ref.regions") == 0:
@@ -316,17 +325,42 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
                 profiles: list | None = None, returned: Sequence[HandedBack] = ()) -> list[dict]:
     """Load one file. ``source``: its name as recorded, its path below the inbox (the folders in it give
     context, SPEC §2 v3); ``profiles``: the import profiles (``transforms.ingest.context.Profile``) in force;
-    ``returned``: the files HR hand back that a later stage loads (``HandedBack``)."""
+    ``returned``: the files HR hand back that a later stage loads (``HandedBack``).
+
+    A CSV larger than ``SHEBAO_INGEST_STREAM_BYTES`` is read a piece at a time; one the pieces cannot read
+    as the whole file would be read (``NotStreamable``, found before any row is written) is read whole."""
+    try:
+        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=True)
+    except NotStreamable:
+        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read whole, whose failure is recorded
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None, lookup: dict[str, str] | None,
+                 source: str | None, profiles: list | None, returned: Sequence[HandedBack], *,
+                 stream: bool) -> list[dict]:
     from transforms.ingest.context import profile_for
 
     lookup = lookup if lookup is not None else region_lookup(con)
     source = source or path.name
     profile = profile_for(source, profiles or [])
+    # A large CSV is read a piece at a time (issue 28): its bytes are never held whole.
+    streamed = stream and path.suffix.lower() in (".csv", ".txt") and _size(path) > stream_bytes()
+    data: bytes | None = None
     try:
-        data = path.read_bytes()
+        if streamed:
+            sha = file_sha256(path)
+        else:
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
     except OSError as exc:
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
-    sha = hashlib.sha256(data).hexdigest()
     # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
     # One query for both questions (this file settled before; these bytes loaded under another name): each
     # statement costs a file some milliseconds, whatever its size.
@@ -339,14 +373,22 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     if earlier is not None:
         return [_record(con, source, sha, None, "skipped_duplicate", run_id,
                         message=f"same content as {earlier}, already loaded")]
-    if not data or data.isspace():
-        return [_record(con, source, sha, None, "unrecognized", run_id, message="the file is empty")]
-    try:
-        content = read_extract(path, data)
-    except UnreadableFile as exc:
-        return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
+    content = stream_extract(path, max(stream_bytes() // 4, 1)) if streamed else None
+    if content is None:
+        try:
+            data = path.read_bytes() if data is None else data
+        except OSError as exc:
+            return [_record(con, source, sha, None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
+        if not data or data.isspace():
+            return [_record(con, source, sha, None, "unrecognized", run_id, message="the file is empty")]
+        try:
+            content = read_extract(path, data)
+        except UnreadableFile as exc:
+            return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
     actions: list[dict] = []
     for handed_back in returned:
+        if handed_back.recognises(content) and streamed:
+            raise NotStreamable  # a workbook's loader reads the whole grid
         if handed_back.recognises(content):  # a file HR hand back (the action workbook, SPEC §6 round trip)
             _own_transactions(con)
             actions = [handed_back.load(con, path, sha, content, run_id, source)]
@@ -361,6 +403,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
     except ProfileMismatch as exc:
         return actions + [_record(con, source, sha, None, "failed", run_id, encoding=content.encoding, message=str(exc))]
     encoding = content.encoding
+    if streamed and (not groups or any(header.day_column is not None for sheets in groups.values()
+                                       for _, header in sheets)):
+        raise NotStreamable  # no header (the closest kind is found over the whole grid), or a daily export (one chunk)
     if not groups:
         if actions:  # the action sheets were the workbook; other sheets without a header are notes
             return actions
@@ -374,7 +419,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
     del data, content  # the sheets hold what is needed; the file's bytes are not
-    large = sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
+    large = streamed or sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
     context = LoadContext(source=source, sha=sha, lookup=lookup, run_id=run_id, encoding=encoding, note=note,
                           commit_chunks=large, modified=file_modified(path))
     try:
@@ -476,40 +521,28 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
     kind = k.KINDS[kind_name]
     load_id = None
     size = chunk_rows()
-    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
-    # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
-    copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
     counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
-    offset = 0
-    for sheet, header in sheets:
+    for header, rows in _chunks(sheets, size):
         labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
-        # a daily export is one chunk: a person's days are counted together into their month
         daily = header.day_column is not None
-        step = max(body_height(sheet.grid, header), 1) if daily else size
-        for start in range(0, body_height(sheet.grid, header), step):
-            rows = data_rows(sheet.grid, header, sheet.name, start, step)
-            if not rows.height:  # blank rows only
-                continue
-            rows = rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
-            offset += rows.height
-            if daily:
-                rows = daily_to_monthly(rows, header)
-            chunk = stage_rows(rows, k.daily(kind) if daily else kind, labels, header.width, context.lookup,
-                               header.absent)
-            chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
-            with _transaction(con) if context.commit_chunks else nullcontext():
-                # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
-                # that changed data, and a load id must never come round again after a crash
-                if load_id is None:
-                    load_id = _next_load_id(con)
-                    if context.commit_chunks:
-                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
-                                    [load_id, context.source, datetime.now()])
-                staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
-            counts["read"] += chunk.height
-            counts["staged"] += staged
-            counts["rejected"] += rejected
-            counts["not_data"] += skipped
+        if daily:
+            rows = daily_to_monthly(rows, header)
+        chunk = stage_rows(rows, k.daily(kind) if daily else kind, labels, header.width, context.lookup,
+                           header.absent)
+        chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
+        with _transaction(con) if context.commit_chunks else nullcontext():
+            # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
+            # that changed data, and a load id must never come round again after a crash
+            if load_id is None:
+                load_id = _next_load_id(con)
+                if context.commit_chunks:
+                    con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
+                                [load_id, context.source, datetime.now()])
+            staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
+        counts["read"] += chunk.height
+        counts["staged"] += staged
+        counts["rejected"] += rejected
+        counts["not_data"] += skipped
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
     lacking = {column: where for _, header in sheets for column, where in header.absent.items()}
     message = "; ".join(filter(None, [context.note, lacking_sentence(kind, lacking)])) or None
@@ -517,6 +550,72 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
             "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
             "rows_not_data": counts["not_data"], "file_modified": context.modified, "run_id": context.run_id,
             "encoding": context.encoding, "sheets": sheet_names, "message": message}
+
+
+def _chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
+    """(header, its sheet's next chunk's rows, ``data_rows`` with ``DUPLICATE``), in file order."""
+    if sheets and sheets[0][0].stream is not None:  # a large CSV (one sheet), read a piece at a time
+        yield from _streamed_chunks(sheets[0][0], sheets[0][1], size)
+        return
+    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
+    # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
+    copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
+    offset = 0
+    for sheet, header in sheets:
+        # a daily export is one chunk: a person's days are counted together into their month
+        step = max(body_height(sheet.grid, header), 1) if header.day_column is not None else size
+        for start in range(0, body_height(sheet.grid, header), step):
+            rows = data_rows(sheet.grid, header, sheet.name, start, step)
+            if not rows.height:  # blank rows only
+                continue
+            yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
+            offset += rows.height
+
+
+def _body_pieces(stream: CsvStream, header: HeaderMatch, cell_counts: bool = True) -> Iterator[tuple[pl.DataFrame, int]]:
+    """Each piece's rows under the header, and the body row (0-based) the first of them is."""
+    before = header.data_start  # rows of the next piece that are above the body
+    body = 0
+    for grid in stream.grids(cell_counts):
+        part = grid.slice(min(before, grid.height))
+        before = max(before - grid.height, 0)
+        if part.height:
+            yield part, body
+            body += part.height
+
+
+def _streamed_chunks(sheet: Sheet, header: HeaderMatch, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
+    """``_chunks`` of a file read a piece at a time, in two passes over it: the hash of every row's cells first
+    (exact copies are decided over the whole file, as ``copied_rows`` does), then the chunks, each the same
+    rows as the whole file's chunk there. Nothing is written before the first pass has read the whole file, so
+    a NotStreamable it raises leaves nothing behind."""
+    assert sheet.stream is not None
+    keys = [row_keys(part, header, body) for part, body in _body_pieces(sheet.stream, header, cell_counts=False)]
+    maybe = pl.concat(keys).is_duplicated() if keys else pl.Series([], dtype=pl.Boolean)
+    del keys
+    seen = pl.Series(RAW, [], dtype=pl.String)
+    held: list[pl.DataFrame] = []
+    start = offset = 0  # the body row held[0] starts at; data rows staged so far
+
+    def chunk(grid: pl.DataFrame, at: int) -> pl.DataFrame:
+        nonlocal seen, offset
+        rows = data_rows(grid, header, sheet.name, body_row=at)
+        copies, seen = copies_in(rows, maybe.slice(offset, rows.height), seen)
+        offset += rows.height
+        return rows.with_columns(copies)
+
+    for part, _ in _body_pieces(sheet.stream, header):
+        held.append(part)
+        while sum(frame.height for frame in held) >= size:
+            whole = pl.concat(held, how="vertical")
+            rows = chunk(whole.slice(0, size), start)
+            held, start = [whole.slice(size)], start + size
+            if rows.height:  # blank rows only
+                yield header, rows
+    if held:
+        rows = chunk(pl.concat(held, how="vertical"), start)
+        if rows.height:
+            yield header, rows
 
 
 def lacking_sentence(kind: k.Kind, lacking: dict[str, str]) -> str | None:

@@ -9,6 +9,7 @@ file, a Boolean ``__foreign`` column marks the rows that are in UTF-8 instead (t
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import re
 import zipfile
@@ -32,7 +33,8 @@ class UnreadableFile(Exception):
 @dataclass
 class Sheet:
     name: str | None
-    grid: pl.DataFrame
+    grid: pl.DataFrame  # of a streamed CSV, its top rows only (where the header is looked for)
+    stream: CsvStream | None = None  # a large CSV read a piece at a time: its rows
 
 
 @dataclass
@@ -155,11 +157,24 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     """Parse UTF-8 CSV into a grid, vectorised; the cell count per row comes from the raw lines."""
     if not payload or payload.isspace():  # (no strip(): that would copy the whole file)
         return _empty_grid()
+    return _csv_grid(payload)[0]
+
+
+def _line_ends(payload: bytes) -> bytes:
     if b"\r" in payload and b"\n" not in payload:  # classic-Mac line ends (some exporters): one row per CR
-        payload = payload.replace(b"\r", b"\n")
-    elif b"\r" in payload and _LONE_CR.search(payload):  # a lone CR in an LF or CRLF file ends a row too
-        payload = _LONE_CR.sub(b"\n", payload)
-    separator = _sniff_separator(payload)
+        return payload.replace(b"\r", b"\n")
+    if b"\r" in payload and _LONE_CR.search(payload):  # a lone CR in an LF or CRLF file ends a row too
+        return _LONE_CR.sub(b"\n", payload)
+    return payload
+
+
+def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = None,
+              cell_counts: bool = True) -> tuple[pl.DataFrame, bool]:
+    """(grid, whether its lines align with its rows). ``separator``/``width``: a later piece of a streamed
+    file, parsed with the first piece's separator and as many columns as its grid has; ``cell_counts``
+    False: ``CELLS`` left null (a streamed file's first pass needs the cells only)."""
+    payload = _line_ends(payload)
+    separator = separator or _sniff_separator(payload)
     try:
         # The bytes as whole lines (no quoting), to count the cells each row really had.
         whole_lines = pl.read_csv(
@@ -167,15 +182,18 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
             truncate_ragged_lines=True, raise_if_empty=False,
         )
         if not whole_lines.width:  # nothing polars reads as a line, e.g. only byte-order marks
-            return _empty_grid()
+            return _empty_grid(), True
         lines = whole_lines.to_series(0)
         del whole_lines
-        counts = _cell_counts(lines, separator)
-        # As wide as the widest of the top rows: a title row above the header has fewer cells than it.
-        width = max(int(counts.head(MAX_HEADER_SEARCH + 1).fill_null(1).max() or 1), 1)  # type: ignore[arg-type]
-        # polars takes the width of the first line: a title row narrower than the header gets a line of empty
-        # cells, as wide as the widest top row, put before it (and dropped) so that no column is cut.
-        widen = int(counts[0] or 1) < width
+        counts = _cell_counts(lines if cell_counts else lines.head(MAX_HEADER_SEARCH + 1), separator)
+        if width is None:
+            # As wide as the widest of the top rows: a title row above the header has fewer cells than it.
+            width = max(int(counts.head(MAX_HEADER_SEARCH + 1).fill_null(1).max() or 1), 1)  # type: ignore[arg-type]
+            # polars takes the width of the first line: a title row narrower than the header gets a line of empty
+            # cells, as wide as the widest top row, put before it (and dropped) so that no column is cut.
+            widen = int(counts[0] or 1) < width
+        else:
+            widen = True  # a later piece: exactly the first piece's columns, however wide its first line
         source = (separator * (width - 1)).encode() + b"\n" + payload if widen else payload
         grid = pl.read_csv(
             io.BytesIO(source), has_header=False, infer_schema=False, separator=separator,
@@ -187,9 +205,9 @@ def read_csv_bytes(payload: bytes) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise UnreadableFile(f"the CSV cannot be parsed ({type(exc).__name__}); check quoting and separators") from None
     # Exact only when lines align with rows (no line breaks inside quoted cells); else unknown.
-    if counts.len() == grid.height:
-        return grid.with_columns(counts.alias(CELLS))
-    return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS))
+    if lines.len() == grid.height and cell_counts:
+        return grid.with_columns(counts.alias(CELLS)), True
+    return grid.with_columns(pl.lit(None, pl.Int32).alias(CELLS)), lines.len() == grid.height
 
 
 _LINES_AT_A_TIME = 100_000  # the cell count's temporaries, whole-column, would cost several times the file
@@ -204,6 +222,151 @@ def _cell_counts(lines: pl.Series, separator: str) -> pl.Series:
     parts = [lines.slice(start, _LINES_AT_A_TIME).to_frame("line").select(count.alias(CELLS)).to_series()
              for start in range(0, lines.len(), _LINES_AT_A_TIME)]
     return pl.concat(parts) if parts else pl.Series(CELLS, [], dtype=pl.Int32)
+
+
+# A large CSV is read a piece at a time (issue 28): parsed whole, a file costs 4-5 times its size (its bytes, its
+# text, its lines and its grid), so a 527 MB insurance extract needed about 3 GB. Past this size a file is
+# parsed in pieces of a quarter of it; below it, whole (one parse is faster than several).
+STREAM_BYTES = 64 << 20
+STREAM_BYTES_ENV = "SHEBAO_INGEST_STREAM_BYTES"
+
+
+def stream_bytes() -> int:
+    """A CSV larger than this many bytes is read and staged a piece at a time."""
+    return whole_number_setting(STREAM_BYTES_ENV, STREAM_BYTES, "bytes")
+
+
+class NotStreamable(Exception):
+    """The file is read whole instead: it is refused or odd in a way the whole-file reading decides (no line
+    ends, a quoted cell across lines, an encoding none of ours), so the answer is the whole file's own."""
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _stream_encoding(path: Path) -> tuple[str, bool]:
+    """(encoding, lenient) as ``to_utf8`` decides it, a piece at a time; lenient: GB18030 with UTF-8 rows,
+    whose undecodable rows are checked piece by piece. A file ``to_utf8`` refuses is NotStreamable."""
+    with path.open("rb") as stream:
+        head = stream.read(3)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NotStreamable
+
+    def decodes(encoding: str, start: int = 0) -> bool:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        with path.open("rb") as stream:
+            stream.seek(start)
+            try:
+                while block := stream.read(_PIECE):
+                    if b"\x00" in block:
+                        raise NotStreamable
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return False
+        return True
+
+    if head == b"\xef\xbb\xbf":
+        if not decodes("utf-8", 3):
+            raise NotStreamable
+        return "utf-8-sig", False
+    encoding = next((encoding for encoding in ("utf-8", "gbk", "gb18030") if decodes(encoding)), None)
+    return (encoding, False) if encoding else ("gb18030", True)
+
+
+def _raw_pieces(path: Path, size: int) -> Iterator[bytes]:
+    """The file's bytes in pieces of at least ``size``, each ending at a line end outside quoted cells (an even
+    number of quote marks before it: where polars itself splits a CSV's rows). The first piece holds the top
+    rows the header is looked for in, and the bytes the separator is sniffed from, whatever ``size``."""
+    first, held = True, b""
+    with path.open("rb") as stream:
+        while True:
+            block = stream.read(size)
+            held += block
+            if not block:
+                if held:
+                    yield held
+                return
+            cut = held.rfind(b"\n") + 1
+            if not cut or held.count(b'"', 0, cut) % 2:
+                continue  # no line end yet, or inside a quoted cell: read on
+            if first and (cut < 8192 + 3 or held.count(b"\n", 0, cut) < MAX_HEADER_SEARCH + 2):
+                continue
+            yield held[:cut]
+            held, first = held[cut:], False
+
+
+@dataclass
+class CsvStream:
+    """A CSV read a piece at a time: ``grids`` gives each piece's grid, exactly the rows the whole file's grid
+    would hold there (the same columns, cell counts and UTF-8 rows marked)."""
+
+    path: Path
+    encoding: str
+    lenient: bool  # GB18030 with some rows in UTF-8
+    piece: int  # bytes a piece at least
+    separator: str = ","
+    width: int = 0  # the grid's cell columns, set by the first piece
+    foreign: bool = False  # some row of the file is UTF-8 in a GBK/GB18030 file: FOREIGN on every piece
+
+    def _text(self, raw: bytes, first: bool) -> bytes:
+        if b"\x00" in raw:  # (the encoding's passes may have stopped before it)
+            raise NotStreamable  # binary: the whole file's reading refuses it
+        if self.encoding == "utf-8":
+            return raw
+        if self.encoding == "utf-8-sig":
+            return raw[3:] if first else raw
+        # a piece ends at a line end, which no multi-byte character spans: decoded alone, it is decoded as whole
+        payload = raw.decode(self.encoding, "replace" if self.lenient else "strict").encode("utf-8")
+        if self.lenient and _lines(payload).str.contains("\ufffd", literal=True).any() \
+                and not _undecodable_rows_are_utf8(raw, payload):
+            raise NotStreamable  # in none of our encodings: the whole file's reading says so
+        return payload
+
+    def grids(self, cell_counts: bool = True) -> Iterator[pl.DataFrame]:
+        """Each piece's grid in order (``CELLS`` null unless ``cell_counts``). NotStreamable, before the last
+        piece is given, when a quoted cell spans lines (the whole file's cell counts are then unknown) or the
+        file's rows cannot be told apart."""
+        utf8_rows = misaligned = False
+        for index, raw in enumerate(_raw_pieces(self.path, self.piece)):
+            payload = self._text(raw, index == 0)
+            try:
+                separator, width = (self.separator, self.width) if index else (None, None)
+                grid, aligned = _csv_grid(payload, separator, width, cell_counts)
+            except UnreadableFile:
+                raise NotStreamable from None
+            if index == 0:
+                if grid.height <= MAX_HEADER_SEARCH or grid.width < 3:  # (a single column of cells: read whole)
+                    raise NotStreamable
+                self.separator, self.width = _sniff_separator(_line_ends(payload)), grid.width - 1
+            if not aligned or grid.width - 1 != self.width:
+                raise NotStreamable
+            if self.encoding in ("gbk", "gb18030"):
+                utf8 = _utf8_lines(raw)
+                utf8_rows |= bool(utf8.any())
+                misaligned |= utf8.len() != grid.height
+                if self.foreign:
+                    grid = grid.with_columns(utf8.alias(FOREIGN))
+            yield grid
+        if utf8_rows and misaligned:
+            raise NotStreamable  # "the file mixes GBK and UTF-8 rows": the whole file's reading refuses it
+        self.foreign = utf8_rows
+
+
+def stream_extract(path: Path, piece: int) -> FileContent:
+    """A large CSV's content as far as its header is concerned: one sheet of its top rows; its rows come from
+    the stream. NotStreamable when the file is to be read whole."""
+    try:
+        encoding, lenient = _stream_encoding(path)
+        stream = CsvStream(path, encoding, lenient, piece)
+        head = next(stream.grids(), None)
+    except OSError:
+        raise NotStreamable from None  # read whole, whose failure is recorded
+    if head is None:
+        raise NotStreamable
+    return FileContent(encoding, [Sheet(None, head.head(MAX_HEADER_SEARCH + 1), stream)])
 
 
 MAX_CELLS = 30_000_000  # a sheet of 1,000,000 rows x 30 columns; calamine holds a sheet as a dense grid

@@ -195,8 +195,16 @@ def body_height(grid: pl.DataFrame, header: HeaderMatch) -> int:
     return max(grid.height - header.data_start, 0)
 
 
-def _body(grid: pl.DataFrame, header: HeaderMatch, start: int, length: int | None) -> pl.DataFrame:
-    body = grid.slice(header.data_start + start, length).with_row_index(ROW_NUMBER, offset=1 + start)
+def _body(grid: pl.DataFrame, header: HeaderMatch, start: int, length: int | None,
+          body: int | None = None) -> pl.DataFrame:
+    if body is None:
+        body_rows = grid.slice(header.data_start + start, length).with_row_index(ROW_NUMBER, offset=1 + start)
+    else:  # a piece of a streamed file: rows under the header only, the first being the body's row ``body``
+        body_rows = grid.slice(start, length).with_row_index(ROW_NUMBER, offset=1 + body + start)
+    return _non_blank(body_rows, grid)
+
+
+def _non_blank(body: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
     body = body.with_columns(pl.col(ROW_NUMBER).cast(pl.Int32))
     all_cells = [c for c in grid.columns if c not in (CELLS, FOREIGN)]
     if all_cells:
@@ -215,12 +223,14 @@ def _raw(cell_columns: list[str], header: HeaderMatch) -> pl.Expr:
 
 
 def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None, start: int = 0,
-              length: int | None = None) -> pl.DataFrame:
+              length: int | None = None, body_row: int | None = None) -> pl.DataFrame:
     """The rows under the header: numbered 1.. as in the sheet, blank rows left out, raw JSON kept.
 
-    ``start``/``length``: only those rows under the header (a chunk of a large sheet; numbers unchanged)."""
+    ``start``/``length``: only those rows under the header (a chunk of a large sheet; numbers unchanged).
+    ``body_row``: ``grid`` holds rows under the header only, the first of them that row of the body (0-based;
+    a chunk of a file read a piece at a time)."""
     cell_columns = _cells(grid, header)
-    body = _body(grid, header, start, length)
+    body = _body(grid, header, start, length, body_row)
     if not cell_columns:
         return body.select(ROW_NUMBER).with_columns(pl.lit(sheet, pl.String).alias(SHEET), pl.lit("{}").alias(RAW))
     extra = (pl.col(CELLS) > header.width) if CELLS in body.columns else pl.lit(False)
@@ -409,6 +419,28 @@ def copied_rows(sheets: list[tuple[pl.DataFrame, HeaderMatch]], size: int) -> pl
         offset += rows.height
     candidates = pl.concat(texts).filter(~pl.col(RAW).is_first_distinct())
     return none.scatter(candidates["at"], True)
+
+
+def row_keys(grid: pl.DataFrame, header: HeaderMatch, body_row: int) -> pl.Series:
+    """``copied_rows``' first step for a piece of a file read a piece at a time (``data_rows``' ``body_row``): a
+    hash of each data row's cells. The hashes of the whole file are held (8 bytes a row), never its text."""
+    cells = _cells(grid, header)
+    key = _raw(cells, header).hash() if cells else pl.lit(0, pl.UInt64)
+    return _body(grid, header, 0, None, body_row).select(key.alias("key")).get_column("key")
+
+
+def copies_in(rows: pl.DataFrame, maybe: pl.Series, seen: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """``copied_rows``' decision for one chunk of a file read a piece at a time, in file order: per row of
+    ``rows`` (``data_rows``), is it an exact copy of an earlier row of the file? ``maybe``: its cells' hash
+    repeats in the file; ``seen``: the raw JSON of the earlier chunks' rows whose hash repeats (only those are
+    held, as in ``copied_rows``). Returns (``DUPLICATE``, ``seen`` with this chunk's)."""
+    candidates = rows.select(RAW).with_row_index("at").filter(maybe)
+    none = pl.repeat(False, rows.height, dtype=pl.Boolean, eager=True).alias(DUPLICATE)
+    if not candidates.height:
+        return none, seen
+    marked = candidates.with_columns((pl.col(RAW).is_in(seen) | ~pl.col(RAW).is_first_distinct()).alias("copy"))
+    return (none.scatter(marked.filter("copy")["at"], True),
+            pl.concat([seen, marked.filter(~pl.col("copy")).get_column(RAW)]))
 
 
 def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_width: int,
