@@ -3,7 +3,7 @@
 The file: the insurance extract of ``--employees`` (default 1,000,000) for one month, from
 ``sample.generate_inbox`` (the other files it writes are deleted), or ``--file``. Each reading runs
 ``ingest_inbox`` on a folder holding that file alone, into a fresh warehouse, in a fresh interpreter whose own
-peak RSS is the memory figure; "whole" sets ``SHEBAO_INGEST_STREAM_BYTES`` past the file's size. CPU seconds
+peak RSS is the memory figure (with the close's process defaults, ``flows.runtime``); "whole" sets ``SHEBAO_INGEST_STREAM_BYTES`` past the file's size. CPU seconds
 are the child's own (user + system): on a shared machine compare them, and the ratio, rather than wall seconds.
 Target: the 1,000,000 close within 2 GB at every step, so the ingest of its largest file well within it.
 
@@ -26,6 +26,7 @@ INGEST = """
 import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
+import flows.runtime  # the close's process defaults first: polars' allocator hands freed pages back at once
 from transforms.ingest.inbox import ingest_inbox
 from warehouse.db import connect
 con = connect({warehouse!r})

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import REPO
 from transforms.ingest.inbox import ingest_inbox
@@ -173,3 +175,43 @@ def test_the_size_limit_is_a_setting(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("SHEBAO_XLSX_MAX_CELLS", "lots")
     with pytest.raises(InputError, match="SHEBAO_XLSX_MAX_CELLS"):
         read_extract(tmp_path / "big.xlsx", data)
+
+
+_CELL = st.text(alphabet=[",", '"', "\n", "\r", " ", "合", "计", "a", "1", "é", "\t"], max_size=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(st.lists(_CELL, min_size=1, max_size=6), min_size=1, max_size=12),
+       quoted=st.booleans(), encoding=st.sampled_from(["utf-8", "gb18030"]), tail=st.sampled_from(["", "\n"]))
+def test_a_csv_read_in_pieces_gives_the_whole_files_grid(tmp_path_factory, rows, quoted, encoding, tail):
+    """Pieces of a few bytes, hostile cells (quotes, separators, line ends inside cells, stray quotes): the
+    pieces' grids, one after the other, are the whole file's grid, or the file is NotStreamable."""
+    import csv
+
+    import polars as pl
+
+    from transforms.ingest.readers import NotStreamable, stream_extract
+
+    if quoted:  # as an exporter quotes: cells with separators, quotes or line ends in quotes
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        body = out.getvalue()
+    else:  # as a careless one joins them, stray quotes and all
+        body = "".join(",".join(row) + "\n" for row in rows)
+    text = "标题\n工资月份,员工编号,姓名,金额\n" + body * (9000 // max(len(body), 1) + 1)
+    path = tmp_path_factory.mktemp("pieces") / "x.csv"
+    path.write_bytes((text.rstrip("\n") + tail).encode(encoding))
+    try:
+        whole = read_extract(path, path.read_bytes()).sheets[0].grid
+    except UnreadableFile:  # refused: then read whole too, for the same sentence
+        whole = None
+    try:
+        stream = stream_extract(path, 50).sheets[0].stream
+        assert stream is not None
+        list(stream.grids())  # the first pass settles the UTF-8 rows
+        pieces = list(stream.grids())
+    except NotStreamable:
+        return
+    assert whole is not None
+    assert len(pieces) > 1
+    assert pl.concat(pieces, how="vertical").equals(whole)
