@@ -84,13 +84,13 @@ if "flows.settings" in sys.modules:  # Prefect imports its server module and sta
     add("import prefect's server", wall() - w, cpu() - c)
     server.SubprocessASGIServer.start = timed("start prefect's server", server.SubprocessASGIServer.start)
 import great_expectations as gx
-import warehouse.db, warehouse.migrate, expectations.suites, flows.validate, transforms.ingest.inbox
+import warehouse.db, warehouse.migrate, expectations.suites, flows.actions, transforms.ingest.inbox
 warehouse.db.connect = timed("connect (migrations, models)", warehouse.db.connect)
 warehouse.migrate.apply_models = timed("  of which models", warehouse.migrate.apply_models)
 warehouse.migrate.migrate = timed("  of which migrations", warehouse.migrate.migrate)
 gx.get_context = timed("GX context", gx.get_context)
 expectations.suites.build_data_docs = timed("GX data docs", expectations.suites.build_data_docs)
-flows.validate.write_report = timed("HR report", flows.validate.write_report)
+flows.actions.write_hr_report = timed("HR report", flows.actions.write_hr_report)
 transforms.ingest.inbox.ingest_file = timed("ingest per file", transforms.ingest.inbox.ingest_file)
 
 profile = {profile!r}

@@ -1,8 +1,15 @@
-"""The monthly close: ingest, ledger, validation and actions as subflows, then the exports.
+"""The monthly close: ingest, ledger, validation and actions, then the exports, in one flow run.
+
+The stages are the flows ``shebao ingest``, ``ledger``, ``validate`` and ``actions`` run on their own; a
+close runs their bodies (``flow.fn``) inside its own run, so their tasks, logs and artifacts are the
+close's. As subflows each cost a flow run of its own on the server (about ten API round trips between
+them: created, named, running, completed, its parameters) and gave nothing a stage's task runs and the
+close's per-step seconds do not show.
 
 Per-entity work (each entity's slice of the ledger: its finance workbook, its Parquet file and its
-totals by region and insurance type) fans out as tasks over entity partitions: Prefect's thread pool by
-default, a Dask cluster when an address is given. The tasks get their partition's rows as Arrow data and
+totals by region and insurance type) fans out as tasks over entity partitions: the close's own thread pool
+by default, a Dask cluster (the subflow ``per-entity outputs`` on a ``DaskTaskRunner``) when an address is
+given. The tasks get their partition's rows as Arrow data and
 write files only, so DuckDB keeps its single writer (this process); their results come back to the
 parent, which publishes them.
 
@@ -45,6 +52,7 @@ from flows.runtime.runs import (
     resolve_period,
     retried,
     subflows_without_heartbeats,
+    thread_runner,
     use_secret_key,
 )
 from flows.validate import validate_flow
@@ -162,30 +170,33 @@ def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | 
         tables = finance_tables_masked(warehouse, period)
         exports = export_ledger_files(tables, period, out)
     with timed(seconds, "per_entity"):
-        per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
-        entities = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
+        if dask_address or settings().dask_address:  # a flow run of its own, for its task runner
+            per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
+            entities = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
+        else:  # the close's own thread pool
+            entities = entity_partitions.fn(warehouse=warehouse, period=period, out=out, tables=tables)
     tables.release()
     return exports, entities
 
 
 def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask_address: str | None,
                  ingest: dict, seconds: dict | None = None, role: str | None = None, full_ids: bool = False) -> dict:
-    """Everything after ingest for one month, inside the calling flow run (subflows and tasks)."""
+    """Everything after ingest for one month, inside the calling flow run (the stages' bodies and tasks)."""
     seconds = dict(seconds or {})
     summary: dict = {"period": period, "ingest": ingest, "seconds": seconds}
     with timed(seconds, "ledger") as shown:
-        summary["ledger"] = ledger_flow(period=period, warehouse=warehouse, policy=policy, run_id=new_run_id())
+        summary["ledger"] = ledger_flow.fn(period=period, warehouse=warehouse, policy=policy, run_id=new_run_id())
         shown["note"] = (f"{summary['ledger']['employees_in_ledger']} employees, "
                          f"{summary['ledger']['rows_appended']} rows appended")
     checkpoint("close.after_ledger")
     with timed(seconds, "validate") as shown:
         # the actions step owns the HR report (transforms/outputs/index.py): validation writes none in a close
-        summary["validation"] = validate_flow(period=period, warehouse=warehouse, out=out, run_id=new_run_id(),
+        summary["validation"] = validate_flow.fn(period=period, warehouse=warehouse, out=out, run_id=new_run_id(),
                                               report=False)
         shown["note"] = f"{summary['validation']['findings']} findings"
     checkpoint("close.after_validate")
     with timed(seconds, "actions") as shown:
-        summary["actions"] = actions_flow(period=period, warehouse=warehouse, out=out,
+        summary["actions"] = actions_flow.fn(period=period, warehouse=warehouse, out=out,
                                           run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids)
         shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
     if summary["validation"]["report"] is None:
@@ -205,7 +216,7 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
 # ------------------------------------------------------------------------------------------------ flows
 
 
-@flow(name="monthly-close", flow_run_name=close_run_name)
+@flow(name="monthly-close", flow_run_name=close_run_name, task_runner=thread_runner())
 @redacting
 @final_on_input_errors
 def monthly_close(inbox: str | None = None, period: str | None = None, warehouse: str | None = None,
@@ -244,7 +255,7 @@ def monthly_close(inbox: str | None = None, period: str | None = None, warehouse
         who = require_role(warehouse, "run", role, full_ids=full_ids,
                            minimum="hr_manager" if policy else "hr_staff", target=period)
         with timed(seconds, "ingest") as shown:
-            ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
+            ingest = ingest_flow.fn(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
         return _close_month(period, warehouse, out, policy, dask_address, ingest, seconds, who.view, who.full_ids)
@@ -255,7 +266,7 @@ def ingest_note(ingest: dict) -> str:
             f"{ingest['files_seen'] - ingest['files_already_loaded']} new files")
 
 
-@flow(name="backfill", flow_run_name=backfill_run_name)
+@flow(name="backfill", flow_run_name=backfill_run_name, task_runner=thread_runner())
 @redacting
 @final_on_input_errors
 def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | None = None, out: str | None = None,
@@ -285,7 +296,7 @@ def backfill(start: str, end: str, inbox: str | None = None, warehouse: str | No
         who = require_role(warehouse, "backfill", minimum="hr_manager" if policy else "hr_staff",
                            target=f"{start}..{end}")
         with console.stage("ingest the inbox") as shown:
-            ingest = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
+            ingest = ingest_flow.fn(inbox=inbox, warehouse=warehouse, run_id=new_run_id(), profiles=profiles)
             shown["note"] = ingest_note(ingest)
         record_runs(warehouse, ingest["run_id"])
         return [_close_month(period, warehouse, out, policy, dask_address, ingest, role=who.view)
@@ -307,7 +318,7 @@ def daily_ingest(inbox: str | None = None, warehouse: str | None = None) -> dict
     use_secret_key()
     with warehouse_lock(warehouse), subflows_without_heartbeats():
         require_role(warehouse, "ingest")
-        summary = ingest_flow(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
+        summary = ingest_flow.fn(inbox=inbox, warehouse=warehouse, run_id=new_run_id())
         record_runs(warehouse, summary["run_id"])
         return summary
 

@@ -134,13 +134,18 @@ def use_secret_key() -> None:
     os.environ["SHEBAO_WAREHOUSE_KEY"] = str(key)
 
 
+def thread_runner():
+    """Prefect's thread pool, two to four threads: the per-entity files of a close without a Dask address."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=max(2, min(4, os.cpu_count() or 2)))
+
+
 def partition_runner(dask_address: str | None = None):
     """Threads by default; a ``DaskTaskRunner`` on ``dask_address`` (or ``$SHEBAO_DASK_ADDRESS``)."""
     address = dask_address or settings().dask_address
     if not address:
-        from prefect.task_runners import ThreadPoolTaskRunner
-
-        return ThreadPoolTaskRunner(max_workers=max(2, min(4, os.cpu_count() or 2)))
+        return thread_runner()
     from prefect_dask import DaskTaskRunner
 
     return DaskTaskRunner(address=address)

@@ -165,6 +165,29 @@ def test_the_close_run_is_named_by_its_month_and_recorded_in_the_run_tables(clos
     assert run.name == f"close-{PERIOD}"
 
 
+def test_the_stages_run_inside_the_close_run_without_subflows(close_reference):
+    """Ingest, ledger, validate and actions run in the close's own flow run (a subflow each was a flow run
+    of its own: about ten API round trips); their artifacts belong to it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    _, warehouse, _ = close_reference
+    [run_id] = {row[0] for row in query(warehouse, "SELECT DISTINCT flow_run_id FROM ledger.runs")}
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+    assert children == []
+    assert {"ingest-summary", "ledger-summary", f"validate-{PERIOD}", "actions-summary", f"close-{PERIOD}"} <= \
+        {a.key for a in artifacts}
+
+
 @pytest.mark.slow
 def test_dask_cluster_gives_identical_results(close_reference, acceptance_dir, tmp_path):
     from distributed import LocalCluster
