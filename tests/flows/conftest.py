@@ -40,6 +40,12 @@ def shebao(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
 
 
+def finish(process, timeout: float = 900) -> tuple[int, str, str]:
+    """A ``shebao`` process's exit code, stdout and stderr once it ends."""
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
 @pytest.fixture(scope="session")
 def close_reference(request, tmp_path_factory, acceptance_dir):
     """One uninterrupted close of the acceptance sample for 2024-03, run once for the whole run (``built_once``:
