@@ -59,19 +59,24 @@ class Staging:
         record_load_keys(self.con, load_id)
 
 
+def with_policy(migrated_warehouse: Path, folder: Path, policy: str) -> Path:
+    """A copy of the session's new warehouse in ``folder`` with ``policy`` (CSV text) applied."""
+    path = folder / "policy.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    (folder / "policy.csv").write_text(policy, encoding="utf-8")
+    connection = connect(path)
+    try:
+        apply_policy(connection, folder / "policy.csv")
+    finally:
+        connection.close()
+    return path
+
+
 @pytest.fixture(scope="module")
 def migrated_warehouse(migrated_warehouse, tmp_path_factory) -> Path:
     """Every test here starts from a new warehouse with POLICY applied: applied once for the module, each
     test's ``con`` a copy (applying it took a third of these tests' time)."""
-    path = tmp_path_factory.mktemp("ledger-policy") / "policy.duckdb"
-    shutil.copy(migrated_warehouse, path)
-    (path.parent / "policy.csv").write_text(POLICY, encoding="utf-8")
-    connection = connect(path)
-    try:
-        apply_policy(connection, path.parent / "policy.csv")
-    finally:
-        connection.close()
-    return path
+    return with_policy(migrated_warehouse, tmp_path_factory.mktemp("ledger-policy"), POLICY)
 
 
 @pytest.fixture()
