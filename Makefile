@@ -6,9 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Two pytest-xdist workers, one a core. loadfile runs each test module on one worker, so a module-scoped
-# fixture (and close_reference, whose tests read its runs in the worker's Prefect server) is built once; the
-# session's expensive warehouses are built once for both workers. `make test PARALLEL=` runs in one process.
-PARALLEL ?= -n 2 --dist loadfile
+# fixture is built once; the session's expensive warehouses and the reference close are built once for both
+# workers (tests/conftest.py built_once). --no-loadscope-reorder: modules are dealt in collection order, which
+# tests/conftest.py sets longest first (xdist's own order, most tests first, left the longest modules to the
+# end and one worker waiting on the other). `make test PARALLEL=` runs in one process.
+PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: demo test test-fast lint typecheck bench setup clean
 

@@ -4,12 +4,15 @@ sample, read-only queries on a warehouse file, and the ``shebao`` CLI in a subpr
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from tests.conftest import built_once
 
 REPO = Path(__file__).resolve().parents[2]
 PERIOD = "2024-03"
@@ -37,13 +40,59 @@ def shebao(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
 
 
-@pytest.fixture(scope="session")
-def close_reference(prefect_harness, tmp_path_factory, acceptance_dir):
-    """One uninterrupted close of the acceptance sample for 2024-03: (folder, warehouse, summary)."""
-    from flows.close import monthly_close
+def finish(process, timeout: float = 900) -> tuple[int, str, str]:
+    """A ``shebao`` process's exit code, stdout and stderr once it ends."""
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
 
-    folder = tmp_path_factory.mktemp("close")
-    warehouse = folder / "w.duckdb"
-    summary = monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(warehouse),
-                            out=str(folder / "out"), policy=str(acceptance_dir / "policy.csv"))
-    return folder, warehouse, summary
+
+@pytest.fixture(scope="session")
+def close_reference(request, tmp_path_factory, acceptance_dir):
+    """One uninterrupted close of the acceptance sample for 2024-03, run once for the whole run (``built_once``:
+    under pytest-xdist the first worker closes in its Prefect server, the other reads the same files):
+    (folder, warehouse, summary). Read the warehouse read-only or copy it. What the server held of the close
+    right after it (its artifacts, its flow run's name) is ``close_reference_prefect``."""
+
+    def build(folder: Path) -> None:
+        request.getfixturevalue("prefect_harness")
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import (
+            ArtifactFilter,
+            ArtifactFilterFlowRunId,
+            ArtifactFilterKey,
+            FlowRunFilter,
+            FlowRunFilterParentFlowRunId,
+        )
+
+        from flows.close import monthly_close
+
+        warehouse = folder / "w.duckdb"
+        summary = monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(warehouse),
+                                out=str(folder / "out"), policy=str(acceptance_dir / "policy.csv"))
+        ids = {row[0] for table in ("ingest.loads", "ledger.runs", "quality.runs")
+               for row in query(warehouse, f"SELECT DISTINCT flow_run_id FROM {table}")}
+        keys = [f"close-{PERIOD}", f"close-{PERIOD}-findings", f"close-{PERIOD}-entities"]
+        with get_client(sync_client=True) as client:
+            artifacts = {a.key: a.data for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))}
+            names = {str(i): client.read_flow_run(i).name for i in ids if i is not None}
+            runs = [i for i in ids if i is not None]
+            children = [str(r.id) for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=runs)))]
+            run_artifacts = sorted({a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=runs))) if a.key})
+        (folder / "close.pickle").write_bytes(pickle.dumps(
+            {"summary": summary, "artifacts": artifacts, "flow_run_names": names, "child_flow_runs": children,
+             "run_artifact_keys": run_artifacts}))
+
+    folder = built_once(tmp_path_factory, "close-reference", build)
+    return folder, folder / "w.duckdb", pickle.loads((folder / "close.pickle").read_bytes())["summary"]
+
+
+@pytest.fixture(scope="session")
+def close_reference_prefect(close_reference) -> dict:
+    """The Prefect server's record of ``close_reference``, read from it right after the close: ``artifacts``
+    (key: data), ``flow_run_names`` (flow run id: name), ``child_flow_runs`` (ids of flow runs started inside
+    the close's) and ``run_artifact_keys`` (the keys of the artifacts its flow runs created)."""
+    recorded = pickle.loads((close_reference[0] / "close.pickle").read_bytes())
+    return {key: recorded[key] for key in ("artifacts", "flow_run_names", "child_flow_runs", "run_artifact_keys")}

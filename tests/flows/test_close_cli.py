@@ -1,21 +1,13 @@
-"""``shebao run``, ``backfill`` and ``demo`` in their own processes: exit codes, sentences, two runs at once."""
+"""``shebao run``, ``backfill`` in their own processes: exit codes, sentences (two runs at once and ``demo``:
+test_close_cli_concurrent.py and test_close_cli_demo.py, so pytest-xdist can run them on the other worker)."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
-from conftest import PERIOD, query, shebao
-
-from flows.lock import lock_path
-
-
-def _finish(process, timeout: float = 900) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
+from conftest import PERIOD, finish, query, shebao
 
 
 @pytest.mark.parametrize("case", ["missing inbox", "unreadable policy", "bad period", "backwards range"])
@@ -29,7 +21,7 @@ def test_a_close_that_cannot_run_says_why_in_one_sentence(case, tmp_path, accept
         "bad period": (["run", "--inbox", inbox, "--period", "2024-3"], "not a month like 2024-03"),
         "backwards range": (["backfill", "--inbox", inbox, "--from", "2024-03", "--to", "2024-01"], "before"),
     }[case]
-    code, out, err = _finish(shebao(*args, "--warehouse", str(tmp_path / "w.duckdb"), cwd=tmp_path), 300)
+    code, out, err = finish(shebao(*args, "--warehouse", str(tmp_path / "w.duckdb"), cwd=tmp_path), 300)
     assert code == 2, err[-2000:]
     assert says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "w.duckdb").exists()  # stopped before anything was written
@@ -40,85 +32,11 @@ def test_a_locked_warehouse_is_refused_with_the_holders_pid(tmp_path, acceptance
 
     warehouse = tmp_path / "w.duckdb"
     with warehouse_lock(warehouse):
-        code, _, err = _finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD,
+        code, _, err = finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD,
                                       "--warehouse", str(warehouse), "--wait", "1", cwd=tmp_path), 300)
     assert code == 2
     assert f"The warehouse {warehouse} is being written by another shebao run (pid " in err
     assert "try again when it finishes." in err and "Traceback" not in err
-
-
-def _wait_for_holder(warehouse: Path, process, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if json.loads(lock_path(warehouse).read_text() or "{}").get("pid") == process.pid:
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the first run never took the warehouse lock")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("wait", ["0", "900"])
-def test_two_concurrent_runs_one_completes_the_other_refuses_or_waits(wait, tmp_path, acceptance_dir, expected):
-    inbox = tmp_path / "inbox"
-    shutil.copytree(acceptance_dir / "inbox", inbox)
-    warehouse = tmp_path / "w.duckdb"
-    args = ("run", "--inbox", str(inbox), "--period", PERIOD, "--policy", str(acceptance_dir / "policy.csv"),
-            "--warehouse", str(warehouse), "--out", str(tmp_path / "out"), "--wait", wait)
-    first = shebao(*args, cwd=tmp_path)
-    _wait_for_holder(warehouse, first)
-    second = shebao(*args, cwd=tmp_path)
-    code2, out2, err2 = _finish(second)
-    code1, out1, err1 = _finish(first)
-    assert code1 == 0, err1[-3000:]
-    assert "HR report:" in out1
-    if wait == "0":
-        assert code2 == 2, err2[-3000:]
-        assert f"is being written by another shebao run (pid {first.pid}, `shebao run --inbox " in err2
-        assert "Traceback" not in err2 and "HR report:" not in out2
-    else:  # it waited, then found everything done: nothing new read, nothing booked twice
-        assert code2 == 0, err2[-3000:]
-        assert "Ingest: 0 rows staged" in out2
-    single_run = len(expected["periods"][PERIOD]["ledger"])
-    assert query(warehouse, "SELECT count(*) FROM ledger.contributions") == [(single_run,)]
-    assert query(warehouse, "SELECT count(*) FROM ingest.loads WHERE status = 'loaded'") == \
-        query(warehouse, "SELECT count(DISTINCT sha256) FROM ingest.loads WHERE status = 'loaded'")
-
-
-@pytest.mark.slow
-def test_demo_prints_the_three_outputs(tmp_path):
-    code, out, err = _finish(shebao("demo", "--out", str(tmp_path / "demo"), "--employees", "120", cwd=tmp_path))
-    assert code == 0, err[-3000:]
-    paths = [line.split(":", 1)[1].strip() for line in out.splitlines()
-             if line.startswith(("HR report:", "Action workbook:", "Ledger export:"))]
-    assert len(paths) == 9 and all(Path(p).is_file() for p in paths), out  # three months closed
-    assert all(Path(p).resolve().is_relative_to((tmp_path / "demo").resolve()) for p in paths)
-    assert (tmp_path / "demo" / "shebao.duckdb").is_file()
-    from sample.rules import demo_plan
-    from transforms.common.periods import months_between
-
-    entities, _, close_from, close_to = demo_plan()  # months and cities the shipped policy covers
-    closed = months_between(close_from, close_to)
-    # the demo's warehouse is its own: the commands to look at it name it (issue 30)
-    listed = next(line.strip() for line in out.splitlines() if line.strip().startswith("shebao actions list"))
-    listed_code, _, listed_err = _finish(shebao(*listed.split()[1:], cwd=tmp_path), 300)
-    assert listed_code == 0, listed_err[-2000:]
-    assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs ORDER BY 1") == [
-        (p,) for p in closed]
-    # every entity of the demo is booked in every month it closes (issue 24)
-    assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period, entity FROM ledger.current_contributions"
-                 " ORDER BY ALL") == sorted((p, e.name) for p in closed for e in entities)
-    assert "Where everything is:" in out and "Declarations:" in out and "Transfer forms:" in out
-    assert "ENROLL_EMPLOYEE" in out  # the action types, with their counts
-    # the console: one line per stage, a summary in words, and none of the orchestrator's logs
-    stages = [line[2:30].strip() for line in err.splitlines() if line.startswith("✓ ")]
-    assert stages[0] == "ingest the inbox" and stages.count("book the ledger") == 3, err[-3000:]
-    assert {"validate", "update the action list", "export the ledger", "per-entity files"} <= set(stages)
-    assert "Flow run" not in err and "Task run" not in err and "temporary server" not in err, err[-3000:]
-    summary = next(line for line in out.splitlines() if line.startswith(f"{close_to}: "))
-    assert "{" not in summary and " findings (" in summary and "actions: " in summary
 
 
 # ------------------------------------------------ --role and --full-ids on `run`, checked before any work (30.1)
@@ -151,9 +69,9 @@ def test_run_refuses_a_raised_role_or_full_ids_before_any_work(tmp_path, accepta
     loads = query(warehouse, "SELECT count(*) FROM ingest.loads")
     base = ("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD, "--warehouse", str(warehouse),
             "--out", str(tmp_path / "out"))
-    _one_sentence(_finish(shebao(*base, "--role", "hr_manager", "--full-ids", cwd=tmp_path), 300), "may only lower")
-    _one_sentence(_finish(shebao(*base, "--full-ids", cwd=tmp_path), 300), "may not see full ID numbers")
-    _one_sentence(_finish(shebao(*base, "--role", "finance", cwd=tmp_path), 300), "may not run `run`")
+    _one_sentence(finish(shebao(*base, "--role", "hr_manager", "--full-ids", cwd=tmp_path), 300), "may only lower")
+    _one_sentence(finish(shebao(*base, "--full-ids", cwd=tmp_path), 300), "may not see full ID numbers")
+    _one_sentence(finish(shebao(*base, "--role", "finance", cwd=tmp_path), 300), "may not run `run`")
     assert not (tmp_path / "out").exists()
     assert query(warehouse, "SELECT count(*) FROM ingest.loads") == loads  # nothing ingested
     refused = query(warehouse, "SELECT role, reason FROM actions.audit WHERE command = 'run' AND NOT allowed")
@@ -170,7 +88,7 @@ def test_the_managers_own_run_with_full_ids_works_end_to_end(tmp_path, acceptanc
 
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(acceptance_ingested, warehouse)  # its creator (this user) is its hr_manager
-    code, out, err = _finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD,
+    code, out, err = finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD,
                                     "--policy", str(acceptance_dir / "policy.csv"), "--warehouse", str(warehouse),
                                     "--out", str(tmp_path / "out"), "--full-ids", cwd=tmp_path))
     assert code == 0, err[-3000:]
@@ -187,7 +105,7 @@ def test_a_failure_inside_the_close_is_the_sentence_without_prefects_tracebacks(
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(acceptance_ingested, warehouse)
     (tmp_path / "inbox").mkdir()
-    code, _, err = _finish(shebao("run", "--inbox", str(tmp_path / "inbox"), "--period", PERIOD, "--warehouse",
+    code, _, err = finish(shebao("run", "--inbox", str(tmp_path / "inbox"), "--period", PERIOD, "--warehouse",
                                   str(warehouse), "--out", "/sys/kernel/shebao-out", cwd=tmp_path), 600)
     assert code == 2, err[-3000:]
     assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
@@ -214,7 +132,7 @@ def test_run_names_the_files_it_could_not_load(con, tmp_path, capsys):
 def test_a_bad_setting_met_inside_the_close_is_one_sentence(tmp_path, acceptance_dir):
     """Issue 30 (medium): a bad setting the close meets only once it runs (the ingest's chunk size) is the
     setting's sentence, exit 2, never retried, without the ~150 lines of Prefect's logs before it."""
-    code, _, err = _finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD, "--warehouse",
+    code, _, err = finish(shebao("run", "--inbox", str(acceptance_dir / "inbox"), "--period", PERIOD, "--warehouse",
                                   str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"), cwd=tmp_path,
                                   env={"SHEBAO_INGEST_CHUNK_ROWS": "many"}), 600)
     assert code == 2, err[-3000:]

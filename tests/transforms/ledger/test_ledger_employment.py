@@ -5,12 +5,12 @@ population); the latest attendance row up to P that carries the column decides, 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from tests.transforms.ledger.test_ledger import Staging, cells
+from tests.transforms.ledger.test_ledger import Staging, cells, with_policy
 from transforms.ledger.book import compute_ledger
-from transforms.ledger.policy import apply_policy
 
 POLICY = """region,insurance_type,effective_from,effective_to,base_floor,base_ceiling,employer_rate,employee_rate
 长沙,pension,2024-01,,3604,18021,0.16,0.08
@@ -21,11 +21,14 @@ POLICY = """region,insurance_type,effective_from,effective_to,base_floor,base_ce
 HIRED = dt.date(2020, 1, 1)
 
 
+@pytest.fixture(scope="module")
+def migrated_warehouse(migrated_warehouse, tmp_path_factory) -> Path:
+    """Each test's ``con``: a copy of a new warehouse with POLICY applied once for the module."""
+    return with_policy(migrated_warehouse, tmp_path_factory.mktemp("employment-policy"), POLICY)
+
+
 @pytest.fixture()
-def staging(con, tmp_path):
-    policy = tmp_path / "policy.csv"
-    policy.write_text(POLICY, encoding="utf-8")
-    apply_policy(con, policy)
+def staging(con):
     return Staging(con)
 
 

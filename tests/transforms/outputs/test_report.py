@@ -14,30 +14,47 @@ from tests.expectations.conftest import id_number, make_warehouse
 from transforms.common.privacy import mask_id
 from transforms.common.roles import PermissionDenied
 from transforms.outputs.report import render_report, resolve_run, write_report
+from warehouse.db import connect
 
 EVIL = "<script>alert(1)</script>公司"
 ID1 = id_number(birth="19900101", seq="123")
 ID2 = id_number(birth="19850505", seq="456")
 
 
+@pytest.fixture(scope="module")
+def validated_file(migrated_warehouse, tmp_path_factory) -> tuple[Path, list[str]]:
+    """Two validation runs of 2024-03 over a handful of problems, once for the module: (warehouse, run ids)."""
+    path = tmp_path_factory.mktemp("validated") / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    con = connect(path)
+    try:
+        wh = make_warehouse(con)
+        wh.policy()
+        wh.payroll(employee_id="E1", id_number=ID1, entity=EVIL)
+        wh.payroll(employee_id="E2", id_number=ID1, entity=EVIL, row_number=2)
+        wh.insurance(id_number=ID1, base="3000", employer=EVIL)
+        wh.insurance(id_number=ID2, base="99999", employer=EVIL, row_number=2)
+        wh.transfer(transfer_id="T1", stage_on="2024-01-05", id_number=ID2)
+        wh.employee_month(employee_id="E1", entity=EVIL, id_number=ID1, si_withheld="10", withholding_difference="-630")
+        wh.ledger_run()
+        runs = []
+        for run_id in ("20240401T000000000000Z-0001", "20240402T000000000000Z-0002"):
+            start_run(con, run_id, "2024-03")
+            validate_period(con, "2024-03", run_id)
+            runs.append(run_id)
+    finally:
+        con.close()
+    return path, runs
+
+
 @pytest.fixture()
-def validated(con):
-    """Two validation runs of 2024-03 over a handful of problems."""
-    wh = make_warehouse(con)
-    wh.policy()
-    wh.payroll(employee_id="E1", id_number=ID1, entity=EVIL)
-    wh.payroll(employee_id="E2", id_number=ID1, entity=EVIL, row_number=2)
-    wh.insurance(id_number=ID1, base="3000", employer=EVIL)
-    wh.insurance(id_number=ID2, base="99999", employer=EVIL, row_number=2)
-    wh.transfer(transfer_id="T1", stage_on="2024-01-05", id_number=ID2)
-    wh.employee_month(employee_id="E1", entity=EVIL, id_number=ID1, si_withheld="10", withholding_difference="-630")
-    wh.ledger_run()
-    runs = []
-    for run_id in ("20240401T000000000000Z-0001", "20240402T000000000000Z-0002"):
-        start_run(con, run_id, "2024-03")
-        validate_period(con, "2024-03", run_id)
-        runs.append(run_id)
-    return con, runs
+def validated(validated_file, warehouse_path):
+    """A connection to this test's own copy of ``validated_file``, and the two run ids."""
+    path, runs = validated_file
+    shutil.copy(path, warehouse_path)
+    con = connect(warehouse_path)
+    yield con, runs
+    con.close()
 
 
 def test_masked_by_default_and_escaped(validated):
