@@ -214,7 +214,8 @@ def _non_blank(body: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cells(grid: pl.DataFrame, header: HeaderMatch) -> list[str]:
-    return [f"c{i}" for i in range(header.width) if f"c{i}" in grid.columns]
+    present = set(grid.columns)  # a set: polars builds its column list anew on each ``columns``
+    return [f"c{i}" for i in range(header.width) if f"c{i}" in present]
 
 
 def _raw(cell_columns: list[str], header: HeaderMatch) -> pl.Expr:
@@ -233,25 +234,26 @@ def data_rows(grid: pl.DataFrame, header: HeaderMatch, sheet: str | None, start:
     body = _body(grid, header, start, length, body_row)
     if not cell_columns:
         return body.select(ROW_NUMBER).with_columns(pl.lit(sheet, pl.String).alias(SHEET), pl.lit("{}").alias(RAW))
-    extra = (pl.col(CELLS) > header.width) if CELLS in body.columns else pl.lit(False)
+    present = set(body.columns)  # a set: a sheet may be 10,000 columns wide
+    extra = (pl.col(CELLS) > header.width) if CELLS in present else pl.lit(False)
     return body.select(
         pl.col(ROW_NUMBER),
         pl.lit(sheet, pl.String).alias(SHEET),
         _raw(cell_columns, header).struct.json_encode().alias(RAW),
         extra.fill_null(False).alias("__extra_cells"),
-        (pl.col(CELLS) if CELLS in body.columns else pl.lit(None, pl.Int32)).alias("__cells"),
-        (pl.col(FOREIGN) if FOREIGN in body.columns else pl.lit(False)).alias(FOREIGN),
+        (pl.col(CELLS) if CELLS in present else pl.lit(None, pl.Int32)).alias("__cells"),
+        (pl.col(FOREIGN) if FOREIGN in present else pl.lit(False)).alias(FOREIGN),
         *[
-            (pl.col(f"c{index}") if f"c{index}" in body.columns else pl.lit(None, pl.String)).alias(f"in_{name}")
+            (pl.col(f"c{index}") if f"c{index}" in present else pl.lit(None, pl.String)).alias(f"in_{name}")
             for name, index in header.positions.items()
         ],
         *[pl.lit(value, pl.String).alias(f"in_{name}") for name, (value, _) in header.constants.items()
           if name not in header.positions],
-        *[_sum(body, [f"c{i}" for i in parts if f"c{i}" in body.columns]).alias(f"in_{name}")
+        *[_sum(body, [f"c{i}" for i in parts if f"c{i}" in present]).alias(f"in_{name}")
           for name, parts in header.sums.items()],
         _not_data_flag(body, cell_columns, header).alias(NOT_DATA_FLAG),
         *([pl.col(f"c{header.day_column}").alias(DAY), _present(cell_columns, header).alias(PRESENT)]
-          if header.day_column is not None and f"c{header.day_column}" in body.columns else []),
+          if header.day_column is not None and f"c{header.day_column}" in present else []),
     )
 
 
@@ -343,7 +345,8 @@ def _not_data_flag(body: pl.DataFrame, cell_columns: list[str], header: HeaderMa
     cells for a handful of characters settles almost every chunk of a large file."""
     if not cell_columns or not body.height:
         return pl.lit(False)
-    hints = [pl.col(c).str.contains(f"[{_NOT_DATA_CHARS}]") for c in cell_columns if c in body.columns]
+    present = set(body.columns)
+    hints = [pl.col(c).str.contains(f"[{_NOT_DATA_CHARS}]") for c in cell_columns if c in present]
     maybe = bool(hints) and body.select(pl.any_horizontal(hints).fill_null(False).any()).item()
     return not_data(cell_columns, header) if maybe else pl.lit(False)
 
