@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -113,15 +114,22 @@ def _fail(where: str, problem: str) -> InputError:
     return InputError(f"{where}: {problem}.")
 
 
+@cache
+def _parsed(parse, value: str) -> str | None:
+    """``parse`` (a normaliser) of one cell: a policy file repeats its months and amounts on many rows, and one
+    polars query per cell was most of reading it."""
+    return pl.select(parse(pl.lit(value, pl.String))).item()
+
+
 def _month(value: str, where: str, column: str) -> str:
-    parsed = pl.select(n.parse_month(pl.lit(value, pl.String))).item()
+    parsed = _parsed(n.parse_month, value)
     if parsed is None:
         raise _fail(where, f"{column} '{value}' is not a month; write it like 2024-01")
     return parsed
 
 
 def _amount(value: str, where: str, column: str) -> Decimal:
-    parsed = pl.select(n.parse_amount(pl.lit(value, pl.String))).item()
+    parsed = _parsed(n.parse_amount, value)
     if parsed is None or parsed.startswith("-"):
         raise _fail(where, f"{column} '{value}' is not an amount; write it like 3604 or 3604.00")
     return Decimal(parsed).quantize(Decimal("0.01"))
