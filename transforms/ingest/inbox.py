@@ -175,43 +175,46 @@ class _Batch:
 
     con: duckdb.DuckDBPyConnection
     open: bool = False
-    held: list[tuple[int, Path, str | None]] = field(default_factory=list)  # files whose writes are uncommitted
-    results: list[tuple[int, Path, list[dict]]] = field(default_factory=list)
+    held: list[tuple[int, Path, str | None, list[dict]]] = field(default_factory=list)  # written, not committed
+    done: list[tuple[int, Path, list[dict]]] = field(default_factory=list)  # committed, not yet reported
     size: int = 0
 
     def load(self, index: int, path: Path, reason: str | None, load) -> list[tuple[int, Path, list[dict]]]:
-        """Load one file in the batch; returns the files now committed, with their results."""
+        """Load one file in the batch; returns the files committed since the last call, with their results."""
         token = _BATCH.set(self)
         try:
-            results = load(path, reason)
+            results: list[dict] | None = load(path, reason)
         except duckdb.Error:
-            _BATCH.reset(token)
-            return self._again_alone([*self.held, (index, path, reason)], load)
+            results = None  # the transaction is aborted
         finally:
-            if _BATCH.get() is self:
-                _BATCH.reset(token)
-        settled = self.results if not self.open else []  # committed meanwhile (before a file of its own)
-        if not self.open:
-            self.results = []
-        entry = (index, path, results)
-        if self.open:
-            self.held.append((index, path, reason))
-            self.results.append(entry)
+            _BATCH.reset(token)
+        if results is None:
+            self._again_alone([*self.held, (index, path, reason, [])], load)
+        elif self.open:
+            self.held.append((index, path, reason, results))
             self.size += _size(path)
-            return settled + (self.commit(load) if self.size >= BATCH_BYTES else [])
-        return settled + [entry]
+            if self.size >= BATCH_BYTES:
+                self.commit(load)
+        else:
+            self.done.append((index, path, results))
+        return self.take()
 
-    def commit(self, load) -> list[tuple[int, Path, list[dict]]]:
-        """Commit what the batch holds; returns those files with their results."""
-        if not self.open:
-            return []
+    def commit(self, load) -> None:
+        """Commit what the batch holds; if the commit fails, each of its files again alone."""
         try:
-            self.con.execute("COMMIT")
+            self.commit_held()
         except duckdb.Error:
+            self._again_alone(self.held, load)
+
+    def commit_held(self) -> None:
+        if self.open:
+            self.con.execute("COMMIT")
             self.open = False
-            return self._again_alone(self.held, load)
-        self.open = False
-        done, self.held, self.results, self.size = self.results, [], [], 0
+        self.done += [(index, path, results) for index, path, _, results in self.held]
+        self.held, self.size = [], 0
+
+    def take(self) -> list[tuple[int, Path, list[dict]]]:
+        done, self.done = self.done, []
         return done
 
     def abandon(self) -> None:
@@ -220,12 +223,10 @@ class _Batch:
                 self.con.execute("ROLLBACK")
             self.open = False
 
-    def _again_alone(self, files: list[tuple[int, Path, str | None]], load) -> list[tuple[int, Path, list[dict]]]:
-        if self.open:
-            self.con.execute("ROLLBACK")
-            self.open = False
-        self.held, self.results, self.size = [], [], 0
-        return [(index, path, load(path, reason)) for index, path, reason in files]
+    def _again_alone(self, files: list[tuple[int, Path, str | None, list[dict]]], load) -> None:
+        self.abandon()
+        self.held, self.size = [], 0
+        self.done += [(index, path, load(path, reason)) for index, path, reason, _ in files]
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("ingest_batch", default=None)
@@ -247,15 +248,12 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
 
 
 def _own_transactions(con: duckdb.DuckDBPyConnection) -> None:
-    """The file about to be written needs transactions of its own: commit the batch's first (its files are
-    reported when the batch's next file is), and write this file outside it."""
+    """The file about to be written needs transactions of its own: commit the batch's first (a failed commit
+    raises, and the batch loads its files again alone), and write this file outside it."""
     batch = _BATCH.get()
     if batch is None:
         return
-    if batch.open:
-        con.execute("COMMIT")
-        batch.open = False
-        batch.held, batch.size = [], 0
+    batch.commit_held()
     _BATCH.set(None)
 
 
@@ -305,7 +303,8 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
         for index, (path, reason) in enumerate(entries, start=1):
             settle(batch.load(index, path, reason, load))
             checkpoint("ingest.after_file")
-        settle(batch.commit(load))
+        batch.commit(load)
+        settle(batch.take())
     except BaseException:
         batch.abandon()  # the batch's files are not loaded; the next run loads them
         raise

@@ -333,6 +333,32 @@ def test_a_write_that_fails_in_a_batch_loads_the_batch_files_again_alone(con, in
     assert con.execute("SELECT count(*) FROM staging.payroll WHERE employee_id IN ('E009', 'E010')").fetchone()[0] == 1
 
 
+def test_files_a_batch_committed_before_a_failing_file_of_its_own_are_reported(con, inbox):
+    """A file HR hand back commits the batch before it (its writes are its own); if its loader then fails, the
+    files already committed keep their results, and the file is tried again alone."""
+    import duckdb
+
+    from transforms.ingest.inbox import HandedBack
+
+    write(inbox / "a_payroll.csv", f"{PAYROLL_HEADER}\n{GOOD_ROW.replace('E001', 'E009')}\n")
+    write(inbox / "b_returned.csv", "动作编号,处理状态\nA1,已完成\n")
+    tries = []
+
+    def load(con, path, sha, content, run_id, source):
+        tries.append(source)
+        if len(tries) == 1:
+            raise duckdb.ConversionException("a write that failed")
+        return {"source_file": source, "status": "loaded"}
+
+    returned = HandedBack(recognises=lambda content: any(
+        "动作编号" in sheet.grid.row(0) for sheet in content.sheets if sheet.grid.height), load=load)
+    summaries = ingest_inbox(con, inbox, returned=[returned])
+    assert tries == ["b_returned.csv", "b_returned.csv"]
+    assert [(s["source_file"], s["status"]) for s in summaries] == [
+        ("a_payroll.csv", "loaded"), ("b_returned.csv", "loaded"), ("zz_good.csv", "loaded")]
+    assert _statuses(con, "a_payroll.csv") == ["loaded"]
+
+
 def test_a_full_disk_stops_the_ingest_in_one_sentence_and_the_next_run_loads_the_rest(con, inbox, monkeypatch):
     """A full disk fails every later file too: the run stops at the first, in one sentence naming the file
     that could not be written, rather than closing on part of the inbox."""
