@@ -13,7 +13,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,12 +66,12 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
     if b"\x00" in data:  # anywhere: a NUL deep in the file is as binary as one in its first bytes
         raise UnreadableFile("the file is binary, not a CSV text file; export the extract again as CSV")
     if data.startswith(b"\xef\xbb\xbf"):
-        if not _decodes(data, "utf-8", start=3):
+        if not _decodes(_blocks(data, 3), "utf-8"):
             raise UnreadableFile("the file starts with a UTF-8 mark but is not valid UTF-8; export it again")
         return data[3:], "utf-8-sig"
-    if _decodes(data, "utf-8"):
+    if _decodes(_blocks(data), "utf-8"):
         return data, "utf-8"
-    for encoding in ("gbk", "gb18030"):
+    for encoding in CHINESE_ENCODINGS:
         try:
             return _transcode(data, encoding), encoding
         except UnicodeDecodeError:
@@ -85,13 +85,20 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
 
 
 _PIECE = 1 << 24  # decode 16 MB at a time: a whole 150 MB file as one Python str would cost ~4x its size
+# Tried in this order after UTF-8 (a GBK file is also GB18030, not the other way round).
+CHINESE_ENCODINGS = ("gbk", "gb18030")
 
 
-def _decodes(data: bytes, encoding: str, start: int = 0) -> bool:
+def _blocks(data: bytes, start: int = 0) -> Iterator[bytes]:
+    return (data[offset:offset + _PIECE] for offset in range(start, len(data), _PIECE))
+
+
+def _decodes(blocks: Iterable[bytes], encoding: str) -> bool:
+    """Whether the bytes, given a block at a time, are all ``encoding``."""
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        for offset in range(start, len(data), _PIECE):
-            decoder.decode(data[offset:offset + _PIECE])
+        for block in blocks:
+            decoder.decode(block)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -254,25 +261,19 @@ def _stream_encoding(path: Path) -> tuple[str, bool]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise NotStreamable
 
-    def decodes(encoding: str, start: int = 0) -> bool:
-        decoder = codecs.getincrementaldecoder(encoding)()
+    def blocks(start: int = 0) -> Iterator[bytes]:
         with path.open("rb") as stream:
             stream.seek(start)
-            try:
-                while block := stream.read(_PIECE):
-                    if b"\x00" in block:
-                        raise NotStreamable
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                return False
-        return True
+            while block := stream.read(_PIECE):
+                if b"\x00" in block:
+                    raise NotStreamable
+                yield block
 
     if head == b"\xef\xbb\xbf":
-        if not decodes("utf-8", 3):
+        if not _decodes(blocks(3), "utf-8"):
             raise NotStreamable
         return "utf-8-sig", False
-    encoding = next((encoding for encoding in ("utf-8", "gbk", "gb18030") if decodes(encoding)), None)
+    encoding = next((encoding for encoding in ("utf-8", *CHINESE_ENCODINGS) if _decodes(blocks(), encoding)), None)
     return (encoding, False) if encoding else ("gb18030", True)
 
 
