@@ -362,9 +362,10 @@ def _sum(body: pl.DataFrame, columns: list[str]) -> pl.Series:
     parsed = [f"__p{i}" for i in range(len(columns))]
     total = pl.sum_horizontal([_millionths(pl.col(p)) for p in parsed])
     cells = body.lazy().select([n.blank_to_null(pl.col(c)).alias(t) for c, t in zip(columns, texts, strict=True)]).collect()
-    # an export's amounts are mostly plain (610.10): then they are their own parse, and the parser's cost is saved
-    plain = cells.select(pl.all_horizontal([pl.col(t).is_null() | pl.col(t).str.contains(_PLAIN) for t in texts]).all()).item()
-    parse = (lambda t: pl.col(t)) if plain else (lambda t: n.parse_amount(pl.col(t)))
+    # an export's amounts are mostly plain (610.10): those are their own parse, as in a column staged alone
+    def parse(column: str) -> pl.Expr:
+        return _unless_plain(cells, pl.col(column), n.PLAIN_AMOUNT, n.parse_amount)
+
     return (
         cells.lazy()
         .with_columns([parse(t).alias(p) for t, p in zip(texts, parsed, strict=True)])
@@ -380,9 +381,6 @@ def _sum(body: pl.DataFrame, columns: list[str]) -> pl.Series:
             .alias("sum"))
         .collect().to_series()
     )
-
-
-_PLAIN = r"^-?[0-9]{1,12}(?:\.[0-9]{1,6})?$"
 
 
 def _millionths(amount: pl.Expr) -> pl.Expr:
