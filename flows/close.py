@@ -170,8 +170,9 @@ def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | 
         tables = finance_tables_masked(warehouse, period)
         exports = export_ledger_files(tables, period, out)
     with timed(seconds, "per_entity"):
-        if dask_address or settings().dask_address:  # a flow run of its own, for its task runner
-            per_entity = entity_partitions.with_options(task_runner=partition_runner(dask_address))
+        dask = partition_runner(dask_address)
+        if dask is not None:  # a flow run of its own, for its task runner
+            per_entity = entity_partitions.with_options(task_runner=dask)
             entities = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
         else:  # the close's own thread pool
             entities = entity_partitions.fn(warehouse=warehouse, period=period, out=out, tables=tables)

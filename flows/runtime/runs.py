@@ -142,10 +142,11 @@ def thread_runner():
 
 
 def partition_runner(dask_address: str | None = None):
-    """Threads by default; a ``DaskTaskRunner`` on ``dask_address`` (or ``$SHEBAO_DASK_ADDRESS``)."""
+    """A ``DaskTaskRunner`` on ``dask_address`` (or ``$SHEBAO_DASK_ADDRESS``); None without one: the per-entity
+    work then runs on the close's own thread pool."""
     address = dask_address or settings().dask_address
     if not address:
-        return thread_runner()
+        return None
     from prefect_dask import DaskTaskRunner
 
     return DaskTaskRunner(address=address)
