@@ -22,14 +22,12 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
-from transforms.ingest.contracts import CONTRACT_VIOLATION, contract_failures
+from transforms.ingest.ahead import AHEAD_BYTES, StagedAhead
 from transforms.ingest.normalise import NOT_DATA
 from transforms.ingest.readers import (
     MAX_HEADER_SEARCH,
-    CsvStream,
     FileContent,
     NotStreamable,
-    Sheet,
     UnreadableFile,
     file_sha256,
     max_cells,
@@ -37,8 +35,8 @@ from transforms.ingest.readers import (
     stream_bytes,
     stream_extract,
 )
+from transforms.ingest.staged_file import StagedFile, group_sheets, rows_in, stage_file, staged_chunks
 from transforms.ingest.staging import (
-    DUPLICATE,
     RAW,
     REASON,
     REASON_CODE,
@@ -46,17 +44,8 @@ from transforms.ingest.staging import (
     SHEET,
     HeaderMatch,
     ProfileMismatch,
-    body_height,
-    copied_rows,
-    copies_in,
-    daily_to_monthly,
-    data_rows,
-    find_header,
-    mark_duplicates,
-    row_keys,
-    stage_rows,
 )
-from warehouse.db import scalar, transaction
+from warehouse.db import CATALOG, scalar, transaction
 from warehouse.errors import InputError, storage_error
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 from warehouse.settings import whole_number_setting
@@ -285,12 +274,14 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     entries.extend(refused)
     entries.sort(key=lambda item: source_name(inbox, item[0]))
     batch = _Batch(con)
+    stage, close_reader = _stager(con, inbox, lookup, profiles, returned)
+    ahead = StagedAhead(stage)
 
     def load(path: Path, reason: str | None) -> list[dict]:
         source = source_name(inbox, path)
         if reason is None:
             return ingest_file(con, path, run_id=run_id, lookup=lookup, source=source, profiles=profiles,
-                               returned=returned)
+                               returned=returned, staged=ahead.take(path))
         return [_refuse_entry(con, source, reason, run_id)]
 
     def settle(done: list[tuple[int, Path, list[dict]]]) -> None:
@@ -301,6 +292,9 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
 
     try:
         for index, (path, reason) in enumerate(entries, start=1):
+            following = entries[index] if index < len(entries) else None
+            if following and following[1] is None and _small(path) and _small(following[0]):
+                ahead.start(following[0])  # staged while this one is written
             settle(batch.load(index, path, reason, load))
             checkpoint("ingest.after_file")
         batch.commit(load)
@@ -308,7 +302,42 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     except BaseException:
         batch.abandon()  # the batch's files are not loaded; the next run loads them
         raise
+    finally:
+        ahead.close()
+        close_reader()
     return summaries
+
+
+def loaded_before(con: duckdb.DuckDBPyConnection, source: str, sha: str) -> tuple[int, str | None]:
+    """(whether ``source`` with these bytes was settled before, the first file these bytes were loaded as):
+    one query for both, as each statement costs a file some milliseconds, whatever its size."""
+    return con.execute(  # type: ignore[return-value]  # an aggregate without GROUP BY: always one row
+        "SELECT count(*) FILTER (WHERE source_file = $source AND status IN ('loaded', 'skipped_duplicate',"
+        " 'unrecognized')), arg_min(source_file, load_id) FILTER (WHERE status = 'loaded')"
+        " FROM ingest.loads WHERE sha256 = $sha", {"source": source, "sha": sha}).fetchone()
+
+
+def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str], profiles: list,
+            returned: Sequence[HandedBack]) -> tuple[Callable[[Path], StagedFile | None], Callable[[], None]]:
+    """What stages a file ahead (``StagedAhead``), and what closes its own connection to the warehouse. That
+    connection sees committed loads only: a file the batch holds uncommitted is staged ahead for nothing, and
+    the writer, which sees the batch, still skips it."""
+    from transforms.ingest.context import profile_for
+
+    reader = con.cursor()
+    reader.execute(f"USE {CATALOG}")
+
+    def stage(path: Path) -> StagedFile | None:
+        source = source_name(inbox, path)
+        return stage_file(path, source, lookup, profile_for(source, profiles), chunk_rows(),
+                          [handed_back.recognises for handed_back in returned],
+                          lambda sha: any(loaded_before(reader, source, sha)))
+
+    return stage, reader.close
+
+
+def _small(path: Path) -> bool:
+    return _size(path) < min(AHEAD_BYTES, stream_bytes())
 
 
 def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
@@ -321,13 +350,17 @@ def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | None = None,
                 lookup: dict[str, str] | None = None, source: str | None = None,
-                profiles: list | None = None, returned: Sequence[HandedBack] = ()) -> list[dict]:
+                profiles: list | None = None, returned: Sequence[HandedBack] = (),
+                staged: StagedFile | None = None) -> list[dict]:
     """Load one file. ``source``: its name as recorded, its path below the inbox (the folders in it give
     context, SPEC §2 v3); ``profiles``: the import profiles (``transforms.ingest.context.Profile``) in force;
     ``returned``: the files HR hand back that a later stage loads (``HandedBack``).
 
     A CSV larger than ``SHEBAO_INGEST_STREAM_BYTES`` is read a piece at a time; one the pieces cannot read
-    as the whole file would be read (``NotStreamable``, found before any row is written) is read whole."""
+    as the whole file would be read (``NotStreamable``, found before any row is written) is read whole.
+    ``staged``: the file read and staged already (``staged_file.stage_file``): only written here."""
+    if staged is not None:
+        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False, staged=staged)
     try:
         return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=True)
     except NotStreamable:
@@ -343,7 +376,7 @@ def _size(path: Path) -> int:
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None, lookup: dict[str, str] | None,
                  source: str | None, profiles: list | None, returned: Sequence[HandedBack], *,
-                 stream: bool) -> list[dict]:
+                 stream: bool, staged: StagedFile | None = None) -> list[dict]:
     from transforms.ingest.context import profile_for
 
     lookup = lookup if lookup is not None else region_lookup(con)
@@ -353,7 +386,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
     streamed = stream and path.suffix.lower() in (".csv", ".txt") and _size(path) > stream_bytes()
     data: bytes | None = None
     try:
-        if streamed:
+        if staged is not None:
+            sha = staged.sha
+        elif streamed:
             sha = file_sha256(path)
         else:
             data = path.read_bytes()
@@ -361,18 +396,13 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
     except OSError as exc:
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
     # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
-    # One query for both questions (this file settled before; these bytes loaded under another name): each
-    # statement costs a file some milliseconds, whatever its size.
-    settled, earlier = con.execute(  # type: ignore[misc]  # an aggregate without GROUP BY: always one row
-        "SELECT count(*) FILTER (WHERE source_file = $source AND status IN ('loaded', 'skipped_duplicate',"
-        " 'unrecognized')), arg_min(source_file, load_id) FILTER (WHERE status = 'loaded')"
-        " FROM ingest.loads WHERE sha256 = $sha", {"source": source, "sha": sha}).fetchone()
+    settled, earlier = loaded_before(con, source, sha)
     if settled:
         return [{"source_file": source, "status": "already_loaded"}]
     if earlier is not None:
         return [_record(con, source, sha, None, "skipped_duplicate", run_id,
                         message=f"same content as {earlier}, already loaded")]
-    content = stream_extract(path, max(stream_bytes() // 4, 1)) if streamed else None
+    content = staged.content if staged else stream_extract(path, max(stream_bytes() // 4, 1)) if streamed else None
     if content is None:
         try:
             data = path.read_bytes() if data is None else data
@@ -398,7 +428,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
                 return actions
             break
     try:
-        groups, unrecognised_sheets = _group_sheets(content, source, lookup, profile)
+        groups, unrecognised_sheets = ((staged.groups, staged.unrecognised) if staged
+                                       else group_sheets(content, source, lookup, profile))
     except ProfileMismatch as exc:
         return actions + [_record(con, source, sha, None, "failed", run_id, encoding=content.encoding, message=str(exc))]
     encoding = content.encoding
@@ -418,13 +449,14 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
         return [_record(con, source, sha, None, "unrecognized", run_id, encoding=encoding, message=message)]
     note = f"sheets without a recognised header: {', '.join(unrecognised_sheets)}" if unrecognised_sheets else None
     del data, content  # the sheets hold what is needed; the file's bytes are not
-    large = streamed or sum(sheet.grid.height for sheets in groups.values() for sheet, _ in sheets) > chunk_rows()
+    large = streamed or rows_in(groups) > chunk_rows()
     context = LoadContext(source=source, sha=sha, lookup=lookup, run_id=run_id, encoding=encoding, note=note,
                           commit_chunks=large, modified=file_modified(path))
     try:
         if not context.commit_chunks:  # one transaction for the whole file
             with _transaction(con):
-                loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
+                loads = [_load_kind(con, context, kind, sheets, staged.staged[kind] if staged else None)
+                         for kind, sheets in groups.items()]
                 checkpoint("ingest.before_commit")
                 return actions + [_insert_load(con, load) for load in loads]
         # A large file commits its rows chunk by chunk (a transaction holds its rows in memory); its loads
@@ -469,37 +501,6 @@ def discard_unfinished_loads(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DELETE FROM ingest.pending_loads")
 
 
-def _group_sheets(content: FileContent, source: str = "", lookup: dict[str, str] | None = None,
-                  profile=None) -> tuple[dict[str, list], list[str]]:
-    """Per kind, the sheets whose header identifies it, each header completed with what the file lacks
-    (SPEC §2 v3 context: the profile's constants, title rows, the file name, the folders); and the names of
-    sheets with no header."""
-    from transforms.ingest.context import column_context, gather, where_from
-
-    groups: dict[str, list] = {}
-    unrecognised: list[str] = []
-    for sheet in content.sheets:
-        header = find_header(sheet.grid, profile)
-        if header is None:
-            if sheet.grid.height and sheet.name is not None:
-                unrecognised.append(sheet.name)
-            continue
-        kind = header.kind
-        given = {column: (value, "profile") for column, value in (profile.constants if profile else {}).items()
-                 if any(c.name == column for c in kind.columns)}
-        context = column_context(kind.name, gather(source, header.titles, lookup or {}))
-        header.constants = {column: found for column, found in (context | given).items()
-                            if column not in header.positions and column not in header.sums}
-        filled = set(header.positions) | set(header.sums) | set(header.constants)
-        derived = {"employee_id"} if "id_number" in filled else set()
-        if header.day_column is not None:  # daily attendance: the month from its days; no hire dates needed
-            derived |= {"period"} | k.DAILY_OPTIONAL
-        header.absent = {c.name: where_from(kind.name, c.name) for c in kind.required
-                         if c.name not in filled | derived and c.default is None}
-        groups.setdefault(kind.name, []).append((sheet, header))
-    return groups, unrecognised
-
-
 @dataclass(frozen=True)
 class LoadContext:
     """What every kind's load of one file shares, settled once per file before its rows are staged."""
@@ -514,21 +515,16 @@ class LoadContext:
     modified: datetime | None = None  # the file's own modification time: orders corrections (issue 30.7)
 
 
-def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
+def _load_kind(con, context: LoadContext, kind_name: str, sheets: list,
+               ready: list[tuple[HeaderMatch, pl.DataFrame]] | None = None) -> dict:
     """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), each chunk in
-    its own transaction when ``context.commit_chunks``; returns the load's row, for the caller to insert last."""
+    its own transaction when ``context.commit_chunks``; returns the load's row, for the caller to insert last.
+    ``ready``: its chunks staged already (``StagedAhead``)."""
     kind = k.KINDS[kind_name]
     load_id = None
-    size = chunk_rows()
     counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
-    for header, rows in _chunks(sheets, size):
-        labels = {name: header.labels[index] for name, index in header.positions.items() if index < len(header.labels)}
-        daily = header.day_column is not None
-        if daily:
-            rows = daily_to_monthly(rows, header)
-        chunk = stage_rows(rows, k.daily(kind) if daily else kind, labels, header.width, context.lookup,
-                           header.absent)
-        chunk = _hold_to_contract(kind_name, mark_duplicates(chunk))
+    chunks = ready if ready is not None else staged_chunks(kind_name, sheets, context.lookup, chunk_rows())
+    for _, chunk in chunks:
         with _transaction(con) if context.commit_chunks else nullcontext():
             # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
             # that changed data, and a load id must never come round again after a crash
@@ -549,72 +545,6 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list) -> dict:
             "rows_read": counts["read"], "rows_staged": counts["staged"], "rows_rejected": counts["rejected"],
             "rows_not_data": counts["not_data"], "file_modified": context.modified, "run_id": context.run_id,
             "encoding": context.encoding, "sheets": sheet_names, "message": message}
-
-
-def _chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
-    """(header, its sheet's next chunk's rows, ``data_rows`` with ``DUPLICATE``), in file order."""
-    if sheets and sheets[0][0].stream is not None:  # a large CSV (one sheet), read a piece at a time
-        yield from _streamed_chunks(sheets[0][0], sheets[0][1], size)
-        return
-    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
-    # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
-    copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
-    offset = 0
-    for sheet, header in sheets:
-        # a daily export is one chunk: a person's days are counted together into their month
-        step = max(body_height(sheet.grid, header), 1) if header.day_column is not None else size
-        for start in range(0, body_height(sheet.grid, header), step):
-            rows = data_rows(sheet.grid, header, sheet.name, start, step)
-            if not rows.height:  # blank rows only
-                continue
-            yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
-            offset += rows.height
-
-
-def _body_pieces(stream: CsvStream, header: HeaderMatch, cell_counts: bool = True) -> Iterator[tuple[pl.DataFrame, int]]:
-    """Each piece's rows under the header, and the body row (0-based) the first of them is."""
-    before = header.data_start  # rows of the next piece that are above the body
-    body = 0
-    for grid in stream.grids(cell_counts):
-        part = grid.slice(min(before, grid.height))
-        before = max(before - grid.height, 0)
-        if part.height:
-            yield part, body
-            body += part.height
-
-
-def _streamed_chunks(sheet: Sheet, header: HeaderMatch, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
-    """``_chunks`` of a file read a piece at a time, in two passes over it: the hash of every row's cells first
-    (exact copies are decided over the whole file, as ``copied_rows`` does), then the chunks, each the same
-    rows as the whole file's chunk there. Nothing is written before the first pass has read the whole file, so
-    a NotStreamable it raises leaves nothing behind."""
-    assert sheet.stream is not None
-    keys = [row_keys(part, header, body) for part, body in _body_pieces(sheet.stream, header, cell_counts=False)]
-    maybe = pl.concat(keys).is_duplicated() if keys else pl.Series([], dtype=pl.Boolean)
-    del keys
-    seen = pl.Series(RAW, [], dtype=pl.String)
-    held: list[pl.DataFrame] = []
-    start = offset = 0  # the body row held[0] starts at; data rows staged so far
-
-    def chunk(grid: pl.DataFrame, at: int) -> pl.DataFrame:
-        nonlocal seen, offset
-        rows = data_rows(grid, header, sheet.name, body_row=at)
-        copies, seen = copies_in(rows, maybe.slice(offset, rows.height), seen)
-        offset += rows.height
-        return rows.with_columns(copies)
-
-    for part, _ in _body_pieces(sheet.stream, header):
-        held.append(part)
-        while sum(frame.height for frame in held) >= size:
-            whole = pl.concat(held, how="vertical")
-            rows = chunk(whole.slice(0, size), start)
-            held, start = [whole.slice(size)], start + size
-            if rows.height:  # blank rows only
-                yield header, rows
-    if held:
-        rows = chunk(pl.concat(held, how="vertical"), start)
-        if rows.height:
-            yield header, rows
 
 
 def lacking_sentence(kind: k.Kind, lacking: dict[str, str]) -> str | None:
@@ -653,22 +583,6 @@ def _insert_load(con, load: dict) -> dict:
     record_load_keys(con, load["load_id"])
     return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected",
                                        "rows_not_data", "message")} | {"status": "loaded"}
-
-
-def _hold_to_contract(kind_name: str, rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows the normaliser passed but the pandera contract refuses are rejected, never staged or lost."""
-    staged_index = rows.with_row_index("__i").filter(pl.col(REASON_CODE).is_null())
-    broken = contract_failures(kind_name, staged_index)
-    if not broken.len():
-        return rows
-    bad_rows = staged_index[broken]["__i"].implode()
-    return rows.with_row_index("__i").with_columns(
-        pl.when(pl.col("__i").is_in(bad_rows)).then(pl.lit(CONTRACT_VIOLATION))
-        .otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
-        pl.when(pl.col("__i").is_in(bad_rows))
-        .then(pl.lit("the row broke the staging contract after normalisation; report it to the data team"))
-        .otherwise(pl.col(REASON)).alias(REASON),
-    ).drop("__i")
 
 
 # The staging tables' columns, looked up once per connection rather than once per chunk: the catalog does

@@ -7,6 +7,7 @@ each row either its staged values or the first reason it cannot be staged.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -529,6 +530,7 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
 # a parser's values are forgotten when they grow past the limit.
 _PARSED: dict[str, tuple[pl.DataType, dict[str, object]]] = {}
 _PARSED_LIMIT = 200_000
+_PARSED_LOCK = threading.Lock()
 
 
 def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse, kind: str) -> pl.Expr:
@@ -536,16 +538,17 @@ def _by_distinct(rows: pl.DataFrame, text: pl.Expr, parse, kind: str) -> pl.Expr
     across millions of rows but take only a few hundred spellings. ``kind`` names ``parse`` for the values
     parsed before (``_PARSED``), which are not parsed again."""
     values = rows.select(text.alias("v")).get_column("v").drop_nulls().unique().to_list()
-    dtype, known = _PARSED.get(kind) or (None, {})
-    new = [value for value in values if value not in known]
-    if new or dtype is None:
-        if len(known) + len(new) > _PARSED_LIMIT:
-            known = {}
-        parsed = pl.DataFrame({"v": pl.Series(new, dtype=pl.String)}).select(parse(pl.col("v")).alias("p"))
-        known.update(zip(new, parsed.get_column("p").to_list(), strict=True))
-        dtype = parsed.schema["p"]
-        _PARSED[kind] = (dtype, known)
-    results = pl.Series([known[value] for value in values], dtype=dtype)
+    with _PARSED_LOCK:  # a file staged ahead (``ahead``) may be staged beside one the writer stages
+        dtype, known = _PARSED.get(kind) or (None, {})
+        new = [value for value in values if value not in known]
+        if new or dtype is None:
+            if len(known) + len(new) > _PARSED_LIMIT:
+                known = {}
+            parsed = pl.DataFrame({"v": pl.Series(new, dtype=pl.String)}).select(parse(pl.col("v")).alias("p"))
+            known.update(zip(new, parsed.get_column("p").to_list(), strict=True))
+            dtype = parsed.schema["p"]
+            _PARSED[kind] = (dtype, known)
+        results = pl.Series([known[value] for value in values], dtype=dtype)
     return text.replace_strict(pl.Series(values, dtype=pl.String), results, default=None, return_dtype=dtype)
 
 

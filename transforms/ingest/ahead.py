@@ -1,0 +1,50 @@
+"""The next file read and staged on a thread of its own while the current one is written (issue 28).
+
+Staging is polars and writing is DuckDB; both let go of the GIL while they work, so on two cores the next
+file's staging and the current file's writes overlap instead of taking turns. Only small files are staged
+ahead (``AHEAD_BYTES``), and only beside a small one: memory holds at most one small file's staged rows more
+than before, never beside a large file's chunks. What is staged ahead is exactly what the writer would stage
+(``staged_file.stage_file``, the same functions); the writer still decides everything about the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from transforms.ingest.staged_file import StagedFile
+
+# A file this large or larger is read by the writer itself: a payroll of 200,000 employees' inbox is about 7 MB
+# a file, while a file past ``chunk_rows`` rows (some 30 MB of CSV) is written in chunks and never staged whole.
+AHEAD_BYTES = 16 * 2**20
+
+
+class StagedAhead:
+    """Files staged one ahead, by ``stage`` (a file's path -> its ``StagedFile``, or None to leave it to the
+    writer), on one worker thread."""
+
+    def __init__(self, stage: Callable[[Path], StagedFile | None]):
+        self._stage = stage
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shebao-ingest-ahead")
+        self._pending: dict[Path, Future] = {}
+
+    def start(self, path: Path) -> None:
+        if path not in self._pending:
+            self._pending[path] = self._pool.submit(self._stage, path)
+
+    def take(self, path: Path) -> StagedFile | None:
+        """The file staged ahead, or None: not started, taken before, or its staging failed."""
+        future = self._pending.pop(path, None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception:  # the writer reads and stages the file again, and records what went wrong as for any file
+            return None
+
+    def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
