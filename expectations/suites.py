@@ -2,14 +2,17 @@
 row of the same SQL text into ``quality.findings``.
 
 GX validates with result format SUMMARY (counts, no example rows: Data Docs carry no personal data),
-through :func:`check_expectation`, which counts the check's rows and fetches none. The rows for
-``quality.findings`` come from the very same text, run in DuckDB with ``{batch}`` bound to the same scope
-relation GX used — set-based, all rows, no 200-row sample — and their count must equal the count GX
-observed, or the run fails. Each check's SQL thus runs twice per validation: GX's count, then the rows.
+through :func:`check_expectation`: GX runs each check's SQL, with ``{batch}`` bound to the scope relation,
+into an in-memory table (:func:`rows_table`, in DuckDB: no row reaches Python) and counts that table's rows.
+``quality.findings`` is then written from the rows GX counted — set-based, all rows, no 200-row sample —
+and their count must equal the count GX observed, or the run fails. Each check's SQL runs once per
+validation (it ran twice, GX's count and then the rows, until issue 28). :func:`write_findings` runs the
+text itself for a check without such a table (a caller that did not validate through GX first).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -34,24 +37,59 @@ class SuiteOutcome:
     success: bool = True                                        # every expectation met
     data_docs: str | None = None                                # index.html when built
     gx_version: str = ""
+    rows: dict[str, str] = field(default_factory=dict)          # code -> table of the rows GX counted
 
 
 class CheckFailed(ShebaoError):
     """A check's SQL could not run (e.g. a relation of another area is missing)."""
 
 
+ROWS_METRIC = "shebao_check_rows.row_count"
+
+
+def rows_table(query: str) -> str:
+    """The in-memory table GX keeps the rows of the check text ``query`` in (``{batch}`` unfilled): named
+    by the text, so the findings find the table of the very text GX ran. The connection's in-memory catalog,
+    as the scope table: every cursor of the connection sees it, and nothing is written to the warehouse."""
+    return f"memory.main.check_rows_{hashlib.sha256(query.encode()).hexdigest()[:16]}"
+
+
 @cache
 def check_expectation():
-    """The class GX runs each check as: an ``UnexpectedRowsExpectation`` that depends on the row count of
-    the check's query only. The stock class also computes the query's first 200 rows as a second metric,
-    which runs the whole check again to fetch personal data that SUMMARY results then leave out."""
+    """The class GX runs each check as: an ``UnexpectedRowsExpectation`` whose one metric runs the check's
+    query into :func:`rows_table` and counts that table's rows (GX's own metric counts the query's rows and
+    throws them away, and the stock class also computes the first 200 rows as a second metric, which runs
+    the whole check again to fetch personal data that SUMMARY results then leave out)."""
+    import sqlalchemy as sa
+    from great_expectations.core.metric_domain_types import MetricDomainTypes
+    from great_expectations.execution_engine import SqlAlchemyExecutionEngine
     from great_expectations.expectations import UnexpectedRowsExpectation
+    from great_expectations.expectations.metrics.metric_provider import metric_value
+    from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
+
+    class CheckRowsCount(QueryMetricProvider):  # defining the class registers the metric with GX
+        metric_name = ROWS_METRIC
+        value_keys = ("unexpected_rows_query",)
+        query_param_name = "unexpected_rows_query"
+
+        @metric_value(engine=SqlAlchemyExecutionEngine)
+        def _sqlalchemy(cls, execution_engine, metric_domain_kwargs: dict, metric_value_kwargs: dict,
+                        metrics: dict, runtime_configuration: dict) -> int:
+            # as GX's unexpected_rows_query.row_count: {batch} bound to the batch's table, then counted
+            batch_selectable, _, _ = execution_engine.get_compute_domain(
+                metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+            query = cls._get_query_from_metric_value_kwargs(metric_value_kwargs)
+            substituted = cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
+                query=query, batch_selectable=batch_selectable, execution_engine=execution_engine)
+            table = rows_table(query)
+            execution_engine.execute_query(sa.text(f"CREATE OR REPLACE TABLE {table} AS {substituted}"))
+            return int(execution_engine.execute_query(sa.text(f"SELECT count(*) FROM {table}")).fetchone()[0])
 
     class CheckRowsExpectation(UnexpectedRowsExpectation):
-        metric_dependencies = ("unexpected_rows_query.row_count",)
+        metric_dependencies = (ROWS_METRIC,)
 
         def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine=None) -> dict:
-            count = metrics["unexpected_rows_query.row_count"]
+            count = metrics[ROWS_METRIC]
             return {"success": count == 0, "result": {"observed_value": count}}
 
     return CheckRowsExpectation
@@ -108,8 +146,13 @@ def run_suites(con: duckdb.DuckDBPyConnection, period: str, *, checks: tuple[Che
                 if failure is not None or "observed_value" not in (item.result or {}):
                     raise CheckFailed(f"The check {check.code} could not run for {period}: {_first_line(failure)}")
                 outcome.counts[check.code] = int(item.result["observed_value"])
+                outcome.rows[check.code] = rows_table(check.sql)
         if data_docs_dir is not None:
             outcome.data_docs = build_data_docs(context, Path(data_docs_dir))
+    except BaseException:
+        outcome.rows = {check.code: rows_table(check.sql) for check in checks}  # those GX got to
+        drop_rows(con, outcome)
+        raise
     finally:
         cursor.close()
     return outcome
@@ -159,20 +202,31 @@ def build_data_docs(context, folder: Path) -> str:
     return str(folder / "index.html")
 
 
-def findings_select(check: Check, batch: str = SCOPE_QUALIFIED) -> str:
-    """SELECT of ``quality.findings`` rows (without run_id) for ``check``: its one SQL text, run directly."""
+def findings_select(check: Check, batch: str = SCOPE_QUALIFIED, rows: str | None = None) -> str:
+    """SELECT of ``quality.findings`` rows (without run_id) for ``check``: the table of its rows GX counted
+    (``rows``), else its one SQL text, run directly."""
     columns = ", ".join(f"f.{name}" for name in ("entity", "employee_id", "id_number", "region",
                                                     "insurance_type", "transfer_id"))
+    source = rows if rows is not None else f"({check.sql_for(batch)})"
     return (f"SELECT f.period, '{check.code}' AS code, '{check.severity}' AS severity, {columns}, "
-            f"CAST(f.details AS JSON) AS details FROM ({check.sql_for(batch)}) AS f")
+            f"CAST(f.details AS JSON) AS details FROM {source} AS f")
+
+
+def drop_rows(con: duckdb.DuckDBPyConnection, outcome: SuiteOutcome) -> None:
+    """Drop the tables of the rows GX counted (after their findings are written, or the run failed)."""
+    for table in sorted(set(outcome.rows.values())):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    outcome.rows.clear()
 
 
 def write_findings(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
-                   checks: tuple[Check, ...] = CHECKS, expected_counts: dict[str, int] | None = None) -> dict[str, int]:
+                   checks: tuple[Check, ...] = CHECKS, expected_counts: dict[str, int] | None = None,
+                   rows: dict[str, str] | None = None) -> dict[str, int]:
     """Insert every failing row of every check for ``period`` under ``run_id``; return counts per code.
 
     Runs inside the caller's transaction. With ``expected_counts`` (GX's observed counts), a check whose
-    row count differs raises instead of writing a partial account.
+    row count differs raises instead of writing a partial account. ``rows`` (``SuiteOutcome.rows``): the
+    tables of the rows GX counted for this period, written as they are; a check without one runs its text.
     """
     set_scope_outside = con.execute(f"SELECT period FROM {SCOPE_QUALIFIED}").fetchone()
     if not set_scope_outside or set_scope_outside[0] != period:
@@ -184,7 +238,7 @@ def write_findings(con: duckdb.DuckDBPyConnection, run_id: str, period: str,
             counts[check.code] = scalar(
                 con, "INSERT INTO quality.findings (run_id, period, code, severity, entity, employee_id, id_number,"
                 " region, insurance_type, transfer_id, details) "
-                f"SELECT ?, * FROM ({findings_select(check)})",
+                f"SELECT ?, * FROM ({findings_select(check, rows=(rows or {}).get(check.code))})",
                 [run_id],
             )
         except duckdb.OutOfMemoryException:

@@ -11,7 +11,7 @@ import duckdb
 
 from expectations.gx_duckdb import PROVEN_GX_VERSION
 from expectations.registry import CHECKS, Check, record_checks
-from expectations.suites import run_suites, write_findings
+from expectations.suites import drop_rows, run_suites, write_findings
 from transforms.common.faults import checkpoint
 from transforms.common.workdays import calendar_warning, ensure_calendar
 from warehouse.db import CATALOG, scalar, transaction
@@ -57,16 +57,19 @@ def validate_period(con: duckdb.DuckDBPyConnection, period: str, run_id: str,
     if outcome.gx_version != PROVEN_GX_VERSION:
         warnings.append(f"Great Expectations {outcome.gx_version} is not the version the DuckDB adapter was proven "
                         f"on ({PROVEN_GX_VERSION}); the adapter's probe passed.")
-    with transaction(con):
-        record_checks(con, checks)
-        counts = write_findings(con, run_id, period, checks, expected_counts=outcome.counts)
-        checkpoint("validate.before_commit")
-        con.execute(
-            "UPDATE quality.runs SET status = 'succeeded', finished_at = now(), ledger_run_id = ?, counts = ?,"
-            " warnings = ?, gx_version = ?, gx_success = ?, data_docs = ? WHERE run_id = ?",
-            [ledger_run, json.dumps(counts), json.dumps(warnings, ensure_ascii=False), outcome.gx_version,
-             outcome.success, outcome.data_docs, run_id],
-        )
+    try:
+        with transaction(con):
+            record_checks(con, checks)
+            counts = write_findings(con, run_id, period, checks, expected_counts=outcome.counts, rows=outcome.rows)
+            checkpoint("validate.before_commit")
+            con.execute(
+                "UPDATE quality.runs SET status = 'succeeded', finished_at = now(), ledger_run_id = ?, counts = ?,"
+                " warnings = ?, gx_version = ?, gx_success = ?, data_docs = ? WHERE run_id = ?",
+                [ledger_run, json.dumps(counts), json.dumps(warnings, ensure_ascii=False), outcome.gx_version,
+                 outcome.success, outcome.data_docs, run_id],
+            )
+    finally:
+        drop_rows(con, outcome)  # outside the transaction: it writes the warehouse, this the in-memory catalog
     by_severity = Counter({"error": 0, "warning": 0})
     severity = {check.code: check.severity for check in checks}
     for code, count in counts.items():

@@ -7,7 +7,7 @@
 -- (amount − fixed) / base over the rows disagreeing on that side, 6 decimals).
 WITH scope AS (SELECT period FROM {batch}),
 our_entities AS (
-    SELECT DISTINCT entity AS employer FROM core.payroll WHERE period <= (SELECT period FROM scope)
+    SELECT entity AS employer FROM quality.our_entities((SELECT period FROM scope))
 ),
 billed AS (
     SELECT row_number() OVER () AS bill_row, region, insurance_type, employer, base, employer_amount,

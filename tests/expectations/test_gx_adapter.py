@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from expectations import gx_duckdb
 from expectations.registry import CHECKS, OUTPUT_COLUMNS
-from expectations.suites import run_suites, write_findings
+from expectations.suites import drop_rows, rows_table, run_suites, write_findings
+from expectations.validate import start_run, validate_period
 from tests.expectations.conftest import id_number
 from warehouse.db import connect, transaction
 
@@ -59,6 +60,39 @@ def test_every_check_runs_in_gx_with_the_counts_of_its_findings(wh):
     with transaction(wh.con):
         counts = write_findings(wh.con, "run-1", "2024-03", expected_counts=outcome.counts)
     assert counts == outcome.counts
+
+
+def test_the_findings_are_the_rows_gx_counted(wh):
+    """GX runs each check's text once, into a table of its rows in DuckDB; the findings are those rows: a row
+    taken out of GX's table after it counted is a row the findings miss, and the counts then disagree."""
+    _seed(wh)
+    outcome = run_suites(wh.con, "2024-03")
+    for check in CHECKS:
+        assert outcome.rows[check.code] == rows_table(check.sql)
+        table_count = wh.con.execute(f"SELECT count(*) FROM {outcome.rows[check.code]}").fetchone()[0]
+        assert table_count == outcome.counts[check.code], check.code
+    wh.con.execute(f"DELETE FROM {outcome.rows['DUPLICATE_ID_NUMBER']} WHERE employee_id = 'E2'")
+    with pytest.raises(Exception, match="DUPLICATE_ID_NUMBER gave 1 rows .* GX observed 2"), transaction(wh.con):
+        write_findings(wh.con, "run-1", "2024-03", expected_counts=outcome.counts, rows=outcome.rows)
+    drop_rows(wh.con, outcome)
+    assert not outcome.rows
+    assert _rows_tables(wh.con) == []
+
+
+def test_a_validation_leaves_no_rows_tables_behind(wh):
+    _seed(wh)
+    wh.ledger_run()
+    start_run(wh.con, "run-1", "2024-03")
+    summary = validate_period(wh.con, "2024-03", "run-1")
+    assert summary["counts"]["DUPLICATE_ID_NUMBER"] == 2
+    assert wh.con.execute("SELECT count(*) FROM quality.findings WHERE run_id = 'run-1'").fetchone()[0] \
+        == summary["findings"]
+    assert _rows_tables(wh.con) == []
+
+
+def _rows_tables(con) -> list:
+    return con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'memory'"
+                       " AND table_name LIKE 'check_rows_%'").fetchall()
 
 
 def test_every_check_returns_the_findings_columns(wh):

@@ -179,5 +179,5 @@ def test_the_quality_models_serve_the_checks():
     readers = {model_name(path): {name for name, text in texts.items()
                                   if re.search(rf"\b{re.escape(model_name(path))}\b", text)}
                for path in model_files() if path.parent.name == "quality"}
-    assert len(readers) == 12
+    assert len(readers) == 13
     assert {name: found for name, found in readers.items() if found} == QUALITY_READ_ELSEWHERE

@@ -7,9 +7,7 @@
 -- (transforms/ledger/reconcile.py) totals them per region.
 CREATE OR REPLACE MACRO quality.bill_comparison(p) AS TABLE
 WITH our_entities AS (
-    SELECT DISTINCT entity AS employer
-    FROM core.payroll
-    WHERE period <= p
+    SELECT entity AS employer FROM quality.our_entities(p)
 ),
 bill_rows AS (
     SELECT b.*, l.source_file
@@ -37,7 +35,9 @@ booked AS (
            min(name) AS name,
            CASE WHEN count(DISTINCT entity) = 1 THEN min(entity) END AS entity,
            CASE WHEN count(DISTINCT employee_id) = 1 THEN min(employee_id) END AS employee_id
-    FROM ledger.net_contributions(p)
+    -- P's cells only when P has bill rows (no month is '': no cell): without, DuckDB still summed every cell
+    -- of P for a comparison with nothing (issue 28)
+    FROM ledger.net_contributions(CASE WHEN EXISTS (SELECT 1 FROM bill_regions) THEN p ELSE '' END)
     WHERE period = p AND region IN (SELECT region FROM bill_regions)
     GROUP BY id_number, insurance_type, region
 )

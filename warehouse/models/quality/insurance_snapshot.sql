@@ -5,7 +5,7 @@ WITH snapshot AS (
     SELECT * FROM core.insurance WHERE period = p
 ),
 our_entities AS (
-    SELECT DISTINCT entity FROM core.payroll WHERE period <= p
+    SELECT entity FROM quality.our_entities(p)
 ),
 loads AS (
     SELECT load_id, source_file FROM ingest.loads
