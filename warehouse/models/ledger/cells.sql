@@ -29,15 +29,12 @@ levied AS (
     LEFT JOIN regions r ON r.region = m.region
     WHERE list_contains(ref.levied_types(m.employment_type), pol.insurance_type)  -- §3: levied on this employment type
 ),
--- base × rate × f exactly, in the 18 digits DuckDB multiplies these types in (beyond, it raises: no amount
--- is ever cut): rounding an 18-digit decimal is integer arithmetic, a 30-digit one took a second at 200,000
--- employees (issue 28)
 exact AS (
     SELECT *,
            CAST(CAST(base AS DECIMAL(16, 2)) * CAST(employer_rate AS DECIMAL(9, 6))
-                * CAST(month_fraction AS DECIMAL(5, 4)) AS DECIMAL(18, 12)) AS employer_exact,
+                * CAST(month_fraction AS DECIMAL(5, 4)) AS DECIMAL(30, 12)) AS employer_exact,
            CAST(CAST(base AS DECIMAL(16, 2)) * CAST(employee_rate AS DECIMAL(9, 6))
-                * CAST(month_fraction AS DECIMAL(5, 4)) AS DECIMAL(18, 12)) AS employee_exact
+                * CAST(month_fraction AS DECIMAL(5, 4)) AS DECIMAL(30, 12)) AS employee_exact
     FROM levied
 ),
 cells AS (

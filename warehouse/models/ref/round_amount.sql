@@ -3,7 +3,6 @@
 -- amounts both round through it.
 CREATE OR REPLACE MACRO ref.round_amount(exact, rounding) AS
 CASE rounding
-    -- × 10 in 38 digits: an 18-digit amount times 10 would stay in 18 and could overflow
-    WHEN 'jiao_up' THEN CAST(ceil(exact * CAST(10 AS DECIMAL(20, 0))) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
+    WHEN 'jiao_up' THEN CAST(ceil(exact * 10) AS DECIMAL(20, 0)) * CAST(0.1 AS DECIMAL(2, 1))
     ELSE round(exact, 2)
 END;
