@@ -356,64 +356,91 @@ class FormRow(NamedTuple):
     height: int | None = None
 
 
-def write_form_pages(path: Path, name: str, forms: Sequence[Sequence[FormRow]], per_sheet: int) -> Path:
+FORM_ROW_SCHEMA = {"form": pl.Int64, "kind": pl.String, "label": pl.String, "value": pl.String, "height": pl.Int64}
+
+
+def form_rows(forms: Sequence[Sequence[FormRow]]) -> pl.DataFrame:
+    """Forms given as :class:`FormRow` lists, as the frame :func:`write_form_pages` writes (for a few forms;
+    a writer of thousands builds the frame over whole columns)."""
+    return pl.DataFrame([(number, *row) for number, form in enumerate(forms) for row in form],
+                        schema=FORM_ROW_SCHEMA, orient="row")
+
+
+def write_form_pages(path: Path, name: str, forms: pl.DataFrame | Sequence[Sequence[FormRow]],
+                     per_sheet: int) -> Path:
     """Forms of two columns (label, value) on A4 pages, a page break after each, ``per_sheet`` forms a sheet
-    (sheets ``name``, or ``name1``, ``name2``… when there are several). Each form's rows are one string each:
-    the layout is fixed, and a writer's Python call per cell (xlsxwriter: 8 s for the 11,411 transfer forms
-    of 200,000 employees) would be most of the time. Text goes in as inline strings, never formulas, by
-    the rule of :func:`xml_text` (the table sheets' rule)."""
-    batches = [forms[i:i + per_sheet] for i in range(0, len(forms), per_sheet)]
-    names = [name if len(batches) == 1 else f"{name}{n}" for n in range(1, len(batches) + 1)]
+    (sheets ``name``, or ``name1``, ``name2``… when there are several). ``forms``: one row per form row,
+    forms numbered from 0 in ``form`` and their rows in order (:data:`FORM_ROW_SCHEMA`; ``kind``, ``label``,
+    ``value`` and ``height`` as in :class:`FormRow`), or the forms as :class:`FormRow` lists. The sheets'
+    XML is built over whole columns, as a table sheet's is: a Python call per cell (xlsxwriter: 8 s for the
+    11,411 transfer forms of 200,000 employees; our own per-cell f-strings after it: 2 s) would be most of
+    the time. Text goes in as inline strings, never formulas, by the table sheets' rule (:func:`_xml_text`,
+    the column twin of :func:`xml_text`)."""
+    rows = forms if isinstance(forms, pl.DataFrame) else form_rows(forms)
+    batches = -(-rows.get_column("form").n_unique() // per_sheet) if rows.height else 0
+    names = [name if batches == 1 else f"{name}{n}" for n in range(1, batches + 1)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        for number, batch in enumerate(batches, start=1):
-            book.writestr(f"xl/worksheets/sheet{number}.xml", _form_sheet_xml(batch, selected=number == 1))
+        for number in range(1, batches + 1):
+            batch = rows.filter(pl.col("form") // per_sheet == number - 1)
+            with book.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
+                for piece in _form_sheet_xml(batch, selected=number == 1):
+                    part.write(piece)
         write_package(book, names, _FORM_STYLES)
     return path
 
 
 # form cell styles (cellXfs of _FORM_STYLES): title, small print, section heading, label, value
 _TITLE, _SMALL, _SECTION, _LABEL, _VALUE = 1, 2, 3, 4, 5
+_FORM_STYLE = {"title": (_TITLE, _TITLE), "section": (_SECTION, _SECTION), "small": (_SMALL, _SMALL),
+               "field": (_LABEL, _VALUE)}  # (column A, column B) of each kind of row
+_MERGED = ("title", "section")  # label across both columns; column B an empty styled cell
 
 
-def _form_sheet_xml(batch: Sequence[Sequence[FormRow]], selected: bool) -> str:
-    rows, merges, breaks = [], [], []
-    row = 0
-    for form in batch:
-        for kind, label, value, height in form:
-            row += 1
-            if kind in ("title", "section"):
-                style = _TITLE if kind == "title" else _SECTION
-                merges.append(f"A{row}:B{row}")
-                rows.append(f'<row r="{row}">{_form_cell("A", row, label, style)}<c r="B{row}" s="{style}"/></row>')
-            elif kind == "small":
-                rows.append(f'<row r="{row}">{_form_cell("A", row, label, _SMALL)}'
-                            f'{_form_cell("B", row, value, _SMALL)}</row>')
-            else:
-                tall = f' ht="{height}" customHeight="1"' if height else ""
-                rows.append(f'<row r="{row}"{tall}>{_form_cell("A", row, label, _LABEL)}'
-                            f'{_form_cell("B", row, value, _VALUE)}</row>')
-        breaks.append(row)
-    breaks = breaks[:-1]
+def _form_sheet_xml(batch: pl.DataFrame, selected: bool) -> Iterator[bytes | memoryview]:
+    """One sheet of forms (rows of :func:`write_form_pages`' frame), its XML a piece at a time."""
+    rows = batch.with_row_index("__row", offset=1).with_columns(
+        pl.col("__row").cast(pl.String),
+        # a page break after each form but the sheet's last
+        (pl.col("form") != pl.col("form").shift(-1)).fill_null(False).alias("__break"))
+    last = rows.height
+    row, kind = pl.col("__row"), pl.col("kind")
+    style_a, style_b = (kind.replace_strict({k: str(v[i]) for k, v in _FORM_STYLE.items()}, return_dtype=pl.String)
+                        for i in (0, 1))
+    tall = (pl.when((kind == "field") & (pl.col("height").fill_null(0) != 0))
+            .then(pl.concat_str([pl.lit(' ht="'), pl.col("height").cast(pl.String), pl.lit('" customHeight="1"')]))
+            .otherwise(pl.lit("")))
+    cell_b = (pl.when(kind.is_in(_MERGED))
+              .then(pl.concat_str([pl.lit('<c r="B'), row, pl.lit('" s="'), style_b, pl.lit('"/>')]))
+              .otherwise(_form_cell_xml("B", row, pl.col("value").fill_null(""), style_b)))
+    xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('"'), tall, pl.lit(">"),
+                         _form_cell_xml("A", row, pl.col("label"), style_a), cell_b, pl.lit("</row>")])
+    merges = rows.filter(kind.is_in(_MERGED))
+    breaks = rows.filter(pl.col("__break"))
     view = ' tabSelected="1"' if selected else ""
-    page_breaks = (f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
-                   + "".join(f'<brk id="{b}" max="16383" man="1"/>' for b in breaks) + "</rowBreaks>") if breaks else ""
-    return (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
-            f'</sheetPr><dimension ref="A1:B{max(row, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
-            '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
-            '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
-            '<col min="2" max="2" width="56.7109375" customWidth="1"/></cols>'
-            f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="{len(merges)}">'
-            + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
-            + '</mergeCells><printOptions horizontalCentered="1"/><pageMargins left="0.7" right="0.7" top="0.75" '
-            'bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" fitToHeight="0" orientation="portrait"/>'
-            f"{page_breaks}</worksheet>")
+    yield (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
+           f'</sheetPr><dimension ref="A1:B{max(last, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
+           '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
+           '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
+           '<col min="2" max="2" width="56.7109375" customWidth="1"/></cols><sheetData>').encode()
+    yield _utf8(rows, xml)
+    yield f'</sheetData><mergeCells count="{merges.height}">'.encode()
+    yield _utf8(merges, pl.concat_str([pl.lit('<mergeCell ref="A'), row, pl.lit(":B"), row, pl.lit('"/>')]))
+    yield (b'</mergeCells><printOptions horizontalCentered="1"/><pageMargins left="0.7" right="0.7" top="0.75" '
+           b'bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" fitToHeight="0" orientation="portrait"/>'
+           )
+    if breaks.height:
+        yield f'<rowBreaks count="{breaks.height}" manualBreakCount="{breaks.height}">'.encode()
+        yield _utf8(breaks, pl.concat_str([pl.lit('<brk id="'), row, pl.lit('" max="16383" man="1"/>')]))
+        yield b"</rowBreaks>"
+    yield b"</worksheet>"
 
 
-def _form_cell(column: str, row: int, text: str, style: int) -> str:
-    return (f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t>'
-            "</is></c>")
+def _form_cell_xml(column: str, row: pl.Expr, text: pl.Expr, style: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit(f'<c r="{column}'), row, pl.lit('" s="'), style,
+                          pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), _xml_text(text),
+                          pl.lit("</t></is></c>")])
 
 
 _FONT = '<sz val="{size}"/><color theme="1"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
