@@ -8,9 +8,10 @@ run as a formula when retyped or re-saved starts with an apostrophe. Tables long
 continue on sheets named ``name (2)``…
 
 Printed forms (:func:`write_form_pages`: a label and a value per row, a form per A4 page) are written here
-too, so every xlsx of a close comes from this module and every cell's text follows one rule: characters XML
-1.0 cannot carry are dropped (:func:`xml_text`; :func:`_xml_text` over polars columns), ``& < >``
-escaped, and text that would run as a formula neutralised.
+too, their XML over whole columns as well, so every xlsx of a close comes from this module and every cell's
+text follows one rule: characters XML 1.0 cannot carry are dropped (:func:`_xml_text` over polars columns;
+:func:`xml_text` states it for one value), ``& < >`` escaped, and text that would run as a formula
+neutralised.
 """
 
 from __future__ import annotations
