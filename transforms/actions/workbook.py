@@ -87,20 +87,69 @@ def evidence(details: str | None, checks: dict[str, tuple[str, str | None]], ful
 
 
 def _typed_rows(action_type: str, row: dict) -> list[dict]:
-    """The action's own typed values; ADJUST_BASE gives one row per insurance type."""
-    d = json.loads(row["details"]) if row["details"] else {}
+    """One action's own typed values (:func:`_typed_frame` of its details); ADJUST_BASE gives one row per
+    insurance type."""
+    with duckdb.connect() as con:
+        typed = _typed_frame(con, action_type, pl.Series("details", [row["details"]], dtype=pl.String))
+    return typed.drop("__n").to_dicts()
+
+
+def _typed_frame(con: duckdb.DuckDBPyConnection, action_type: str, details: pl.Series) -> pl.DataFrame:
+    """The type's own columns of each action (``__n``: its position in ``details``), over the whole column:
+    DuckDB reads the fields named from each action's details (a JSON text of kilobytes, once) and each
+    distinct value is shown by :func:`_shown` once, so no Python runs per action. ADJUST_BASE gives one row
+    per insurance type of its expected bases (sorted), else of its ``insurance_types``, else one blank."""
+    con.register("typed_details", details.rename("details").to_frame().with_row_index("__n"))
     if action_type == "ADJUST_BASE":
-        expected, current = d.get("expected_base") or {}, d.get("current_base") or {}
-        types = sorted(expected) or d.get("insurance_types") or [None]
-        return [{"insurance": _ins(t) if t else "", "current_base": _money(current.get(t)),
-                 "expected_base": _money(expected.get(t))} for t in types]
-    values = {}
-    for column in BY_TYPE[action_type].columns if action_type in BY_TYPE else ():
-        value = d.get(column.name)
-        if value is None and column.fallback:
-            value = d.get(column.fallback)
-        values[column.name] = _shown(column.kind, value)
-    return [values]
+        rows = con.execute("""
+            WITH fields AS (  -- the details read once; the bases are small objects read per type below
+                SELECT __n, j[1] AS expected, j[2] AS current, CAST(j[3] AS VARCHAR[]) AS types
+                FROM (SELECT __n, json_extract(details, ['$.expected_base', '$.current_base', '$.insurance_types'])
+                      AS j FROM typed_details)
+            ), listed AS (
+                SELECT __n, expected, current, list_sort(json_keys(expected)) AS keys, types FROM fields
+            ), chosen AS (
+                SELECT __n, expected, current,
+                       CASE WHEN len(keys) > 0 THEN keys WHEN len(types) > 0 THEN types ELSE [NULL] END AS ts
+                FROM listed
+            ), each AS (
+                SELECT __n, expected, current, unnest(ts) AS t, unnest(range(len(ts))) AS i FROM chosen
+            )
+            SELECT __n, t AS insurance, CAST(json_extract(current, '$."' || t || '"') AS VARCHAR) AS current_base,
+                   CAST(json_extract(expected, '$."' || t || '"') AS VARCHAR) AS expected_base
+            FROM each ORDER BY __n, i""").pl()
+        return rows.select("__n", _shown_column("insurance", pl.col("insurance"), rows["insurance"],
+                                                lambda t: _ins(t) if t else "", STRING, quoted=False),
+                           *(_shown_column(c, pl.col(c), rows[c], _money, MONEY)
+                             for c in ("current_base", "expected_base")))
+    columns = BY_TYPE[action_type].columns if action_type in BY_TYPE else ()
+    fields = list(dict.fromkeys(f for c in columns for f in (c.name, c.fallback) if f))
+    paths = ", ".join(f"'$.\"{f}\"'" for f in fields)
+    picked = ", ".join(f'CAST(j[{i}] AS VARCHAR) AS "{f}"' for i, f in enumerate(fields, start=1))
+    rows = con.execute(f"SELECT __n{', ' + picked if fields else ''} FROM "
+                       f"(SELECT __n, json_extract(details, [{paths}]) AS j FROM typed_details) ORDER BY __n").pl()
+
+    def value(field: str) -> pl.Expr:  # JSON null is no value, as a missing field
+        return pl.when(pl.col(field) != "null").then(pl.col(field))
+
+    shown = []
+    for c in columns:
+        raw = pl.coalesce(value(c.name), value(c.fallback)) if c.fallback else value(c.name)
+        texts = rows.select(raw.alias("raw")).get_column("raw")
+        shown.append(_shown_column(c.name, raw, texts, lambda v, kind=c.kind: _shown(kind, v),
+                                   DTYPES.get(c.kind, STRING)))
+    return rows.select("__n", *shown)
+
+
+def _shown_column(name: str, raw: pl.Expr, texts: pl.Series, show, dtype: pl.DataType, quoted: bool = True
+                  ) -> pl.Expr:
+    """Column ``name``: ``raw`` (JSON texts, or plain text when not ``quoted``) as ``show`` shows each value,
+    computed once per distinct value (``texts``: raw's values); a missing value as ``show(None)``."""
+    distinct = texts.drop_nulls().unique().to_list()
+    shown = {text: show(json.loads(text) if quoted else text) for text in distinct}
+    if not shown:
+        return pl.lit(show(None), dtype=dtype).alias(name)
+    return raw.replace_strict(shown, default=show(None), return_dtype=dtype).alias(name)
 
 
 def _shown(kind: str, value):
@@ -179,7 +228,8 @@ def _labelled(actions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
+def _type_sheet(con: duckdb.DuckDBPyConnection, code: str, rows: pl.DataFrame
+                ) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
     typed = [(c.name, c.header_zh, DTYPES.get(c.kind, STRING)) for c in BY_TYPE[code].columns]
     headers = dict(HEADERS)
     if typed:
@@ -188,13 +238,12 @@ def _type_sheet(code: str, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, 
         headers = dict(items[:insert_at] + [(n, h) for n, h, _ in typed] + items[insert_at:])
     schema: dict[str, pl.DataType] = dict.fromkeys(HEADERS, STRING)
     schema |= {n: dtype for n, _, dtype in typed}
-    out = []
-    for row in rows.iter_rows(named=True):
-        base = {k: row[k] for k in HEADERS}
-        for extra in _typed_rows(code, row) if typed else [{}]:
-            out.append(base | extra)
-    frame = pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)
-    return frame, headers, {n for n, _, dtype in typed if dtype == MONEY}
+    frame = rows.select(pl.col(list(HEADERS)).cast(STRING))
+    if typed:
+        values = _typed_frame(con, code, rows.get_column("details"))
+        frame = (frame.with_row_index("__n").join(values, on="__n", how="left", maintain_order="left_right")
+                 .drop("__n"))
+    return frame.select(list(schema)).cast(pl.Schema(schema)), headers, {n for n, _, dtype in typed if dtype == MONEY}
 
 
 def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path:
@@ -209,11 +258,12 @@ def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path
         summary_rows.append(row | {"total": sum(row[s] for s in COUNTED), "todo": t.todo_zh})
     workbook = new_workbook(path)
     write_sheet(workbook, "汇总", pl.DataFrame(summary_rows), SUMMARY_HEADERS, widths={"type_name": 18, "todo": 60})
-    for code, t in BY_TYPE.items():
-        frame, headers, money = _type_sheet(code, labelled.filter(pl.col("action_type") == code))
-        write_sheet(workbook, t.name_zh, frame, headers, money=money,
-                    widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
-                            "problems": 24, "note": 24, "arrears_months": 24},
-                    choices={"status": STATUS_CHOICES})  # what the round trip reads (action_updates.WORDS)
+    with duckdb.connect() as con:  # in memory: reads each type's fields from the details (_typed_frame)
+        for code, t in BY_TYPE.items():
+            frame, headers, money = _type_sheet(con, code, labelled.filter(pl.col("action_type") == code))
+            write_sheet(workbook, t.name_zh, frame, headers, money=money,
+                        widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
+                                "problems": 24, "note": 24, "arrears_months": 24},
+                        choices={"status": STATUS_CHOICES})  # what the round trip reads (action_updates.WORDS)
     workbook.close()
     return path

@@ -8,9 +8,10 @@ run as a formula when retyped or re-saved starts with an apostrophe. Tables long
 continue on sheets named ``name (2)``…
 
 Printed forms (:func:`write_form_pages`: a label and a value per row, a form per A4 page) are written here
-too, so every xlsx of a close comes from this module and every cell's text follows one rule: characters XML
-1.0 cannot carry are dropped (:func:`xml_text`; :func:`_xml_text` over polars columns), ``& < >``
-escaped, and text that would run as a formula neutralised.
+too, their XML over whole columns as well, so every xlsx of a close comes from this module and every cell's
+text follows one rule: characters XML 1.0 cannot carry are dropped (:func:`_xml_text` over polars columns;
+:func:`xml_text` states it for one value), ``& < >`` escaped, and text that would run as a formula
+neutralised.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 from xml.sax.saxutils import escape
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
@@ -88,19 +91,23 @@ def _xml_text(text: pl.Expr) -> pl.Expr:
             .str.replace_all(">", "&gt;", literal=True))
 
 
-def _cell_xml(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, style: int | None) -> pl.Expr:
-    """One column's cells as XML text (empty for nulls): numbers as numbers, text as the index of its shared
-    string (the column holds that index, see :meth:`TableWorkbook._shared`)."""
-    ref = pl.concat_str([pl.lit(f'<c r="{letter}'), row, pl.lit('"')])
+def _cell_pieces(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, style: int | None,
+                 nullable: bool) -> list[pl.Expr]:
+    """One column's cells as pieces of its row's XML: numbers as numbers, text as the index of its shared
+    string (the column holds that index, see :meth:`TableWorkbook._shared`). A column without nulls gives
+    its pieces straight into the row's one ``concat_str``; only a column with nulls needs its own (empty for
+    a null), which costs a string column per cell column."""
     value = pl.col(column)
     if dtype == pl.Boolean:
-        cell = pl.concat_str([ref, pl.lit(' t="b"><v>'), value.cast(pl.Int8).cast(pl.String), pl.lit("</v></c>")])
+        tail, shown = ' t="b"><v>', value.cast(pl.Int8).cast(pl.String)
     elif dtype.is_numeric():
-        styled = f' s="{style}"' if style else ""
-        cell = pl.concat_str([ref, pl.lit(f"{styled}><v>"), value.cast(pl.String), pl.lit("</v></c>")])
+        tail, shown = (f' s="{style}"' if style else "") + "><v>", value.cast(pl.String)
     else:
-        cell = pl.concat_str([ref, pl.lit(' t="s"><v>'), pl.col(_index_of(column)).cast(pl.String), pl.lit("</v></c>")])
-    return pl.when(value.is_null()).then(pl.lit("")).otherwise(cell)
+        tail, shown = ' t="s"><v>', pl.col(_index_of(column)).cast(pl.String)
+    pieces = [pl.lit(f'<c r="{letter}'), row, pl.lit(f'"{tail}'), shown, pl.lit("</v></c>")]
+    if not nullable:
+        return pieces
+    return [pl.when(value.is_null()).then(pl.lit("")).otherwise(pl.concat_str(pieces))]
 
 
 def _index_of(column: str) -> str:
@@ -148,7 +155,8 @@ class TableWorkbook:
                          for letter, c in zip(letters, columns, strict=True))
         selected = ' tabSelected="1"' if not self._sheets else ""
         self._sheets.append((title, f"$A$1:${letters[-1]}${frame.height + 1}"))
-        row_xml = _rows_expression(columns, letters, frame.schema, styles)
+        nullable = {c for c in columns if frame.get_column(c).null_count()}
+        row_xml = _rows_expression(columns, letters, frame.schema, styles, nullable)
         frame = self._shared(frame)
         index = len(self._sheets)
         with self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as part:
@@ -165,17 +173,22 @@ class TableWorkbook:
     def _shared(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with each text column's shared-string index beside it (new texts join the table): each
         distinct text is escaped and stored once, so a region or entity repeated on every row costs a
-        number per cell. Only the text columns are joined: the frame's other columns are never copied."""
+        number per cell. Only the text columns are joined: the frame's other columns are never copied.
+        The rows are joined to this sheet's own texts (``lookup``), never to the whole table: a join builds
+        its hash table on the right side, and the workbook's table grows with every sheet (0.2 s a sheet,
+        an empty one too, once an action workbook holds 100,000 texts)."""
         texts = {c: frame.select(_as_text(c, t).alias("text")) for c, t in frame.schema.items() if _is_text(t)}
         if not texts:
             return frame
         seen = pl.concat([text.get_column("text").drop_nulls().unique(maintain_order=True)
                           for text in texts.values()]).unique(maintain_order=True)
-        new = seen.to_frame().join(self._strings, on="text", how="anti", maintain_order="left")
-        self._strings = pl.concat([self._strings,
-                                   new.with_row_index("index", offset=self._strings.height).select("text", "index")])
+        known = self._strings.filter(pl.col("text").is_in(seen.implode()))
+        new = (seen.to_frame().join(known, on="text", how="anti", maintain_order="left")
+               .with_row_index("index", offset=self._strings.height).select("text", "index"))
+        self._strings = pl.concat([self._strings, new])
+        lookup = pl.concat([known, new])
         return frame.with_columns(
-            text.join(self._strings, on="text", how="left", maintain_order="left").get_column("index")
+            text.join(lookup, on="text", how="left", maintain_order="left").get_column("index")
             .alias(_index_of(c))
             for c, text in texts.items())
 
@@ -201,18 +214,22 @@ class TableWorkbook:
         self._zip.close()
 
 
-def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, styles: dict[str, int]) -> pl.Expr:
-    """Each row's ``<row>`` element, from the frame's columns and its ``__row`` number."""
-    row_number = pl.col("__row").cast(pl.String)
-    cells = [_cell_xml(c, schema[c], letter, row_number, styles.get(c)) for letter, c in zip(letters, columns, strict=True)]
+def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, styles: dict[str, int],
+                     nullable: Set[str]) -> pl.Expr:
+    """Each row's ``<row>`` element, from the frame's columns and its row number as text (``__row``, made
+    once per chunk rather than once per cell)."""
+    row_number = pl.col("__row")
+    cells = [piece for letter, c in zip(letters, columns, strict=True)
+             for piece in _cell_pieces(c, schema[c], letter, row_number, styles.get(c), c in nullable)]
     return pl.concat_str([pl.lit('<row r="'), row_number, pl.lit('">'), *cells, pl.lit("</row>")])
 
 
-def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr) -> Iterator[bytes]:
+def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr) -> Iterator[memoryview]:
     """The rows' XML as UTF-8, a chunk at a time. The next chunk is built while the caller compresses this
     one (polars and zlib both let go of the GIL)."""
-    def build(start: int) -> bytes:
-        return _utf8(frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2), row_xml)
+    def build(start: int) -> memoryview:
+        numbered = frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2)
+        return _utf8(numbered.with_columns(pl.col("__row").cast(pl.String)), row_xml)
 
     with ThreadPoolExecutor(max_workers=1) as builder:
         ahead = None
@@ -225,10 +242,19 @@ def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr) -> Iterator[bytes]:
             yield ahead.result()
 
 
-def _utf8(frame: pl.DataFrame, xml: pl.Expr) -> bytes:
-    """``xml`` over every row of ``frame``, joined, as one bytes object straight from polars (never a Python
-    string per row)."""
-    return frame.select(xml.str.join("").cast(pl.Binary)).item()
+def _utf8(frame: pl.DataFrame, xml: pl.Expr) -> memoryview:
+    """``xml`` over every row of ``frame``, joined, as UTF-8 straight from polars (never a Python string per
+    row): the character data of the column's Arrow array is the rows one after another, so it is handed
+    on as it is (``str.join`` would copy it once more, half of the time of a sheet)."""
+    texts = frame.select(xml.alias("xml")).get_column("xml").to_arrow()
+    if texts.null_count:  # a row would be left out of the data: never, the expression has no null piece
+        raise ValueError("An xlsx row's XML is null.")
+    if not len(texts):
+        return memoryview(b"")
+    texts = texts.cast(pa.large_string())
+    _, offsets, data = texts.buffers()
+    first, last = np.frombuffer(offsets, dtype=np.int64, count=len(texts) + 1, offset=texts.offset * 8)[[0, -1]]
+    return memoryview(data)[first:last]
 
 
 def _quoted(title: str) -> str:
@@ -331,64 +357,91 @@ class FormRow(NamedTuple):
     height: int | None = None
 
 
-def write_form_pages(path: Path, name: str, forms: Sequence[Sequence[FormRow]], per_sheet: int) -> Path:
+FORM_ROW_SCHEMA = {"form": pl.Int64, "kind": pl.String, "label": pl.String, "value": pl.String, "height": pl.Int64}
+
+
+def form_rows(forms: Sequence[Sequence[FormRow]]) -> pl.DataFrame:
+    """Forms given as :class:`FormRow` lists, as the frame :func:`write_form_pages` writes (for a few forms;
+    a writer of thousands builds the frame over whole columns)."""
+    return pl.DataFrame([(number, *row) for number, form in enumerate(forms) for row in form],
+                        schema=FORM_ROW_SCHEMA, orient="row")
+
+
+def write_form_pages(path: Path, name: str, forms: pl.DataFrame | Sequence[Sequence[FormRow]],
+                     per_sheet: int) -> Path:
     """Forms of two columns (label, value) on A4 pages, a page break after each, ``per_sheet`` forms a sheet
-    (sheets ``name``, or ``name1``, ``name2``… when there are several). Each form's rows are one string each:
-    the layout is fixed, and a writer's Python call per cell (xlsxwriter: 8 s for the 11,411 transfer forms
-    of 200,000 employees) would be most of the time. Text goes in as inline strings, never formulas, by
-    the rule of :func:`xml_text` (the table sheets' rule)."""
-    batches = [forms[i:i + per_sheet] for i in range(0, len(forms), per_sheet)]
-    names = [name if len(batches) == 1 else f"{name}{n}" for n in range(1, len(batches) + 1)]
+    (sheets ``name``, or ``name1``, ``name2``… when there are several). ``forms``: one row per form row,
+    forms numbered from 0 in ``form`` and their rows in order (:data:`FORM_ROW_SCHEMA`; ``kind``, ``label``,
+    ``value`` and ``height`` as in :class:`FormRow`), or the forms as :class:`FormRow` lists. The sheets'
+    XML is built over whole columns, as a table sheet's is: a Python call per cell (xlsxwriter: 8 s for the
+    11,411 transfer forms of 200,000 employees; our own per-cell f-strings after it: 2 s) would be most of
+    the time. Text goes in as inline strings, never formulas, by the table sheets' rule (:func:`_xml_text`,
+    the column twin of :func:`xml_text`)."""
+    rows = forms if isinstance(forms, pl.DataFrame) else form_rows(forms)
+    batches = -(-rows.get_column("form").n_unique() // per_sheet) if rows.height else 0
+    names = [name if batches == 1 else f"{name}{n}" for n in range(1, batches + 1)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        for number, batch in enumerate(batches, start=1):
-            book.writestr(f"xl/worksheets/sheet{number}.xml", _form_sheet_xml(batch, selected=number == 1))
+        for number in range(1, batches + 1):
+            batch = rows.filter(pl.col("form") // per_sheet == number - 1)
+            with book.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
+                for piece in _form_sheet_xml(batch, selected=number == 1):
+                    part.write(piece)
         write_package(book, names, _FORM_STYLES)
     return path
 
 
 # form cell styles (cellXfs of _FORM_STYLES): title, small print, section heading, label, value
 _TITLE, _SMALL, _SECTION, _LABEL, _VALUE = 1, 2, 3, 4, 5
+_FORM_STYLE = {"title": (_TITLE, _TITLE), "section": (_SECTION, _SECTION), "small": (_SMALL, _SMALL),
+               "field": (_LABEL, _VALUE)}  # (column A, column B) of each kind of row
+_MERGED = ("title", "section")  # label across both columns; column B an empty styled cell
 
 
-def _form_sheet_xml(batch: Sequence[Sequence[FormRow]], selected: bool) -> str:
-    rows, merges, breaks = [], [], []
-    row = 0
-    for form in batch:
-        for kind, label, value, height in form:
-            row += 1
-            if kind in ("title", "section"):
-                style = _TITLE if kind == "title" else _SECTION
-                merges.append(f"A{row}:B{row}")
-                rows.append(f'<row r="{row}">{_form_cell("A", row, label, style)}<c r="B{row}" s="{style}"/></row>')
-            elif kind == "small":
-                rows.append(f'<row r="{row}">{_form_cell("A", row, label, _SMALL)}'
-                            f'{_form_cell("B", row, value, _SMALL)}</row>')
-            else:
-                tall = f' ht="{height}" customHeight="1"' if height else ""
-                rows.append(f'<row r="{row}"{tall}>{_form_cell("A", row, label, _LABEL)}'
-                            f'{_form_cell("B", row, value, _VALUE)}</row>')
-        breaks.append(row)
-    breaks = breaks[:-1]
+def _form_sheet_xml(batch: pl.DataFrame, selected: bool) -> Iterator[bytes | memoryview]:
+    """One sheet of forms (rows of :func:`write_form_pages`' frame), its XML a piece at a time."""
+    rows = batch.with_row_index("__row", offset=1).with_columns(
+        pl.col("__row").cast(pl.String),
+        # a page break after each form but the sheet's last
+        (pl.col("form") != pl.col("form").shift(-1)).fill_null(False).alias("__break"))
+    last = rows.height
+    row, kind = pl.col("__row"), pl.col("kind")
+    style_a, style_b = (kind.replace_strict({k: str(v[i]) for k, v in _FORM_STYLE.items()}, return_dtype=pl.String)
+                        for i in (0, 1))
+    tall = (pl.when((kind == "field") & (pl.col("height").fill_null(0) != 0))
+            .then(pl.concat_str([pl.lit(' ht="'), pl.col("height").cast(pl.String), pl.lit('" customHeight="1"')]))
+            .otherwise(pl.lit("")))
+    cell_b = (pl.when(kind.is_in(_MERGED))
+              .then(pl.concat_str([pl.lit('<c r="B'), row, pl.lit('" s="'), style_b, pl.lit('"/>')]))
+              .otherwise(_form_cell_xml("B", row, pl.col("value").fill_null(""), style_b)))
+    xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('"'), tall, pl.lit(">"),
+                         _form_cell_xml("A", row, pl.col("label"), style_a), cell_b, pl.lit("</row>")])
+    merges = rows.filter(kind.is_in(_MERGED))
+    breaks = rows.filter(pl.col("__break"))
     view = ' tabSelected="1"' if selected else ""
-    page_breaks = (f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
-                   + "".join(f'<brk id="{b}" max="16383" man="1"/>' for b in breaks) + "</rowBreaks>") if breaks else ""
-    return (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
-            f'</sheetPr><dimension ref="A1:B{max(row, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
-            '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
-            '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
-            '<col min="2" max="2" width="56.7109375" customWidth="1"/></cols>'
-            f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="{len(merges)}">'
-            + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
-            + '</mergeCells><printOptions horizontalCentered="1"/><pageMargins left="0.7" right="0.7" top="0.75" '
-            'bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" fitToHeight="0" orientation="portrait"/>'
-            f"{page_breaks}</worksheet>")
+    yield (f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/>'
+           f'</sheetPr><dimension ref="A1:B{max(last, 1)}"/><sheetViews><sheetView{view} workbookViewId="0"/>'
+           '</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>'
+           '<col min="1" max="1" width="22.7109375" customWidth="1"/>'
+           '<col min="2" max="2" width="56.7109375" customWidth="1"/></cols><sheetData>').encode()
+    yield _utf8(rows, xml)
+    yield f'</sheetData><mergeCells count="{merges.height}">'.encode()
+    yield _utf8(merges, pl.concat_str([pl.lit('<mergeCell ref="A'), row, pl.lit(":B"), row, pl.lit('"/>')]))
+    yield (b'</mergeCells><printOptions horizontalCentered="1"/><pageMargins left="0.7" right="0.7" top="0.75" '
+           b'bottom="0.75" header="0.3" footer="0.3"/><pageSetup paperSize="9" fitToHeight="0" orientation="portrait"/>'
+           )
+    if breaks.height:
+        yield f'<rowBreaks count="{breaks.height}" manualBreakCount="{breaks.height}">'.encode()
+        yield _utf8(breaks, pl.concat_str([pl.lit('<brk id="'), row, pl.lit('" max="16383" man="1"/>')]))
+        yield b"</rowBreaks>"
+    yield b"</worksheet>"
 
 
-def _form_cell(column: str, row: int, text: str, style: int) -> str:
-    return (f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t>'
-            "</is></c>")
+def _form_cell_xml(column: str, row: pl.Expr, text: pl.Expr, style: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit(f'<c r="{column}'), row, pl.lit('" s="'), style,
+                          pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), _xml_text(text),
+                          pl.lit("</t></is></c>")])
 
 
 _FONT = '<sz val="{size}"/><color theme="1"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'

@@ -99,13 +99,12 @@ def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> 
                c.base, c.month_fraction, c.employer_rate, c.employee_rate, c.employer_amount, c.employee_amount,
                c.employer_amount + c.employee_amount AS total_amount, m.gross_pay, m.si_withheld,
                c.policy_verified
-        FROM ledger.current_contributions c
+        FROM ledger.net_contributions($period) c  -- P's cells only: the view nets every month booked first
         LEFT JOIN ledger.employee_months m
           ON m.period = c.period AND m.entity = c.entity AND m.employee_id = c.employee_id
-        WHERE c.period = ?
         ORDER BY c.entity, c.employee_id, list_position({_TYPE_ORDER}, c.insurance_type), c.insurance_type
         """,
-        [period],
+        {"period": period},
     ).pl()
 
 

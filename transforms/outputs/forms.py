@@ -21,10 +21,11 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from transforms.common.privacy import mask_id, redact
 from transforms.common.roles import get_role
-from transforms.common.spreadsheet import FormRow, write_form_pages
+from transforms.common.spreadsheet import write_form_pages
 from transforms.common.templating import page
 
 TEMPLATE = "transfer_form.html"  # in transforms/templates
@@ -119,7 +120,10 @@ def form_fields(con: duckdb.DuckDBPyConnection, full_ids: bool) -> list[dict]:
             "interim_notice": interim_notice(d), "today": date.today().isoformat(),
         })
     if not full_ids:  # any field may hold an ID typed into the wrong column
-        fields = [{key: redact(value) for key, value in f.items()} for f in fields]
+        # once per distinct value: the notices, entities, regions and dates repeat on thousands of forms
+        redacted: dict = {}
+        fields = [{key: redacted[value] if value in redacted else redacted.setdefault(value, redact(value))
+                   for key, value in f.items()} for f in fields]
     return fields
 
 
@@ -162,40 +166,47 @@ def _write_xlsx(fields: list[dict], path: Path) -> Path:
     """Every form on A4 pages of one sheet (a page break after each), a thousand forms a sheet: printed,
     one form per page; a sheet per form would make a workbook of thousands of sheets nobody can open.
     The layout is here; :func:`transforms.common.spreadsheet.write_form_pages` writes the xlsx."""
-    return write_form_pages(path, "转移申请表", [_page(f) for f in fields], FORMS_PER_SHEET)
+    return write_form_pages(path, "转移申请表", _pages(fields), FORMS_PER_SHEET)
 
 
 SECTIONS = ("参保人员基本信息", "原参保地信息", "转入地信息", "申请", "经办机构意见")
+TITLE = "基本养老保险关系转移接续申请表"
+OPINION = "经办人：　　　复核人：　　　（盖章）　　年　　月　　日"
+DATE_LINE = "　　　　年　　月　　日"
 
 
-def _page(f: dict) -> list[FormRow]:
-    """A form's rows: its title, its number and date line, then the layout's rows."""
-    return [FormRow("title", "基本养老保险关系转移接续申请表"),
-            FormRow("small", "编号：" + str(f["action_id"]), "生成日期：" + str(f["today"])),
-            *(FormRow("section", label) if value is None else FormRow("field", label, value, height)
-              for label, value, height in _form_rows(f))]
+def _pages(fields: list[dict]) -> pl.DataFrame:
+    """Every form's rows (``write_form_pages``' frame), built a layout row at a time over all the forms
+    (thousands of forms of 33 rows: no Python per form row): its title, its number and date line, then
+    the layout's rows; the interim notice's row only where there is a notice."""
+    forms = (pl.DataFrame(fields, schema=dict.fromkeys(FIELDS, pl.String)).fill_null("")
+             .with_columns(pl.col("id_number") + pl.col("masked_note")).with_row_index("form"))
+    form = pl.col("form").cast(pl.Int64)
+    rows = [forms.select(form, pl.lit("title").alias("kind"), pl.lit(TITLE).alias("label"),
+                         pl.lit("").alias("value"), pl.lit(None, pl.Int64).alias("height")),
+            forms.select(form, pl.lit("small").alias("kind"), ("编号：" + pl.col("action_id")).alias("label"),
+                         ("生成日期：" + pl.col("today")).alias("value"), pl.lit(None, pl.Int64).alias("height"))]
+    for label, key, value, height in _form_rows():
+        kind = "section" if value is None and key is None else "field"
+        rows.append(forms.select(form, pl.lit(kind).alias("kind"), pl.lit(label).alias("label"),
+                                 (pl.col(key) if key else pl.lit(value or "")).alias("value"),
+                                 pl.lit(height, pl.Int64).alias("height")))
+    pages = pl.concat(rows).sort("form", maintain_order=True)  # each form's rows in layout order
+    # the notice's row only on the forms that have one (neutralised and escaped by the writer)
+    return pages.filter((pl.col("label") != "提示") | (pl.col("value") != ""))
 
 
-def _form_rows(f: dict) -> list[tuple[str, str | None, int | None]]:
-    """A form's rows after its title and number line: (column A, column B or None for a merged section
-    heading, row height or None)."""
-    rows: list[tuple[str, str | None, int | None]] = []
+def _form_rows() -> list[tuple[str, str | None, str | None, int | None]]:
+    """The layout's rows after the title and number line: (column A, the field printed in column B or None,
+    column B's fixed text or None (None with no field: a merged section heading), row height or None)."""
+    rows: list[tuple[str, str | None, str | None, int | None]] = []
     for text, key in XLSX_LAYOUT:
         if key is None and text in SECTIONS:
-            rows.append((text, None, None))
-            continue
-        value = str(f.get(key) or "") if key else ""
-        height = None
-        if key == "interim_notice":
-            if not value:
-                continue
-            height = 75
-        if key == "id_number" and f.get("masked_note"):
-            value += f["masked_note"]
-        if text in ("转入地意见", "转出地意见"):
-            height = 60
-            value = "经办人：　　　复核人：　　　（盖章）　　年　　月　　日"
-        if text == "申请日期":
-            value = "　　　　年　　月　　日"
-        rows.append((text, value, height))  # neutralised and escaped by the writer
+            rows.append((text, None, None, None))
+        elif text in ("转入地意见", "转出地意见"):
+            rows.append((text, None, OPINION, 60))
+        elif text == "申请日期":
+            rows.append((text, None, DATE_LINE, None))
+        else:  # id_number carries the masked-number note; the notice is taller
+            rows.append((text, key, "" if key is None else None, 75 if key == "interim_notice" else None))
     return rows

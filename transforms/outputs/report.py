@@ -167,12 +167,15 @@ def _table(element_id: str, headers: list[str], rows: list[list], empty: str) ->
 
 def _action_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple, list[str]]:
     """Each finding's key -> the ids of the actions it is evidence of (actions updated by this run)."""
+    # json_transform reads the details once into the fields named; a `->>` per field over JSON[] parsed each
+    # action's findings (megabytes for a large close) seven times over: 1.2 s, not 0.2
     try:
         rows = con.execute("""
-            SELECT a.action_id, f ->> 'code', f ->> 'entity', f ->> 'employee_id', f ->> 'id_number',
-                   f ->> 'insurance_type', f ->> 'transfer_id'
-            FROM actions.cleanup_actions a, unnest(CAST(a.details -> '$.findings' AS JSON[])) AS t(f)
-            WHERE a.last_run_id = ?""", [run_id]).fetchall()
+            SELECT action_id, f.code, f.entity, f.employee_id, f.id_number, f.insurance_type, f.transfer_id
+            FROM (SELECT a.action_id, unnest(json_transform(a.details, '{"findings": [{"code": "VARCHAR",
+                      "entity": "VARCHAR", "employee_id": "VARCHAR", "id_number": "VARCHAR",
+                      "insurance_type": "VARCHAR", "transfer_id": "VARCHAR"}]}').findings) AS f
+                  FROM actions.cleanup_actions a WHERE a.last_run_id = ?)""", [run_id]).fetchall()
     except duckdb.Error:
         return {}
     found: dict[tuple, list[str]] = {}

@@ -156,3 +156,29 @@ def test_the_status_column_has_a_dropdown_of_what_the_round_trip_reads(acceptanc
         (rule,) = sheet.data_validations.dataValidation
         assert rule.type == "list" and rule.formula1 == '"待处理,已提交,忽略"' and rule.showErrorMessage
         assert str(rule.sqref) == f"{letter}2:{letter}1048576"
+
+
+def test_adjust_base_has_a_row_per_insurance_type_read_over_the_whole_column():
+    """ADJUST_BASE's rows (read by DuckDB from the details, shown once per distinct value): one per type of
+    its expected bases in code order, else of its insurance_types as listed, else one blank row; a base that
+    is absent, JSON null or not a number is blank, a number is money to the cent."""
+    from decimal import Decimal
+
+    from transforms.actions.workbook import _typed_rows
+
+    both = _typed_rows("ADJUST_BASE", {"details": json.dumps(
+        {"expected_base": {"pension": "5000", "medical": 4000.5}, "current_base": {"pension": 4800, "medical": None},
+         "insurance_types": ["maternity"]})})
+    assert both == [{"insurance": "医疗", "current_base": None, "expected_base": Decimal("4000.50")},
+                    {"insurance": "养老", "current_base": Decimal("4800.00"), "expected_base": Decimal("5000.00")}]
+    listed = _typed_rows("ADJUST_BASE", {"details": json.dumps(
+        {"expected_base": {}, "current_base": {"unemployment": "x"}, "insurance_types": ["unemployment", "pension"]})})
+    assert listed == [{"insurance": "失业", "current_base": None, "expected_base": None},
+                      {"insurance": "养老", "current_base": None, "expected_base": None}]
+    assert _typed_rows("ADJUST_BASE", {"details": json.dumps({"note": 1})}) == [
+        {"insurance": "", "current_base": None, "expected_base": None}]
+    assert _typed_rows("ADJUST_BASE", {"details": None}) == [{"insurance": "", "current_base": None, "expected_base": None}]
+    retire = _typed_rows("PREPARE_RETIREMENT", {"details": json.dumps(
+        {"retirement_age": "60y1m", "months_paid": 170, "min_contribution_months": None, "short_of_minimum": True})})
+    assert retire == [{"retirement_month": None, "retirement_age": "60岁1个月", "months_paid": 170,
+                       "min_contribution_months": None, "short_of_minimum": "是"}]

@@ -82,3 +82,40 @@ def test_exceptions_leave_a_redacting_function_without_full_ids():
     text = "".join(repr(e) + str(e) + str(pickle.loads(pickle.dumps(e))) for e in chain)
     assert "19900101" not in text.replace(" ", "") and "430102********1234" in text
     assert isinstance(caught.value.__cause__, FileNotFoundError)  # the type is kept (the CLI sorts by it)
+
+
+# What free text around ID numbers is made of: digits of three scripts, the separators the rule allows inside
+# an ID, the check letters, JSON punctuation, letters and Chinese.
+_PARTS = ["430102199001011234", "44011320141005001X", "610104620927690", "４３０１０２１９９００１０１１２３４",
+          "4301 0219 9001 0112 34", "4301-0219-9001-0112-34", "43010219900101\u200b1234", "٤٣٠١٠٢١٩٩٠٠١٠١١٢٣٤",
+          "1", "20", "2024-03", "-", " ", "\u00a0", "x", "X", '"', ",", ":", "{", "}", "[", "]", "ID", "张三", "，"]
+
+
+def _redacts_as_redact(texts: list) -> None:
+    import polars as pl
+
+    from transforms.common.privacy import redact_series
+
+    series = pl.Series("t", texts, dtype=pl.String)
+    assert redact_series(series).to_list() == [redact(t) if t is not None else None for t in texts]
+
+
+def test_redact_series_equals_redact_on_every_value():
+    """The column rule is Python's rule, value by value, on each of its paths: long text with a few IDs
+    (replaced at once), an ID inside a longer run of digits (cut into tokens), a column of IDs."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    text = st.lists(st.sampled_from(_PARTS), max_size=40).map("".join)
+
+    filler = "说明：" + "没有号码的长文本，" * 400
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.one_of(text, st.none()), max_size=12), st.booleans())
+    def check(texts, long):
+        _redacts_as_redact([filler + t if long and t is not None else t for t in texts])
+
+    check()
+    _redacts_as_redact([filler + '{"id": "430102199001011234", "n": 1}', filler, None, "ID430102199001011234"])
+    _redacts_as_redact([filler + "430102199001011234", filler + "1430102199001011234 5", "430102199001011234"])
+    _redacts_as_redact(["430102199001011234", "44011320141005001X", "4301021990010112345"])

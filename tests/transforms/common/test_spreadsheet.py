@@ -97,3 +97,53 @@ def test_a_table_sheet_and_a_form_page_write_the_same_hostile_text_the_same_way(
     for path in (table, form):
         with zipfile.ZipFile(path) as archive:
             assert "_x00" not in "".join(archive.read(n).decode() for n in archive.namelist())
+
+
+def _per_cell_rows(forms) -> str:
+    """The forms' ``<sheetData>`` rows as the writer built them a cell at a time (before issue 28), by
+    :func:`xml_text`: the reference the column-wise writer must equal."""
+    from transforms.common.spreadsheet import xml_text
+
+    def cell(column, row, text, style):
+        return f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t></is></c>'
+
+    rows, row = [], 0
+    for form in forms:
+        for kind, label, value, height in form:
+            row += 1
+            if kind in ("title", "section"):
+                style = 1 if kind == "title" else 3
+                rows.append(f'<row r="{row}">{cell("A", row, label, style)}<c r="B{row}" s="{style}"/></row>')
+            elif kind == "small":
+                rows.append(f'<row r="{row}">{cell("A", row, label, 2)}{cell("B", row, value, 2)}</row>')
+            else:
+                tall = f' ht="{height}" customHeight="1"' if height else ""
+                rows.append(f'<row r="{row}"{tall}>{cell("A", row, label, 4)}{cell("B", row, value, 5)}</row>')
+    return "".join(rows)
+
+
+def test_form_pages_built_over_columns_equal_the_per_cell_rule_for_hostile_text(tmp_path):
+    """Every cell of a form sheet (built over whole columns) is what :func:`xml_text` makes of its text, one
+    value at a time: characters XML cannot carry dropped, formula starts neutralised, ``& < >`` escaped;
+    merged headings, tall rows and a page break after each form but a sheet's last."""
+    from transforms.common.spreadsheet import FormRow, write_form_pages
+
+    forms = [[FormRow("title", f"标题{n}<&>"), FormRow("small", f"=编号{n}", "\x00@日期"),
+              FormRow("section", "\x0b-分节"), *(FormRow("field", f"+栏{i}", text, 75 if i == 2 else None)
+                                                 for i, text in enumerate(HOSTILE))] for n in range(5)]
+    path = write_form_pages(tmp_path / "forms.xlsx", "表单", forms, per_sheet=2)
+
+    with zipfile.ZipFile(path) as archive:
+        sheets = [archive.read(f"xl/worksheets/sheet{n}.xml").decode() for n in (1, 2, 3)]
+        assert "xl/worksheets/sheet4.xml" not in archive.namelist()
+    for sheet, batch in zip(sheets, (forms[0:2], forms[2:4], forms[4:]), strict=True):
+        rows = sheet[sheet.index("<sheetData>") + len("<sheetData>"):sheet.index("</sheetData>")]
+        assert rows == _per_cell_rows(batch)
+        size = len(batch[0])
+        assert sheet.count("<mergeCell ") == 2 * len(batch)
+        breaks = [f'<brk id="{size * (n + 1)}" max="16383" man="1"/>' for n in range(len(batch) - 1)]
+        assert ("<rowBreaks" in sheet) == bool(breaks) and all(b in sheet for b in breaks)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["表单1", "表单2", "表单3"]
+    values = [row[1] for row in book["表单3"].iter_rows(min_row=4, values_only=True)]
+    assert values == ["ab<c>&d", "'=HYPERLINK(\"http://x\")", "'@cmd", "'+1", "  两端空格 ", "普通\t文本"]
