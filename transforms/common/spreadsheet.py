@@ -9,19 +9,16 @@ continue on sheets named ``name (2)``…
 
 Printed forms (:func:`write_form_pages`: a label and a value per row, a form per A4 page) are written here
 too, their XML over whole columns as well, so every xlsx of a close comes from this module and every cell's
-text follows one rule: characters XML 1.0 cannot carry are dropped (:func:`_xml_text` over polars columns;
-:func:`xml_text` states it for one value), ``& < >`` escaped, and text that would run as a formula
-neutralised.
+text follows one rule (:func:`_xml_text`, over polars columns): characters XML 1.0 cannot carry are
+dropped, ``& < >`` escaped, and text that would run as a formula neutralised.
 """
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal, NamedTuple
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -31,7 +28,6 @@ import pyarrow as pa
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
 _XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0 cannot carry
-_XML_INVALID_RE = re.compile(_XML_INVALID)
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 50_000
 _HEADER_STYLE, _MONEY_STYLE, _PERCENT_STYLE = 1, 2, 3
@@ -75,13 +71,6 @@ def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date or dtype == pl.Datetime:
         return pl.col(column).dt.to_string("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%dT%H:%M:%S")
     return pl.col(column).cast(pl.String)
-
-
-def xml_text(text: str) -> str:
-    """One text cell's XML character data, by the rule :func:`_xml_text` applies to polars columns:
-    characters XML cannot carry dropped, then a formula neutralised (so ``\x00=cmd`` is neutralised too),
-    then ``& < >`` escaped."""
-    return escape(str(neutralise(_XML_INVALID_RE.sub("", text))))
 
 
 def _xml_text(text: pl.Expr) -> pl.Expr:
@@ -347,44 +336,25 @@ def new_workbook(path: Path) -> TableWorkbook:
 # --------------------------------------------------------------------------------------- printed forms
 
 
-class FormRow(NamedTuple):
-    """A row of a printed form: ``title`` (merged, large), ``small`` (two cells of small print), ``section``
-    (a merged heading) or ``field`` (label, value; ``height`` in points for a tall row)."""
-
-    kind: Literal["title", "small", "section", "field"]
-    label: str
-    value: str = ""
-    height: int | None = None
-
-
 FORM_ROW_SCHEMA = {"form": pl.Int64, "kind": pl.String, "label": pl.String, "value": pl.String, "height": pl.Int64}
 
 
-def form_rows(forms: Sequence[Sequence[FormRow]]) -> pl.DataFrame:
-    """Forms given as :class:`FormRow` lists, as the frame :func:`write_form_pages` writes (for a few forms;
-    a writer of thousands builds the frame over whole columns)."""
-    return pl.DataFrame([(number, *row) for number, form in enumerate(forms) for row in form],
-                        schema=FORM_ROW_SCHEMA, orient="row")
-
-
-def write_form_pages(path: Path, name: str, forms: pl.DataFrame | Sequence[Sequence[FormRow]],
-                     per_sheet: int) -> Path:
+def write_form_pages(path: Path, name: str, forms: pl.DataFrame, per_sheet: int) -> Path:
     """Forms of two columns (label, value) on A4 pages, a page break after each, ``per_sheet`` forms a sheet
-    (sheets ``name``, or ``name1``, ``name2``… when there are several). ``forms``: one row per form row,
-    forms numbered from 0 in ``form`` and their rows in order (:data:`FORM_ROW_SCHEMA`; ``kind``, ``label``,
-    ``value`` and ``height`` as in :class:`FormRow`), or the forms as :class:`FormRow` lists. The sheets'
-    XML is built over whole columns, as a table sheet's is: a Python call per cell (xlsxwriter: 8 s for the
-    11,411 transfer forms of 200,000 employees; our own per-cell f-strings after it: 2 s) would be most of
-    the time. Text goes in as inline strings, never formulas, by the table sheets' rule (:func:`_xml_text`,
-    the column twin of :func:`xml_text`)."""
-    rows = forms if isinstance(forms, pl.DataFrame) else form_rows(forms)
-    batches = -(-rows.get_column("form").n_unique() // per_sheet) if rows.height else 0
+    (sheets ``name``, or ``name1``, ``name2``… when there are several). ``forms``: one row per form row
+    (:data:`FORM_ROW_SCHEMA`), forms numbered from 0 in ``form``, their rows in order; ``kind`` is ``title``
+    (merged, large), ``small`` (two cells of small print), ``section`` (a merged heading) or ``field`` (label,
+    value; ``height`` in points for a tall row). The sheets' XML is built over whole columns, as a table
+    sheet's is: a Python call per cell (xlsxwriter: 8 s for the 11,411 transfer forms of 200,000 employees;
+    our own per-cell f-strings after it: 2 s) would be most of the time. Text goes in as inline strings,
+    never formulas, by the table sheets' rule (:func:`_xml_text`)."""
+    batches = -(-forms.get_column("form").n_unique() // per_sheet) if forms.height else 0
     names = [name if batches == 1 else f"{name}{n}" for n in range(1, batches + 1)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for number in range(1, batches + 1):
-            batch = rows.filter(pl.col("form") // per_sheet == number - 1)
+            batch = forms.filter(pl.col("form") // per_sheet == number - 1)
             with book.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
                 for piece in _form_sheet_xml(batch, selected=number == 1):
                     part.write(piece)

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from decimal import Decimal
+from typing import NamedTuple
+from xml.sax.saxutils import escape
 
 import openpyxl
 import polars as pl
 
 from transforms.common import spreadsheet
-from transforms.common.spreadsheet import new_workbook, write_sheet
+from transforms.common.spreadsheet import FORM_ROW_SCHEMA, new_workbook, write_form_pages, write_sheet
 
 HEADERS = {"name": "姓名", "base": "缴费基数", "note": "备注"}
+
+
+class FormRow(NamedTuple):
+    """A printed form's row as the tests write it: kind, label, value, height (``write_form_pages``' columns)."""
+
+    kind: str
+    label: str
+    value: str = ""
+    height: int | None = None
+
+
+def _form_frame(forms: list[list[FormRow]]) -> pl.DataFrame:
+    return pl.DataFrame([(number, *row) for number, form in enumerate(forms) for row in form],
+                        schema=FORM_ROW_SCHEMA, orient="row")
+
+
+def _xml_text(text: str) -> str:
+    """The cell text rule stated one value at a time, independently of the writer: characters XML 1.0
+    cannot carry dropped, then a formula start neutralised (so a NUL before ``=cmd`` does not hide it), then
+    ``& < >`` escaped."""
+    kept = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", text)
+    return escape("'" + kept if kept.startswith(("=", "+", "-", "@", "\t", "\r")) else kept)
 
 
 def _frame(rows: int) -> pl.DataFrame:
@@ -80,14 +105,13 @@ HOSTILE = ["a\x01b<c>&d", "\x00=HYPERLINK(\"http://x\")", "\x0b@cmd\x1f", "+1\uf
 def test_a_table_sheet_and_a_form_page_write_the_same_hostile_text_the_same_way(tmp_path):
     """One rule for every xlsx a close writes: characters XML cannot carry dropped (never written as
     ``_xHHHH_``), then text that would run as a formula neutralised, the rest read back exactly."""
-    from transforms.common.spreadsheet import FormRow, write_form_pages
-
     table = tmp_path / "table.xlsx"
     workbook = new_workbook(table)
     write_sheet(workbook, "表", pl.DataFrame({"text": HOSTILE}), {"text": "内容"})
     workbook.close()
     form = write_form_pages(tmp_path / "form.xlsx", "表单",
-                            [[FormRow("title", "标题"), *(FormRow("field", f"栏{i}", text) for i, text in enumerate(HOSTILE))]],
+                            _form_frame([[FormRow("title", "标题"),
+                                          *(FormRow("field", f"栏{i}", text) for i, text in enumerate(HOSTILE))]]),
                             per_sheet=10)
 
     in_table = [row[0] for row in openpyxl.load_workbook(table).active.iter_rows(min_row=2, values_only=True)]
@@ -101,11 +125,9 @@ def test_a_table_sheet_and_a_form_page_write_the_same_hostile_text_the_same_way(
 
 def _per_cell_rows(forms) -> str:
     """The forms' ``<sheetData>`` rows as the writer built them a cell at a time (before issue 28), by
-    :func:`xml_text`: the reference the column-wise writer must equal."""
-    from transforms.common.spreadsheet import xml_text
-
+    :func:`_xml_text`: the reference the column-wise writer must equal."""
     def cell(column, row, text, style):
-        return f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t></is></c>'
+        return f'<c r="{column}{row}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
 
     rows, row = [], 0
     for form in forms:
@@ -123,15 +145,13 @@ def _per_cell_rows(forms) -> str:
 
 
 def test_form_pages_built_over_columns_equal_the_per_cell_rule_for_hostile_text(tmp_path):
-    """Every cell of a form sheet (built over whole columns) is what :func:`xml_text` makes of its text, one
+    """Every cell of a form sheet (built over whole columns) is what :func:`_xml_text` makes of its text, one
     value at a time: characters XML cannot carry dropped, formula starts neutralised, ``& < >`` escaped;
     merged headings, tall rows and a page break after each form but a sheet's last."""
-    from transforms.common.spreadsheet import FormRow, write_form_pages
-
     forms = [[FormRow("title", f"标题{n}<&>"), FormRow("small", f"=编号{n}", "\x00@日期"),
               FormRow("section", "\x0b-分节"), *(FormRow("field", f"+栏{i}", text, 75 if i == 2 else None)
                                                  for i, text in enumerate(HOSTILE))] for n in range(5)]
-    path = write_form_pages(tmp_path / "forms.xlsx", "表单", forms, per_sheet=2)
+    path = write_form_pages(tmp_path / "forms.xlsx", "表单", _form_frame(forms), per_sheet=2)
 
     with zipfile.ZipFile(path) as archive:
         sheets = [archive.read(f"xl/worksheets/sheet{n}.xml").decode() for n in (1, 2, 3)]
