@@ -86,14 +86,6 @@ def evidence(details: str | None, checks: dict[str, tuple[str, str | None]], ful
     return text if full_ids else redact(text)
 
 
-def _typed_rows(action_type: str, row: dict) -> list[dict]:
-    """One action's own typed values (:func:`_typed_frame` of its details); ADJUST_BASE gives one row per
-    insurance type."""
-    with duckdb.connect() as con:
-        typed = _typed_frame(con, action_type, pl.Series("details", [row["details"]], dtype=pl.String))
-    return typed.drop("__n").to_dicts()
-
-
 def _typed_frame(con: duckdb.DuckDBPyConnection, action_type: str, details: pl.Series) -> pl.DataFrame:
     """The type's own columns of each action (``__n``: its position in ``details``), over the whole column:
     DuckDB reads the fields named from each action's details (a JSON text of kilobytes, once) and each

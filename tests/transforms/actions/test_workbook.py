@@ -8,7 +8,9 @@ import re
 import zipfile
 from pathlib import Path
 
+import duckdb
 import openpyxl
+import polars as pl
 import pytest
 
 from tests.expectations.conftest import id_number
@@ -131,11 +133,18 @@ def test_finance_gets_no_workbook(con, tmp_path):
     assert not (tmp_path / "actions.xlsx").exists()
 
 
+def _typed_rows(action_type: str, row: dict) -> list[dict]:
+    """One action's own typed columns, as the workbook reads them over a whole type's column."""
+    from transforms.actions.workbook import _typed_frame
+
+    with duckdb.connect() as con:
+        typed = _typed_frame(con, action_type, pl.Series("details", [row["details"]], dtype=pl.String))
+    return typed.drop("__n").to_dicts()
+
+
 def test_typed_columns_read_the_findings_v3_details():
     """SPEC v3: 停保年月 is the finding's stop_month (§4.3: the first month not charged, not simply the month
     after the leave), a mistyped ID names the number it is insured under, an interim case its hukou."""
-    from transforms.actions.workbook import _typed_rows
-
     stop = _typed_rows("STOP_CONTRIBUTION", {"details": json.dumps({"leave_date": "2024-01-10",
                                                                      "stop_month": "2024-01"})})
     assert stop == [{"leave_date": "2024-01-10", "stop_month": "2024-01"}]
@@ -146,6 +155,8 @@ def test_typed_columns_read_the_findings_v3_details():
         {"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"})})
     assert interim == [{"from_region": "深圳", "from_employer": "乙公司", "hukou_region": "武汉"}]
     assert [c.header_zh for c in BY_TYPE["ENROLL_EMPLOYEE"].columns][:2] == ["入职日期", "应登记日期"]
+
+
 def test_the_status_column_has_a_dropdown_of_what_the_round_trip_reads(acceptance_closed, tmp_path):
     with opened(acceptance_closed, read_only=True) as con:
         path = write_workbook(con, tmp_path / "actions.xlsx")
@@ -163,8 +174,6 @@ def test_adjust_base_has_a_row_per_insurance_type_read_over_the_whole_column():
     its expected bases in code order, else of its insurance_types as listed, else one blank row; a base that
     is absent, JSON null or not a number is blank, a number is money to the cent."""
     from decimal import Decimal
-
-    from transforms.actions.workbook import _typed_rows
 
     both = _typed_rows("ADJUST_BASE", {"details": json.dumps(
         {"expected_base": {"pension": "5000", "medical": 4000.5}, "current_base": {"pension": 4800, "medical": None},
