@@ -160,13 +160,17 @@ class _Batch:
     when the batch holds ``BATCH_BYTES``, before a file that needs transactions of its own (``_own_transactions``:
     a large file's chunks, a workbook HR hand back) and at the end. If a write fails, the transaction is rolled
     back and the files it held are loaded again, each in its own transactions, as if there were no batch: a
-    file that cannot be written is then recorded ``failed`` alone."""
+    file that cannot be written is then recorded ``failed`` alone.
+
+    The files' rows are written together, just before the commit (``_Rows``): each statement costs a file some
+    milliseconds whatever its rows, and a small file's rows took a dozen of them."""
 
     con: duckdb.DuckDBPyConnection
     open: bool = False
     held: list[tuple[int, Path, str | None, list[dict]]] = field(default_factory=list)  # written, not committed
     done: list[tuple[int, Path, list[dict]]] = field(default_factory=list)  # committed, not yet reported
     size: int = 0
+    rows: _Rows = field(default_factory=lambda: _Rows())  # the held files' rows, written at the commit
 
     def load(self, index: int, path: Path, reason: str | None, load) -> list[tuple[int, Path, list[dict]]]:
         """Load one file in the batch; returns the files committed since the last call, with their results."""
@@ -197,6 +201,7 @@ class _Batch:
 
     def commit_held(self) -> None:
         if self.open:
+            self.rows.write(self.con)
             self.con.execute("COMMIT")
             self.open = False
         self.done += [(index, path, results) for index, path, _, results in self.held]
@@ -207,6 +212,7 @@ class _Batch:
         return done
 
     def abandon(self) -> None:
+        self.rows = _Rows()
         if self.open:
             with suppress(duckdb.Error):  # the connection may be gone, and the transaction with it
                 self.con.execute("ROLLBACK")
@@ -216,6 +222,42 @@ class _Batch:
         self.abandon()
         self.held, self.size = [], 0
         self.done += [(index, path, load(path, reason)) for index, path, reason, _ in files]
+
+
+@dataclass
+class _Rows:
+    """Rows of a batch's files to write before it commits: per table, runs of frames of one shape in file order,
+    each run one statement (a table's rows keep the order they would have had written file by file); and the
+    loads whose keys to record then (``record_load_keys``), drawn one after another in the batch."""
+
+    runs: list[tuple[str, str, pl.DataFrame]] = field(default_factory=list)  # (table, kind, frame with __load_id)
+    loads: list[int] = field(default_factory=list)
+    size: int = 0  # bytes of the frames held
+
+    def add(self, table: str, kind: str, load_id: int, frame: pl.DataFrame) -> None:
+        frame = frame.with_columns(pl.lit(load_id, pl.Int64).alias(_LOAD_ID))
+        self.size += int(frame.estimated_size())
+        for at in range(len(self.runs) - 1, -1, -1):  # the table's last run, if it has this shape
+            if self.runs[at][0] == table:
+                _, last_kind, last = self.runs[at]
+                if last_kind == kind and last.schema == frame.schema:
+                    self.runs[at] = (table, kind, pl.concat([last, frame], how="vertical", rechunk=False))
+                    return
+                break
+        self.runs.append((table, kind, frame))
+
+    def write_rows(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Every table's rows held, in the order they came, in the caller's transaction."""
+        for table, kind, frame in self.runs:
+            _insert(con, table, kind, frame)
+        self.runs, self.size = [], 0
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The rows held, then the keys of the loads, in the caller's transaction (the batch's commit)."""
+        self.write_rows(con)
+        if self.loads:
+            record_load_keys(con, min(self.loads), max(self.loads))
+        self.loads = []
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("ingest_batch", default=None)
@@ -465,7 +507,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
         loads = [_load_kind(con, context, kind, sheets) for kind, sheets in groups.items()]
         checkpoint("ingest.before_commit")
         with transaction(con):
-            return actions + [_insert_load(con, load) for load in loads]
+            return actions + [_insert_load(con, load, pending=True) for load in loads]
     except duckdb.Error as exc:
         if _BATCH.get() is not None:
             raise  # the batch's transaction is aborted: its files are loaded again, each alone (_Batch.load)
@@ -556,23 +598,26 @@ def lacking_sentence(kind: k.Kind, lacking: dict[str, str]) -> str | None:
     return "缺少列：" + "；".join(f"{names.get(c, c)}（可在{where}中给出）" for c, where in lacking.items())
 
 
-def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
-    """Record the keys ``load_id`` holds rows for (``transforms/ingest/sql/load_keys.sql``), in the caller's
-    transaction: ``ingest.current_loads`` counts a load from then on."""
-    # As a literal, not a parameter: the macro's ``l IS NULL OR load_id = l`` then folds to ``load_id = <id>``,
-    # which DuckDB prunes row groups by, instead of scanning every staging table for each load.
-    con.execute(sql_text(LOAD_KEYS_SQL).replace("$load_id", str(int(load_id))))
+def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int, last: int | None = None) -> None:
+    """Record the keys ``load_id`` (to ``last``) holds rows for (``transforms/ingest/sql/load_keys.sql``), in the
+    caller's transaction: ``ingest.current_loads`` counts a load from then on."""
+    # As literals, not parameters: DuckDB then prunes the staging tables' row groups by the load ids,
+    # instead of scanning every staging table for each load.
+    first = int(load_id)
+    con.execute(sql_text(LOAD_KEYS_SQL).replace("$first", str(first)).replace("$last", str(int(last or first))))
 
 
 def _next_load_id(con) -> int:
     return scalar(con, "SELECT nextval('ingest.load_id_seq')")
 
 
-def _insert_load(con, load: dict) -> dict:
+def _insert_load(con, load: dict, pending: bool = False) -> dict:
     """The load's row in ``ingest.loads`` (inside the transaction that commits it): from here on its rows
-    count. Returns the load's summary."""
+    count. ``pending``: a large file's load, recorded pending while its chunks were written. Returns the
+    load's summary."""
     load = load | {"load_id": load["load_id"] or _next_load_id(con)}  # a kind with no rows drew none yet
-    con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
+    if pending:
+        con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
     con.execute(
         "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
         " rows_not_data, file_modified, loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file,"
@@ -580,7 +625,11 @@ def _insert_load(con, load: dict) -> dict:
         " $loaded_at, $run_id, $encoding, $sheets, $message)",
         load | {"loaded_at": datetime.now()},
     )
-    record_load_keys(con, load["load_id"])
+    batch = _BATCH.get()
+    if batch is not None:  # after the batch's rows, before it commits
+        batch.rows.loads.append(load["load_id"])
+    else:
+        record_load_keys(con, load["load_id"])
     return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected",
                                        "rows_not_data", "message")} | {"status": "loaded"}
 
@@ -601,34 +650,54 @@ def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> l
     return _COLUMNS["columns"][key]
 
 
+_LOAD_ID, _SOURCE = "__load_id", "__source"
+# A batch's rows held for its commit, at most (``_Rows``); past it they are written in the batch's transaction
+# at once. A small close's inbox stays under it; a 200,000-employee payroll file alone passes it.
+ROWS_HELD_BYTES = 32 * 2**20
+
+
 def _write_rows(con, load_id: int, source: str, kind: str, rows: pl.DataFrame) -> tuple[int, int, int]:
-    """Raw rows, rejects (NOT_DATA rows among them, SPEC §7) and staged rows of one chunk; returns
-    (staged, rejected, not data)."""
+    """Raw rows, rejects (NOT_DATA rows among them, SPEC §7) and staged rows of one chunk, written now or, in
+    a batch, when it commits (``_Rows``); returns (staged, rejected, not data)."""
     staged = rows.filter(pl.col(REASON_CODE).is_null())
     rejected = rows.filter(pl.col(REASON_CODE).is_not_null())
     skipped = int((rejected.get_column(REASON_CODE) == NOT_DATA).sum()) if rejected.height else 0
-    con.register("v_raw", _arrow(rows.select(SHEET, ROW_NUMBER, RAW)))
-    con.execute("INSERT INTO raw.rows SELECT ?, ?, sheet, row_number, raw FROM v_raw", [load_id, kind])
-    con.unregister("v_raw")
-    if rejected.height:
-        con.register("v_rejects", _arrow(rejected.select(SHEET, ROW_NUMBER, REASON_CODE, REASON, RAW)))
-        con.execute(
-            "INSERT INTO ingest.rejects SELECT ?, ?, ?, row_number, sheet, reason_code, reason, CAST(raw AS JSON)"
-            " FROM v_rejects",
-            [load_id, source, kind],
-        )
-        con.unregister("v_rejects")
     targets = _table_columns(con, "staging", kind)
-    select = []
-    for column, data_type in targets:
-        if column == "load_id":
-            select.append(f"CAST(? AS {data_type}) AS load_id")
-        elif column in staged.columns:
-            select.append(f'CAST("{column}" AS {data_type}) AS "{column}"')
-    con.register("v_staged", _arrow(staged.select([c for c, _ in targets if c in staged.columns])))
-    con.execute(f"INSERT INTO staging.{kind} BY NAME SELECT {', '.join(select)} FROM v_staged", [load_id])
-    con.unregister("v_staged")
+    pieces = [("raw.rows", rows.select(SHEET, ROW_NUMBER, RAW))]
+    if rejected.height:
+        pieces.append(("ingest.rejects", rejected.select(SHEET, ROW_NUMBER, REASON_CODE, REASON, RAW,
+                                                         pl.lit(source, pl.String).alias(_SOURCE))))
+    pieces.append((f"staging.{kind}", staged.select([c for c, _ in targets if c in staged.columns])))
+    batch = _BATCH.get()
+    for table, frame in pieces:
+        if batch is not None:
+            batch.rows.add(table, kind, load_id, frame)
+        else:
+            _insert(con, table, kind, frame.with_columns(pl.lit(load_id, pl.Int64).alias(_LOAD_ID)))
+    if batch is not None and batch.rows.size > ROWS_HELD_BYTES:
+        batch.rows.write_rows(con)  # a large inbox's batch: its rows in memory stay bounded
     return staged.height, rejected.height - skipped, skipped
+
+
+def _insert(con, table: str, kind: str, frame: pl.DataFrame) -> None:
+    """One statement: ``frame``'s rows (of one or more loads, ``__load_id``) into ``table``."""
+    con.register("v_rows", _arrow(frame))
+    try:
+        if table == "raw.rows":
+            con.execute("INSERT INTO raw.rows SELECT __load_id, ?, sheet, row_number, raw FROM v_rows", [kind])
+        elif table == "ingest.rejects":
+            con.execute("INSERT INTO ingest.rejects SELECT __load_id, __source, ?, row_number, sheet, reason_code,"
+                        " reason, CAST(raw AS JSON) FROM v_rows", [kind])
+        else:
+            select = []
+            for column, data_type in _table_columns(con, "staging", kind):
+                if column == "load_id":
+                    select.append(f"CAST(__load_id AS {data_type}) AS load_id")
+                elif column in frame.columns:
+                    select.append(f'CAST("{column}" AS {data_type}) AS "{column}"')
+            con.execute(f"INSERT INTO {table} BY NAME SELECT {', '.join(select)} FROM v_rows")
+    finally:
+        con.unregister("v_rows")
 
 
 def _arrow(frame: pl.DataFrame):

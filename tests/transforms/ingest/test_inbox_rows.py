@@ -1,0 +1,104 @@
+"""The rows of an ingest's batch of files are written together at its commit (issue 28): the same rows, in the
+same order in every table, and the same load keys, as each file written alone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import transforms.ingest.inbox as inbox_module
+from transforms.ingest.inbox import LOAD_TABLES, inbox_files, ingest_file, ingest_inbox, source_name
+from warehouse.db import connect
+from warehouse.reference import refresh_cities, refresh_regions, region_lookup
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory) -> Path:
+    """Every kind, UTF-8 and GBK CSV and xlsx, with the generator's planted rejects."""
+    from sample import generate_inbox
+
+    folder = tmp_path_factory.mktemp("inbox")
+    generate_inbox(folder, 30, "2025-02", "2025-03", seed=7, formats="mixed")
+    return folder
+
+
+def _tables(con, ids: bool = True) -> dict[str, list[tuple]]:
+    """Every table a load writes, in the order its rows were written (no ORDER BY); the keys as a set.
+    ``ids=False``: without the load ids (a batch rolled back has drawn some)."""
+    left_out = "" if ids else "load_id"
+    found = {table: con.execute(f"SELECT * EXCLUDE ({left_out or 'load_id'}) FROM {table}" if left_out
+                                else f"SELECT * FROM {table}").fetchall() for table in LOAD_TABLES}
+    found["ingest.loads"] = con.execute(
+        f"SELECT * EXCLUDE (loaded_at, run_id, flow_run_id{', ' + left_out if left_out else ''}) FROM ingest.loads"
+        " ORDER BY load_id").fetchall()
+    found["ingest.load_keys"] = con.execute(
+        f"SELECT * {'EXCLUDE (load_id)' if left_out else ''} FROM ingest.load_keys ORDER BY ALL").fetchall()
+    return found
+
+
+def _alone(path: Path, inbox: Path, ids: bool = True) -> dict[str, list[tuple]]:
+    con = connect(path)
+    try:
+        refresh_regions(con)  # as ingest_inbox does first
+        refresh_cities(con)
+        lookup = region_lookup(con)
+        for file in inbox_files(inbox):  # outside any batch: each file's rows written as it is loaded
+            ingest_file(con, file, source=source_name(inbox, file), lookup=lookup)
+        return _tables(con, ids)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("held_bytes", [inbox_module.ROWS_HELD_BYTES, 0], ids=["at the commit", "past the limit"])
+def test_a_batch_writes_the_rows_each_file_alone_writes_in_the_same_order(inbox, tmp_path, migrated_warehouse,
+                                                                         monkeypatch, held_bytes):
+    monkeypatch.setattr(inbox_module, "ROWS_HELD_BYTES", held_bytes)
+    batched_path, alone_path = tmp_path / "batched.duckdb", tmp_path / "alone.duckdb"
+    shutil.copy(migrated_warehouse, batched_path)
+    shutil.copy(migrated_warehouse, alone_path)
+    con = connect(batched_path)
+    try:
+        summaries = ingest_inbox(con, inbox)
+        batched = _tables(con)
+    finally:
+        con.close()
+    alone = _alone(alone_path, inbox)
+
+    assert {s["status"] for s in summaries} == {"loaded"}
+    assert batched["ingest.rejects"], "the inbox has rejects"
+    assert len({kind for kind, *_ in batched["ingest.load_keys"]}) == 4
+    for table in alone:
+        assert batched[table] == alone[table], table
+
+
+def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox, tmp_path, migrated_warehouse,
+                                                                          monkeypatch):
+    """The rows are written at the commit: a failure there rolls the batch back, and each file is loaded again in
+    transactions of its own, as when a file's own write fails."""
+    import duckdb
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    real_insert, failed = inbox_module._insert, []
+
+    def fail_once_in_a_batch(con, table, kind, frame):
+        if frame.get_column("__load_id").n_unique() > 1 and not failed:  # the rows of several files at once
+            failed.append(table)
+            raise duckdb.ConversionException("disk trouble")
+        return real_insert(con, table, kind, frame)
+
+    monkeypatch.setattr(inbox_module, "_insert", fail_once_in_a_batch)
+    con = connect(path)
+    try:
+        summaries = ingest_inbox(con, inbox)
+        batched = _tables(con, ids=False)
+    finally:
+        con.close()
+    assert failed and {s["status"] for s in summaries} == {"loaded"}
+    assert len(summaries) == len(inbox_files(inbox))
+    shutil.copy(migrated_warehouse, tmp_path / "alone.duckdb")
+    alone = _alone(tmp_path / "alone.duckdb", inbox, ids=False)
+    for table in alone:
+        assert batched[table] == alone[table], table
