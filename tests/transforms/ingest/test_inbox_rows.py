@@ -51,20 +51,28 @@ def _alone(path: Path, inbox: Path, ids: bool = True) -> dict[str, list[tuple]]:
         con.close()
 
 
-@pytest.mark.parametrize("held_bytes", [inbox_module.ROWS_HELD_BYTES, 0], ids=["at the commit", "past the limit"])
-def test_a_batch_writes_the_rows_each_file_alone_writes_in_the_same_order(inbox, tmp_path, migrated_warehouse,
-                                                                         monkeypatch, held_bytes):
-    monkeypatch.setattr(inbox_module, "ROWS_HELD_BYTES", held_bytes)
-    batched_path, alone_path = tmp_path / "batched.duckdb", tmp_path / "alone.duckdb"
-    shutil.copy(migrated_warehouse, batched_path)
-    shutil.copy(migrated_warehouse, alone_path)
-    con = connect(batched_path)
+def _batched(path: Path, inbox: Path, ids: bool = True) -> tuple[list[dict], dict[str, list[tuple]]]:
+    con = connect(path)
     try:
-        summaries = ingest_inbox(con, inbox)
-        batched = _tables(con)
+        return ingest_inbox(con, inbox), _tables(con, ids)
     finally:
         con.close()
-    alone = _alone(alone_path, inbox)
+
+
+@pytest.fixture
+def warehouses(tmp_path, migrated_warehouse) -> tuple[Path, Path]:
+    """Two new warehouses: one for the inbox ingested in batches, one for its files each written alone."""
+    paths = tmp_path / "batched.duckdb", tmp_path / "alone.duckdb"
+    for path in paths:
+        shutil.copy(migrated_warehouse, path)
+    return paths
+
+
+@pytest.mark.parametrize("held_bytes", [inbox_module.ROWS_HELD_BYTES, 0], ids=["at the commit", "past the limit"])
+def test_a_batch_writes_the_rows_each_file_alone_writes_in_the_same_order(inbox, warehouses, monkeypatch, held_bytes):
+    monkeypatch.setattr(inbox_module, "ROWS_HELD_BYTES", held_bytes)
+    summaries, batched = _batched(warehouses[0], inbox)
+    alone = _alone(warehouses[1], inbox)
 
     assert {s["status"] for s in summaries} == {"loaded"}
     assert batched["ingest.rejects"], "the inbox has rejects"
@@ -73,14 +81,11 @@ def test_a_batch_writes_the_rows_each_file_alone_writes_in_the_same_order(inbox,
         assert batched[table] == alone[table], table
 
 
-def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox, tmp_path, migrated_warehouse,
-                                                                          monkeypatch):
+def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox, warehouses, monkeypatch):
     """The rows are written at the commit: a failure there rolls the batch back, and each file is loaded again in
     transactions of its own, as when a file's own write fails."""
     import duckdb
 
-    path = tmp_path / "w.duckdb"
-    shutil.copy(migrated_warehouse, path)
     real_insert, failed = inbox_module._insert, []
 
     def fail_once_in_a_batch(con, table, kind, frame):
@@ -90,15 +95,9 @@ def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox,
         return real_insert(con, table, kind, frame)
 
     monkeypatch.setattr(inbox_module, "_insert", fail_once_in_a_batch)
-    con = connect(path)
-    try:
-        summaries = ingest_inbox(con, inbox)
-        batched = _tables(con, ids=False)
-    finally:
-        con.close()
+    summaries, batched = _batched(warehouses[0], inbox, ids=False)  # the batch rolled back has drawn load ids
     assert failed and {s["status"] for s in summaries} == {"loaded"}
     assert len(summaries) == len(inbox_files(inbox))
-    shutil.copy(migrated_warehouse, tmp_path / "alone.duckdb")
-    alone = _alone(tmp_path / "alone.duckdb", inbox, ids=False)
+    alone = _alone(warehouses[1], inbox, ids=False)
     for table in alone:
         assert batched[table] == alone[table], table
