@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -184,6 +186,10 @@ def con(warehouse_path: Path, migrated_warehouse: Path):
     shutil.copy(migrated_warehouse, warehouse_path)
     connection = connect(warehouse_path)
     yield connection
+    # The file is thrown away: closing without folding the test's writes into it (DuckDB's checkpoint) saves
+    # about a tenth of a second a test under load (cProfile of `make test-fast`: 6% of its time).
+    with contextlib.suppress(duckdb.Error):  # closed or invalidated by the test
+        connection.execute("PRAGMA disable_checkpoint_on_shutdown")
     connection.close()
 
 
