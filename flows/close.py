@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -102,11 +101,11 @@ def write_read_copy_files(warehouse: str, out: str) -> dict:
 @redacting
 def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None) -> list[tuple[str, Handoff]]:
     """The period's net ledger rows (from the masked finance ``tables`` when given) and the action list (IDs
-    masked) per entity, each entity's pair in a :class:`Handoff`: where to read its ledger rows a chunk at a
-    time (``EntityLedger``) and its actions as an Arrow table."""
+    masked) per entity, each entity's pair in a :class:`Handoff`: where its task reads its ledger rows and its
+    actions (``EntityLedger``, spooled)."""
     ledger = detail_table(tables.value) if tables is not None else None
     with opened(warehouse) as con:
-        return [(entity, Handoff((ledger, actions.to_arrow())))
+        return [(entity, Handoff((ledger, actions)))
                 for entity, ledger, actions in entity_slices(con, period, ledger)]
 
 
@@ -114,10 +113,10 @@ def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None) 
       cache_policy=NO_CACHE)
 @redacting
 def write_entity_files(entity: str, rows: Handoff, folder: str, stem: str | None = None) -> dict:
-    """Runs on a thread or a Dask worker with only its entity's rows (the ledger's read from the spool, actions
-    as an Arrow table); returns its totals and file names."""
+    """Runs on a thread or a Dask worker with only its entity's rows (ledger and actions read from their
+    spools); returns its totals and file names."""
     ledger, actions = rows.value
-    return write_entity_outputs(entity, ledger, pl.from_arrow(actions), Path(folder), stem)
+    return write_entity_outputs(entity, ledger, actions, Path(folder), stem)
 
 
 # ------------------------------------------------------------------------------------------ flow helpers

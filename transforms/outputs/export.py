@@ -191,6 +191,22 @@ class _ParquetSpool:
         self._writer.close()
 
 
+def spool_frames(frames: Iterator[pl.DataFrame], schema: pl.Schema, folder: Path | None = None) -> LedgerSpool:
+    """Frames with an ``entity`` column (the action list a type at a time) spooled as they come, a row group
+    each, for per-entity tasks to read their rows from."""
+    spool = _ParquetSpool(folder, schema)
+    groups: list[dict[str, int]] = []
+    try:
+        for frame in frames:
+            spool.write(frame)
+            groups.append(dict(frame.group_by("entity").len().iter_rows()))
+        spool.close()
+    except BaseException:
+        spool.path.unlink(missing_ok=True)
+        raise
+    return LedgerSpool(spool.path, schema, groups)
+
+
 def spool_ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool, masked: bool,
                       folder: Path | None = None) -> tuple[LedgerSpool, pl.DataFrame]:
     """缴费明细 of ``period`` (:func:`ledger_rows`) spooled, free text redacted when ``masked``, and its 合计
