@@ -374,10 +374,22 @@ def policy_source_zh(source: str | None) -> str:
     return "；".join(parts)
 
 
+class _Finding(dict):
+    """A finding's columns; ``finding["details"]`` parses its details (JSON text) each time it is read and never
+    keeps them parsed: 207,815 findings' parsed details held at once took over a gigabyte."""
+
+    __slots__ = ("_details",)
+
+    def __missing__(self, key: str):
+        if key != "details":
+            raise KeyError(key)
+        return json.loads(self._details) if self._details else {}
+
+
 def _finding(row: tuple) -> dict:
     keys = ("code", "severity", "entity", "employee_id", "id_number", "region", "insurance_type", "transfer_id")
-    finding = dict(zip(keys, row[:8], strict=True))
-    finding["details"] = json.loads(row[8]) if row[8] else {}
+    finding = _Finding(zip(keys, row[:8], strict=True))
+    finding._details = row[8]
     return finding
 
 
