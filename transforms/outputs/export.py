@@ -16,6 +16,7 @@ rates as ``0.00%`` numbers; csv shows rates as ``16.00%`` text.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import tempfile
 import weakref
@@ -512,7 +513,7 @@ def write_parquet(table: Chunks, path: Path) -> None:
         first.write_parquet(path)
         return
     with pq.ParquetWriter(path, first.to_arrow().schema, compression="zstd") as writer:
-        for frame in (first, following, *frames):
+        for frame in itertools.chain([first, following], frames):  # a chunk at a time, never all at once
             writer.write_table(frame.to_arrow())
 
 
