@@ -379,6 +379,7 @@ class _Finding(dict):
     keeps them parsed: 207,815 findings' parsed details held at once took over a gigabyte."""
 
     __slots__ = ("_details",)
+    _details: str | None
 
     def __missing__(self, key: str):
         if key != "details":
