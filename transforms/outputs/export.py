@@ -75,7 +75,7 @@ MONEY = {"base", "employer_amount", "employee_amount", "total_amount", "gross_pa
          "total_after"}
 RATES = {"month_fraction", "employer_rate", "employee_rate"}
 _TYPE_ORDER = "['pension', 'medical', 'unemployment', 'work_injury', 'maternity']"
-SPOOL_ROWS = 200_000  # 缴费明细 rows read from DuckDB, masked and spooled at a time (docs/memory.md)
+SPOOL_ROWS = 100_000  # 缴费明细 rows read from DuckDB, masked and spooled at a time (docs/memory.md)
 
 
 @dataclass(frozen=True)
