@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -75,11 +74,11 @@ EXPORT_FORMATS = ("xlsx", "parquet", "csv")  # the workbook first: it is what fi
 
 @task(name="compute the finance tables", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 @redacting
-def finance_tables_masked(warehouse: str, period: str) -> Handoff:
+def finance_tables_masked(warehouse: str, period: str, folder: str | None = None) -> Handoff:
     """The period's finance tables as finance sees them (IDs masked), once for every export format and for
-    the per-entity files."""
+    the per-entity files; 缴费明细 is spooled in ``folder`` (a Dask worker reads its entity's rows there)."""
     with opened(warehouse) as con:
-        return Handoff(export_tables(con, period, role="finance"))
+        return Handoff(export_tables(con, period, role="finance", folder=Path(folder) if folder else None))
 
 
 @task(name="export the ledger for finance", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -102,10 +101,11 @@ def write_read_copy_files(warehouse: str, out: str) -> dict:
 @redacting
 def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None) -> list[tuple[str, Handoff]]:
     """The period's net ledger rows (from the masked finance ``tables`` when given) and the action list (IDs
-    masked) per entity, each entity's pair as Arrow tables in a :class:`Handoff`."""
+    masked) per entity, each entity's pair in a :class:`Handoff`: where its task reads its ledger rows and its
+    actions (``EntityLedger``, spooled)."""
     ledger = detail_table(tables.value) if tables is not None else None
     with opened(warehouse) as con:
-        return [(entity, Handoff((ledger.to_arrow(), actions.to_arrow())))
+        return [(entity, Handoff((ledger, actions)))
                 for entity, ledger, actions in entity_slices(con, period, ledger)]
 
 
@@ -113,10 +113,10 @@ def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None) 
       cache_policy=NO_CACHE)
 @redacting
 def write_entity_files(entity: str, rows: Handoff, folder: str, stem: str | None = None) -> dict:
-    """Runs on a thread or a Dask worker with only its entity's rows (ledger and actions as Arrow tables);
-    returns its totals and file names."""
+    """Runs on a thread or a Dask worker with only its entity's rows (ledger and actions read from their
+    spools); returns its totals and file names."""
     ledger, actions = rows.value
-    return write_entity_outputs(entity, pl.from_arrow(ledger), pl.from_arrow(actions), Path(folder), stem)
+    return write_entity_outputs(entity, ledger, actions, Path(folder), stem)
 
 
 # ------------------------------------------------------------------------------------------ flow helpers
@@ -167,7 +167,7 @@ def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | 
     """The finance export, then the per-entity files from the same tables; the tables (a million rows at
     scale) are let go before the read copy is written."""
     with timed(seconds, "export"):
-        tables = finance_tables_masked(warehouse, period)
+        tables = finance_tables_masked(warehouse, period, str(Path(out) / period))
         exports = export_ledger_files(tables, period, out)
     with timed(seconds, "per_entity"):
         dask = partition_runner(dask_address)

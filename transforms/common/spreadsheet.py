@@ -16,8 +16,9 @@ dropped, ``& < >`` escaped, and text that would run as a formula neutralised.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -103,6 +104,51 @@ def _index_of(column: str) -> str:
     return f"__shared_{column}"
 
 
+@dataclass(frozen=True)
+class Chunks:
+    """A table read a chunk at a time, never held whole (a million people's ledger): ``height`` rows in all, of
+    ``schema``; each call of ``frames`` yields them again, in order, as frames of that schema."""
+
+    height: int
+    schema: pl.Schema
+    frames: Callable[[], Iterator[pl.DataFrame]]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema)
+
+    def map(self, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Chunks:
+        """The same rows, each chunk changed by ``change`` (row for row: a select or labels, no filter)."""
+        return Chunks(self.height, change(pl.DataFrame(schema=self.schema)).schema,
+                      lambda: (change(frame) for frame in self.frames()))
+
+
+def as_chunks(frame: pl.DataFrame | Chunks) -> Chunks:
+    """``frame`` as :class:`Chunks` (a frame is one chunk)."""
+    if isinstance(frame, Chunks):
+        return frame
+    return Chunks(frame.height, frame.schema, lambda: iter([frame]))
+
+
+class _Rows:
+    """Chunks taken a number of rows at a time (a sheet's share), a chunk cut where a share ends."""
+
+    def __init__(self, frames: Iterator[pl.DataFrame]):
+        self._frames = frames
+        self._rest: pl.DataFrame | None = None
+
+    def take(self, rows: int) -> Iterator[pl.DataFrame]:
+        while rows > 0:
+            frame = self._rest if self._rest is not None else next(self._frames, None)
+            self._rest = None
+            if frame is None:
+                return
+            if frame.height > rows:
+                frame, self._rest = frame.slice(0, rows), frame.slice(rows)
+            rows -= frame.height
+            yield frame
+
+
 class TableWorkbook:
     """An xlsx of plain tables (bold frozen header row, autofilter, money as ``0.00``, rates as ``0.00%``)."""
 
@@ -120,33 +166,35 @@ class TableWorkbook:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def add_table(self, name: str, frame: pl.DataFrame, headers: dict[str, str], money: Set[str] = frozenset(),
-                  widths: dict[str, int] | None = None, percent: Set[str] = frozenset(),
-                  choices: dict[str, Sequence[str]] | None = None) -> None:
+    def add_table(self, name: str, frame: pl.DataFrame | Chunks, headers: dict[str, str],
+                  money: Set[str] = frozenset(), widths: dict[str, int] | None = None,
+                  percent: Set[str] = frozenset(), choices: dict[str, Sequence[str]] | None = None) -> None:
+        """``frame``: the table's rows, whole or as :class:`Chunks` (each chunk's rows are built and written,
+        then let go)."""
         columns = list(headers)
-        frame = frame.select(columns)
+        table = as_chunks(frame).map(lambda chunk: chunk.select(columns))
         per_sheet = EXCEL_MAX_ROWS - 1
-        parts = max(1, -(-frame.height // per_sheet))
+        parts = max(1, -(-table.height // per_sheet))
+        rows = _Rows(table.frames())
         for part in range(parts):
             title = name[:31] if part == 0 else f"{name[:25]} ({part + 1})"
-            self._write_sheet(title, frame.slice(part * per_sheet, per_sheet), headers,
+            height = min(per_sheet, table.height - part * per_sheet)
+            self._write_sheet(title, rows.take(height), height, headers,
                               {c: _MONEY_STYLE for c in money} | {c: _PERCENT_STYLE for c in percent}, widths or {},
                               choices or {})
 
-    def _write_sheet(self, title: str, frame: pl.DataFrame, headers: dict[str, str], styles: dict[str, int],
-                     widths: dict[str, int], choices: dict[str, Sequence[str]] | None = None) -> None:
+    def _write_sheet(self, title: str, frames: Iterator[pl.DataFrame], height: int, headers: dict[str, str],
+                     styles: dict[str, int], widths: dict[str, int],
+                     choices: dict[str, Sequence[str]] | None = None) -> None:
         columns = list(headers)
         letters = [_column_letter(i) for i in range(len(columns))]
-        last = f"{letters[-1]}{frame.height + 1}"
+        last = f"{letters[-1]}{height + 1}"
         cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{widths.get(c, max(10, len(headers[c]) * 2 + 2))}" '
                        f'customWidth="1"/>' for i, c in enumerate(columns))
         header = "".join(f'<c r="{letter}1" t="inlineStr" s="{_HEADER_STYLE}"><is><t>{escape(headers[c])}</t></is></c>'
                          for letter, c in zip(letters, columns, strict=True))
         selected = ' tabSelected="1"' if not self._sheets else ""
-        self._sheets.append((title, f"$A$1:${letters[-1]}${frame.height + 1}"))
-        nullable = {c for c in columns if frame.get_column(c).null_count()}
-        row_xml = _rows_expression(columns, letters, frame.schema, styles, nullable)
-        frame = self._shared(frame)
+        self._sheets.append((title, f"$A$1:${letters[-1]}${height + 1}"))
         index = len(self._sheets)
         with self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as part:
             part.write((f'{XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}"/>'
@@ -154,8 +202,15 @@ class TableWorkbook:
                         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
                         f'</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
                         f'<row r="1">{header}</row>').encode())
-            for xml in _chunks_xml(frame, row_xml):
-                part.write(xml)
+            written = 0
+            for frame in frames:  # a chunk's texts join the shared strings, then its rows are written
+                nullable = {c for c in columns if frame.get_column(c).null_count()}
+                row_xml = _rows_expression(columns, letters, frame.schema, styles, nullable)
+                for xml in _chunks_xml(self._shared(frame), row_xml, first_row=written + 2):
+                    part.write(xml)
+                written += frame.height
+            if written != height:  # the dimension and autofilter above name the rows promised
+                raise ValueError(f"The sheet {title} was given {written} rows, not the {height} it was told.")
             part.write(f'</sheetData><autoFilter ref="A1:{last}"/>{_validations(columns, letters, choices)}'
                        '</worksheet>'.encode())
 
@@ -213,11 +268,11 @@ def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, 
     return pl.concat_str([pl.lit('<row r="'), row_number, pl.lit('">'), *cells, pl.lit("</row>")])
 
 
-def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr) -> Iterator[memoryview]:
-    """The rows' XML as UTF-8, a chunk at a time. The next chunk is built while the caller compresses this
-    one (polars and zlib both let go of the GIL)."""
+def _chunks_xml(frame: pl.DataFrame, row_xml: pl.Expr, first_row: int = 2) -> Iterator[memoryview]:
+    """The rows' XML as UTF-8, a chunk at a time, the first row numbered ``first_row``. The next chunk is built
+    while the caller compresses this one (polars and zlib both let go of the GIL)."""
     def build(start: int) -> memoryview:
-        numbered = frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + 2)
+        numbered = frame.slice(start, CHUNK_ROWS).with_row_index("__row", offset=start + first_row)
         return _utf8(numbered.with_columns(pl.col("__row").cast(pl.String)), row_xml)
 
     with ThreadPoolExecutor(max_workers=1) as builder:
@@ -322,7 +377,7 @@ def _validations(columns: list[str], letters: list[str], choices: dict[str, Sequ
     return f'<dataValidations count="{len(rules)}">{"".join(rules)}</dataValidations>' if rules else ""
 
 
-def write_sheet(workbook: TableWorkbook, name: str, frame: pl.DataFrame, headers: dict[str, str],
+def write_sheet(workbook: TableWorkbook, name: str, frame: pl.DataFrame | Chunks, headers: dict[str, str],
                 money: Set[str] = frozenset(), widths: dict[str, int] | None = None,
                 percent: Set[str] = frozenset(), choices: dict[str, Sequence[str]] | None = None) -> None:
     """One sheet: a bold header row with the Chinese names, then the rows; money as 0.00 numbers, the

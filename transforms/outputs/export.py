@@ -15,18 +15,24 @@ rates as ``0.00%`` numbers; csv shows rates as ``16.00%`` text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import itertools
+import os
+import tempfile
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from transforms.common import glossary
 from transforms.common.privacy import mask_id_sql, redact_frame, redact_series
 from transforms.common.roles import get_role
-from transforms.common.spreadsheet import neutralise_frame, new_workbook, write_sheet
+from transforms.common.spreadsheet import Chunks, as_chunks, neutralise_frame, new_workbook, write_sheet
 from transforms.ingest.kinds import KINDS
 from transforms.ingest.normalise import parse_amount, parse_month
 from warehouse.db import scalar
@@ -69,6 +75,7 @@ MONEY = {"base", "employer_amount", "employee_amount", "total_amount", "gross_pa
          "total_after"}
 RATES = {"month_fraction", "employer_rate", "employee_rate"}
 _TYPE_ORDER = "['pension', 'medical', 'unemployment', 'work_injury', 'maternity']"
+SPOOL_ROWS = 100_000  # 缴费明细 rows read from DuckDB, masked and spooled at a time (docs/memory.md)
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,9 @@ SHEETS = (
 # ------------------------------------------------------------------------------------------------- tables
 
 
-def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
-    """缴费明细: the net cells of ``period`` with the employee's payroll of P beside them."""
+def _ledger_sql(full_ids: bool) -> str:
     id_expr = "c.id_number" if full_ids else mask_id_sql("c.id_number")
-    return con.execute(
-        f"""
+    return f"""
         SELECT c.period, c.entity, c.employee_id, c.name, {id_expr} AS id_number, c.region, c.insurance_type,
                c.base, c.month_fraction, c.employer_rate, c.employee_rate, c.employer_amount, c.employee_amount,
                c.employer_amount + c.employee_amount AS total_amount, m.gross_pay, m.si_withheld,
@@ -103,9 +108,137 @@ def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> 
         LEFT JOIN ledger.employee_months m
           ON m.period = c.period AND m.entity = c.entity AND m.employee_id = c.employee_id
         ORDER BY c.entity, c.employee_id, list_position({_TYPE_ORDER}, c.insurance_type), c.insurance_type
-        """,
-        {"period": period},
-    ).pl()
+        """
+
+
+def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
+    """缴费明细: the net cells of ``period`` with the employee's payroll of P beside them."""
+    return con.execute(_ledger_sql(full_ids), {"period": period}).pl()
+
+
+class LedgerSpool:
+    """缴费明细 of a period as a role sees it, written once to a Parquet file a chunk at a time and read back a
+    chunk at a time, so the million-row table is never held whole (at 1,000,000 employees the frame was 864 MB,
+    its building 1.8 GB). Row groups are chunks in the table's order (entity first); ``entities`` names each
+    group's entities, so one entity's rows are read from its groups only. Picklable (a path and counts): a
+    per-entity task on a Dask worker reads its rows from the file. The process that wrote the file deletes it
+    when its spool is let go."""
+
+    def __init__(self, path: Path, schema: pl.Schema, groups: list[dict[str, int]], owner: bool = True):
+        self.path, self.schema, self.groups = Path(path), schema, groups
+        self._removal = weakref.finalize(self, _unlink, self.path) if owner else None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "schema": self.schema, "groups": self.groups}
+
+    def __setstate__(self, state: dict) -> None:  # a copy elsewhere (a Dask worker) never deletes the file
+        self.path, self.schema, self.groups = state["path"], state["schema"], state["groups"]
+        self._removal = None
+
+    @property
+    def height(self) -> int:
+        return sum(sum(group.values()) for group in self.groups)
+
+    def entity_height(self, entity: str) -> int:
+        return sum(group.get(entity, 0) for group in self.groups)
+
+    def entities(self) -> list[str]:
+        return sorted({e for group in self.groups for e in group if e is not None})
+
+    def chunks(self, entity: str | None = None) -> Chunks:
+        """The rows (of ``entity`` only, when given) as :class:`Chunks`."""
+        height = self.height if entity is None else self.entity_height(entity)
+        return Chunks(height, self.schema, lambda: self._frames(entity))
+
+    def _frames(self, entity: str | None) -> Iterator[pl.DataFrame]:
+        groups = [i for i, group in enumerate(self.groups) if entity is None or entity in group]
+        if groups:
+            for batch in pq.ParquetFile(self.path).iter_batches(batch_size=SPOOL_ROWS, row_groups=groups):
+                frame = pl.DataFrame(pl.from_arrow(batch)).cast(self.schema)
+                yield frame if entity is None else frame.filter(pl.col("entity") == entity)
+        else:  # an empty table still has its columns
+            yield pl.DataFrame(schema=self.schema)
+
+    def remove(self) -> None:
+        if self._removal is not None:
+            self._removal()
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+class _ParquetSpool:
+    """Frames appended to a temporary Parquet file, one row group each."""
+
+    def __init__(self, folder: Path | None, schema: pl.Schema):
+        if folder is not None:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".ledger_", suffix=".parquet", dir=folder)
+        os.close(handle)
+        self.path, self.schema = Path(name), schema
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self._writer is None:
+            # lz4 without dictionaries: the spool is read back four times; written and read in half the CPU
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="lz4", use_dictionary=False)
+        self._writer.write_table(table, row_group_size=max(1, frame.height))
+
+    def close(self) -> None:
+        if self._writer is None:  # no rows: the file still holds the columns
+            self.write(pl.DataFrame(schema=self.schema))
+        assert self._writer is not None
+        self._writer.close()
+
+
+def spool_frames(frames: Iterator[pl.DataFrame], schema: pl.Schema, folder: Path | None = None) -> LedgerSpool:
+    """Frames with an ``entity`` column (the action list a type at a time) spooled as they come, a row group
+    each, for per-entity tasks to read their rows from."""
+    spool = _ParquetSpool(folder, schema)
+    groups: list[dict[str, int]] = []
+    try:
+        for frame in frames:
+            spool.write(frame)
+            groups.append(dict(frame.group_by("entity").len().iter_rows()))
+        spool.close()
+    except BaseException:
+        spool.path.unlink(missing_ok=True)
+        raise
+    return LedgerSpool(spool.path, schema, groups)
+
+
+def spool_ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool, masked: bool,
+                      folder: Path | None = None) -> tuple[LedgerSpool, pl.DataFrame]:
+    """缴费明细 of ``period`` (:func:`ledger_rows`) spooled, free text redacted when ``masked``, and its 合计
+    (:func:`ledger_totals`, of the rows before that redaction, then redacted as the other tables are): DuckDB's
+    result is read :data:`SPOOL_ROWS` at a time. ``folder``: where the spool lives (the system's temporary
+    folder by default; one a Dask worker also sees for per-entity work there)."""
+    reader = con.execute(_ledger_sql(full_ids), {"period": period}).fetch_record_batch(SPOOL_ROWS)
+    schema = pl.DataFrame(pl.from_arrow(reader.schema.empty_table())).schema
+    spool = _ParquetSpool(folder, schema)
+    keys = _ParquetSpool(folder, pl.Schema({c: schema[c] for c in _TOTAL_INPUT})) if masked else None
+    groups: list[dict[str, int]] = []
+    try:
+        for batch in reader:
+            rows = pl.DataFrame(pl.from_arrow(batch))
+            if keys is not None:  # 合计 groups the rows as the warehouse holds them, as before it was spooled
+                keys.write(rows.select(_TOTAL_INPUT))
+                rows = redact_frame(rows)
+            spool.write(rows)
+            groups.append(dict(rows.group_by("entity").len().iter_rows()))
+        spool.close()
+        if keys is not None:
+            keys.close()
+        totals = ledger_totals(keys.path if keys is not None else spool.path)
+    except BaseException:
+        spool.path.unlink(missing_ok=True)
+        raise
+    finally:
+        if keys is not None:
+            keys.path.unlink(missing_ok=True)
+    return LedgerSpool(spool.path, schema, groups), redact_frame(totals) if masked else totals
 
 
 def adjustment_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool,
@@ -187,15 +320,34 @@ def changes_markdown(changes: dict | None) -> list[str]:
     return lines
 
 
-def ledger_totals(rows: pl.DataFrame) -> pl.DataFrame:
-    """合计: by entity × region × insurance type from 缴费明细's rows, then a grand total row (总计)."""
-    sums = [pl.col("employer_amount").sum(), pl.col("employee_amount").sum(), pl.col("total_amount").sum()]
-    cells = (rows.group_by("entity", "region", "insurance_type")
-             .agg(pl.col("employee_id").n_unique().cast(pl.Int64).alias("people"), *sums)
+_TOTAL_INPUT = ("entity", "region", "insurance_type", "employee_id", "employer_amount", "employee_amount",
+                "total_amount")
+_SUMS = ("employer_amount", "employee_amount", "total_amount")
+
+
+def ledger_totals(rows: pl.DataFrame | Path, entity: str | None = None) -> pl.DataFrame:
+    """合计: by entity × region × insurance type from 缴费明细's rows (a frame, or a Parquet file of them; of
+    ``entity`` only, when given), then a grand total row (总计). DuckDB counts and sums (over a spool it reads the
+    file a piece at a time); people are distinct 工号 (a missing one counts once, as polars counts)."""
+    with duckdb.connect() as con:
+        if isinstance(rows, pl.DataFrame):
+            con.register("totals_rows", rows.select(_TOTAL_INPUT))
+        else:
+            con.execute(f"CREATE VIEW totals_rows AS SELECT * FROM read_parquet('{str(rows).replace(chr(39), chr(39) * 2)}')")
+        where = "WHERE entity = $entity" if entity is not None else ""
+        params = {"entity": entity} if entity is not None else {}
+        sums = ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
+        cells = con.execute(f"""SELECT entity, region, insurance_type, count(DISTINCT {{'i': employee_id}}) AS people,
+                                       {sums} FROM totals_rows {where} GROUP BY ALL""", params).pl()
+        grand = con.execute(f"""SELECT count(DISTINCT {{'e': entity, 'i': employee_id}}) AS people, {sums}
+                                FROM totals_rows {where}""", params).pl()
+    # DuckDB's sums are DECIMAL(38, s), as polars' sums of the ledger's decimals were; none of no rows is 0
+    cells = (cells.with_columns(pl.col("entity", "region", "insurance_type").cast(pl.String),
+                                pl.col("people").cast(pl.Int64))
              .sort("entity", "region", _type_rank()))
-    grand = rows.select(pl.lit("总计").alias("entity"), pl.lit(None, pl.String).alias("region"),
-                        pl.lit(None, pl.String).alias("insurance_type"),
-                        pl.struct("entity", "employee_id").n_unique().cast(pl.Int64).alias("people"), *sums)
+    grand = grand.select(pl.lit("总计").alias("entity"), pl.lit(None, pl.String).alias("region"),
+                         pl.lit(None, pl.String).alias("insurance_type"), pl.col("people").cast(pl.Int64),
+                         *(pl.col(c).fill_null(0) for c in _SUMS))
     return pl.concat([cells, grand.cast(cells.schema)])
 
 
@@ -265,13 +417,23 @@ def reconciliation_table(con: duckdb.DuckDBPyConnection, period: str) -> tuple[S
     return Sheet("reconciliation", "账单核对", {c: HEADERS_ZH[c] for c in frame.columns if c in HEADERS_ZH}), frame
 
 
-def finance_tables(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> list[tuple[Sheet, pl.DataFrame]]:
-    rows = ledger_rows(con, period, full_ids)
+Table = pl.DataFrame | LedgerSpool | Chunks  # a table of the export: 缴费明细 is spooled
+
+
+def finance_tables(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool, masked: bool = False,
+                   folder: Path | None = None) -> list[tuple[Sheet, Table]]:
+    """The finance tables of ``period``, free text redacted when ``masked``; 缴费明细 spooled
+    (:func:`spool_ledger_rows`, in ``folder``), the others frames."""
+    rows, totals = spool_ledger_rows(con, period, full_ids, masked, folder)
     adjustments = adjustment_rows(con, period, full_ids)
-    frames = {"detail": rows, "adjustments": adjustments, "changes": change_summary(adjustments),
-              "totals": ledger_totals(rows), "unbooked": unbooked_people(con, period, full_ids)}
-    tables = [(sheet, frames[sheet.key]) for sheet in SHEETS]
+    frames: dict[str, Table] = {"adjustments": adjustments, "changes": change_summary(adjustments),
+                                "unbooked": unbooked_people(con, period, full_ids)}
     reconciled = reconciliation_table(con, period)
+    if masked:  # free text (entity, name, region) may hold an ID typed in the wrong column
+        frames = {key: redact_frame(frame) for key, frame in frames.items() if isinstance(frame, pl.DataFrame)}
+        reconciled = (reconciled[0], redact_frame(reconciled[1])) if reconciled else None
+    frames |= {"detail": rows, "totals": totals}
+    tables: list[tuple[Sheet, Table]] = [(sheet, frames[sheet.key]) for sheet in SHEETS]
     return tables + ([reconciled] if reconciled else [])
 
 
@@ -288,28 +450,36 @@ def export_ledger(con: duckdb.DuckDBPyConnection, period: str, fmt: str | Sequen
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ShebaoError(f"The export format {unknown[0]!r} is unknown; use one of {', '.join(FORMATS)}.")
-    return write_exports(export_tables(con, period, role), period, formats, out_dir)
+    tables = export_tables(con, period, role)
+    try:
+        return write_exports(tables, period, formats, out_dir)
+    finally:
+        detail_table(tables).remove()
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, period: str,
-                  role: str | None = None) -> list[tuple[Sheet, pl.DataFrame]]:
+def export_tables(con: duckdb.DuckDBPyConnection, period: str, role: str | None = None,
+                  folder: Path | None = None) -> list[tuple[Sheet, Table]]:
     """The finance tables of ``period`` as ``role`` may see them (IDs masked unless it may see them); the
-    close computes them once for every format and hands the masked 缴费明细 on to the per-entity files."""
+    close computes them once for every format and hands the masked 缴费明细 (a :class:`LedgerSpool` in
+    ``folder``) on to the per-entity files."""
     permitted = get_role(role)
     if not scalar(con, "SELECT count(*) FROM ledger.runs WHERE period = ?", [period]):
         raise ShebaoError(f"There is no ledger for {period} yet; run `shebao ledger --period {period}` first.")
-    tables = finance_tables(con, period, permitted.sees_full_ids)
-    if not permitted.sees_full_ids:  # free text (entity, name, region) may hold an ID typed in the wrong column
-        tables = [(sheet, redact_frame(frame)) for sheet, frame in tables]
-    return tables
+    return finance_tables(con, period, permitted.sees_full_ids, masked=not permitted.sees_full_ids, folder=folder)
 
 
-def detail_table(tables: list[tuple[Sheet, pl.DataFrame]]) -> pl.DataFrame:
+def detail_table(tables: list[tuple[Sheet, Table]]) -> LedgerSpool:
     """缴费明细 of :func:`export_tables`' result."""
-    return next(frame for sheet, frame in tables if sheet.key == "detail")
+    spool = next(frame for sheet, frame in tables if sheet.key == "detail")
+    assert isinstance(spool, LedgerSpool)
+    return spool
 
 
-def write_exports(tables: list[tuple[Sheet, pl.DataFrame]], period: str, formats: Sequence[str],
+def _rows(frame: Table) -> pl.DataFrame | Chunks:
+    return frame.chunks() if isinstance(frame, LedgerSpool) else frame
+
+
+def write_exports(tables: list[tuple[Sheet, Table]], period: str, formats: Sequence[str],
                   out_dir: Path) -> list[Path]:
     """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``."""
     out_dir = Path(out_dir)
@@ -317,7 +487,7 @@ def write_exports(tables: list[tuple[Sheet, pl.DataFrame]], period: str, formats
     return [path for one_format in formats for path in _write_format(tables, period, one_format, out_dir)]
 
 
-def _write_format(tables: list[tuple[Sheet, pl.DataFrame]], period: str, fmt: str, out_dir: Path) -> list[Path]:
+def _write_format(tables: list[tuple[Sheet, Table]], period: str, fmt: str, out_dir: Path) -> list[Path]:
     if fmt == "xlsx":
         path = out_dir / f"ledger_{period}.xlsx"
         write_workbook(path, tables)
@@ -325,20 +495,43 @@ def _write_format(tables: list[tuple[Sheet, pl.DataFrame]], period: str, fmt: st
     paths = []
     for sheet, frame in tables:
         path = out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
+        shown = as_chunks(_rows(frame)).map(functools.partial(readable, sheet=sheet))
         if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
-            readable(frame, sheet).write_parquet(path)
+            write_parquet(shown, path)
         else:  # UTF-8 with BOM so Excel shows the Chinese headers
             # rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot
-            neutralise_frame(readable(frame, sheet)).write_csv(path, include_bom=True)
+            write_csv(shown.map(neutralise_frame), path)
         paths.append(path)
     return paths
 
 
-def write_workbook(path: Path, tables: list[tuple[Sheet, pl.DataFrame]]) -> Path:
+def write_parquet(table: Chunks, path: Path) -> None:
+    """A table's chunks as one Parquet file, a row group per chunk (a table of one chunk as polars writes it)."""
+    frames = table.frames()
+    first = next(frames)
+    following = next(frames, None)
+    if following is None:
+        first.write_parquet(path)
+        return
+    with pq.ParquetWriter(path, first.to_arrow().schema, compression="zstd") as writer:
+        for frame in itertools.chain([first, following], frames):  # a chunk at a time, never all at once
+            writer.write_table(frame.to_arrow())
+
+
+def write_csv(table: Chunks, path: Path) -> None:
+    """A table's chunks as one CSV file, UTF-8 with BOM, the header once (the same bytes as the whole table)."""
+    with open(path, "wb") as file:
+        for number, frame in enumerate(table.frames()):
+            frame.write_csv(file, include_bom=number == 0, include_header=number == 0)
+
+
+def write_workbook(path: Path, tables: list[tuple[Sheet, Table]]) -> Path:
     workbook = new_workbook(path)
-    for sheet, frame in tables:
+    for sheet, table in tables:
+        frame = _rows(table)
         money = {c for c in frame.columns if c in MONEY or isinstance(frame.schema[c], pl.Decimal)} - RATES
-        write_sheet(workbook, sheet.title, labelled(frame), sheet.headers, money, percent=RATES & set(frame.columns))
+        write_sheet(workbook, sheet.title, as_chunks(frame).map(labelled), sheet.headers, money,
+                    percent=RATES & set(frame.columns))
     workbook.close()
     return path
 

@@ -167,3 +167,52 @@ def test_form_pages_built_over_columns_equal_the_per_cell_rule_for_hostile_text(
     assert book.sheetnames == ["表单1", "表单2", "表单3"]
     values = [row[1] for row in book["表单3"].iter_rows(min_row=4, values_only=True)]
     assert values == ["ab<c>&d", "'=HYPERLINK(\"http://x\")", "'@cmd", "'+1", "  两端空格 ", "普通\t文本"]
+
+
+def _cells(path) -> dict[str, list[tuple]]:
+    """Every sheet's cells as finance sees them: value and number format."""
+    book = openpyxl.load_workbook(path)
+    return {sheet.title: [tuple((cell.value, cell.number_format) for cell in row) for row in sheet.iter_rows()]
+            for sheet in book.worksheets}
+
+
+def test_a_table_written_in_chunks_reads_as_the_whole_frame(tmp_path, monkeypatch):
+    """Chunks (a million-row ledger read from DuckDB a piece at a time) give the cells the whole frame gives:
+    row numbers run on across chunks, a text seen in an earlier chunk is the same shared string, nulls only in
+    some chunks, and the sheets split where Excel's row limit falls, inside a chunk."""
+    monkeypatch.setattr(spreadsheet, "EXCEL_MAX_ROWS", 10)  # 9 data rows a sheet
+    monkeypatch.setattr(spreadsheet, "CHUNK_ROWS", 3)  # each chunk's XML built 3 rows at a time
+    rows = 23
+    frame = pl.DataFrame({
+        "name": [f"张{n % 5}" for n in range(rows)],
+        "base": [Decimal(f"{n}.50") if n % 7 else None for n in range(rows)],
+        "note": [None if n < 12 else ("=1+1" if n % 2 else f"备注{n % 3}") for n in range(rows)],
+    }, schema={"name": pl.String, "base": pl.Decimal(14, 2), "note": pl.String})
+    chunks = spreadsheet.Chunks(rows, frame.schema, lambda: (frame.slice(start, 4) for start in range(0, rows, 4)))
+    paths = {}
+    for kind, table in (("whole", frame), ("chunks", chunks)):
+        paths[kind] = tmp_path / f"{kind}.xlsx"
+        with new_workbook(paths[kind]) as workbook:
+            write_sheet(workbook, "明细", table, HEADERS, money={"base"})
+            empty = spreadsheet.Chunks(0, frame.schema, lambda: iter([])) if kind == "chunks" else frame.head(0)
+            write_sheet(workbook, "另表", empty, HEADERS)
+    whole, chunked = _cells(paths["whole"]), _cells(paths["chunks"])
+    assert list(chunked) == ["明细", "明细 (2)", "明细 (3)", "另表"]
+    assert chunked == whole
+    assert [len(rows) for rows in chunked.values()] == [10, 10, 6, 1]
+    assert chunked["明细 (3)"][-2][2] == ("'=1+1", "General")  # row 23: the 22nd data row
+    with zipfile.ZipFile(paths["chunks"]) as book:
+        strings = re.findall(r"<t[^>]*>([^<]*)</t>", book.read("xl/sharedStrings.xml").decode())
+    assert len(strings) == len(set(strings)) == 5 + 4  # each text once, whichever chunks it came in
+
+
+def test_a_sheet_given_fewer_rows_than_told_is_refused(tmp_path):
+    frame = pl.DataFrame({"name": ["甲"], "base": [1], "note": ["x"]})
+    chunks = spreadsheet.Chunks(2, frame.schema, lambda: iter([frame]))
+    with new_workbook(tmp_path / "short.xlsx") as workbook:
+        try:
+            write_sheet(workbook, "明细", chunks, HEADERS)
+        except ValueError as exc:
+            assert "1 rows, not the 2" in str(exc)
+        else:
+            raise AssertionError("a short sheet was written")

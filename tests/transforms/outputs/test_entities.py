@@ -84,7 +84,47 @@ def test_the_close_splits_the_finance_detail_it_exported(acceptance_closed):
         queried = entity_slices(con, "2024-03")
         shared = entity_slices(con, "2024-03", detail_table(export_tables(con, "2024-03", role="finance")))
     assert [entity for entity, _, _ in shared] == [entity for entity, _, _ in queried]
-    assert sum(ledger.height for _, ledger, _ in shared) > 0
+    assert sum(ledger.chunks().height for _, ledger, _ in shared) > 0
     for (_, ledger, actions), (_, ledger_queried, actions_queried) in zip(shared, queried, strict=True):
-        assert ledger.equals(ledger_queried)
-        assert actions.equals(actions_queried)
+        assert _whole(ledger).equals(_whole(ledger_queried))
+        assert _whole(actions).equals(_whole(actions_queried))
+
+
+def _whole(ledger) -> pl.DataFrame:
+    """An entity's spooled ledger rows, read whole (small data)."""
+    rows = ledger.chunks()
+    frame = pl.concat(list(rows.frames()))
+    assert frame.height == rows.height
+    return frame
+
+
+def test_an_entity_read_from_the_spool_in_chunks_writes_what_its_frame_writes(acceptance_closed, tmp_path,
+                                                                                monkeypatch):
+    """Each per-entity task reads its entity's rows from the spool a chunk at a time (chunks of 7 rows here,
+    an entity's rows spread over several): its files and totals are those its rows written whole give."""
+    import openpyxl
+
+    from transforms.outputs import export
+    from transforms.outputs.entities import entity_slices
+    from warehouse.db import connect
+
+    monkeypatch.setattr(export, "SPOOL_ROWS", 7)
+    con = connect(acceptance_closed, read_only=True)
+    try:
+        slices = entity_slices(con, "2024-03")
+    finally:
+        con.close()
+    assert max(len([g for g in ledger.spool.groups if entity in g]) for entity, ledger, _ in slices) > 1
+
+    def cells(path):
+        return [[tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
+
+    for entity, ledger, actions in slices:
+        spooled = write_entity_outputs(entity, ledger, actions, tmp_path / "spooled")
+        whole = write_entity_outputs(entity, _whole(ledger), actions, tmp_path / "whole")
+        assert spooled == whole
+        for name in spooled["files"]:
+            if name.endswith(".xlsx"):
+                assert cells(tmp_path / "spooled" / name) == cells(tmp_path / "whole" / name)
+            else:
+                assert pl.read_parquet(tmp_path / "spooled" / name).equals(pl.read_parquet(tmp_path / "whole" / name))

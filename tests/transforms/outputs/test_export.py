@@ -282,3 +282,39 @@ def test_a_corrected_payroll_shows_as_adjustments(ledger_path, tmp_path):
     grand = [c.value for c in workbook["合计"][-1]]
     assert grand[0] == "总计" and Decimal(str(grand[-1])).quantize(Decimal("0.01")) == \
         _money_sum(pl.read_parquet(after[0]), "合计")
+
+
+def _cells(path) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(path)
+    return {sheet.title: [tuple((c.value, c.number_format) for c in row) for row in sheet.iter_rows()]
+            for sheet in book.worksheets}
+
+
+@pytest.mark.parametrize("role", ["finance", "hr_manager"])
+def test_the_detail_spooled_in_small_chunks_exports_as_one_chunk(ledger_path, tmp_path, monkeypatch, role):
+    """缴费明细 is read from DuckDB, masked and written a chunk at a time (a million people's ledger is never
+    held whole): chunks of 7 rows give the files one chunk gives (CSV byte for byte, Parquet's rows and types,
+    the workbook's cells, 合计 included), and the spool's file is gone afterwards."""
+    import pyarrow.parquet as pq
+
+    from transforms.outputs import export
+
+    monkeypatch.setattr(export.tempfile, "tempdir", str(tmp_path))  # where the spool lives
+    con = connect(ledger_path, read_only=True)
+    try:
+        whole = export_ledger(con, "2024-03", ["xlsx", "csv", "parquet"], tmp_path / "whole", role=role)
+        monkeypatch.setattr(export, "SPOOL_ROWS", 7)
+        chunked = export_ledger(con, "2024-03", ["xlsx", "csv", "parquet"], tmp_path / "chunked", role=role)
+    finally:
+        con.close()
+    assert [p.name for p in whole] == [p.name for p in chunked]
+    assert pq.ParquetFile(chunked[1 + len(SHEETS) + 1]).num_row_groups > 1  # ledger_2024-03.parquet, in chunks
+    for before, after in zip(whole, chunked, strict=True):
+        if before.suffix == ".xlsx":
+            assert _cells(after) == _cells(before)
+        elif before.suffix == ".parquet":
+            assert pl.read_parquet(after).equals(pl.read_parquet(before)), after.name
+            assert pl.read_parquet(after).schema == pl.read_parquet(before).schema
+        else:
+            assert after.read_bytes() == before.read_bytes(), after.name
+    assert not list(tmp_path.glob(".ledger_*"))

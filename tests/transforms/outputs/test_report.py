@@ -208,3 +208,26 @@ def test_report_text_holds_no_flags_or_spec_references_and_ids_do_not_wrap(accep
     rank = {t.name_zh: t.rank for t in TYPES}
     order = [rank[m] for m in re.findall(r"<tr><td>([^<]+)</td>", todo)]
     assert order and order == sorted(order)
+
+
+def test_findings_tables_rendered_a_check_at_a_time_are_the_whole_macro(validated, tmp_path):
+    """The report writes each check's findings table apart (a large close's page is 105 MB): the pieces are
+    what the ``details`` macro makes of every check at once, and the file written is the page rendered whole."""
+    from transforms.outputs import report
+
+    con, runs = validated
+    findings = [report._finding(row) for row in con.execute(
+        "SELECT code, severity, entity, employee_id, id_number, region, insurance_type, transfer_id, details"
+        " FROM quality.findings WHERE run_id = ? ORDER BY code, entity, employee_id, id_number, insurance_type,"
+        " transfer_id, region", [runs[-1]]).fetchall()]
+    checks = report.checks_of(con, findings)
+    sections = [(check, report.SEVERITY_ZH[check.severity],
+                 [report._row(f, check.evidence_zh, mask_id, report.redact, {}) for f in findings
+                  if f["code"] == check.code]) for check in checks]
+    pieces = list(report._details(checks, findings, mask_id, report.redact, {}))
+    assert len(pieces) > 2  # several checks found something
+    assert "".join(pieces) == report._part("details", [s for s in sections if s[2]])
+    assert list(report._details(checks, [], mask_id, report.redact, {})) == [report._part("details", [])]
+    path = write_report(con, runs[-1], tmp_path)
+    assert path.read_text(encoding="utf-8") == render_report(con, runs[-1])
+    assert "\x00" not in path.read_text(encoding="utf-8")
