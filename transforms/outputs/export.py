@@ -168,13 +168,24 @@ def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+SPOOL_PREFIX = ".ledger_"
+
+
+def sweep_spools(folder: Path) -> None:
+    """Spools a killed close left in ``folder``: a spool is deleted when its close lets the tables go, which a
+    killed one never does. The close's export sweeps them before it spools (as the read copy sweeps its
+    ``.tmp`` files); nothing of this close is spooled there yet."""
+    for stale in Path(folder).glob(f"{SPOOL_PREFIX}*.parquet"):
+        stale.unlink(missing_ok=True)
+
+
 class _ParquetSpool:
     """Frames appended to a temporary Parquet file, one row group each."""
 
     def __init__(self, folder: Path | None, schema: pl.Schema):
         if folder is not None:
             Path(folder).mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=".ledger_", suffix=".parquet", dir=folder)
+        handle, name = tempfile.mkstemp(prefix=SPOOL_PREFIX, suffix=".parquet", dir=folder)
         os.close(handle)
         self.path, self.schema = Path(name), schema
         self._writer: pq.ParquetWriter | None = None
@@ -214,7 +225,10 @@ def spool_ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: boo
     """缴费明细 of ``period`` (:func:`ledger_rows`) spooled, free text redacted when ``masked``, and its 合计
     (:func:`ledger_totals`, of the rows before that redaction, then redacted as the other tables are): DuckDB's
     result is read :data:`SPOOL_ROWS` at a time. ``folder``: where the spool lives (the system's temporary
-    folder by default; one a Dask worker also sees for per-entity work there)."""
+    folder by default; one a Dask worker also sees for per-entity work there, swept first of the spools a
+    killed close left: :func:`sweep_spools`)."""
+    if folder is not None:
+        sweep_spools(folder)
     reader = con.execute(_ledger_sql(full_ids), {"period": period}).fetch_record_batch(SPOOL_ROWS)
     schema = pl.DataFrame(pl.from_arrow(reader.schema.empty_table())).schema
     spool = _ParquetSpool(folder, schema)

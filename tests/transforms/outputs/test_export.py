@@ -318,3 +318,22 @@ def test_the_detail_spooled_in_small_chunks_exports_as_one_chunk(ledger_path, tm
         else:
             assert after.read_bytes() == before.read_bytes(), after.name
     assert not list(tmp_path.glob(".ledger_*"))
+
+
+def test_a_spool_a_killed_close_left_is_swept_by_the_next_export(ledger_path, tmp_path):
+    """A spool lives until its close lets the tables go, so a killed close leaves it in ``<out>/<period>/``: the
+    next export into that folder deletes it before it spools, and nothing else there."""
+    from transforms.outputs.export import detail_table, export_tables
+
+    folder = tmp_path / "2024-03"
+    folder.mkdir()
+    left, kept = folder / ".ledger_k1ll3d.parquet", folder / "ledger_2024-03.parquet"
+    left.write_bytes(b"PAR1")
+    kept.write_bytes(b"PAR1")
+    con = connect(ledger_path, read_only=True)
+    try:
+        tables = export_tables(con, "2024-03", role="finance", folder=folder)
+    finally:
+        con.close()
+    assert not left.exists() and kept.exists()
+    assert [p.name for p in folder.glob(".ledger_*")] == [detail_table(tables).path.name]
