@@ -14,6 +14,12 @@ the server's address as PREFECT_API_URL, needs it only to start a server). A thr
 answer and sends it a flow run's first requests, so that its first database work is done early too;
 ``server_ready()`` waits for that before the first flow run. It stops at exit, after Prefect has sent its
 last logs.
+
+A server that dies while its command still runs (killed, out of memory) leaves Prefect's client retrying every
+request for about a minute each, and the command spinning for tens of minutes, deaf to SIGTERM (Prefect's
+handler reports the crash to the same dead server). ``_guard`` waits on the server and then ends the command
+at once, with one sentence: as a ``kill -9`` would, which the close survives (each step commits whole; a
+rerun resumes).
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ from pathlib import Path
 
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0
+SERVER_LOST_EXIT = 3  # the command was ended because its Prefect server died under it
+SERVER_LOST = ("shebao: Prefect's temporary server stopped while the command ran (exit code {code}); the command "
+               "ended there. Committed steps are kept: run the same command again to finish.\n")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: the server's ``-m flows.runtime.server`` imports from it
 _early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
 
@@ -42,6 +51,34 @@ def _watch(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(GRACE_SECONDS)
     os._exit(0)
+
+
+def _guard(process: subprocess.Popen, stopping: threading.Event) -> None:
+    """On a daemon thread: when ``process`` (the server) ends and nobody asked it to (``stopping``), end this
+    command now with one sentence on stderr; see the module's docstring for why not gently."""
+    code = process.wait()
+    if stopping.is_set() or sys.is_finalizing():
+        return
+    try:
+        os.write(2, SERVER_LOST.format(code=code).encode())
+    finally:
+        os._exit(SERVER_LOST_EXIT)
+
+
+def _guarded(process: subprocess.Popen) -> subprocess.Popen:
+    """``process`` with a guard thread; its ``terminate`` and ``kill`` (Prefect's stop at exit, ours) first
+    tell the guard the end is wanted."""
+    stopping = threading.Event()
+    for name in ("terminate", "kill", "send_signal"):
+        method = getattr(process, name)
+
+        def wanted(*args, _method=method):
+            stopping.set()
+            return _method(*args)
+
+        setattr(process, name, wanted)
+    threading.Thread(target=_guard, args=(process, stopping), daemon=True, name="prefect-server-guard").start()
+    return process
 
 
 class _WatchedSubprocess:
@@ -61,6 +98,8 @@ class _WatchedSubprocess:
             env = dict(kwargs.get("env") or os.environ)
             env["PYTHONPATH"] = _python_path(env)
             kwargs["env"] = env
+            kwargs["start_new_session"] = True  # a Ctrl-C in the terminal is the command's to handle, not the server's
+            return _guarded(self._real.Popen(args, *rest, **kwargs))
         return self._real.Popen(args, *rest, **kwargs)
 
 
@@ -109,7 +148,7 @@ def start_server_early() -> None:
     # profile the server reads itself, as Prefect's would
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     env["PYTHONPATH"] = _python_path(env)
-    process, url = subprocess.Popen(command, env=env), f"http://127.0.0.1:{port}/api"
+    process, url = _guarded(subprocess.Popen(command, env=env, start_new_session=True)), f"http://127.0.0.1:{port}/api"
     outcome: dict = {}
     warming = threading.Thread(target=_warm, args=(process, url, outcome), daemon=True, name="prefect-server-warm")
     _early.update(process=process, url=url, warming=warming, outcome=outcome)

@@ -1,4 +1,5 @@
-"""flows.runtime.server (issue 18 item 10): a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it."""
+"""flows.runtime.server (issue 18 item 10): a ``kill -9`` of ``shebao`` takes its temporary Prefect server with it;
+a server killed under a running ``shebao`` ends the command with one sentence."""
 
 from __future__ import annotations
 
@@ -47,6 +48,32 @@ def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir
             shebao.wait()
         if server is not None and server.is_running():
             server.kill()
+
+
+def test_a_close_whose_server_is_killed_ends_at_once_with_one_sentence(tmp_path, acceptance_dir):
+    """Without the guard the close kept retrying its dead server for tens of minutes, deaf to SIGTERM."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
+    shebao = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(acceptance_dir / "inbox"),
+                               "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
+                               "--out", str(tmp_path / "out")], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server = _server_of(psutil.Process(shebao.pid), time.monotonic() + 240)
+        deadline = time.monotonic() + 240
+        while not (tmp_path / "w.duckdb").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # inside the close's flows by now (or still starting: the same sentence either way)
+        server.kill()
+        _, err = shebao.communicate(timeout=120)
+    finally:
+        if shebao.poll() is None:
+            shebao.kill()
+            shebao.wait()
+    assert shebao.returncode == 3, err[-2000:]
+    assert err.strip().splitlines() == [
+        "shebao: Prefect's temporary server stopped while the command ran (exit code -9); the command ended there. "
+        "Committed steps are kept: run the same command again to finish."]
 
 
 EARLY = """
