@@ -33,11 +33,34 @@ def query(path: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def shebao(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    """``shebao`` in a fresh process (embedded Prefect, no SHEBAO_* or Prefect API settings inherited)."""
+# The session's Prefect server (``prefect_harness``), which ``shebao`` subprocesses use unless told otherwise.
+_SESSION_SERVER: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def commands_use_the_session_server(prefect_harness):
+    """``shebao`` subprocesses talk to this worker's one Prefect server, as a scheduled close talks to its
+    server: a command that starts its own temporary server pays about 6 CPU-seconds for it, even one refused
+    before any work (``run`` starts it first, to overlap its checks). The temporary server's own path is kept
+    by ``embedded=True`` (the README's ``demo``) and by tests/flows/test_runtime_server.py."""
+    from prefect.settings import PREFECT_API_URL
+
+    _SESSION_SERVER["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    yield
+    _SESSION_SERVER.clear()
+
+
+def command_env(env: dict | None = None, *, embedded: bool = False) -> dict:
+    """The environment of a ``shebao`` subprocess: no SHEBAO_* or Prefect API settings inherited, the checkout
+    on the path, the session's Prefect server unless ``embedded`` (then its own temporary server)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
+    return {**clean, "PYTHONPATH": str(REPO), **({} if embedded else _SESSION_SERVER), **(env or {})}
+
+
+def shebao(*args: str, cwd: Path, env: dict | None = None, embedded: bool = False) -> subprocess.Popen:
+    """``shebao`` in a fresh process (see ``command_env``)."""
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
+                            stderr=subprocess.PIPE, text=True, env=command_env(env, embedded=embedded))
 
 
 def finish(process, timeout: float = 900) -> tuple[int, str, str]:

@@ -6,21 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import command_env
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def shebao(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**clean, "PYTHONPATH": str(REPO), **(env or {})}, timeout=300)
+                          env=command_env(env), timeout=300)
 
 
 @pytest.mark.parametrize(("args", "sentence"), [

@@ -10,7 +10,8 @@ from conftest import finish, query, shebao
 
 @pytest.mark.slow
 def test_demo_prints_the_three_outputs(tmp_path):
-    code, out, err = finish(shebao("demo", "--out", str(tmp_path / "demo"), "--employees", "120", cwd=tmp_path))
+    code, out, err = finish(shebao("demo", "--out", str(tmp_path / "demo"), "--employees", "120", cwd=tmp_path,
+                                    embedded=True))
     assert code == 0, err[-3000:]
     paths = [line.split(":", 1)[1].strip() for line in out.splitlines()
              if line.startswith(("HR report:", "Action workbook:", "Ledger export:"))]
@@ -24,7 +25,7 @@ def test_demo_prints_the_three_outputs(tmp_path):
     closed = months_between(close_from, close_to)
     # the demo's warehouse is its own: the commands to look at it name it (issue 30)
     listed = next(line.strip() for line in out.splitlines() if line.strip().startswith("shebao actions list"))
-    listed_code, _, listed_err = finish(shebao(*listed.split()[1:], cwd=tmp_path), 300)
+    listed_code, _, listed_err = finish(shebao(*listed.split()[1:], cwd=tmp_path, embedded=True), 300)
     assert listed_code == 0, listed_err[-2000:]
     assert query(tmp_path / "demo" / "shebao.duckdb", "SELECT DISTINCT period FROM ledger.runs ORDER BY 1") == [
         (p,) for p in closed]

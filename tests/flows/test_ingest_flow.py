@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+from conftest import command_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,9 +26,8 @@ def test_ingest_flow_runs_and_reports_counts(prefect_harness, acceptance_dir, ex
 
 
 def _shebao(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEBAO_")}
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**env, "PYTHONPATH": str(REPO)}, timeout=300)
+                          env=command_env(), timeout=300)
 
 
 def test_cli_missing_inbox_is_one_sentence(tmp_path: Path):
