@@ -29,7 +29,7 @@ test: $(STAMP)
 	bash scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PARALLEL) --durations=15
+	$(BIN)/python -m pytest $(PARALLEL) --durations=30
 
 # The unit tests only (no slow or browser test): a quick loop while changing code, meant to stay under a minute
 # on two free cores. Expensive warehouses are session fixtures in tests/conftest.py, built once: copy them.
