@@ -9,15 +9,19 @@ than before, never beside a large file's chunks. What is staged ahead is exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from transforms.ingest.staged_file import StagedFile
 
 # A file this large or larger is read by the writer itself: a payroll of 200,000 employees' inbox is about 7 MB
 # a file, while a file past ``chunk_rows`` rows (some 30 MB of CSV) is written in chunks and never staged whole.
 AHEAD_BYTES = 16 * 2**20
+
+T = TypeVar("T")
+_END = object()
 
 
 class StagedAhead:
@@ -48,3 +52,21 @@ class StagedAhead:
             future.cancel()
         self._pending.clear()
         self._pool.shutdown(wait=True)
+
+
+def one_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items`` in order, the next one computed on a thread of its own while the caller uses this one: a large
+    file's next chunk is staged while this chunk is written (issue 28; it was staged, then written, on one
+    thread). One chunk more is held than before. An item's exception is raised where the item would be."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shebao-ingest-chunk")
+    future = pool.submit(next, items, _END)
+    try:
+        while (item := future.result()) is not _END:
+            future = pool.submit(next, items, _END)
+            yield item  # type: ignore[misc]  # not _END
+    finally:
+        future.cancel()
+        pool.shutdown(wait=True)  # a chunk being staged is finished first: a generator runs on one thread at a time
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()

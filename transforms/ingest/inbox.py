@@ -22,7 +22,7 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
-from transforms.ingest.ahead import AHEAD_BYTES, StagedAhead
+from transforms.ingest.ahead import AHEAD_BYTES, StagedAhead, one_ahead
 from transforms.ingest.normalise import NOT_DATA
 from transforms.ingest.readers import (
     MAX_HEADER_SEARCH,
@@ -566,6 +566,8 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list,
     load_id = None
     counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
     chunks = ready if ready is not None else staged_chunks(kind_name, sheets, context.lookup, chunk_rows())
+    if ready is None and context.commit_chunks:  # a large file: its next chunk staged while this one is written
+        chunks = one_ahead(iter(chunks))
     for _, chunk in chunks:
         with _transaction(con) if context.commit_chunks else nullcontext():
             # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.ingest.ahead import StagedAhead
+from transforms.ingest.ahead import StagedAhead, one_ahead
 from transforms.ingest.inbox import LOAD_TABLES, inbox_files, ingest_file, ingest_inbox, source_name
 from transforms.ingest.staged_file import StagedFile
 from warehouse.db import connect
@@ -128,3 +128,58 @@ def test_staged_ahead_hands_each_file_over_once_and_leaves_failures_to_the_write
     finally:
         ahead.close()
     assert all(name.startswith("shebao-ingest-ahead") for name in staged_on)
+
+
+def test_one_ahead_gives_every_item_in_order_each_computed_on_its_thread_and_raises_where_it_failed():
+    made_on: list[str] = []
+
+    def items():
+        for number in range(3):
+            made_on.append(threading.current_thread().name)
+            yield number
+        raise ValueError("the fourth chunk cannot be staged")
+
+    got = []
+    with pytest.raises(ValueError, match="fourth chunk"):
+        for item in one_ahead(items()):
+            got.append(item)
+    assert got == [0, 1, 2]
+    assert made_on and all(name.startswith("shebao-ingest-chunk") for name in made_on)
+
+
+def test_a_large_files_chunks_are_staged_beside_the_writes_and_load_what_one_thread_loads(
+        inbox, tmp_path, migrated_warehouse, monkeypatch):
+    """A file past ``chunk_rows`` is staged a chunk ahead on a thread of its own (issue 28); its rows, order and
+    counts are those one thread staging then writing each chunk gives."""
+    import transforms.ingest.inbox as inbox_module
+
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
+    staged_on: list[str] = []
+    chunks = inbox_module.staged_chunks
+
+    def observed(*args, **kwargs):
+        for item in chunks(*args, **kwargs):
+            staged_on.append(threading.current_thread().name)
+            yield item
+
+    monkeypatch.setattr(inbox_module, "staged_chunks", observed)
+    loaded = {}
+    for name, ahead in (("ahead", True), ("alone", False)):
+        if not ahead:
+            monkeypatch.setattr(inbox_module, "one_ahead", lambda items: items)
+        path = tmp_path / f"{name}.duckdb"
+        shutil.copy(migrated_warehouse, path)
+        con = connect(path)
+        try:
+            ingest_inbox(con, inbox)
+            loaded[name] = {table: con.execute(f"SELECT * FROM {table}").fetchall() for table in LOAD_TABLES}
+            loaded[name]["ingest.loads"] = con.execute(
+                "SELECT * EXCLUDE (loaded_at, run_id, flow_run_id) FROM ingest.loads ORDER BY load_id").fetchall()
+        finally:
+            con.close()
+        if ahead:
+            assert any(name.startswith("shebao-ingest-chunk") for name in staged_on)
+            assert not any(name == "MainThread" for name in staged_on)
+            staged_on.clear()
+    assert staged_on and all(name == "MainThread" for name in staged_on)
+    assert loaded["ahead"] == loaded["alone"]  # physical order too: no ORDER BY
