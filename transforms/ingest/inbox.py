@@ -22,7 +22,7 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
-from transforms.ingest.ahead import AHEAD_BYTES, StagedAhead, one_ahead
+from transforms.ingest.ahead import AHEAD_BYTES, RUN_BYTES, RUN_FILES, StagedAhead, one_ahead
 from transforms.ingest.normalise import NOT_DATA
 from transforms.ingest.readers import (
     MAX_HEADER_SEARCH,
@@ -35,7 +35,14 @@ from transforms.ingest.readers import (
     stream_bytes,
     stream_extract,
 )
-from transforms.ingest.staged_file import StagedFile, group_sheets, rows_in, stage_file, staged_chunks
+from transforms.ingest.staged_file import (
+    StagedFile,
+    group_sheets,
+    rows_in,
+    stage_file,
+    stage_run,
+    staged_chunks,
+)
 from transforms.ingest.staging import (
     RAW,
     REASON,
@@ -316,8 +323,8 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     entries.extend(refused)
     entries.sort(key=lambda item: source_name(inbox, item[0]))
     batch = _Batch(con)
-    stage, close_reader = _stager(con, inbox, lookup, profiles, returned)
-    ahead = StagedAhead(stage)
+    stage, stage_many, close_reader = _stager(con, inbox, lookup, profiles, returned)
+    ahead = StagedAhead(stage, stage_many)
 
     def load(path: Path, reason: str | None) -> list[dict]:
         source = source_name(inbox, path)
@@ -332,11 +339,22 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
             if progress:
                 progress(index, len(entries), {"file": source_name(inbox, path), "loads": results})
 
+    upcoming = 1  # entries[upcoming:] are not handed to the stager yet
+
+    def stageable(at: int) -> bool:
+        return at < len(entries) and entries[at][1] is None and _small(entries[at][0])
+
     try:
         for index, (path, reason) in enumerate(entries, start=1):
-            following = entries[index] if index < len(entries) else None
-            if following and following[1] is None and _small(path) and _small(following[0]):
-                ahead.start(following[0])  # staged while this one is written
+            # the small files after this one staged in runs while it is written, about two runs ahead; never
+            # past a file the writer reads itself (a large file's chunks are not held beside staged files)
+            upcoming = max(upcoming, index)
+            while _small(path) and stageable(upcoming) and ahead.pending_bytes() < RUN_BYTES:
+                run = []
+                while stageable(upcoming) and len(run) < RUN_FILES and sum(map(_size, run)) < RUN_BYTES:
+                    run.append(entries[upcoming][0])
+                    upcoming += 1
+                ahead.start_run(run)
             settle(batch.load(index, path, reason, load))
             checkpoint("ingest.after_file")
         batch.commit(load)
@@ -360,7 +378,9 @@ def loaded_before(con: duckdb.DuckDBPyConnection, source: str, sha: str) -> tupl
 
 
 def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str], profiles: list,
-            returned: Sequence[HandedBack]) -> tuple[Callable[[Path], StagedFile | None], Callable[[], None]]:
+            returned: Sequence[HandedBack]) -> tuple[Callable[[Path], StagedFile | None],
+                                                     Callable[[list[Path]], dict[Path, StagedFile | None]],
+                                                     Callable[[], None]]:
     """What stages a file ahead (``StagedAhead``), and what closes its own connection to the warehouse. That
     connection sees committed loads only: a file the batch holds uncommitted is staged ahead for nothing, and
     the writer, which sees the batch, still skips it."""
@@ -375,7 +395,12 @@ def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str],
                           [handed_back.recognises for handed_back in returned],
                           lambda sha: any(loaded_before(reader, source, sha)))
 
-    return stage, reader.close
+    def stage_many(paths: list[Path]) -> dict[Path, StagedFile | None]:
+        files = [(path, source_name(inbox, path), profile_for(source_name(inbox, path), profiles)) for path in paths]
+        return stage_run(files, lookup, chunk_rows(), [handed_back.recognises for handed_back in returned],
+                         lambda source, sha: any(loaded_before(reader, source, sha)))
+
+    return stage, stage_many, reader.close
 
 
 def _small(path: Path) -> bool:
