@@ -12,6 +12,7 @@ import pytest
 from transforms.ingest.ahead import StagedAhead, one_ahead
 from transforms.ingest.inbox import LOAD_TABLES, inbox_files, ingest_file, ingest_inbox, source_name
 from transforms.ingest.staged_file import StagedFile
+from transforms.ingest.staging import FILE
 from warehouse.db import connect
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
@@ -55,16 +56,29 @@ def taken(monkeypatch) -> list[str]:
     return names
 
 
-def test_an_inbox_staged_ahead_loads_what_each_file_alone_loads(inbox, tmp_path, migrated_warehouse, taken):
+def test_an_inbox_staged_ahead_loads_what_each_file_alone_loads(inbox, tmp_path, migrated_warehouse, taken,
+                                                                monkeypatch):
+    import transforms.ingest.staged_file as staged_file
+
     ahead_path, alone_path = tmp_path / "ahead.duckdb", tmp_path / "alone.duckdb"
     shutil.copy(migrated_warehouse, ahead_path)
     shutil.copy(migrated_warehouse, alone_path)
+    files_staged_together: list[int] = []  # per stage_rows call of a run, its files
+    stage_rows = staged_file.stage_rows
+
+    def observed(rows, *args):
+        if FILE in rows.columns:
+            files_staged_together.append(rows.get_column(FILE).n_unique())
+        return stage_rows(rows, *args)
+
+    monkeypatch.setattr(staged_file, "stage_rows", observed)
     con = connect(ahead_path)
     try:
         summaries = ingest_inbox(con, inbox)
         ahead = _tables(con)
     finally:
         con.close()
+    assert files_staged_together and max(files_staged_together) >= 2  # staged in runs (issue 28)
     con = connect(alone_path)
     try:
         refresh_regions(con)  # as ingest_inbox does first
