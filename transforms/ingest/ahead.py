@@ -49,9 +49,9 @@ class StagedAhead:
             future = self._pool.submit(self._stage_run, paths)
             self._pending.update(dict.fromkeys(paths, future))
 
-    def pending_bytes(self) -> int:
-        """Bytes of the files started and not taken yet."""
-        return sum(_size(path) for path in self._pending)
+    def pending_bytes(self, besides: Path) -> int:
+        """Bytes of the files started and not taken yet, but ``besides`` (the file being written)."""
+        return sum(_size(path) for path in self._pending if path != besides)
 
     def take(self, path: Path) -> StagedFile | None:
         """The file staged ahead, or None: not started, taken before, or its staging failed."""

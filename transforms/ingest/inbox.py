@@ -349,9 +349,9 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
             # the small files after this one staged in runs while it is written, about two runs ahead; never
             # past a file the writer reads itself (a large file's chunks are not held beside staged files)
             upcoming = max(upcoming, index)
-            while _small(path) and stageable(upcoming) and ahead.pending_bytes() < RUN_BYTES:
-                run = []
-                while stageable(upcoming) and len(run) < RUN_FILES and sum(map(_size, run)) < RUN_BYTES:
+            while _small(path) and stageable(upcoming) and ahead.pending_bytes(besides=path) < RUN_BYTES:
+                run: list[Path] = []
+                while stageable(upcoming) and len(run) < RUN_FILES and sum(_size(file) for file in run) < RUN_BYTES:
                     run.append(entries[upcoming][0])
                     upcoming += 1
                 ahead.start_run(run)

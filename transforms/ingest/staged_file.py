@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -130,8 +131,8 @@ def stage_run(files: Sequence[tuple[Path, str, object]], lookup: dict[str, str],
     staged: dict[Path, StagedFile | None] = {}
     together: dict[tuple, list[tuple[Path, StagedFile, HeaderMatch, pl.DataFrame]]] = {}
     for path, source, profile in files:
-        read = stage_file(path, source, lookup, profile, size, handed_back,
-                          lambda sha, source=source: loaded_before(source, sha), rows_only=True)
+        read = stage_file(path, source, lookup, profile, size, handed_back, partial(loaded_before, source),
+                          rows_only=True)
         staged[path] = read
         if read is None or len(read.groups) != 1:
             continue

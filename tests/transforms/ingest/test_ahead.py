@@ -197,3 +197,21 @@ def test_a_large_files_chunks_are_staged_beside_the_writes_and_load_what_one_thr
             staged_on.clear()
     assert staged_on and all(name == "MainThread" for name in staged_on)
     assert loaded["ahead"] == loaded["alone"]  # physical order too: no ORDER BY
+
+
+def test_files_of_a_runs_size_each_are_staged_one_ahead_every_one(inbox, tmp_path, migrated_warehouse, taken,
+                                                                 monkeypatch):
+    """Files as large as a run (a 200,000-employee payroll) are staged one at a time, each while the file before
+    it is written: none but the first is left to the writer."""
+    import transforms.ingest.inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "RUN_BYTES", 1)
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    con = connect(path)
+    try:
+        summaries = ingest_inbox(con, inbox)
+    finally:
+        con.close()
+    loaded = sorted({s["source_file"] for s in summaries if s["status"] == "loaded"})
+    assert sorted(set(taken) & set(loaded)) == loaded[1:]
