@@ -587,12 +587,9 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         given = rows.select(text.alias("v"))["v"]
         return [given.alias(name), n.map_provinces(given).alias(name.replace("_region", "_province"))], None
     if parse == k.ID_NUMBER:
-        cleaned = _unless_plain(rows, text, n.PLAIN_ID_NUMBER, n.clean_id_number)
-        # 15-digit numbers are rare: convert the distinct ones, then look them up.
-        first = n.first_generation_id(text, cleaned)
-        short = rows.select(cleaned.alias("v"), first.alias("f")).filter("f").select("v").unique()
-        long = short.select(n.id15_to_18(pl.col("v")).alias("p"))
-        value = pl.when(first).then(cleaned.replace(short["v"], long["p"])).otherwise(cleaned) if short.height else cleaned
+        # A 15-digit first-generation number is never plain: each distinct spelling that is not is cleaned and,
+        # if 15 digits, converted once; rows then look theirs up (no regular expression runs over every row).
+        value = _unless_plain(rows, text, n.PLAIN_ID_NUMBER, n.normalise_id_number)
         return [value.alias(name), text.alias(f"{name}_raw")], None
     if parse == k.MONTH:
         value = _by_distinct(rows, text, n.parse_month, parse)

@@ -88,3 +88,21 @@ def test_a_run_of_small_files_stages_each_files_rows_as_it_alone_stages_them_in_
     assert "第 1 行：应发合计“八千”不是金额，请写成 10000.00" in reasons
     assert "第 3 行：员工编号为空，请填写员工编号" in reasons
     assert any(reason.startswith("第 4 行：该行有 10 个单元格，表头只有 9 列") for reason in reasons)
+
+
+def test_id_numbers_are_staged_as_their_normalisation_whatever_their_spelling(tmp_path):
+    """Each distinct spelling that is not plain is normalised once (a 15-digit number converted), the plain
+    ones kept as they are: the staged column is ``normalise_id_number`` of every cell (issue 28)."""
+    from transforms.ingest.normalise import normalise_id_number
+
+    spellings = ["110101199003071234", "110101900307123", " 44011320141005001x ", "4301 0219 9001 0112 37",
+                 "610104 620927 690", "\u200b3\u200b1\u200b2199001011237", "110101900307123", "430102199001011237"]
+    path = tmp_path / "工资表.csv"
+    path.write_text("\n".join([HEADER, *(ROW.replace("110101199003071234", f'"{spelling}"').format(n=n)
+                                         for n, spelling in enumerate(spellings))]) + "\n", encoding="utf-8")
+    staged = _stage(path)
+    assert staged is not None
+    rows = staged.staged["payroll"][0][1]
+    expected = pl.Series(spellings).str.strip_chars().to_frame("v").select(normalise_id_number(pl.col("v")))
+    assert rows.get_column("id_number").to_list() == expected.to_series().to_list()
+    assert rows.get_column("id_number").to_list()[1] == "110101199003071233"  # converted to 18 digits
