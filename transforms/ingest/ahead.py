@@ -9,7 +9,7 @@ than before, never beside a large file's chunks. What is staged ahead is exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -78,7 +78,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def one_ahead(items: Iterator[T]) -> Iterator[T]:
+def one_ahead(items: Iterator[T]) -> Generator[T, None, None]:
     """``items`` in order, the next one computed on a thread of its own while the caller uses this one: a large
     file's next chunk is staged while this chunk is written (issue 28; it was staged, then written, on one
     thread). One chunk more is held than before. An item's exception is raised where the item would be."""

@@ -591,22 +591,27 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list,
     load_id = None
     counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
     chunks = ready if ready is not None else staged_chunks(kind_name, sheets, context.lookup, chunk_rows())
+    ahead = None
     if ready is None and context.commit_chunks:  # a large file: its next chunk staged while this one is written
-        chunks = one_ahead(iter(chunks))
-    for _, chunk in chunks:
-        with _transaction(con) if context.commit_chunks else nullcontext():
-            # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
-            # that changed data, and a load id must never come round again after a crash
-            if load_id is None:
-                load_id = _next_load_id(con)
-                if context.commit_chunks:
-                    con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
-                                [load_id, context.source, datetime.now()])
-            staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
-        counts["read"] += chunk.height
-        counts["staged"] += staged
-        counts["rejected"] += rejected
-        counts["not_data"] += skipped
+        chunks = ahead = one_ahead(iter(chunks))
+    try:
+        for _, chunk in chunks:
+            with _transaction(con) if context.commit_chunks else nullcontext():
+                # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
+                # that changed data, and a load id must never come round again after a crash
+                if load_id is None:
+                    load_id = _next_load_id(con)
+                    if context.commit_chunks:
+                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
+                                    [load_id, context.source, datetime.now()])
+                staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
+            counts["read"] += chunk.height
+            counts["staged"] += staged
+            counts["rejected"] += rejected
+            counts["not_data"] += skipped
+    finally:
+        if ahead is not None:  # a failed write: the chunk being staged is finished and dropped, its thread ended
+            ahead.close()
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
     lacking = {column: where for _, header in sheets for column, where in header.absent.items()}
     message = "; ".join(filter(None, [context.note, lacking_sentence(kind, lacking)])) or None

@@ -215,3 +215,37 @@ def test_files_of_a_runs_size_each_are_staged_one_ahead_every_one(inbox, tmp_pat
         con.close()
     loaded = sorted({s["source_file"] for s in summaries if s["status"] == "loaded"})
     assert sorted(set(taken) & set(loaded)) == loaded[1:]
+
+
+def test_a_large_file_whose_write_fails_leaves_no_chunk_staging_behind(inbox, tmp_path, migrated_warehouse,
+                                                                       monkeypatch):
+    """A write failing mid-file (a full disk, say) ends the thread staging its next chunk, and the file loads
+    nothing, as before (issue 28)."""
+    import duckdb
+
+    import transforms.ingest.inbox as inbox_module
+
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
+    write_rows = inbox_module._write_rows
+    written = []
+
+    def failing(con, load_id, source, kind, rows):
+        written.append(source)
+        if written.count(source) == 2:
+            raise duckdb.IOException("IO Error: the disk failed")
+        return write_rows(con, load_id, source, kind, rows)
+
+    monkeypatch.setattr(inbox_module, "_write_rows", failing)
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    payroll = sorted(inbox.glob("工资表_*.csv"))[0]
+    con = connect(path)
+    try:
+        refresh_regions(con)
+        refresh_cities(con)
+        [load] = ingest_file(con, payroll, source=payroll.name, lookup=region_lookup(con))
+        rows = sum(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in LOAD_TABLES)
+    finally:
+        con.close()
+    assert load["status"] == "failed" and rows == 0
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("shebao-ingest-chunk")]
