@@ -219,6 +219,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 # file (and each chunk of a large one), and each checkpoint rewrites the tables' last, partly filled row groups,
 # so at 200,000 employees the commits took 40% of the ingest. Past this much log instead, and once at the end.
 BULK_CHECKPOINT_THRESHOLD = "256MB"
+# An insert compresses the rows it writes (FSST for text) on every thread DuckDB has: on two cores, with the
+# ingest's next file staged by polars beside it, two threads cost 2-2.5x the CPU of one for the same rows and
+# took longer (issue 28: a 200,000-employee payroll's raw rows, 1.07 against 2.49 CPU-s). One thread writes.
+BULK_THREADS = 1
 
 
 @contextmanager
@@ -227,20 +231,25 @@ def bulk_writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     log rather than at nearly every commit, while the block writes bulk rows it does not read back, such as an
     inbox's ingest. DuckDB keeps every block it writes cached up to its limit, and in a large ingest that cache
     always fills; it is of no use to the writer, while the file being read needs the room for its polars frames
-    (docs/memory.md). The rows are checkpointed into the file when the block ends."""
+    (docs/memory.md). Its inserts run on one thread (``BULK_THREADS``). The rows are checkpointed into the file
+    when the block ends."""
     from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
 
     configured = settings().duckdb_memory
     limit = memory_bytes(configured) or MIN_MEMORY_BYTES
     half = max(MIN_MEMORY_BYTES, limit // 2)
+    threads = scalar(con, "SELECT current_setting('threads')")
     con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+    con.execute(f"SET threads = {BULK_THREADS}")
     if half < limit:
         con.execute(f"SET memory_limit = '{half // 1000**2}MB'")
     try:
         yield con
+        con.execute(f"SET threads = {int(threads)}")  # the checkpoint at the end has the cores to itself
         con.execute("CHECKPOINT")
     finally:
         con.execute("RESET checkpoint_threshold")
+        con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET memory_limit = {_sql_literal(configured)}")
 
 

@@ -112,6 +112,18 @@ def test_bulk_writing_holds_duckdb_to_half_its_limit_then_gives_it_back(warehous
             assert setting(con, "checkpoint_threshold") == usual
 
 
+def test_bulk_writing_inserts_on_one_thread_then_gives_the_threads_back(warehouse_path: Path):
+    """Two threads compressing an insert cost twice the CPU of one beside the ingest's staging (issue 28)."""
+    with opened(warehouse_path) as con:
+        con.execute("SET threads = 3")
+        with bulk_writing(con):
+            assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 3
+        with pytest.raises(RuntimeError), bulk_writing(con):
+            raise RuntimeError("a failed ingest")
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 3
+
+
 def test_bulk_writing_leaves_its_rows_in_the_file_not_the_log(warehouse_path: Path):
     """Its commits stay in the write-ahead log; the block's end checkpoints them into the file."""
     with opened(warehouse_path) as con:

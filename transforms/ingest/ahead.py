@@ -9,23 +9,32 @@ than before, never beside a large file's chunks. What is staged ahead is exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from transforms.ingest.staged_file import StagedFile
 
 # A file this large or larger is read by the writer itself: a payroll of 200,000 employees' inbox is about 7 MB
 # a file, while a file past ``chunk_rows`` rows (some 30 MB of CSV) is written in chunks and never staged whole.
 AHEAD_BYTES = 16 * 2**20
+# Small files are staged in runs of at most this many files and bytes (``staged_file.stage_run``), and the writer
+# keeps about two runs ahead: a small close's inbox is some 150 files of 10 KB, each costing polars' fixed costs.
+RUN_FILES, RUN_BYTES = 16, 2 * 2**20
+
+T = TypeVar("T")
+_END = object()
 
 
 class StagedAhead:
-    """Files staged one ahead, by ``stage`` (a file's path -> its ``StagedFile``, or None to leave it to the
-    writer), on one worker thread."""
+    """Files staged ahead, by ``stage`` (a file's path -> its ``StagedFile``, or None to leave it to the
+    writer) or several in one task by ``stage_run``, on one worker thread."""
 
-    def __init__(self, stage: Callable[[Path], StagedFile | None]):
+    def __init__(self, stage: Callable[[Path], StagedFile | None],
+                 stage_run: Callable[[list[Path]], dict[Path, StagedFile | None]] | None = None):
         self._stage = stage
+        self._stage_run = stage_run
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shebao-ingest-ahead")
         self._pending: dict[Path, Future] = {}
 
@@ -33,18 +42,55 @@ class StagedAhead:
         if path not in self._pending:
             self._pending[path] = self._pool.submit(self._stage, path)
 
+    def start_run(self, paths: list[Path]) -> None:
+        """Stage ``paths`` in one task, by ``stage_run`` (paths -> each one's ``StagedFile`` or None)."""
+        paths = [path for path in paths if path not in self._pending]
+        if paths and self._stage_run is not None:
+            future = self._pool.submit(self._stage_run, paths)
+            self._pending.update(dict.fromkeys(paths, future))
+
+    def pending_bytes(self, besides: Path) -> int:
+        """Bytes of the files started and not taken yet, but ``besides`` (the file being written)."""
+        return sum(_size(path) for path in self._pending if path != besides)
+
     def take(self, path: Path) -> StagedFile | None:
         """The file staged ahead, or None: not started, taken before, or its staging failed."""
         future = self._pending.pop(path, None)
         if future is None:
             return None
         try:
-            return future.result()
+            done = future.result()
         except Exception:  # the writer reads and stages the file again, and records what went wrong as for any file
             return None
+        return done.get(path) if isinstance(done, dict) else done
 
     def close(self) -> None:
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
         self._pool.shutdown(wait=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def one_ahead(items: Iterator[T]) -> Generator[T, None, None]:
+    """``items`` in order, the next one computed on a thread of its own while the caller uses this one: a large
+    file's next chunk is staged while this chunk is written (issue 28; it was staged, then written, on one
+    thread). One chunk more is held than before. An item's exception is raised where the item would be."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shebao-ingest-chunk")
+    future = pool.submit(next, items, _END)
+    try:
+        while (item := future.result()) is not _END:
+            future = pool.submit(next, items, _END)
+            yield item  # type: ignore[misc]  # not _END
+    finally:
+        future.cancel()
+        pool.shutdown(wait=True)  # a chunk being staged is finished first: a generator runs on one thread at a time
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()

@@ -22,7 +22,7 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
-from transforms.ingest.ahead import AHEAD_BYTES, StagedAhead
+from transforms.ingest.ahead import AHEAD_BYTES, RUN_BYTES, RUN_FILES, StagedAhead, one_ahead
 from transforms.ingest.normalise import NOT_DATA
 from transforms.ingest.readers import (
     MAX_HEADER_SEARCH,
@@ -35,7 +35,14 @@ from transforms.ingest.readers import (
     stream_bytes,
     stream_extract,
 )
-from transforms.ingest.staged_file import StagedFile, group_sheets, rows_in, stage_file, staged_chunks
+from transforms.ingest.staged_file import (
+    StagedFile,
+    group_sheets,
+    rows_in,
+    stage_file,
+    stage_run,
+    staged_chunks,
+)
 from transforms.ingest.staging import (
     RAW,
     REASON,
@@ -316,8 +323,8 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     entries.extend(refused)
     entries.sort(key=lambda item: source_name(inbox, item[0]))
     batch = _Batch(con)
-    stage, close_reader = _stager(con, inbox, lookup, profiles, returned)
-    ahead = StagedAhead(stage)
+    stage, stage_many, close_reader = _stager(con, inbox, lookup, profiles, returned)
+    ahead = StagedAhead(stage, stage_many)
 
     def load(path: Path, reason: str | None) -> list[dict]:
         source = source_name(inbox, path)
@@ -332,11 +339,22 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
             if progress:
                 progress(index, len(entries), {"file": source_name(inbox, path), "loads": results})
 
+    upcoming = 1  # entries[upcoming:] are not handed to the stager yet
+
+    def stageable(at: int) -> bool:
+        return at < len(entries) and entries[at][1] is None and _small(entries[at][0])
+
     try:
         for index, (path, reason) in enumerate(entries, start=1):
-            following = entries[index] if index < len(entries) else None
-            if following and following[1] is None and _small(path) and _small(following[0]):
-                ahead.start(following[0])  # staged while this one is written
+            # the small files after this one staged in runs while it is written, about two runs ahead; never
+            # past a file the writer reads itself (a large file's chunks are not held beside staged files)
+            upcoming = max(upcoming, index)
+            while _small(path) and stageable(upcoming) and ahead.pending_bytes(besides=path) < RUN_BYTES:
+                run: list[Path] = []
+                while stageable(upcoming) and len(run) < RUN_FILES and sum(_size(file) for file in run) < RUN_BYTES:
+                    run.append(entries[upcoming][0])
+                    upcoming += 1
+                ahead.start_run(run)
             settle(batch.load(index, path, reason, load))
             checkpoint("ingest.after_file")
         batch.commit(load)
@@ -360,7 +378,9 @@ def loaded_before(con: duckdb.DuckDBPyConnection, source: str, sha: str) -> tupl
 
 
 def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str], profiles: list,
-            returned: Sequence[HandedBack]) -> tuple[Callable[[Path], StagedFile | None], Callable[[], None]]:
+            returned: Sequence[HandedBack]) -> tuple[Callable[[Path], StagedFile | None],
+                                                     Callable[[list[Path]], dict[Path, StagedFile | None]],
+                                                     Callable[[], None]]:
     """What stages a file ahead (``StagedAhead``), and what closes its own connection to the warehouse. That
     connection sees committed loads only: a file the batch holds uncommitted is staged ahead for nothing, and
     the writer, which sees the batch, still skips it."""
@@ -375,7 +395,12 @@ def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str],
                           [handed_back.recognises for handed_back in returned],
                           lambda sha: any(loaded_before(reader, source, sha)))
 
-    return stage, reader.close
+    def stage_many(paths: list[Path]) -> dict[Path, StagedFile | None]:
+        files = [(path, source_name(inbox, path), profile_for(source_name(inbox, path), profiles)) for path in paths]
+        return stage_run(files, lookup, chunk_rows(), [handed_back.recognises for handed_back in returned],
+                         lambda source, sha: any(loaded_before(reader, source, sha)))
+
+    return stage, stage_many, reader.close
 
 
 def _small(path: Path) -> bool:
@@ -566,20 +591,27 @@ def _load_kind(con, context: LoadContext, kind_name: str, sheets: list,
     load_id = None
     counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
     chunks = ready if ready is not None else staged_chunks(kind_name, sheets, context.lookup, chunk_rows())
-    for _, chunk in chunks:
-        with _transaction(con) if context.commit_chunks else nullcontext():
-            # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
-            # that changed data, and a load id must never come round again after a crash
-            if load_id is None:
-                load_id = _next_load_id(con)
-                if context.commit_chunks:
-                    con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
-                                [load_id, context.source, datetime.now()])
-            staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
-        counts["read"] += chunk.height
-        counts["staged"] += staged
-        counts["rejected"] += rejected
-        counts["not_data"] += skipped
+    ahead = None
+    if ready is None and context.commit_chunks:  # a large file: its next chunk staged while this one is written
+        chunks = ahead = one_ahead(iter(chunks))
+    try:
+        for _, chunk in chunks:
+            with _transaction(con) if context.commit_chunks else nullcontext():
+                # drawn in a transaction that writes: DuckDB persists a sequence's use only with a commit
+                # that changed data, and a load id must never come round again after a crash
+                if load_id is None:
+                    load_id = _next_load_id(con)
+                    if context.commit_chunks:
+                        con.execute("INSERT INTO ingest.pending_loads VALUES (?, ?, ?)",
+                                    [load_id, context.source, datetime.now()])
+                staged, rejected, skipped = _write_rows(con, load_id, context.source, kind_name, chunk)
+            counts["read"] += chunk.height
+            counts["staged"] += staged
+            counts["rejected"] += rejected
+            counts["not_data"] += skipped
+    finally:
+        if ahead is not None:  # a failed write: the chunk being staged is finished and dropped, its thread ended
+            ahead.close()
     sheet_names = ", ".join(sorted({sheet.name for sheet, _ in sheets if sheet.name is not None})) or None
     lacking = {column: where for _, header in sheets for column, where in header.absent.items()}
     message = "; ".join(filter(None, [context.note, lacking_sentence(kind, lacking)])) or None

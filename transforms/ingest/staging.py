@@ -18,6 +18,9 @@ from transforms.ingest.readers import CELLS, FOREIGN, MAX_HEADER_SEARCH
 
 ROW_NUMBER, SHEET, RAW, REASON_CODE, REASON = "row_number", "sheet", "raw", "reason_code", "reason"
 DUPLICATE = "__duplicate"  # set by the caller: the row is an exact copy of an earlier row of the file
+# Rows of several files staged together (``staged_file.stage_run``): each row's file (0, 1, ...), and the header's
+# width and each column's label (``LABEL`` + name) of its file, for the reject reasons.
+FILE, WIDTH, LABEL = "__file", "__width", "__label_"
 
 
 @dataclass
@@ -465,18 +468,20 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     parsed_columns: list[pl.Expr] = []
     problems: list[tuple[str, pl.Expr, pl.Expr]] = []  # (code, failed?, message), in column order
 
+    given = set(rows.columns)
     for column in kind.columns:
         source = f"in_{column.name}"
         text = n.blank_to_null(pl.col(source))
-        label = labels.get(column.name) or (labels.get("id_number") if derive_id and column.name == "employee_id"
-                                            else None) or column.aliases[0]
+        # a run of files staged together (``staged_file.stage_run``) carries each file's label on its rows
+        label: pl.Expr = (pl.col(LABEL + column.name) if LABEL + column.name in given
+                          else pl.lit(message_label(kind, labels, column.name, derive_id)))
         missing = text.is_null()
         if column.required and column.default is None and column.name in absent:
-            label = column.aliases[0]
+            alias = column.aliases[0]
             problems.append((n.MISSING_FIELD, missing, _on_row(
-                f"文件没有{label}列，也无处取得；请在{absent[column.name]}中给出{label}")))
+                f"文件没有{alias}列，也无处取得；请在{absent[column.name]}中给出{alias}")))
         elif column.required and column.default is None:
-            problems.append((n.MISSING_FIELD, missing, _on_row(f"{label}为空，请填写{label}")))
+            problems.append((n.MISSING_FIELD, missing, _on_row("{}为空，请填写{}", label, label)))
         parsed, failure = _parse(column, text, rows, region_lookup, has_column=source not in missing_sources)
         parsed_columns.extend(parsed if isinstance(parsed, list) else [parsed])
         if failure is not None:
@@ -490,8 +495,8 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         problems.append((n.NOT_DATA, pl.col(NOT_DATA_FLAG), _on_row("合计行、样例行或填表说明，不是数据，已跳过")))
     problems.append((
         n.MALFORMED_ROW, pl.col("__extra_cells"),
-        pl.format(f"第 {{}} 行：该行有 {{}} 个单元格，表头只有 {header_width} 列，请删除多余的单元格",
-                  pl.col(ROW_NUMBER), pl.col("__cells")),
+        pl.format("第 {} 行：该行有 {} 个单元格，表头只有 {} 列，请删除多余的单元格", pl.col(ROW_NUMBER),
+                  pl.col("__cells"), pl.col(WIDTH) if WIDTH in given else pl.lit(header_width)),
     ))
     if FOREIGN in rows.columns:  # decoded as GBK it would stage mojibake names and entities
         problems.append((n.MALFORMED_ROW, pl.col(FOREIGN), _on_row(
@@ -522,7 +527,8 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     if not rejected.height:  # the rows are in sheet order already: no copy of their raw text to sort
         return staged.with_columns(pl.lit(None, pl.String).alias(REASON)).drop("__problem")
     accepted = staged.filter(pl.col("__problem").is_null()).with_columns(pl.lit(None, pl.String).alias(REASON))
-    return pl.concat([accepted, rejected], how="vertical").sort(SHEET, ROW_NUMBER, nulls_last=False).drop("__problem")
+    order = [FILE, SHEET, ROW_NUMBER] if FILE in given else [SHEET, ROW_NUMBER]
+    return pl.concat([accepted, rejected], how="vertical").sort(order, nulls_last=False).drop("__problem")
 
 
 # Values parsed by _by_distinct, per parser (its type, value -> result): months, dates and coded values are the
@@ -581,12 +587,9 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
         given = rows.select(text.alias("v"))["v"]
         return [given.alias(name), n.map_provinces(given).alias(name.replace("_region", "_province"))], None
     if parse == k.ID_NUMBER:
-        cleaned = _unless_plain(rows, text, n.PLAIN_ID_NUMBER, n.clean_id_number)
-        # 15-digit numbers are rare: convert the distinct ones, then look them up.
-        first = n.first_generation_id(text, cleaned)
-        short = rows.select(cleaned.alias("v"), first.alias("f")).filter("f").select("v").unique()
-        long = short.select(n.id15_to_18(pl.col("v")).alias("p"))
-        value = pl.when(first).then(cleaned.replace(short["v"], long["p"])).otherwise(cleaned) if short.height else cleaned
+        # A 15-digit first-generation number is never plain: each distinct spelling that is not is cleaned and,
+        # if 15 digits, converted once; rows then look theirs up (no regular expression runs over every row).
+        value = _unless_plain(rows, text, n.PLAIN_ID_NUMBER, n.normalise_id_number)
         return [value.alias(name), text.alias(f"{name}_raw")], None
     if parse == k.MONTH:
         value = _by_distinct(rows, text, n.parse_month, parse)
@@ -625,7 +628,13 @@ def _parse(column: k.Column, text: pl.Expr, rows: pl.DataFrame, region_lookup: d
     raise ValueError(f"no parser for {parse}")
 
 
-def _message(code: str, label: str, value: pl.Expr, fix: str | None = None) -> pl.Expr:
+def message_label(kind: k.Kind, labels: dict[str, str], name: str, derive_id: bool) -> str:
+    """How a reject's reason names column ``name``: the header text the file used, else its first alias."""
+    return (labels.get(name) or (labels.get("id_number") if derive_id and name == "employee_id" else None)
+            or next(c.aliases[0] for c in kind.columns if c.name == name))
+
+
+def _message(code: str, label: pl.Expr, value: pl.Expr, fix: str | None = None) -> pl.Expr:
     fixes = {
         n.BAD_MONTH: "不是月份，请写成 2024-03",
         n.BAD_DATE: "不是日期，请写成 2024-03-05",
@@ -634,12 +643,13 @@ def _message(code: str, label: str, value: pl.Expr, fix: str | None = None) -> p
         n.UNKNOWN_VALUE: "不是可识别的取值，请按填写说明选择",
     }
     shown = value.str.strip_chars().str.slice(0, 40)
-    return pl.format(f"第 {{}} 行：{label}“{{}}”{fix or fixes[code]}", pl.col(ROW_NUMBER), shown)
+    return pl.format("第 {} 行：{}“{}”" + (fix or fixes[code]), pl.col(ROW_NUMBER), label, shown)
 
 
-def _on_row(sentence: str) -> pl.Expr:
-    """SPEC §2: a reject's reason is a Chinese sentence naming its row (``第 12 行：…``)."""
-    return pl.format(f"第 {{}} 行：{sentence}", pl.col(ROW_NUMBER))
+def _on_row(sentence: str, *values: pl.Expr) -> pl.Expr:
+    """SPEC §2: a reject's reason is a Chinese sentence naming its row (``第 12 行：…``); ``values`` fill the
+    sentence's ``{}``."""
+    return pl.format("第 {} 行：" + sentence, pl.col(ROW_NUMBER), *values)
 
 
 def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:

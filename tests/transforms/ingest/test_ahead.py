@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from transforms.ingest.ahead import StagedAhead
+from transforms.ingest.ahead import StagedAhead, one_ahead
 from transforms.ingest.inbox import LOAD_TABLES, inbox_files, ingest_file, ingest_inbox, source_name
 from transforms.ingest.staged_file import StagedFile
+from transforms.ingest.staging import FILE
 from warehouse.db import connect
 from warehouse.reference import refresh_cities, refresh_regions, region_lookup
 
@@ -55,16 +56,29 @@ def taken(monkeypatch) -> list[str]:
     return names
 
 
-def test_an_inbox_staged_ahead_loads_what_each_file_alone_loads(inbox, tmp_path, migrated_warehouse, taken):
+def test_an_inbox_staged_ahead_loads_what_each_file_alone_loads(inbox, tmp_path, migrated_warehouse, taken,
+                                                                monkeypatch):
+    import transforms.ingest.staged_file as staged_file
+
     ahead_path, alone_path = tmp_path / "ahead.duckdb", tmp_path / "alone.duckdb"
     shutil.copy(migrated_warehouse, ahead_path)
     shutil.copy(migrated_warehouse, alone_path)
+    files_staged_together: list[int] = []  # per stage_rows call of a run, its files
+    stage_rows = staged_file.stage_rows
+
+    def observed(rows, *args):
+        if FILE in rows.columns:
+            files_staged_together.append(rows.get_column(FILE).n_unique())
+        return stage_rows(rows, *args)
+
+    monkeypatch.setattr(staged_file, "stage_rows", observed)
     con = connect(ahead_path)
     try:
         summaries = ingest_inbox(con, inbox)
         ahead = _tables(con)
     finally:
         con.close()
+    assert files_staged_together and max(files_staged_together) >= 2  # staged in runs (issue 28)
     con = connect(alone_path)
     try:
         refresh_regions(con)  # as ingest_inbox does first
@@ -128,3 +142,110 @@ def test_staged_ahead_hands_each_file_over_once_and_leaves_failures_to_the_write
     finally:
         ahead.close()
     assert all(name.startswith("shebao-ingest-ahead") for name in staged_on)
+
+
+def test_one_ahead_gives_every_item_in_order_each_computed_on_its_thread_and_raises_where_it_failed():
+    made_on: list[str] = []
+
+    def items():
+        for number in range(3):
+            made_on.append(threading.current_thread().name)
+            yield number
+        raise ValueError("the fourth chunk cannot be staged")
+
+    got = []
+    with pytest.raises(ValueError, match="fourth chunk"):
+        for item in one_ahead(items()):
+            got.append(item)
+    assert got == [0, 1, 2]
+    assert made_on and all(name.startswith("shebao-ingest-chunk") for name in made_on)
+
+
+def test_a_large_files_chunks_are_staged_beside_the_writes_and_load_what_one_thread_loads(
+        inbox, tmp_path, migrated_warehouse, monkeypatch):
+    """A file past ``chunk_rows`` is staged a chunk ahead on a thread of its own (issue 28); its rows, order and
+    counts are those one thread staging then writing each chunk gives."""
+    import transforms.ingest.inbox as inbox_module
+
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
+    staged_on: list[str] = []
+    chunks = inbox_module.staged_chunks
+
+    def observed(*args, **kwargs):
+        for item in chunks(*args, **kwargs):
+            staged_on.append(threading.current_thread().name)
+            yield item
+
+    monkeypatch.setattr(inbox_module, "staged_chunks", observed)
+    loaded = {}
+    for name, ahead in (("ahead", True), ("alone", False)):
+        if not ahead:
+            monkeypatch.setattr(inbox_module, "one_ahead", lambda items: items)
+        path = tmp_path / f"{name}.duckdb"
+        shutil.copy(migrated_warehouse, path)
+        con = connect(path)
+        try:
+            ingest_inbox(con, inbox)
+            loaded[name] = {table: con.execute(f"SELECT * FROM {table}").fetchall() for table in LOAD_TABLES}
+            loaded[name]["ingest.loads"] = con.execute(
+                "SELECT * EXCLUDE (loaded_at, run_id, flow_run_id) FROM ingest.loads ORDER BY load_id").fetchall()
+        finally:
+            con.close()
+        if ahead:
+            assert any(name.startswith("shebao-ingest-chunk") for name in staged_on)
+            assert not any(name == "MainThread" for name in staged_on)
+            staged_on.clear()
+    assert staged_on and all(name == "MainThread" for name in staged_on)
+    assert loaded["ahead"] == loaded["alone"]  # physical order too: no ORDER BY
+
+
+def test_files_of_a_runs_size_each_are_staged_one_ahead_every_one(inbox, tmp_path, migrated_warehouse, taken,
+                                                                 monkeypatch):
+    """Files as large as a run (a 200,000-employee payroll) are staged one at a time, each while the file before
+    it is written: none but the first is left to the writer."""
+    import transforms.ingest.inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "RUN_BYTES", 1)
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    con = connect(path)
+    try:
+        summaries = ingest_inbox(con, inbox)
+    finally:
+        con.close()
+    loaded = sorted({s["source_file"] for s in summaries if s["status"] == "loaded"})
+    assert sorted(set(taken) & set(loaded)) == loaded[1:]
+
+
+def test_a_large_file_whose_write_fails_leaves_no_chunk_staging_behind(inbox, tmp_path, migrated_warehouse,
+                                                                       monkeypatch):
+    """A write failing mid-file (a full disk, say) ends the thread staging its next chunk, and the file loads
+    nothing, as before (issue 28)."""
+    import duckdb
+
+    import transforms.ingest.inbox as inbox_module
+
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
+    write_rows = inbox_module._write_rows
+    written = []
+
+    def failing(con, load_id, source, kind, rows):
+        written.append(source)
+        if written.count(source) == 2:
+            raise duckdb.IOException("IO Error: the disk failed")
+        return write_rows(con, load_id, source, kind, rows)
+
+    monkeypatch.setattr(inbox_module, "_write_rows", failing)
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    payroll = sorted(inbox.glob("工资表_*.csv"))[0]
+    con = connect(path)
+    try:
+        refresh_regions(con)
+        refresh_cities(con)
+        [load] = ingest_file(con, payroll, source=payroll.name, lookup=region_lookup(con))
+        rows = sum(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in LOAD_TABLES)
+    finally:
+        con.close()
+    assert load["status"] == "failed" and rows == 0
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("shebao-ingest-chunk")]

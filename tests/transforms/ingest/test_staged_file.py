@@ -47,3 +47,62 @@ def test_the_writer_decides_every_other_file(tmp_path):
     assert _stage(payroll, loaded=True) is None  # loaded before: the writer skips it
     assert _stage(payroll, handed_back=True) is None  # a workbook HR hand back: its stage loads it
     assert _stage(_payroll(tmp_path, 150, "大.csv"), size=100) is None  # large: written in chunks
+
+
+def test_a_run_of_small_files_stages_each_files_rows_as_it_alone_stages_them_in_one_query_a_kind(
+        tmp_path, monkeypatch):
+    """Files of one kind and columns are staged together (issue 28); each file's rows, reject reasons (its own
+    labels, rows and header width) and order are those it stages alone."""
+    import transforms.ingest.staged_file as staged_file
+
+    other = "所属期,员工编号,姓名,身份证号码,公司,工作城市,应发合计,实发工资,社保个人扣款"  # the same columns, other labels
+    files = []
+    for number, (header, rows) in enumerate([
+        (HEADER, [ROW.format(n=1), "2025-13,E002,李四,110101199003071234,长沙星城智造有限公司,长沙,8000.00,,",
+                  ROW.format(n=1), "2025-03,E003,王五,110101199003071234,公司,长沙,-5,,,多余"]),
+        (other, ["2025-03,E004,赵六,110101199003071234,公司,长沙,八千,,", ROW.format(n=5),
+                 "2025-03,,钱七,110101199003071234,公司,长沙,100,,"]),
+        (HEADER, [ROW.format(n=7), "合计,,,,,,8000.00,,"]),
+        ("期间,工号,姓名,身份证号,公司,入职日期,离职日期,出勤天数", ["2025-03,E1,张三,110101199003071234,公司,2025-13-01,,31"]),
+    ]):
+        path = tmp_path / f"{number}.csv"
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="gb18030" if number == 1 else "utf-8")
+        files.append(path)
+    lookup = {"长沙": "430100"}
+    alone = {path: stage_file(path, path.name, lookup, None, 100, [], lambda sha: False) for path in files}
+    calls = []
+    stage_rows = staged_file.stage_rows
+    monkeypatch.setattr(staged_file, "stage_rows", lambda rows, *args: calls.append(rows.height) or stage_rows(rows, *args))
+    together = staged_file.stage_run([(path, path.name, None) for path in files], lookup, 100, [],
+                                     lambda source, sha: False)
+    assert calls == [9, 1]  # the three payrolls in one query, the attendance file alone
+    reasons = []
+    for path in files:
+        one, run = alone[path], together[path]
+        assert one is not None and run is not None and list(run.staged) == list(one.staged)
+        for kind in one.staged:
+            assert len(run.staged[kind]) == len(one.staged[kind]) == 1
+            assert run.staged[kind][0][1].equals(one.staged[kind][0][1]), path.name
+            reasons += run.staged[kind][0][1].get_column("reason").drop_nulls().to_list()
+    assert "第 2 行：账单月份“2025-13”不是月份，请写成 2024-03" in reasons
+    assert "第 1 行：应发合计“八千”不是金额，请写成 10000.00" in reasons
+    assert "第 3 行：员工编号为空，请填写员工编号" in reasons
+    assert any(reason.startswith("第 4 行：该行有 10 个单元格，表头只有 9 列") for reason in reasons)
+
+
+def test_id_numbers_are_staged_as_their_normalisation_whatever_their_spelling(tmp_path):
+    """Each distinct spelling that is not plain is normalised once (a 15-digit number converted), the plain
+    ones kept as they are: the staged column is ``normalise_id_number`` of every cell (issue 28)."""
+    from transforms.ingest.normalise import normalise_id_number
+
+    spellings = ["110101199003071234", "110101900307123", " 44011320141005001x ", "4301 0219 9001 0112 37",
+                 "610104 620927 690", "\u200b3\u200b1\u200b2199001011237", "110101900307123", "430102199001011237"]
+    path = tmp_path / "工资表.csv"
+    path.write_text("\n".join([HEADER, *(ROW.replace("110101199003071234", f'"{spelling}"').format(n=n)
+                                         for n, spelling in enumerate(spellings))]) + "\n", encoding="utf-8")
+    staged = _stage(path)
+    assert staged is not None
+    rows = staged.staged["payroll"][0][1]
+    expected = pl.Series(spellings).str.strip_chars().to_frame("v").select(normalise_id_number(pl.col("v")))
+    assert rows.get_column("id_number").to_list() == expected.to_series().to_list()
+    assert rows.get_column("id_number").to_list()[1] == "110101199003071233"  # converted to 18 digits
