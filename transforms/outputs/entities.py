@@ -125,10 +125,8 @@ def write_entity_outputs(entity: str, ledger: pl.DataFrame | EntityLedger, actio
     write_workbook(folder / f"{stem}.xlsx", [(detail, rows), (totals, ledger_totals(summed, where))])
     if isinstance(actions, EntityLedger):  # a type at a time: an entity's action details were 170 MB at 1,000,000
         spooled = actions
-        by_type: dict[tuple[str, str], int] = {}
-        for frame in spooled.chunks().frames():
-            for code, status, found in frame.group_by("action_type", "status").len().iter_rows():
-                by_type[code, status] = by_type.get((code, status), 0) + found
+        by_type = {(code, status): found for code, status, found in
+                   spooled.spool.counts(spooled.entity, ["action_type", "status"]).iter_rows()}
         parts = {code: index for index, code in enumerate(BY_TYPE)}  # entity_slices spools BY_TYPE in order
         write_action_types(folder / f"{stem}_actions.xlsx", by_type,
                            lambda code: pl.concat(list(spooled.chunks(parts[code]).frames())))

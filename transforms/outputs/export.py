@@ -153,6 +153,13 @@ class LedgerSpool:
         height = sum(sum(self.groups[i].values()) if entity is None else self.groups[i][entity] for i in groups)
         return Chunks(height, self.schema, lambda: self._frames(entity, groups))
 
+    def counts(self, entity: str, by: list[str]) -> pl.DataFrame:
+        """``entity``'s rows counted per value of the ``by`` columns (``len``), reading those columns only."""
+        groups = [i for i, rows in enumerate(self.groups) if entity in rows]
+        read = pq.ParquetFile(self.path).read_row_groups(groups, columns=["entity", *by])
+        frame = pl.DataFrame(pl.from_arrow(read)).filter(pl.col("entity") == entity)
+        return frame.group_by(by).len()
+
     def _frames(self, entity: str | None, groups: list[int]) -> Iterator[pl.DataFrame]:
         if groups:
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=SPOOL_ROWS, row_groups=groups):
