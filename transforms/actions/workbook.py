@@ -257,6 +257,13 @@ def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path
     return _write_sheets(path, by_type, lambda code: actions.filter(pl.col("action_type") == code))
 
 
+def write_action_types(path: Path, by_type: dict[tuple[str, str], int], rows_of: Callable[[str], pl.DataFrame]
+                       ) -> Path:
+    """:func:`write_action_rows` from the counts per type and status and each type's rows read apart
+    (``rows_of(code)``), so one type's rows are held at a time (an entity's actions, from their spool)."""
+    return _write_sheets(path, by_type, rows_of)
+
+
 def _write_sheets(path: Path, by_type: dict[tuple[str, str], int], rows_of: Callable[[str], pl.DataFrame]) -> Path:
     """汇总 from ``by_type`` (counts per type and status), then each type's sheet of ``rows_of(type)``."""
     summary_rows = []

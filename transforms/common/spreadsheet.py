@@ -3,7 +3,8 @@
 A table workbook is written as SpreadsheetML straight from polars columns: each row's XML is built by
 column expressions over whole chunks of the frame and streamed into the zip, so a 700,000-row ledger
 costs seconds and a chunk of memory, not a Python call per cell. Text goes in as shared strings (each
-distinct text escaped and stored once, never as a formula) and is neutralised on top, so a cell that would
+distinct text escaped and stored once, never as a formula; past ``SHARED_TEXT_BYTES`` of them a new text is
+written inline in its cell, so a million people's names never sit in memory at once) and is neutralised on top, so a cell that would
 run as a formula when retyped or re-saved starts with an apostrophe. Tables longer than one sheet allows
 continue on sheets named ``name (2)``…
 
@@ -31,6 +32,10 @@ _FORMULA_PATTERN = r"^[=+\-@\t\r]"
 _XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0 cannot carry
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 50_000
+# The shared strings a workbook holds while it is written: texts first seen past this many bytes go inline in
+# their cells (``t="inlineStr"``, which Excel, openpyxl and calamine read as the same text). Without a bound a
+# 1,000,000-employee entity's workbook held every name, staff number and action's details at once.
+SHARED_TEXT_BYTES = 32 * 2**20
 _HEADER_STYLE, _MONEY_STYLE, _PERCENT_STYLE = 1, 2, 3
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -82,12 +87,20 @@ def _xml_text(text: pl.Expr) -> pl.Expr:
 
 
 def _cell_pieces(column: str, dtype: pl.DataType, letter: str, row: pl.Expr, style: int | None,
-                 nullable: bool) -> list[pl.Expr]:
+                 nullable: bool, inline: bool = False) -> list[pl.Expr]:
     """One column's cells as pieces of its row's XML: numbers as numbers, text as the index of its shared
-    string (the column holds that index, see :meth:`TableWorkbook._shared`). A column without nulls gives
-    its pieces straight into the row's one ``concat_str``; only a column with nulls needs its own (empty for
-    a null), which costs a string column per cell column."""
+    string (the column holds that index, see :meth:`TableWorkbook._shared`), or, in an ``inline`` column, the
+    text itself where it has no index. A column without nulls gives its pieces straight into the row's one
+    ``concat_str``; only a column with nulls needs its own (empty for a null), which costs a string column per
+    cell column."""
     value = pl.col(column)
+    if inline:
+        shared = pl.concat_str([pl.lit(f'<c r="{letter}'), row, pl.lit('" t="s"><v>'),
+                                pl.col(_index_of(column)).cast(pl.String), pl.lit("</v></c>")])
+        written = pl.concat_str([pl.lit(f'<c r="{letter}'), row, pl.lit('" t="inlineStr"><is><t xml:space="preserve">'),
+                                 _xml_text(_as_text(column, dtype)), pl.lit("</t></is></c>")])
+        return [pl.when(value.is_null()).then(pl.lit("")).when(pl.col(_index_of(column)).is_null()).then(written)
+                .otherwise(shared)]
     if dtype == pl.Boolean:
         tail, shown = ' t="b"><v>', value.cast(pl.Int8).cast(pl.String)
     elif dtype.is_numeric():
@@ -159,6 +172,7 @@ class TableWorkbook:
         self._sheets: list[tuple[str, str]] = []  # (sheet name, autofilter range)
         # every distinct text of the workbook once, in first-seen order; cells hold its index
         self._strings = pl.DataFrame(schema={"text": pl.String, "index": pl.UInt32})
+        self._string_bytes = 0  # of the texts above, up to SHARED_TEXT_BYTES
 
     def __enter__(self) -> TableWorkbook:
         return self
@@ -205,8 +219,11 @@ class TableWorkbook:
             written = 0
             for frame in frames:  # a chunk's texts join the shared strings, then its rows are written
                 nullable = {c for c in columns if frame.get_column(c).null_count()}
-                row_xml = _rows_expression(columns, letters, frame.schema, styles, nullable)
-                for xml in _chunks_xml(self._shared(frame), row_xml, first_row=written + 2):
+                shared = self._shared(frame)
+                inline = {c for c in columns if _index_of(c) in shared.columns
+                          and shared.get_column(_index_of(c)).null_count() > shared.get_column(c).null_count()}
+                row_xml = _rows_expression(columns, letters, frame.schema, styles, nullable, inline)
+                for xml in _chunks_xml(shared, row_xml, first_row=written + 2):
                     part.write(xml)
                 written += frame.height
             if written != height:  # the dimension and autofilter above name the rows promised
@@ -220,15 +237,19 @@ class TableWorkbook:
         number per cell. Only the text columns are joined: the frame's other columns are never copied.
         The rows are joined to this sheet's own texts (``lookup``), never to the whole table: a join builds
         its hash table on the right side, and the workbook's table grows with every sheet (0.2 s a sheet,
-        an empty one too, once an action workbook holds 100,000 texts)."""
+        an empty one too, once an action workbook holds 100,000 texts). Once the table holds
+        ``SHARED_TEXT_BYTES`` of text, new texts get no index (null): their cells are written inline."""
         texts = {c: frame.select(_as_text(c, t).alias("text")) for c, t in frame.schema.items() if _is_text(t)}
         if not texts:
             return frame
         seen = pl.concat([text.get_column("text").drop_nulls().unique(maintain_order=True)
                           for text in texts.values()]).unique(maintain_order=True)
         known = self._strings.filter(pl.col("text").is_in(seen.implode()))
-        new = (seen.to_frame().join(known, on="text", how="anti", maintain_order="left")
+        new = seen.to_frame().join(known, on="text", how="anti", maintain_order="left")
+        sizes = new.get_column("text").str.len_bytes().cum_sum()
+        new = (new.filter(sizes <= SHARED_TEXT_BYTES - self._string_bytes)  # first seen first, up to the bound
                .with_row_index("index", offset=self._strings.height).select("text", "index"))
+        self._string_bytes += int(new.get_column("text").str.len_bytes().sum())
         self._strings = pl.concat([self._strings, new])
         lookup = pl.concat([known, new])
         return frame.with_columns(
@@ -259,12 +280,12 @@ class TableWorkbook:
 
 
 def _rows_expression(columns: list[str], letters: list[str], schema: pl.Schema, styles: dict[str, int],
-                     nullable: Set[str]) -> pl.Expr:
+                     nullable: Set[str], inline: Set[str] = frozenset()) -> pl.Expr:
     """Each row's ``<row>`` element, from the frame's columns and its row number as text (``__row``, made
     once per chunk rather than once per cell)."""
     row_number = pl.col("__row")
     cells = [piece for letter, c in zip(letters, columns, strict=True)
-             for piece in _cell_pieces(c, schema[c], letter, row_number, styles.get(c), c in nullable)]
+             for piece in _cell_pieces(c, schema[c], letter, row_number, styles.get(c), c in nullable, c in inline)]
     return pl.concat_str([pl.lit('<row r="'), row_number, pl.lit('">'), *cells, pl.lit("</row>")])
 
 

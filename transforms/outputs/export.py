@@ -145,13 +145,22 @@ class LedgerSpool:
     def entities(self) -> list[str]:
         return sorted({e for group in self.groups for e in group if e is not None})
 
-    def chunks(self, entity: str | None = None) -> Chunks:
-        """The rows (of ``entity`` only, when given) as :class:`Chunks`."""
-        height = self.height if entity is None else self.entity_height(entity)
-        return Chunks(height, self.schema, lambda: self._frames(entity))
+    def chunks(self, entity: str | None = None, group: int | None = None) -> Chunks:
+        """The rows (of ``entity`` only, when given; of the ``group``-th frame spooled only, when given) as
+        :class:`Chunks`."""
+        groups = [i for i, rows in enumerate(self.groups) if (entity is None or entity in rows)
+                  and (group is None or i == group)]
+        height = sum(sum(self.groups[i].values()) if entity is None else self.groups[i][entity] for i in groups)
+        return Chunks(height, self.schema, lambda: self._frames(entity, groups))
 
-    def _frames(self, entity: str | None) -> Iterator[pl.DataFrame]:
-        groups = [i for i, group in enumerate(self.groups) if entity is None or entity in group]
+    def counts(self, entity: str, by: list[str]) -> pl.DataFrame:
+        """``entity``'s rows counted per value of the ``by`` columns (``len``), reading those columns only."""
+        groups = [i for i, rows in enumerate(self.groups) if entity in rows]
+        read = pq.ParquetFile(self.path).read_row_groups(groups, columns=["entity", *by])
+        frame = pl.DataFrame(pl.from_arrow(read)).filter(pl.col("entity") == entity)
+        return frame.group_by(by).len()
+
+    def _frames(self, entity: str | None, groups: list[int]) -> Iterator[pl.DataFrame]:
         if groups:
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=SPOOL_ROWS, row_groups=groups):
                 frame = pl.DataFrame(pl.from_arrow(batch)).cast(self.schema)

@@ -27,6 +27,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +45,10 @@ RETAIN = timedelta(days=1)  # how long a superseded version outlives the close t
 # Bump when what is written for the same rows changes (masking, columns): every partition is rewritten.
 FORMAT_VERSION = "3"
 PARTS = "_read_copy.parts"  # in the read file: which version of each partition its tables hold
+READER = "read_copy_file"  # the catalog the new read file is attached as, on the warehouse's connection
+# Rows DuckDB's Parquet writer buffers before it writes a row group: by size, not by count (122,880 rows of the
+# action details are some 300 MB); only while the insertion order is not kept (``_streaming``).
+ROW_GROUP_BYTES = "32MB"
 
 # SPEC §7: the public relations, their columns in order, and what each column means.
 RELATIONS: dict[str, tuple[str, dict[str, str]]] = {
@@ -129,11 +135,18 @@ def _derive(con: duckdb.DuckDBPyConnection, relation: str) -> str:
 
     source = "read_copy_" + relation.replace(".", "_")
     if relation == "ledger.totals":
+        # people counted as the groups of each employee, not count(DISTINCT): a distinct count's state cannot
+        # spill, and over a million employees' cells it ran past half of the 1GB default
         frame = con.execute("""
-            SELECT period, entity, region, insurance_type, count(DISTINCT employee_id) AS people,
+            WITH per_employee AS (
+                SELECT period, entity, region, insurance_type, employee_id,
+                       sum(employer_amount) AS employer_amount, sum(employee_amount) AS employee_amount,
+                       sum(employer_amount + employee_amount) AS total_amount
+                FROM ledger.current_contributions GROUP BY ALL)
+            SELECT period, entity, region, insurance_type, count(employee_id) AS people,
                    sum(employer_amount) AS employer_amount, sum(employee_amount) AS employee_amount,
-                   sum(employer_amount + employee_amount) AS total_amount
-            FROM ledger.current_contributions GROUP BY ALL""").pl()
+                   sum(total_amount) AS total_amount
+            FROM per_employee GROUP BY ALL""").pl()
     elif relation == "ledger.unbooked":
         periods = [p for (p,) in con.execute("SELECT DISTINCT period FROM ledger.employee_months ORDER BY 1"
                                              ).fetchall()]
@@ -182,7 +195,31 @@ def _select(relation: str, columns: list[str], types: dict[str, str]) -> str:
 def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> dict:
     """Bring ``<out>/tables`` and ``<out>/shebao_read.duckdb`` up to date with the warehouse behind ``con``.
     Returns counts (no personal data): relations, partitions written and kept."""
-    out = Path(out).resolve()
+    with _streaming(con):
+        return _write_read_copy(con, Path(out).resolve())
+
+
+@contextmanager
+def _streaming(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB streams the copy within its memory limit: rows in any order (which is what lets the Parquet
+    writer cut row groups by size, and lets a query spill instead of holding its order), at half the limit
+    (never under the minimum), as while an inbox is ingested: the copy only writes what it reads once. The
+    connection's settings are restored after."""
+    from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
+
+    configured = settings().duckdb_memory
+    limit = memory_bytes(configured) or MIN_MEMORY_BYTES
+    kept = one(con, "SELECT current_setting('preserve_insertion_order')")[0]
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{max(MIN_MEMORY_BYTES, limit // 2) // 1000**2}MB'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(kept).lower()}")
+        con.execute(f"SET memory_limit = {_literal(configured)}")
+
+
+def _write_read_copy(con: duckdb.DuckDBPyConnection, out: Path) -> dict:
     tables = out / TABLES
     # a copy killed midway leaves temporary files (the close holds the warehouse lock: no other copy runs)
     for leftover in [*tables.rglob(".*.tmp"), *out.glob(f".{READ_FILE}.*.tmp")]:
@@ -219,7 +256,7 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
             _publish(version, tables / relation / part / DATA)
             files.append((part.removeprefix("period=") or None, version))
         views[relation] = (columns, types, files)
-    _replace_read_file(out, views)
+    _replace_read_file(con, out, views)
     _drop_old_versions(tables / VERSIONS, [f for _, _, fs in views.values() for _, f in fs])
     return {"relations": len(views), "partitions_written": written, "partitions_kept": kept,
             "read_file": str(out / READ_FILE)}
@@ -232,7 +269,8 @@ def _write_version(con: duckdb.DuckDBPyConnection, query: str, version: Path, re
     temporary = version.with_name(f".{version.name}.{os.getpid()}.tmp")
     metadata = {"shebao.relation": relation, "shebao.columns": json.dumps(meanings, ensure_ascii=False)}
     kv = ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in metadata.items())
-    con.execute(f"COPY ({query}) TO {_literal(str(temporary))} (FORMAT parquet, KV_METADATA {{{kv}}})")
+    con.execute(f"COPY ({query}) TO {_literal(str(temporary))} (FORMAT parquet, KV_METADATA {{{kv}}}, "
+                f"ROW_GROUP_SIZE_BYTES {_literal(ROW_GROUP_BYTES)})")
     os.replace(temporary, version)
 
 
@@ -271,23 +309,26 @@ def _drop_old_versions(versions: Path, current: list[Path]) -> None:
     os.replace(temporary, manifest)
 
 
-def _previous(target: Path, temporary: Path) -> tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], str]]:
-    """A connection to ``temporary``: a copy of the read file ``target`` when it is one this code wrote
-    (its ``_read_copy.parts`` lists the version each relation's partition holds, returned), else a new file."""
+def _previous(con: duckdb.DuckDBPyConnection, target: Path, temporary: Path) -> dict[tuple[str, str], str]:
+    """Attach ``temporary`` to ``con`` as ``READER``: a copy of the read file ``target`` when it is one this code
+    wrote (its ``_read_copy.parts`` lists the version each relation's partition holds, returned), else a new file.
+    On the warehouse's connection, not one of its own, so the rows it copies count against the one memory
+    limit (a connection of its own had DuckDB's default, 80% of the machine, and held them until its checkpoint)."""
     if target.exists():
         shutil.copyfile(target, temporary)
-        reader = duckdb.connect(str(temporary))
         try:
-            parts = reader.execute(f"SELECT relation, part, version FROM {PARTS}").fetchall()
-            return reader, {(relation, part): version for relation, part, version in parts}
+            con.execute(f"ATTACH {_literal(str(temporary))} AS {READER}")
+            parts = con.execute(f"SELECT relation, part, version FROM {READER}.{PARTS}").fetchall()
+            return {(relation, part): version for relation, part, version in parts}
         except duckdb.Error:  # a read file of views (before issue 30) or a damaged one: start anew
-            reader.close()
+            con.execute(f"DETACH DATABASE IF EXISTS {READER}")
             temporary.unlink(missing_ok=True)
-    return duckdb.connect(str(temporary)), {}
+    con.execute(f"ATTACH {_literal(str(temporary))} AS {READER}")
+    return {}
 
 
-def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]]
-                       ) -> None:
+def _replace_read_file(con: duckdb.DuckDBPyConnection, out: Path,
+                       views: dict[str, tuple[list[str], dict[str, str], list[tuple[str | None, Path]]]]) -> None:
     """Bring the read file up to date in a copy beside it, then swap it in. Each relation is a table holding
     its rows: views over the Parquet files would name them by path, and DuckDB resolves an absolute path only
     where the folder was, a relative one only from the working directory it was made in, while finance copies
@@ -296,41 +337,46 @@ def _replace_read_file(out: Path, views: dict[str, tuple[list[str], dict[str, st
     target = out / READ_FILE
     temporary = out / f".{READ_FILE}.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)
-    reader, held = _previous(target, temporary)
+    held = _previous(con, target, temporary)
     try:
-        tables = {f"{s}.{t}" for s, t in reader.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal").fetchall()}
+        tables = {f"{s}.{t}" for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND NOT internal",
+            [READER]).fetchall()}
         for relation in tables - set(views) - {PARTS}:
-            reader.execute(f"DROP TABLE {relation}")
+            con.execute(f"DROP TABLE {READER}.{relation}")
         for relation, (columns, types, files) in views.items():
             schema, name = relation.split(".")
             description, meanings = (RELATIONS | DERIVED)[relation]
-            reader.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            shape = reader.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND "
-                                   "table_name = ? ORDER BY column_index", [schema, name]).fetchall()
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {READER}.{schema}")
+            shape = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND "
+                                "schema_name = ? AND table_name = ? ORDER BY column_index",
+                                [READER, schema, name]).fetchall()
             if relation not in tables or shape != [(c, types[c]) for c in columns]:
-                reader.execute(f"DROP TABLE IF EXISTS {relation}")
-                reader.execute(f"CREATE TABLE {relation} (" + ", ".join(f"{_quote(c)} {types[c]}" for c in columns) + ")")
+                con.execute(f"DROP TABLE IF EXISTS {READER}.{relation}")
+                con.execute(f"CREATE TABLE {READER}.{relation} ("
+                            + ", ".join(f"{_quote(c)} {types[c]}" for c in columns) + ")")
                 held = {key: version for key, version in held.items() if key[0] != relation}
             wanted = {period or "": path for period, path in files}
             for part, version in [(p, v) for (r, p), v in held.items() if r == relation]:
                 if part not in wanted or wanted[part].name != version:
-                    reader.execute(f"DELETE FROM {relation}" + (f" WHERE period = {_literal(part)}" if part else ""))
+                    con.execute(f"DELETE FROM {READER}.{relation}"
+                                + (f" WHERE period = {_literal(part)}" if part else ""))
             for part, path in wanted.items():
                 if held.get((relation, part)) != path.name:
                     selected = ", ".join(f"CAST({_literal(part)} AS VARCHAR)" if c == "period" and part else _quote(c)
                                          for c in columns)
-                    reader.execute(f"INSERT INTO {relation} SELECT {selected} FROM read_parquet({_literal(str(path))})")
-            reader.execute(f"COMMENT ON TABLE {relation} IS {_literal(description)}")
+                    con.execute(f"INSERT INTO {READER}.{relation} SELECT {selected} "
+                                f"FROM read_parquet({_literal(str(path))})")
+            con.execute(f"COMMENT ON TABLE {READER}.{relation} IS {_literal(description)}")
             for column in columns:
-                reader.execute(f"COMMENT ON COLUMN {relation}.{_quote(column)} IS {_literal(meanings[column])}")
-        reader.execute(f"CREATE SCHEMA IF NOT EXISTS {PARTS.split('.')[0]}")
-        reader.execute(f"CREATE OR REPLACE TABLE {PARTS} (relation VARCHAR, part VARCHAR, version VARCHAR)")
-        reader.executemany(f"INSERT INTO {PARTS} VALUES (?, ?, ?)",
-                           [[relation, period or "", path.name] for relation, (_, _, files) in views.items()
-                            for period, path in files])
-        reader.execute(f"COMMENT ON TABLE {PARTS} IS '内部：各表每个分区所含数据的版本（更新本文件时用，无需查询）'")
-        reader.execute("CHECKPOINT")
+                con.execute(f"COMMENT ON COLUMN {READER}.{relation}.{_quote(column)} IS {_literal(meanings[column])}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {READER}.{PARTS.split('.')[0]}")
+        con.execute(f"CREATE OR REPLACE TABLE {READER}.{PARTS} (relation VARCHAR, part VARCHAR, version VARCHAR)")
+        con.executemany(f"INSERT INTO {READER}.{PARTS} VALUES (?, ?, ?)",
+                        [[relation, period or "", path.name] for relation, (_, _, files) in views.items()
+                         for period, path in files])
+        con.execute(f"COMMENT ON TABLE {READER}.{PARTS} IS '内部：各表每个分区所含数据的版本（更新本文件时用，无需查询）'")
+        con.execute(f"CHECKPOINT {READER}")
     finally:
-        reader.close()
+        con.execute(f"DETACH DATABASE IF EXISTS {READER}")
     os.replace(temporary, target)

@@ -216,3 +216,43 @@ def test_a_sheet_given_fewer_rows_than_told_is_refused(tmp_path):
             assert "1 rows, not the 2" in str(exc)
         else:
             raise AssertionError("a short sheet was written")
+
+
+def test_texts_past_the_shared_bound_are_inline_and_read_back_the_same(tmp_path, monkeypatch):
+    """Issue 28: a workbook holds at most SHARED_TEXT_BYTES of shared strings while it is written; a text first
+    seen past that goes inline in its cell. openpyxl (and calamine, which the same-outputs check reads with)
+    read the same cells either way: hostile text, dates, nulls, a text shared before the bound used after it,
+    across chunks and sheets."""
+    import datetime
+
+    rows = 40
+    frame = pl.DataFrame({
+        "name": [f"员工{n}" if n % 6 else None for n in range(rows)],
+        "base": [Decimal(f"{n}.50") for n in range(rows)],
+        "note": [HOSTILE[n % len(HOSTILE)] if n % 4 else f"备注{n}" for n in range(rows)],
+        "day": [datetime.date(2024, 3, 1 + n % 28) if n % 5 else None for n in range(rows)],
+    }, schema={"name": pl.String, "base": pl.Decimal(14, 2), "note": pl.String, "day": pl.Date})
+    headers = HEADERS | {"day": "日期"}
+    chunks = spreadsheet.Chunks(rows, frame.schema, lambda: (frame.slice(start, 7) for start in range(0, rows, 7)))
+    paths = {}
+    for kind, bound in (("shared", spreadsheet.SHARED_TEXT_BYTES), ("inline", 60)):
+        monkeypatch.setattr(spreadsheet, "SHARED_TEXT_BYTES", bound)
+        paths[kind] = tmp_path / f"{kind}.xlsx"
+        with new_workbook(paths[kind]) as workbook:
+            write_sheet(workbook, "明细", chunks, headers, money={"base"})
+            write_sheet(workbook, "另表", frame.reverse(), headers)
+    assert _cells(paths["inline"]) == _cells(paths["shared"])
+    with zipfile.ZipFile(paths["inline"]) as book:
+        strings = book.read("xl/sharedStrings.xml").decode()
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    stored = re.findall(r"<t[^>]*>([^<]*)</t>", strings)
+    assert 0 < len(stored) == len(set(stored)) and sum(len(s.encode()) for s in stored) <= 60
+    assert sheet.count('t="inlineStr"') > len(headers) and sheet.count('t="s"') > 0  # both kinds of cell
+    import fastexcel
+
+    def calamine(path):
+        reader = fastexcel.read_excel(path.read_bytes())
+        return [reader.load_sheet(i, header_row=None, dtypes="string").to_polars().rows()
+                for i in range(len(reader.sheet_names))]
+
+    assert calamine(paths["inline"]) == calamine(paths["shared"])

@@ -119,9 +119,14 @@ def test_an_entity_read_from_the_spool_in_chunks_writes_what_its_frame_writes(ac
     def cells(path):
         return [[tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
 
+    from transforms.actions.cleanup import BY_TYPE
+
     for entity, ledger, actions in slices:
+        # the actions are read a type at a time: each spooled group is one type's (BY_TYPE's order)
+        for index, code in enumerate(BY_TYPE):
+            assert set(pl.concat(list(actions.chunks(index).frames())).get_column("action_type")) <= {code}
         spooled = write_entity_outputs(entity, ledger, actions, tmp_path / "spooled")
-        whole = write_entity_outputs(entity, _whole(ledger), actions, tmp_path / "whole")
+        whole = write_entity_outputs(entity, _whole(ledger), _whole(actions), tmp_path / "whole")
         assert spooled == whole
         for name in spooled["files"]:
             if name.endswith(".xlsx"):

@@ -133,8 +133,12 @@ def test_totals_unbooked_and_labels_as_finance_sheets_show_them(copied):
     from transforms.outputs.export import unbooked_people
 
     unbooked = unbooked_people(con, "2024-03", full_ids=False).height
+    people = con.execute("SELECT period, entity, region, insurance_type, count(DISTINCT employee_id) FROM "
+                         "ledger.current_contributions GROUP BY ALL ORDER BY ALL").fetchall()
     con.close()
     assert _read(out, "SELECT period, sum(total_amount) FROM ledger.totals GROUP BY 1 ORDER BY 1") == want
+    # counted by groups of each employee (spill-friendly), the same as a distinct count
+    assert _read(out, "SELECT period, entity, region, insurance_type, people FROM ledger.totals ORDER BY ALL") == people
     assert _read(out, "SELECT count(*) FROM ledger.unbooked WHERE period = '2024-03'") == [(unbooked,)]
     assert _read(out, "SELECT label FROM ref.labels WHERE column_name = 'insurance_type' AND code = 'pension'") == [
         ("养老保险",)]
@@ -193,3 +197,40 @@ def test_the_read_file_is_updated_where_partitions_changed_and_replaces_a_file_o
     con.close()
     assert _read(out, sql) == [tuple(r) for r in connect(warehouse, read_only=True).execute(sql).fetchall()]
     assert not _read(out, "SELECT view_name FROM duckdb_views() WHERE NOT internal")
+
+
+def test_the_read_file_is_written_on_the_warehouse_connection_within_its_limit(acceptance_closed, tmp_path):
+    """Issue 28: the read file is attached to the warehouse's connection and filled there, so its rows count
+    against that connection's memory limit (a connection of its own had DuckDB's default, 80% of the machine:
+    2.7 GB at the peak of a 1,000,000-employee close). Each table holds exactly its Parquet partitions' rows,
+    and the connection is left as it was: settings restored, nothing left attached."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(acceptance_closed, warehouse)
+    con = connect(warehouse)
+    settings = "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'preserve_insertion_order')"
+    before = con.execute(settings).fetchall(), con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+
+    def no_second_database(*args, **kwargs):
+        raise AssertionError("the read copy opened a DuckDB database of its own")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(duckdb, "connect", no_second_database)
+        write_read_copy(con, tmp_path / "out")
+        write_read_copy(con, tmp_path / "out")  # the second updates the file the first wrote
+    assert (con.execute(settings).fetchall(), con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+            ) == before
+    con.close()
+    out = tmp_path / "out"
+    assert not list(out.glob(".*.tmp"))
+    from transforms.outputs.read_copy import DERIVED
+
+    hive = duckdb.connect()
+    for relation in [*RELATIONS, *DERIVED]:
+        columns = ", ".join(f'"{c}"' for (c,) in _read(out, "SELECT column_name FROM duckdb_columns() WHERE "
+                                                              f"schema_name || '.' || table_name = '{relation}'"))
+        stored = sorted(map(repr, _read(out, f"SELECT {columns} FROM {relation}")))
+        parquet = [p.as_posix() for p in (out / "tables" / relation).rglob("data.parquet")]
+        files = sorted(map(repr, hive.execute(f"SELECT {columns} FROM read_parquet({parquet}, hive_partitioning = "
+                                              "true, hive_types_autocast = false)").fetchall())) if parquet else []
+        assert stored == files, relation
+    hive.close()
