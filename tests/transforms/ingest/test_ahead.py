@@ -167,7 +167,7 @@ def test_a_large_files_chunks_are_staged_beside_the_writes_and_load_what_one_thr
     counts are those one thread staging then writing each chunk gives."""
     import transforms.ingest.inbox as inbox_module
 
-    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "25")
     staged_on: list[str] = []
     chunks = inbox_module.staged_chunks
 
@@ -225,7 +225,7 @@ def test_a_large_file_whose_write_fails_leaves_no_chunk_staging_behind(inbox, tm
 
     import transforms.ingest.inbox as inbox_module
 
-    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "25")
     write_rows = inbox_module._write_rows
     written = []
 
