@@ -28,13 +28,18 @@ def _server_of(process: psutil.Process, deadline: float) -> psutil.Process:
     raise AssertionError("no temporary Prefect server started within the deadline")
 
 
-def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir):
+def _close_with_its_own_server(tmp_path: Path, acceptance_dir: Path, output: int) -> subprocess.Popen:
+    """``shebao run`` of the acceptance sample with its own temporary server, started, not waited for."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
     env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
-    shebao = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(acceptance_dir / "inbox"),
-                               "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
-                               "--out", str(tmp_path / "out")], cwd=tmp_path, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(acceptance_dir / "inbox"),
+                             "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
+                             "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, stdout=output, stderr=output,
+                            text=True)
+
+
+def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir):
+    shebao = _close_with_its_own_server(tmp_path, acceptance_dir, subprocess.DEVNULL)
     server = None
     try:
         server = _server_of(psutil.Process(shebao.pid), time.monotonic() + 240)
@@ -52,12 +57,7 @@ def test_the_temporary_server_dies_with_a_killed_shebao(tmp_path, acceptance_dir
 
 def test_a_close_whose_server_is_killed_ends_at_once_with_one_sentence(tmp_path, acceptance_dir):
     """Without the guard the close kept retrying its dead server for tens of minutes, deaf to SIGTERM."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
-    shebao = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(acceptance_dir / "inbox"),
-                               "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
-                               "--out", str(tmp_path / "out")], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    shebao = _close_with_its_own_server(tmp_path, acceptance_dir, subprocess.PIPE)
     try:
         server = _server_of(psutil.Process(shebao.pid), time.monotonic() + 240)
         deadline = time.monotonic() + 240
