@@ -225,7 +225,7 @@ def test_a_large_file_whose_write_fails_leaves_no_chunk_staging_behind(inbox, tm
 
     import transforms.ingest.inbox as inbox_module
 
-    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "25")
+    monkeypatch.setenv("SHEBAO_INGEST_CHUNK_ROWS", "7")
     write_rows = inbox_module._write_rows
     written = []
 
