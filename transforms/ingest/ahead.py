@@ -51,7 +51,7 @@ class StagedAhead:
 
     def pending_bytes(self, besides: Path) -> int:
         """Bytes of the files started and not taken yet, but ``besides`` (the file being written)."""
-        return sum(_size(path) for path in self._pending if path != besides)
+        return sum(file_size(path) for path in self._pending if path != besides)
 
     def take(self, path: Path) -> StagedFile | None:
         """The file staged ahead, or None: not started, taken before, or its staging failed."""
@@ -71,7 +71,8 @@ class StagedAhead:
         self._pool.shutdown(wait=True)
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """``path``'s bytes, 0 if it cannot be seen: such a file is read whole, and its failure recorded."""
     try:
         return path.stat().st_size
     except OSError:

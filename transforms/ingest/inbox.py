@@ -22,7 +22,7 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
-from transforms.ingest.ahead import AHEAD_BYTES, RUN_BYTES, RUN_FILES, StagedAhead, one_ahead
+from transforms.ingest.ahead import AHEAD_BYTES, RUN_BYTES, RUN_FILES, StagedAhead, file_size, one_ahead
 from transforms.ingest.normalise import NOT_DATA
 from transforms.ingest.readers import (
     MAX_HEADER_SEARCH,
@@ -192,7 +192,7 @@ class _Batch:
             self._again_alone([*self.held, (index, path, reason, [])], load)
         elif self.open:
             self.held.append((index, path, reason, results))
-            self.size += _size(path)
+            self.size += file_size(path)
             if self.size >= BATCH_BYTES:
                 self.commit(load)
         else:
@@ -351,7 +351,7 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
             upcoming = max(upcoming, index)
             while _small(path) and stageable(upcoming) and ahead.pending_bytes(besides=path) < RUN_BYTES:
                 run: list[Path] = []
-                while stageable(upcoming) and len(run) < RUN_FILES and sum(_size(file) for file in run) < RUN_BYTES:
+                while stageable(upcoming) and len(run) < RUN_FILES and sum(file_size(file) for file in run) < RUN_BYTES:
                     run.append(entries[upcoming][0])
                     upcoming += 1
                 ahead.start_run(run)
@@ -404,7 +404,7 @@ def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str],
 
 
 def _small(path: Path) -> bool:
-    return _size(path) < min(AHEAD_BYTES, stream_bytes())
+    return file_size(path) < min(AHEAD_BYTES, stream_bytes())
 
 
 def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
@@ -434,13 +434,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | Non
         return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # read whole, whose failure is recorded
-
-
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None, lookup: dict[str, str] | None,
                  source: str | None, profiles: list | None, returned: Sequence[HandedBack], *,
                  stream: bool, staged: StagedFile | None = None) -> list[dict]:
@@ -450,7 +443,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
     source = source or path.name
     profile = profile_for(source, profiles or [])
     # A large CSV is read a piece at a time (issue 28): its bytes are never held whole.
-    streamed = stream and path.suffix.lower() in (".csv", ".txt") and _size(path) > stream_bytes()
+    streamed = stream and path.suffix.lower() in (".csv", ".txt") and file_size(path) > stream_bytes()
     data: bytes | None = None
     try:
         if staged is not None:
