@@ -129,6 +129,7 @@ def stage_run(files: Sequence[tuple[Path, str, object]], lookup: dict[str, str],
     every parse is per value, exact copies were marked within the file, and the reject reasons name the file's
     own labels and rows. ``loaded_before(source, sha)`` as for ``stage_file``."""
     staged: dict[Path, StagedFile | None] = {}
+    done: set[Path] = set()  # files whose rows are staged (the others hold rows read, not staged yet)
     together: dict[tuple, list[tuple[Path, StagedFile, HeaderMatch, pl.DataFrame]]] = {}
     for path, source, profile in files:
         read = stage_file(path, source, lookup, profile, size, handed_back, partial(loaded_before, source),
@@ -148,6 +149,7 @@ def stage_run(files: Sequence[tuple[Path, str, object]], lookup: dict[str, str],
         if len(members) == 1:
             path, read, header, frame = members[0]
             staged[path] = _staged(read, kind_name, [(header, _stage_chunk(kind_name, header, frame, lookup))])
+            done.add(path)
             continue
         kind = k.KINDS[kind_name]
         derive_id = "in_employee_id" not in members[0][3].columns and "in_id_number" in members[0][3].columns
@@ -162,11 +164,10 @@ def stage_run(files: Sequence[tuple[Path, str, object]], lookup: dict[str, str],
         parts = whole.partition_by(FILE, maintain_order=True, include_key=True, as_dict=True)
         for number, (path, read, header, _) in enumerate(members):
             staged[path] = _staged(read, kind_name, [(header, parts[(number,)].drop(helpers))])
+            done.add(path)
     # a file not staged with others (several kinds or sheets, a daily export) is staged alone, as ever
     for path, read in staged.items():
-        if read is not None and read.staged and any(
-                frame.height and REASON_CODE not in frame.columns for chunks in read.staged.values()
-                for _, frame in chunks):
+        if read is not None and path not in done:
             staged[path] = _staged_alone(read, lookup, size)
     return staged
 
