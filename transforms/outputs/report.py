@@ -121,13 +121,11 @@ def report_pieces(con: duckdb.DuckDBPyConnection, run_id: str, role: str | None 
 
     # what the page says of all findings is counted by DuckDB; their rows are read a check at a time
     # (findings_of): the 207,815 findings of a million employees, details and all, were 2 GB held at once
-    checks = checks_of(con, [{"code": code, "severity": severity} for code, severity in con.execute(
-        f"SELECT code, first(severity ORDER BY {_FINDING_ORDER.removeprefix('code, ')}) FROM quality.findings"
-        " WHERE run_id = ? GROUP BY code ORDER BY code", [run_id]).fetchall()])
+    found = con.execute(f"SELECT code, first(severity ORDER BY {_FINDING_ORDER.removeprefix('code, ')}), count(*)"
+                        " FROM quality.findings WHERE run_id = ? GROUP BY code ORDER BY code", [run_id]).fetchall()
+    checks = checks_of(con, [{"code": code, "severity": severity} for code, severity, _ in found])
     titles = {check.code: check.title_zh for check in checks}
-    counts = {check.code: 0 for check in checks}
-    counts |= dict(con.execute("SELECT code, count(*) FROM quality.findings WHERE run_id = ? GROUP BY code",
-                               [run_id]).fetchall())
+    counts = {check.code: 0 for check in checks} | {code: number for code, _, number in found}
     by_entity: dict[str, int] = {}
     # in the order the findings list them first (code, then entity), as counting them one by one did
     for entity, found in con.execute("SELECT entity, count(*) FROM quality.findings WHERE run_id = ? GROUP BY entity"
