@@ -45,8 +45,9 @@ PROVINCE_NAMES = sorted(
 )
 
 
-def refresh_regions(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace ``ref.regions`` with the shipped table (policy overrides adjust it later, per run).
+def _shipped_regions_sql() -> str:
+    """The shipped region table as ``ref.regions`` holds it (aliases split on ``|``), read from REGIONS_CSV (the
+    query's one parameter).
 
     base_year_start_month is the month the region's contribution year starts (SPEC §3; blank = 1); source and
     verified say where the settings come from (blank verified: assumed, as for a policy row)."""
@@ -54,17 +55,29 @@ def refresh_regions(con: duckdb.DuckDBPyConnection) -> None:
         header = next(csv.reader(handle))
     provenance = ("source, coalesce(nullif(verified, ''), 'assumed')" if {"source", "verified"} <= set(header)
                   else "NULL, 'assumed'")
-    con.execute("DELETE FROM ref.regions")
-    con.execute(
-        f"""
-        INSERT INTO ref.regions (region, province, aliases, hire_cutoff_day, late_hire_fraction, rounding,
-                                 base_year_start_month, source, verified)
-        SELECT region, province, string_split(coalesce(aliases, ''), '|'), hire_cutoff_day,
+    return f"""
+        SELECT region, province, string_split(coalesce(aliases, ''), '|') AS aliases, hire_cutoff_day,
                late_hire_fraction, rounding, coalesce(base_year_start_month, '1'), {provenance}
         FROM read_csv(?, header = true, all_varchar = true)
-        """,
-        [str(REGIONS_CSV)],
-    )
+        """
+
+
+def refresh_regions(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace ``ref.regions`` with the shipped table (policy overrides adjust it later, per run)."""
+    con.execute("DELETE FROM ref.regions")
+    con.execute("INSERT INTO ref.regions (region, province, aliases, hire_cutoff_day, late_hire_fraction, rounding,"
+                " base_year_start_month, source, verified) " + _shipped_regions_sql(), [str(REGIONS_CSV)])
+
+
+def shipped_region_lookup() -> dict[str, str]:
+    """``region_lookup`` of the shipped table alone, without a warehouse: what a policy file is checked against
+    before any is opened (migrating a scratch warehouse for it cost a third of a second a check)."""
+    scratch = duckdb.connect(":memory:")
+    try:
+        rows = scratch.execute(f"SELECT region, aliases FROM ({_shipped_regions_sql()})", [str(REGIONS_CSV)]).fetchall()
+    finally:
+        scratch.close()
+    return _lookup(rows)
 
 
 def refresh_transfer_limits(con: duckdb.DuckDBPyConnection, path: Path = TRANSFER_LIMITS_CSV) -> None:
@@ -86,8 +99,12 @@ def refresh_transfer_limits(con: duckdb.DuckDBPyConnection, path: Path = TRANSFE
 
 def region_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Every spelling we know (name, aliases) -> canonical region name."""
+    return _lookup(con.execute("SELECT region, aliases FROM ref.regions").fetchall())
+
+
+def _lookup(rows: list[tuple[str, list[str] | None]]) -> dict[str, str]:
     lookup: dict[str, str] = {}
-    for region, aliases in con.execute("SELECT region, aliases FROM ref.regions").fetchall():
+    for region, aliases in rows:
         lookup[region] = region
         for alias in aliases or []:
             if alias:

@@ -11,7 +11,14 @@ from types import MappingProxyType
 import pytest
 
 from warehouse.db import connect
-from warehouse.reference import DIVISIONS_CSV, normalise_region, province_of, refresh_regions, region_lookup
+from warehouse.reference import (
+    DIVISIONS_CSV,
+    normalise_region,
+    province_of,
+    refresh_regions,
+    region_lookup,
+    shipped_region_lookup,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +33,13 @@ def lookup(tmp_path_factory, migrated_warehouse):
         return MappingProxyType(region_lookup(con))
     finally:
         con.close()
+
+
+def test_the_shipped_lookup_without_a_warehouse_is_the_warehouses(lookup):
+    """A policy file is checked against the shipped regions before any warehouse is opened: the same spellings,
+    aliases included, as ``ref.regions`` refreshed from the same file."""
+    assert shipped_region_lookup() == dict(lookup)
+    assert shipped_region_lookup()["襄樊"] == "襄阳"
 
 
 @pytest.mark.parametrize(("given", "region"), [
