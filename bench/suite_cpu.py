@@ -1,0 +1,83 @@
+"""Benchmark: where the test suite's CPU goes, by module and by test.
+
+The suite is CPU-bound on two cores, and its wall time on a shared machine moves with the load, so this
+counts CPU seconds: each test's own process (setup, call and teardown) plus the children it started and
+waited for (``shebao`` subprocesses and their temporary servers). A Prefect server shared by a worker's tests
+ends with the worker and is not counted against any test.
+
+It runs pytest with the plugin below (``-p suite_cpu``) and any pytest arguments given after ``--``, by default
+the whole suite as ``make test`` runs it, then prints the modules and the tests that cost most.
+
+Usage: python bench/suite_cpu.py [--top 30] [-- PYTEST ARGS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RECORD_ENV = "SHEBAO_SUITE_CPU_RECORD"
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+# The plugin: pytest imports this module with `-p suite_cpu` (bench/ on the path).
+_started: dict[str, tuple[float, float]] = {}
+
+
+def pytest_runtest_logstart(nodeid: str, location) -> None:
+    _started[nodeid] = (_cpu(), time.perf_counter())
+
+
+def pytest_runtest_logfinish(nodeid: str, location) -> None:
+    record = os.environ.get(RECORD_ENV)
+    if not record or nodeid not in _started:
+        return
+    cpu, wall = _started.pop(nodeid)
+    line = json.dumps({"test": nodeid, "cpu": _cpu() - cpu, "wall": time.perf_counter() - wall})
+    with open(record, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--top", type=int, default=30)
+    args, rest = parser.parse_known_args()
+    pytest_args = [a for a in rest if a != "--"] or ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", "-q"]
+    with tempfile.TemporaryDirectory() as folder:
+        record = Path(folder) / "cpu.jsonl"
+        env = {**os.environ, RECORD_ENV: str(record),
+               "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), str(REPO), os.environ.get("PYTHONPATH", "")])}
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, "-m", "pytest", "-p", "suite_cpu", *pytest_args], cwd=REPO, env=env)
+        wall = time.perf_counter() - started
+        rows = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.exists() else []
+    by_module: Counter[str] = Counter()
+    for row in rows:
+        by_module[row["test"].split("::")[0]] += row["cpu"]
+    total = sum(by_module.values())
+    print(f"\n{len(rows)} tests, {total:.0f} CPU-s counted, {wall:.0f} s wall (load {os.getloadavg()[0]:.1f} at the end)")
+    print(f"\nmodules by CPU seconds (top {args.top}):")
+    for module, cpu in by_module.most_common(args.top):
+        print(f"  {cpu:8.1f}  {cpu / total:5.1%}  {module}")
+    print(f"\ntests by CPU seconds (top {args.top}):")
+    for row in sorted(rows, key=lambda r: -r["cpu"])[:args.top]:
+        print(f"  {row['cpu']:8.1f}  {row['test']}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
