@@ -36,10 +36,17 @@ def _cpu() -> float:
 
 # The plugin: pytest imports this module with `-p suite_cpu` (bench/ on the path).
 _started: dict[str, tuple[float, float]] = {}
+_recording = [True]
+
+
+def pytest_configure(config) -> None:
+    # pytest-xdist's controller sees every test's start and finish too: only the process running a test counts it
+    _recording[0] = not getattr(config.option, "numprocesses", None) or bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
 def pytest_runtest_logstart(nodeid: str, location) -> None:
-    _started[nodeid] = (_cpu(), time.perf_counter())
+    if _recording[0]:
+        _started[nodeid] = (_cpu(), time.perf_counter())
 
 
 def pytest_runtest_logfinish(nodeid: str, location) -> None:
