@@ -100,7 +100,7 @@ def _whole(ledger) -> pl.DataFrame:
 
 def test_an_entity_read_from_the_spool_in_chunks_writes_what_its_frame_writes(acceptance_closed, tmp_path,
                                                                                 monkeypatch):
-    """Each per-entity task reads its entity's rows from the spool a chunk at a time (chunks of 7 rows here,
+    """Each per-entity task reads its entity's rows from the spool a chunk at a time (chunks of 50 rows here,
     an entity's rows spread over several): its files and totals are those its rows written whole give."""
     import openpyxl
 
@@ -108,7 +108,7 @@ def test_an_entity_read_from_the_spool_in_chunks_writes_what_its_frame_writes(ac
     from transforms.outputs.entities import entity_slices
     from warehouse.db import connect
 
-    monkeypatch.setattr(export, "SPOOL_ROWS", 7)
+    monkeypatch.setattr(export, "SPOOL_ROWS", 50)
     con = connect(acceptance_closed, read_only=True)
     try:
         slices = entity_slices(con, "2024-03")
