@@ -337,3 +337,43 @@ def test_a_spool_a_killed_close_left_is_swept_by_the_next_export(ledger_path, tm
         con.close()
     assert not left.exists() and kept.exists()
     assert [p.name for p in folder.glob(".ledger_*")] == [detail_table(tables).path.name]
+
+
+@pytest.mark.parametrize("spool_rows", [7, 100_000])
+def test_the_detail_is_read_once_for_every_format_and_writes_each_alone(ledger_path, tmp_path, monkeypatch,
+                                                                         spool_rows):
+    """With the workbook among the formats, 缴费明细's Parquet and CSV are written from the chunks its sheet
+    reads: the spool is read once, not once a format, and every file is the one each format written alone
+    gives (CSV and Parquet byte for byte, the workbook's cells), in chunks of 7 rows or in one chunk."""
+    import pyarrow.parquet as pq
+
+    from transforms.outputs import export
+
+    monkeypatch.setattr(export, "SPOOL_ROWS", spool_rows)
+    reads = []
+    frames = export.LedgerSpool._frames
+
+    def counted(self, entity, groups):
+        reads.append(entity)
+        return frames(self, entity, groups)
+
+    monkeypatch.setattr(export.LedgerSpool, "_frames", counted)
+    con = connect(ledger_path, read_only=True)
+    try:
+        tables = export.export_tables(con, "2024-03", role="finance", folder=tmp_path / "spool")
+    finally:
+        con.close()
+    together = export.write_exports(tables, "2024-03", ["csv", "xlsx", "parquet"], tmp_path / "together")
+    assert len(reads) == 1
+    alone = [path for fmt in ["csv", "xlsx", "parquet"]
+             for path in export.write_exports(tables, "2024-03", [fmt], tmp_path / "alone")]
+    assert len(reads) == 4
+    assert [p.name for p in together] == [p.name for p in alone]
+    groups = pq.ParquetFile(tmp_path / "together" / "ledger_2024-03.parquet").num_row_groups
+    assert groups > 1 if spool_rows == 7 else groups == 1
+    for one, other in zip(together, alone, strict=True):
+        if one.suffix == ".xlsx":
+            assert _cells(one) == _cells(other)
+        else:
+            assert one.read_bytes() == other.read_bytes(), one.name
+    export.detail_table(tables).remove()
