@@ -571,14 +571,14 @@ class LoadContext:
     run_id: str | None
     encoding: str | None  # a text file's encoding as detected; None for a workbook
     note: str | None  # sheets without a recognised header, kept on each load's row
-    commit_chunks: bool  # a large file: each chunk in its own transaction, the loads stay pending until last
+    commit_chunks: bool  # a large file: chunks committed a row group at a time, the loads pending until last
     modified: datetime | None = None  # the file's own modification time: orders corrections (issue 30.7)
 
 
 def _load_kind(con, context: LoadContext, kind_name: str, sheets: list,
                ready: list[tuple[HeaderMatch, pl.DataFrame]] | None = None) -> dict:
-    """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), each chunk in
-    its own transaction when ``context.commit_chunks``; returns the load's row, for the caller to insert last.
+    """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), committed a
+    row group at a time when ``context.commit_chunks`` (``_RowGroupCommits``); returns the load's row, for the caller to insert last.
     ``ready``: its chunks staged already (``StagedAhead``)."""
     kind = k.KINDS[kind_name]
     load_id = None
