@@ -578,8 +578,8 @@ class LoadContext:
 def _load_kind(con, context: LoadContext, kind_name: str, sheets: list,
                ready: list[tuple[HeaderMatch, pl.DataFrame]] | None = None) -> dict:
     """Stage and write one kind's rows of a file in chunks (memory stays flat on large files), committed a
-    row group at a time when ``context.commit_chunks`` (``_RowGroupCommits``); returns the load's row, for the caller to insert last.
-    ``ready``: its chunks staged already (``StagedAhead``)."""
+    row group at a time when ``context.commit_chunks`` (``_RowGroupCommits``); returns the load's row, for the
+    caller to insert last. ``ready``: its chunks staged already (``StagedAhead``)."""
     kind = k.KINDS[kind_name]
     load_id = None
     counts = {"read": 0, "staged": 0, "rejected": 0, "not_data": 0}
