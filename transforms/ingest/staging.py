@@ -522,6 +522,9 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         .drop(texts)
         .collect()
     )
+    # the cells as given are read by the reasons alone: a staged chunk waiting to be written holds its typed values,
+    # not also the text of every cell (which kept the rows of the file read, at a million rows, in memory)
+    cells = [column for column in staged.columns if column.startswith("in_")]
     message = pl.lit(None, pl.String)
     for index, (_, _, text) in enumerate(problems):
         message = pl.when(pl.col("__problem") == index).then(text).otherwise(message)
@@ -531,10 +534,10 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     else:
         rejected = rejected.with_columns(pl.lit(None, pl.String).alias(REASON))
     if not rejected.height:  # the rows are in sheet order already: no copy of their raw text to sort
-        return staged.with_columns(pl.lit(None, pl.String).alias(REASON)).drop("__problem")
+        return staged.with_columns(pl.lit(None, pl.String).alias(REASON)).drop("__problem", *cells)
     accepted = staged.filter(pl.col("__problem").is_null()).with_columns(pl.lit(None, pl.String).alias(REASON))
     order = [FILE, SHEET, ROW_NUMBER] if FILE in given else [SHEET, ROW_NUMBER]
-    return pl.concat([accepted, rejected], how="vertical").sort(order, nulls_last=False).drop("__problem")
+    return pl.concat([accepted, rejected], how="vertical").sort(order, nulls_last=False).drop("__problem", *cells)
 
 
 # Values parsed by _by_distinct, per parser (its type, value -> result): months, dates and coded values are the
