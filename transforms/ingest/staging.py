@@ -21,6 +21,7 @@ DUPLICATE = "__duplicate"  # set by the caller: the row is an exact copy of an e
 # Rows of several files staged together (``staged_file.stage_run``): each row's file (0, 1, ...), and the header's
 # width and each column's label (``LABEL`` + name) of its file, for the reject reasons.
 FILE, WIDTH, LABEL = "__file", "__width", "__label_"
+TEXT = "__text_"  # + a column's name: its cell text as ``stage_rows`` parses it (stripped, blank as null)
 
 
 @dataclass
@@ -465,13 +466,17 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         rows = rows.with_columns(pl.col("in_id_number").alias("in_employee_id"))
     missing_sources = [f"in_{c.name}" for c in kind.columns if f"in_{c.name}" not in rows.columns]
     rows = rows.with_columns([pl.lit(None, pl.String).alias(s) for s in missing_sources])
+    # each column's text stripped, blank as null, once: its parse, its tests and the reject reason all read it
+    texts = [TEXT + column.name for column in kind.columns]
+    rows = rows.with_columns([n.blank_to_null(pl.col(f"in_{column.name}")).alias(TEXT + column.name)
+                              for column in kind.columns])
     parsed_columns: list[pl.Expr] = []
     problems: list[tuple[str, pl.Expr, pl.Expr]] = []  # (code, failed?, message), in column order
 
     given = set(rows.columns)
     for column in kind.columns:
         source = f"in_{column.name}"
-        text = n.blank_to_null(pl.col(source))
+        text = pl.col(TEXT + column.name)
         # a run of files staged together (``staged_file.stage_run``) carries each file's label on its rows
         label: pl.Expr = (pl.col(LABEL + column.name) if LABEL + column.name in given
                           else pl.lit(message_label(kind, labels, column.name, derive_id)))
@@ -514,8 +519,12 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
         .with_columns(first.alias("__problem"))
         .with_columns(pl.col("__problem").replace_strict(list(range(len(codes))), codes, default=None,
                                                          return_dtype=pl.String).alias(REASON_CODE))
+        .drop(texts)
         .collect()
     )
+    # the cells as given are read by the reasons alone: a staged chunk waiting to be written holds its typed values,
+    # not also the text of every cell (which kept the rows of the file read, at a million rows, in memory)
+    cells = [column for column in staged.columns if column.startswith("in_")]
     message = pl.lit(None, pl.String)
     for index, (_, _, text) in enumerate(problems):
         message = pl.when(pl.col("__problem") == index).then(text).otherwise(message)
@@ -525,10 +534,10 @@ def stage_rows(rows: pl.DataFrame, kind: k.Kind, labels: dict[str, str], header_
     else:
         rejected = rejected.with_columns(pl.lit(None, pl.String).alias(REASON))
     if not rejected.height:  # the rows are in sheet order already: no copy of their raw text to sort
-        return staged.with_columns(pl.lit(None, pl.String).alias(REASON)).drop("__problem")
+        return staged.with_columns(pl.lit(None, pl.String).alias(REASON)).drop("__problem", *cells)
     accepted = staged.filter(pl.col("__problem").is_null()).with_columns(pl.lit(None, pl.String).alias(REASON))
     order = [FILE, SHEET, ROW_NUMBER] if FILE in given else [SHEET, ROW_NUMBER]
-    return pl.concat([accepted, rejected], how="vertical").sort(order, nulls_last=False).drop("__problem")
+    return pl.concat([accepted, rejected], how="vertical").sort(order, nulls_last=False).drop("__problem", *cells)
 
 
 # Values parsed by _by_distinct, per parser (its type, value -> result): months, dates and coded values are the
@@ -567,7 +576,9 @@ def _unless_plain(rows: pl.DataFrame, text: pl.Expr, plain: str, parse) -> pl.Ex
               .get_column("v").unique())
     if not values.len():
         return text
-    parsed = pl.DataFrame({"v": values}).select(pl.col("v"), parse(pl.col("v")).alias("p"))
+    # lazily: the parser's steps share their parts (an amount's cleaned text is read four times), which the
+    # eager engine computes again for each use; twice as fast for an amount or an ID number
+    parsed = pl.DataFrame({"v": values}).lazy().select(pl.col("v"), parse(pl.col("v")).alias("p")).collect()
     return text.replace(parsed["v"], parsed["p"])
 
 

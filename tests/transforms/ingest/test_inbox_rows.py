@@ -101,3 +101,44 @@ def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox,
     alone = _alone(warehouses[1], inbox, ids=False)
     for table in alone:
         assert batched[table] == alone[table], table
+
+
+def _payroll_csv(path: Path, rows: int) -> None:
+    """A payroll extract of ``rows`` distinct, well-formed rows."""
+    import polars as pl
+
+    number = pl.int_range(rows, eager=True)
+    pl.DataFrame({
+        "工资月份": pl.repeat("2025-03", rows, eager=True),
+        "工号": "E" + number.cast(pl.String).str.zfill(7),
+        "姓名": pl.repeat("王芳", rows, eager=True),
+        "身份证号": "43010219900101" + (number % 10_000).cast(pl.String).str.zfill(4),
+        "单位名称": pl.repeat("长沙星城智造有限公司", rows, eager=True),
+        "参保城市": pl.repeat("长沙", rows, eager=True),
+        "应发工资": (8000 + number % 500).cast(pl.String) + ".00",
+    }).write_csv(path)
+
+
+def test_a_large_files_chunks_commit_a_row_group_at_a_time_written_once(tmp_path, migrated_warehouse, monkeypatch):
+    """A file of more rows than a chunk commits its chunks together until they fill one of DuckDB's row groups
+    (issue 28): DuckDB then writes the rows into the file as it inserts them, and nothing through its log. A
+    chunk committed alone, under a row group, went through the log and was written again at the checkpoint."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    rows = inbox_module.ROW_GROUP_ROWS + 5_000
+    _payroll_csv(folder / "工资表_202503.csv", rows)
+    monkeypatch.setenv(inbox_module.CHUNK_ROWS_ENV, "20000")  # seven chunks: six under a row group, then the rest
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    con = connect(path)
+    try:
+        con.execute("SET checkpoint_threshold = '1GB'")  # no checkpoint empties the log while the file is written
+        [load] = ingest_inbox(con, folder)
+        log = Path(f"{path}.wal")
+        logged = log.stat().st_size if log.exists() else 0
+        assert (load["rows_staged"], load["status"]) == (rows, "loaded")
+        assert con.execute("SELECT count(*) FROM raw.rows").fetchone() == (rows,)
+        assert con.execute("SELECT count(*) FROM staging.payroll").fetchone() == (rows,)
+        assert logged < 2**20, f"{logged:,} bytes of rows went through DuckDB's log"
+    finally:
+        con.close()

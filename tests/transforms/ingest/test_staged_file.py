@@ -106,3 +106,30 @@ def test_id_numbers_are_staged_as_their_normalisation_whatever_their_spelling(tm
     expected = pl.Series(spellings).str.strip_chars().to_frame("v").select(normalise_id_number(pl.col("v")))
     assert rows.get_column("id_number").to_list() == expected.to_series().to_list()
     assert rows.get_column("id_number").to_list()[1] == "110101199003071233"  # converted to 18 digits
+
+
+def test_amounts_and_names_are_staged_as_their_parse_whatever_their_spelling(tmp_path):
+    """Each column is read stripped (blank as null) once, and the values not written plainly are parsed lazily, the
+    parser's steps shared (issue 28): the staged amount is ``parse_amount`` of the cell and the staged name
+    ``normalise_name``, for plain, spaced, full-width, grouped and bad spellings alike; a blank cell is missing."""
+    from transforms.ingest.normalise import normalise_name, parse_amount
+
+    amounts = ["8000.00", " 8000.5 ", "10,000.00", "１２,０００", "¥9,491.50", "9491.50元", "8 000", "RMB 7,000",
+               "999999999999.995", "12,34.00", "abc", "\u3000", "0.10", "10,000.00"]
+    names = ["张三", " 李 四 ", "王\u3000芳", "Anna Li", "赵  六", "张三", "钱七", "孙 八", "周九", "吴十", "郑一",
+             "王二", "冯三", "陈四"]
+    path = tmp_path / "工资表.csv"
+    path.write_text("\n".join([HEADER, *(ROW.replace("8000.00", f'"{amount}"').replace("张三", f'"{name}"').format(n=n)
+                                         for n, (amount, name) in enumerate(zip(amounts, names, strict=True)))])
+                    + "\n", encoding="utf-8")
+    staged = _stage(path)
+    assert staged is not None
+    rows = staged.staged["payroll"][0][1].sort("row_number")
+    cells = pl.DataFrame({"amount": amounts, "name": names}).select(pl.all().str.strip_chars())
+    expected = cells.select(parse_amount(pl.col("amount")).alias("amount"), normalise_name(pl.col("name")).alias("name"))
+    blank = cells.get_column("amount") == ""
+    assert rows.get_column("gross_pay").to_list() == [None if b else a for a, b in zip(expected["amount"], blank, strict=True)]
+    assert rows.get_column("name").to_list() == expected.get_column("name").to_list()
+    reasons = dict(zip(rows.get_column("row_number"), rows.get_column(REASON_CODE), strict=True))
+    assert [reasons[n + 1] for n in (8, 9, 10, 11)] == ["BAD_AMOUNT", "BAD_AMOUNT", "BAD_AMOUNT", "MISSING_FIELD"]
+    assert rows.get_column("gross_pay").to_list()[:3] == ["8000.00", "8000.5", "10000.00"]
