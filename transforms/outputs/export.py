@@ -24,7 +24,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import BinaryIO
 
 import duckdb
 import polars as pl
@@ -505,103 +504,28 @@ def _rows(frame: Table) -> pl.DataFrame | Chunks:
 
 def write_exports(tables: list[tuple[Sheet, Table]], period: str, formats: Sequence[str],
                   out_dir: Path) -> list[Path]:
-    """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``. With the
-    workbook among them, 缴费明细's Parquet and CSV are written from the chunks its sheet reads
-    (:class:`TableCopies`): the spool is read once, not once a format."""
+    """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    copied: dict[str, TableCopies] = {}
-    if "xlsx" in formats:
-        others = [f for f in formats if f != "xlsx"]
-        copied = {sheet.key: TableCopies(sheet, {f: _file(out_dir, period, sheet, f) for f in others})
-                  for sheet, table in tables if isinstance(table, LedgerSpool) and others}
-    written = {fmt: _write_format(tables, period, fmt, out_dir, copied) for fmt in sorted(formats, key="xlsx".__ne__)}
-    return [path for fmt in formats for path in written[fmt]]
+    return [path for one_format in formats for path in _write_format(tables, period, one_format, out_dir)]
 
 
-def _file(out_dir: Path, period: str, sheet: Sheet, fmt: str) -> Path:
-    return out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
-
-
-def _write_format(tables: list[tuple[Sheet, Table]], period: str, fmt: str, out_dir: Path,
-                  copied: dict[str, TableCopies] | None = None) -> list[Path]:
-    """``fmt``'s files; a sheet in ``copied`` has its Parquet and CSV written by the workbook's pass already."""
-    copied = copied or {}
+def _write_format(tables: list[tuple[Sheet, Table]], period: str, fmt: str, out_dir: Path) -> list[Path]:
     if fmt == "xlsx":
         path = out_dir / f"ledger_{period}.xlsx"
-        write_workbook(path, tables, copied)
+        write_workbook(path, tables)
         return [path]
     paths = []
     for sheet, frame in tables:
-        path = _file(out_dir, period, sheet, fmt)
-        if sheet.key not in copied:
-            shown = as_chunks(_rows(frame)).map(functools.partial(readable, sheet=sheet))
-            if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
-                write_parquet(shown, path)
-            else:  # UTF-8 with BOM so Excel shows the Chinese headers
-                # rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot
-                write_csv(shown.map(neutralise_frame), path)
+        path = out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
+        shown = as_chunks(_rows(frame)).map(functools.partial(readable, sheet=sheet))
+        if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
+            write_parquet(shown, path)
+        else:  # UTF-8 with BOM so Excel shows the Chinese headers
+            # rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot
+            write_csv(shown.map(neutralise_frame), path)
         paths.append(path)
     return paths
-
-
-class TableCopies:
-    """A table's Parquet and CSV (``paths``: format → file) written from the chunks its workbook sheet reads,
-    each format's file as :func:`write_parquet` and :func:`write_csv` write it: a spooled table (a million
-    people's 缴费明细) is then read, labelled and let go once for every format, a chunk at a time."""
-
-    def __init__(self, sheet: Sheet, paths: dict[str, Path]):
-        self.sheet, self.paths = sheet, paths
-        self._frames: Iterator[pl.DataFrame] = iter(())
-        self._first: pl.DataFrame | None = None  # a table of one chunk is written as polars writes it
-        self._parquet: pq.ParquetWriter | None = None
-        self._csv: BinaryIO | None = None
-        self._chunks = 0
-
-    def tap(self, table: Chunks) -> Chunks:
-        """``table`` (labelled, as :func:`labelled` gives it), each chunk copied as it is read; read it once,
-        then :meth:`finish` and :meth:`close`."""
-        if "csv" in self.paths:
-            self._csv = open(self.paths["csv"], "wb")  # noqa: SIM115 (closed by close())
-        self._frames = (self._copy(frame) for frame in table.frames())
-        return Chunks(table.height, table.schema, lambda: self._frames)
-
-    def _copy(self, frame: pl.DataFrame) -> pl.DataFrame:
-        shown = frame.select(list(self.sheet.headers)).rename(self.sheet.headers)  # readable() of the chunk
-        if "parquet" in self.paths:
-            if self._first is None and self._parquet is None:
-                self._first = shown
-            else:
-                if self._parquet is None:
-                    assert self._first is not None
-                    self._parquet = pq.ParquetWriter(self.paths["parquet"], self._first.to_arrow().schema,
-                                                     compression="zstd")
-                    self._parquet.write_table(self._first.to_arrow())
-                    self._first = None
-                self._parquet.write_table(shown.to_arrow())
-        if self._csv is not None:
-            neutralise_frame(shown).write_csv(self._csv, include_bom=self._chunks == 0,
-                                              include_header=self._chunks == 0)
-        self._chunks += 1
-        return frame
-
-    def finish(self) -> None:
-        """Copies the chunks the sheet did not read (an empty table's one) and a table of one chunk."""
-        for _ in self._frames:
-            pass
-        if self._first is not None:
-            self._first.write_parquet(self.paths["parquet"])
-            self._first = None
-
-    def close(self) -> None:
-        """Ends the files (after :meth:`finish`, or after a failure: then they are incomplete, as any writer's)."""
-        self._first = None
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        if self._csv is not None:
-            self._csv.close()
-            self._csv = None
 
 
 def write_parquet(table: Chunks, path: Path) -> None:
@@ -624,24 +548,13 @@ def write_csv(table: Chunks, path: Path) -> None:
             frame.write_csv(file, include_bom=number == 0, include_header=number == 0)
 
 
-def write_workbook(path: Path, tables: list[tuple[Sheet, Table]],
-                   copies: dict[str, TableCopies] | None = None) -> Path:
-    """The tables as one workbook, a sheet each; a sheet's table in ``copies`` is copied to its other formats as
-    the sheet reads it."""
+def write_workbook(path: Path, tables: list[tuple[Sheet, Table]]) -> Path:
     workbook = new_workbook(path)
     for sheet, table in tables:
         frame = _rows(table)
         money = {c for c in frame.columns if c in MONEY or isinstance(frame.schema[c], pl.Decimal)} - RATES
-        shown = as_chunks(frame).map(labelled)
-        copy = (copies or {}).get(sheet.key)
-        try:
-            write_sheet(workbook, sheet.title, copy.tap(shown) if copy else shown, sheet.headers, money,
-                        percent=RATES & set(frame.columns))
-            if copy:
-                copy.finish()
-        finally:
-            if copy:
-                copy.close()
+        write_sheet(workbook, sheet.title, as_chunks(frame).map(labelled), sheet.headers, money,
+                    percent=RATES & set(frame.columns))
     workbook.close()
     return path
 
