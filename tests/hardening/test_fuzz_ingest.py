@@ -335,7 +335,9 @@ def test_look_alike_characters_never_make_another_valid_id(con, id_number, data)
     for _ in range(data.draw(st.integers(1, 3))):
         position = data.draw(st.integers(0, len(text)))
         lookalike = data.draw(st.sampled_from(LOOKALIKES))
-        if data.draw(st.booleans()) and position < len(text):
+        # a space of any width (U+00A0 among them) is removed by SPEC §2, so in place of a digit it is a lost digit,
+        # not a look-alike: three lost can leave a valid first-generation number ("\xa03\xa01\xa02199001011237")
+        if data.draw(st.booleans()) and position < len(text) and not lookalike.isspace():
             text[position] = lookalike  # replace a character
         else:
             text.insert(position, lookalike)  # or slip one in
