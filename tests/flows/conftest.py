@@ -95,11 +95,12 @@ def close_reference(request, tmp_path_factory, acceptance_dir):
         ids = {row[0] for table in ("ingest.loads", "ledger.runs", "quality.runs")
                for row in query(warehouse, f"SELECT DISTINCT flow_run_id FROM {table}")}
         keys = [f"close-{PERIOD}", f"close-{PERIOD}-findings", f"close-{PERIOD}-entities"]
+        runs = [i for i in ids if i is not None]
         with get_client(sync_client=True) as client:
-            artifacts = {a.key: a.data for a in client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))}
+            # this close's own: other closes of the month on this worker's server publish the same keys
+            artifacts = {a.key: a.data for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=runs)))}
             names = {str(i): client.read_flow_run(i).name for i in ids if i is not None}
-            runs = [i for i in ids if i is not None]
             children = [str(r.id) for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=runs)))]
             run_artifacts = sorted({a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(
