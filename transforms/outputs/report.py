@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from transforms.actions.evidence import sentence
 from transforms.common import glossary
@@ -187,10 +188,31 @@ NOWRAP_HEADERS = {"身份证号", "姓名", "工号", "动作编号", "事项编
 
 
 def _table(element_id: str, headers: list[str], rows: list[list], empty: str) -> str:
-    """A table of cells (escaped by the macro); ``empty`` when there are no rows."""
+    """A table of cells (escaped by :func:`_body`); ``empty`` when there are no rows."""
     # an ID number, a name or an action id is read whole: never wrapped mid-value
-    nowrap = [h in NOWRAP_HEADERS for h in headers]
-    return _part("table", element_id, headers, [list(zip(nowrap, row, strict=False)) for row in rows], empty)
+    return _part("table", element_id, headers, _body(rows, [h in NOWRAP_HEADERS for h in headers]), empty)
+
+
+# markupsafe's escapes, which the template engine prints a value with (``&#34;``, ``&#39;``: not html.escape's)
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
+
+
+def _body(rows: list[list], nowrap: list[bool] | None = None) -> Markup:
+    """The ``<tr>`` rows of a table, each cell printed as the template engine prints a value (``str``, escaped; a
+    missing cell empty), ``class="nowrap"`` on the columns ``nowrap`` marks. Column-wise in polars, one call a
+    table: a macro's loop over every cell took 0.8 CPU-s for the 38,883 findings of 200,000 employees."""
+    if not rows:
+        return Markup("")
+    frame = pl.DataFrame({f"c{index}": pl.Series([None if cell is None else str(cell) for cell in column],
+                                                 dtype=pl.String)
+                          for index, column in enumerate(zip(*rows, strict=True))})
+    cells = []
+    for name, mark in zip(frame.columns, nowrap or [False] * frame.width, strict=True):
+        cells += [pl.lit('<td class="nowrap">' if mark else "<td>"),
+                  pl.col(name).str.replace_many(list(_ESCAPES), list(_ESCAPES.values())).fill_null(""),
+                  pl.lit("</td>")]
+    html = frame.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")])).to_series()
+    return Markup("".join(html.to_list()))  # noqa: S704 - every cell escaped above
 
 
 def _action_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple, list[str]]:
@@ -466,7 +488,7 @@ def _details(checks: list[CheckInfo], findings: Callable[[str], list[dict]], ids
         if mine:
             shown = True
             rows = [_row(f, check.evidence_zh, ids, text, action_ids or {}) for f in mine]
-            yield _part("details", [(check, SEVERITY_ZH[check.severity], rows)])
+            yield _part("details", [(check, SEVERITY_ZH[check.severity], len(rows), _body(rows))])
     if not shown:
         yield _part("details", [])
 

@@ -221,9 +221,10 @@ def test_findings_tables_rendered_a_check_at_a_time_are_the_whole_macro(validate
         " FROM quality.findings WHERE run_id = ? ORDER BY code, entity, employee_id, id_number, insurance_type,"
         " transfer_id, region", [runs[-1]]).fetchall()]
     checks = report.checks_of(con, findings)
-    sections = [(check, report.SEVERITY_ZH[check.severity],
-                 [report._row(f, check.evidence_zh, mask_id, report.redact, {}) for f in findings
-                  if f["code"] == check.code]) for check in checks]
+    rows = {check.code: [report._row(f, check.evidence_zh, mask_id, report.redact, {}) for f in findings
+                         if f["code"] == check.code] for check in checks}
+    sections = [(check, report.SEVERITY_ZH[check.severity], len(rows[check.code]), report._body(rows[check.code]))
+                for check in checks]
     read: list[str] = []
 
     def findings_of(code):  # a check's findings read from DuckDB when its table is rendered, not all at once
@@ -242,3 +243,26 @@ def test_findings_tables_rendered_a_check_at_a_time_are_the_whole_macro(validate
     path = write_report(con, runs[-1], tmp_path)
     assert path.read_text(encoding="utf-8") == render_report(con, runs[-1])
     assert "\x00" not in path.read_text(encoding="utf-8")
+
+
+def test_table_bodies_print_each_cell_as_the_template_engine_does():
+    """A table's rows are built column-wise (``_body``), not by a macro's loop per cell: each cell prints as the
+    engine prints it (markupsafe's escapes, ``&#34;`` and ``&#39;`` included; a number as ``str``; ``None`` empty),
+    with ``class="nowrap"`` on the marked columns."""
+    from decimal import Decimal
+
+    from transforms.common.templating import environment
+    from transforms.outputs import report
+
+    loop = environment().from_string(
+        "{% for row in rows %}<tr>{% for nowrap, cell in row %}<td{% if nowrap %} class=\"nowrap\"{% endif %}>"
+        "{{ '' if cell is none else cell }}</td>{% endfor %}</tr>{% endfor %}")
+    rows = [[EVIL, None, 'a "quoted" & \'single\'', "", 3, Decimal("1.50")],
+            ["&amp; already", "多行\n文本", "<>", None, 0, "—"]]
+    for nowrap in ([False] * 6, [True, False, True, False, False, True]):
+        expected = loop.render(rows=[list(zip(nowrap, row, strict=True)) for row in rows])
+        assert str(report._body(rows, nowrap)) == expected
+    assert str(report._body(rows)) == loop.render(rows=[[(False, cell) for cell in row] for row in rows])
+    assert "&lt;script&gt;" in str(report._body(rows)) and "&#34;quoted&#34; &amp; &#39;single&#39;" in str(
+        report._body(rows))
+    assert str(report._body([])) == ""
