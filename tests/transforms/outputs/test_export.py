@@ -218,6 +218,33 @@ def test_unbooked_people_say_why_in_chinese(con, tmp_path):
     assert set(unbooked_people(con, "2024-03", full_ids=False)["employee_id"]) == {"E2", "E3", "E4", "E6"}
 
 
+def test_unbooked_people_are_the_paid_without_a_cell_of_the_net_ledger(con):
+    """未入账人员 reads whether a cell nets to nothing from its sums alone (ledger.cell_sums), not from
+    ledger.net_contributions' rows: the people left out are still exactly those without a net cell."""
+    from tests.expectations.conftest import make_warehouse
+
+    wh = make_warehouse(con)
+    wh.policy()
+    for employee in ("E1", "E2", "E3", "E4"):
+        wh.employee_month(employee_id=employee)
+    wh.contribution(employee_id="E1")
+    for employee, kind in (("E2", "pension"), ("E3", "pension"), ("E3", "medical")):
+        wh.contribution(employee_id=employee, insurance_type=kind)
+    # a correction removes E2's one cell and E3's pension cell: their rows sum to zero in base, fraction and amounts
+    con.execute("""
+        INSERT INTO ledger.contributions (period, entity, employee_id, id_number, name, region, insurance_type, base,
+            month_fraction, employer_rate, employee_rate, employer_amount, employee_amount, entry_type, run_id,
+            created_at)
+        SELECT period, entity, employee_id, id_number, name, region, insurance_type, -base, -month_fraction,
+               employer_rate, employee_rate, -employer_amount, -employee_amount, 'adjustment', 'L2', created_at
+        FROM ledger.contributions WHERE (employee_id, insurance_type) IN (('E2', 'pension'), ('E3', 'pension'))""")
+    net = {e for (e,) in con.execute("SELECT DISTINCT employee_id FROM ledger.net_contributions('2024-03')").fetchall()}
+    assert net == {"E1", "E3"}
+    unbooked = unbooked_people(con, "2024-03", full_ids=True)
+    assert sorted(unbooked["employee_id"]) == ["E2", "E4"]
+    assert set(unbooked["reason"]) == {"本月无应缴金额"}
+
+
 # ------------------------------------------------------------------------------------- a correction (SPEC §4.7)
 
 

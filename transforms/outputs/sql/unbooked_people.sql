@@ -2,8 +2,10 @@
 -- ledger run's ledger.employee_months) and no net ledger cell for P, with why in Chinese. Payroll rows
 -- rejected at ingest are added by transforms/outputs/export.py (their fields come from the raw row).
 -- {id_number} is the id column as the role may see it.
-WITH booked AS (
-    SELECT DISTINCT entity, employee_id FROM ledger.net_contributions($period)
+WITH booked AS (  -- ledger.net_contributions' people: whether a cell nets to nothing needs only its sums, not
+                  -- the join to its latest run's attributes (two thirds of the query)
+    SELECT DISTINCT entity, employee_id FROM ledger.cell_sums($period)
+    WHERE NOT ledger.nets_to_nothing(month_fraction, base, employer_amount, employee_amount)
 ),
 months AS (
     SELECT m.*, last_day(CAST($period || '-01' AS DATE)) AS month_end,
