@@ -210,7 +210,7 @@ def test_report_text_holds_no_flags_or_spec_references_and_ids_do_not_wrap(accep
     assert order and order == sorted(order)
 
 
-def test_findings_tables_rendered_a_check_at_a_time_are_the_whole_macro(validated, tmp_path):
+def test_findings_tables_rendered_a_check_at_a_time_are_the_whole_macro(validated, tmp_path, monkeypatch):
     """The report writes each check's findings table apart (a large close's page is 105 MB): the pieces are
     what the ``details`` macro makes of every check at once, and the file written is the page rendered whole."""
     from transforms.outputs import report
@@ -240,6 +240,10 @@ def test_findings_tables_rendered_a_check_at_a_time_are_the_whole_macro(validate
     assert read == [check.code for check in checks]
     assert "".join(pieces) == report._part("details", [s for s in sections if s[2]])
     assert list(report._details(checks, lambda code: [], mask_id, report.redact, {})) == [report._part("details", [])]
+    monkeypatch.setattr(report, "BODY_ROWS", 1)  # a table's rows rendered a row at a time: the same markup
+    rows_apart = list(report._details(checks, lambda code: report.findings_of(con, runs[-1], code), mask_id,
+                                      report.redact, {}))
+    assert len(rows_apart) > len(pieces) and "".join(rows_apart) == "".join(pieces)
     path = write_report(con, runs[-1], tmp_path)
     assert path.read_text(encoding="utf-8") == render_report(con, runs[-1])
     assert "\x00" not in path.read_text(encoding="utf-8")
