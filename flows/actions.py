@@ -28,6 +28,7 @@ from warehouse.errors import ShebaoError
 @task(name="open, keep and resolve the actions", cache_policy=NO_CACHE)
 @redacting
 def update_action_list(warehouse: str | None, period: str, run_id: str | None) -> dict:
+    release_freed_memory()  # in a close, the steps before this one leave their freed pages in the heap
     with opened(warehouse) as con:  # the whole limit: at half, the update ran out of memory at 1,000,000
         if run_id is None:
             run_id = latest_validation_run(con, period)
