@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.folders import out_folder
 from transforms.actions.cleanup import TYPES, output_role, update_actions
+from transforms.common.heap import release_freed_memory
 from transforms.common.privacy import redacting
 from transforms.common.runs import latest_validation_run
 from transforms.outputs.index import (
@@ -20,14 +21,15 @@ from transforms.outputs.index import (
     write_hr_report,
     write_transfer_forms,
 )
-from warehouse.db import opened
+from warehouse.db import half_memory, opened
 from warehouse.errors import ShebaoError
 
 
 @task(name="open, keep and resolve the actions", cache_policy=NO_CACHE)
 @redacting
 def update_action_list(warehouse: str | None, period: str, run_id: str | None) -> dict:
-    with opened(warehouse) as con:
+    release_freed_memory()  # in a close, the steps before this one leave their freed pages in the heap
+    with opened(warehouse) as con:  # the whole limit: at half, the update ran out of memory at 1,000,000
         if run_id is None:
             run_id = latest_validation_run(con, period)
             if run_id is None:
@@ -45,11 +47,19 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
                    full_ids: bool = False, run_id: str | None = None) -> dict:
     """The HR outputs of this step (``transforms/outputs/index.py``, one writer each): the report, which now can
     say what to do next and name the action ids (SPEC §7), the workbook, the forms and the declarations."""
-    with opened(warehouse) as con:
+    # DuckDB at half its limit: the writers' queries fit in it, and DuckDB's cache of what they read (the
+    # actions' details, the findings, the ledger) sat at the whole limit beside the frames and pages being
+    # written (1,000,000 employees, this step alone: 1,848, 2,197 and 1,845 MB peak, in the workbook and the
+    # forms; with the writers at half and the heap returned, they peaked at 1,513 and 1,489 MB).
+    # Between outputs, the C heap's free pages go back to the system (transforms.common.heap).
+    with opened(warehouse) as con, half_memory(con):
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
         reports = write_hr_report(con, run_id, Path(folder), role) if run_id else {"report": None}
+        release_freed_memory()
         workbook = write_action_workbook(con, Path(folder), role)
+        release_freed_memory()
         forms = write_transfer_forms(con, Path(folder), role)
+        release_freed_memory()
         declarations = write_hr_declarations(con, period, Path(folder), full_ids=full_ids) if period else []
     return reports | {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
                       "forms_folder": str(Path(folder) / FORMS_FOLDER), "declarations": len(declarations),

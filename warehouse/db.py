@@ -226,31 +226,42 @@ BULK_THREADS = 1
 
 
 @contextmanager
-def bulk_writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """DuckDB at half its limit (never under the minimum), checkpointing every ``BULK_CHECKPOINT_THRESHOLD`` of
-    log rather than at nearly every commit, while the block writes bulk rows it does not read back, such as an
-    inbox's ingest. DuckDB keeps every block it writes cached up to its limit, and in a large ingest that cache
-    always fills; it is of no use to the writer, while the file being read needs the room for its polars frames
-    (docs/memory.md). Its inserts run on one thread (``BULK_THREADS``). The rows are checkpointed into the file
-    when the block ends."""
+def half_memory(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB at half its limit (``SHEBAO_DUCKDB_MEMORY``, never under the minimum) while the block runs, its
+    whole limit again after. DuckDB keeps what it reads or writes cached up to its limit, and the cache is
+    resident memory beside the block's own: for a block whose queries fit in half, half the cache."""
     from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
 
     configured = settings().duckdb_memory
     limit = memory_bytes(configured) or MIN_MEMORY_BYTES
     half = max(MIN_MEMORY_BYTES, limit // 2)
-    threads = scalar(con, "SELECT current_setting('threads')")
-    con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
-    con.execute(f"SET threads = {BULK_THREADS}")
     if half < limit:
         con.execute(f"SET memory_limit = '{half // 1000**2}MB'")
     try:
         yield con
-        con.execute(f"SET threads = {int(threads)}")  # the checkpoint at the end has the cores to itself
-        con.execute("CHECKPOINT")
+    finally:
+        con.execute(f"SET memory_limit = {_sql_literal(configured)}")
+
+
+@contextmanager
+def bulk_writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB at half its limit (:func:`half_memory`), checkpointing every ``BULK_CHECKPOINT_THRESHOLD`` of
+    log rather than at nearly every commit, while the block writes bulk rows it does not read back, such as an
+    inbox's ingest. DuckDB keeps every block it writes cached up to its limit, and in a large ingest that cache
+    always fills; it is of no use to the writer, while the file being read needs the room for its polars frames
+    (docs/memory.md). Its inserts run on one thread (``BULK_THREADS``). The rows are checkpointed into the file
+    when the block ends."""
+    threads = scalar(con, "SELECT current_setting('threads')")
+    con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+    con.execute(f"SET threads = {BULK_THREADS}")
+    try:
+        with half_memory(con):
+            yield con
+            con.execute(f"SET threads = {int(threads)}")  # the checkpoint at the end has the cores to itself
+            con.execute("CHECKPOINT")
     finally:
         con.execute("RESET checkpoint_threshold")
         con.execute(f"SET threads = {int(threads)}")
-        con.execute(f"SET memory_limit = {_sql_literal(configured)}")
 
 
 @contextmanager

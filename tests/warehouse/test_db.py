@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.db import bulk_writing, connect, memory_sentence, opened
+from warehouse.db import bulk_writing, connect, half_memory, memory_sentence, opened
 from warehouse.errors import ShebaoError, WarehouseError
 from warehouse.migrate import available, migrate
 
@@ -110,6 +110,23 @@ def test_bulk_writing_holds_duckdb_to_half_its_limit_then_gives_it_back(warehous
                 assert setting(con, "checkpoint_threshold") == "244.1 MiB"
             assert setting(con, "memory_limit") == outside
             assert setting(con, "checkpoint_threshold") == usual
+
+
+def test_half_memory_holds_duckdb_to_half_its_limit_and_gives_it_back_after_a_failure(warehouse_path: Path,
+                                                                                       monkeypatch):
+    def limit(con) -> str:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    for configured, inside, outside in (("1GB", "476.8 MiB", "953.6 MiB"), ("300MB", "244.1 MiB", "286.1 MiB"),
+                                        ("256MB", "244.1 MiB", "244.1 MiB")):
+        monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", configured)
+        with opened(warehouse_path) as con:
+            with half_memory(con):
+                assert limit(con) == inside  # never under the 256MB minimum
+            assert limit(con) == outside
+            with pytest.raises(RuntimeError), half_memory(con):
+                raise RuntimeError("a query failed")
+            assert limit(con) == outside
 
 
 def test_bulk_writing_inserts_on_one_thread_then_gives_the_threads_back(warehouse_path: Path):

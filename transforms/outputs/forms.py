@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms.common.heap import release_freed_memory
 from transforms.common.privacy import mask_id, redact
 from transforms.common.roles import get_role
 from transforms.common.spreadsheet import write_form_pages
@@ -155,6 +156,7 @@ def write_forms(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None =
         path.write_text(render_html(f), encoding="utf-8")
         paths.append(path)
     if fields:
+        release_freed_memory()  # the actions' details read for the fields, before the pages' frames
         paths.append(_write_xlsx(fields, folder / "转移申请表.xlsx"))
     return paths
 
@@ -188,12 +190,13 @@ def _pages(fields: list[dict]) -> pl.DataFrame:
                          ("生成日期：" + pl.col("today")).alias("value"), pl.lit(None, pl.Int64).alias("height"))]
     for label, key, value, height in _form_rows():
         kind = "section" if value is None and key is None else "field"
-        rows.append(forms.select(form, pl.lit(kind).alias("kind"), pl.lit(label).alias("label"),
-                                 (pl.col(key) if key else pl.lit(value or "")).alias("value"),
-                                 pl.lit(height, pl.Int64).alias("height")))
-    pages = pl.concat(rows).sort("form", maintain_order=True)  # each form's rows in layout order
-    # the notice's row only on the forms that have one (neutralised and escaped by the writer)
-    return pages.filter((pl.col("label") != "提示") | (pl.col("value") != ""))
+        row = forms.select(form, pl.lit(kind).alias("kind"), pl.lit(label).alias("label"),
+                           (pl.col(key) if key else pl.lit(value or "")).alias("value"),
+                           pl.lit(height, pl.Int64).alias("height"))
+        # the notice's row only on the forms that have one (neutralised and escaped by the writer): filtered
+        # here, not over every form's rows (at 1,000,000 employees 55,102 forms, 1.9 million rows, copied once more)
+        rows.append(row.filter(pl.col("value") != "") if label == "提示" else row)
+    return pl.concat(rows).sort("form", maintain_order=True)  # each form's rows in layout order
 
 
 def _form_rows() -> list[tuple[str, str | None, str | None, int | None]]:

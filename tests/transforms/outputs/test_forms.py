@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 
 from expectations.registry import FINDING_ACTION, record_checks
@@ -250,3 +251,16 @@ def test_the_page_prints_only_the_fields_a_form_has():
 
     source = (TEMPLATES / TEMPLATE).read_text(encoding="utf-8")
     assert meta.find_undeclared_variables(environment().parse(source)) <= set(FIELDS)
+
+
+def test_the_notice_row_is_printed_on_the_forms_with_a_notice_only_in_layout_order():
+    from transforms.outputs.forms import _form_rows, _pages
+
+    fields = [{"action_id": "TRF-1", "interim_notice": "临时账户"}, {"action_id": "TRF-2"},
+              {"action_id": "TRF-3", "interim_notice": "户籍所在地未知"}]
+    pages = _pages(fields)
+    layout = [label for label, *_ in _form_rows()]
+    labels = {form: rows.get_column("label").to_list()[2:]
+              for (form,), rows in pages.group_by("form", maintain_order=True)}
+    assert labels == {0: layout, 1: [label for label in layout if label != "提示"], 2: layout}
+    assert pages.filter(pl.col("label") == "提示").get_column("value").to_list() == ["临时账户", "户籍所在地未知"]
