@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.common.privacy import mask_id_sql, redact_sql
-from warehouse.db import one
+from warehouse.db import half_memory, one
 
 READ_FILE = "shebao_read.duckdb"
 TABLES = "tables"
@@ -203,20 +203,15 @@ def write_read_copy(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> d
 def _streaming(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB streams the copy within its memory limit: rows in any order (which is what lets the Parquet
     writer cut row groups by size, and lets a query spill instead of holding its order), at half the limit
-    (never under the minimum), as while an inbox is ingested: the copy only writes what it reads once. The
+    (``warehouse.db.half_memory``), as while an inbox is ingested: the copy only writes what it reads once. The
     connection's settings are restored after."""
-    from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
-
-    configured = settings().duckdb_memory
-    limit = memory_bytes(configured) or MIN_MEMORY_BYTES
     kept = one(con, "SELECT current_setting('preserve_insertion_order')")[0]
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET memory_limit = '{max(MIN_MEMORY_BYTES, limit // 2) // 1000**2}MB'")
     try:
-        yield
+        with half_memory(con):
+            yield
     finally:
         con.execute(f"SET preserve_insertion_order = {str(kept).lower()}")
-        con.execute(f"SET memory_limit = {_literal(configured)}")
 
 
 def _write_read_copy(con: duckdb.DuckDBPyConnection, out: Path) -> dict:
