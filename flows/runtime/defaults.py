@@ -17,8 +17,11 @@ DEFAULTS = {
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     # polars' allocator (jemalloc) otherwise keeps freed pages for 10 s: through a large ingest, one file's
     # temporaries (several hundred MB at 200,000 employees) stay resident while the next file's are made.
+    # A second, not none: pages handed back at once were faulted in and zeroed again by the kernel for the
+    # next chunk (a third of ingest's CPU); 1,000,000-employee ingest alone 360.5 -> 282.0 CPU-s at a peak
+    # 7 MB higher, and every step of that close under 2 GB (docs/memory.md, round seven).
     # Read when polars is first imported, which is after this module (flows/__init__ imports flows.runtime first).
-    "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:1000,muzzy_decay_ms:0",
 }
 
 
