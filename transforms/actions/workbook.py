@@ -242,7 +242,9 @@ def _type_sheet(con: duckdb.DuckDBPyConnection, code: str, rows: pl.DataFrame
     schema: dict[str, pl.DataType] = dict.fromkeys(HEADERS, STRING)
     schema |= {n: dtype for n, _, dtype in typed}
     frame = rows.select(pl.col(list(HEADERS)).cast(STRING))
-    if typed:
+    if typed and frame.is_empty():  # most types have no action in a small entity: no details to read
+        frame = frame.with_columns(pl.lit(None, dtype).alias(n) for n, _, dtype in typed)
+    elif typed:
         values = _typed_frame(con, code, rows.get_column("details"))
         frame = (frame.with_row_index("__n").join(values, on="__n", how="left", maintain_order="left_right")
                  .drop("__n"))
