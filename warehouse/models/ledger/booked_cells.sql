@@ -6,12 +6,9 @@
 -- and at a million employees those of five cells each ran past the 1GB limit (docs/memory.md); the sums and
 -- the join spill.
 CREATE OR REPLACE MACRO ledger.booked_cells(p) AS TABLE
-WITH sums AS (
-    SELECT * FROM ledger.cell_sums(p)
-)
 SELECT s.period, s.entity, s.employee_id, c.id_number, c.name, c.region, s.insurance_type, s.base, s.month_fraction,
        c.employer_rate, c.employee_rate, s.employer_amount, s.employee_amount, c.policy_verified
-FROM sums s
+FROM ledger.cell_sums(p) s
 JOIN ledger.contributions c
   ON c.period = s.period AND c.entity = s.entity AND c.employee_id = s.employee_id
  AND c.insurance_type = s.insurance_type AND c.run_id = s.latest_run
