@@ -46,7 +46,7 @@ seconds = time.perf_counter() - started
 print(json.dumps({{"seconds": seconds, "rows": summary["ingest"]["rows_read"],
                    "ledger_rows": sum(e["rows"] for e in summary["entities"]),
                    "findings": summary["validation"]["findings"], "steps": summary["seconds"],
-                   "step_peaks": step_peaks(),
+                   "step_peaks": step_peaks(), "step_cpu": step_cpu(),
                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -104,8 +104,9 @@ def main() -> None:
               f"= {close['seconds'] / floor:5.2f}x (target 15x), ingest {ingest:6.2f} s = {ingest / floor:5.2f}x "
               f"(target 3x); peak RSS {close['peak_mb']:5.0f} MB (process tree {tree:5.0f} MB; target 2,048); "
               f"{close['ledger_rows']:,} ledger rows, {close['findings']:,} findings", flush=True)
-        print("    seconds / peak RSS (MB) by step: " + ", ".join(
-            f"{k} {v:.1f} s / {close['step_peaks'].get(k, 0):,.0f}" for k, v in close["steps"].items())
+        print("    seconds (CPU seconds of the close's process) / peak RSS (MB) by step: " + ", ".join(
+            f"{k} {v:.1f} s ({close['step_cpu'].get(k, 0):.1f}) / {close['step_peaks'].get(k, 0):,.0f}"
+            for k, v in close["steps"].items())
               + f"; outside the steps {outside:.1f} s", flush=True)
     for before, after in zip(results, results[1:], strict=False):
         print(f"{before['employees']:,} -> {after['employees']:,}: rows x{after['rows'] / before['rows']:.2f}, "

@@ -43,7 +43,7 @@ TARGET_MB = 2048
 STEP_PEAKS = """
 import contextlib, threading, time, psutil
 import flows.close as _close
-_samples, _marks, _me = [], [], psutil.Process()
+_samples, _marks, _cpu, _me = [], [], {{}}, psutil.Process()
 def _sample():
     while True:
         _samples.append((time.perf_counter(), _me.memory_info().rss))
@@ -52,10 +52,11 @@ threading.Thread(target=_sample, daemon=True).start()
 _timed = _close.timed
 @contextlib.contextmanager
 def _marked(seconds, step):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), sum(_me.cpu_times()[:2])
     with _timed(seconds, step) as shown:
         yield shown
     _marks.append((step, started, time.perf_counter()))
+    _cpu[step] = sum(_me.cpu_times()[:2]) - cpu  # every thread of the close's process, not its Prefect server
 _close.timed = _marked
 def step_peaks():
     samples = list(_samples)
@@ -63,6 +64,10 @@ def step_peaks():
              for step, start, end in _marks}}
     _marks.clear()
     return peaks
+def step_cpu():
+    cpu = dict(_cpu)
+    _cpu.clear()
+    return cpu
 """
 
 CLOSE = STEP_PEAKS + """
