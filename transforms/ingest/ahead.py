@@ -2,8 +2,9 @@
 
 Staging is polars and writing is DuckDB; both let go of the GIL while they work, so on two cores the next
 file's staging and the current file's writes overlap instead of taking turns. Only small files are staged
-ahead (``AHEAD_BYTES``), and only beside a small one: memory holds at most one small file's staged rows more
-than before, never beside a large file's chunks. What is staged ahead is exactly what the writer would stage
+ahead (``AHEAD_BYTES``), and only beside a small one: memory holds the staged rows of at most
+``PENDING_BYTES`` of small files (and the run or file that crossed it) more than before, never beside a large
+file's chunks. What is staged ahead is exactly what the writer would stage
 (``staged_file.stage_file``, the same functions); the writer still decides everything about the warehouse.
 """
 
@@ -19,9 +20,13 @@ from transforms.ingest.staged_file import StagedFile
 # A file this large or larger is read by the writer itself: a payroll of 200,000 employees' inbox is about 7 MB
 # a file, while a file past ``chunk_rows`` rows (some 30 MB of CSV) is written in chunks and never staged whole.
 AHEAD_BYTES = 16 * 2**20
-# Small files are staged in runs of at most this many files and bytes (``staged_file.stage_run``), and the writer
-# keeps about two runs ahead: a small close's inbox is some 150 files of 10 KB, each costing polars' fixed costs.
+# Small files are staged in runs of at most this many files and bytes (``staged_file.stage_run``): a small close's
+# inbox is some 150 files of 10 KB, each costing polars' fixed costs.
 RUN_FILES, RUN_BYTES = 16, 2 * 2**20
+# The writer hands the stager runs until this many bytes of files wait staged or being staged. A 200,000-employee
+# payroll file (3-7 MB) takes longer to stage than to write: with one file ahead the writer waited for each and the
+# stager then idled for the next, and ingest used about one core of two (docs/memory.md, round eight).
+PENDING_BYTES = 16 * 2**20
 
 T = TypeVar("T")
 _END = object()

@@ -22,7 +22,15 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.ingest import kinds as k
-from transforms.ingest.ahead import AHEAD_BYTES, RUN_BYTES, RUN_FILES, StagedAhead, file_size, one_ahead
+from transforms.ingest.ahead import (
+    AHEAD_BYTES,
+    PENDING_BYTES,
+    RUN_BYTES,
+    RUN_FILES,
+    StagedAhead,
+    file_size,
+    one_ahead,
+)
 from transforms.ingest.normalise import NOT_DATA
 from transforms.ingest.readers import (
     MAX_HEADER_SEARCH,
@@ -346,10 +354,10 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
 
     try:
         for index, (path, reason) in enumerate(entries, start=1):
-            # the small files after this one staged in runs while it is written, about two runs ahead; never
+            # the small files after this one staged in runs while it is written, up to PENDING_BYTES ahead; never
             # past a file the writer reads itself (a large file's chunks are not held beside staged files)
             upcoming = max(upcoming, index)
-            while _small(path) and stageable(upcoming) and ahead.pending_bytes(besides=path) < RUN_BYTES:
+            while _small(path) and stageable(upcoming) and ahead.pending_bytes(besides=path) < PENDING_BYTES:
                 run: list[Path] = []
                 while stageable(upcoming) and len(run) < RUN_FILES and sum(file_size(file) for file in run) < RUN_BYTES:
                     run.append(entries[upcoming][0])

@@ -201,8 +201,8 @@ def test_a_large_files_chunks_are_staged_beside_the_writes_and_load_what_one_thr
 
 def test_files_of_a_runs_size_each_are_staged_one_ahead_every_one(inbox, tmp_path, migrated_warehouse, taken,
                                                                  monkeypatch):
-    """Files as large as a run (a 200,000-employee payroll) are staged one at a time, each while the file before
-    it is written: none but the first is left to the writer."""
+    """Files as large as a run (a 200,000-employee payroll) are staged a run each, ahead of the file being
+    written: none but the first is left to the writer."""
     import transforms.ingest.inbox as inbox_module
 
     monkeypatch.setattr(inbox_module, "RUN_BYTES", 1)
@@ -215,6 +215,40 @@ def test_files_of_a_runs_size_each_are_staged_one_ahead_every_one(inbox, tmp_pat
         con.close()
     loaded = sorted({s["source_file"] for s in summaries if s["status"] == "loaded"})
     assert sorted(set(taken) & set(loaded)) == loaded[1:]
+
+
+def test_the_stager_is_handed_files_up_to_the_pending_bytes_ahead(inbox, tmp_path, migrated_warehouse, monkeypatch):
+    """Files of a run's size each: the stager is handed several while the first is written, not one, so it never
+    idles while the writer waits for it (at 200,000 employees one file ahead left ingest on one core of two);
+    and never more than ``PENDING_BYTES`` of them."""
+    import transforms.ingest.inbox as inbox_module
+    from transforms.ingest.ahead import file_size
+
+    monkeypatch.setattr(inbox_module, "RUN_BYTES", 1)  # a run of one file each
+    waiting: list[int] = []  # bytes handed to the stager and not taken, after each hand-over
+    start_run = StagedAhead.start_run
+
+    def observed(self, paths: list[Path]) -> None:
+        start_run(self, paths)
+        waiting.append(sum(file_size(path) for path in self._pending))
+
+    monkeypatch.setattr(StagedAhead, "start_run", observed)
+    largest = max(file_size(path) for path in inbox.iterdir())
+
+    def ingest_into_a_new_warehouse(name: str) -> None:
+        shutil.copy(migrated_warehouse, tmp_path / name)
+        con = connect(tmp_path / name)
+        try:
+            ingest_inbox(con, inbox)
+        finally:
+            con.close()
+
+    ingest_into_a_new_warehouse("default.duckdb")
+    assert max(waiting) > 2 * largest  # more than one file (and the one being written) at some hand-over
+    monkeypatch.setattr(inbox_module, "PENDING_BYTES", largest)
+    waiting.clear()
+    ingest_into_a_new_warehouse("bounded.duckdb")
+    assert waiting and max(waiting) <= 3 * largest  # below the bound, then one run (a file) past it, and the current
 
 
 def test_a_large_file_whose_write_fails_leaves_no_chunk_staging_behind(inbox, tmp_path, migrated_warehouse,
