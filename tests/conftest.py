@@ -17,6 +17,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one worker a core: polars' pool of a thread a core in each worker only oversubscribes
     # the two cores (measured: 8% more CPU time for the same tests). Set before polars is first imported.
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    # and DuckDB's, a thread a core in every connection, likewise (warehouse.settings, SHEBAO_DUCKDB_THREADS)
+    os.environ.setdefault("SHEBAO_DUCKDB_THREADS", "1")
 
 import flows.runtime  # noqa: E402, F401  (telemetry off before Prefect loads)
 

@@ -77,6 +77,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
         con.close()
         raise WarehouseError(f"{MEMORY_ENV}={config.duckdb_memory!r} is not a memory size DuckDB understands; "
                              "use e.g. 2GB or 800MB.") from None
+    if config.duckdb_threads is not None:  # several processes on few cores (the test suite's workers)
+        con.execute(f"SET threads = {config.duckdb_threads}")
     con.execute(f"SET temp_directory = {_sql_literal(str(path) + '.tmp')}")
     options = ["READ_ONLY"] if read_only else []
     if key:

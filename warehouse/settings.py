@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     clients: Path | None = Field(None, description="Folder of client folders, for the fleet close (deployments).")
     lock_wait: float = Field(30.0, description="Seconds to wait for another run holding the warehouse.")
     duckdb_memory: str = Field(DEFAULT_DUCKDB_MEMORY, description="DuckDB's memory limit, e.g. 512MB or 2GB.")
+    duckdb_threads: int | None = Field(None, description="DuckDB's threads per connection (default one a core).")
     dask_address: str | None = Field(None, description="Dask scheduler for the per-entity work.")
     timezone: str = Field("Asia/Shanghai", description="Time zone that names the month a scheduled close closes.")
     retries: int = Field(2, ge=0, le=10, description="Retries of a deployed close or ingest after a failure.")
@@ -88,6 +89,16 @@ class Settings(BaseSettings):
             raise ValueError("is too small")
         return value.strip()
 
+    @field_validator("duckdb_threads", mode="before")
+    @classmethod
+    def _threads(cls, value):
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError("is not a number of threads")
+        return int(text)
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -103,6 +114,7 @@ class Settings(BaseSettings):
 _FIXES = {
     "lock_wait": "set it to a number of seconds, e.g. 30 (0 = try once)",
     "duckdb_memory": "set it to at least 256MB, e.g. 2GB",
+    "duckdb_threads": "set it to a whole number, 1 or more, or unset it for one a core",
     "timezone": "set it to a time zone such as Asia/Shanghai",
     "retries": "set it to a whole number from 0 to 10",
     "retry_delay": "set it to a number of seconds, e.g. 600",

@@ -84,6 +84,23 @@ def test_duckdb_memory_is_capped_and_a_bad_size_is_one_sentence(warehouse_path: 
             connect(warehouse_path)
 
 
+def test_duckdb_threads_are_set_and_a_bad_number_is_one_sentence(warehouse_path: Path, monkeypatch):
+    """SHEBAO_DUCKDB_THREADS: the test suite's two workers on two cores take one thread each (tests/conftest.py)."""
+    for value, threads in (("3", 3), (" 1 ", 1)):
+        monkeypatch.setenv("SHEBAO_DUCKDB_THREADS", value)
+        with opened(warehouse_path) as con:
+            assert con.execute("SELECT current_setting('threads')").fetchone()[0] == threads
+    monkeypatch.delenv("SHEBAO_DUCKDB_THREADS")
+    default = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0]
+    with opened(warehouse_path) as con:  # unset: DuckDB's own default, a thread a core
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == default
+    for value in ("two", "0", "-1", "1.5"):
+        monkeypatch.setenv("SHEBAO_DUCKDB_THREADS", value)
+        with pytest.raises(ShebaoError, match=rf"^SHEBAO_DUCKDB_THREADS='{value}' is not a number of threads; "
+                                              "set it to a whole number, 1 or more, or unset it for one a core.$"):
+            connect(warehouse_path)
+
+
 def test_out_of_memory_says_what_to_set_it_to(warehouse_path: Path, monkeypatch):
     """DuckDB out of memory (the action list, a model): the setting, doubled, and where the sizes are."""
     for configured, doubled in (("1GB", "2GB"), ("750MB", "1500MB"), ("1.5GB", "3GB")):
