@@ -54,7 +54,8 @@ def pytest_runtest_logfinish(nodeid: str, location) -> None:
     if not record or nodeid not in _started:
         return
     cpu, wall = _started.pop(nodeid)
-    line = json.dumps({"test": nodeid, "cpu": _cpu() - cpu, "wall": time.perf_counter() - wall})
+    line = json.dumps({"test": nodeid, "cpu": _cpu() - cpu, "wall": time.perf_counter() - wall,
+                       "worker": os.environ.get("PYTEST_XDIST_WORKER", ""), "ended": time.time()})
     with open(record, "a", encoding="utf-8") as out:
         out.write(line + "\n")
 
@@ -68,7 +69,7 @@ def main() -> int:
         record = Path(folder) / "cpu.jsonl"
         env = {**os.environ, RECORD_ENV: str(record),
                "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), str(REPO), os.environ.get("PYTHONPATH", "")])}
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), time.time()
         code = subprocess.call([sys.executable, "-m", "pytest", "-p", "suite_cpu", *pytest_args], cwd=REPO, env=env)
         wall = time.perf_counter() - started
         rows = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.exists() else []
@@ -76,7 +77,16 @@ def main() -> int:
     for row in rows:
         by_module[row["test"].split("::")[0]] += row["cpu"]
     total = sum(by_module.values())
-    print(f"\n{len(rows)} tests, {total:.0f} CPU-s counted, {wall:.0f} s wall (load {os.getloadavg()[0]:.1f} at the end)")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # pytest, its workers and all they waited for
+    print(f"\n{len(rows)} tests, {total:.0f} CPU-s counted, {children.ru_utime + children.ru_stime:.0f} CPU-s in all "
+          f"(collection, workers' start), {wall:.0f} s wall (load {os.getloadavg()[0]:.1f} at the end)")
+    # the balance between pytest-xdist's workers: when each ended its last test, and the CPU its tests took
+    workers: dict[str, list[float]] = {}
+    for row in rows:
+        ended, cpu = workers.setdefault(row["worker"], [0.0, 0.0])
+        workers[row["worker"]] = [max(ended, row["ended"] - started_at), cpu + row["cpu"]]
+    for worker, (ended, cpu) in sorted(workers.items()):
+        print(f"  {worker or 'main'}: last test ended at {ended:.0f} s, {cpu:.0f} CPU-s in its tests")
     print(f"\nmodules by CPU seconds (top {args.top}):")
     for module, cpu in by_module.most_common(args.top):
         print(f"  {cpu:8.1f}  {cpu / total:5.1%}  {module}")
