@@ -38,7 +38,12 @@ def _tables(con, ids: bool = True) -> dict[str, list[tuple]]:
     return found
 
 
-def _alone(path: Path, inbox: Path, ids: bool = True) -> dict[str, list[tuple]]:
+@pytest.fixture(scope="module")
+def alone(inbox, tmp_path_factory, migrated_warehouse) -> dict[bool, dict[str, list[tuple]]]:
+    """What the inbox's files each written alone write, with the load ids (True) and without (False): the same
+    for every test here (a file alone is never in a batch, whatever its limits), so loaded once."""
+    path = tmp_path_factory.mktemp("alone") / "alone.duckdb"
+    shutil.copy(migrated_warehouse, path)
     con = connect(path)
     try:
         refresh_regions(con)  # as ingest_inbox does first
@@ -46,7 +51,7 @@ def _alone(path: Path, inbox: Path, ids: bool = True) -> dict[str, list[tuple]]:
         lookup = region_lookup(con)
         for file in inbox_files(inbox):  # outside any batch: each file's rows written as it is loaded
             ingest_file(con, file, source=source_name(inbox, file), lookup=lookup)
-        return _tables(con, ids)
+        return {ids: _tables(con, ids) for ids in (True, False)}
     finally:
         con.close()
 
@@ -60,28 +65,27 @@ def _batched(path: Path, inbox: Path, ids: bool = True) -> tuple[list[dict], dic
 
 
 @pytest.fixture
-def warehouses(tmp_path, migrated_warehouse) -> tuple[Path, Path]:
-    """Two new warehouses: one for the inbox ingested in batches, one for its files each written alone."""
-    paths = tmp_path / "batched.duckdb", tmp_path / "alone.duckdb"
-    for path in paths:
-        shutil.copy(migrated_warehouse, path)
-    return paths
+def warehouse(tmp_path, migrated_warehouse) -> Path:
+    """A new warehouse for the inbox ingested in batches."""
+    path = tmp_path / "batched.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    return path
 
 
 @pytest.mark.parametrize("held_bytes", [inbox_module.ROWS_HELD_BYTES, 0], ids=["at the commit", "past the limit"])
-def test_a_batch_writes_the_rows_each_file_alone_writes_in_the_same_order(inbox, warehouses, monkeypatch, held_bytes):
+def test_a_batch_writes_the_rows_each_file_alone_writes_in_the_same_order(inbox, alone, warehouse, monkeypatch,
+                                                                           held_bytes):
     monkeypatch.setattr(inbox_module, "ROWS_HELD_BYTES", held_bytes)
-    summaries, batched = _batched(warehouses[0], inbox)
-    alone = _alone(warehouses[1], inbox)
+    summaries, batched = _batched(warehouse, inbox)
 
     assert {s["status"] for s in summaries} == {"loaded"}
     assert batched["ingest.rejects"], "the inbox has rejects"
     assert len({kind for kind, *_ in batched["ingest.load_keys"]}) == 4
-    for table in alone:
-        assert batched[table] == alone[table], table
+    for table in alone[True]:
+        assert batched[table] == alone[True][table], table
 
 
-def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox, warehouses, monkeypatch):
+def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox, alone, warehouse, monkeypatch):
     """The rows are written at the commit: a failure there rolls the batch back, and each file is loaded again in
     transactions of its own, as when a file's own write fails."""
     import duckdb
@@ -95,12 +99,11 @@ def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox,
         return real_insert(con, table, kind, frame)
 
     monkeypatch.setattr(inbox_module, "_insert", fail_once_in_a_batch)
-    summaries, batched = _batched(warehouses[0], inbox, ids=False)  # the batch rolled back has drawn load ids
+    summaries, batched = _batched(warehouse, inbox, ids=False)  # the batch rolled back has drawn load ids
     assert failed and {s["status"] for s in summaries} == {"loaded"}
     assert len(summaries) == len(inbox_files(inbox))
-    alone = _alone(warehouses[1], inbox, ids=False)
-    for table in alone:
-        assert batched[table] == alone[table], table
+    for table in alone[False]:
+        assert batched[table] == alone[False][table], table
 
 
 def _payroll_csv(path: Path, rows: int) -> None:
