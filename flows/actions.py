@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -16,7 +18,7 @@ from transforms.common.heap import release_freed_memory
 from transforms.common.privacy import redacting
 from transforms.common.roles import get_role
 from transforms.common.runs import latest_validation_run
-from transforms.outputs.entities import ENTITY_FOLDER, RenderedActions, render_actions
+from transforms.outputs.entities import ENTITY_FOLDER, ActionRendering
 from transforms.outputs.export import sweep_spools
 from transforms.outputs.index import (
     DECLARATIONS_FOLDER,
@@ -52,10 +54,9 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
                    full_ids: bool = False, run_id: str | None = None, for_entities: bool = False) -> dict:
     """The HR outputs of this step (``transforms/outputs/index.py``, one writer each): the report, which now can
     say what to do next and name the action ids (SPEC §7), the workbook, the forms and the declarations.
-    ``for_entities`` (a close): the action list is rendered once as the masked roles read it, spooled where the
+    ``for_entities`` (a close): the action list a masked workbook reads is spooled as it is written, where the
     per-entity files are written, and kept (``rendered``, a :class:`Handoff` of
-    ``transforms.outputs.entities.RenderedActions``) for the close's per-entity step; a masked workbook is
-    written from it too."""
+    ``transforms.outputs.entities.RenderedActions``) for the close's per-entity step: read and rendered once."""
     # DuckDB at half its limit: the writers' queries fit in it, and DuckDB's cache of what they read (the
     # actions' details, the findings, the ledger) sat at the whole limit beside the frames and pages being
     # written (1,000,000 employees, this step alone: 1,848, 2,197 and 1,845 MB peak, in the workbook and the
@@ -65,8 +66,9 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
         reports = write_hr_report(con, run_id, Path(folder), role) if run_id else {"report": None}
         release_freed_memory()
-        rendered = _render_for_entities(con, Path(folder), role) if for_entities else None
-        workbook = write_action_workbook(con, Path(folder), role, rendered.rows if rendered else None)
+        with _rendering(con, Path(folder), role, for_entities) as rendering:
+            workbook = write_action_workbook(con, Path(folder), role, rendering.rows if rendering else None)
+        rendered = rendering.done() if rendering else None
         release_freed_memory()
         forms = write_transfer_forms(con, Path(folder), role)
         release_freed_memory()
@@ -77,15 +79,25 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
                       "declarations_folder": str(Path(folder) / DECLARATIONS_FOLDER)}
 
 
-def _render_for_entities(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None) -> RenderedActions | None:
-    """The masked action list rendered for the per-entity step (``folder``'s entity folder, which a Dask worker
-    sees too), when this step's workbook reads the same rows: a role that sees full ids renders its own."""
+@contextmanager
+def _rendering(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None, for_entities: bool
+               ) -> Iterator[ActionRendering | None]:
+    """In a close (``for_entities``), the masked action list rendered as the workbook writes it and spooled in
+    ``folder``'s entity folder (which a Dask worker sees too) for the per-entity step, when the workbook's role
+    reads the same rows: a role that sees full ids renders its own. A rendering its workbook did not finish is
+    deleted."""
     view = get_role(role)
-    if view.sees_full_ids or not view.sees_findings:
-        return None
+    if not for_entities or view.sees_full_ids or not view.sees_findings:
+        yield None
+        return
     spools = folder / ENTITY_FOLDER
     sweep_spools(spools)  # a killed close's: this close's rendering is the only one used from here
-    return render_actions(con, spools)
+    rendering = ActionRendering(con, spools)
+    try:
+        yield rendering
+    except BaseException:
+        rendering.discard()
+        raise
 
 
 def markdown(period: str, summary: dict) -> str:

@@ -185,8 +185,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None 
     """Write ``path`` (an xlsx openpyxl and Excel open) for ``role``; returns the path. Each type's actions are
     read, shown and written in turn, never the whole list at once (at 1,000,000 employees their details alone
     are 342 MB). ``masked``: each type's rows as a masked role reads them (:func:`readable_actions` of
-    :func:`list_actions`, ids masked), already rendered (the close's, once for this and its per-entity files);
-    used for a masked role instead of reading and rendering them here."""
+    :func:`list_actions`, ids masked) from the caller, asked for once each in ``BY_TYPE`` order (a close renders
+    them once, for this and its per-entity files); used for a masked role instead of reading them here."""
     full_ids = list_role(con, role).sees_full_ids  # the role's right to the list is checked before the file is made
     notes = _notes(con)
     if not full_ids:  # notes are free text: an ID typed into one (before notes were stored masked) is masked

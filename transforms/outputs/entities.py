@@ -10,7 +10,6 @@ the same on a thread or on a Dask worker and the warehouse keeps one writer.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,10 +24,10 @@ from transforms.common.privacy import redact
 from transforms.common.spreadsheet import Chunks, as_chunks
 from transforms.outputs.export import (
     SHEETS,
+    FrameSpool,
     LedgerSpool,
     ledger_totals,
     readable,
-    spool_frames,
     spool_ledger_rows,
     write_parquet,
     write_workbook,
@@ -73,14 +72,50 @@ class RenderedActions:
         return self.version == list_version(con)
 
 
+class ActionRendering:
+    """The masked list rendered a type at a time as a writer asks for it (:meth:`rows`: every type once, in
+    ``BY_TYPE`` order, as the action workbook writes its sheets), each type spooled as it is handed over, so the
+    list is read and rendered once and no type is read back; :meth:`done` gives the :class:`RenderedActions`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path | None = None):
+        self._con, self._folder = con, folder
+        self._version = list_version(con)  # first: a list changed while it is read never passes for current
+        self._codes = iter(BY_TYPE)
+        self._spool: FrameSpool | None = None
+
+    def rows(self, code: str) -> pl.DataFrame:
+        """Type ``code``'s rows, spooled; the types are asked for in ``BY_TYPE`` order."""
+        expected = next(self._codes, None)
+        if code != expected:
+            raise ValueError(f"the action list is rendered in BY_TYPE order: {expected} next, not {code}")
+        rows = readable_actions(self._con, list_actions(self._con, action_type=code), full_ids=False)  # text redacted
+        if self._spool is None:
+            self._spool = FrameSpool(rows.schema, self._folder)
+        self._spool.write(rows)
+        return rows
+
+    def done(self) -> RenderedActions:
+        if self._spool is None or next(self._codes, None) is not None:
+            raise ValueError("the action list is not rendered whole: every type is asked for once")
+        return RenderedActions(self._spool.close(), self._version)
+
+    def discard(self) -> None:
+        """The spool's file of a rendering not finished (its writer failed) is deleted."""
+        if self._spool is not None:
+            self._spool.discard()
+
+
 def render_actions(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> RenderedActions:
     """The action list rendered for the masked roles (:class:`RenderedActions`), spooled in ``folder`` (default
     the system's temporary folder) a type at a time: their details alone are 342 MB at 1,000,000 employees."""
-    version = list_version(con)  # first: a list changed while it is read never passes for current
-    first = readable_actions(con, list_actions(con, action_type=next(iter(BY_TYPE))), full_ids=False)
-    typed = (readable_actions(con, list_actions(con, action_type=code), full_ids=False)  # text redacted too
-             for code in list(BY_TYPE)[1:])
-    return RenderedActions(spool_frames(itertools.chain([first], typed), first.schema, folder), version)
+    rendering = ActionRendering(con, folder)
+    try:
+        for code in BY_TYPE:
+            rendering.rows(code)
+        return rendering.done()
+    except BaseException:
+        rendering.discard()
+        raise
 
 
 def entity_slices(con: duckdb.DuckDBPyConnection, period: str, ledger: LedgerSpool | None = None,

@@ -105,8 +105,8 @@ def write_hr_report(con: duckdb.DuckDBPyConnection, run_id: str, folder: Path, r
 
 def write_action_workbook(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None,
                           masked: Callable[[str], pl.DataFrame] | None = None) -> Path:
-    """The action workbook HR works through and sends back (SPEC §6/§7); ``masked``: each type's rows already
-    rendered for a masked role (``transforms.actions.workbook.write_workbook``)."""
+    """The action workbook HR works through and sends back (SPEC §6/§7); ``masked``: each type's rows as a masked
+    role reads them, from the caller (``transforms.actions.workbook.write_workbook``)."""
     return write_workbook(con, Path(folder) / ACTION_WORKBOOK, role, masked)
 
 

@@ -214,3 +214,22 @@ def test_a_rendered_type_with_no_actions_reads_as_its_columns(con, tmp_path):
         assert rows.is_empty() and rows.schema == readable_actions(con, list_actions(con, action_type=code), False).schema
     path = write_workbook(con, tmp_path / "actions.xlsx", None, rendered.rows)
     assert path.exists()
+
+
+def test_a_rendering_is_every_type_once_in_order_and_an_unfinished_one_leaves_no_file(con, tmp_path):
+    """The workbook asks for each type's rows in BY_TYPE order as it writes its sheets, and the spool holds the
+    types in that order (write_entity_outputs reads a type's group by its position): a type asked for out of
+    turn, or a rendering taken before every type was, is an error, and an unfinished one's file is deleted."""
+    from transforms.actions.cleanup import BY_TYPE
+    from transforms.outputs.entities import ActionRendering
+
+    codes = list(BY_TYPE)
+    rendering = ActionRendering(con, tmp_path)
+    rendering.rows(codes[0])
+    with pytest.raises(ValueError, match="BY_TYPE order"):
+        rendering.rows(codes[2])
+    with pytest.raises(ValueError, match="not rendered whole"):
+        rendering.done()
+    assert [p.name for p in tmp_path.glob(".ledger_*")]
+    rendering.discard()
+    assert not list(tmp_path.glob(".ledger_*"))
