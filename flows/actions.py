@@ -68,7 +68,7 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
         release_freed_memory()
         with _rendering(con, Path(folder), role, for_entities) as rendering:
             workbook = write_action_workbook(con, Path(folder), role, rendering.rows if rendering else None)
-        rendered = rendering.done() if rendering else None
+            rendered = rendering.done() if rendering else None
         release_freed_memory()
         forms = write_transfer_forms(con, Path(folder), role)
         release_freed_memory()
