@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.folders import out_folder
+from flows.runtime.runs import Handoff
 from transforms.actions.cleanup import TYPES, output_role, update_actions
 from transforms.common.heap import release_freed_memory
 from transforms.common.privacy import redacting
+from transforms.common.roles import get_role
 from transforms.common.runs import latest_validation_run
+from transforms.outputs.entities import ENTITY_FOLDER, ActionRendering
+from transforms.outputs.export import sweep_spools
 from transforms.outputs.index import (
     DECLARATIONS_FOLDER,
     FORMS_FOLDER,
@@ -44,9 +51,12 @@ def update_action_list(warehouse: str | None, period: str, run_id: str | None) -
       retry_delay_seconds=2, cache_policy=NO_CACHE)
 @redacting
 def write_hr_files(warehouse: str | None, folder: str, role: str | None, period: str | None = None,
-                   full_ids: bool = False, run_id: str | None = None) -> dict:
+                   full_ids: bool = False, run_id: str | None = None, for_entities: bool = False) -> dict:
     """The HR outputs of this step (``transforms/outputs/index.py``, one writer each): the report, which now can
-    say what to do next and name the action ids (SPEC §7), the workbook, the forms and the declarations."""
+    say what to do next and name the action ids (SPEC §7), the workbook, the forms and the declarations.
+    ``for_entities`` (a close): the action list a masked workbook reads is spooled as it is written, where the
+    per-entity files are written, and kept (``rendered``, a :class:`Handoff` of
+    ``transforms.outputs.entities.RenderedActions``) for the close's per-entity step: read and rendered once."""
     # DuckDB at half its limit: the writers' queries fit in it, and DuckDB's cache of what they read (the
     # actions' details, the findings, the ledger) sat at the whole limit beside the frames and pages being
     # written (1,000,000 employees, this step alone: 1,848, 2,197 and 1,845 MB peak, in the workbook and the
@@ -56,14 +66,38 @@ def write_hr_files(warehouse: str | None, folder: str, role: str | None, period:
         role = output_role(con, role, full_ids, "actions --full-ids" if full_ids else "actions")
         reports = write_hr_report(con, run_id, Path(folder), role) if run_id else {"report": None}
         release_freed_memory()
-        workbook = write_action_workbook(con, Path(folder), role)
+        with _rendering(con, Path(folder), role, for_entities) as rendering:
+            workbook = write_action_workbook(con, Path(folder), role, rendering.rows if rendering else None)
+            rendered = rendering.done() if rendering else None
         release_freed_memory()
         forms = write_transfer_forms(con, Path(folder), role)
         release_freed_memory()
         declarations = write_hr_declarations(con, period, Path(folder), full_ids=full_ids) if period else []
-    return reports | {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
+    kept = {"rendered": Handoff(rendered)} if rendered else {}
+    return reports | kept | {"workbook": str(workbook), "forms": len([p for p in forms if p.suffix == ".html"]),
                       "forms_folder": str(Path(folder) / FORMS_FOLDER), "declarations": len(declarations),
                       "declarations_folder": str(Path(folder) / DECLARATIONS_FOLDER)}
+
+
+@contextmanager
+def _rendering(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None, for_entities: bool
+               ) -> Iterator[ActionRendering | None]:
+    """In a close (``for_entities``), the masked action list rendered as the workbook writes it and spooled in
+    ``folder``'s entity folder (which a Dask worker sees too) for the per-entity step, when the workbook's role
+    reads the same rows: a role that sees full ids renders its own. A rendering its workbook did not finish is
+    deleted."""
+    view = get_role(role)
+    if not for_entities or view.sees_full_ids or not view.sees_findings:
+        yield None
+        return
+    spools = folder / ENTITY_FOLDER
+    sweep_spools(spools)  # a killed close's: this close's rendering is the only one used from here
+    rendering = ActionRendering(con, spools)
+    try:
+        yield rendering
+    except BaseException:
+        rendering.discard()
+        raise
 
 
 def markdown(period: str, summary: dict) -> str:
@@ -86,7 +120,7 @@ def markdown(period: str, summary: dict) -> str:
 @flow(name="actions")
 @redacting
 def actions_flow(period: str, warehouse: str | None = None, out: str | None = None, run_id: str | None = None,
-                 role: str | None = None, full_ids: bool = False) -> dict:
+                 role: str | None = None, full_ids: bool = False, for_entities: bool = False) -> dict:
     """Turn a validation run's findings into the action list HR works through.
 
     Args:
@@ -96,6 +130,7 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
         run_id: the validation run to act on; default the latest succeeded run of the period.
         role: who the workbook, forms and declarations are for.
         full_ids: full ID numbers in them (an hr_manager's ``--full-ids``; audited); masked otherwise.
+        for_entities: a close's: keep the masked action list rendered for its per-entity step (``rendered``).
 
     Returns counts per status and type, the workbook path and the number of forms (no personal data).
     """
@@ -103,7 +138,7 @@ def actions_flow(period: str, warehouse: str | None = None, out: str | None = No
     out = str(out_folder(out))
     summary = update_action_list(warehouse, period, run_id)
     summary |= write_hr_files(warehouse, str(Path(out) / period), role, period, full_ids,
-                              summary["validation_run_id"])
+                              summary["validation_run_id"], for_entities)
     create_markdown_artifact(markdown=markdown(period, summary), key="actions-summary",
                              description="Cleanup actions")
     return summary

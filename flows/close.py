@@ -60,7 +60,7 @@ from transforms.common.periods import months_between
 from transforms.common.privacy import redacting
 from transforms.common.roles import require_role
 from transforms.common.runs import new_run_id
-from transforms.outputs.entities import entity_slices, entity_stems, write_entity_outputs
+from transforms.outputs.entities import ENTITY_FOLDER, entity_slices, entity_stems, write_entity_outputs
 from transforms.outputs.export import detail_table, export_tables, write_exports
 from warehouse.db import default_path, opened
 from warehouse.errors import InputError
@@ -99,14 +99,15 @@ def write_read_copy_files(warehouse: str, out: str) -> dict:
 
 @task(name="split the ledger and actions by entity", cache_policy=NO_CACHE)
 @redacting
-def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None) -> list[tuple[str, Handoff]]:
+def split_by_entity(warehouse: str, period: str, tables: Handoff | None = None,
+                    actions: Handoff | None = None) -> list[tuple[str, Handoff]]:
     """The period's net ledger rows (from the masked finance ``tables`` when given) and the action list (IDs
-    masked) per entity, each entity's pair in a :class:`Handoff`: where its task reads its ledger rows and its
-    actions (``EntityLedger``, spooled)."""
+    masked; as the actions step rendered it, when given and still the list's) per entity, each entity's pair in a
+    :class:`Handoff`: where its task reads its ledger rows and its actions (``EntityLedger``, spooled)."""
     ledger = detail_table(tables.value) if tables is not None else None
     with opened(warehouse) as con:
         return [(entity, Handoff((ledger, actions)))
-                for entity, ledger, actions in entity_slices(con, period, ledger)]
+                for entity, ledger, actions in entity_slices(con, period, ledger, actions.value if actions else None)]
 
 
 @task(name="write one entity's ledger, totals and actions", retries=2, retry_delay_seconds=2,
@@ -124,11 +125,12 @@ def write_entity_files(entity: str, rows: Handoff, folder: str, stem: str | None
 
 @flow(name="per-entity outputs")
 @redacting
-def entity_partitions(warehouse: str, period: str, out: str, tables=None) -> list[dict]:
+def entity_partitions(warehouse: str, period: str, out: str, tables=None, actions=None) -> list[dict]:
     """Fan each entity's ledger and action list out over this flow's task runner; results in entity order.
-    ``tables``: the close's masked finance tables (a :class:`Handoff`), else the ledger is queried here."""
-    folder = str(Path(out) / period / "entities")
-    slices = split_by_entity(warehouse, period, tables)
+    ``tables``: the close's masked finance tables (a :class:`Handoff`), else the ledger is queried here;
+    ``actions``: the action list its actions step rendered (a :class:`Handoff`), else it is read here."""
+    folder = str(Path(out) / period / ENTITY_FOLDER)
+    slices = split_by_entity(warehouse, period, tables, actions)
     stems = entity_stems(entity for entity, _ in slices)  # unique file names (issue 18.5)
     futures = [write_entity_files.submit(entity, rows, folder, stems[entity]) for entity, rows in slices]
     results = [future.result() for future in futures]
@@ -162,10 +164,10 @@ def timed(seconds: dict, step: str) -> Iterator[dict]:
     seconds[step] = round(time.perf_counter() - started, 2)
 
 
-def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | None,
-                     seconds: dict) -> tuple[list[str], list[dict]]:
-    """The finance export, then the per-entity files from the same tables; the tables (a million rows at
-    scale) are let go before the read copy is written."""
+def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | None, seconds: dict,
+                     actions: Handoff | None = None) -> tuple[list[str], list[dict]]:
+    """The finance export, then the per-entity files from the same tables and the action list the actions step
+    rendered (``actions``); both (a million rows at scale) are let go before the read copy is written."""
     with timed(seconds, "export"):
         tables = finance_tables_masked(warehouse, period, str(Path(out) / period))
         exports = export_ledger_files(tables, period, out)
@@ -173,10 +175,13 @@ def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | 
         dask = partition_runner(dask_address)
         if dask is not None:  # a flow run of its own, for its task runner
             per_entity = entity_partitions.with_options(task_runner=dask)
-            entities = per_entity(warehouse=warehouse, period=period, out=out, tables=tables)
+            entities = per_entity(warehouse=warehouse, period=period, out=out, tables=tables, actions=actions)
         else:  # the close's own thread pool
-            entities = entity_partitions.fn(warehouse=warehouse, period=period, out=out, tables=tables)
+            entities = entity_partitions.fn(warehouse=warehouse, period=period, out=out, tables=tables,
+                                            actions=actions)
     tables.release()
+    if actions is not None:
+        actions.release()
     return exports, entities
 
 
@@ -198,12 +203,14 @@ def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask
     checkpoint("close.after_validate")
     with timed(seconds, "actions") as shown:
         summary["actions"] = actions_flow.fn(period=period, warehouse=warehouse, out=out,
-                                          run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids)
+                                          run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids,
+                                          for_entities=True)
+        rendered = summary["actions"].pop("rendered", None)  # the per-entity step's, not the summary's
         shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
     if summary["validation"]["report"] is None:
         summary["validation"]["report"] = summary["actions"]["report"]
     checkpoint("close.after_actions")
-    summary["exports"], summary["entities"] = _finance_outputs(period, warehouse, out, dask_address, seconds)
+    summary["exports"], summary["entities"] = _finance_outputs(period, warehouse, out, dask_address, seconds, rendered)
     record_runs(warehouse, summary["ledger"]["run_id"], summary["validation"]["run_id"])
     with timed(seconds, "read_copy"):
         summary["read_copy"] = write_read_copy_files(warehouse, out)

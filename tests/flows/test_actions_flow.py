@@ -169,3 +169,28 @@ def test_format_table_aligns_chinese_text():
 
     assert column_of(first, "430102") == column_of(header, "身份证号")
     assert column_of(first, "BASE_MISMATCH") == column_of(second, "BASE_MISMATCH") == column_of(header, "问题代码")
+
+
+def _cells(path: Path) -> list[list[tuple]]:
+    return [[tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
+
+
+@pytest.mark.slow
+def test_only_a_close_keeps_the_action_list_it_rendered(prefect_harness, closed, tmp_path):
+    """`shebao actions` alone renders the list for its workbook only, and leaves nothing behind; a close's
+    actions step (``for_entities``) keeps the masked list it rendered, in the per-entity folder a Dask worker
+    sees, for its per-entity step, and writes the same workbook from it. A manager's full-ID workbook renders
+    its own rows: nothing is kept for the per-entity files then."""
+    from flows.actions import actions_flow
+
+    alone = actions_flow("2024-03", warehouse=str(closed), out=str(tmp_path / "alone"))
+    assert "rendered" not in alone and not (tmp_path / "alone" / "2024-03" / "entities").exists()
+    kept = actions_flow("2024-03", warehouse=str(closed), out=str(tmp_path / "close"), for_entities=True)
+    rendered = kept.pop("rendered").value
+    assert rendered.spool.path.parent == tmp_path / "close" / "2024-03" / "entities"
+    with opened(closed, read_only=True) as con:
+        assert rendered.current(con)
+    assert _cells(Path(kept["workbook"])) == _cells(Path(alone["workbook"]))
+    full = actions_flow("2024-03", warehouse=str(closed), out=str(tmp_path / "full"), role="hr_manager",
+                        full_ids=True, for_entities=True)
+    assert "rendered" not in full

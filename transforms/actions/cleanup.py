@@ -38,7 +38,7 @@ import polars as pl
 
 from transforms.common.faults import checkpoint
 from transforms.common.privacy import mask_id_sql, redact_frame
-from transforms.common.roles import PermissionDenied, get_role, try_audit
+from transforms.common.roles import PermissionDenied, Role, get_role, try_audit
 from warehouse.db import one, scalar, transaction
 from warehouse.errors import ShebaoError
 from warehouse.sql import sql_text
@@ -293,17 +293,30 @@ def dismiss(con: duckdb.DuckDBPyConnection, action_id: str, reason: str, role: s
         audit(con, permitted.name, "actions dismiss", action_id, True, why)
 
 
+def list_role(con: duckdb.DuckDBPyConnection, role: str | None) -> Role:
+    """The role's view of the action list; a role that may not see it is refused (audited)."""
+    permitted = get_role(role)
+    if not permitted.sees_findings:
+        audit(con, permitted.name, "actions list", None, False, "role may not see the action list")
+        raise PermissionDenied(f"The role {permitted.name} may not see the action list; it holds findings about people.")
+    return permitted
+
+
+def list_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of everything :func:`list_actions` and the workbook's text read (every action's row, the check
+    registry): the same while the list reads the same, so a rendering of it kept for later (the close's, for
+    its per-entity step) is used only while it is still the list's."""
+    return str(scalar(con, sql_text(SQL / "actions_version.sql")))
+
+
 def list_actions(con: duckdb.DuckDBPyConnection, status: str | None = None, action_type: str | None = None,
                  role: str | None = None) -> pl.DataFrame:
     """The actions, most severe and oldest first; id numbers masked unless the role may see them."""
-    permitted = get_role(role)
     if status is not None and status not in STATUSES:
         raise ShebaoError(f"The status {status!r} is unknown; use one of {', '.join(STATUSES)}.")
     if action_type is not None and action_type not in BY_TYPE:
         raise ShebaoError(f"The action type {action_type!r} is unknown; use one of {', '.join(BY_TYPE)}.")
-    if not permitted.sees_findings:
-        audit(con, permitted.name, "actions list", None, False, "role may not see the action list")
-        raise PermissionDenied(f"The role {permitted.name} may not see the action list; it holds findings about people.")
+    permitted = list_role(con, role)
     id_expr = "id_number" if permitted.sees_full_ids else mask_id_sql("id_number")
     frame = con.execute(
         f"""

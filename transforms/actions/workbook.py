@@ -19,11 +19,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.actions.cleanup import BY_TYPE, TYPES, list_actions
+from transforms.actions.cleanup import BY_TYPE, TYPES, list_actions, list_role
 from transforms.actions.evidence import findings_sentences, registry, titles
 from transforms.common import glossary
 from transforms.common.privacy import mask_id, redact, redact_series
-from transforms.common.roles import get_role
 from transforms.common.spreadsheet import new_workbook, write_sheet
 
 NO_ENTITY = "未关联单位"
@@ -181,27 +180,31 @@ def _reason_zh(reason: str) -> str:
     return reason
 
 
-def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None = None) -> Path:
+def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None = None,
+                   masked: Callable[[str], pl.DataFrame] | None = None) -> Path:
     """Write ``path`` (an xlsx openpyxl and Excel open) for ``role``; returns the path. Each type's actions are
     read, shown and written in turn, never the whole list at once (at 1,000,000 employees their details alone
-    are 342 MB)."""
-    full_ids = get_role(role).sees_full_ids
+    are 342 MB). ``masked``: each type's rows as a masked role reads them (:func:`readable_actions` of
+    :func:`list_actions`, ids masked) from the caller, asked for once each in ``BY_TYPE`` order (a close renders
+    them once, for this and its per-entity files); used for a masked role instead of reading them here."""
+    full_ids = list_role(con, role).sees_full_ids  # the role's right to the list is checked before the file is made
     notes = _notes(con)
     if not full_ids:  # notes are free text: an ID typed into one (before notes were stored masked) is masked
         notes = {key: redact(note) for key, note in notes.items()}
 
     def rows_of(code: str) -> pl.DataFrame:
-        actions = readable_actions(con, list_actions(con, action_type=code, role=role), full_ids)
+        if masked is not None and not full_ids:
+            actions = masked(code)
+        else:
+            actions = readable_actions(con, list_actions(con, action_type=code, role=role), full_ids)
         if not full_ids:
             actions = actions.with_columns(redact_series(actions["dismissed_reason"].cast(pl.String)))
         return actions.with_columns(pl.col("action_id").replace_strict(notes, default=None, return_dtype=pl.String)
                                     .alias("note"))
 
-    codes = list(BY_TYPE)
-    read = {codes[0]: rows_of(codes[0])}  # the role's right to the list is checked before the file is made
     counts = {(t, s): n for t, s, n in con.execute(
         "SELECT action_type, status, count(*) FROM actions.cleanup_actions GROUP BY ALL").fetchall()}
-    return _write_sheets(path, counts, lambda code: read.pop(code) if code in read else rows_of(code))
+    return _write_sheets(path, counts, rows_of)
 
 
 def readable_actions(con: duckdb.DuckDBPyConnection, actions: pl.DataFrame, full_ids: bool) -> pl.DataFrame:

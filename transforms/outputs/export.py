@@ -213,20 +213,25 @@ class _ParquetSpool:
         self._writer.close()
 
 
-def spool_frames(frames: Iterator[pl.DataFrame], schema: pl.Schema, folder: Path | None = None) -> LedgerSpool:
-    """Frames with an ``entity`` column (the action list a type at a time) spooled as they come, a row group
-    each, for per-entity tasks to read their rows from."""
-    spool = _ParquetSpool(folder, schema)
-    groups: list[dict[str, int]] = []
-    try:
-        for frame in frames:
-            spool.write(frame)
-            groups.append(dict(frame.group_by("entity").len().iter_rows()))
-        spool.close()
-    except BaseException:
-        spool.path.unlink(missing_ok=True)
-        raise
-    return LedgerSpool(spool.path, schema, groups)
+class FrameSpool:
+    """Frames with an ``entity`` column spooled as they come, a row group each (the action list a type at a time,
+    as its workbook is written), for per-entity tasks to read their rows from: :meth:`close` gives the
+    :class:`LedgerSpool`; :meth:`discard` deletes the file of one not finished."""
+
+    def __init__(self, schema: pl.Schema, folder: Path | None = None):
+        self._spool = _ParquetSpool(folder, schema)
+        self._groups: list[dict[str, int]] = []
+
+    def write(self, frame: pl.DataFrame) -> None:
+        self._spool.write(frame)
+        self._groups.append(dict(frame.group_by("entity").len().iter_rows()))
+
+    def close(self) -> LedgerSpool:
+        self._spool.close()
+        return LedgerSpool(self._spool.path, self._spool.schema, self._groups)
+
+    def discard(self) -> None:
+        self._spool.path.unlink(missing_ok=True)
 
 
 def spool_ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool, masked: bool,

@@ -12,11 +12,13 @@ action id, a region or an entity's file stem, ``**`` for a folder's whole tree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from transforms.actions.workbook import write_workbook
 from transforms.common.roles import get_role
@@ -101,9 +103,11 @@ def write_hr_report(con: duckdb.DuckDBPyConnection, run_id: str, folder: Path, r
     return {"report": str(masked), "report_full_ids": str(full_ids) if full_ids else None}
 
 
-def write_action_workbook(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None) -> Path:
-    """The action workbook HR works through and sends back (SPEC §6/§7)."""
-    return write_workbook(con, Path(folder) / ACTION_WORKBOOK, role)
+def write_action_workbook(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None,
+                          masked: Callable[[str], pl.DataFrame] | None = None) -> Path:
+    """The action workbook HR works through and sends back (SPEC §6/§7); ``masked``: each type's rows as a masked
+    role reads them, from the caller (``transforms.actions.workbook.write_workbook``)."""
+    return write_workbook(con, Path(folder) / ACTION_WORKBOOK, role, masked)
 
 
 def write_transfer_forms(con: duckdb.DuckDBPyConnection, folder: Path, role: str | None = None) -> list[Path]:

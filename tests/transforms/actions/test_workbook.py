@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from tests.expectations.conftest import id_number
-from transforms.actions.cleanup import ACTION_TYPES, BY_TYPE, TYPES, dismiss, update_actions
-from transforms.actions.workbook import SUMMARY_HEADERS, write_workbook
+from transforms.actions.cleanup import ACTION_TYPES, BY_TYPE, TYPES, dismiss, list_actions, update_actions
+from transforms.actions.workbook import SUMMARY_HEADERS, readable_actions, write_workbook
 from transforms.common.roles import PermissionDenied
 from warehouse.db import opened
 
@@ -191,3 +191,47 @@ def test_adjust_base_has_a_row_per_insurance_type_read_over_the_whole_column():
         {"retirement_age": "60y1m", "months_paid": 170, "min_contribution_months": None, "short_of_minimum": True})})
     assert retire == [{"retirement_month": None, "retirement_age": "60岁1个月", "months_paid": 170,
                        "min_contribution_months": None, "short_of_minimum": "是"}]
+
+
+def _cells(path: Path) -> list[list[tuple]]:
+    return [[tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
+
+
+def _masked_rows(con) -> dict[str, pl.DataFrame]:
+    """Each type's rows as a masked role reads them (what the close renders once: transforms.outputs.entities)."""
+    return {code: readable_actions(con, list_actions(con, action_type=code), False) for code in BY_TYPE}
+
+
+@pytest.mark.parametrize("role", [None, "hr_staff", "hr_manager_masked"])
+def test_a_masked_workbook_from_the_rows_already_rendered_is_the_one_read_here(con, tmp_path, role):
+    """The close renders the masked list once, for this workbook and its per-entity files: a masked role's
+    workbook written from those rows is the one it reads itself, its notes and a dismissal's reason (an ID
+    typed in it) included."""
+    _seed(con)
+    merge = con.execute("SELECT action_id FROM actions.cleanup_actions WHERE action_type = 'MERGE_RECORDS'").fetchone()[0]
+    dismiss(con, merge, f"同一人 {ID_C}，已合并", role="hr_manager")
+    read = write_workbook(con, tmp_path / "read.xlsx", role)
+    given = write_workbook(con, tmp_path / "given.xlsx", role, _masked_rows(con).__getitem__)
+    assert _cells(given) == _cells(read)
+    assert not FULL_ID.search(archive_text(given))
+
+
+def test_the_rows_already_rendered_are_what_a_masked_workbook_shows(con, tmp_path):
+    _seed(con)
+    rows = _masked_rows(con)
+    rows["ADJUST_BASE"] = rows["ADJUST_BASE"].with_columns(pl.lit("已渲染").alias("evidence"))
+    sheet = openpyxl.load_workbook(write_workbook(con, tmp_path / "actions.xlsx", None, rows.__getitem__))["调整缴费基数"]
+    header = [c.value for c in sheet[1]]
+    assert {r[header.index("说明")] for r in sheet.iter_rows(min_row=2, values_only=True)} == {"已渲染"}
+
+
+def test_rows_rendered_masked_never_stand_in_for_a_full_id_workbook_nor_let_finance_in(con, tmp_path):
+    _seed(con)
+    rows = _masked_rows(con)
+    manager = write_workbook(con, tmp_path / "manager.xlsx", "hr_manager", rows.__getitem__)
+    assert _cells(manager) == _cells(write_workbook(con, tmp_path / "read.xlsx", "hr_manager"))
+    assert ID_C in archive_text(manager)
+    with pytest.raises(PermissionDenied):
+        write_workbook(con, tmp_path / "finance.xlsx", "finance", rows.__getitem__)
+    assert not (tmp_path / "finance.xlsx").exists()
+    assert con.execute("SELECT count(*) FROM actions.audit WHERE role = 'finance' AND NOT allowed").fetchone()[0] == 1

@@ -8,6 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from transforms.actions.cleanup import list_actions
 from transforms.outputs.entities import entity_stems, file_stem, write_entity_outputs
 
 CLASHING = ["Acme Co.", "Acme Co", "华南 科技", "华南_科技", "华南:科技", "华南/科技"]
@@ -133,3 +134,102 @@ def test_an_entity_read_from_the_spool_in_chunks_writes_what_its_frame_writes(ac
                 assert cells(tmp_path / "spooled" / name) == cells(tmp_path / "whole" / name)
             else:
                 assert pl.read_parquet(tmp_path / "spooled" / name).equals(pl.read_parquet(tmp_path / "whole" / name))
+
+
+def _actions(slices) -> pl.DataFrame:
+    return pl.concat([_whole(actions) for _, _, actions in slices])
+
+
+def test_the_split_reads_no_action_list_when_the_close_rendered_it(acceptance_closed, tmp_path, monkeypatch):
+    """The close's actions step renders the masked list once (its workbook reads it too): the per-entity split
+    takes its actions from there, without reading or rendering the list again, and gets the same slices."""
+    from transforms.outputs import entities
+    from warehouse.db import opened
+
+    with opened(acceptance_closed, read_only=True) as con:
+        expected = entities.entity_slices(con, "2024-03")
+        rendered = entities.render_actions(con, tmp_path)
+        read: list[str | None] = []
+
+        def listing(con, *args, action_type=None, **kwargs):
+            read.append(action_type)
+            return list_actions(con, *args, action_type=action_type, **kwargs)
+
+        monkeypatch.setattr(entities, "list_actions", listing)
+        slices = entities.entity_slices(con, "2024-03", actions=rendered)
+    assert read == []
+    assert {id(actions.spool) for _, _, actions in slices} == {id(rendered.spool)}
+    assert [entity for entity, _, _ in slices] == [entity for entity, _, _ in expected]
+    assert _actions(slices).equals(_actions(expected)) and _actions(slices).height > 0
+    spooled = rendered.spool.path
+    assert spooled.parent == tmp_path and spooled.exists()
+    del rendered, slices
+    assert not spooled.exists()  # the file goes with its last holder
+
+
+@pytest.mark.parametrize("change", ["dismissed", "submitted", "a new check registry"])
+def test_a_rendering_of_a_list_since_changed_is_never_used(acceptance_closed, tmp_path, change):
+    """A rendering is used only while the list reads the same (its version, taken before it was read): after
+    any change to the actions, or to the registry their text comes from, the split reads the list again."""
+    import shutil
+
+    from transforms.actions.cleanup import dismiss
+    from transforms.actions.status_updates import submit
+    from transforms.outputs.entities import entity_slices, render_actions
+    from warehouse.db import opened
+
+    shutil.copy(acceptance_closed, tmp_path / "w.duckdb")
+    with opened(tmp_path / "w.duckdb") as con:
+        rendered = render_actions(con, tmp_path)
+        assert rendered.current(con)
+        (action,) = con.execute("SELECT action_id FROM actions.cleanup_actions WHERE status = 'open' "
+                                "ORDER BY action_id LIMIT 1").fetchone()
+        if change == "dismissed":
+            dismiss(con, action, "线下已办", role="hr_manager")
+        elif change == "submitted":
+            submit(con, action, "已在网上申报", role="hr_staff")
+        else:
+            con.execute("UPDATE quality.checks SET title_zh = title_zh || '（新）'")
+        assert not rendered.current(con)
+        slices = entity_slices(con, "2024-03", actions=rendered)
+        fresh = entity_slices(con, "2024-03")
+    assert {id(actions.spool) for _, _, actions in slices}.isdisjoint({id(rendered.spool)})
+    assert _actions(slices).equals(_actions(fresh))
+    if change == "a new check registry":
+        assert _actions(slices)["problems"].str.contains("（新）").any()
+    else:
+        assert _actions(slices).filter(pl.col("action_id") == action)["status"].to_list() != ["open"]
+
+
+def test_a_rendered_type_with_no_actions_reads_as_its_columns(con, tmp_path):
+    """Most types have no action in a small close (the spool's row group of such a type holds no rows): its rows
+    read back as an empty frame with the list's columns, for the workbook to write an empty sheet from."""
+    from transforms.actions.cleanup import BY_TYPE
+    from transforms.actions.workbook import readable_actions, write_workbook
+    from transforms.outputs.entities import render_actions
+
+    rendered = render_actions(con, tmp_path)
+    for code in BY_TYPE:
+        rows = rendered.rows(code)
+        assert rows.is_empty() and rows.schema == readable_actions(con, list_actions(con, action_type=code), False).schema
+    path = write_workbook(con, tmp_path / "actions.xlsx", None, rendered.rows)
+    assert path.exists()
+
+
+def test_a_rendering_is_every_type_once_in_order_and_an_unfinished_one_leaves_no_file(con, tmp_path):
+    """The workbook asks for each type's rows in BY_TYPE order as it writes its sheets, and the spool holds the
+    types in that order (write_entity_outputs reads a type's group by its position): a type asked for out of
+    turn, or a rendering taken before every type was, is an error, and an unfinished one's file is deleted."""
+    from transforms.actions.cleanup import BY_TYPE
+    from transforms.outputs.entities import ActionRendering
+
+    codes = list(BY_TYPE)
+    rendering = ActionRendering(con, tmp_path)
+    rendering.rows(codes[0])
+    with pytest.raises(ValueError, match="BY_TYPE order"):
+        rendering.rows(codes[2])
+    with pytest.raises(ValueError, match="not rendered whole"):
+        rendering.done()
+    assert [p.name for p in tmp_path.glob(".ledger_*")]
+    rendering.discard()
+    assert not list(tmp_path.glob(".ledger_*"))
