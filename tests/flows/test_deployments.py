@@ -225,3 +225,12 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
             {scheduled["id"]}
     finally:
         con.close()
+
+
+def test_every_pools_runs_ride_out_a_busy_server():
+    """A flow run on either pool retries a server's 503 (SQLite locked) for minutes, not Prefect's one minute."""
+    import yaml
+
+    pools = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["definitions"]["work_pools"]
+    assert {name: int(pool["job_variables"]["env"]["PREFECT_CLIENT_MAX_RETRIES"]) >= 7
+            for name, pool in pools.items()} == {"process_pool": True, "fleet_pool": True}
