@@ -2,8 +2,10 @@
 
 The suite is CPU-bound on two cores, and its wall time on a shared machine moves with the load, so this
 counts CPU seconds: each test's own process (setup, call and teardown) plus the children it started and
-waited for (``shebao`` subprocesses and their temporary servers). A Prefect server shared by a worker's tests
-ends with the worker and is not counted against any test.
+waited for (``shebao`` subprocesses and their temporary servers). A worker's session and module fixtures are
+torn down after its last test; that teardown (the worker's Prefect server, with the CPU it spent serving every
+flow run of the worker's tests, tens of seconds) is counted on its own line, ``<teardown after the worker's
+last test>``, not against that test.
 
 It runs pytest with the plugin below (``-p suite_cpu``) and any pytest arguments given after ``--``, by default
 the whole suite as ``make test`` runs it, then prints the modules and the tests that cost most.
@@ -24,6 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 RECORD_ENV = "SHEBAO_SUITE_CPU_RECORD"
 
@@ -37,6 +41,8 @@ def _cpu() -> float:
 # The plugin: pytest imports this module with `-p suite_cpu` (bench/ on the path).
 _started: dict[str, tuple[float, float]] = {}
 _recording = [True]
+_last_teardown: dict[str, float] = {}  # the CPU of the teardown after a worker's last test
+LAST_TEARDOWN = "<teardown after the worker's last test>"
 
 
 def pytest_configure(config) -> None:
@@ -49,15 +55,29 @@ def pytest_runtest_logstart(nodeid: str, location) -> None:
         _started[nodeid] = (_cpu(), time.perf_counter())
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    if nextitem is not None or not _recording[0]:
+        yield
+        return
+    cpu = _cpu()  # the last test: its teardown finalises every session and module fixture
+    yield
+    _last_teardown[item.nodeid] = _cpu() - cpu
+
+
 def pytest_runtest_logfinish(nodeid: str, location) -> None:
     record = os.environ.get(RECORD_ENV)
     if not record or nodeid not in _started:
         return
     cpu, wall = _started.pop(nodeid)
-    line = json.dumps({"test": nodeid, "cpu": _cpu() - cpu, "wall": time.perf_counter() - wall,
-                       "worker": os.environ.get("PYTEST_XDIST_WORKER", ""), "ended": time.time()})
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    teardown = _last_teardown.pop(nodeid, 0.0)
+    rows = [{"test": nodeid, "cpu": _cpu() - cpu - teardown, "wall": time.perf_counter() - wall}]
+    if teardown:
+        rows.append({"test": LAST_TEARDOWN, "cpu": teardown, "wall": 0.0})
     with open(record, "a", encoding="utf-8") as out:
-        out.write(line + "\n")
+        for row in rows:
+            out.write(json.dumps(row | {"worker": worker, "ended": time.time()}) + "\n")
 
 
 def main() -> int:
@@ -78,7 +98,8 @@ def main() -> int:
         by_module[row["test"].split("::")[0]] += row["cpu"]
     total = sum(by_module.values())
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # pytest, its workers and all they waited for
-    print(f"\n{len(rows)} tests, {total:.0f} CPU-s counted, {children.ru_utime + children.ru_stime:.0f} CPU-s in all "
+    tests = sum(row["test"] != LAST_TEARDOWN for row in rows)
+    print(f"\n{tests} tests, {total:.0f} CPU-s counted, {children.ru_utime + children.ru_stime:.0f} CPU-s in all "
           f"(collection, workers' start), {wall:.0f} s wall (load {os.getloadavg()[0]:.1f} at the end)")
     # the balance between pytest-xdist's workers: when each ended its last test, and the CPU its tests took
     workers: dict[str, list[float]] = {}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,7 +58,9 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(config, items) -> None:
     """Modules in the order pytest-xdist should hand them out (`--dist loadfile --no-loadscope-reorder` deals
     them in collection order): LONGEST_FIRST, then the other modules with slow tests, then the rest. Each
-    module's tests keep their order, so module fixtures are built once."""
+    module's tests keep their order, so module fixtures are built once. Runs before Hypothesis' own hook
+    (a plugin's hooks run after the conftest's), which reads every module loaded by then."""
+    _keep_lazy_modules_lazy()
     slow = {item.path for item in items if item.get_closest_marker("slow")}
 
     def rank(item) -> tuple[int, int]:
@@ -66,6 +70,22 @@ def pytest_collection_modifyitems(config, items) -> None:
         return (1 if item.path in slow else 2), 0
 
     items.sort(key=rank)
+
+
+
+def _keep_lazy_modules_lazy() -> None:
+    """Hypothesis reads every loaded module's ``__file__`` (to collect constants from the project's own code),
+    and that executes the modules ``flows.runtime.defaults`` loads lazily: scipy.stats and altair, 0.8 s of
+    import in each worker that no test needs. They are not our code: mark them seen, still unexecuted."""
+    from hypothesis.internal.conjecture import providers
+
+    lazy = importlib.util._LazyModule  # what a LazyLoader module is until first used
+    providers._seen_modules.update(id(module) for module in list(sys.modules.values()) if type(module) is lazy)
+
+
+def pytest_runtest_setup(item) -> None:
+    if item.get_closest_marker("hypothesis"):  # modules loaded since collection (a test importing GX, say)
+        _keep_lazy_modules_lazy()
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -15,14 +14,17 @@ import openpyxl
 import pytest
 
 from sample import generate_inbox
+from tests.flows.conftest import finish, shebao
 
 PERIOD = "2024-03"
 RUN_ID = re.compile(r"\d{8}T\d{6}\d*Z-[0-9a-f]{4}")
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900, check=False)
+    """``shebao`` in a fresh process on the session's Prefect server, as the other CLI tests run it
+    (tests/flows/conftest.py): the fleet's client processes inherit its address."""
+    code, out, err = finish(shebao(*args, cwd=cwd))
+    return subprocess.CompletedProcess(args, code, out, err)
 
 
 @pytest.fixture(scope="module")

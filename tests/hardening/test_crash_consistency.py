@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import random
 import select
 import signal
@@ -24,6 +25,7 @@ import duckdb
 import pytest
 
 from sample import generate_inbox
+from tests.conftest import built_once
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO.parent / "shared" / "acceptance" / "policy.csv"
@@ -124,22 +126,30 @@ def _assert_same(state: dict, expected: dict) -> None:
 
 @pytest.fixture(scope="module")
 def harness(prefect_harness, tmp_path_factory):
+    """A fork server for this module, the generated inbox and the uninterrupted close's state and duration.
+    The inbox and its reference close are made once for the whole run (``built_once``): this module and
+    tests/hardening/test_disk_full.py compare against the same close, each through its own fork server."""
     from prefect.settings import PREFECT_API_URL
 
-    folder = tmp_path_factory.mktemp("crash")
-    server = ForkServer(PREFECT_API_URL.value(), folder)
-    inbox = folder / "inbox"
-    generate_inbox(inbox, EMPLOYEES, FIRST_MONTH, PERIOD, seed=5)
-    assert len(list(inbox.iterdir())) == FILES, "the kill points assume this many files"
-    reference = folder / "reference" / "w.duckdb"
-    reference.parent.mkdir()
-    started = time.monotonic()
-    code = server.close_month(inbox, reference)
-    seconds = time.monotonic() - started
-    assert code == 0, (reference.parent / "runs.log").read_text(errors="replace")[-3000:]
-    expected = _state(reference)
-    assert expected["contributions"] and expected["findings"] and expected["actions"], "a close with nothing to lose"
-    yield server, inbox, expected, seconds
+    server = ForkServer(PREFECT_API_URL.value(), tmp_path_factory.mktemp("crash"))
+
+    def build(folder: Path) -> None:
+        inbox = folder / "inbox"
+        generate_inbox(inbox, EMPLOYEES, FIRST_MONTH, PERIOD, seed=5)
+        assert len(list(inbox.iterdir())) == FILES, "the kill points assume this many files"
+        reference = folder / "reference" / "w.duckdb"
+        reference.parent.mkdir()
+        started = time.monotonic()
+        code = server.close_month(inbox, reference)
+        seconds = time.monotonic() - started
+        assert code == 0, (reference.parent / "runs.log").read_text(errors="replace")[-3000:]
+        expected = _state(reference)
+        assert expected["contributions"] and expected["findings"] and expected["actions"], "a close with nothing to lose"
+        (folder / "reference.pickle").write_bytes(pickle.dumps((expected, seconds)))
+
+    folder = built_once(tmp_path_factory, "crash-reference", build)
+    expected, seconds = pickle.loads((folder / "reference.pickle").read_bytes())
+    yield server, folder / "inbox", expected, seconds
     server.stop()
     print(f"\ncrash harness: {TRIED['kill points']} named kill points and {TRIED['random kills']} random kills "
           f"tried; every re-run equal to the uninterrupted close")
