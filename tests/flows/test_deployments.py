@@ -96,6 +96,21 @@ class Receiver(ThreadingHTTPServer):
         raise AssertionError(f"no notification with {words!r} within {seconds} s; got {self.texts()}")
 
 
+def _api(method: str, url: str, **kwargs) -> httpx.Response:
+    """One request to the test's Prefect server, asked again while it answers 503 (its SQLite database locked
+    by the runs writing to it) or times out, after 2, 4, 8 … seconds for about four minutes, as the pools' flow
+    runs do (prefect.yaml, PREFECT_CLIENT_MAX_RETRIES)."""
+    for attempt in range(1, 8):
+        try:
+            response = httpx.request(method, url, timeout=30, **kwargs)
+            if response.status_code != 503:
+                return response.raise_for_status()
+        except httpx.TimeoutException:
+            pass
+        time.sleep(2 ** attempt)
+    return httpx.request(method, url, timeout=30, **kwargs).raise_for_status()
+
+
 def _wait_healthy(api: str, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 180
     while True:
@@ -113,7 +128,7 @@ def _wait_for_events(api: str, name: str, deadline_s: float = 60.0) -> list[dict
     """Events of that name once at least one has arrived, or none after the deadline."""
     stop = time.monotonic() + deadline_s
     while True:
-        events = httpx.post(f"{api}/events/filter", timeout=30, json={
+        events = _api("POST", f"{api}/events/filter", json={
             "filter": {"event": {"name": [name]}, "occurred": {"since": "2024-01-01T00:00:00Z"}},
         }).json()["events"]
         if events or time.monotonic() > stop:
@@ -124,10 +139,7 @@ def _wait_for_events(api: str, name: str, deadline_s: float = 60.0) -> list[dict
 def _wait_final(api: str, run_id: str, seconds: float = 660) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()
-        except httpx.TimeoutException:  # a server busy writing its runs' states: ask again until the deadline
-            continue
+        run = _api("GET", f"{api}/flow_runs/{run_id}").json()
         if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return run
         time.sleep(2)
@@ -166,7 +178,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         assert alerts.returncode == 0, alerts.stderr[-2000:]
         worker = _start(["worker", "start", "--pool", "shebao-pool"], worker_env, tmp_path)
 
-        deployed = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()}
+        deployed = {d["name"]: d for d in _api("POST", f"{api}/deployments/filter", json={}).json()}
         assert set(deployed) == {"monthly-close", "daily-ingest", "backfill", "fleet-close", "client-close"}
         fleet = {name: deployed.pop(name) for name in ("fleet-close", "client-close")}
         assert {d["work_pool_name"] for d in fleet.values()} == {"shebao-fleet"}
@@ -174,7 +186,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         assert "{{" not in json.dumps([d["parameters"] for d in deployed.values()])
         assert "{{" not in json.dumps([d["pull_steps"] for d in deployed.values()])
         assert {d["work_pool_name"] for d in deployed.values()} == {"shebao-pool"}
-        assert httpx.get(f"{api}/work_pools/shebao-pool", timeout=30).json()["concurrency_limit"] == 1
+        assert _api("GET", f"{api}/work_pools/shebao-pool").json()["concurrency_limit"] == 1
         assert {d["global_concurrency_limit"]["limit"] for d in deployed.values()} == {1}
         close = deployed["monthly-close"]
         assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in close["schedules"]] == \
@@ -184,7 +196,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         assert {"period", "inbox", "dask_address"} <= close["parameter_openapi_schema"]["properties"].keys()
 
         # the run the schedule makes for 06:00 on 5 April (Shanghai), started whenever: it closes March
-        scheduled = httpx.post(f"{api}/deployments/{close['id']}/create_flow_run", timeout=30, json={
+        scheduled = _api("POST", f"{api}/deployments/{close['id']}/create_flow_run", json={
             "parameters": {"policy": str(acceptance_dir / "policy.csv")},
             "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": "2024-04-04T22:00:00Z"}}}).json()
         run = _wait_final(api, scheduled["id"])

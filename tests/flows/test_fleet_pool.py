@@ -8,12 +8,11 @@ import os
 import shutil
 from pathlib import Path
 
-import httpx
 import openpyxl
 import pytest
 
 from sample import generate_inbox
-from tests.flows.test_deployments import _free_port, _run, _start, _stop, _wait_final, _wait_healthy
+from tests.flows.test_deployments import _api, _free_port, _run, _start, _stop, _wait_final, _wait_healthy
 
 PERIOD = "2024-03"
 
@@ -46,12 +45,12 @@ def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_p
         _run(["--no-prompt", "deploy", "--name", "fleet-close", "--name", "client-close"], env)
         workers = [_start(["worker", "start", "--pool", "shebao-fleet", "--name", f"fleet-worker-{n}"],
                           env | {"SHEBAO_CLIENTS": str(clients)}, tmp_path) for n in (1, 2)]
-        deployed = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()}
+        deployed = {d["name"]: d for d in _api("POST", f"{api}/deployments/filter", json={}).json()}
         assert set(deployed) == {"fleet-close", "client-close"}
-        fleet_run = httpx.post(f"{api}/deployments/{deployed['fleet-close']['id']}/create_flow_run", timeout=30,
+        fleet_run = _api("POST", f"{api}/deployments/{deployed['fleet-close']['id']}/create_flow_run",
                                json={"parameters": {"period": PERIOD}}).json()  # clients: the workers' SHEBAO_CLIENTS
         run = _wait_final(api, fleet_run["id"], seconds=1200)
-        client_runs = httpx.post(f"{api}/flow_runs/filter", timeout=30, json={
+        client_runs = _api("POST", f"{api}/flow_runs/filter", json={
             "deployments": {"id": {"any_": [deployed["client-close"]["id"]]}}}).json()
     finally:
         for worker in workers:
