@@ -23,9 +23,9 @@ from warehouse.sql import run_sql
 APPEND = Path(__file__).with_name("sql") / "ledger_append.sql"
 # DuckDB keeps what it reads cached up to its limit, and the cache is resident memory beside the ledger's own: at
 # a million employees each statement held the whole 1GB (the close's peak, issue 28). The ledger runs at half
-# the limit, ledger.months on one thread at MONTHS_SHARE: its aggregates' text (names, ID numbers) cannot
+# the limit, ledger.months on one thread at LEAN's share: its aggregates' text (names, ID numbers) cannot
 # spill, and on two threads each thread holds its own; at a million it needed more than half on one thread,
-# not more than 0.6. Past that (more employees) the ledger is booked again at the whole limit, as before.
+# not more than 0.6. Past that (more employees) the ledger is booked again at the whole limit (docs/memory.md).
 LEAN = {"months": 0.6, "rest": 0.5}
 WHOLE = {"months": 1.0, "rest": 1.0}
 
