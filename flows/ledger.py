@@ -12,7 +12,7 @@ from transforms.ledger.book import compute_ledger
 from transforms.ledger.policy import apply_policy
 from transforms.outputs.export import change_lines, changes_markdown
 from transforms.outputs.index import ledger_changes
-from warehouse.db import opened
+from warehouse.db import half_memory, opened
 
 
 @task(name="apply the policy in force", cache_policy=NO_CACHE)
@@ -29,7 +29,7 @@ def apply_policy_in_force(warehouse: str | None, policy: str | None) -> dict:
 @task(name="compute and append the contributions", cache_policy=NO_CACHE)
 @redacting
 def append_contributions(warehouse: str | None, period: str, run_id: str) -> dict:
-    with opened(warehouse) as con:
+    with opened(warehouse) as con, half_memory(con):
         summary = compute_ledger(con, period, run_id)
         summary["changes"] = ledger_changes(con, period, summary["run_id"])  # what adjustments moved
     for line in change_lines(summary["changes"]):

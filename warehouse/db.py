@@ -11,7 +11,7 @@ import importlib.util
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -227,22 +227,61 @@ BULK_CHECKPOINT_THRESHOLD = "256MB"
 BULK_THREADS = 1
 
 
-@contextmanager
-def half_memory(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """DuckDB at half its limit (``SHEBAO_DUCKDB_MEMORY``, never under the minimum) while the block runs, its
-    whole limit again after. DuckDB keeps what it reads or writes cached up to its limit, and the cache is
-    resident memory beside the block's own: for a block whose queries fit in half, half the cache."""
+# The shares of DuckDB's limit in force on each connection, innermost last: a block ends at the share of the
+# block around it (a transaction at half, one statement in it at another share), or at the whole limit.
+_SHARES: dict[int, list[float]] = {}
+
+
+def _set_globally(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """A SET of one of DuckDB's global settings (its limit, its threads) through a cursor of its own: it applies
+    to the connection too, even inside a transaction a failed statement aborted (which refuses any statement
+    until it is rolled back), so a block gives its setting back whatever failed in it."""
+    with con.cursor() as side:
+        side.execute(statement)
+
+
+def _set_share(con: duckdb.DuckDBPyConnection, share: float) -> None:
     from warehouse.settings import MIN_MEMORY_BYTES, memory_bytes, settings
 
     configured = settings().duckdb_memory
     limit = memory_bytes(configured) or MIN_MEMORY_BYTES
-    half = max(MIN_MEMORY_BYTES, limit // 2)
-    if half < limit:
-        con.execute(f"SET memory_limit = '{half // 1000**2}MB'")
+    reduced = max(MIN_MEMORY_BYTES, int(limit * share))
+    _set_globally(con, f"SET memory_limit = '{reduced // 1000**2}MB'" if reduced < limit
+                  else f"SET memory_limit = {_sql_literal(configured)}")
+
+
+@contextmanager
+def memory_share(con: duckdb.DuckDBPyConnection, share: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB at ``share`` of its limit (``SHEBAO_DUCKDB_MEMORY``, never under the minimum) while the block runs,
+    at the share of the block around it again after (its whole limit outside any). DuckDB keeps what it reads or
+    writes cached up to its limit, and the cache is resident memory beside the block's own: for a block whose
+    queries fit in a share, that share of the cache."""
+    shares = _SHARES.setdefault(id(con), [])
+    shares.append(share)
+    _set_share(con, share)
     try:
         yield con
     finally:
-        con.execute(f"SET memory_limit = {_sql_literal(configured)}")
+        shares.pop()
+        _set_share(con, shares[-1] if shares else 1.0)
+        if not shares:
+            del _SHARES[id(con)]
+
+
+def half_memory(con: duckdb.DuckDBPyConnection) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """DuckDB at half its limit while the block runs (:func:`memory_share`)."""
+    return memory_share(con, 0.5)
+
+
+@contextmanager
+def threads(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB on ``count`` threads while the block runs, on as many as before after."""
+    before = int(scalar(con, "SELECT current_setting('threads')"))
+    _set_globally(con, f"SET threads = {count}")
+    try:
+        yield con
+    finally:
+        _set_globally(con, f"SET threads = {before}")
 
 
 @contextmanager
@@ -253,17 +292,14 @@ def bulk_writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     always fills; it is of no use to the writer, while the file being read needs the room for its polars frames
     (docs/memory.md). Its inserts run on one thread (``BULK_THREADS``). The rows are checkpointed into the file
     when the block ends."""
-    threads = scalar(con, "SELECT current_setting('threads')")
     con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
-    con.execute(f"SET threads = {BULK_THREADS}")
     try:
         with half_memory(con):
-            yield con
-            con.execute(f"SET threads = {int(threads)}")  # the checkpoint at the end has the cores to itself
-            con.execute("CHECKPOINT")
+            with threads(con, BULK_THREADS):
+                yield con
+            con.execute("CHECKPOINT")  # the checkpoint at the end has the cores to itself
     finally:
         con.execute("RESET checkpoint_threshold")
-        con.execute(f"SET threads = {int(threads)}")
 
 
 @contextmanager

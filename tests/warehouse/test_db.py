@@ -11,7 +11,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.db import bulk_writing, connect, half_memory, memory_sentence, opened
+from warehouse.db import (
+    bulk_writing,
+    connect,
+    half_memory,
+    memory_sentence,
+    memory_share,
+    opened,
+    transaction,
+)
+from warehouse.db import threads as duckdb_threads
 from warehouse.errors import ShebaoError, WarehouseError
 from warehouse.migrate import available, migrate
 
@@ -144,6 +153,32 @@ def test_half_memory_holds_duckdb_to_half_its_limit_and_gives_it_back_after_a_fa
             with pytest.raises(RuntimeError), half_memory(con):
                 raise RuntimeError("a query failed")
             assert limit(con) == outside
+
+
+def test_a_share_inside_another_ends_at_the_outer_share(warehouse_path: Path, monkeypatch):
+    """The ledger's transaction runs at half, its months statement at another share within it (issue 28)."""
+    monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", "1GB")
+    with opened(warehouse_path) as con:
+        limit = "SELECT current_setting('memory_limit')"
+        with half_memory(con):
+            with memory_share(con, 0.6):
+                assert con.execute(limit).fetchone()[0] == "572.2 MiB"
+            assert con.execute(limit).fetchone()[0] == "476.8 MiB"
+        assert con.execute(limit).fetchone()[0] == "953.6 MiB"
+
+
+def test_limit_and_threads_come_back_after_a_failure_inside_a_transaction(warehouse_path: Path, monkeypatch):
+    """DuckDB refuses every statement of a transaction a failed statement aborted, until it is rolled back: the
+    blocks inside it still give their settings back, and the failure is the one raised."""
+    monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", "1GB")
+    with opened(warehouse_path) as con:
+        con.execute("SET threads = 3")
+        with (pytest.raises(duckdb.OutOfMemoryException), half_memory(con), transaction(con),
+              memory_share(con, 0.3), duckdb_threads(con, 1)):
+            con.execute("SET memory_limit = '8MB'")  # past it, as a statement past its share
+            con.execute("SELECT list(range) FROM range(10000000) GROUP BY range % 10").fetchall()
+        assert con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() == (
+            "953.6 MiB", 3)
 
 
 def test_bulk_writing_inserts_on_one_thread_then_gives_the_threads_back(warehouse_path: Path):

@@ -17,10 +17,17 @@ from transforms.common.faults import checkpoint
 from transforms.common.privacy import redact
 from transforms.common.runs import new_run_id
 from transforms.ledger.policy import apply_policy, policy_fingerprint
-from warehouse.db import one, scalar, transaction
+from warehouse.db import half_memory, memory_share, one, scalar, threads, transaction
 from warehouse.sql import run_sql
 
 APPEND = Path(__file__).with_name("sql") / "ledger_append.sql"
+# DuckDB keeps what it reads cached up to its limit, and the cache is resident memory beside the ledger's own: at
+# a million employees each statement held the whole 1GB (the close's peak, issue 28). The ledger runs at half
+# the limit, ledger.months on one thread at LEAN's share: its aggregates' text (names, ID numbers) cannot
+# spill, and on two threads each thread holds its own; at a million it needed more than half on one thread,
+# not more than 0.6. Past that (more employees) the ledger is booked again at the whole limit (docs/memory.md).
+LEAN = {"months": 0.6, "rest": 0.5}
+WHOLE = {"months": 1.0, "rest": 1.0}
 
 
 def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | None = None) -> dict:
@@ -29,23 +36,34 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
     started = datetime.now()
     if scalar(con, "SELECT count(*) FROM ref.policy") == 0:
         apply_policy(con)  # the shipped policy (and any override given earlier)
-    with transaction(con):
+    try:
+        appended = _book(con, period, run_id, started, LEAN)
+    except duckdb.OutOfMemoryException:  # rolled back: nothing of it is left
+        appended = _book(con, period, run_id, started, WHOLE)
+    with half_memory(con):
+        return ledger_summary(con, period) | {"run_id": run_id, "rows_appended": appended}
+
+
+def _book(con: duckdb.DuckDBPyConnection, period: str, run_id: str, started: datetime, shares: dict) -> int:
+    """The ledger of ``period`` in one transaction, DuckDB at ``shares`` of its limit; the rows appended."""
+    with memory_share(con, shares["rest"]), transaction(con):
         # Each step of the ledger is a named model macro, computed once here: ledger.months(P) straight into
         # the stored snapshot, ledger.cells(P) (from that snapshot) into a temp table that the withholding
         # check and the append both read.
         con.execute("DELETE FROM ledger.employee_months WHERE period = ?", [period])
-        con.execute(
-            """
-            INSERT INTO ledger.employee_months BY NAME
-            SELECT period, entity, employee_id, id_number, name, region, hire_date, leave_date, month_fraction,
-                   coalesce(reference_wage, 0) AS reference_wage, gross_pay, si_withheld, has_pension_policy,
-                   0 AS expected_employee_amount,  -- until the cells below: 0 for whoever has none
-                   ledger.withholding_difference(si_withheld, has_pension_policy, 0) AS withholding_difference,
-                   $run_id AS run_id, employment_type, position_category, hukou
-            FROM ledger.months($period)
-            """,
-            {"period": period, "run_id": run_id},
-        )
+        with memory_share(con, shares["months"]), threads(con, 1):
+            con.execute(
+                """
+                INSERT INTO ledger.employee_months BY NAME
+                SELECT period, entity, employee_id, id_number, name, region, hire_date, leave_date, month_fraction,
+                       coalesce(reference_wage, 0) AS reference_wage, gross_pay, si_withheld, has_pension_policy,
+                       0 AS expected_employee_amount,  -- until the cells below: 0 for whoever has none
+                       ledger.withholding_difference(si_withheld, has_pension_policy, 0) AS withholding_difference,
+                       $run_id AS run_id, employment_type, position_category, hukou
+                FROM ledger.months($period)
+                """,
+                {"period": period, "run_id": run_id},
+            )
         con.execute("CREATE OR REPLACE TEMP TABLE ledger_cells AS SELECT * FROM ledger.cells(?)", [period])
         con.execute(
             """
@@ -66,7 +84,7 @@ def compute_ledger(con: duckdb.DuckDBPyConnection, period: str, run_id: str | No
             " VALUES (?, ?, ?, ?, ?, ?)",
             [run_id, period, started, datetime.now(), appended, policy_fingerprint(con)],
         )
-    return ledger_summary(con, period) | {"run_id": run_id, "rows_appended": appended}
+    return appended
 
 
 def ledger_summary(con: duckdb.DuckDBPyConnection, period: str) -> dict:

@@ -282,3 +282,56 @@ def test_money_is_decimal_everywhere(con, staging):
     assert types and all(t.startswith("DECIMAL") for t in types.values()), types
     # the largest base × rate × fraction keeps its cents: 18021.00 * 0.16 = 2883.36
     assert cells(con, "2024-03")["pension"][2] == Decimal("2883.36")
+
+
+def _watch(con, macro: str, kind: str, seen: set) -> None:
+    """``ledger.<macro>`` (one argument-for-argument copy) records DuckDB's limit and threads each time a row
+    goes through it, read on a connection of its own while the statement runs."""
+    side = con.cursor()
+
+    def peek(value):
+        seen.add(side.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone())
+        return value
+
+    name = f"peek_{macro}"
+    con.create_function(name, peek, [kind], kind, null_handling="special", side_effects=True)
+    parameters, body = con.execute("SELECT parameters, macro_definition FROM duckdb_functions()"
+                                   " WHERE schema_name = 'ledger' AND function_name = ?", [macro]).fetchone()
+    con.execute(f"CREATE OR REPLACE MACRO ledger.{macro}({', '.join(parameters)}) AS {name}({body})")
+
+
+def test_months_run_at_their_share_on_one_thread_the_rest_at_half(con, staging, monkeypatch):
+    """DuckDB's cache fills its whole limit in each statement, beside the close's own memory (issue 28): the
+    ledger runs at half of it, ledger.months on one thread at LEAN's share, and gives all of it back after."""
+    monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", "1GB")
+    con.execute("SET memory_limit = '1GB'")
+    con.execute("SET threads = 2")
+    months: set = set()
+    append: set = set()
+    _watch(con, "employee_hukou", "VARCHAR", months)  # read by ledger.months only
+    _watch(con, "nets_to_nothing", "BOOLEAN", append)  # by the append (and the summary's net ledger)
+    staging.payroll("2024-03", "E1", "10000")
+    assert compute_ledger(con, "2024-03")["rows_appended"] == 3
+    assert months == {("572.2 MiB", 1)}  # 0.6 of 1GB
+    assert ("476.8 MiB", 2) in append and ("953.6 MiB", 2) not in append
+    assert con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() == (
+        "953.6 MiB", 2)
+
+
+def test_months_past_their_share_are_booked_again_at_the_whole_limit(con, staging, monkeypatch):
+    """More employees than the shares were measured for: DuckDB runs out under them, the ledger is rolled back
+    and booked at the whole limit, as before the shares; nothing of the first attempt is left."""
+    import transforms.ledger.book as book
+
+    monkeypatch.setenv("SHEBAO_DUCKDB_MEMORY", "1GB")
+    monkeypatch.setattr("warehouse.settings.MIN_MEMORY_BYTES", 1000**2)
+    monkeypatch.setattr(book, "LEAN", {"months": 0.001, "rest": 0.5})  # 1MB for ledger.months: too little
+    staging.payroll("2024-03", "E1", "10000")
+    staging.payroll("2024-03", "E2", "8000")
+    summary = compute_ledger(con, "2024-03")
+    assert summary["rows_appended"] == 6
+    assert con.execute("SELECT count(*) FROM ledger.runs").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM ledger.employee_months").fetchone()[0] == 2
+    assert cells(con, "2024-03", "E2")["pension"] == (Decimal("8000.00"), Decimal("1.0000"), Decimal("1280.00"),
+                                                      Decimal("640.00"))
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "953.6 MiB"
