@@ -23,6 +23,7 @@ from transforms.actions.cleanup import BY_TYPE, TYPES, list_actions, list_role
 from transforms.actions.evidence import findings_sentences, registry, titles
 from transforms.common import glossary
 from transforms.common.privacy import mask_id, redact, redact_series
+from transforms.common.roles import get_role
 from transforms.common.spreadsheet import new_workbook, write_sheet
 
 NO_ENTITY = "未关联单位"
@@ -193,10 +194,7 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None 
         notes = {key: redact(note) for key, note in notes.items()}
 
     def rows_of(code: str) -> pl.DataFrame:
-        if masked is not None and not full_ids:
-            actions = masked(code)
-        else:
-            actions = readable_actions(con, list_actions(con, action_type=code, role=role), full_ids)
+        actions = masked(code) if masked is not None and not full_ids else role_actions(con, code, role)
         if not full_ids:
             actions = actions.with_columns(redact_series(actions["dismissed_reason"].cast(pl.String)))
         return actions.with_columns(pl.col("action_id").replace_strict(notes, default=None, return_dtype=pl.String)
@@ -205,6 +203,12 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None 
     counts = {(t, s): n for t, s, n in con.execute(
         "SELECT action_type, status, count(*) FROM actions.cleanup_actions GROUP BY ALL").fetchall()}
     return _write_sheets(path, counts, rows_of)
+
+
+def role_actions(con: duckdb.DuckDBPyConnection, code: str, role: str | None = None) -> pl.DataFrame:
+    """Action type ``code``'s rows as ``role`` reads them (the default role: ids masked, text redacted):
+    :func:`readable_actions` of :func:`list_actions`."""
+    return readable_actions(con, list_actions(con, action_type=code, role=role), get_role(role).sees_full_ids)
 
 
 def readable_actions(con: duckdb.DuckDBPyConnection, actions: pl.DataFrame, full_ids: bool) -> pl.DataFrame:

@@ -19,8 +19,8 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from transforms.actions.cleanup import BY_TYPE, list_actions, list_version
-from transforms.actions.workbook import readable_actions, write_action_rows, write_action_types
+from transforms.actions.cleanup import BY_TYPE, list_version
+from transforms.actions.workbook import role_actions, write_action_rows, write_action_types
 from transforms.common.privacy import redact
 from transforms.common.spreadsheet import Chunks, as_chunks
 from transforms.outputs.export import (
@@ -55,8 +55,8 @@ ENTITY_FOLDER = "entities"  # below <out>/<period>: the per-entity files, and th
 
 @dataclass(frozen=True)
 class RenderedActions:
-    """The whole action list (every status) as a masked role reads it (:func:`readable_actions` of
-    :func:`list_actions`, ids masked, text redacted), spooled a type at a time in ``BY_TYPE`` order: rendered
+    """The whole action list (every status) as a masked role reads it (:func:`role_actions` of the default role:
+    ids masked, text redacted), spooled a type at a time in ``BY_TYPE`` order: rendered
     once in a close's actions step, for its action workbook and then its per-entity files. ``version``:
     :func:`list_version` of the list it was rendered from; a later step uses it only while the list is
     unchanged (:meth:`current`). The spool's file is deleted once this is let go."""
@@ -89,7 +89,7 @@ class ActionRendering:
         expected = next(self._codes, None)
         if code != expected:
             raise ValueError(f"the action list is rendered in BY_TYPE order: {expected} next, not {code}")
-        rows = readable_actions(self._con, list_actions(self._con, action_type=code), full_ids=False)  # text redacted
+        rows = role_actions(self._con, code)  # the default role's: ids masked, text redacted
         if self._spool is None:
             self._spool = FrameSpool(rows.schema, self._folder)
         self._spool.write(rows)

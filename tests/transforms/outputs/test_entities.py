@@ -149,13 +149,14 @@ def test_the_split_reads_no_action_list_when_the_close_rendered_it(acceptance_cl
     with opened(acceptance_closed, read_only=True) as con:
         expected = entities.entity_slices(con, "2024-03")
         rendered = entities.render_actions(con, tmp_path)
-        read: list[str | None] = []
+        read: list[str] = []
+        reading = entities.role_actions
 
-        def listing(con, *args, action_type=None, **kwargs):
-            read.append(action_type)
-            return list_actions(con, *args, action_type=action_type, **kwargs)
+        def listing(con, code, *args, **kwargs):
+            read.append(code)
+            return reading(con, code, *args, **kwargs)
 
-        monkeypatch.setattr(entities, "list_actions", listing)
+        monkeypatch.setattr(entities, "role_actions", listing)
         slices = entities.entity_slices(con, "2024-03", actions=rendered)
     assert read == []
     assert {id(actions.spool) for _, _, actions in slices} == {id(rendered.spool)}
