@@ -72,7 +72,6 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=rank)
 
 
-
 def _keep_lazy_modules_lazy() -> None:
     """Hypothesis reads every loaded module's ``__file__`` (to collect constants from the project's own code),
     and that executes the modules ``flows.runtime.defaults`` loads lazily: scipy.stats and altair, 0.8 s of
