@@ -64,11 +64,6 @@ class RenderedActions:
     spool: LedgerSpool
     version: str
 
-    def rows(self, code: str) -> pl.DataFrame:
-        """The rows of action type ``code`` (a type with none: no frame is read, the columns are the spool's)."""
-        frames = list(self.spool.chunks(group=list(BY_TYPE).index(code)).frames())
-        return pl.concat(frames) if frames else pl.DataFrame(schema=self.spool.schema)
-
     def current(self, con: duckdb.DuckDBPyConnection) -> bool:
         return self.version == list_version(con)
 

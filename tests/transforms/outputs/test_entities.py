@@ -202,19 +202,26 @@ def test_a_rendering_of_a_list_since_changed_is_never_used(acceptance_closed, tm
         assert _actions(slices).filter(pl.col("action_id") == action)["status"].to_list() != ["open"]
 
 
-def test_a_rendered_type_with_no_actions_reads_as_its_columns(con, tmp_path):
-    """Most types have no action in a small close (the spool's row group of such a type holds no rows): its rows
-    read back as an empty frame with the list's columns, for the workbook to write an empty sheet from."""
+def test_a_rendered_type_with_no_actions_is_its_columns(con, tmp_path):
+    """Most types have no action in a small close: the rendering hands the workbook an empty frame with the
+    list's columns for each, the workbook writes an empty sheet from it, and the spool holds every type."""
     from transforms.actions.cleanup import BY_TYPE
     from transforms.actions.workbook import readable_actions, write_workbook
-    from transforms.outputs.entities import render_actions
+    from transforms.outputs.entities import ActionRendering
 
-    rendered = render_actions(con, tmp_path)
-    for code in BY_TYPE:
-        rows = rendered.rows(code)
-        assert rows.is_empty() and rows.schema == readable_actions(con, list_actions(con, action_type=code), False).schema
-    path = write_workbook(con, tmp_path / "actions.xlsx", None, rendered.rows)
-    assert path.exists()
+    rendering = ActionRendering(con, tmp_path)
+    handed: dict[str, pl.DataFrame] = {}
+
+    def rows(code: str) -> pl.DataFrame:
+        handed[code] = rendering.rows(code)
+        return handed[code]
+
+    path = write_workbook(con, tmp_path / "actions.xlsx", None, rows)
+    rendered = rendering.done()
+    assert path.exists() and list(handed) == list(BY_TYPE)
+    for code, frame in handed.items():
+        assert frame.is_empty() and frame.schema == readable_actions(con, list_actions(con, action_type=code), False).schema
+    assert rendered.spool.path.exists() and not rendered.spool.entities()
 
 
 def test_a_rendering_is_every_type_once_in_order_and_an_unfinished_one_leaves_no_file(con, tmp_path):
