@@ -38,7 +38,7 @@ _SESSION_SERVER: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session", autouse=True)
-def commands_use_the_session_server(prefect_harness):
+def commands_use_the_session_server(prefect_harness, worker_prefect_home):
     """``shebao`` subprocesses talk to this worker's one Prefect server, as a scheduled close talks to its
     server: a command that starts its own temporary server pays about 6 CPU-seconds for it, even one refused
     before any work (``run`` starts it first, to overlap its checks). The temporary server's own path is kept

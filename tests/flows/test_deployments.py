@@ -22,7 +22,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import V2_CODES
+from tests.conftest import V2_CODES, prefect_home
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -148,7 +148,8 @@ def _wait_final(api: str, run_id: str, seconds: float = 660) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("prefect-server")  # one Prefect server with its workers at a time
-def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir, expected, one_prefect_server_at_a_time):
+def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir, expected, one_prefect_server_at_a_time,
+                                                       prefect_database):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     inbox = tmp_path / "inbox"
@@ -156,7 +157,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
     warehouse = tmp_path / "w.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SHEBAO_"))}
     env |= {
-        "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
+        "PREFECT_HOME": str(prefect_home(tmp_path / "prefect-home", prefect_database)), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "2", "PYTHONPATH": str(REPO),
     }

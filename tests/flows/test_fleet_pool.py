@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from sample import generate_inbox
+from tests.conftest import prefect_home
 from tests.flows.test_deployments import _api, _free_port, _run, _start, _stop, _wait_final, _wait_healthy
 
 PERIOD = "2024-03"
@@ -19,7 +20,8 @@ PERIOD = "2024-03"
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("prefect-server")  # one Prefect server with its workers at a time
-def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_prefect_server_at_a_time):
+def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_prefect_server_at_a_time,
+                                                                 prefect_database):
     clients = tmp_path / "clients"
     generate_inbox(tmp_path / "sample", 20, "2024-01", PERIOD)
     for key in ("alpha", "beta", "gamma"):
@@ -31,7 +33,7 @@ def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_p
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SHEBAO_"))}
     env |= {
-        "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
+        "PREFECT_HOME": str(prefect_home(tmp_path / "prefect-home", prefect_database)), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
