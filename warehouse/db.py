@@ -97,9 +97,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
     if created and path.exists():  # not for :memory:
         os.chmod(path, 0o600)  # personal data: the owner's alone (SPEC §8)
     if migrate and not read_only:
-        from warehouse.migrate import apply_models
+        from warehouse.migrate import apply_models, up_to_date
         from warehouse.migrate import migrate as run_migrations
 
+        if up_to_date(con):
+            return con
         applied = run_migrations(con)
         apply_models(con)
         if ROLES_MIGRATION in applied:

@@ -171,8 +171,7 @@ def model_files() -> list[Path]:
 
     Derived once per process for the same files (a close connects a dozen times; reading every model costs
     tens of milliseconds), again when a model or migration file changes."""
-    stamps = tuple((path, path.stat().st_mtime_ns) for path in sorted([*MODELS.rglob("*.sql"), *MIGRATIONS.glob("*.sql")]))
-    return list(_derived_order(stamps))
+    return list(_derived_order(_stamps()))
 
 
 @functools.lru_cache(maxsize=4)
@@ -180,16 +179,44 @@ def _derived_order(stamps: tuple[tuple[Path, int], ...]) -> tuple[Path, ...]:
     return tuple(model_order([path for path, _ in stamps if MODELS in path.parents]))
 
 
+def _models_digest(versions: list[int], texts: tuple[str, ...]) -> str:
+    """What ``meta.schema_migrations``' comment says once the models are applied: a digest of the migrations
+    applied and of the model files' text."""
+    return "models " + hashlib.sha256("\0".join([repr(versions), *texts]).encode()).hexdigest()
+
+
+def _stamps() -> tuple[tuple[Path, int], ...]:
+    """Every model and migration file with its modification time: what the derived values below are keyed by."""
+    return tuple((path, path.stat().st_mtime_ns) for path in sorted([*MODELS.rglob("*.sql"), *MIGRATIONS.glob("*.sql")]))
+
+
+@functools.lru_cache(maxsize=4)
+def _current(stamps: tuple[tuple[Path, int], ...]) -> tuple[list[int], str]:
+    """(every migration's version, in order; the models' digest once they are all applied), read once per
+    process for the same files."""
+    versions = [version for version, _ in available()]
+    return versions, _models_digest(versions, tuple(sql_text(path) for path in _derived_order(stamps)))
+
+
+def up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every migration is applied and the models are these files': the digest ``apply_models`` writes
+    names both. One query, where ``migrate`` and ``apply_models`` finding nothing to do ran six (about a
+    millisecond each) and read every model file; a close opens the warehouse a dozen times, a test suite
+    hundreds."""
+    _, digest = _current(_stamps())
+    return con.execute(MODELS_DIGEST).fetchone() == (digest,)
+
+
 def apply_models(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create every view and macro of ``models/`` in one transaction: idempotent, all or nothing.
 
     Skipped when the warehouse already holds exactly these models: the comment of
-    ``meta.schema_migrations`` (written with them, in the same transaction) names the model files' digest
-    and the latest migration. A close opens the warehouse a dozen times, and re-creating every model each
+    ``meta.schema_migrations`` (written with them, in the same transaction) is a digest of the model files and
+    the migrations applied (``up_to_date`` reads it). A close opens the warehouse a dozen times, and re-creating every model each
     time was most of the cost of a connection."""
     texts = [sql_text(path) for path in model_files()]
-    latest = con.execute("SELECT max(version) FROM meta.schema_migrations").fetchone()
-    digest = "models " + hashlib.sha256("\0".join([str(latest[0] if latest else None), *texts]).encode()).hexdigest()
+    versions = [v for (v,) in con.execute("SELECT version FROM meta.schema_migrations ORDER BY version").fetchall()]
+    digest = _models_digest(versions, tuple(texts))
     if con.execute(MODELS_DIGEST).fetchone() == (digest,):
         return
     con.execute("BEGIN TRANSACTION")

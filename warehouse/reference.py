@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.errors import InputError
 
@@ -62,22 +64,46 @@ def _shipped_regions_sql() -> str:
         """
 
 
+# Each shipped file's rows as its query reads them (an Arrow table), by query, file and modification time: read
+# once per process. The refreshes below run on every write run, the regions and cities twice in a close, and
+# DuckDB's read_csv cost 5-10 ms each time (every test that books a ledger applies the policy).
+_SHIPPED: dict[tuple[str, str, int], pa.Table] = {}
+
+
+def _shipped(sql: str, path: Path) -> pa.Table:
+    """The rows ``sql`` reads from the shipped file ``path`` (its one parameter)."""
+    key = (sql, str(path), path.stat().st_mtime_ns)
+    if key not in _SHIPPED:
+        scratch = duckdb.connect(":memory:")
+        try:
+            _SHIPPED[key] = scratch.execute(sql, [str(path)]).to_arrow_table()
+        finally:
+            scratch.close()
+    return _SHIPPED[key]
+
+
+def _insert_shipped(con: duckdb.DuckDBPyConnection, table: str, columns: str, rows: pa.Table) -> None:
+    """``rows`` into ``table`` in place of all it held."""
+    con.execute(f"DELETE FROM {table}")
+    name = "shipped_" + table.replace(".", "_")
+    con.register(name, rows)
+    try:
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
+
+
 def refresh_regions(con: duckdb.DuckDBPyConnection) -> None:
     """Replace ``ref.regions`` with the shipped table (policy overrides adjust it later, per run)."""
-    con.execute("DELETE FROM ref.regions")
-    con.execute("INSERT INTO ref.regions (region, province, aliases, hire_cutoff_day, late_hire_fraction, rounding,"
-                " base_year_start_month, source, verified) " + _shipped_regions_sql(), [str(REGIONS_CSV)])
+    _insert_shipped(con, "ref.regions", "region, province, aliases, hire_cutoff_day, late_hire_fraction, rounding,"
+                    " base_year_start_month, source, verified", _shipped(_shipped_regions_sql(), REGIONS_CSV))
 
 
 def shipped_region_lookup() -> dict[str, str]:
     """``region_lookup`` of the shipped table alone, without a warehouse: what a policy file is checked against
     before any is opened (migrating a scratch warehouse for it cost a third of a second a check)."""
-    scratch = duckdb.connect(":memory:")
-    try:
-        rows = scratch.execute(f"SELECT region, aliases FROM ({_shipped_regions_sql()})", [str(REGIONS_CSV)]).fetchall()
-    finally:
-        scratch.close()
-    return _lookup(rows)
+    shipped = _shipped(_shipped_regions_sql(), REGIONS_CSV)
+    return _lookup(zip(shipped.column(0).to_pylist(), shipped.column(2).to_pylist(), strict=True))
 
 
 def refresh_transfer_limits(con: duckdb.DuckDBPyConnection, path: Path = TRANSFER_LIMITS_CSV) -> None:
@@ -102,7 +128,7 @@ def region_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return _lookup(con.execute("SELECT region, aliases FROM ref.regions").fetchall())
 
 
-def _lookup(rows: list[tuple[str, list[str] | None]]) -> dict[str, str]:
+def _lookup(rows: Iterable[tuple[str, list[str] | None]]) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for region, aliases in rows:
         lookup[region] = region
@@ -114,16 +140,9 @@ def _lookup(rows: list[tuple[str, list[str] | None]]) -> dict[str, str]:
 
 def refresh_cities(con: duckdb.DuckDBPyConnection) -> None:
     """Replace ``ref.cities`` with every city of the shipped divisions (call beside ``refresh_regions``)."""
-    con.execute("DELETE FROM ref.cities")
-    con.execute(
-        """
-        INSERT INTO ref.cities
-        SELECT city, province, adcode
-        FROM read_csv(?, header = true, all_varchar = true)
-        WHERE level = 'city'
-        """,
-        [str(DIVISIONS_CSV)],
-    )
+    cities = _shipped("SELECT city, province, adcode FROM read_csv(?, header = true, all_varchar = true)"
+                      " WHERE level = 'city'", DIVISIONS_CSV)
+    _insert_shipped(con, "ref.cities", "city, province, adcode", cities)
 
 
 @dataclass(frozen=True)

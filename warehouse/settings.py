@@ -122,11 +122,18 @@ _FIXES = {
 
 
 def settings() -> Settings:
-    """The settings as the environment has them now; one sentence for the first bad value."""
+    """The settings as the environment has them now; one sentence for the first bad value.
+
+    Read again only when a ``SHEBAO_*`` variable changed: pydantic takes most of a millisecond to read them, and a
+    close asks hundreds of times (each connection, each share of DuckDB's memory). A copy each time: a caller
+    changing its settings changes nobody else's."""
     import os
 
+    given = tuple(sorted((name, value) for name, value in os.environ.items() if name.upper().startswith("SHEBAO_")))
+    if _READ and _READ[0][0] == given:
+        return _READ[0][1].model_copy()
     try:
-        return Settings()
+        read = Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error.get("loc") else ""
@@ -135,3 +142,8 @@ def settings() -> Settings:
         reason = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
         fix = _FIXES.get(field, "correct or unset it")
         raise InputError(f"{variable}={value!r} {reason}; {fix}.") from None
+    _READ[:] = [(given, read)]
+    return read.model_copy()
+
+
+_READ: list[tuple[tuple[tuple[str, str], ...], Settings]] = []  # the environment last read, and its settings

@@ -178,6 +178,23 @@ def test_the_last_file_wins_and_reapplying_is_deterministic(con, tmp_path):
         (15, "cent_half_up")
 
 
+def test_a_fingerprint_remembered_is_the_digest_of_the_rows_in_force(con):
+    """policy_fingerprint remembers the digest of rows it read before: a change to one rate or one setting is a
+    new digest, the same as one computed afresh, and the rows changed back give the first digest again."""
+    from transforms.ledger import policy as module
+
+    apply_policy(con)
+    shipped = module.policy_fingerprint(con)
+    con.execute("UPDATE ref.policy SET employer_rate = 0.17 WHERE region = '长沙' AND insurance_type = 'pension'")
+    rate = module.policy_fingerprint(con)
+    con.execute("UPDATE ref.regions SET hire_cutoff_day = 20 WHERE region = '长沙'")
+    setting = module.policy_fingerprint(con)
+    module._FINGERPRINTS.clear()
+    assert module.policy_fingerprint(con) == setting and len({shipped, rate, setting}) == 3
+    apply_policy(con)
+    assert module.policy_fingerprint(con) == shipped
+
+
 def test_xlsx_with_percent_text_and_region_settings(con, tmp_path):
     book = openpyxl.Workbook()
     book.active.append(HEADER.split(",") + ["舍入规则"])
