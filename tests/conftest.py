@@ -220,7 +220,7 @@ def con(warehouse_path: Path, migrated_warehouse: Path):
 def prefect_database(tmp_path_factory) -> Path:
     """A Prefect database as a server's first start leaves it (migrated, block types registered), made once for
     the run. The servers the tests start begin from a copy of it: on an empty SQLite file a server spends about
-    7.7 of its 11.5 CPU-seconds of start-up migrating it, and a run starts some seven such servers."""
+    7.7 of its 11.5 CPU-seconds of start-up migrating it, and a run starts some six such servers."""
 
     def build(folder: Path) -> None:
         from prefect.server.api.server import SubprocessASGIServer

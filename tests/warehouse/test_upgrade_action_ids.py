@@ -15,8 +15,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import prefect_home
-
 OLD = "45739ff"
 PERIOD = "2024-03"
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +53,7 @@ def _old_code(target: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_path, acceptance_dir, prefect_database):
+def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_path, acceptance_dir):
     from expectations.validate import start_run, validate_period
     from transforms.actions.cleanup import update_actions
     from transforms.common.runs import new_run_id
@@ -66,8 +64,7 @@ def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_p
 
     old = _old_code(tmp_path / "old")
     warehouse = tmp_path / "w.duckdb"
-    home = prefect_home(tmp_path / "prefect", prefect_database)
-    env = os.environ | {"PYTHONPATH": str(old), "PREFECT_HOME": str(home)}
+    env = os.environ | {"PYTHONPATH": str(old), "PREFECT_HOME": str(tmp_path / "prefect")}
     done = subprocess.run([sys.executable, "-c", OLD_CLOSE, str(warehouse), str(acceptance_dir / "inbox"), PERIOD],
                           cwd=old, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
