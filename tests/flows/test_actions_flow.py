@@ -82,6 +82,39 @@ def test_the_writers_query_duckdb_at_half_its_limit(prefect_harness, closed, tmp
     assert limits == dict.fromkeys(steps, "476.8 MiB") | {"update_actions": "953.6 MiB"}
 
 
+@pytest.mark.slow
+def test_the_hr_files_are_written_with_the_heap_before_them_frozen(prefect_harness, closed, tmp_path, monkeypatch):
+    """The objects alive before the HR files are written are kept out of the collector's full passes while they
+    are written (gc.freeze), and given back to it after, also when a writer fails."""
+    import gc
+
+    import flows.actions as actions
+
+    frozen: dict[str, int] = {}
+
+    def recording(name: str, run):
+        def call(*args, **kwargs):
+            frozen[name] = gc.get_freeze_count()
+            return run(*args, **kwargs)
+        return call
+
+    writers = ("write_hr_report", "write_action_workbook", "write_transfer_forms", "write_hr_declarations")
+    for name in writers:
+        monkeypatch.setattr(actions, name, recording(name, getattr(actions, name)))
+    assert gc.get_freeze_count() == 0
+    actions.actions_flow("2024-03", warehouse=str(closed), out=str(tmp_path / "out"))
+    assert set(frozen) == set(writers) and min(frozen.values()) > 0
+    assert gc.get_freeze_count() == 0
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the forms failed")
+
+    monkeypatch.setattr(actions, "write_transfer_forms", failing)
+    with pytest.raises(RuntimeError):
+        actions.actions_flow("2024-03", warehouse=str(closed), out=str(tmp_path / "again"))
+    assert gc.get_freeze_count() == 0
+
+
 def _ids(path: Path) -> list[tuple]:
     with opened(path, read_only=True) as con:
         return con.execute("SELECT action_id, status FROM actions.cleanup_actions ORDER BY 1").fetchall()

@@ -22,15 +22,14 @@ import pyarrow as pa
 from transforms.actions.cleanup import BY_TYPE, list_version
 from transforms.actions.workbook import role_actions, write_action_rows, write_action_types
 from transforms.common.privacy import redact
-from transforms.common.spreadsheet import Chunks, as_chunks
+from transforms.common.spreadsheet import Chunks
 from transforms.outputs.export import (
     SHEETS,
+    ChunkedFile,
     FrameSpool,
     LedgerSpool,
     ledger_totals,
-    readable,
     spool_ledger_rows,
-    write_parquet,
     write_workbook,
 )
 
@@ -186,10 +185,11 @@ def write_entity_outputs(entity: str, ledger: pl.DataFrame | EntityLedger, actio
     stem = stem or file_stem(entity)
     detail, totals = (s for s in SHEETS if s.key in ("detail", "totals"))
     rows = ledger.chunks() if isinstance(ledger, EntityLedger) else ledger
-    write_parquet(as_chunks(rows).map(lambda frame: readable(frame, detail)), folder / f"{stem}.parquet")
     summed = ledger.spool.path if isinstance(ledger, EntityLedger) else ledger
     where = ledger.entity if isinstance(ledger, EntityLedger) else None
-    write_workbook(folder / f"{stem}.xlsx", [(detail, rows), (totals, ledger_totals(summed, where))])
+    # its Parquet file from the rows its workbook reads: read once
+    write_workbook(folder / f"{stem}.xlsx", [(detail, rows), (totals, ledger_totals(summed, where))],
+                   {"parquet": ChunkedFile(folder / f"{stem}.parquet", "parquet")})
     if isinstance(actions, EntityLedger):  # a type at a time: an entity's action details were 170 MB at 1,000,000
         spooled = actions
         by_type = {(code, status): found for code, status, found in

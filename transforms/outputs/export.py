@@ -16,7 +16,6 @@ rates as ``0.00%`` numbers; csv shows rates as ``16.00%`` text.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import tempfile
 import weakref
@@ -24,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import polars as pl
@@ -509,57 +509,125 @@ def _rows(frame: Table) -> pl.DataFrame | Chunks:
 
 def write_exports(tables: list[tuple[Sheet, Table]], period: str, formats: Sequence[str],
                   out_dir: Path) -> list[Path]:
-    """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``."""
+    """The tables from :func:`export_tables`, written in each of ``formats`` under ``out_dir``. 缴费明细 is read
+    from its spool once: as the workbook reads its chunks, they are written to its Parquet and CSV files too."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [path for one_format in formats for path in _write_format(tables, period, one_format, out_dir)]
+    teed: dict[str, ChunkedFile] = {}
+    if "xlsx" in formats:
+        detail = next(sheet for sheet, _ in tables if sheet.key == "detail")
+        teed = {fmt: ChunkedFile(_file_path(out_dir, period, detail, fmt), fmt) for fmt in formats if fmt != "xlsx"}
+    return [path for one_format in formats for path in _write_format(tables, period, one_format, out_dir, teed)]
 
 
-def _write_format(tables: list[tuple[Sheet, Table]], period: str, fmt: str, out_dir: Path) -> list[Path]:
+def _file_path(out_dir: Path, period: str, sheet: Sheet, fmt: str) -> Path:
+    return out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
+
+
+def _write_format(tables: list[tuple[Sheet, Table]], period: str, fmt: str, out_dir: Path,
+                  teed: dict[str, ChunkedFile]) -> list[Path]:
+    """``fmt``'s files; ``teed``: 缴费明细's files of the other formats, written as the workbook reads its rows."""
     if fmt == "xlsx":
         path = out_dir / f"ledger_{period}.xlsx"
-        write_workbook(path, tables)
+        write_workbook(path, tables, teed)
         return [path]
     paths = []
     for sheet, frame in tables:
-        path = out_dir / (f"ledger_{period}.{fmt}" if sheet.key == "detail" else f"ledger_{period}_{sheet.key}.{fmt}")
-        shown = as_chunks(_rows(frame)).map(functools.partial(readable, sheet=sheet))
-        if fmt == "parquet":  # typed: DECIMAL stays DECIMAL
-            write_parquet(shown, path)
-        else:  # UTF-8 with BOM so Excel shows the Chinese headers
-            # rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot
-            write_csv(shown.map(neutralise_frame), path)
+        path = _file_path(out_dir, period, sheet, fmt)
+        if not (sheet.key == "detail" and fmt in teed):
+            shown = as_chunks(_rows(frame)).map(functools.partial(readable, sheet=sheet))
+            with ChunkedFile(path, fmt) as file:
+                for chunk in shown.frames():
+                    file.write(chunk)
         paths.append(path)
     return paths
 
 
-def write_parquet(table: Chunks, path: Path) -> None:
-    """A table's chunks as one Parquet file, a row group per chunk (a table of one chunk as polars writes it)."""
-    frames = table.frames()
-    first = next(frames)
-    following = next(frames, None)
-    if following is None:
-        first.write_parquet(path)
-        return
-    with pq.ParquetWriter(path, first.to_arrow().schema, compression="zstd") as writer:
-        for frame in itertools.chain([first, following], frames):  # a chunk at a time, never all at once
-            writer.write_table(frame.to_arrow())
+class ChunkedFile:
+    """A table's Parquet or CSV file written a chunk at a time as its chunks come (:meth:`write`, the rows as
+    :func:`readable` shows them), finished when the ``with`` block ends. Parquet is typed (DECIMAL stays DECIMAL), a
+    row group per chunk (a table of one chunk as polars writes it). CSV is UTF-8 with BOM so Excel shows the Chinese
+    headers, the header once (the same bytes as the whole table), text that would run as a formula neutralised;
+    rates as numbers (0.16), as the xlsx and Parquet hold them: "16.00%" text sums to nothing in a pivot."""
+
+    def __init__(self, path: Path, fmt: str):
+        self.path, self.fmt, self.chunks = Path(path), fmt, 0
+        self._first: pl.DataFrame | None = None
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: BinaryIO | None = None
+
+    def __enter__(self) -> ChunkedFile:
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self.fmt == "csv":
+            if self._csv is None:
+                self._csv = open(self.path, "wb")  # noqa: SIM115 - closed when the block ends
+            neutralise_frame(frame).write_csv(self._csv, include_bom=not self.chunks, include_header=not self.chunks)
+        elif self._first is None and not self.chunks:
+            self._first = frame  # written by polars if no chunk follows
+        else:
+            if self._parquet is None:
+                assert self._first is not None
+                self._parquet = pq.ParquetWriter(self.path, self._first.to_arrow().schema, compression="zstd")
+                self._parquet.write_table(self._first.to_arrow())
+                self._first = None
+            self._parquet.write_table(frame.to_arrow())  # a chunk at a time, never all at once
+        self.chunks += 1
+
+    def __exit__(self, kind, *_) -> None:
+        if self._csv is not None:
+            self._csv.close()
+        elif self._parquet is not None:
+            self._parquet.close()
+        elif self._first is not None and kind is None:
+            self._first.write_parquet(self.path)
 
 
-def write_csv(table: Chunks, path: Path) -> None:
-    """A table's chunks as one CSV file, UTF-8 with BOM, the header once (the same bytes as the whole table)."""
-    with open(path, "wb") as file:
-        for number, frame in enumerate(table.frames()):
-            frame.write_csv(file, include_bom=number == 0, include_header=number == 0)
+class _Teed:
+    """A sheet's rows for the workbook as :class:`Chunks` (:attr:`chunks`, read once) that, as each chunk is
+    read, write it to ``files`` too (as :func:`readable` shows it): one read of a spool for every format. The
+    files are finished when the ``with`` block ends, after any chunk the workbook did not ask for (an empty one
+    after its last row) is written to them."""
+
+    def __init__(self, table: Table, sheet: Sheet, files: dict[str, ChunkedFile]):
+        rows = as_chunks(_rows(table))
+        self._sheet, self._files, self._source = sheet, files, rows.frames()
+        self.chunks = Chunks(rows.height, rows.schema, self._frames)
+
+    def _frames(self) -> Iterator[pl.DataFrame]:
+        for frame in self._source:
+            shown = readable(frame, self._sheet)
+            for file in self._files.values():
+                file.write(shown)
+            del shown  # not kept while the workbook writes the chunk
+            yield frame
+
+    def __enter__(self) -> _Teed:
+        for file in self._files.values():
+            file.__enter__()
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None and self._files:
+                for _ in self._frames():
+                    pass
+        finally:
+            for file in self._files.values():
+                file.__exit__(kind, value, traceback)
 
 
-def write_workbook(path: Path, tables: list[tuple[Sheet, Table]]) -> Path:
+def write_workbook(path: Path, tables: list[tuple[Sheet, Table]], teed: dict[str, ChunkedFile] | None = None) -> Path:
+    """The tables as one workbook, a sheet each; ``teed``: 缴费明细's files of other formats, written from the
+    chunks the workbook reads (:class:`_Teed`)."""
     workbook = new_workbook(path)
     for sheet, table in tables:
-        frame = _rows(table)
-        money = {c for c in frame.columns if c in MONEY or isinstance(frame.schema[c], pl.Decimal)} - RATES
-        write_sheet(workbook, sheet.title, as_chunks(frame).map(labelled), sheet.headers, money,
-                    percent=RATES & set(frame.columns))
+        with _Teed(table, sheet, teed if teed and sheet.key == "detail" else {}) as rows:
+            frame = rows.chunks
+            money = {c for c in frame.columns if c in MONEY or isinstance(frame.schema[c], pl.Decimal)} - RATES
+            write_sheet(workbook, sheet.title, frame.map(labelled), sheet.headers, money,
+                        percent=RATES & set(frame.columns))
     workbook.close()
     return path
 
