@@ -364,3 +364,29 @@ def test_a_spool_a_killed_close_left_is_swept_by_the_next_export(ledger_path, tm
         con.close()
     assert not left.exists() and kept.exists()
     assert [p.name for p in folder.glob(".ledger_*")] == [detail_table(tables).path.name]
+
+
+@pytest.mark.parametrize("rows", [100_000, 7])
+def test_the_detail_written_beside_the_workbook_is_what_it_is_alone(ledger_path, tmp_path, monkeypatch, rows):
+    """With the workbook, 缴费明细's Parquet and CSV files are written from the chunks the workbook reads (its
+    spool read once): they are the files written without a workbook (CSV byte for byte, Parquet's rows, types and
+    row groups), in one chunk and in many."""
+    import pyarrow.parquet as pq
+
+    from transforms.outputs import export
+
+    monkeypatch.setattr(export, "SPOOL_ROWS", rows)
+    con = connect(ledger_path, read_only=True)
+    try:
+        teed = export_ledger(con, "2024-03", ["xlsx", "parquet", "csv"], tmp_path / "teed", role="finance")
+        alone = export_ledger(con, "2024-03", ["parquet", "csv"], tmp_path / "alone", role="finance")
+    finally:
+        con.close()
+    assert [p.name for p in teed[1:]] == [p.name for p in alone]
+    for after, before in zip(teed[1:], alone, strict=True):
+        if before.suffix == ".parquet":
+            assert pl.read_parquet(after).equals(pl.read_parquet(before)), after.name
+            assert pl.read_parquet_schema(after) == pl.read_parquet_schema(before), after.name
+            assert pq.ParquetFile(after).num_row_groups == pq.ParquetFile(before).num_row_groups, after.name
+        else:
+            assert after.read_bytes() == before.read_bytes(), after.name
