@@ -115,9 +115,27 @@ def _transcode(data: bytes, encoding: str, errors: str = "strict") -> bytes:
 
 def _lines(payload: bytes, encoding: str = "utf8") -> pl.Series:
     """The lines of a CSV as polars splits them into rows (quotes ignored), as text."""
-    lines = pl.read_csv(io.BytesIO(payload), has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
-                        truncate_ragged_lines=True, raise_if_empty=False, encoding=encoding)
+    lines = _whole_lines(payload, encoding)
     return lines.to_series(0).fill_null("") if lines.width else pl.Series([], dtype=pl.String)
+
+
+# polars reads bytes that begin as gzip, zlib or zstd data do as compressed, with no switch to say they are not: a
+# CSV that merely starts so ("x^", or "x" then a character whose UTF-8 begins 0xDA) failed as a corrupt stream.
+# Such bytes are read after an empty line, whose row is dropped.
+_COMPRESSED_STARTS = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x28\xb5\x2f\xfd")
+
+
+def _starts_as_compressed(payload: bytes) -> bool:
+    return payload.startswith(_COMPRESSED_STARTS)
+
+
+def _whole_lines(payload: bytes, encoding: str = "utf8") -> pl.DataFrame:
+    """The bytes as whole lines (no quoting), one text column."""
+    guarded = _starts_as_compressed(payload)
+    lines = pl.read_csv(io.BytesIO(b"\n" + payload if guarded else payload), has_header=False, infer_schema=False,
+                        separator="\x1f", quote_char=None, truncate_ragged_lines=True, raise_if_empty=False,
+                        encoding=encoding)
+    return lines.slice(1) if guarded else lines
 
 
 def _utf8_lines(data: bytes) -> pl.Series:
@@ -184,10 +202,7 @@ def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = 
     separator = separator or _sniff_separator(payload)
     try:
         # The bytes as whole lines (no quoting), to count the cells each row really had.
-        whole_lines = pl.read_csv(
-            io.BytesIO(payload), has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
-            truncate_ragged_lines=True, raise_if_empty=False,
-        )
+        whole_lines = _whole_lines(payload)
         if not whole_lines.width:  # nothing polars reads as a line, e.g. only byte-order marks
             return _empty_grid(), True
         lines = whole_lines.to_series(0)
@@ -198,7 +213,7 @@ def _csv_grid(payload: bytes, separator: str | None = None, width: int | None = 
             width = max(int(counts.head(MAX_HEADER_SEARCH + 1).fill_null(1).max() or 1), 1)  # type: ignore[arg-type]
             # polars takes the width of the first line: a title row narrower than the header gets a line of empty
             # cells, as wide as the widest top row, put before it (and dropped) so that no column is cut.
-            widen = int(counts[0] or 1) < width
+            widen = int(counts[0] or 1) < width or _starts_as_compressed(payload)
         else:
             widen = True  # a later piece: exactly the first piece's columns, however wide its first line
         source = (separator * (width - 1)).encode() + b"\n" + payload if widen else payload

@@ -41,6 +41,18 @@ def test_utf16_is_refused_with_a_sentence():
         to_utf8(TEXT.encode("utf-16"))
 
 
+@pytest.mark.parametrize("start", ["x^", "x\x01", "x\u0680"])  # zlib's first bytes: 78 5E, 78 01, 78 DA
+def test_a_csv_that_starts_as_compressed_data_does_is_read_as_text(tmp_path: Path, start: str):
+    """polars takes bytes that begin as zlib (or gzip, zstd) data for compressed; these are text, read as such."""
+    grid = read_extract(tmp_path / "x.csv", (start + "a,b\n1,2,3\n").encode()).sheets[0].grid
+    assert grid["c0"].to_list() == [start + "a", "1"] and grid[CELLS].to_list() == [2, 3]
+
+
+def test_bytes_that_start_as_compressed_data_and_are_no_text_are_refused_with_a_sentence():
+    with pytest.raises(UnreadableFile, match="none of UTF-8"):
+        to_utf8(b"x\x01\x80")  # Hypothesis' find: polars' "corrupt deflate stream" escaped as an OSError
+
+
 def test_quoted_cells_with_separators_count_as_one_cell(tmp_path: Path):
     data = b'a,b,c\n"1,000",2,3\n4,5,6,7\n'
     grid = read_extract(tmp_path / "x.csv", data).sheets[0].grid
