@@ -103,6 +103,18 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     worker to get here builds it in the run's shared temporary folder while the others wait on a lock, and
     then read the same files (the pattern in pytest-xdist's docs, with fcntl); alone, it is a session's
     temporary folder. A build that failed is started again by the next caller."""
+    folder = _build_once(tmp_path_factory, name, build, wait=True)
+    assert folder is not None
+    return folder
+
+
+def built_once_unless_busy(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path | None:
+    """``built_once``, except that a worker finding another building it gets None at once instead of waiting:
+    for what a caller can do without, more cheaply than it can wait."""
+    return _build_once(tmp_path_factory, name, build, wait=False)
+
+
+def _build_once(tmp_path_factory, name: str, build: Callable[[Path], None], wait: bool) -> Path | None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         folder = tmp_path_factory.mktemp(name, numbered=True)
         build(folder)
@@ -110,7 +122,10 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     root = tmp_path_factory.getbasetemp().parent
     folder = root / name
     with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
         if not (root / f"{name}.done").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
@@ -217,10 +232,12 @@ def con(warehouse_path: Path, migrated_warehouse: Path):
 
 
 @pytest.fixture(scope="session")
-def prefect_database(tmp_path_factory) -> Path:
+def prefect_database(tmp_path_factory) -> Callable[[], Path | None]:
     """A Prefect database as a server's first start leaves it (migrated, block types registered), made once for
-    the run. The servers the tests start begin from a copy of it: on an empty SQLite file a server spends about
-    7.7 of its 11.5 CPU-seconds of start-up migrating it, and a run starts some six such servers."""
+    the run: call it for its path. The servers the tests start begin from a copy of it: on an empty SQLite file
+    a server spends about 7.7 of its 11.5 CPU-seconds of start-up migrating it, and a run starts some six. While
+    one worker makes it, the other gets None and starts its server on an empty file, as it would have: waiting
+    would cost it as long."""
 
     def build(folder: Path) -> None:
         from prefect.server.api.server import SubprocessASGIServer
@@ -235,24 +252,35 @@ def prefect_database(tmp_path_factory) -> Path:
         with contextlib.closing(sqlite3.connect(database)) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    return built_once(tmp_path_factory, "prefect-database", build) / "prefect.db"
+    made: list[Path] = []
+
+    def path() -> Path | None:
+        if not made:
+            folder = built_once_unless_busy(tmp_path_factory, "prefect-database", build)
+            made.extend([folder / "prefect.db"] if folder else [])
+        return made[0] if made else None
+
+    return path
 
 
-def prefect_home(home: Path, database: Path) -> Path:
-    """``home`` made a Prefect home whose server starts from a copy of ``database`` (a home's own is kept)."""
+def prefect_home(home: Path, database: Path | None) -> Path:
+    """``home`` made a Prefect home whose server starts from a copy of ``database`` when there is one (a home's
+    own database is kept)."""
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "prefect.db").exists():
+    if database is not None and not (home / "prefect.db").exists():
         shutil.copy(database, home / "prefect.db")
     return home
 
 
-@pytest.fixture(scope="session")
-def worker_prefect_home(prefect_database: Path) -> None:
-    """This worker's Prefect home (``pytest_configure``) starts from the prepared database, for the temporary
-    servers of ``shebao`` commands and in-process flows that do not use the session's server. Requested by
-    the packages that start them (their conftest.py), so that the unit tests never build the database."""
-    if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("PREFECT_HOME"):
-        prefect_home(Path(os.environ["PREFECT_HOME"]), prefect_database)
+@pytest.fixture()
+def worker_prefect_home(prefect_database: Callable[[], Path | None]) -> None:
+    """This worker's Prefect home (``pytest_configure``), until a server has used it, starts from the prepared
+    database: for the temporary servers of ``shebao`` commands and in-process flows that do not use the
+    session's server. Asked for by the packages that start them (their conftest.py), so that the unit tests
+    never make the database."""
+    home = os.environ.get("PREFECT_HOME")
+    if os.environ.get("PYTEST_XDIST_WORKER") and home and not (Path(home) / "prefect.db").exists():
+        prefect_home(Path(home), prefect_database())
 
 
 def _free_port() -> int:
@@ -262,20 +290,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory, prefect_database: Path):
+def prefect_harness(tmp_path_factory, prefect_database: Callable[[], Path | None]):
     """One temporary Prefect server for the whole session (starting one takes seconds), on a copy of the
-    prepared database: Prefect's harness puts its database in a new temporary folder (``mkdtemp``), and is
-    handed one that holds the copy."""
+    prepared database when there is one: Prefect's harness puts its database in a new temporary folder
+    (``mkdtemp``), and is handed one that holds the copy."""
     from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing import utilities
 
-    folder = tmp_path_factory.mktemp("prefect-harness")
-    shutil.copy(prefect_database, folder / "prefect-test.db")
+    database = prefect_database()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(utilities, "mkdtemp", lambda: str(folder))
+        if database is not None:
+            folder = tmp_path_factory.mktemp("prefect-harness")
+            shutil.copy(database, folder / "prefect-test.db")
+            patch.setattr(utilities, "mkdtemp", lambda: str(folder))
         with utilities.prefect_test_harness(server_startup_timeout=180):
             # a Prefect that names its file otherwise would migrate an empty one: fail, don't slow down quietly
-            assert str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).endswith(str(folder / "prefect-test.db"))
+            assert database is None or str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).endswith(
+                str(folder / "prefect-test.db"))
             yield
 
 

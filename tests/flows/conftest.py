@@ -38,7 +38,7 @@ _SESSION_SERVER: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session", autouse=True)
-def commands_use_the_session_server(prefect_harness, worker_prefect_home):
+def commands_use_the_session_server(prefect_harness):
     """``shebao`` subprocesses talk to this worker's one Prefect server, as a scheduled close talks to its
     server: a command that starts its own temporary server pays about 6 CPU-seconds for it, even one refused
     before any work (``run`` starts it first, to overlap its checks). The temporary server's own path is kept
@@ -48,6 +48,11 @@ def commands_use_the_session_server(prefect_harness, worker_prefect_home):
     _SESSION_SERVER["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     yield
     _SESSION_SERVER.clear()
+
+
+@pytest.fixture(autouse=True)
+def servers_start_from_the_prepared_database(worker_prefect_home):
+    """Commands and flows here start temporary Prefect servers in this worker's home (tests/conftest.py)."""
 
 
 def command_env(env: dict | None = None, *, embedded: bool = False) -> dict:

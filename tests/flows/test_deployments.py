@@ -157,7 +157,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
     warehouse = tmp_path / "w.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SHEBAO_"))}
     env |= {
-        "PREFECT_HOME": str(prefect_home(tmp_path / "prefect-home", prefect_database)), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
+        "PREFECT_HOME": str(prefect_home(tmp_path / "prefect-home", prefect_database())), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "2", "PYTHONPATH": str(REPO),
     }

@@ -33,7 +33,7 @@ def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_p
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SHEBAO_"))}
     env |= {
-        "PREFECT_HOME": str(prefect_home(tmp_path / "prefect-home", prefect_database)), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
+        "PREFECT_HOME": str(prefect_home(tmp_path / "prefect-home", prefect_database())), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
