@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -30,6 +30,7 @@ from warehouse.errors import InputError
 from warehouse.reference import (
     REFERENCE,
     normalise_region,
+    read_once,
     refresh_cities,
     refresh_regions,
     refresh_transfer_limits,
@@ -356,11 +357,10 @@ def _shipped_policy() -> tuple[tuple[PolicyRow, ...], pa.Table]:
     """The shipped policy's rows, and the same rows as an Arrow table (``_policy_table``): read once per process
     while the file is unchanged. Every policy applied (each close, each test booking a ledger) read and
     converted its 700 rows, a fifth of ``apply_policy``'s time."""
-    return _read_shipped_policy(SHIPPED_POLICY, SHIPPED_POLICY.stat().st_mtime_ns)
+    return read_once("shipped policy", SHIPPED_POLICY, _read_shipped_policy)
 
 
-@lru_cache(maxsize=2)
-def _read_shipped_policy(path: Path, stamp: int) -> tuple[tuple[PolicyRow, ...], pa.Table]:
+def _read_shipped_policy(path: Path) -> tuple[tuple[PolicyRow, ...], pa.Table]:
     with path.open(encoding="utf-8") as handle:
         rows = tuple(
             PolicyRow(r["region"], r["insurance_type"], r["effective_from"], r["effective_to"] or None,
