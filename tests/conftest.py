@@ -272,14 +272,18 @@ def prefect_home(home: Path, database: Path | None) -> Path:
     return home
 
 
-@pytest.fixture()
-def worker_prefect_home(prefect_database: Callable[[], Path | None]) -> None:
+# The packages whose commands and flows start temporary Prefect servers in the worker's home.
+STARTING_SERVERS = ("flows", "hardening")
+
+
+@pytest.fixture(autouse=True)
+def worker_prefect_home(request, prefect_database: Callable[[], Path | None]) -> None:
     """This worker's Prefect home (``pytest_configure``), until a server has used it, starts from the prepared
     database: for the temporary servers of ``shebao`` commands and in-process flows that do not use the
-    session's server. Asked for by the packages that start them (their conftest.py), so that the unit tests
-    never make the database."""
+    session's server. Only in ``STARTING_SERVERS``, so that the unit tests never make the database."""
     home = os.environ.get("PREFECT_HOME")
-    if os.environ.get("PYTEST_XDIST_WORKER") and home and not (Path(home) / "prefect.db").exists():
+    if (os.environ.get("PYTEST_XDIST_WORKER") and home and not (Path(home) / "prefect.db").exists()
+            and any(request.path.is_relative_to(TESTS / package) for package in STARTING_SERVERS)):
         prefect_home(Path(home), prefect_database())
 
 

@@ -50,11 +50,6 @@ def commands_use_the_session_server(prefect_harness):
     _SESSION_SERVER.clear()
 
 
-@pytest.fixture(autouse=True)
-def servers_start_from_the_prepared_database(worker_prefect_home):
-    """Commands and flows here start temporary Prefect servers in this worker's home (tests/conftest.py)."""
-
-
 def command_env(env: dict | None = None, *, embedded: bool = False) -> dict:
     """The environment of a ``shebao`` subprocess: no SHEBAO_* or Prefect API settings inherited, the checkout
     on the path, the session's Prefect server unless ``embedded`` (then its own temporary server)."""
