@@ -239,11 +239,14 @@ class TableWorkbook:
         its hash table on the right side, and the workbook's table grows with every sheet (0.2 s a sheet,
         an empty one too, once an action workbook holds 100,000 texts). Once the table holds
         ``SHARED_TEXT_BYTES`` of text, new texts get no index (null): their cells are written inline."""
-        texts = {c: frame.select(_as_text(c, t).alias("text")) for c, t in frame.schema.items() if _is_text(t)}
-        if not texts:
-            return frame
-        seen = pl.concat([text.get_column("text").drop_nulls().unique(maintain_order=True)
-                          for text in texts.values()]).unique(maintain_order=True)
+        names = [c for c, t in frame.schema.items() if _is_text(t)]
+        if not names or frame.is_empty():  # an empty sheet: nothing to look up, no text joins the table
+            return frame.with_columns(pl.lit(None, pl.UInt32).alias(_index_of(c)) for c in names)
+        # the text columns one under the other: one unique and one join for them all (a join per column cost
+        # more than the rows of a small sheet, and a close writes a hundred of them)
+        texts = (frame.select(_as_text(c, frame.schema[c]).alias(str(i)) for i, c in enumerate(names))
+                 .unpivot().get_column("value").alias("text"))
+        seen = texts.drop_nulls().unique(maintain_order=True)
         known = self._strings.filter(pl.col("text").is_in(seen.implode()))
         new = seen.to_frame().join(known, on="text", how="anti", maintain_order="left")
         sizes = new.get_column("text").str.len_bytes().cum_sum()
@@ -252,10 +255,9 @@ class TableWorkbook:
         self._string_bytes += int(new.get_column("text").str.len_bytes().sum())
         self._strings = pl.concat([self._strings, new])
         lookup = pl.concat([known, new])
-        return frame.with_columns(
-            text.join(lookup, on="text", how="left", maintain_order="left").get_column("index")
-            .alias(_index_of(c))
-            for c, text in texts.items())
+        indexes = texts.to_frame().join(lookup, on="text", how="left", maintain_order="left").get_column("index")
+        height = frame.height
+        return frame.with_columns(indexes.slice(i * height, height).alias(_index_of(c)) for i, c in enumerate(names))
 
     def _write_shared_strings(self) -> None:
         count = self._strings.height
