@@ -42,6 +42,16 @@ SERVER_LOST_EXIT = 3  # the command was ended because its Prefect server died un
 SERVER_LOST = ("shebao: Prefect's temporary server stopped while the command ran (exit code {code}); the command "
                "ended there. Committed steps are kept: run the same command again to finish.\n")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: the server's ``-m flows.runtime.server`` imports from it
+# Services of Prefect's server that nothing reads on a temporary server, which lives for one command: the
+# task-run recorder and event persister (task runs and events written to its database, for a UI nobody
+# opens on it) and automations' triggers (alerts need a real server: docs/deployments.md). Each close cost
+# the server about 2 CPU-s with them, 0.7 without (tests/flows/test_runtime_server.py; bench/README.md,
+# round eleven). A setting already in the environment wins, so a user can turn one back on.
+UNREAD_SERVICES_OFF = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+}
 _early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
 
 
@@ -95,7 +105,7 @@ class _WatchedSubprocess:
         args = list(args)
         if args[1:3] == ["-m", "uvicorn"]:
             args = [args[0], "-m", "flows.runtime.server", str(os.getpid()), *args[2:]]
-            env = dict(kwargs.get("env") or os.environ)
+            env = UNREAD_SERVICES_OFF | dict(kwargs.get("env") or os.environ)
             env["PYTHONPATH"] = _python_path(env)
             kwargs["env"] = env
             kwargs["start_new_session"] = True  # a Ctrl-C in the terminal is the command's to handle, not the server's
@@ -146,7 +156,7 @@ def start_server_early() -> None:
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     # Prefect's own server environment (server.SubprocessASGIServer._run_uvicorn_command); settings from a
     # profile the server reads itself, as Prefect's would
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env = {**UNREAD_SERVICES_OFF, **os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     env["PYTHONPATH"] = _python_path(env)
     process, url = _guarded(subprocess.Popen(command, env=env, start_new_session=True)), f"http://127.0.0.1:{port}/api"
     outcome: dict = {}

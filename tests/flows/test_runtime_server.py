@@ -3,6 +3,7 @@ a server killed under a running ``shebao`` ends the command with one sentence.""
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from flows.runtime.server import UNREAD_SERVICES_OFF
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,7 +84,7 @@ import sys
 
 import psutil
 import flows.runtime
-from flows.runtime.server import server_ready, start_server_early
+from flows.runtime.server import UNREAD_SERVICES_OFF, server_ready, start_server_early
 
 start_server_early()
 start_server_early()  # a second call changes nothing
@@ -98,14 +101,32 @@ assert answer() == 42  # the run used the server started early
 servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
 assert len(servers) == 1, servers
 assert "prefect.server.api.server" not in sys.modules  # Prefect's server module is the server's alone
+environ = servers[0].environ()
+print({name: environ.get(name) for name in UNREAD_SERVICES_OFF})
 print("ok")
 """
 
 
 def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
+    """... and runs without the services nothing reads on it, except one the environment turns back on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API", "PREFECT_SERVER_SERV"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect")),
+            "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "true"}
     result = subprocess.run([sys.executable, "-c", EARLY], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().endswith("ok")
+    *_, services, done = result.stdout.strip().splitlines()
+    assert done == "ok"
+    assert ast.literal_eval(services) == UNREAD_SERVICES_OFF | {"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "true"}
+
+
+def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_services(prefect_harness):
+    """The session's server, started by Prefect's own harness as Prefect starts a temporary server for flows
+    run in a process that had loaded Prefect before the CLI could start one early."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    processes = [s.server_process for s in SubprocessASGIServer._instances.values() if s.running and s.server_process]
+    assert processes, "no running temporary server"
+    for process in processes:
+        environ = psutil.Process(process.pid).environ()
+        assert {name: environ.get(name) for name in UNREAD_SERVICES_OFF} == UNREAD_SERVICES_OFF
