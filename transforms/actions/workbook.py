@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -202,7 +204,7 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, role: str | None 
 
     counts = {(t, s): n for t, s, n in con.execute(
         "SELECT action_type, status, count(*) FROM actions.cleanup_actions GROUP BY ALL").fetchall()}
-    return _write_sheets(path, counts, rows_of)
+    return _write_sheets(path, counts, rows_of, every_type=masked is not None)
 
 
 def role_actions(con: duckdb.DuckDBPyConnection, code: str, role: str | None = None) -> pl.DataFrame:
@@ -238,8 +240,10 @@ def _labelled(actions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _type_sheet(con: duckdb.DuckDBPyConnection, code: str, rows: pl.DataFrame
+def _type_sheet(memory: Callable[[], duckdb.DuckDBPyConnection], code: str, rows: pl.DataFrame | None
                 ) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
+    """Type ``code``'s sheet: its rows (``None``: the type has no action, an empty sheet), headers and money
+    columns. ``memory``: the in-memory DuckDB that reads the details (:func:`_typed_frame`)."""
     typed = [(c.name, c.header_zh, DTYPES.get(c.kind, STRING)) for c in BY_TYPE[code].columns]
     headers = dict(HEADERS)
     if typed:
@@ -248,14 +252,17 @@ def _type_sheet(con: duckdb.DuckDBPyConnection, code: str, rows: pl.DataFrame
         headers = dict(items[:insert_at] + [(n, h) for n, h, _ in typed] + items[insert_at:])
     schema: dict[str, pl.DataType] = dict.fromkeys(HEADERS, STRING)
     schema |= {n: dtype for n, _, dtype in typed}
+    money = {n for n, _, dtype in typed if dtype == MONEY}
+    if rows is None:
+        return pl.DataFrame(schema=schema), headers, money
     frame = rows.select(pl.col(list(HEADERS)).cast(STRING))
     if typed and frame.is_empty():  # most types have no action in a small entity: no details to read
         frame = frame.with_columns(pl.lit(None, dtype).alias(n) for n, _, dtype in typed)
     elif typed:
-        values = _typed_frame(con, code, rows.get_column("details"))
+        values = _typed_frame(memory(), code, rows.get_column("details"))
         frame = (frame.with_row_index("__n").join(values, on="__n", how="left", maintain_order="left_right")
                  .drop("__n"))
-    return frame.select(list(schema)).cast(pl.Schema(schema)), headers, {n for n, _, dtype in typed if dtype == MONEY}
+    return frame.select(list(schema)).cast(pl.Schema(schema)), headers, money
 
 
 def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path:
@@ -273,17 +280,26 @@ def write_action_types(path: Path, by_type: dict[tuple[str, str], int], rows_of:
     return _write_sheets(path, by_type, rows_of)
 
 
-def _write_sheets(path: Path, by_type: dict[tuple[str, str], int], rows_of: Callable[[str], pl.DataFrame]) -> Path:
-    """汇总 from ``by_type`` (counts per type and status), then each type's sheet of ``rows_of(type)``."""
+def _write_sheets(path: Path, by_type: dict[tuple[str, str], int], rows_of: Callable[[str], pl.DataFrame],
+                  every_type: bool = False) -> Path:
+    """汇总 from ``by_type`` (counts per type and status), then each type's sheet of ``rows_of(type)``, asked for
+    the types ``by_type`` counts (``every_type``: for every type, in ``BY_TYPE`` order, as a rendering of the
+    list that spools each type in turn needs)."""
     summary_rows = []
     for t in TYPES:
         counts = {s: by_type.get((t.code, s), 0) for s in COUNTED}
         summary_rows.append({"type_name": t.name_zh} | counts | {"total": sum(counts.values()), "todo": t.todo_zh})
     workbook = new_workbook(path)
     write_sheet(workbook, "汇总", pl.DataFrame(summary_rows), SUMMARY_HEADERS, widths={"type_name": 18, "todo": 60})
-    with duckdb.connect() as con:  # in memory: reads each type's fields from the details (_typed_frame)
+    listed = set(BY_TYPE) if every_type else {code for (code, _), count in by_type.items() if count}
+    with ExitStack() as stack:
+        # made when a type's details are first read: a DuckDB costs 10 ms to start, and most entity workbooks
+        # of a small close list no typed action
+        memory = cache(lambda: stack.enter_context(duckdb.connect()))
         for code, t in BY_TYPE.items():
-            frame, headers, money = _type_sheet(con, code, _labelled(rows_of(code)))
+            # a type with no action: its sheet is the header alone, nothing read for it
+            rows = _labelled(rows_of(code)) if code in listed else None
+            frame, headers, money = _type_sheet(memory, code, rows)
             write_sheet(workbook, t.name_zh, frame, headers, money=money,
                         widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
                                 "problems": 24, "note": 24, "arrears_months": 24},
