@@ -235,3 +235,29 @@ def test_rows_rendered_masked_never_stand_in_for_a_full_id_workbook_nor_let_fina
         write_workbook(con, tmp_path / "finance.xlsx", "finance", rows.__getitem__)
     assert not (tmp_path / "finance.xlsx").exists()
     assert con.execute("SELECT count(*) FROM actions.audit WHERE role = 'finance' AND NOT allowed").fetchone()[0] == 1
+
+
+def test_a_type_with_no_action_is_the_sheet_its_empty_rows_write(con, tmp_path):
+    """A type no action has is written as its header alone, its rows never asked for: the same sheet, cell for
+    cell, as its empty rows read and shown (typed columns and dropdown included)."""
+    from transforms.actions.workbook import _write_sheets
+
+    _seed(con)
+    rows = _masked_rows(con)
+    listed = pl.concat([frame for frame in rows.values() if frame.height])
+    assert 0 < listed["action_type"].n_unique() < len(BY_TYPE), "some types listed, some not"
+    counts = {(r["action_type"], r["status"]): r["len"] for r in listed.group_by("action_type", "status").len().iter_rows(
+        named=True)}
+    asked: list[str] = []
+
+    def rows_of(code: str) -> pl.DataFrame:
+        asked.append(code)
+        return rows[code]
+
+    skipped = _write_sheets(tmp_path / "skipped.xlsx", counts, rows_of)
+    assert set(asked) == set(listed["action_type"])
+    read = _write_sheets(tmp_path / "read.xlsx", counts, rows.__getitem__, every_type=True)
+    assert _cells(skipped) == _cells(read)
+    with zipfile.ZipFile(skipped) as one, zipfile.ZipFile(read) as other:
+        assert one.namelist() == other.namelist()
+        assert all(one.read(name) == other.read(name) for name in one.namelist() if name.startswith("xl/"))
