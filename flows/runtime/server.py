@@ -42,15 +42,15 @@ SERVER_LOST_EXIT = 3  # the command was ended because its Prefect server died un
 SERVER_LOST = ("shebao: Prefect's temporary server stopped while the command ran (exit code {code}); the command "
                "ended there. Committed steps are kept: run the same command again to finish.\n")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: the server's ``-m flows.runtime.server`` imports from it
-# Services of Prefect's server that nothing reads on a temporary server, which lives for one command: the
-# task-run recorder and event persister (task runs and events written to its database, for a UI nobody
-# opens on it) and automations' triggers (alerts need a real server: docs/deployments.md). Each close cost
-# the server about 2 CPU-s with them, 0.7 without (tests/flows/test_runtime_server.py; bench/README.md,
-# round eleven). A setting already in the environment wins, so a user can turn one back on.
+# Services of Prefect's server whose work nothing reads on a temporary server, which lives for one command:
+# the task-run recorder and the event persister write every task run and event of the close into its
+# database, where only a UI later opened on the same database would show them (its flow runs and logs are
+# still written). They cost the server about a CPU second per close (bench/README.md, round eleven).
+# Automations' triggers stay on: an alert set up on the same Prefect database fires for a CLI run too
+# (docs/small-close.md). A setting already in the environment wins, so a user can turn one back on.
 UNREAD_SERVICES_OFF = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
-    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
 }
 _early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
 
@@ -156,7 +156,8 @@ def start_server_early() -> None:
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     # Prefect's own server environment (server.SubprocessASGIServer._run_uvicorn_command); settings from a
     # profile the server reads itself, as Prefect's would
-    env = {**UNREAD_SERVICES_OFF, **os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env = {**UNREAD_SERVICES_OFF, **os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+           "PREFECT__SERVER_FINAL": "1"}
     env["PYTHONPATH"] = _python_path(env)
     process, url = _guarded(subprocess.Popen(command, env=env, start_new_session=True)), f"http://127.0.0.1:{port}/api"
     outcome: dict = {}

@@ -111,13 +111,13 @@ def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
     """... and runs without the services nothing reads on it, except one the environment turns back on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API", "PREFECT_SERVER_SERV"))}
     env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect")),
-            "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "true"}
+            "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"}
     result = subprocess.run([sys.executable, "-c", EARLY], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     *_, services, done = result.stdout.strip().splitlines()
     assert done == "ok"
-    assert ast.literal_eval(services) == UNREAD_SERVICES_OFF | {"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "true"}
+    assert ast.literal_eval(services) == UNREAD_SERVICES_OFF | {"PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"}
 
 
 def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_services(prefect_harness):
@@ -130,3 +130,4 @@ def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_servic
     for process in processes:
         environ = psutil.Process(process.pid).environ()
         assert {name: environ.get(name) for name in UNREAD_SERVICES_OFF} == UNREAD_SERVICES_OFF
+        assert environ.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED") != "false", "alerts fire for a CLI run too"
