@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -105,9 +106,7 @@ class _WatchedSubprocess:
         args = list(args)
         if args[1:3] == ["-m", "uvicorn"]:
             args = [args[0], "-m", "flows.runtime.server", str(os.getpid()), *args[2:]]
-            env = UNREAD_SERVICES_OFF | dict(kwargs.get("env") or os.environ)
-            env["PYTHONPATH"] = _python_path(env)
-            kwargs["env"] = env
+            kwargs["env"] = _server_environment(kwargs.get("env") or os.environ)
             kwargs["start_new_session"] = True  # a Ctrl-C in the terminal is the command's to handle, not the server's
             return _guarded(self._real.Popen(args, *rest, **kwargs))
         return self._real.Popen(args, *rest, **kwargs)
@@ -129,7 +128,13 @@ def patch_prefect() -> None:
     server.subprocess = _WatchedSubprocess(server.subprocess)
 
 
-def _python_path(env) -> str:
+def _server_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """A temporary server's environment: ``env`` with the unread services off unless it names them, and this
+    checkout on the path (both ways a temporary server starts)."""
+    return UNREAD_SERVICES_OFF | dict(env) | {"PYTHONPATH": _python_path(env)}
+
+
+def _python_path(env: Mapping[str, str]) -> str:
     return os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
 
 
@@ -156,9 +161,8 @@ def start_server_early() -> None:
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     # Prefect's own server environment (server.SubprocessASGIServer._run_uvicorn_command); settings from a
     # profile the server reads itself, as Prefect's would
-    env = {**UNREAD_SERVICES_OFF, **os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-           "PREFECT__SERVER_FINAL": "1"}
-    env["PYTHONPATH"] = _python_path(env)
+    env = _server_environment({**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                               "PREFECT__SERVER_FINAL": "1"})
     process, url = _guarded(subprocess.Popen(command, env=env, start_new_session=True)), f"http://127.0.0.1:{port}/api"
     outcome: dict = {}
     warming = threading.Thread(target=_warm, args=(process, url, outcome), daemon=True, name="prefect-server-warm")
