@@ -245,7 +245,7 @@ def prefect_database(tmp_path_factory) -> Callable[[], Path | None]:
 
         database = folder / "prefect.db"
         with temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}"}):
-            server = SubprocessASGIServer(port=_free_port())
+            server = SubprocessASGIServer(port=free_port())
             server.start(timeout=180)
             server.stop()
         # only the file is copied: fold in a write-ahead log the stop may have left
@@ -287,7 +287,8 @@ def worker_prefect_home(request, prefect_database: Callable[[], Path | None]) ->
         prefect_home(Path(home), prefect_database())
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port free now, for a server a test starts."""
     with contextlib.closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,16 +21,10 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import V2_CODES, prefect_home
+from tests.conftest import V2_CODES, free_port, prefect_home
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _run(args: list[str], env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -150,7 +143,7 @@ def _wait_final(api: str, run_id: str, seconds: float = 660) -> dict:
 @pytest.mark.xdist_group("prefect-server")  # one Prefect server with its workers at a time
 def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir, expected, one_prefect_server_at_a_time,
                                                        prefect_database):
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     inbox = tmp_path / "inbox"
     shutil.copytree(acceptance_dir / "inbox", inbox)

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 
 from sample import generate_inbox
-from tests.conftest import prefect_home
-from tests.flows.test_deployments import _api, _free_port, _run, _start, _stop, _wait_final, _wait_healthy
+from tests.conftest import free_port, prefect_home
+from tests.flows.test_deployments import _api, _run, _start, _stop, _wait_final, _wait_healthy
 
 PERIOD = "2024-03"
 
@@ -29,7 +29,7 @@ def test_fleet_close_fans_clients_out_on_a_pool_with_two_workers(tmp_path, one_p
         (clients / key / "shebao.toml").write_text(f'name = "{key}客户"\n', encoding="utf-8")
     for key in ("alpha", "beta"):
         shutil.copytree(tmp_path / "sample", clients / key / "inbox")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SHEBAO_"))}
     env |= {
