@@ -21,7 +21,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from transforms.ingest import kinds as k
 from transforms.ingest import normalise as n
@@ -403,14 +402,15 @@ def apply_policy(con: duckdb.DuckDBPyConnection, policy_file: str | Path | None 
             override = _stored_overrides(con)
         named = {row.region for row in override.rows} | set(override.settings)
         shipped, shipped_table = _shipped_policy()
-        effective = [row for row in shipped if row.region not in named] + override.rows
+        kept = [row.region not in named for row in shipped]  # a region overridden keeps none of its shipped rows
+        effective = [row for row, keep in zip(shipped, kept, strict=True) if keep] + override.rows
         check_table(effective, "The policy in force")
         if policy_file is not None:
             _store_overrides(con, override, Path(policy_file))
         con.execute("DELETE FROM ref.policy")
-        # effective's rows in its order: the shipped table's rows of the regions not overridden, then the overrides
-        kept = shipped_table.filter(pc.invert(pc.is_in(shipped_table["region"], pa.array(sorted(named), pa.string()))))
-        _insert_table(con, "ref.policy", pa.concat_tables([kept, _policy_table(override.rows)]))
+        # effective's rows in its order, the shipped ones from their table (converting them was the slow part)
+        _insert_table(con, "ref.policy", pa.concat_tables([shipped_table.filter(pa.array(kept, pa.bool_())),
+                                                           _policy_table(override.rows)]))
         _apply_region_settings(con, named, override.settings)
         fingerprint = policy_fingerprint(con)
     return {"policy_rows": len(effective), "regions_overridden": sorted(named), "fingerprint": fingerprint}
