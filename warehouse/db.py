@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -52,11 +53,15 @@ def _sql_literal(text: str) -> str:
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, migrate: bool = True,
             key: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating and migrating it unless read-only) and return a connection."""
+    """Open the warehouse (creating and migrating it unless read-only) and return a connection; inside
+    :func:`one_instance_while_small` for this file, a connection of that block's one DuckDB instance."""
     from warehouse.settings import settings
 
     config = settings()
     path = Path(path) if path is not None else default_path()
+    shared = _shared_instance(path)
+    if shared is not None:
+        return _connection_of(shared)
     if key is None and config.warehouse_key is not None:
         key = config.warehouse_key.get_secret_value() or None
     if read_only and not path.is_file():
@@ -108,6 +113,56 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, m
             from warehouse.users import seed_first_manager
 
             seed_first_manager(con)  # who creates (or first upgrades) the warehouse is its hr_manager
+    return con
+
+
+# A close opens the warehouse once a task, a dozen times. On a small warehouse that costs more than most tasks'
+# queries: a DuckDB instance started (18 ms), the file attached and its catalog read (20 ms), its schema checked,
+# and at the end a checkpoint and the instance stopped (20 ms), about 0.7 s of a 60-employee close. Under this
+# size the steps after ingest share one instance (one_instance_while_small). Above it each task has its own, as
+# before: an instance keeps what it read cached up to its limit, and the steps of a large close rely on each
+# task's cache going with its instance (docs/memory.md).
+SHARED_BELOW_BYTES = 128 * 2**20
+
+_SHARED: dict[Path, duckdb.DuckDBPyConnection] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+@contextmanager
+def one_instance_while_small(path: str | os.PathLike | None = None) -> Iterator[None]:
+    """While the block runs, every :func:`connect` to the warehouse at ``path`` (read-only or not, on any
+    thread) is a new connection of one DuckDB instance, if the file is under ``SHARED_BELOW_BYTES`` when the
+    block starts: the instance is started, the file attached and its schema checked once. Each connection is
+    still the caller's own (its transaction, temporary tables and default catalog; closing it rolls back what
+    it left open), and DuckDB's limits and threads are the instance's, as they were each connection's. The
+    file stays attached until the block ends, then is checkpointed and released as a connection's close did.
+    Callers hold the warehouse lock (``flows.lock``) for the block, as for each task before."""
+    path = Path(path) if path is not None else default_path()
+    if not path.is_file() or path.stat().st_size >= SHARED_BELOW_BYTES or _shared_instance(path) is not None:
+        yield
+        return
+    instance = connect(path)
+    resolved = path.resolve()
+    with _SHARED_LOCK:
+        _SHARED[resolved] = instance
+    try:
+        yield
+    finally:
+        with _SHARED_LOCK:
+            del _SHARED[resolved]
+        instance.close()
+
+
+def _shared_instance(path: Path) -> duckdb.DuckDBPyConnection | None:
+    if not _SHARED:
+        return None
+    with _SHARED_LOCK:
+        return _SHARED.get(path.resolve())
+
+
+def _connection_of(instance: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    con = instance.cursor()  # a connection of its own to the same database instance
+    con.execute(f"USE {CATALOG}")
     return con
 
 

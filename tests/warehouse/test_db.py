@@ -17,6 +17,7 @@ from warehouse.db import (
     half_memory,
     memory_sentence,
     memory_share,
+    one_instance_while_small,
     opened,
     transaction,
 )
@@ -276,3 +277,52 @@ def test_current_loads_read_the_load_keys_not_the_staged_history(warehouse_path:
         assert "load_keys" in plan and "staging" not in plan
     finally:
         con.close()
+
+
+
+def _marked(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con``'s DuckDB instance holds the mark: its in-memory catalog is the instance's, not a connection's."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory'"
+                            " AND table_name = 'instance_mark'").fetchone()[0])
+
+
+def _mark(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE OR REPLACE TABLE memory.main.instance_mark AS SELECT 1 AS mark")
+
+
+def test_a_small_warehouses_connections_share_one_instance_each_its_own_connection(con, warehouse_path: Path):
+    """one_instance_while_small: the block's connections are of one instance (the file attached once), each with
+    its own transaction, temporary tables and default catalog; after the block the file is released, with every
+    commit made in it."""
+    con.close()
+    with one_instance_while_small(warehouse_path):
+        with opened(warehouse_path) as first, opened(warehouse_path, read_only=True) as second:
+            _mark(first)
+            assert _marked(second)
+            first.execute("CREATE TEMP TABLE only_mine AS SELECT 1 AS x")
+            assert not second.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'only_mine'"
+                                      ).fetchone()[0]
+            second.execute("CREATE TABLE scratch (note VARCHAR)")
+            second.execute("INSERT INTO scratch VALUES ('committed')")
+            first.execute("BEGIN TRANSACTION")
+            first.execute("INSERT INTO scratch VALUES ('left open')")
+        with opened(warehouse_path) as third:  # the first was closed with its transaction open: rolled back
+            assert _marked(third)
+            assert third.execute("SELECT current_database()").fetchone()[0] == "wh"
+            assert third.execute("SELECT list(note) FROM scratch").fetchone()[0] == ["committed"]
+    alone = duckdb.connect(str(warehouse_path))  # another instance opens the file: the block released it
+    try:
+        assert alone.execute("SELECT list(note) FROM scratch").fetchone()[0] == ["committed"]
+    finally:
+        alone.close()
+
+
+def test_a_warehouse_at_the_size_limit_gives_each_connection_its_own_instance(con, warehouse_path: Path,
+                                                                              monkeypatch):
+    con.close()
+    monkeypatch.setattr("warehouse.db.SHARED_BELOW_BYTES", warehouse_path.stat().st_size)
+    with one_instance_while_small(warehouse_path):
+        with opened(warehouse_path) as first:
+            _mark(first)
+        with opened(warehouse_path) as second:
+            assert not _marked(second)
