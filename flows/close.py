@@ -62,7 +62,7 @@ from transforms.common.roles import require_role
 from transforms.common.runs import new_run_id
 from transforms.outputs.entities import ENTITY_FOLDER, entity_slices, entity_stems, write_entity_outputs
 from transforms.outputs.export import detail_table, export_tables, write_exports
-from warehouse.db import default_path, opened
+from warehouse.db import default_path, one_instance_while_small, opened
 from warehouse.errors import InputError
 from warehouse.settings import settings
 
@@ -187,38 +187,40 @@ def _finance_outputs(period: str, warehouse: str, out: str, dask_address: str | 
 
 def _close_month(period: str, warehouse: str, out: str, policy: str | None, dask_address: str | None,
                  ingest: dict, seconds: dict | None = None, role: str | None = None, full_ids: bool = False) -> dict:
-    """Everything after ingest for one month, inside the calling flow run (the stages' bodies and tasks)."""
-    seconds = dict(seconds or {})
-    summary: dict = {"period": period, "ingest": ingest, "seconds": seconds}
-    with timed(seconds, "ledger") as shown:
-        summary["ledger"] = ledger_flow.fn(period=period, warehouse=warehouse, policy=policy, run_id=new_run_id())
-        shown["note"] = (f"{summary['ledger']['employees_in_ledger']} employees, "
-                         f"{summary['ledger']['rows_appended']} rows appended")
-    checkpoint("close.after_ledger")
-    with timed(seconds, "validate") as shown:
-        # the actions step owns the HR report (transforms/outputs/index.py): validation writes none in a close
-        summary["validation"] = validate_flow.fn(period=period, warehouse=warehouse, out=out, run_id=new_run_id(),
-                                              report=False)
-        shown["note"] = f"{summary['validation']['findings']} findings"
-    checkpoint("close.after_validate")
-    with timed(seconds, "actions") as shown:
-        summary["actions"] = actions_flow.fn(period=period, warehouse=warehouse, out=out,
-                                          run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids,
-                                          for_entities=True)
-        rendered = summary["actions"].pop("rendered", None)  # the per-entity step's, not the summary's
-        shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
-    if summary["validation"]["report"] is None:
-        summary["validation"]["report"] = summary["actions"]["report"]
-    checkpoint("close.after_actions")
-    summary["exports"], summary["entities"] = _finance_outputs(period, warehouse, out, dask_address, seconds, rendered)
-    record_runs(warehouse, summary["ledger"]["run_id"], summary["validation"]["run_id"])
-    with timed(seconds, "read_copy"):
-        summary["read_copy"] = write_read_copy_files(warehouse, out)
-    publish_close_summary(summary)
-    emit_completed(summary)
-    get_run_logger().info("closed %s: %d findings; HR report %s", period, summary["validation"]["findings"],
-                          summary["validation"]["report"])
-    return summary
+    """Everything after ingest for one month, inside the calling flow run (the stages' bodies and tasks). On a
+    small warehouse its tasks' connections share one DuckDB instance (``warehouse.db.one_instance_while_small``)."""
+    with one_instance_while_small(warehouse):
+        seconds = dict(seconds or {})
+        summary: dict = {"period": period, "ingest": ingest, "seconds": seconds}
+        with timed(seconds, "ledger") as shown:
+            summary["ledger"] = ledger_flow.fn(period=period, warehouse=warehouse, policy=policy, run_id=new_run_id())
+            shown["note"] = (f"{summary['ledger']['employees_in_ledger']} employees, "
+                             f"{summary['ledger']['rows_appended']} rows appended")
+        checkpoint("close.after_ledger")
+        with timed(seconds, "validate") as shown:
+            # the actions step owns the HR report (transforms/outputs/index.py): validation writes none in a close
+            summary["validation"] = validate_flow.fn(period=period, warehouse=warehouse, out=out, run_id=new_run_id(),
+                                                  report=False)
+            shown["note"] = f"{summary['validation']['findings']} findings"
+        checkpoint("close.after_validate")
+        with timed(seconds, "actions") as shown:
+            summary["actions"] = actions_flow.fn(period=period, warehouse=warehouse, out=out,
+                                              run_id=summary["validation"]["run_id"], role=role, full_ids=full_ids,
+                                              for_entities=True)
+            rendered = summary["actions"].pop("rendered", None)  # the per-entity step's, not the summary's
+            shown["note"] = f"{summary['actions'].get('by_status', {}).get('open', 0)} open"
+        if summary["validation"]["report"] is None:
+            summary["validation"]["report"] = summary["actions"]["report"]
+        checkpoint("close.after_actions")
+        summary["exports"], summary["entities"] = _finance_outputs(period, warehouse, out, dask_address, seconds, rendered)
+        record_runs(warehouse, summary["ledger"]["run_id"], summary["validation"]["run_id"])
+        with timed(seconds, "read_copy"):
+            summary["read_copy"] = write_read_copy_files(warehouse, out)
+        publish_close_summary(summary)
+        emit_completed(summary)
+        get_run_logger().info("closed %s: %d findings; HR report %s", period, summary["validation"]["findings"],
+                              summary["validation"]["report"])
+        return summary
 
 
 # ------------------------------------------------------------------------------------------------ flows
