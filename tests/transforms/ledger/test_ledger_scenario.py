@@ -126,8 +126,8 @@ def test_corrected_payroll_and_retroactive_floor_append_adjustments(closed, tmp_
     for period in ("2024-01", "2024-03"):
         assert net_cells(closed, period)[("E1", "pension")] == cell("6000.00", "960.00", "480.00")
 
-    # ledger.booked_cells takes a cell's attributes from its latest run's row by a join: one row per cell and
-    # run, which the append must keep, or the join would add a cell's amounts twice
+    # ledger.booked_cells takes a cell's attributes from its latest run's row, the cell's largest rowid: one row
+    # per cell and run, which the append must keep, or a run's two rows would leave its attributes to chance
     assert closed.execute("SELECT count(*) FROM (SELECT period, entity, employee_id, insurance_type, run_id"
                           " FROM ledger.contributions GROUP BY ALL HAVING count(*) > 1)").fetchone()[0] == 0
 
