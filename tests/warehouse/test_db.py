@@ -279,7 +279,6 @@ def test_current_loads_read_the_load_keys_not_the_staged_history(warehouse_path:
         con.close()
 
 
-
 def _marked(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con``'s DuckDB instance holds the mark: its in-memory catalog is the instance's, not a connection's."""
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory'"
@@ -291,9 +290,9 @@ def _mark(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_a_small_warehouses_connections_share_one_instance_each_its_own_connection(con, warehouse_path: Path):
-    """one_instance_while_small: the block's connections are of one instance (the file attached once), each with
-    its own transaction, temporary tables and default catalog; after the block the file is released, with every
-    commit made in it."""
+    """one_instance_while_small: the block's connections, read-only ones too (a second instance of the file in one
+    process must never be), are of one instance, each with its own transaction, temporary tables and default
+    catalog; after the block the file is released, with every commit made in it."""
     con.close()
     with one_instance_while_small(warehouse_path):
         with opened(warehouse_path) as first, opened(warehouse_path, read_only=True) as second:
@@ -302,8 +301,9 @@ def test_a_small_warehouses_connections_share_one_instance_each_its_own_connecti
             first.execute("CREATE TEMP TABLE only_mine AS SELECT 1 AS x")
             assert not second.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'only_mine'"
                                       ).fetchone()[0]
-            second.execute("CREATE TABLE scratch (note VARCHAR)")
-            second.execute("INSERT INTO scratch VALUES ('committed')")
+            first.execute("CREATE TABLE scratch (note VARCHAR)")
+            first.execute("INSERT INTO scratch VALUES ('committed')")
+            assert second.execute("SELECT list(note) FROM scratch").fetchone()[0] == ["committed"]
             first.execute("BEGIN TRANSACTION")
             first.execute("INSERT INTO scratch VALUES ('left open')")
         with opened(warehouse_path) as third:  # the first was closed with its transaction open: rolled back
@@ -319,6 +319,7 @@ def test_a_small_warehouses_connections_share_one_instance_each_its_own_connecti
 
 def test_a_warehouse_at_the_size_limit_gives_each_connection_its_own_instance(con, warehouse_path: Path,
                                                                               monkeypatch):
+    """At SHARED_BELOW_BYTES and over, each connection starts its own instance, as outside the block."""
     con.close()
     monkeypatch.setattr("warehouse.db.SHARED_BELOW_BYTES", warehouse_path.stat().st_size)
     with one_instance_while_small(warehouse_path):
