@@ -1,4 +1,5 @@
-"""Shared bench helpers: a history inbox, the read floors (polars, DuckDB), timing, and the peak memory of a child process.
+"""Shared bench helpers: a history inbox, the read floors (polars, DuckDB), the write floor (DuckDB), timing,
+and the peak memory of a child process.
 
 Benchmarks report figures from one run (ratios, not assertions). Anything measured for memory runs in a
 fresh interpreter, so its peak RSS is its own and not the benchmark's.
@@ -123,6 +124,69 @@ def polars_floor(inbox: Path) -> tuple[float, int, float]:
             del data
         seconds += elapsed()
     return seconds, rows, decoding
+
+
+def _read_as_text(path: Path, encoding: str | None) -> list:
+    """The frames of one inbox file as ``polars_floor`` reads them: every cell text (a workbook, each sheet)."""
+    import io
+
+    import fastexcel
+    import polars as pl
+
+    data = path.read_bytes()
+    if encoding is None:
+        reader = fastexcel.read_excel(data)
+        return [reader.load_sheet(index, dtypes="string").to_polars() for index in range(len(reader.sheet_names))]
+    if encoding != "utf-8":
+        data = data.decode(encoding).encode("utf-8")
+    return [pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=True, quote_char='"')]
+
+
+def duckdb_write_floor(inbox: Path, database: Path) -> tuple[float, int]:
+    """What storing the inbox's rows costs DuckDB alone, as ingest must store them (SPEC §2: every row kept
+    as read, and staged): each file's rows, read by polars before the clock starts, written twice into a
+    database file, once as a JSON object of their header's cells a row (``raw.rows``) and once as their
+    columns (a table per header, every column text: no parsing, no types), in one transaction on one DuckDB
+    thread (``warehouse.db.BULK_THREADS``, as ingest writes), then checkpointed: seconds, rows.
+
+    Timed: the JSON encoding (polars) and DuckDB's inserts, compression, commit and checkpoint; not ingest's
+    per-file bookkeeping. A floor for ingest's writes beside ``polars_floor`` for its reads."""
+    import polars as pl
+
+    files = [(path, csv_encoding(path) if path.suffix.lower() == ".csv" else None)
+             for path in sorted(inbox.iterdir()) if path.suffix.lower() in (".csv", ".xlsx", ".xls")]
+    con = duckdb.connect(str(database))
+    con.execute("SET threads = 1")
+    con.execute("CREATE TABLE raw_rows (load_id BIGINT, row_number BIGINT, cells VARCHAR)")
+    con.execute("BEGIN")
+    tables: dict[tuple[str, ...], str] = {}
+    rows = 0
+    seconds = 0.0
+    for load_id, (path, encoding) in enumerate(files):
+        for frame in _read_as_text(path, encoding):
+            with stopwatch() as elapsed:
+                raw = frame.select(pl.lit(load_id, pl.Int64).alias("load_id"),
+                                   pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number"),
+                                   pl.struct(pl.all()).struct.json_encode().alias("cells"))
+                # handed to DuckDB as ingest hands it a chunk's rows: plain Arrow strings, registered
+                con.register("raw_arrow", raw.to_arrow(compat_level=pl.CompatLevel.oldest()))
+                con.register("columns_arrow", frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+                con.execute("INSERT INTO raw_rows SELECT * FROM raw_arrow")
+                table = tables.get(tuple(frame.columns))
+                if table is None:
+                    table = tables[tuple(frame.columns)] = f"staged_{len(tables)}"
+                    con.execute(f"CREATE TABLE {table} AS SELECT * FROM columns_arrow")
+                else:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM columns_arrow")
+                con.unregister("raw_arrow")
+                con.unregister("columns_arrow")
+            seconds += elapsed()
+            rows += frame.height
+    with stopwatch() as elapsed:
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    con.close()
+    return seconds + elapsed(), rows
 
 
 @contextmanager

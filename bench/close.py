@@ -4,15 +4,18 @@ Each size: a CSV inbox from the generator with 12 months of payroll history befo
 (the other extracts for that month). The floor is the fastest reader measured, polars reading every file
 (GB18030/GBK files decoded once by Python's C codec first; ``_common.polars_floor``); beside it DuckDB alone
 ``read_csv``-ing every file into a table of a database file (GBK files through the encodings extension), the
-floor before issue 28. Ratios are against the polars floor, measured in the same run. The close runs in a fresh process on the
-embedded defaults (Prefect without a server, threads for the per-entity work), Prefect's temporary server
-started first, as ``shebao run`` starts it, so that it starts while the close's modules import (the close's
-seconds begin after the imports and include waiting for the server); its peak memory is the
-close process's own peak RSS, and the peak of the process tree (the temporary Prefect server included).
-One run per size; the figures are ratios, not assertions. Per size it prints the generation time, the
-ratios of the close and of its ingest to the floor (targets of issue 28 at 200,000: close within 15x,
-ingest within 3x, peak within 2 GB), the peak RSS, the seconds and peak RSS of each step and the time outside them (Prefect's start-up,
-imports, the role check, the summary and event at the end).
+floor before issue 28. Ratios are against the polars floor, measured in the same run. Beside the reads, the
+write floor (``_common.duckdb_write_floor``): DuckDB alone storing the same rows as ingest must, as raw JSON
+and as columns, on one thread. Ingest does the work of both: their sum on one core, the larger of the two at
+best on two, reading beside writing. The close runs in a fresh process on the embedded defaults (Prefect
+without a server, threads for the per-entity work), Prefect's temporary server started first, as ``shebao
+run`` starts it, so that it starts while the close's modules import (the close's seconds begin after the
+imports and include waiting for the server); its peak memory is the close process's own peak RSS, and the peak
+of the process tree (the temporary Prefect server included). One run per size; the figures are ratios, not
+assertions. Per size it prints the generation time, the floors, the ratios of the close and of its ingest to
+the read floor (targets of issue 28 at 200,000: close within 15x, ingest within 3x, peak within 2 GB) and of
+ingest to the larger floor, the peak RSS, the seconds and peak RSS of each step and the time outside them
+(Prefect's start-up, imports, the role check, the summary and event at the end).
 
 Usage: python bench/close.py [--sizes 10000,50000,200000] [--keep DIR]
   --keep DIR: generate each size's inbox once into DIR/<employees>/inbox and reuse it on later runs (a
@@ -28,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import MONTHS, REPO, duckdb_floor, history_inbox, polars_floor, stopwatch
+from _common import MONTHS, REPO, duckdb_floor, duckdb_write_floor, history_inbox, polars_floor, stopwatch
 from load import STEP_PEAKS
 
 CLOSE = """
@@ -95,14 +98,21 @@ def main() -> None:
             # shown even when the close fails
             print(f"    floor: polars {floor:.2f} s ({rows:,} rows; of it decoding GB18030 {decoding:.2f} s); "
                   f"DuckDB read_csv {duck:.2f} s ({duck_rows:,} rows) = {duck / floor:.1f}x polars", flush=True)
+            write, _ = duckdb_write_floor(inbox, folder / "write_floor.duckdb")
+            (folder / "write_floor.duckdb").unlink()
+            print(f"    write floor: DuckDB storing the same rows as raw JSON and as text columns, on one thread, "
+                  f"{write:.2f} s = {write / floor:.1f}x the read floor; reading and writing, {floor + write:.2f} s "
+                  f"of work = {(floor + write) / floor:.1f}x the read floor, at best "
+                  f"{max(floor, write) / floor:.1f}x on two cores", flush=True)
             close, tree = run_close(folder, inbox)
         outside = close["seconds"] - sum(close["steps"].values())
         ingest = close["steps"].get("ingest", 0.0)
-        results.append({"employees": employees, "rows": rows, "floor": floor, "duckdb_floor": duck, **close,
-                        "tree_mb": tree})
+        results.append({"employees": employees, "rows": rows, "floor": floor, "duckdb_floor": duck,
+                        "write_floor": write, **close, "tree_mb": tree})
         print(f"{employees:>8,} employees, {rows:>10,} rows: floor {floor:6.2f} s, close {close['seconds']:7.2f} s "
               f"= {close['seconds'] / floor:5.2f}x (target 15x), ingest {ingest:6.2f} s = {ingest / floor:5.2f}x "
-              f"(target 3x); peak RSS {close['peak_mb']:5.0f} MB (process tree {tree:5.0f} MB; target 2,048); "
+              f"(target 3x; {ingest / max(floor, write):.2f}x the larger floor); peak RSS {close['peak_mb']:5.0f} MB "
+              f"(process tree {tree:5.0f} MB; target 2,048); "
               f"{close['ledger_rows']:,} ledger rows, {close['findings']:,} findings", flush=True)
         print("    seconds (CPU seconds of the close's process) / peak RSS (MB) by step: " + ", ".join(
             f"{k} {v:.1f} s ({close['step_cpu'].get(k, 0):.1f}) / {close['step_peaks'].get(k, 0):,.0f}"
