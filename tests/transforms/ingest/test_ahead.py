@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from transforms.ingest.ahead import StagedAhead, one_ahead
-from transforms.ingest.inbox import LOAD_TABLES, inbox_files, ingest_file, ingest_inbox, source_name
+from transforms.ingest.inbox import (
+    LOAD_TABLES,
+    inbox_files,
+    ingest_file,
+    ingest_inbox,
+    loaded_before,
+    settled_before_run,
+    source_name,
+)
 from transforms.ingest.staged_file import StagedFile
 from transforms.ingest.staging import FILE
 from warehouse.db import connect
@@ -119,6 +127,29 @@ def test_a_rerun_stages_nothing_ahead(inbox, tmp_path, migrated_warehouse, taken
     # a failed file is tried again on every run (a full disk, a damaged file), by the writer
     assert {s["source_file"]: s["status"] for s in again if s["status"] != "already_loaded"} == {"坏文件.xlsx": "failed"}
     assert taken == []
+
+
+def test_the_stagers_snapshot_answers_as_the_warehouse_did_when_the_run_began(tmp_path, migrated_warehouse):
+    path = tmp_path / "w.duckdb"
+    shutil.copy(migrated_warehouse, path)
+    con = connect(path)
+    try:
+        loads = [("a.csv", "A", "loaded"), ("b.csv", "B", "skipped_duplicate"), ("c.csv", "C", "unrecognized"),
+                 ("d.csv", "D", "failed"), ("e.csv", "A", "failed")]
+        for load_id, (source, sha, status) in enumerate(loads, start=1):
+            con.execute("INSERT INTO ingest.loads (load_id, source_file, sha256, status, loaded_at)"
+                        " VALUES (?, ?, ?, ?, now())", [load_id, source, sha, status])
+        settled = settled_before_run(con)
+        pairs = [(source, sha) for source in ("a.csv", "b.csv", "c.csv", "d.csv", "e.csv", "new.csv")
+                 for sha in ("A", "B", "C", "D", "Z")]
+        assert [settled(*pair) for pair in pairs] == [any(loaded_before(con, *pair)) for pair in pairs]
+        assert sum(settled(*pair) for pair in pairs) == 8  # A under any of six names, B and C under their own
+        # a load committed after the snapshot: the stager stages its file for nothing, the writer still skips it
+        con.execute("INSERT INTO ingest.loads (load_id, source_file, sha256, status, loaded_at)"
+                    " VALUES (6, 'f.csv', 'F', 'loaded', now())")
+        assert not settled("f.csv", "F") and any(loaded_before(con, "f.csv", "F"))
+    finally:
+        con.close()
 
 
 def test_staged_ahead_hands_each_file_over_once_and_leaves_failures_to_the_writer(tmp_path):
