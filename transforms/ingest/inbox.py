@@ -244,10 +244,11 @@ class _Batch:
 class _Rows:
     """Rows of a batch's files to write before it commits: per table, runs of frames of one shape in file order,
     each run one statement (a table's rows keep the order they would have had written file by file); and the
-    loads whose keys to record then (``record_load_keys``), drawn one after another in the batch."""
+    loads, drawn one after another in the batch: their ``ingest.loads`` rows, one statement for all, then their
+    keys (``record_load_keys``)."""
 
     runs: list[tuple[str, str, pl.DataFrame]] = field(default_factory=list)  # (table, kind, frame with __load_id)
-    loads: list[int] = field(default_factory=list)
+    loads: list[dict] = field(default_factory=list)  # the loads' rows (``_insert_load``), in load id order
     size: int = 0  # bytes of the frames held
 
     def add(self, table: str, kind: str, load_id: int, frame: pl.DataFrame) -> None:
@@ -269,11 +270,18 @@ class _Rows:
         self.runs, self.size = [], 0
 
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
-        """The rows held, then the keys of the loads, in the caller's transaction (the batch's commit)."""
+        """The rows held, then the loads' rows and keys, in the caller's transaction (the batch's commit)."""
         self.write_rows(con)
         if self.loads:
-            record_load_keys(con, min(self.loads), max(self.loads))
+            _insert_load_rows(con, self.loads)
+            record_load_keys(con, self.loads[0]["load_id"], self.loads[-1]["load_id"])
         self.loads = []
+
+    def loaded(self, source: str, sha: str) -> tuple[bool, str | None]:
+        """``loaded_before`` of the loads held (all ``loaded``): whether ``source`` with these bytes is one, and
+        the first of them with these bytes."""
+        same = [load["source_file"] for load in self.loads if load["sha256"] == sha]
+        return source in same, (same[0] if same else None)
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("ingest_batch", default=None)
@@ -472,6 +480,10 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
     # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
     settled, earlier = loaded_before(con, source, sha)
+    batch = _BATCH.get()
+    if batch is not None:  # the loads the batch holds, written at its commit (their ids follow the warehouse's)
+        settled_here, earlier_here = batch.rows.loaded(source, sha)
+        settled, earlier = settled or settled_here, earlier if earlier is not None else earlier_here
     if settled:
         return [{"source_file": source, "status": "already_loaded"}]
     if earlier is not None:
@@ -702,23 +714,39 @@ def _insert_load(con, load: dict, pending: bool = False) -> dict:
     """The load's row in ``ingest.loads`` (inside the transaction that commits it): from here on its rows
     count. ``pending``: a large file's load, recorded pending while its chunks were written. Returns the
     load's summary."""
-    load = load | {"load_id": load["load_id"] or _next_load_id(con)}  # a kind with no rows drew none yet
-    if pending:
-        con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
-    con.execute(
-        "INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, rows_read, rows_staged, rows_rejected,"
-        " rows_not_data, file_modified, loaded_at, run_id, encoding, sheets, message) VALUES ($load_id, $source_file,"
-        " $sha256, $kind, 'loaded', $rows_read, $rows_staged, $rows_rejected, $rows_not_data, $file_modified,"
-        " $loaded_at, $run_id, $encoding, $sheets, $message)",
-        load | {"loaded_at": datetime.now()},
-    )
+    # a kind with no rows drew no load id yet
+    load = load | {"load_id": load["load_id"] or _next_load_id(con), "loaded_at": datetime.now()}
+    row = {column: load[column] for column in _LOAD_COLUMNS}
     batch = _BATCH.get()
-    if batch is not None:  # after the batch's rows, before it commits
-        batch.rows.loads.append(load["load_id"])
+    if batch is not None and not pending:  # written with the batch's rows at its commit: a statement costs ms
+        batch.rows.loads.append(row)
     else:
+        if pending:
+            con.execute("DELETE FROM ingest.pending_loads WHERE load_id = ?", [load["load_id"]])
+        _insert_load_rows(con, [row])
         record_load_keys(con, load["load_id"])
     return {key: load[key] for key in ("load_id", "source_file", "kind", "rows_read", "rows_staged", "rows_rejected",
                                        "rows_not_data", "message")} | {"status": "loaded"}
+
+
+# A loaded file's row of ``ingest.loads`` as ingest writes it (``status`` 'loaded'), in load id order.
+_LOAD_COLUMNS = ("load_id", "source_file", "sha256", "kind", "rows_read", "rows_staged", "rows_rejected",
+                 "rows_not_data", "file_modified", "loaded_at", "run_id", "encoding", "sheets", "message")
+_LOAD_SCHEMA = pl.Schema({
+    "load_id": pl.Int64(), "source_file": pl.String(), "sha256": pl.String(), "kind": pl.String(),
+    "rows_read": pl.Int64(), "rows_staged": pl.Int64(), "rows_rejected": pl.Int64(), "rows_not_data": pl.Int64(),
+    "file_modified": pl.Datetime("us"), "loaded_at": pl.Datetime("us"), "run_id": pl.String(),
+    "encoding": pl.String(), "sheets": pl.String(), "message": pl.String()})
+
+
+def _insert_load_rows(con: duckdb.DuckDBPyConnection, loads: list[dict]) -> None:
+    """``loads`` (rows of ``_LOAD_COLUMNS``) into ``ingest.loads`` as loaded, in one statement."""
+    con.register("v_loads", _arrow(pl.DataFrame(loads, schema=_LOAD_SCHEMA)))
+    try:
+        con.execute(f"INSERT INTO ingest.loads ({', '.join(_LOAD_COLUMNS)}, status)"
+                    f" SELECT {', '.join(_LOAD_COLUMNS)}, 'loaded' FROM v_loads ORDER BY load_id")
+    finally:
+        con.unregister("v_loads")
 
 
 # The staging tables' columns, looked up once per connection rather than once per chunk: the catalog does
