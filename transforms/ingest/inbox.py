@@ -340,14 +340,15 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     entries.extend(refused)
     entries.sort(key=lambda item: source_name(inbox, item[0]))
     batch = _Batch(con)
-    stage, stage_many = _stager(con, inbox, lookup, profiles, returned)
+    known = RunLoads(settled_before_run(con))
+    stage, stage_many = _stager(inbox, lookup, profiles, returned, known.settled)
     ahead = StagedAhead(stage, stage_many)
 
     def load(path: Path, reason: str | None) -> list[dict]:
         source = source_name(inbox, path)
         if reason is None:
             return ingest_file(con, path, run_id=run_id, lookup=lookup, source=source, profiles=profiles,
-                               returned=returned, staged=ahead.take(path))
+                               returned=returned, staged=ahead.take(path), known=known)
         return [_refuse_entry(con, source, reason, run_id)]
 
     def settle(done: list[tuple[int, Path, list[dict]]]) -> None:
@@ -393,13 +394,13 @@ def loaded_before(con: duckdb.DuckDBPyConnection, source: str, sha: str) -> tupl
         " FROM ingest.loads WHERE sha256 = $sha", {"source": source, "sha": sha}).fetchone()
 
 
-def _stager(con: duckdb.DuckDBPyConnection, inbox: Path, lookup: dict[str, str], profiles: list,
-            returned: Sequence[HandedBack]) -> tuple[Callable[[Path], StagedFile | None],
-                                                     Callable[[list[Path]], dict[Path, StagedFile | None]]]:
-    """What stages a file ahead (``StagedAhead``): a file settled before this run is not staged."""
+def _stager(inbox: Path, lookup: dict[str, str], profiles: list, returned: Sequence[HandedBack],
+            settled: Callable[[str, str], bool]) -> tuple[Callable[[Path], StagedFile | None],
+                                                          Callable[[list[Path]], dict[Path, StagedFile | None]]]:
+    """What stages a file ahead (``StagedAhead``): a file ``settled`` before this run (``settled_before_run``)
+    is not staged."""
     from transforms.ingest.context import profile_for
 
-    settled = settled_before_run(con)
 
     def stage(path: Path) -> StagedFile | None:
         source = source_name(inbox, path)
@@ -426,6 +427,21 @@ def settled_before_run(con: duckdb.DuckDBPyConnection) -> Callable[[str, str], b
     return lambda source, sha: (source, sha) in settled or sha in loaded
 
 
+@dataclass
+class RunLoads:
+    """What an inbox's run knows of ``ingest.loads`` without asking it: the loads settled when it began
+    (``settled_before_run``) and the bytes of every file it has read since. Every load a run records is of the
+    bytes of the file it is reading, so the warehouse holds no load of bytes that neither knows: the writer
+    asks it (``loaded_before``) about the others only. A question costs a file a millisecond or more, beside
+    the stager's work (issue 28)."""
+
+    settled: Callable[[str, str], bool]
+    read: set[str] = field(default_factory=set)  # the sha256 of every file read in the run
+
+    def may_hold(self, source: str, sha: str) -> bool:
+        return sha in self.read or self.settled(source, sha)
+
+
 def _small(path: Path) -> bool:
     return file_size(path) < min(AHEAD_BYTES, stream_bytes())
 
@@ -441,25 +457,27 @@ def _refuse_entry(con, source: str, reason: str, run_id) -> dict:
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, run_id: str | None = None,
                 lookup: dict[str, str] | None = None, source: str | None = None,
                 profiles: list | None = None, returned: Sequence[HandedBack] = (),
-                staged: StagedFile | None = None) -> list[dict]:
+                staged: StagedFile | None = None, known: RunLoads | None = None) -> list[dict]:
     """Load one file. ``source``: its name as recorded, its path below the inbox (the folders in it give
     context, SPEC §2 v3); ``profiles``: the import profiles (``transforms.ingest.context.Profile``) in force;
     ``returned``: the files HR hand back that a later stage loads (``HandedBack``).
 
     A CSV larger than ``SHEBAO_INGEST_STREAM_BYTES`` is read a piece at a time; one the pieces cannot read
     as the whole file would be read (``NotStreamable``, found before any row is written) is read whole.
-    ``staged``: the file read and staged already (``staged_file.stage_file``): only written here."""
+    ``staged``: the file read and staged already (``staged_file.stage_file``): only written here. ``known``:
+    the loads of the inbox's run (``RunLoads``), which spare the warehouse a question about new bytes."""
     if staged is not None:
-        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False, staged=staged)
+        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False, staged=staged,
+                            known=known)
     try:
-        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=True)
+        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=True, known=known)
     except NotStreamable:
-        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False)
+        return _ingest_file(con, path, run_id, lookup, source, profiles, returned, stream=False, known=known)
 
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None, lookup: dict[str, str] | None,
                  source: str | None, profiles: list | None, returned: Sequence[HandedBack], *,
-                 stream: bool, staged: StagedFile | None = None) -> list[dict]:
+                 stream: bool, staged: StagedFile | None = None, known: RunLoads | None = None) -> list[dict]:
     from transforms.ingest.context import profile_for
 
     lookup = lookup if lookup is not None else region_lookup(con)
@@ -479,11 +497,16 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
     except OSError as exc:
         return [_record(con, source, "", None, "failed", run_id, message=f"the file cannot be read ({exc.strerror})")]
     # A failed load (a full disk, a damaged file) is tried again: only what was settled counts as loaded before.
-    settled, earlier = loaded_before(con, source, sha)
-    batch = _BATCH.get()
-    if batch is not None:  # the loads the batch holds, written at its commit (their ids follow the warehouse's)
-        settled_here, earlier_here = batch.rows.loaded(source, sha)
-        settled, earlier = settled or settled_here, earlier if earlier is not None else earlier_here
+    settled, earlier = False, None
+    if known is None or known.may_hold(source, sha):
+        count, earlier = loaded_before(con, source, sha)
+        settled = count > 0
+        batch = _BATCH.get()
+        if batch is not None:  # the loads the batch holds, written at its commit (their ids follow the warehouse's)
+            settled_here, earlier_here = batch.rows.loaded(source, sha)
+            settled, earlier = settled or settled_here, earlier if earlier is not None else earlier_here
+    if known is not None:
+        known.read.add(sha)
     if settled:
         return [{"source_file": source, "status": "already_loaded"}]
     if earlier is not None:
