@@ -401,7 +401,6 @@ def _stager(inbox: Path, lookup: dict[str, str], profiles: list, returned: Seque
     is not staged."""
     from transforms.ingest.context import profile_for
 
-
     def stage(path: Path) -> StagedFile | None:
         source = source_name(inbox, path)
         return stage_file(path, source, lookup, profile_for(source, profiles), chunk_rows(),
