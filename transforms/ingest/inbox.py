@@ -385,12 +385,17 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str | None
     return summaries
 
 
+# A file whose source and bytes have a load of these statuses is settled: never read again (a failed one is).
+_SETTLED_STATUSES = ("loaded", "skipped_duplicate", "unrecognized")
+_SETTLED_SQL = "(" + ", ".join(f"'{status}'" for status in _SETTLED_STATUSES) + ")"
+
+
 def loaded_before(con: duckdb.DuckDBPyConnection, source: str, sha: str) -> tuple[int, str | None]:
     """(whether ``source`` with these bytes was settled before, the first file these bytes were loaded as):
     one query for both, as each statement costs a file some milliseconds, whatever its size."""
     return con.execute(  # type: ignore[return-value]  # an aggregate without GROUP BY: always one row
-        "SELECT count(*) FILTER (WHERE source_file = $source AND status IN ('loaded', 'skipped_duplicate',"
-        " 'unrecognized')), arg_min(source_file, load_id) FILTER (WHERE status = 'loaded')"
+        f"SELECT count(*) FILTER (WHERE source_file = $source AND status IN {_SETTLED_SQL}),"
+        " arg_min(source_file, load_id) FILTER (WHERE status = 'loaded')"
         " FROM ingest.loads WHERE sha256 = $sha", {"source": source, "sha": sha}).fetchone()
 
 
@@ -419,8 +424,8 @@ def settled_before_run(con: duckdb.DuckDBPyConnection) -> Callable[[str, str], b
     millisecond a statement beside the writer's own (issue 28: 0.2-0.3 s of the acceptance sample's 3.4 s ingest).
     Loads the run commits later are not in it: a file whose bytes an earlier file of the run loaded is staged
     ahead for nothing, and the writer, which asks the warehouse itself (``loaded_before``), still skips it."""
-    rows = con.execute("SELECT source_file, sha256, status FROM ingest.loads"
-                       " WHERE status IN ('loaded', 'skipped_duplicate', 'unrecognized')").fetchall()
+    rows = con.execute(f"SELECT source_file, sha256, status FROM ingest.loads WHERE status IN {_SETTLED_SQL}"
+                       ).fetchall()
     settled = {(source, sha) for source, sha, _ in rows}
     loaded = {sha for _, sha, status in rows if status == "loaded"}
     return lambda source, sha: (source, sha) in settled or sha in loaded
