@@ -97,37 +97,27 @@ def polars_floor(inbox: Path) -> tuple[float, int, float]:
     (polars reads UTF-8 only) and the UTF-8 parsed; a workbook is read by calamine (``fastexcel``), the
     reader ingest uses. Encodings are found before the clock starts, as for the DuckDB floor; the reading of
     the bytes from disk is timed (the operating system's cache usually holds them)."""
-    import io
-
-    import fastexcel
-    import polars as pl
-
-    files = [(path, csv_encoding(path) if path.suffix.lower() == ".csv" else None)
-             for path in sorted(inbox.iterdir()) if path.suffix.lower() in (".csv", ".xlsx", ".xls")]
     rows = 0
-    seconds = decoding = 0.0
-    for path, encoding in files:
+    seconds = 0.0
+    decoding: list[float] = []
+    for path, encoding in _inbox_files(inbox):
         with stopwatch() as elapsed:
-            data = path.read_bytes()
-            if encoding is None:
-                reader = fastexcel.read_excel(data)
-                for index in range(len(reader.sheet_names)):
-                    rows += reader.load_sheet(index, header_row=None, dtypes="string").to_polars().height
-            else:
-                if encoding != "utf-8":
-                    with stopwatch() as decoded:
-                        data = data.decode(encoding).encode("utf-8")
-                    decoding += decoded()
-                frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=True,
-                                    quote_char='"')
-                rows += frame.height
-            del data
+            rows += sum(frame.height for frame in _read_as_text(path, encoding, header=False, decoding=decoding))
         seconds += elapsed()
-    return seconds, rows, decoding
+    return seconds, rows, sum(decoding)
 
 
-def _read_as_text(path: Path, encoding: str | None) -> list:
-    """The frames of one inbox file as ``polars_floor`` reads them: every cell text (a workbook, each sheet)."""
+def _inbox_files(inbox: Path) -> list[tuple[Path, str | None]]:
+    """The inbox's extracts with their encodings (None: a workbook), found before any clock starts."""
+    return [(path, csv_encoding(path) if path.suffix.lower() == ".csv" else None)
+            for path in sorted(inbox.iterdir()) if path.suffix.lower() in (".csv", ".xlsx", ".xls")]
+
+
+def _read_as_text(path: Path, encoding: str | None, header: bool = True,
+                  decoding: list[float] | None = None) -> list:
+    """The frames of one inbox file, every cell text: a CSV (a GB18030/GBK one decoded once by Python's C codec
+    first, its seconds added to ``decoding``), or each sheet of a workbook (its first row the header, or a data
+    row when not ``header``)."""
     import io
 
     import fastexcel
@@ -136,9 +126,13 @@ def _read_as_text(path: Path, encoding: str | None) -> list:
     data = path.read_bytes()
     if encoding is None:
         reader = fastexcel.read_excel(data)
-        return [reader.load_sheet(index, dtypes="string").to_polars() for index in range(len(reader.sheet_names))]
+        return [reader.load_sheet(index, header_row=0 if header else None, dtypes="string").to_polars()
+                for index in range(len(reader.sheet_names))]
     if encoding != "utf-8":
-        data = data.decode(encoding).encode("utf-8")
+        with stopwatch() as decoded:
+            data = data.decode(encoding).encode("utf-8")
+        if decoding is not None:
+            decoding.append(decoded())
     return [pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=True, quote_char='"')]
 
 
@@ -153,8 +147,7 @@ def duckdb_write_floor(inbox: Path, database: Path) -> tuple[float, int]:
     per-file bookkeeping. A floor for ingest's writes beside ``polars_floor`` for its reads."""
     import polars as pl
 
-    files = [(path, csv_encoding(path) if path.suffix.lower() == ".csv" else None)
-             for path in sorted(inbox.iterdir()) if path.suffix.lower() in (".csv", ".xlsx", ".xls")]
+    files = _inbox_files(inbox)
     con = duckdb.connect(str(database))
     con.execute("SET threads = 1")
     con.execute("CREATE TABLE raw_rows (load_id BIGINT, row_number BIGINT, cells VARCHAR)")
