@@ -108,8 +108,15 @@ def _inside(tokens: pl.Series, changing: list[str]) -> bool:
 
 
 def redact_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text column of ``frame`` redacted: what a masking role gets of any table (SPEC §8)."""
-    return frame.with_columns([redact_series(frame[c]) for c, dtype in frame.schema.items() if dtype == pl.String])
+    """Every text column of ``frame`` redacted: what a masking role gets of any table (SPEC §8). The columns that
+    may hold an ID are found in one query over all of them: most hold none, and a query a column cost each some
+    0.2 ms whatever its rows (a close masks hundreds of small frames)."""
+    text = [column for column, dtype in frame.schema.items() if dtype == pl.String]
+    if not text or frame.is_empty():
+        return frame
+    may_hold_ids = frame.select(pl.col(text).str.contains(ID_LIKE_SQL).any()).row(0)
+    return frame.with_columns([redact_series(frame[column])
+                               for column, may in zip(text, may_hold_ids, strict=True) if may])
 
 
 def redact_exception(exc: BaseException) -> BaseException:

@@ -62,6 +62,20 @@ def test_redact_frame_redacts_every_text_column():
     assert out["city"].to_list() == [None, "430102********1234"] and out["n"].to_list() == [1, 2]
 
 
+def test_redact_frame_leaves_columns_without_ids_as_they_are():
+    import polars as pl
+
+    from transforms.common.privacy import redact_frame
+
+    frame = pl.DataFrame({"name": ["张三", None], "id": ["x", "430102199001011234"], "note": [None, None]},
+                         schema_overrides={"note": pl.String})
+    out = redact_frame(frame)
+    assert out.columns == frame.columns and out.schema == frame.schema
+    assert out["id"].to_list() == ["x", "430102********1234"]
+    assert out.drop("id").equals(frame.drop("id"))
+    assert redact_frame(frame.clear()).equals(frame.clear())
+
+
 def test_exceptions_leave_a_redacting_function_without_full_ids():
     import pickle
 
