@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.ingest.ahead import StagedAhead, one_ahead
+from transforms.ingest.ahead import STAGERS, StagedAhead, one_ahead
 from transforms.ingest.inbox import (
     LOAD_TABLES,
     inbox_files,
@@ -173,6 +173,25 @@ def test_staged_ahead_hands_each_file_over_once_and_leaves_failures_to_the_write
     finally:
         ahead.close()
     assert all(name.startswith("shebao-ingest-ahead") for name in staged_on)
+
+
+def test_runs_are_staged_on_several_threads_at_once(tmp_path):
+    """A small close's writer waited on one stager for over half of ingest: STAGERS runs are staged together."""
+    together = threading.Barrier(STAGERS, timeout=5)  # broken, and the runs not staged, unless all meet
+
+    def stage_run(paths: list[Path]) -> dict[Path, StagedFile | None]:
+        together.wait()
+        return {path: StagedFile("sha", None, {}, [], {}) for path in paths}  # type: ignore[arg-type]
+
+    ahead = StagedAhead(lambda path: None, stage_run)
+    runs = [[tmp_path / f"{n}a", tmp_path / f"{n}b"] for n in range(STAGERS)]
+    try:
+        for run in runs:
+            ahead.start_run(run)
+        assert all(ahead.take(path) is not None for run in runs for path in run)
+    finally:
+        ahead.close()
+    assert STAGERS >= 2
 
 
 def test_one_ahead_gives_every_item_in_order_each_computed_on_its_thread_and_raises_where_it_failed():
