@@ -186,7 +186,11 @@ class TableWorkbook:
         """``frame``: the table's rows, whole or as :class:`Chunks` (each chunk's rows are built and written,
         then let go)."""
         columns = list(headers)
-        table = as_chunks(frame).map(lambda chunk: chunk.select(columns))
+        # a frame is selected once; Chunks learn their new schema from an empty frame (a query of its own)
+        if isinstance(frame, pl.DataFrame):
+            table = as_chunks(frame if frame.columns == columns else frame.select(columns))
+        else:
+            table = frame.map(lambda chunk: chunk.select(columns))
         per_sheet = EXCEL_MAX_ROWS - 1
         parts = max(1, -(-table.height // per_sheet))
         rows = _Rows(table.frames())
@@ -218,6 +222,8 @@ class TableWorkbook:
                         f'<row r="1">{header}</row>').encode())
             written = 0
             for frame in frames:  # a chunk's texts join the shared strings, then its rows are written
+                if frame.is_empty():  # most sheets of a small close: nothing to look up or build
+                    continue
                 nullable = {c for c in columns if frame.get_column(c).null_count()}
                 shared = self._shared(frame)
                 inline = {c for c in columns if _index_of(c) in shared.columns
