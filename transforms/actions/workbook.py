@@ -250,11 +250,10 @@ def _type_sheet(memory: Callable[[], duckdb.DuckDBPyConnection], code: str, rows
         insert_at = list(HEADERS).index("problems")
         items = list(HEADERS.items())
         headers = dict(items[:insert_at] + [(n, h) for n, h, _ in typed] + items[insert_at:])
-    schema: dict[str, pl.DataType] = dict.fromkeys(HEADERS, STRING)
-    schema |= {n: dtype for n, _, dtype in typed}
     money = {n for n, _, dtype in typed if dtype == MONEY}
+    empty = _no_rows(code)
     if rows is None:
-        return pl.DataFrame(schema=schema), headers, money
+        return empty, headers, money
     frame = rows.select(pl.col(list(HEADERS)).cast(STRING))
     if typed and frame.is_empty():  # most types have no action in a small entity: no details to read
         frame = frame.with_columns(pl.lit(None, dtype).alias(n) for n, _, dtype in typed)
@@ -262,7 +261,15 @@ def _type_sheet(memory: Callable[[], duckdb.DuckDBPyConnection], code: str, rows
         values = _typed_frame(memory(), code, rows.get_column("details"))
         frame = (frame.with_row_index("__n").join(values, on="__n", how="left", maintain_order="left_right")
                  .drop("__n"))
-    return frame.select(list(schema)).cast(pl.Schema(schema)), headers, money
+    return frame.select(empty.columns).cast(empty.schema), headers, money
+
+
+@cache
+def _no_rows(code: str) -> pl.DataFrame:
+    """Type ``code``'s empty sheet, made once: a close writes it for most types of every entity's workbook."""
+    schema: dict[str, pl.DataType] = dict.fromkeys(HEADERS, STRING)
+    schema |= {c.name: DTYPES.get(c.kind, STRING) for c in BY_TYPE[code].columns}
+    return pl.DataFrame(schema=schema)
 
 
 def write_action_rows(actions: pl.DataFrame, path: Path, full_ids: bool) -> Path:
