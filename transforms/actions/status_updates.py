@@ -45,9 +45,10 @@ FROM = {"submitted": ("open",), "dismissed": ("open", "submitted")}
 
 
 def _header(grid) -> tuple[int, dict[str, int]] | None:
-    columns = [c for c in grid.columns if c != CELLS]
-    for index, row in enumerate(grid.head(MAX_HEADER_ROWS).select(columns).iter_rows()):
-        cells = {str(v).strip(): i for i, v in enumerate(row) if v is not None}
+    # the first rows as Python values, without a query (every file of the inbox is asked, on the writer's thread)
+    columns = [i for i, c in enumerate(grid.columns) if c != CELLS]
+    for index, row in enumerate(grid.head(MAX_HEADER_ROWS).rows()):
+        cells = {str(row[at]).strip(): i for i, at in enumerate(columns) if row[at] is not None}
         if all(name in cells for name in (ID_COLUMN, STATUS_COLUMN, NOTE_COLUMN)):
             return index, cells
     return None
