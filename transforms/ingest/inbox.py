@@ -529,7 +529,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None,
         except UnreadableFile as exc:
             return [_record(con, source, sha, None, "failed", run_id, message=str(exc))]
     actions: list[dict] = []
-    for handed_back in returned:
+    for handed_back in () if staged else returned:  # a file staged ahead was recognised as none (stage_file)
         if handed_back.recognises(content) and streamed:
             raise NotStreamable  # a workbook's loader reads the whole grid
         if handed_back.recognises(content):  # a file HR hand back (the action workbook, SPEC §6 round trip)
