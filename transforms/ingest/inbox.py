@@ -187,6 +187,7 @@ class _Batch:
     done: list[tuple[int, Path, list[dict]]] = field(default_factory=list)  # committed, not yet reported
     size: int = 0
     rows: _Rows = field(default_factory=lambda: _Rows())  # the held files' rows, written at the commit
+    load_ids: list[int] = field(default_factory=list)  # the first and last load id given out in the open transaction
 
     def load(self, index: int, path: Path, reason: str | None, load) -> list[tuple[int, Path, list[dict]]]:
         """Load one file in the batch; returns the files committed since the last call, with their results."""
@@ -215,8 +216,27 @@ class _Batch:
         except duckdb.Error:
             self._again_alone(self.held, load)
 
+    def draw_load_id(self) -> int:
+        """The next load id, in the batch's open transaction: the first is drawn from the sequence, the next ones
+        are counted here and drawn at the commit in one statement (``_draw_counted``): one a file cost it some
+        milliseconds beside the staging threads. The ids are those drawing each alone gives."""
+        if not self.load_ids:
+            self.load_ids = [_draw_load_ids(self.con, 1)] * 2
+        else:
+            self.load_ids[1] += 1
+        return self.load_ids[1]
+
+    def _draw_counted(self) -> None:
+        """The sequence drawn past the ids counted (``draw_load_id``), in the transaction that writes their rows: a
+        load id must never come round again, nor be given twice."""
+        first, last = self.load_ids or (0, 0)
+        if last > first and _draw_load_ids(self.con, last - first) != last:
+            raise RuntimeError("Load ids were drawn outside the ingest batch that counted them; run ingest again.")
+        self.load_ids = []
+
     def commit_held(self) -> None:
         if self.open:
+            self._draw_counted()
             self.rows.write(self.con)
             self.con.execute("COMMIT")
             self.open = False
@@ -228,7 +248,7 @@ class _Batch:
         return done
 
     def abandon(self) -> None:
-        self.rows = _Rows()
+        self.rows, self.load_ids = _Rows(), []
         if self.open:
             with suppress(duckdb.Error):  # the connection may be gone, and the transaction with it
                 self.con.execute("ROLLBACK")
@@ -734,7 +754,15 @@ def record_load_keys(con: duckdb.DuckDBPyConnection, load_id: int, last: int | N
 
 
 def _next_load_id(con) -> int:
-    return scalar(con, "SELECT nextval('ingest.load_id_seq')")
+    batch = _BATCH.get()
+    if batch is not None and batch.open:
+        return batch.draw_load_id()
+    return _draw_load_ids(con, 1)
+
+
+def _draw_load_ids(con, count: int) -> int:
+    """``count`` load ids drawn from the sequence; the last of them."""
+    return scalar(con, f"SELECT max(nextval('ingest.load_id_seq')) FROM range({int(count)})")
 
 
 def _insert_load(con, load: dict, pending: bool = False) -> dict:

@@ -106,6 +106,38 @@ def test_a_batch_whose_rows_cannot_be_written_loads_each_file_again_alone(inbox,
         assert batched[table] == alone[False][table], table
 
 
+def test_a_batch_leaves_the_load_id_sequence_where_drawing_each_id_alone_leaves_it(inbox, warehouse):
+    """A batch counts its files' load ids and draws them from the sequence at its commit (issue 28)."""
+    summaries, _ = _batched(warehouse, inbox)
+    con = connect(warehouse)
+    try:
+        ids = con.execute("SELECT list(load_id ORDER BY load_id) FROM ingest.loads").fetchone()[0]
+        assert ids == list(range(1, len(summaries) + 1)), "one id a load, none skipped"
+        assert con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0] == len(summaries) + 1
+    finally:
+        con.close()
+
+
+def test_a_load_id_drawn_beside_a_batch_fails_the_run_and_writes_nothing(inbox, warehouse, monkeypatch):
+    """Ids counted by a batch that someone else drew meanwhile would be given twice: the commit refuses."""
+    real_write_rows, drawn = inbox_module._write_rows, []
+
+    def draw_beside(con, *args):
+        if not drawn:
+            drawn.append(con.execute("SELECT nextval('ingest.load_id_seq')").fetchone()[0])
+        return real_write_rows(con, *args)
+
+    monkeypatch.setattr(inbox_module, "_write_rows", draw_beside)
+    with pytest.raises(RuntimeError, match="Load ids were drawn outside"):
+        _batched(warehouse, inbox)
+    con = connect(warehouse)
+    try:
+        assert con.execute("SELECT count(*) FROM ingest.loads").fetchone()[0] == 0
+        assert all(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0 for table in LOAD_TABLES)
+    finally:
+        con.close()
+
+
 def _payroll_csv(path: Path, rows: int) -> None:
     """A payroll extract of ``rows`` distinct, well-formed rows."""
     import polars as pl
