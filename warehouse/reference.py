@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.errors import InputError
+from warehouse.scratch import scratch
 
 T = TypeVar("T")
 
@@ -86,11 +87,8 @@ def _shipped(sql: str, path: Path) -> pa.Table:
     """The rows ``sql`` reads from the shipped file ``path`` (its one parameter)."""
 
     def query(file: Path) -> pa.Table:
-        scratch = duckdb.connect(":memory:")
-        try:
-            return scratch.execute(sql, [str(file)]).to_arrow_table()
-        finally:
-            scratch.close()
+        with scratch() as con:
+            return con.execute(sql, [str(file)]).to_arrow_table()
 
     return read_once(sql, path, query)
 

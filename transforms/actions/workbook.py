@@ -27,6 +27,7 @@ from transforms.common import glossary
 from transforms.common.privacy import mask_id, redact, redact_series
 from transforms.common.roles import get_role
 from transforms.common.spreadsheet import new_workbook, write_sheet
+from warehouse.scratch import scratch
 
 NO_ENTITY = "未关联单位"
 # The round trip reads these three columns back (transforms.actions.status_updates): keep the names.
@@ -302,7 +303,7 @@ def _write_sheets(path: Path, by_type: dict[tuple[str, str], int], rows_of: Call
     with ExitStack() as stack:
         # made when a type's details are first read: a DuckDB costs 10 ms to start, and most entity workbooks
         # of a small close list no typed action
-        memory = cache(lambda: stack.enter_context(duckdb.connect()))
+        memory = cache(lambda: stack.enter_context(scratch()))
         for code, t in BY_TYPE.items():
             # a type with no action: its sheet is the header alone, nothing read for it
             rows = _labelled(rows_of(code)) if code in listed else None

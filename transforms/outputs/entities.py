@@ -32,6 +32,7 @@ from transforms.outputs.export import (
     spool_ledger_rows,
     write_workbook,
 )
+from warehouse.scratch import scratch
 
 CENT = Decimal("0.01")
 
@@ -218,13 +219,13 @@ def write_entity_outputs(entity: str, ledger: pl.DataFrame | EntityLedger, actio
 def _sums(rows: pl.DataFrame | Path, entity: str | None) -> tuple[tuple, pl.DataFrame]:
     """People (distinct 工号, a missing one counted once) and the sums of an entity's rows, whole and by region ×
     insurance type: DuckDB over the rows (a frame, or the spool's file read a piece at a time)."""
-    with duckdb.connect() as con:
+    with scratch() as con:
         if isinstance(rows, pl.DataFrame):
             con.register("entity_rows", rows.select("region", "insurance_type", "employee_id", "employer_amount",
                                                     "employee_amount"))
             where, params = "", {}
         else:
-            con.execute(f"CREATE VIEW entity_rows AS SELECT * FROM read_parquet('{str(rows).replace(chr(39), chr(39) * 2)}')")
+            con.execute(f"CREATE TEMP VIEW entity_rows AS SELECT * FROM read_parquet('{str(rows).replace(chr(39), chr(39) * 2)}')")
             where, params = "WHERE entity = $entity", {"entity": entity}
         whole = con.execute(f"SELECT count(DISTINCT {{'i': employee_id}}), sum(employer_amount), sum(employee_amount) "
                             f"FROM entity_rows {where}", params).fetchone()
