@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from transforms.common.faults import checkpoint
@@ -261,32 +262,50 @@ class _Batch:
 
 
 @dataclass
+class _Run:
+    """Frames of one table and shape, held file after file for one statement, and each one's load id. A file's
+    polars work is kept to none here: each query costs a small file more than its rows (some 0.3 ms)."""
+
+    table: str
+    kind: str
+    schema: pl.Schema
+    frames: list[pl.DataFrame]
+    load_ids: list[int]
+
+    def rows(self) -> pl.DataFrame:
+        """The frames one under the other, each row with its file's load id (``__load_id``)."""
+        rows = pl.concat(self.frames, how="vertical", rechunk=False) if len(self.frames) > 1 else self.frames[0]
+        ids = np.repeat(np.array(self.load_ids, dtype=np.int64), [frame.height for frame in self.frames])
+        return rows.with_columns(pl.Series(_LOAD_ID, ids, dtype=pl.Int64))
+
+
+@dataclass
 class _Rows:
     """Rows of a batch's files to write before it commits: per table, runs of frames of one shape in file order,
     each run one statement (a table's rows keep the order they would have had written file by file); and the
     loads, drawn one after another in the batch: their ``ingest.loads`` rows, one statement for all, then their
     keys (``record_load_keys``)."""
 
-    runs: list[tuple[str, str, pl.DataFrame]] = field(default_factory=list)  # (table, kind, frame with __load_id)
+    runs: list[_Run] = field(default_factory=list)
     loads: list[dict] = field(default_factory=list)  # the loads' rows (``_insert_load``), in load id order
-    size: int = 0  # bytes of the frames held
+    size: int = 0  # bytes of the frames held, with their load ids
 
     def add(self, table: str, kind: str, load_id: int, frame: pl.DataFrame) -> None:
-        frame = frame.with_columns(pl.lit(load_id, pl.Int64).alias(_LOAD_ID))
-        self.size += int(frame.estimated_size())
-        for at in range(len(self.runs) - 1, -1, -1):  # the table's last run, if it has this shape
-            if self.runs[at][0] == table:
-                _, last_kind, last = self.runs[at]
-                if last_kind == kind and last.schema == frame.schema:
-                    self.runs[at] = (table, kind, pl.concat([last, frame], how="vertical", rechunk=False))
+        self.size += int(frame.estimated_size()) + 8 * frame.height
+        schema = frame.schema
+        for run in reversed(self.runs):  # the table's last run, if it has this shape
+            if run.table == table:
+                if run.kind == kind and run.schema == schema:
+                    run.frames.append(frame)
+                    run.load_ids.append(load_id)
                     return
                 break
-        self.runs.append((table, kind, frame))
+        self.runs.append(_Run(table, kind, schema, [frame], [load_id]))
 
     def write_rows(self, con: duckdb.DuckDBPyConnection) -> None:
         """Every table's rows held, in the order they came, in the caller's transaction."""
-        for table, kind, frame in self.runs:
-            _insert(con, table, kind, frame)
+        for run in self.runs:
+            _insert(con, run.table, run.kind, run.rows())
         self.runs, self.size = [], 0
 
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
