@@ -10,6 +10,7 @@ file's chunks. What is staged ahead is exactly what the writer would stage
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,8 +29,9 @@ RUN_FILES, RUN_BYTES = 16, 2 * 2**20
 # stager then idled for the next, and ingest used about one core of two (docs/memory.md, round eight).
 PENDING_BYTES = 16 * 2**20
 # Threads staging ahead. With one, a small close's writer waited on it for over half of ingest (2.1 s of 3.8), idle;
-# a second stages the next run meanwhile. Memory then holds a second file's staging at once, within PENDING_BYTES'
-# files as before (docs/memory.md, round fourteen).
+# a second stages the next run meanwhile. A run larger than RUN_BYTES (a file of a large inbox alone) is staged
+# one at a time, as with one thread: two at once held a second large file's staging, and the 1,000,000 close's
+# later steps peaked higher (docs/memory.md, round fourteen).
 STAGERS = 2
 
 T = TypeVar("T")
@@ -47,17 +49,25 @@ class StagedAhead:
         self._stage_run = stage_run
         self._pool = ThreadPoolExecutor(max_workers=STAGERS, thread_name_prefix="shebao-ingest-ahead")
         self._pending: dict[Path, Future] = {}
+        self._large = threading.Lock()  # held while a run larger than RUN_BYTES is staged
 
     def start(self, path: Path) -> None:
         if path not in self._pending:
-            self._pending[path] = self._pool.submit(self._stage, path)
+            self._pending[path] = self._pool.submit(self._bounded, self._stage, [path], path)
 
     def start_run(self, paths: list[Path]) -> None:
         """Stage ``paths`` in one task, by ``stage_run`` (paths -> each one's ``StagedFile`` or None)."""
         paths = [path for path in paths if path not in self._pending]
         if paths and self._stage_run is not None:
-            future = self._pool.submit(self._stage_run, paths)
+            future = self._pool.submit(self._bounded, self._stage_run, paths, paths)
             self._pending.update(dict.fromkeys(paths, future))
+
+    def _bounded(self, stage: Callable, paths: list[Path], argument):
+        """``stage(argument)``; one large run at a time."""
+        if sum(file_size(path) for path in paths) <= RUN_BYTES:
+            return stage(argument)
+        with self._large:
+            return stage(argument)
 
     def pending_bytes(self, besides: Path) -> int:
         """Bytes of the files started and not taken yet, but ``besides`` (the file being written)."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from transforms.ingest.ahead import STAGERS, StagedAhead, one_ahead
+from transforms.ingest.ahead import RUN_BYTES, STAGERS, StagedAhead, one_ahead
 from transforms.ingest.inbox import (
     LOAD_TABLES,
     inbox_files,
@@ -192,6 +193,37 @@ def test_runs_are_staged_on_several_threads_at_once(tmp_path):
     finally:
         ahead.close()
     assert STAGERS >= 2
+
+
+def test_runs_larger_than_a_run_are_staged_one_at_a_time(tmp_path):
+    """A large inbox's files are staged ahead alone, one at a time: two at once held two large files' staging."""
+    large = []
+    for name in ("a", "b", "c"):
+        path = tmp_path / name
+        with path.open("wb") as file:
+            file.truncate(RUN_BYTES + 1)  # sparse: its size is what is read here
+        large.append(path)
+    active, most = [], []
+    lock = threading.Lock()
+
+    def stage_run(paths: list[Path]) -> dict[Path, StagedFile | None]:
+        with lock:
+            active.append(paths)
+            most.append(len(active))
+        time.sleep(0.2)
+        with lock:
+            active.remove(paths)
+        return dict.fromkeys(paths)
+
+    ahead = StagedAhead(lambda path: None, stage_run)
+    try:
+        for path in large:
+            ahead.start_run([path])
+        for path in large:
+            ahead.take(path)
+    finally:
+        ahead.close()
+    assert len(most) == 3 and max(most) == 1
 
 
 def test_one_ahead_gives_every_item_in_order_each_computed_on_its_thread_and_raises_where_it_failed():
