@@ -9,7 +9,7 @@ import time
 
 import polars as pl
 
-from warehouse.scratch import scratch
+from warehouse.scratch import SHARED_BELOW_BYTES, bytes_of, scratch
 
 
 def test_every_use_is_a_connection_of_one_instance():
@@ -21,6 +21,28 @@ def test_every_use_is_a_connection_of_one_instance():
     finally:
         with scratch() as con:
             con.execute("DROP TABLE shared_here")
+
+
+def test_a_large_read_gets_an_instance_of_its_own():
+    """An instance keeps memory it once used: a use reading SHARED_BELOW_BYTES or more starts and stops its own."""
+    with scratch() as shared:
+        shared.execute("CREATE TABLE on_the_shared_one AS SELECT 1 AS n")
+    try:
+        with scratch(SHARED_BELOW_BYTES - 1) as small:
+            assert small.execute("SELECT count(*) FROM on_the_shared_one").fetchone() == (1,)
+        with scratch(SHARED_BELOW_BYTES) as large:
+            assert large.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'on_the_shared_one'"
+                                 ).fetchone() == (0,)
+    finally:
+        with scratch() as con:
+            con.execute("DROP TABLE on_the_shared_one")
+
+
+def test_bytes_of_a_frame_and_of_a_file(tmp_path):
+    frame = pl.DataFrame({"n": list(range(1000))})
+    frame.write_parquet(tmp_path / "rows.parquet")
+    assert bytes_of(frame) == frame.estimated_size()
+    assert bytes_of(tmp_path / "rows.parquet") == (tmp_path / "rows.parquet").stat().st_size
 
 
 def test_what_a_use_registers_or_views_is_its_own_and_gone_after_it():

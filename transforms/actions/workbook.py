@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import ExitStack
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -241,10 +240,9 @@ def _labelled(actions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _type_sheet(memory: Callable[[], duckdb.DuckDBPyConnection], code: str, rows: pl.DataFrame | None
-                ) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
+def _type_sheet(code: str, rows: pl.DataFrame | None) -> tuple[pl.DataFrame, dict[str, str], set[str]]:
     """Type ``code``'s sheet: its rows (``None``: the type has no action, an empty sheet), headers and money
-    columns. ``memory``: the in-memory DuckDB that reads the details (:func:`_typed_frame`)."""
+    columns; an in-memory DuckDB reads the details (:func:`_typed_frame`)."""
     typed = [(c.name, c.header_zh, DTYPES.get(c.kind, STRING)) for c in BY_TYPE[code].columns]
     headers = dict(HEADERS)
     if typed:
@@ -259,7 +257,9 @@ def _type_sheet(memory: Callable[[], duckdb.DuckDBPyConnection], code: str, rows
     if typed and frame.is_empty():  # most types have no action in a small entity: no details to read
         frame = frame.with_columns(pl.lit(None, dtype).alias(n) for n, _, dtype in typed)
     elif typed:
-        values = _typed_frame(memory(), code, rows.get_column("details"))
+        details = rows.get_column("details")
+        with scratch(int(details.estimated_size())) as memory:
+            values = _typed_frame(memory, code, details)
         frame = (frame.with_row_index("__n").join(values, on="__n", how="left", maintain_order="left_right")
                  .drop("__n"))
     return frame.select(empty.columns).cast(empty.schema), headers, money
@@ -300,17 +300,13 @@ def _write_sheets(path: Path, by_type: dict[tuple[str, str], int], rows_of: Call
     workbook = new_workbook(path)
     write_sheet(workbook, "汇总", pl.DataFrame(summary_rows), SUMMARY_HEADERS, widths={"type_name": 18, "todo": 60})
     listed = set(BY_TYPE) if every_type else {code for (code, _), count in by_type.items() if count}
-    with ExitStack() as stack:
-        # made when a type's details are first read: a DuckDB costs 10 ms to start, and most entity workbooks
-        # of a small close list no typed action
-        memory = cache(lambda: stack.enter_context(scratch()))
-        for code, t in BY_TYPE.items():
-            # a type with no action: its sheet is the header alone, nothing read for it
-            rows = _labelled(rows_of(code)) if code in listed else None
-            frame, headers, money = _type_sheet(memory, code, rows)
-            write_sheet(workbook, t.name_zh, frame, headers, money=money,
-                        widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
-                                "problems": 24, "note": 24, "arrears_months": 24},
-                        choices={"status": STATUS_CHOICES})  # what the round trip reads (action_updates.WORDS)
+    for code, t in BY_TYPE.items():
+        # a type with no action: its sheet is the header alone, nothing read for it
+        rows = _labelled(rows_of(code)) if code in listed else None
+        frame, headers, money = _type_sheet(code, rows)
+        write_sheet(workbook, t.name_zh, frame, headers, money=money,
+                    widths={"evidence": 70, "todo": 36, "action_id": 18, "entity": 24, "id_number": 20,
+                            "problems": 24, "note": 24, "arrears_months": 24},
+                    choices={"status": STATUS_CHOICES})  # what the round trip reads (action_updates.WORDS)
     workbook.close()
     return path

@@ -32,7 +32,7 @@ from transforms.outputs.export import (
     spool_ledger_rows,
     write_workbook,
 )
-from warehouse.scratch import scratch
+from warehouse.scratch import bytes_of, scratch
 
 CENT = Decimal("0.01")
 
@@ -219,7 +219,7 @@ def write_entity_outputs(entity: str, ledger: pl.DataFrame | EntityLedger, actio
 def _sums(rows: pl.DataFrame | Path, entity: str | None) -> tuple[tuple, pl.DataFrame]:
     """People (distinct 工号, a missing one counted once) and the sums of an entity's rows, whole and by region ×
     insurance type: DuckDB over the rows (a frame, or the spool's file read a piece at a time)."""
-    with scratch() as con:
+    with scratch(bytes_of(rows)) as con:
         if isinstance(rows, pl.DataFrame):
             con.register("entity_rows", rows.select("region", "insurance_type", "employee_id", "employer_amount",
                                                     "employee_amount"))

@@ -37,7 +37,7 @@ from transforms.ingest.kinds import KINDS
 from transforms.ingest.normalise import parse_amount, parse_month
 from warehouse.db import scalar
 from warehouse.errors import ShebaoError
-from warehouse.scratch import scratch
+from warehouse.scratch import bytes_of, scratch
 from warehouse.sql import sql_text
 
 FORMATS = ("parquet", "xlsx", "csv")
@@ -358,7 +358,7 @@ def ledger_totals(rows: pl.DataFrame | Path, entity: str | None = None) -> pl.Da
     """合计: by entity × region × insurance type from 缴费明细's rows (a frame, or a Parquet file of them; of
     ``entity`` only, when given), then a grand total row (总计). DuckDB counts and sums (over a spool it reads the
     file a piece at a time); people are distinct 工号 (a missing one counts once, as polars counts)."""
-    with scratch() as con:
+    with scratch(bytes_of(rows)) as con:
         if isinstance(rows, pl.DataFrame):
             con.register("totals_rows", rows.select(_TOTAL_INPUT))
         else:
