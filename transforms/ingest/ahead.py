@@ -30,8 +30,8 @@ RUN_FILES, RUN_BYTES = 16, 2 * 2**20
 PENDING_BYTES = 16 * 2**20
 # Threads staging ahead. With one, a small close's writer waited on it for over half of ingest (2.1 s of 3.8), idle;
 # a second stages the next run meanwhile. A run larger than RUN_BYTES (a file of a large inbox alone) is staged
-# one at a time, as with one thread: two at once held a second large file's staging, and the 1,000,000 close's
-# later steps peaked higher (docs/memory.md, round fourteen).
+# one at a time, as with one thread: two at once held a second large file's staging, and the 200,000 inbox's
+# ingest peaked 80-150 MB higher (docs/memory.md, round fourteen).
 STAGERS = 2
 
 T = TypeVar("T")
