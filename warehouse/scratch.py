@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-SHARED_BELOW_BYTES = 16 * 2**20  # a small close's spools and action details are kilobytes
+SHARED_READS_BELOW_BYTES = 16 * 2**20  # a small close's spools and action details are kilobytes
 _INSTANCE: list[duckdb.DuckDBPyConnection] = []
 _LOCK = threading.Lock()
 # A forked child has none of the instance's threads: it starts its own, and never stops the parent's (stopping
@@ -40,10 +40,10 @@ os.register_at_fork(after_in_child=_forget_in_child)
 @contextmanager
 def scratch(reads: int = 0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection of the process's in-memory DuckDB, started on first use; closed when the block ends.
-    ``reads``: the bytes the use reads (a file's size, a frame's estimated size). From ``SHARED_BELOW_BYTES`` on
+    ``reads``: the bytes the use reads (a file's size, a frame's estimated size). From ``SHARED_READS_BELOW_BYTES`` on
     it gets an instance of its own, stopped after it: an instance keeps memory it once used, and a 1,000,000
     close's per-entity sums on the shared one kept 120-180 MB more for the rest of the close."""
-    if reads >= SHARED_BELOW_BYTES:
+    if reads >= SHARED_READS_BELOW_BYTES:
         with duckdb.connect(":memory:") as alone:
             yield alone
         return

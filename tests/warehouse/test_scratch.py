@@ -9,7 +9,7 @@ import time
 
 import polars as pl
 
-from warehouse.scratch import SHARED_BELOW_BYTES, bytes_of, scratch
+from warehouse.scratch import SHARED_READS_BELOW_BYTES, bytes_of, scratch
 
 
 def test_every_use_is_a_connection_of_one_instance():
@@ -24,13 +24,13 @@ def test_every_use_is_a_connection_of_one_instance():
 
 
 def test_a_large_read_gets_an_instance_of_its_own():
-    """An instance keeps memory it once used: a use reading SHARED_BELOW_BYTES or more starts and stops its own."""
+    """An instance keeps memory it once used: a use reading SHARED_READS_BELOW_BYTES or more starts and stops its own."""
     with scratch() as shared:
         shared.execute("CREATE TABLE on_the_shared_one AS SELECT 1 AS n")
     try:
-        with scratch(SHARED_BELOW_BYTES - 1) as small:
+        with scratch(SHARED_READS_BELOW_BYTES - 1) as small:
             assert small.execute("SELECT count(*) FROM on_the_shared_one").fetchone() == (1,)
-        with scratch(SHARED_BELOW_BYTES) as large:
+        with scratch(SHARED_READS_BELOW_BYTES) as large:
             assert large.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'on_the_shared_one'"
                                  ).fetchone() == (0,)
     finally:
