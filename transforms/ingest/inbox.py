@@ -188,7 +188,9 @@ class _Batch:
     done: list[tuple[int, Path, list[dict]]] = field(default_factory=list)  # committed, not yet reported
     size: int = 0
     rows: _Rows = field(default_factory=lambda: _Rows())  # the held files' rows, written at the commit
-    load_ids: list[int] = field(default_factory=list)  # the first and last load id given out in the open transaction
+    # the load ids given out in the open transaction: the first drawn from the sequence, the last counted since
+    first_load_id: int | None = None
+    last_load_id: int = 0
 
     def load(self, index: int, path: Path, reason: str | None, load) -> list[tuple[int, Path, list[dict]]]:
         """Load one file in the batch; returns the files committed since the last call, with their results."""
@@ -221,19 +223,19 @@ class _Batch:
         """The next load id, in the batch's open transaction: the first is drawn from the sequence, the next ones
         are counted here and drawn at the commit in one statement (``_draw_counted``): one a file cost it some
         milliseconds beside the staging threads. The ids are those drawing each alone gives."""
-        if not self.load_ids:
-            self.load_ids = [_draw_load_ids(self.con, 1)] * 2
+        if self.first_load_id is None:
+            self.first_load_id = self.last_load_id = _draw_load_ids(self.con, 1)
         else:
-            self.load_ids[1] += 1
-        return self.load_ids[1]
+            self.last_load_id += 1
+        return self.last_load_id
 
     def _draw_counted(self) -> None:
         """The sequence drawn past the ids counted (``draw_load_id``), in the transaction that writes their rows: a
         load id must never come round again, nor be given twice."""
-        first, last = self.load_ids or (0, 0)
-        if last > first and _draw_load_ids(self.con, last - first) != last:
+        first, last = self.first_load_id, self.last_load_id
+        if first is not None and last > first and _draw_load_ids(self.con, last - first) != last:
             raise RuntimeError("Load ids were drawn outside the ingest batch that counted them; run ingest again.")
-        self.load_ids = []
+        self.first_load_id = None
 
     def commit_held(self) -> None:
         if self.open:
@@ -249,7 +251,7 @@ class _Batch:
         return done
 
     def abandon(self) -> None:
-        self.rows, self.load_ids = _Rows(), []
+        self.rows, self.first_load_id = _Rows(), None
         if self.open:
             with suppress(duckdb.Error):  # the connection may be gone, and the transaction with it
                 self.con.execute("ROLLBACK")
