@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,21 +54,21 @@ class StagedAhead:
 
     def start(self, path: Path) -> None:
         if path not in self._pending:
-            self._pending[path] = self._pool.submit(self._bounded, self._stage, [path], path)
+            self._pending[path] = self._pool.submit(self._bounded, [path], partial(self._stage, path))
 
     def start_run(self, paths: list[Path]) -> None:
         """Stage ``paths`` in one task, by ``stage_run`` (paths -> each one's ``StagedFile`` or None)."""
         paths = [path for path in paths if path not in self._pending]
         if paths and self._stage_run is not None:
-            future = self._pool.submit(self._bounded, self._stage_run, paths, paths)
+            future = self._pool.submit(self._bounded, paths, partial(self._stage_run, paths))
             self._pending.update(dict.fromkeys(paths, future))
 
-    def _bounded(self, stage: Callable, paths: list[Path], argument):
-        """``stage(argument)``; one large run at a time."""
+    def _bounded(self, paths: list[Path], stage: Callable[[], T]) -> T:
+        """``stage()`` of ``paths``; one run larger than RUN_BYTES at a time."""
         if sum(file_size(path) for path in paths) <= RUN_BYTES:
-            return stage(argument)
+            return stage()
         with self._large:
-            return stage(argument)
+            return stage()
 
     def pending_bytes(self, besides: Path) -> int:
         """Bytes of the files started and not taken yet, but ``besides`` (the file being written)."""
