@@ -186,12 +186,18 @@ def _first_line(message: str | None) -> str:
 
 
 def build_data_docs(context, folder: Path) -> str:
+    from expectations.datadocs_templates import MODULE
+
     folder.mkdir(parents=True, exist_ok=True)
+    page = {"module_name": MODULE, "class_name": "CachedPageView"}  # GX's views, templates compiled once
     context.add_data_docs_site(
         site_name="shebao",
         site_config={
             "class_name": "SiteBuilder",
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                   "view": {"module_name": MODULE, "class_name": "CachedIndexPageView"}},
+            "site_section_builders": {section: {"view": page} for section in ("expectations", "validations",
+                                                                                 "profiling")},
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
         },
     )
