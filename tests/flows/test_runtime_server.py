@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from flows.runtime.server import UNREAD_SERVICES_OFF
+from flows.runtime.server import UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,7 +85,7 @@ import sys
 
 import psutil
 import flows.runtime
-from flows.runtime.server import UNREAD_SERVICES_OFF, server_ready, start_server_early
+from flows.runtime.server import UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready, start_server_early
 
 start_server_early()
 start_server_early()  # a second call changes nothing
@@ -102,22 +103,26 @@ servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in 
 assert len(servers) == 1, servers
 assert "prefect.server.api.server" not in sys.modules  # Prefect's server module is the server's alone
 environ = servers[0].environ()
-print({name: environ.get(name) for name in UNREAD_SERVICES_OFF})
+print({name: environ.get(name) for name in UNREAD_SERVICES_OFF | UNREAD_START_UP_OFF})
 print("ok")
 """
 
 
 def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
-    """... and runs without the services nothing reads on it, except one the environment turns back on."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API", "PREFECT_SERVER_SERV"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect")),
+    """... and runs without the services and start-up work nothing reads on it (in a new Prefect home, no block
+    type is registered), except a service the environment turns back on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect"),
             "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"}
     result = subprocess.run([sys.executable, "-c", EARLY], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     *_, services, done = result.stdout.strip().splitlines()
     assert done == "ok"
-    assert ast.literal_eval(services) == UNREAD_SERVICES_OFF | {"PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"}
+    assert ast.literal_eval(services) == (UNREAD_SERVICES_OFF | UNREAD_START_UP_OFF
+                                          | {"PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"})
+    with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as db:
+        assert db.execute("SELECT count(*) FROM block_type").fetchone() == (0,)
 
 
 def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_services(prefect_harness):
@@ -130,4 +135,5 @@ def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_servic
     for process in processes:
         environ = psutil.Process(process.pid).environ()
         assert {name: environ.get(name) for name in UNREAD_SERVICES_OFF} == UNREAD_SERVICES_OFF
+        assert {name: environ.get(name) for name in UNREAD_START_UP_OFF} == UNREAD_START_UP_OFF
         assert environ.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED") != "false", "alerts fire for a CLI run too"
