@@ -1,6 +1,6 @@
 """Process-wide defaults set before Prefect is imported: telemetry off, patient ephemeral server, owner-only
-files; the hook that patches Prefect's server module when (only when) it is imported; and the modules GX
-imports but never runs for us, loaded only if something uses them (``LAZY_MODULES``)."""
+files; the hooks that patch Prefect's server module and flow engine when (only when) each is imported; and
+the modules GX imports but never runs for us, loaded only if something uses them (``LAZY_MODULES``)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def apply() -> None:
     # the CLI or a deployment's worker runs the flows (SPEC §8)
     os.umask(0o077)
     _patch_when_imported("prefect.server.api.server", "flows.runtime.server", "patch_prefect")
+    _patch_when_imported("prefect.flow_engine", "flows.runtime.runs", "heartbeats_not_waited_for")
     _load_lazily(LAZY_MODULES)
 
 

@@ -169,6 +169,33 @@ def subflows_without_heartbeats() -> Iterator[None]:
         yield
 
 
+def heartbeats_not_waited_for() -> None:
+    """Make a flow run's end not wait for its heartbeat thread (called when ``prefect.flow_engine`` loads).
+
+    Prefect's heartbeat thread sleeps in one-second steps between heartbeats (every 180 s) and a synchronous
+    flow run joins it at its end: up to a second of every flow run, half a second on average, with nothing
+    done (0.5-0.8 s of a small close). Prefect's asynchronous engine does not join it (``join_on_exit=False``);
+    neither does this. The thread is told to stop as before and leaves at its next step without another
+    heartbeat; it is a daemon thread, so it never holds the process open. Fails loudly if Prefect no longer
+    takes ``join_on_exit`` (pinned: prefect 3.9.1)."""
+    import inspect
+
+    from prefect import flow_engine
+
+    joined = flow_engine._send_heartbeats
+    if getattr(joined, "not_joined", False):
+        return
+    if "join_on_exit" not in inspect.signature(joined).parameters:
+        raise RuntimeError("Prefect's flow heartbeats no longer take join_on_exit; flows/runtime/runs.py must "
+                           "follow Prefect's change.")
+
+    def not_joined(engine, join_on_exit: bool = True):
+        return joined(engine, join_on_exit=False)
+
+    not_joined.not_joined = True  # type: ignore[attr-defined]
+    flow_engine._send_heartbeats = not_joined
+
+
 # ------------------------------------------------------------------------------------------- retry policy
 
 

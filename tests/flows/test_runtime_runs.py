@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import polars as pl
 import pytest
 from prefect import flow
@@ -23,6 +25,30 @@ def test_subflows_run_without_their_own_heartbeat_and_the_setting_comes_back(pre
         assert _heartbeat_of_this_run() is None
     assert get_current_settings().flows.heartbeat_frequency == before
     assert _heartbeat_of_this_run() == before
+
+
+@flow
+def _one() -> int:
+    return 1
+
+
+def _heartbeat_threads() -> list[threading.Thread]:
+    """Prefect's flow-run heartbeat threads still running: each runs its ``heartbeat_loop``."""
+    return [t for t in threading.enumerate()
+            if getattr(next(iter(getattr(t, "_args", None) or ()), None), "__name__", "") == "heartbeat_loop"]
+
+
+def test_a_flow_run_ends_without_waiting_for_its_heartbeat_thread_which_stops_by_itself(prefect_harness):
+    """Prefect's heartbeat thread sleeps in one-second steps: joined at a run's end, it cost every flow run up
+    to a second. Not joined, it is still there when the run has returned, and leaves at its next step."""
+    for thread in _heartbeat_threads():  # an earlier run's, leaving
+        thread.join(timeout=5)
+    assert _one() == 1
+    left = _heartbeat_threads()
+    assert len(left) == 1, "the run waited for its heartbeat thread (or had none)"
+    assert left[0].daemon, "a heartbeat thread left running must never hold the process open"
+    left[0].join(timeout=5)
+    assert not left[0].is_alive(), "the heartbeat thread was not told to stop"
 
 
 def test_an_empty_period_means_the_previous_month_and_a_bad_one_is_refused():
