@@ -233,11 +233,11 @@ def con(warehouse_path: Path, migrated_warehouse: Path):
 
 @pytest.fixture(scope="session")
 def prefect_database(tmp_path_factory) -> Callable[[], Path | None]:
-    """A Prefect database as a server's first start leaves it (migrated, block types registered), made once for
-    the run: call it for its path. The servers the tests start begin from a copy of it: on an empty SQLite file
-    a server spends about 7.7 of its 11.5 CPU-seconds of start-up migrating it, and a run starts some six. While
-    one worker makes it, the other gets None and starts its server on an empty file, as it would have: waiting
-    would cost it as long."""
+    """A Prefect database as a temporary server's first start leaves it (migrated; no block types, which
+    temporary servers do not register: flows/runtime/server.py), made once for the run: call it for its path.
+    The servers the tests start begin from a copy of it: on an empty SQLite file a server spends about 7.7 of
+    its 11.5 CPU-seconds of start-up migrating it, and a run starts some six. While one worker makes it, the
+    other gets None and starts its server on an empty file, as it would have: waiting would cost it as long."""
 
     def build(folder: Path) -> None:
         from prefect.server.api.server import SubprocessASGIServer
