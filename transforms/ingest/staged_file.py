@@ -208,6 +208,9 @@ def chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]
     if sheets and sheets[0][0].stream is not None:  # a large CSV (one sheet), read a piece at a time
         yield from streamed_chunks(sheets[0][0], sheets[0][1], size)
         return
+    if all(body_height(sheet.grid, header) <= size for sheet, header in sheets):
+        yield from _one_chunk_each(sheets)
+        return
     # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
     # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
     copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
@@ -221,6 +224,21 @@ def chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]
                 continue
             yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
             offset += rows.height
+
+
+def _one_chunk_each(sheets: list) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
+    """``chunks`` of a file whose every sheet is one chunk (a small file): its rows are built once, and a row is
+    an exact copy where its raw JSON is an earlier row's, which is what ``copied_rows`` decides in two passes
+    so that a large file's raw text is never held whole (it is held here anyway)."""
+    parts = [(header, rows) for sheet, header in sheets
+             if (rows := data_rows(sheet.grid, header, sheet.name)).height]  # a sheet of blank rows only: none
+    if not parts:
+        return
+    copies = ~pl.concat([rows.get_column(RAW) for _, rows in parts]).is_first_distinct()
+    offset = 0
+    for header, rows in parts:
+        yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
+        offset += rows.height
 
 
 def _body_pieces(stream: CsvStream, header: HeaderMatch, cell_counts: bool = True) -> Iterator[tuple[pl.DataFrame, int]]:

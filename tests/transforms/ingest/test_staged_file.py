@@ -133,3 +133,36 @@ def test_amounts_and_names_are_staged_as_their_parse_whatever_their_spelling(tmp
     reasons = dict(zip(rows.get_column("row_number"), rows.get_column(REASON_CODE), strict=True))
     assert [reasons[n + 1] for n in (8, 9, 10, 11)] == ["BAD_AMOUNT", "BAD_AMOUNT", "BAD_AMOUNT", "MISSING_FIELD"]
     assert rows.get_column("gross_pay").to_list()[:3] == ["8000.00", "8000.5", "10000.00"]
+
+
+def test_a_small_files_rows_and_exact_copies_are_those_its_chunks_give(tmp_path):
+    """A file whose sheets are each one chunk builds its rows once and finds its copies in their raw JSON; the
+    rows, their numbers and which are exact copies (within a sheet and across sheets, blank rows left out, a
+    cell's spacing or one cell apart not a copy) are those the same file gives read in chunks of two rows."""
+    from openpyxl import Workbook
+
+    from transforms.ingest.readers import read_extract
+    from transforms.ingest.staged_file import chunks, group_sheets
+    from transforms.ingest.staging import DUPLICATE
+
+    row = ROW.format(n=1).split(",")
+    spaced = [*row[:2], " 张三", *row[3:]]
+    apart = [*row[:6], "8000.01", *row[7:]]
+    workbook = Workbook()
+    first = workbook.active
+    first.title = "三月"
+    second = workbook.create_sheet("补充")
+    for sheet, rows in ((first, [row, [None] * 9, row, spaced, apart]), (second, [apart, [None] * 9, spaced, row])):
+        sheet.append(HEADER.split(","))
+        for cells in rows:
+            sheet.append(cells)
+    path = tmp_path / "工资表.xlsx"
+    workbook.save(path)
+    groups, _ = group_sheets(read_extract(path, path.read_bytes()), path.name, {"长沙": "430100"})
+
+    def staged(size: int) -> pl.DataFrame:
+        return pl.concat([rows for _, rows in chunks(groups["payroll"], size)], how="diagonal_relaxed")
+
+    whole, in_pieces = staged(100), staged(2)
+    assert whole.get_column(DUPLICATE).to_list() == [False, True, False, False, True, True, True]
+    assert whole.equals(in_pieces)
