@@ -25,6 +25,7 @@ rerun resumes).
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import runpy
 import signal
@@ -61,6 +62,10 @@ UNREAD_START_UP_OFF = {
     "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",  # else the collections are imported to compare a hash
     "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
 }
+# What Prefect's first flow run of a process imports on its own: fastapi's encoder (the flow's parameters are
+# serialized with it; fastapi's whole package loads, 0.1-0.2 s) and a flow call's visualization helpers (graphviz).
+# ``server_ready()`` imports them while it waits for the server, when the command has nothing else to do.
+FIRST_RUN_IMPORTS = ("fastapi.encoders", "prefect.utilities.visualization")
 _early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
 
 
@@ -192,10 +197,13 @@ def start_server_early() -> None:
 def server_ready() -> None:
     """Wait until the server started early has answered and warmed up (up to
     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); Prefect's client does not wait for a server it was
-    given the address of. Raises when the server stopped or did not answer in time."""
+    given the address of. Raises when the server stopped or did not answer in time. The wait first imports
+    what the first flow run would (``FIRST_RUN_IMPORTS``)."""
     warming = _early.get("warming")
     if warming is None:
         return
+    for name in FIRST_RUN_IMPORTS:
+        importlib.import_module(name)
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     warming.join(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())

@@ -85,7 +85,8 @@ import sys
 
 import psutil
 import flows.runtime
-from flows.runtime.server import UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready, start_server_early
+from flows.runtime.server import (FIRST_RUN_IMPORTS, UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready,
+                                  start_server_early)
 
 start_server_early()
 start_server_early()  # a second call changes nothing
@@ -97,7 +98,9 @@ def answer() -> int:
     return 42
 
 
+assert not any(name in sys.modules for name in FIRST_RUN_IMPORTS)
 server_ready()
+assert all(name in sys.modules for name in FIRST_RUN_IMPORTS)  # imported while the server started
 assert answer() == 42  # the run used the server started early
 servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
 assert len(servers) == 1, servers
