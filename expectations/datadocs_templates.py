@@ -8,7 +8,7 @@ checked by Jinja), keyed by the template's name and checked against its source, 
 afresh. The cache is only a saving: a folder that cannot be read or written (a full or read-only disk) or a
 damaged entry means the template is compiled as before, never a failed close.
 
-``expectations.suites.build_data_docs`` names these views in the site's configuration (``SITE_VIEWS``).
+``expectations.suites.build_data_docs`` names these views in the site's configuration (``MODULE`` and the class).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ UNREAD_START_UP_OFF = {
     "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
 }
 # What Prefect's first flow run of a process imports on its own: fastapi's encoder (the flow's parameters are
-# serialized with it; fastapi's whole package loads, 0.1-0.2 s) and a flow call's visualization helpers (graphviz).
+# serialized with it; fastapi's whole package loads, about 0.1 s) and a flow call's visualization helpers (graphviz).
 # ``server_ready()`` imports them while it waits for the server, when the command has nothing else to do.
 FIRST_RUN_IMPORTS = ("fastapi.encoders", "prefect.utilities.visualization")
 _early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
