@@ -7,7 +7,7 @@ and staged on the second core while the file before it is written (``ahead.Stage
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,6 +30,7 @@ from transforms.ingest.staging import (
     body_height,
     copied_rows,
     copies_in,
+    copy_of_an_earlier_row,
     daily_to_monthly,
     data_rows,
     find_header,
@@ -204,41 +205,38 @@ def staged_chunks(kind_name: str, sheets: list, lookup: dict[str, str], size: in
 
 
 def chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
-    """(header, its sheet's next chunk's rows, ``data_rows`` with ``DUPLICATE``), in file order."""
+    """(header, its sheet's next chunk's rows, ``data_rows`` with ``DUPLICATE``), in file order. An exact copy
+    of an earlier row anywhere in the file is decided over the whole file, before chunking."""
     if sheets and sheets[0][0].stream is not None:  # a large CSV (one sheet), read a piece at a time
         yield from streamed_chunks(sheets[0][0], sheets[0][1], size)
         return
+    parts: Iterable[tuple[HeaderMatch, pl.DataFrame]]
     if all(body_height(sheet.grid, header) <= size for sheet, header in sheets):
-        yield from _one_chunk_each(sheets)
-        return
-    # An exact copy of an earlier row anywhere in the file: decided over the whole file, before chunking;
-    # each chunk's rows are built from the sheet when it is staged, so a large file's rows never exist whole.
-    copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
+        # a sheet each chunk (a small file): its rows are built once, and the copies found in their raw JSON
+        parts = [(header, rows) for sheet, header in sheets
+                 if (rows := data_rows(sheet.grid, header, sheet.name)).height]  # blank rows only: no chunk
+        copies = (pl.concat([rows.select(RAW) for _, rows in parts]).select(copy_of_an_earlier_row()).to_series()
+                  if parts else pl.Series([], dtype=pl.Boolean))
+    else:
+        # each chunk's rows are built from its sheet when it is staged, so a large file's rows never exist whole;
+        # its copies are decided first, without holding its raw text whole
+        parts = _built_chunks(sheets, size)
+        copies = copied_rows([(sheet.grid, header) for sheet, header in sheets], size)
     offset = 0
+    for header, rows in parts:
+        yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
+        offset += rows.height
+
+
+def _built_chunks(sheets: list, size: int) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
+    """(header, a chunk's rows, ``data_rows``) of each sheet in turn, chunks with rows only."""
     for sheet, header in sheets:
         # a daily export is one chunk: a person's days are counted together into their month
         step = max(body_height(sheet.grid, header), 1) if header.day_column is not None else size
         for start in range(0, body_height(sheet.grid, header), step):
             rows = data_rows(sheet.grid, header, sheet.name, start, step)
-            if not rows.height:  # blank rows only
-                continue
-            yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
-            offset += rows.height
-
-
-def _one_chunk_each(sheets: list) -> Iterator[tuple[HeaderMatch, pl.DataFrame]]:
-    """``chunks`` of a file whose every sheet is one chunk (a small file): its rows are built once, and a row is
-    an exact copy where its raw JSON is an earlier row's, which is what ``copied_rows`` decides in two passes
-    so that a large file's raw text is never held whole (it is held here anyway)."""
-    parts = [(header, rows) for sheet, header in sheets
-             if (rows := data_rows(sheet.grid, header, sheet.name)).height]  # a sheet of blank rows only: none
-    if not parts:
-        return
-    copies = ~pl.concat([rows.get_column(RAW) for _, rows in parts]).is_first_distinct()
-    offset = 0
-    for header, rows in parts:
-        yield header, rows.with_columns(copies.slice(offset, rows.height).alias(DUPLICATE))
-        offset += rows.height
+            if rows.height:  # else blank rows only
+                yield header, rows
 
 
 def _body_pieces(stream: CsvStream, header: HeaderMatch, cell_counts: bool = True) -> Iterator[tuple[pl.DataFrame, int]]:

@@ -398,6 +398,12 @@ def _millionths(amount: pl.Expr) -> pl.Expr:
     return pl.when(negative).then(-value).otherwise(value)
 
 
+def copy_of_an_earlier_row() -> pl.Expr:
+    """SPEC §2's DUPLICATE_ROW test: a row is an exact copy when its raw JSON (its cells under the header's labels)
+    is an earlier row's. The one test, over a small file's rows, a large file's candidates or one chunk."""
+    return ~pl.col(RAW).is_first_distinct()
+
+
 def copied_rows(sheets: list[tuple[pl.DataFrame, HeaderMatch]], size: int) -> pl.Series:
     """Per data row of ``sheets`` (``data_rows`` of each, in order): is it an exact copy of an earlier row,
     the same raw JSON? Decided over all of them, ``size`` rows at a time: a hash of each row's cells first,
@@ -423,7 +429,7 @@ def copied_rows(sheets: list[tuple[pl.DataFrame, HeaderMatch]], size: int) -> pl
         raw = _raw(cells, header).struct.json_encode() if cells else pl.lit("{}")
         texts.append(rows.with_row_index("at", offset).filter(picked).select("at", raw.alias(RAW)))
         offset += rows.height
-    candidates = pl.concat(texts).filter(~pl.col(RAW).is_first_distinct())
+    candidates = pl.concat(texts).filter(copy_of_an_earlier_row())
     return none.scatter(candidates["at"], True)
 
 
@@ -444,7 +450,7 @@ def copies_in(rows: pl.DataFrame, maybe: pl.Series, seen: pl.Series) -> tuple[pl
     none = pl.repeat(False, rows.height, dtype=pl.Boolean, eager=True).alias(DUPLICATE)
     if not candidates.height:
         return none, seen
-    marked = candidates.with_columns((pl.col(RAW).is_in(seen) | ~pl.col(RAW).is_first_distinct()).alias("copy"))
+    marked = candidates.with_columns((pl.col(RAW).is_in(seen) | copy_of_an_earlier_row()).alias("copy"))
     return (none.scatter(marked.filter("copy")["at"], True),
             pl.concat([seen, marked.filter(~pl.col("copy")).get_column(RAW)]))
 
@@ -669,7 +675,7 @@ def mark_duplicates(rows: pl.DataFrame) -> pl.DataFrame:
     Whether a row is a copy is decided over the whole file (``DUPLICATE``) before rows are chunked;
     without that column, within ``rows``.
     """
-    duplicate = pl.col(DUPLICATE) if DUPLICATE in rows.columns else ~pl.col(RAW).is_first_distinct()
+    duplicate = pl.col(DUPLICATE) if DUPLICATE in rows.columns else copy_of_an_earlier_row()
     duplicate = duplicate & (pl.col(REASON_CODE).fill_null("") != n.NOT_DATA)  # a second totals row is not data either
     return rows.with_columns(
         pl.when(duplicate).then(pl.lit(n.DUPLICATE_ROW)).otherwise(pl.col(REASON_CODE)).alias(REASON_CODE),
