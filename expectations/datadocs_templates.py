@@ -14,6 +14,7 @@ damaged entry means the template is compiled as before, never a failed close.
 from __future__ import annotations
 
 import contextlib
+from functools import cached_property
 
 import jinja2
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
@@ -26,51 +27,47 @@ class _CompiledOnce(jinja2.BytecodeCache):
 
     def __init__(self) -> None:
         self._memory: dict[str, bytes] = {}
-        self._folder: jinja2.FileSystemBytecodeCache | None = None
-        self._folder_tried = False
 
+    @cached_property
     def _files(self) -> jinja2.FileSystemBytecodeCache | None:
-        if not self._folder_tried:
-            self._folder_tried = True
-            with contextlib.suppress(Exception):  # no safe folder (read-only /tmp, another owner's): memory only
-                self._folder = jinja2.FileSystemBytecodeCache()
-        return self._folder
+        try:
+            return jinja2.FileSystemBytecodeCache()
+        except Exception:  # no safe folder (read-only /tmp, another owner's): memory only
+            return None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         code = self._memory.get(bucket.key)
         if code is not None:
             bucket.bytecode_from_string(code)
-            return
-        files = self._files()
-        if files is None:
-            return
-        try:
-            files.load_bytecode(bucket)
-        except Exception:  # a damaged entry: compile
-            bucket.reset()
+        elif self._files is not None:
+            try:
+                self._files.load_bytecode(bucket)
+            except Exception:  # a damaged entry: compile
+                bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._memory[bucket.key] = bucket.bytecode_to_string()
-        files = self._files()
-        if files is not None:
+        if self._files is not None:
             with contextlib.suppress(Exception):  # a full disk: the next process compiles again
-                files.dump_bytecode(bucket)
+                self._files.dump_bytecode(bucket)
 
 
 COMPILED = _CompiledOnce()
 
 
-class CachedPageView(DefaultJinjaPageView):
-    """GX's page view (suites, validation results) with the shared bytecode cache."""
+class _SharedCache:
+    """A GX view whose Jinja environment uses the shared bytecode cache (first in the view's bases)."""
+
+    env: jinja2.Environment
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.env.bytecode_cache = COMPILED
 
 
-class CachedIndexPageView(DefaultJinjaIndexPageView):
-    """GX's index page view with the shared bytecode cache."""
+class CachedPageView(_SharedCache, DefaultJinjaPageView):
+    """GX's page view (suites, validation results)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = COMPILED
+
+class CachedIndexPageView(_SharedCache, DefaultJinjaIndexPageView):
+    """GX's index page view."""
