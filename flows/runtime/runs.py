@@ -157,8 +157,8 @@ def subflows_without_heartbeats() -> Iterator[None]:
     """Flows called inside this block run without their own heartbeat thread.
 
     Subflows run in their parent's process, whose flow run keeps its heartbeat (what a server uses to
-    find crashed runs), so theirs add nothing; but each costs up to a second at the subflow's end (the
-    thread sleeps in one-second steps and is joined), several seconds of every close.
+    find crashed runs), so theirs add nothing but a thread and its heartbeat event each. (Each also cost up to a
+    second at the subflow's end, when the thread was joined: ``heartbeats_not_waited_for``.)
     """
     import prefect.context
 
