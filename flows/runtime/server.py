@@ -25,6 +25,7 @@ rerun resumes).
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import os
 import runpy
@@ -37,6 +38,8 @@ import time
 from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
+
+from flows.runtime import collector
 
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0
@@ -66,6 +69,7 @@ UNREAD_START_UP_OFF = {
 # serialized with it; fastapi's whole package loads, about 0.1 s) and a flow call's visualization helpers (graphviz).
 # ``server_ready()`` imports them while it waits for the server, when the command has nothing else to do.
 FIRST_RUN_IMPORTS = ("fastapi.encoders", "prefect.utilities.visualization")
+SERVER_APP = "prefect.server.api.server:create_app"  # uvicorn's factory, in Prefect's command and ours
 _early: dict = {}  # the server started early: its ``process``, ``url``, the ``warming`` thread and its ``outcome``
 
 
@@ -170,7 +174,7 @@ def start_server_early() -> None:
         return
     port = _free_port()
     command = [sys.executable, "-m", "flows.runtime.server", str(os.getpid()), "uvicorn",
-               "--app-dir", str(Path(spec.origin).parent.parent), "--factory", "prefect.server.api.server:create_app",
+               "--app-dir", str(Path(spec.origin).parent.parent), "--factory", SERVER_APP,
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     # Prefect's own server environment (server.SubprocessASGIServer._run_uvicorn_command); settings from a
     # profile the server reads itself, as Prefect's would
@@ -198,7 +202,15 @@ def server_ready() -> None:
     """Wait until the server started early has answered and warmed up (up to
     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); Prefect's client does not wait for a server it was
     given the address of. Raises when the server stopped or did not answer in time. The wait first imports
-    what the first flow run would (``FIRST_RUN_IMPORTS``)."""
+    what the first flow run would (``FIRST_RUN_IMPORTS``). The command's imports are done by then: a
+    collector paused while they ran resumes (``flows.runtime.collector``)."""
+    try:
+        _wait_for_server()
+    finally:
+        collector.resume()
+
+
+def _wait_for_server() -> None:
     warming = _early.get("warming")
     if warming is None:
         return
@@ -254,9 +266,29 @@ def _stop() -> None:
         process.wait()
 
 
+def _app_built_with_collector_paused() -> None:
+    """Import Prefect's server module and build its app (``SERVER_APP``, uvicorn's factory) with the cyclic
+    collector paused, resumed once the app is built: most of the server's start (flows.runtime.collector)."""
+    collector.pause()
+    from prefect.server.api import server
+
+    build = server.create_app
+
+    @functools.wraps(build)
+    def create_app(*args, **kwargs):
+        try:
+            return build(*args, **kwargs)
+        finally:
+            collector.resume()
+
+    server.create_app = create_app
+
+
 def main(argv: list[str]) -> None:
     parent, module, *args = argv
     threading.Thread(target=_watch, args=(int(parent),), daemon=True, name="parent-watchdog").start()
+    if module == "uvicorn" and SERVER_APP in args:
+        _app_built_with_collector_paused()
     sys.argv = [module, *args]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
