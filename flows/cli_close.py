@@ -122,14 +122,16 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
         full_ids: FullIdsOption = False, verbose: VerboseOption = False, profiles: ProfilesOption = None) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
+    from flows.runtime.collector import paused_while_starting
     from flows.runtime.server import start_server_early
 
     check_period(period)
-    start_server_early()  # Prefect's server starts while the checks run and the flows import (GX)
-    _check_inputs(inbox, policy)
-    check_profiles(inbox, profiles)
-    summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role, full_ids,
-                     verbose, profiles)
+    with paused_while_starting():  # the imports below; resumed when the server is ready (server_ready)
+        start_server_early()  # Prefect's server starts while the checks run and the flows import (GX)
+        _check_inputs(inbox, policy)
+        check_profiles(inbox, profiles)
+        summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role,
+                         full_ids, verbose, profiles)
     _print_ingest(summary["ingest"])
     _print_close(summary)
 
@@ -143,15 +145,16 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
+    from flows.runtime.collector import paused_while_starting
     from flows.runtime.server import server_ready, start_server_early
 
-    start_server_early()
-    _check_inputs(inbox, policy)
-    check_profiles(inbox, profiles)
-    from flows import console
-    from flows.close import backfill as backfill_flow
-    from flows.lock import warehouse_lock
-
+    with paused_while_starting():  # the imports below (flows.runtime.collector)
+        start_server_early()
+        _check_inputs(inbox, policy)
+        check_profiles(inbox, profiles)
+        from flows import console
+        from flows.close import backfill as backfill_flow
+        from flows.lock import warehouse_lock
     path = warehouse or default_path()
     with warehouse_lock(path, wait), console.reporting(verbose or _verbose()):
         preflight(path)

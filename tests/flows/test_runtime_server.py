@@ -81,13 +81,16 @@ def test_a_close_whose_server_is_killed_ends_at_once_with_one_sentence(tmp_path,
 
 
 EARLY = """
+import gc
 import sys
 
 import psutil
 import flows.runtime
+from flows.runtime import collector
 from flows.runtime.server import (FIRST_RUN_IMPORTS, UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready,
                                   start_server_early)
 
+collector.pause()  # as `shebao run` does
 start_server_early()
 start_server_early()  # a second call changes nothing
 from prefect import flow
@@ -99,8 +102,10 @@ def answer() -> int:
 
 
 assert not any(name in sys.modules for name in FIRST_RUN_IMPORTS)
+assert not gc.isenabled() and gc.get_freeze_count() == 0
 server_ready()
 assert all(name in sys.modules for name in FIRST_RUN_IMPORTS)  # imported while the server started
+assert gc.isenabled() and gc.get_freeze_count() > 0  # the imports done: the collector resumed past them
 assert answer() == 42  # the run used the server started early
 servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
 assert len(servers) == 1, servers
@@ -112,7 +117,7 @@ print("ok")
 
 
 def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
-    """... and runs without the services and start-up work nothing reads on it (in a new Prefect home, no block
+    """... once ready, with the collector paused for the command's imports resumed, and runs without the services and start-up work nothing reads on it (in a new Prefect home, no block
     type is registered), except a service the environment turns back on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
     env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect"),
