@@ -25,6 +25,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("SHEBAO_DUCKDB_THREADS", "1")
 
 import flows.runtime  # noqa: E402, F401  (telemetry off before Prefect loads)
+from flows.runtime import collector  # noqa: E402
+
+# The conftests' and the test modules' imports (GX, Prefect, polars) with the cyclic collector paused, then frozen
+# past them for the tests (pytest_collection below): as the CLI does for its own (flows.runtime.collector).
+collector.pause()
 
 os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
 
@@ -55,6 +60,14 @@ LONGEST_FIRST = (
     "hardening/test_disk_full.py", "flows/test_close_cli_demo.py", "hardening/test_roles.py", "flows/test_close.py",
     "flows/test_close_backfill.py", "flows/test_close_dask.py",
 )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    try:
+        return (yield)
+    finally:
+        collector.resume()
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -9,10 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
-from expectations.registry import BY_CODE
-from transforms.ingest.inbox import record_load_keys
-
+# Our modules are imported where they are used: pytest-xdist's controller loads every conftest but runs no test,
+# and importing GX and the ingest here held it 2 s before it started its workers.
 LOADS = {"payroll": 1, "attendance": 2, "insurance": 3, "transfers": 4}
 
 def id_number(area: str = "430102", birth: str = "19900101", seq: str = "123") -> str:
@@ -30,6 +28,8 @@ class Warehouse:
     recorded: set = field(default_factory=set)
 
     def _insert(self, table: str, values: dict) -> None:
+        from transforms.ingest.inbox import record_load_keys
+
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         self.con.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
@@ -113,6 +113,9 @@ class Warehouse:
 
     def findings(self, code: str, period: str = "2024-03") -> list[dict]:
         """The rows of ``code``'s check for ``period``, run directly (the text GX runs)."""
+        from expectations.gx_duckdb import SCOPE_QUALIFIED, set_scope
+        from expectations.registry import BY_CODE
+
         set_scope(self.con, period)
         cursor = self.con.execute(f"SELECT * FROM ({BY_CODE[code].sql_for(SCOPE_QUALIFIED)})")
         names = [d[0] for d in cursor.description]
@@ -122,6 +125,8 @@ class Warehouse:
         return rows
 
     def keys(self, code: str, period: str = "2024-03") -> list:
+        from expectations.registry import BY_CODE
+
         key = BY_CODE[code].key
         out = []
         for row in self.findings(code, period):
