@@ -12,6 +12,11 @@ STAMP := $(VENV)/.installed
 # end and one worker waiting on the other). `make test PARALLEL=` runs in one process.
 PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 
+# Python's bytecode caches are written (gitignored): with PYTHONDONTWRITEBYTECODE set, as on the machines we
+# measured on, every test process compiled our modules again and pytest rewrote every test module and Hypothesis
+# again (1.7 s of each test worker's start), and every `shebao` a test runs compiled the flows again.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test test-fast lint typecheck bench setup clean
 
 $(STAMP): pyproject.toml
