@@ -174,9 +174,12 @@ def demo(out: OutOption = None,
     """Generate a realistic sample inbox (fifteen months) and close its last three on the embedded defaults:
     the warehouse is <out>/shebao.duckdb, Prefect runs without a server. The months and the entities' cities
     come from the shipped policy, so that every entity is booked (sample.rules.demo_plan)."""
+    from flows.runtime.collector import paused_while_starting
+    from flows.runtime.server import server_ready, start_server_early
     from sample import generate_inbox
     from sample.rules import demo_plan
 
+    start_server_early()  # Prefect's temporary server starts while the sample is written
     # the last three months are closed: arrears accrue late fees, a trend shows
     entities, first, close_from, close_to = demo_plan()
     out = out_folder(out)
@@ -186,13 +189,14 @@ def demo(out: OutOption = None,
     else:
         manifest = generate_inbox(inbox, employees, first, close_to, entities=entities)
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
-    from flows import console
-    from flows.close import backfill as backfill_flow
-    from flows.lock import warehouse_lock
-
+    with paused_while_starting():  # the imports below (flows.runtime.collector)
+        from flows import console
+        from flows.close import backfill as backfill_flow
+        from flows.lock import warehouse_lock
     warehouse = out / "shebao.duckdb"
     with warehouse_lock(warehouse, wait), console.reporting(verbose or _verbose()):
         preflight(warehouse)
+        server_ready()
         summaries = backfill_flow(inbox=str(inbox), start=close_from, end=close_to,
                                   warehouse=str(warehouse), out=str(out))
     _print_ingest(summaries[0]["ingest"])
