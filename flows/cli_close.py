@@ -122,12 +122,10 @@ def run(inbox: InboxOption, period: Annotated[str, typer.Option("--period", help
         dask_address: DaskOption = None, wait: WaitOption = None, role: RoleOption = None,
         full_ids: FullIdsOption = False, verbose: VerboseOption = False, profiles: ProfilesOption = None) -> None:
     """The monthly close: ingest, ledger, validate, actions, reports and exports."""
-    from flows.runtime.collector import paused_while_starting
-    from flows.runtime.server import start_server_early
+    from flows.runtime.server import server_starting
 
     check_period(period)
-    with paused_while_starting():  # the imports below; resumed when the server is ready (server_ready)
-        start_server_early()  # Prefect's server starts while the checks run and the flows import (GX)
+    with server_starting():  # while the checks run and the flows import (GX)
         _check_inputs(inbox, policy)
         check_profiles(inbox, profiles)
         summary = _close(inbox, period, out, policy, warehouse or default_path(), dask_address, wait, role,
@@ -145,11 +143,9 @@ def backfill(inbox: InboxOption, start: Annotated[str, typer.Option("--from", he
     check_period(end, "--to")
     if end < start:
         raise InputError(f"--to {end} is before --from {start}; give the months in order.")
-    from flows.runtime.collector import paused_while_starting
-    from flows.runtime.server import server_ready, start_server_early
+    from flows.runtime.server import server_ready, server_starting
 
-    with paused_while_starting():  # the imports below (flows.runtime.collector)
-        start_server_early()
+    with server_starting():
         _check_inputs(inbox, policy)
         check_profiles(inbox, profiles)
         from flows import console

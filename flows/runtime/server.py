@@ -7,10 +7,11 @@ the parent is gone (this process is re-parented), the server is asked to stop (S
 not within a few seconds, leaves. On Linux ``PR_SET_PDEATHSIG`` is not used: it fires when the parent's
 starting *thread* ends, which for Prefect may be a short-lived worker thread.
 
-``start_server_early()`` (the CLI's close) starts the same server itself, first thing, before Prefect or
-our flows are imported: its seconds of start-up overlap the command's imports and checks instead of
-following them, and this process never imports Prefect's server module (1.8 s; Prefect's client, given
-the server's address as PREFECT_API_URL, needs it only to start a server). A thread waits for it to
+``start_server_early()`` (each CLI command that runs flows, through ``server_starting()``) starts the same
+server itself, first thing, before Prefect or our flows are imported: its seconds of start-up overlap the
+command's imports and checks instead of following them, and this process never imports Prefect's server
+module (1.8 s; Prefect's client, given the server's address as PREFECT_API_URL, needs it only to start a
+server). A thread waits for it to
 answer and sends it a flow run's first requests, so that its first database work is done early too;
 ``server_ready()`` waits for that before the first flow run. It stops at exit, after Prefect has sent its
 last logs.
@@ -35,7 +36,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -196,6 +198,16 @@ def start_server_early() -> None:
     from prefect.context import refresh_global_settings_context
 
     refresh_global_settings_context()  # Prefect's settings were read when it loaded, just above
+
+
+@contextmanager
+def server_starting() -> Iterator[None]:
+    """For a command that runs flows: Prefect's temporary server started now (``start_server_early``) and the
+    command's imports and checks in the block run with the collector paused (``flows.runtime.collector``),
+    both while the server starts. Call ``server_ready()`` in the block before the first flow run."""
+    with collector.paused_while_starting():
+        start_server_early()
+        yield
 
 
 def server_ready() -> None:

@@ -86,12 +86,11 @@ import sys
 
 import psutil
 import flows.runtime
-from flows.runtime import collector
 from flows.runtime.server import (FIRST_RUN_IMPORTS, UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready,
-                                  start_server_early)
+                                  server_starting, start_server_early)
 
-collector.pause()  # as `shebao run` does
-start_server_early()
+starting = server_starting()  # as `shebao run` does
+starting.__enter__()
 start_server_early()  # a second call changes nothing
 from prefect import flow
 
