@@ -39,15 +39,19 @@ FullIdsOpt = Annotated[bool, typer.Option(
 def _run(period: str, out: Path | None, role: str | None, warehouse: Path | None, run_id: str | None,
          full_ids: bool = False) -> None:
     check_period(period)
-    from flows.actions import actions_flow
-    from flows.lock import warehouse_lock
+    from flows.runtime.server import server_ready, server_starting
 
-    path = warehouse or default_path()
-    with warehouse_lock(path):
-        preflight(path)
-        who = caller_role(path, "actions", role, full_ids=full_ids, minimum="hr_staff", target=period)
-        summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None, run_id=run_id,
-                               role=who.view, full_ids=full_ids)
+    with server_starting():
+        from flows.actions import actions_flow
+        from flows.lock import warehouse_lock
+
+        path = warehouse or default_path()
+        with warehouse_lock(path):
+            preflight(path)
+            who = caller_role(path, "actions", role, full_ids=full_ids, minimum="hr_staff", target=period)
+            server_ready()
+            summary = actions_flow(period=period, warehouse=str(path), out=str(out) if out else None,
+                                   run_id=run_id, role=who.view, full_ids=full_ids)
     counts = ", ".join(f"{status} {count}" for status, count in sorted(summary["by_status"].items())) or "none"
     typer.echo(f"{period}: actions {counts}; found this run {summary['found']}"
                f" (transfers already under way: {summary['suppressed']}).")

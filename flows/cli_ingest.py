@@ -35,24 +35,28 @@ def ingest(
     profiles: ProfilesOption = None,
 ) -> None:
     """Load every new file of the inbox into the warehouse: staged, or rejected with a reason."""
-    from transforms.ingest.inbox import (
-        inbox_files,  # the readers behind it: imported when a command needs them
-    )
+    from flows.runtime.server import server_ready, server_starting
 
-    inbox_files(inbox)  # a missing inbox is one clear sentence, before any flow starts
-    check_profiles(inbox, profiles)
-    from flows import console
-    from flows.ingest import ingest_flow
-    from flows.lock import warehouse_lock
+    with server_starting():
+        from transforms.ingest.inbox import (
+            inbox_files,  # the readers behind it: imported when a command needs them
+        )
 
-    path = warehouse or default_path()
-    with warehouse_lock(path), console.reporting():
-        preflight(path)
-        caller_role(path, "ingest")
-        with console.stage("ingest the inbox") as shown:  # a progress bar over the inbox's files
-            summary = ingest_flow(inbox=folder_parameter(inbox), warehouse=str(path),
-                                  profiles=str(profiles) if profiles else None)
-            shown["note"] = f"{summary['rows_staged']} rows staged, {summary['rows_rejected']} rejected"
+        inbox_files(inbox)  # a missing inbox is one clear sentence, before any flow starts
+        check_profiles(inbox, profiles)
+        from flows import console
+        from flows.ingest import ingest_flow
+        from flows.lock import warehouse_lock
+
+        path = warehouse or default_path()
+        with warehouse_lock(path), console.reporting():
+            preflight(path)
+            caller_role(path, "ingest")
+            server_ready()
+            with console.stage("ingest the inbox") as shown:  # a progress bar over the inbox's files
+                summary = ingest_flow(inbox=folder_parameter(inbox), warehouse=str(path),
+                                      profiles=str(profiles) if profiles else None)
+                shown["note"] = f"{summary['rows_staged']} rows staged, {summary['rows_rejected']} rejected"
     print_ingest_summary(summary)
 
 

@@ -32,18 +32,22 @@ def ledger(
 ) -> None:
     """Compute the contribution ledger of a month; append only what changed."""
     check_period(period)
-    if policy is not None:
-        from transforms.ledger.policy import check_policy_file
+    from flows.runtime.server import server_ready, server_starting
 
-        check_policy_file(policy)  # a malformed file is one sentence before any flow starts
-    from flows.ledger import ledger_flow
-    from flows.lock import warehouse_lock
+    with server_starting():
+        if policy is not None:
+            from transforms.ledger.policy import check_policy_file
 
-    path = warehouse or default_path()
-    with warehouse_lock(path):
-        preflight(path)
-        caller_role(path, "ledger", minimum="hr_manager" if policy is not None else "finance", target=period)
-        summary = ledger_flow(period=period, warehouse=str(path), policy=str(policy) if policy else None)
+            check_policy_file(policy)  # a malformed file is one sentence before any flow starts
+        from flows.ledger import ledger_flow
+        from flows.lock import warehouse_lock
+
+        path = warehouse or default_path()
+        with warehouse_lock(path):
+            preflight(path)
+            caller_role(path, "ledger", minimum="hr_manager" if policy is not None else "finance", target=period)
+            server_ready()
+            summary = ledger_flow(period=period, warehouse=str(path), policy=str(policy) if policy else None)
     typer.echo(f"{period}: {summary['employees_in_ledger']} employees in the ledger, "
                f"{summary['rows_appended']} rows appended.")
     for total in summary["totals_by_entity"]:

@@ -31,16 +31,20 @@ def register(app: typer.Typer) -> None:
 def validate(period: PeriodOption, out: OutDirOption = None, warehouse: WarehouseOption = None) -> None:
     """Run the validation suites for a month: quality.findings, GX Data Docs and the HR report."""
     check_period(period)
-    from expectations.validate import require_ledger
-    from flows.validate import validate_flow
-    from warehouse.db import opened
+    from flows.runtime.server import server_ready, server_starting
 
-    path = warehouse or default_path()
-    with opened(path, read_only=True) as con:  # one clear sentence before any flow starts
-        require_ledger(con, period)
-    caller_role(path, "validate", minimum="hr_staff", target=period)
-    with warehouse_lock(path):
-        summary = validate_flow(period=period, warehouse=str(path), out=str(out_folder(out)))
+    with server_starting():
+        from expectations.validate import require_ledger
+        from flows.validate import validate_flow
+        from warehouse.db import opened
+
+        path = warehouse or default_path()
+        with opened(path, read_only=True) as con:  # one clear sentence before any flow starts
+            require_ledger(con, period)
+        caller_role(path, "validate", minimum="hr_staff", target=period)
+        with warehouse_lock(path):
+            server_ready()
+            summary = validate_flow(period=period, warehouse=str(path), out=str(out_folder(out)))
     typer.echo(f"{period}: {summary['findings']} findings ({summary['by_severity']['error']} errors, "
                f"{summary['by_severity']['warning']} warnings), run {summary['run_id']}.")
     for code, count in summary["counts"].items():

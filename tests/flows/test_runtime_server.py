@@ -132,6 +132,32 @@ def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
         assert db.execute("SELECT count(*) FROM block_type").fetchone() == (0,)
 
 
+INGEST_COMMAND = """
+import sys
+
+from flows.cli import main
+
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+# the server was started early, as for `shebao run`: Prefect's own start imports its server module here first
+assert "prefect.server.api.server" not in sys.modules
+print("ok")
+"""
+
+
+def test_a_flow_command_other_than_run_starts_its_server_early_too(tmp_path, acceptance_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect")}
+    result = subprocess.run([sys.executable, "-c", INGEST_COMMAND, "ingest", "--inbox", str(acceptance_dir / "inbox"),
+                             "--warehouse", str(tmp_path / "w.duckdb")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "ok"
+    assert "rows read" in result.stdout
+
+
 def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_services(prefect_harness):
     """The session's server, started by Prefect's own harness as Prefect starts a temporary server for flows
     run in a process that had loaded Prefect before the CLI could start one early."""
