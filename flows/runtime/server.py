@@ -11,10 +11,9 @@ starting *thread* ends, which for Prefect may be a short-lived worker thread.
 server itself, first thing, before Prefect or our flows are imported: its seconds of start-up overlap the
 command's imports and checks instead of following them, and this process never imports Prefect's server
 module (1.8 s; Prefect's client, given the server's address as PREFECT_API_URL, needs it only to start a
-server). A thread waits for it to
-answer and sends it a flow run's first requests, so that its first database work is done early too;
-``server_ready()`` waits for that before the first flow run. It stops at exit, after Prefect has sent its
-last logs.
+server). A thread waits for it to answer and sends it a flow run's first requests, so that its first
+database work is done early too; ``server_ready()`` waits for that before the first flow run. It stops at
+exit, after Prefect has sent its last logs.
 
 A server that dies while its command still runs (killed, out of memory) leaves Prefect's client retrying every
 request for about a minute each, and the command spinning for tens of minutes, deaf to SIGTERM (Prefect's
@@ -204,7 +203,7 @@ def start_server_early() -> None:
 def server_starting() -> Iterator[None]:
     """For a command that runs flows: Prefect's temporary server started now (``start_server_early``) and the
     command's imports and checks in the block run with the collector paused (``flows.runtime.collector``),
-    both while the server starts. Call ``server_ready()`` in the block before the first flow run."""
+    both while the server starts. Call ``server_ready()`` before the first flow run."""
     with collector.paused_while_starting():
         start_server_early()
         yield
