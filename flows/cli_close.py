@@ -185,7 +185,9 @@ def demo(out: OutOption = None,
     else:
         manifest = generate_inbox(inbox, employees, first, close_to, entities=entities)
         typer.echo(f"Sample inbox: {len(manifest['files'])} files for {employees} employees in {inbox}")
-    with paused_while_starting():  # the imports below (flows.runtime.collector)
+    # the imports alone with the collector paused (flows.runtime.collector), not the sample's writing: what that
+    # makes and drops is collected as usual
+    with paused_while_starting():
         from flows import console
         from flows.close import backfill as backfill_flow
         from flows.lock import warehouse_lock
