@@ -89,23 +89,20 @@ import flows.runtime
 from flows.runtime.server import (FIRST_RUN_IMPORTS, UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready,
                                   server_starting, start_server_early)
 
-starting = server_starting()  # as `shebao run` does
-starting.__enter__()
-start_server_early()  # a second call changes nothing
-from prefect import flow
+with server_starting():  # as `shebao run` does
+    start_server_early()  # a second call changes nothing
+    from prefect import flow
 
+    @flow
+    def answer() -> int:
+        return 42
 
-@flow
-def answer() -> int:
-    return 42
-
-
-assert not any(name in sys.modules for name in FIRST_RUN_IMPORTS)
-assert not gc.isenabled() and gc.get_freeze_count() == 0
-server_ready()
-assert all(name in sys.modules for name in FIRST_RUN_IMPORTS)  # imported while the server started
-assert gc.isenabled() and gc.get_freeze_count() > 0  # the imports done: the collector resumed past them
-assert answer() == 42  # the run used the server started early
+    assert not any(name in sys.modules for name in FIRST_RUN_IMPORTS)
+    assert not gc.isenabled() and gc.get_freeze_count() == 0
+    server_ready()
+    assert all(name in sys.modules for name in FIRST_RUN_IMPORTS)  # imported while the server started
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # the imports done: the collector resumed past them
+    assert answer() == 42  # the run used the server started early
 servers = [c for c in psutil.Process().children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
 assert len(servers) == 1, servers
 assert "prefect.server.api.server" not in sys.modules  # Prefect's server module is the server's alone
