@@ -17,15 +17,25 @@ FULL_ID = re.compile(r"(?<![0-9*])\d{17}[\dXx](?![0-9])")
 PUBLIC = ("ingest.loads", "ingest.rejects", "ledger.contributions", "quality.findings", "actions.cleanup_actions")
 
 
-@pytest.fixture()
-def copied(acceptance_closed, tmp_path):
-    """(warehouse, out) after one read copy of the closed acceptance warehouse."""
-    warehouse = tmp_path / "w.duckdb"
+def _copied(acceptance_closed, folder):
+    warehouse = folder / "w.duckdb"
     shutil.copy(acceptance_closed, warehouse)
     con = connect(warehouse)
-    summary = write_read_copy(con, tmp_path / "out")
+    summary = write_read_copy(con, folder / "out")
     con.close()
-    return warehouse, tmp_path / "out", summary
+    return warehouse, folder / "out", summary
+
+
+@pytest.fixture()
+def copied(acceptance_closed, tmp_path):
+    """(warehouse, out) after one read copy of the closed acceptance warehouse, the test's own to change."""
+    return _copied(acceptance_closed, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def copied_once(acceptance_closed, tmp_path_factory):
+    """``copied`` once for the module's tests that only read it: don't write the warehouse or the out folder."""
+    return _copied(acceptance_closed, tmp_path_factory.mktemp("copied"))
 
 
 def _read(out, sql: str) -> list[tuple]:
@@ -36,8 +46,8 @@ def _read(out, sql: str) -> list[tuple]:
         reader.close()
 
 
-def test_views_hold_the_warehouse_rows_by_period_with_every_column_commented(copied):
-    warehouse, out, summary = copied
+def test_views_hold_the_warehouse_rows_by_period_with_every_column_commented(copied_once):
+    warehouse, out, summary = copied_once
     assert summary["relations"] >= len(PUBLIC) and summary["partitions_kept"] == 0
     con = connect(warehouse, read_only=True)
     for relation in PUBLIC:
@@ -60,8 +70,8 @@ def test_views_hold_the_warehouse_rows_by_period_with_every_column_commented(cop
     assert all(c for (c,) in _read(out, "SELECT comment FROM duckdb_tables() WHERE NOT internal"))
 
 
-def test_personal_data_is_masked_as_finance_sees_it(copied):
-    _, out, _ = copied
+def test_personal_data_is_masked_as_finance_sees_it(copied_once):
+    _, out, _ = copied_once
     ids = _read(out, """SELECT id_number FROM ledger.contributions UNION ALL SELECT id_number FROM quality.findings
                         UNION ALL SELECT id_number FROM actions.cleanup_actions""")
     assert ids and all(i is None or "*" in i for (i,) in ids)
@@ -124,9 +134,9 @@ def test_a_reader_on_the_previous_read_file_keeps_its_versions(copied, monkeypat
     assert _read(out, rows)[0][0] == before[0][0] + 2
 
 
-def test_totals_unbooked_and_labels_as_finance_sheets_show_them(copied):
+def test_totals_unbooked_and_labels_as_finance_sheets_show_them(copied_once):
     """SPEC §7 v3: ledger.totals (合计), ledger.unbooked (未入账人员) and ref.labels, commented like the rest."""
-    warehouse, out, _ = copied
+    warehouse, out, _ = copied_once
     con = connect(warehouse, read_only=True)
     want = con.execute("SELECT period, sum(employer_amount + employee_amount) FROM ledger.current_contributions"
                        " GROUP BY 1 ORDER BY 1").fetchall()
