@@ -152,7 +152,7 @@ def cli_seconds(repo: Path) -> tuple[float, float]:
     env["PYTHONPATH"] = str(repo)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as scratch, stopwatch() as elapsed:
-        result = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--inbox", str(SAMPLE / "inbox"),
+        result = subprocess.run([sys.executable, "-m", "flows.launch", "run", "--inbox", str(SAMPLE / "inbox"),
                                  "--policy", str(SAMPLE / "policy.csv"), "--period", "2024-03",
                                  "--warehouse", f"{scratch}/w.duckdb", "--out", f"{scratch}/out"],
                                 capture_output=True, text=True, cwd=repo, env=env)

@@ -7,10 +7,7 @@ exceptions of its vendored click (``typer._click``), so both its classes and cli
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import logging
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -114,34 +111,15 @@ def usage_sentence(exc) -> str:
     return f"{command}: {message.rstrip('.')}; see `{command} --help`."
 
 
-_ENDING = {"code": 1}  # the exit status of the command, for ``_end_process`` (1 until main returns or exits)
-
-
-def _end_process() -> None:
-    """The last exit handler of a ``shebao`` process (registered before Prefect's and the temporary server's,
-    which run first: logs and events sent, the server stopped): flush, then end the process without the
-    interpreter's teardown, which freed every module and object one by one (about a CPU second, and 3 s of
-    a small close's start to exit on a busy machine). Every file a command writes is closed by then."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said anyway
-            stream.flush()
-    code = _ENDING["code"]
-    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point. Without ``argv`` it is this process's command (``shebao``, ``python -m flows.cli``),
-    and the process ends with it (``_end_process``); with ``argv`` (a caller in its own process, a test) it
-    only returns or raises ``SystemExit``."""
+    """The command line. Without ``argv`` it is this process's command (``python -m flows.cli``; ``shebao`` and
+    ``python -m flows.launch`` start a flow command's server first), and the process ends with it
+    (``flows.launch.run_as_process``); with ``argv`` (a caller in its own process, a test) it only returns or
+    raises ``SystemExit``."""
     if argv is None:
-        atexit.register(_end_process)
-        try:
-            main(sys.argv[1:])
-        except SystemExit as exc:
-            _ENDING["code"] = exc.code
-            raise
-        _ENDING["code"] = 0
+        from flows.launch import run_as_process
+
+        run_as_process(main)
         return
     clicks, aborts, exits = _click_classes()
     try:

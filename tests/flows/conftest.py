@@ -59,7 +59,7 @@ def command_env(env: dict | None = None, *, embedded: bool = False) -> dict:
 
 def shebao(*args: str, cwd: Path, env: dict | None = None, embedded: bool = False) -> subprocess.Popen:
     """``shebao`` in a fresh process (see ``command_env``)."""
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "flows.launch", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=command_env(env, embedded=embedded))
 
 

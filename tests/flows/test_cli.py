@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def shebao(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "flows.launch", *args], cwd=cwd, capture_output=True, text=True,
                           env=command_env(env), timeout=300)
 
 

@@ -166,7 +166,7 @@ def test_monthly_close_deployment_runs_on_a_real_server(tmp_path, acceptance_dir
         _run(["work-pool", "set-concurrency-limit", "shebao-pool", "1"], env)
         _run(["work-pool", "create", "shebao-fleet", "--type", "process"], env)
         _run(["--no-prompt", "deploy", "--all"], env)  # no SHEBAO_* set: nothing to fill in
-        alerts = subprocess.run([sys.executable, "-m", "flows.cli", "alerts", "setup", "--webhook",
+        alerts = subprocess.run([sys.executable, "-m", "flows.launch", "alerts", "setup", "--webhook",
                                  f"http://127.0.0.1:{receiver.server_address[1]}/hook", "--target", "wecom"],
                                 env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert alerts.returncode == 0, alerts.stderr[-2000:]

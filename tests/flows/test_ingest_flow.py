@@ -26,7 +26,7 @@ def test_ingest_flow_runs_and_reports_counts(prefect_harness, acceptance_dir, ex
 
 
 def _shebao(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "flows.launch", *args], capture_output=True, text=True, cwd=cwd,
                           env=command_env(), timeout=300)
 
 

@@ -36,7 +36,7 @@ def _close_with_its_own_server(tmp_path: Path, acceptance_dir: Path, output: int
     """``shebao run`` of the acceptance sample with its own temporary server, started, not waited for."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
     env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(acceptance_dir / "inbox"),
+    return subprocess.Popen([sys.executable, "-m", "flows.launch", "run", "--inbox", str(acceptance_dir / "inbox"),
                              "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
                              "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, stdout=output, stderr=output,
                             text=True)

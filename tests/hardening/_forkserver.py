@@ -3,8 +3,9 @@ machine), then forks one child per requested ``shebao`` command.
 
 Protocol, one JSON object a line: the harness writes ``{"argv": [...], "kill_at": "name#n" | null}``; the
 server answers ``{"pid": N}`` when the child starts and ``{"code": C}`` when it ends (``-9`` when it died by
-SIGKILL, whoever sent it). The child runs ``flows.cli.main()`` exactly as the ``shebao`` script does, with
-``SHEBAO_KILL_AT`` set to ``kill_at``; its output goes to ``<log>`` files, not to the harness.
+SIGKILL, whoever sent it). The child runs ``flows.cli.main()`` as ``python -m flows.cli`` does (the imports
+are done here already), with ``SHEBAO_KILL_AT`` set to ``kill_at``; its output goes to ``<log>`` files, not to
+the harness.
 
 Forking is safe here: importing the project starts no thread (checked below), so the child starts clean.
 The server dies with the test process that started it, and each child with the server (``PR_SET_PDEATHSIG``):

@@ -79,14 +79,14 @@ def test_right_key_reopens_wrong_or_no_key_is_a_sentence(encrypted):
 def test_cli_with_a_wrong_key_prints_one_sentence(encrypted, tmp_path, acceptance_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHEBAO_")}
     env |= {"SHEBAO_WAREHOUSE_KEY": "wrong key", "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "ingest", "--inbox", str(acceptance_dir / "inbox"),
+    result = subprocess.run([sys.executable, "-m", "flows.launch", "ingest", "--inbox", str(acceptance_dir / "inbox"),
                              "--warehouse", str(encrypted)], capture_output=True, text=True, env=env, cwd=tmp_path,
                             timeout=300)
     assert result.returncode == 2
     assert "cannot be opened with the key" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     env.pop("SHEBAO_WAREHOUSE_KEY")
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "export", "--period", "2024-03", "--warehouse",
+    result = subprocess.run([sys.executable, "-m", "flows.launch", "export", "--period", "2024-03", "--warehouse",
                              str(encrypted)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "is encrypted; set SHEBAO_WAREHOUSE_KEY" in result.stderr

@@ -245,14 +245,14 @@ def test_csv_only_for_benchmarks_and_payroll_only_history(tmp_path):
 
 def test_cli_writes_an_inbox_and_prints_no_id_numbers(tmp_path):
     out = tmp_path / "inbox"
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "sample", "--employees", "30", "--from", "2025-01",
+    done = subprocess.run([sys.executable, "-m", "flows.launch", "sample", "--employees", "30", "--from", "2025-01",
                            "--to", "2025-02", "--out", str(out), "--seed", "4"],
                           capture_output=True, text=True, cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr
     assert re.search(r"Sample inbox .*: 28 files", done.stdout)
     assert len(list(out.iterdir())) == 28
     assert not re.search(r"\d{15}", done.stdout + done.stderr)
-    bad = subprocess.run([sys.executable, "-m", "flows.cli", "sample", "--from", "2025-13", "--to", "2025-02",
+    bad = subprocess.run([sys.executable, "-m", "flows.launch", "sample", "--from", "2025-13", "--to", "2025-02",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, cwd=REPO, check=False)
     assert bad.returncode == 2 and "--from '2025-13' is not a month" in bad.stderr
 

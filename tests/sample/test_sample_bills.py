@@ -85,7 +85,7 @@ def test_the_check_finds_exactly_the_planted_differences(billed, con):
 
 def test_cli_writes_bills_on_request(tmp_path):
     out = tmp_path / "inbox"
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "sample", "--employees", "40", "--from", "2025-01",
+    done = subprocess.run([sys.executable, "-m", "flows.launch", "sample", "--employees", "40", "--from", "2025-01",
                            "--to", "2025-01", "--out", str(out), "--seed", "4", "--bills"],
                           capture_output=True, text=True, cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr
