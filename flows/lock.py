@@ -109,7 +109,7 @@ def _acquire(path: Path, deadline: float, warehouse):
 def _command() -> str:
     """What this process is, for the refusal another run prints: ``shebao run --period 2024-03 ...``."""
     argv = list(sys.argv)
-    if argv and (argv[0].endswith(("flows/cli.py", "/shebao")) or argv[0] == "-m"):
+    if argv and (argv[0].endswith(("flows/cli.py", "flows/launch.py", "/shebao")) or argv[0] == "-m"):
         argv[0] = "shebao"
     text = " ".join(argv) or "python"
     return text if len(text) <= 120 else text[:117] + "..."
