@@ -16,7 +16,7 @@ policy file, in a fresh interpreter on the embedded defaults (Prefect's temporar
 
 The parts are measured by wrapping the named functions with a stopwatch (they run unchanged). Wall
 seconds on a shared machine vary with its load: CPU seconds of the close process are printed beside them.
-Last, ``shebao run`` itself (``python -m flows.cli run``, as a user runs it: what the CLI arranges, such
+Last, ``shebao run`` itself (``python -m flows.launch run``, as ``shebao run`` runs it: what the CLI arranges, such
 as starting Prefect's server while the flows import, counts here) from start to exit.
 
 ``--runs N`` repeats both in fresh interpreters and prints each run; ``--repo DIR`` measures the code of
