@@ -73,7 +73,7 @@ def pytest_collection(session):
 # The session's costliest shared build (the closed acceptance warehouse, about 4 s, `built_once`): the first
 # module that asks for it is dealt before the modules after LONGEST_FIRST, so one worker builds it while the other
 # runs modules that need nothing built. Dealt in collection order, two of its modules started together on the two
-# workers and one waited out the other's build (3.4 s of `make test-fast`).
+# workers and one waited out the other's build (4.0 s of a worker's time in `make test-fast`, bench/README.md).
 BUILT_FIRST = "acceptance_closed"
 
 

@@ -59,8 +59,8 @@ def _alike(header: str, aliases: tuple[str, ...]) -> float:
         if alias in key or key in alias:
             best = max(best, 0.8 if len(key) >= 2 else 0.0)
         lowered, alias_characters, alias_pairs = _alias(alias)
-        # difflib's ratio is never above its quick_ratio, the characters in common: skipped where it could not
-        # raise ``best`` (the same bound, counted from what each side's characters are, kept once per alias)
+        # difflib's ratio is never above the share of characters the two have in common (its quick_ratio, counted
+        # here from each side's character counts, an alias's kept once): where that cannot raise ``best``, skip it
         common = sum((characters & alias_characters).values())
         if 2.0 * common / (len(key) + len(lowered)) > best:
             best = max(best, difflib.SequenceMatcher(None, key, lowered).ratio())
