@@ -114,12 +114,13 @@ def usage_sentence(exc) -> str:
 def main(argv: list[str] | None = None) -> None:
     """The command line. Without ``argv`` it is this process's command (``python -m flows.cli``; ``shebao`` and
     ``python -m flows.launch`` start a flow command's server first), and the process ends with it
-    (``flows.launch.run_as_process``); with ``argv`` (a caller in its own process, a test) it only returns or
-    raises ``SystemExit``."""
+    (``flows.runtime.ending``); with ``argv`` (a caller in its own process, a test) it only returns or raises
+    ``SystemExit``."""
     if argv is None:
-        from flows.launch import run_as_process
+        from flows.runtime import ending
 
-        run_as_process(main)
+        ending.ends_with_the_command()
+        ending.run_command(main)
         return
     clicks, aborts, exits = _click_classes()
     try:

@@ -1,4 +1,4 @@
-"""The ``shebao`` process: Prefect's temporary server started before the command line loads, and the end.
+"""The ``shebao`` process: Prefect's temporary server started before the command line loads.
 
 A command that runs flows waits for that server, whose start (Prefect's server imports, its routes) is the
 longest thing the command does before its first flow run (docs/small-close.md). The command line itself
@@ -9,12 +9,7 @@ started. Anything else (``--help``, ``actions list``, ``policy``) loads the comm
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import logging
-import os
 import sys
-from collections.abc import Callable
 
 # The commands whose bodies open ``flows.runtime.server.server_starting()`` (a test holds the two to each other).
 SERVER_COMMANDS = frozenset({"run", "backfill", "ingest", "ledger", "validate", "actions"})
@@ -36,8 +31,9 @@ def runs_flows(args: list[str]) -> bool:
 
 def main() -> None:
     """The ``shebao`` console script (and ``python -m flows.launch``): this process's command."""
-    atexit.register(_end_process)  # before the server's and Prefect's exit handlers: the last to run
-    _ENDING["registered"] = True
+    from flows.runtime import ending
+
+    ending.ends_with_the_command()  # before the server's exit handler: the last to run
     if runs_flows(sys.argv[1:]):
         from flows.runtime import collector
         from flows.runtime.server import start_server_early
@@ -46,37 +42,7 @@ def main() -> None:
         start_server_early()
     from flows.cli import main as command_line
 
-    run_as_process(command_line)
-
-
-def run_as_process(command_line: Callable[[list[str]], None]) -> None:
-    """``command_line(sys.argv[1:])`` as this process's command: the process ends with it (``_end_process``)."""
-    if not _ENDING["registered"]:
-        atexit.register(_end_process)
-        _ENDING["registered"] = True
-    try:
-        command_line(sys.argv[1:])
-    except SystemExit as exc:
-        _ENDING["code"] = exc.code
-        raise
-    _ENDING["code"] = 0
-
-
-# the exit status of the command, for ``_end_process`` (1 until it returns or exits), and whether it is registered
-_ENDING: dict = {"code": 1, "registered": False}
-
-
-def _end_process() -> None:
-    """The last exit handler of a ``shebao`` process (registered before Prefect's and the temporary server's,
-    which run first: logs and events sent, the server stopped): flush, then end the process without the
-    interpreter's teardown, which freed every module and object one by one (about a CPU second, and 3 s of
-    a small close's start to exit on a busy machine). Every file a command writes is closed by then."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said anyway
-            stream.flush()
-    code = _ENDING["code"]
-    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+    ending.run_command(command_line)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@
   the process that started it, and started early on a background thread.
 - ``flows.runtime.collector``: Python's cyclic garbage collector paused while the CLI and the temporary server
   import their libraries, then resumed past what they hold.
+- ``flows.runtime.ending``: how a ``shebao`` process ends, after Prefect's and the temporary server's exit work,
+  without the interpreter's teardown.
 - ``flows.runtime.runs``: what a flow run needs around its steps: ``Handoff`` (large values let go once
   used), run names and the month a scheduled run closes, the warehouse key from a Secret block, the retry
   policy (input errors are never retried), subflows without heartbeats and flow runs that do not wait for
