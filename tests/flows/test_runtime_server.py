@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import psutil
 
 from flows.runtime.server import UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF
+from tests.conftest import prefect_home
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,11 +114,11 @@ print("ok")
 """
 
 
-def test_a_server_started_early_serves_the_first_flow_run(tmp_path):
+def test_a_server_started_early_serves_the_first_flow_run(tmp_path, prefect_database):
     """... once ready, with the collector paused for the command's imports resumed, and runs without the services and start-up work nothing reads on it (in a new Prefect home, no block
     type is registered), except a service the environment turns back on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect"),
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(prefect_home(tmp_path / "prefect", prefect_database())),
             "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"}
     result = subprocess.run([sys.executable, "-c", EARLY], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
@@ -144,10 +146,14 @@ print("ok")
 """
 
 
-def test_a_flow_command_other_than_run_starts_its_server_early_too(tmp_path, acceptance_dir):
+def test_a_flow_command_other_than_run_starts_its_server_early_too(tmp_path, acceptance_dir, prefect_database):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect")}
-    result = subprocess.run([sys.executable, "-c", INGEST_COMMAND, "ingest", "--inbox", str(acceptance_dir / "inbox"),
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(prefect_home(tmp_path / "prefect", prefect_database()))}
+    inbox = tmp_path / "inbox"  # a month's files: what is tested is when the server starts, not the ingest
+    inbox.mkdir()
+    for path in (acceptance_dir / "inbox").glob("*_202403_*"):
+        shutil.copy(path, inbox)
+    result = subprocess.run([sys.executable, "-c", INGEST_COMMAND, "ingest", "--inbox", str(inbox),
                              "--warehouse", str(tmp_path / "w.duckdb")], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -167,3 +173,4 @@ def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_servic
         assert {name: environ.get(name) for name in UNREAD_SERVICES_OFF} == UNREAD_SERVICES_OFF
         assert {name: environ.get(name) for name in UNREAD_START_UP_OFF} == UNREAD_START_UP_OFF
         assert environ.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED") != "false", "alerts fire for a CLI run too"
+
