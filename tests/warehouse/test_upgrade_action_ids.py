@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,7 @@ import pytest
 
 OLD = "45739ff"
 PERIOD = "2024-03"
+QUARTER = ("202401", "202402", "202403")
 REPO = Path(__file__).resolve().parents[2]
 
 OLD_CLOSE = """
@@ -52,6 +54,16 @@ def _old_code(target: Path) -> Path:
     return target
 
 
+def _quarter(inbox: Path, folder: Path) -> Path:
+    """The sample's files of the quarter the period ends: the old code finds in them the same three merges as in
+    the whole sample, and ingests 35 files, not 155 (that ingest took 12 of the test's 24 seconds)."""
+    folder.mkdir()
+    for path in inbox.iterdir():
+        if any(f"_{month}_" in path.name for month in QUARTER):
+            shutil.copy(path, folder)
+    return folder
+
+
 @pytest.mark.slow
 def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_path, acceptance_dir):
     from expectations.validate import start_run, validate_period
@@ -63,9 +75,10 @@ def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_p
     from warehouse.db import connect
 
     old = _old_code(tmp_path / "old")
+    inbox = _quarter(acceptance_dir / "inbox", tmp_path / "inbox")
     warehouse = tmp_path / "w.duckdb"
     env = os.environ | {"PYTHONPATH": str(old), "PREFECT_HOME": str(tmp_path / "prefect")}
-    done = subprocess.run([sys.executable, "-c", OLD_CLOSE, str(warehouse), str(acceptance_dir / "inbox"), PERIOD],
+    done = subprocess.run([sys.executable, "-c", OLD_CLOSE, str(warehouse), str(inbox), PERIOD],
                           cwd=old, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     before = duckdb.connect(str(warehouse), read_only=True)
@@ -75,7 +88,7 @@ def test_dismissed_actions_stay_dismissed_under_their_ids_after_an_upgrade(tmp_p
 
     con = connect(warehouse)  # the upgrade: this code's migrations
     try:
-        ingest_inbox(con, acceptance_dir / "inbox")
+        ingest_inbox(con, inbox)
         apply_policy(con, None)
         compute_ledger(con, PERIOD, new_run_id())
         run_id = new_run_id()
