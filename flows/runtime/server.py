@@ -251,6 +251,7 @@ def _warm(process: subprocess.Popen, url: str, outcome: dict) -> None:
         try:
             with opener.open(f"{url}/health", timeout=2) as response:
                 if response.status == 200:
+                    outcome["answered"] = True
                     break
         except OSError:
             pass
@@ -265,9 +266,18 @@ def _warm(process: subprocess.Popen, url: str, outcome: dict) -> None:
 
 
 def _stop() -> None:
+    """Stop the server started early, as Prefect stops its own; one that has not answered yet is killed outright.
+    Nothing was asked of it, and while it starts (on a new Prefect home, seconds of migrating its database)
+    uvicorn heeds SIGTERM only once started: a command refused then waited up to 5 s more for it to go. SQLite
+    keeps the database whole through a kill; the next server goes on from the last migration committed."""
+    outcome = _early.get("outcome", {})
     _early.pop("warming", None)
     process = _early.pop("process", None)
     if process is None:
+        return
+    if not outcome.get("answered"):
+        process.kill()
+        process.wait()
         return
     process.terminate()
     try:

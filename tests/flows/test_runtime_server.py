@@ -4,6 +4,8 @@ a server killed under a running ``shebao`` ends the command with one sentence.""
 from __future__ import annotations
 
 import ast
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from flows.runtime.server import UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF
 from tests.conftest import prefect_home
@@ -87,6 +90,7 @@ import gc
 import sys
 
 import psutil
+import pytest
 import flows.runtime
 from flows.runtime.server import (FIRST_RUN_IMPORTS, UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready,
                                   server_starting, start_server_early)
@@ -174,3 +178,81 @@ def test_a_temporary_server_prefect_starts_itself_runs_without_the_unread_servic
         assert {name: environ.get(name) for name in UNREAD_START_UP_OFF} == UNREAD_START_UP_OFF
         assert environ.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED") != "false", "alerts fire for a CLI run too"
 
+
+STOPPED = """
+from flows.runtime import server
+
+stop = server._stop
+
+
+def spy():  # registered at exit by start_server_early in its place
+    process, asked = server._early.get("process"), []
+    if process is not None:
+        terminate = process.terminate
+        process.terminate = lambda: (asked.append("asked to stop"), terminate())
+    stop()
+    if process is not None:
+        print("server ended:", process.returncode, *asked, flush=True)
+
+
+server._stop = spy
+from flows.launch import main
+
+main()
+"""
+ANSWERS = """
+from flows.runtime.server import server_ready, start_server_early
+
+start_server_early()
+server_ready()
+print("answered")
+"""
+
+
+@pytest.mark.slow
+def test_a_command_ended_while_its_server_migrates_a_new_home_kills_it_and_the_next_server_goes_on(tmp_path,
+                                                                                                    acceptance_dir):
+    """A server that has not answered is killed, not asked to stop: uvicorn heeds SIGTERM only once started,
+    and on a new Prefect home that is after seconds of migrating its database. The database stays whole, and
+    the next command's server migrates the rest and answers."""
+    home, warehouse = tmp_path / "prefect", tmp_path / "w.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(home)}
+    with open(tmp_path / "w.duckdb.lock", "a+") as held:  # the command waits for the warehouse meanwhile
+        fcntl.flock(held, fcntl.LOCK_EX)
+        command = subprocess.Popen([sys.executable, "-c", STOPPED, "run", "--inbox", str(acceptance_dir / "inbox"),
+                                    "--period", "2024-03", "--warehouse", str(warehouse), "--wait", "600"],
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            migrating = _first_migration(home / "prefect.db", command)
+            command.send_signal(signal.SIGINT)
+            out, err = command.communicate(timeout=120)
+        finally:
+            if command.poll() is None:
+                command.kill()
+                command.wait()
+    assert command.returncode != 0 and "Traceback" not in err, err[-2000:]
+    assert out.splitlines()[-1] == f"server ended: {-signal.SIGKILL}", (out, err[-2000:])  # killed, never asked
+    with contextlib.closing(sqlite3.connect(home / "prefect.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    started = subprocess.run([sys.executable, "-c", ANSWERS], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert started.returncode == 0 and started.stdout.split() == ["answered"], started.stderr[-2000:]
+    with contextlib.closing(sqlite3.connect(home / "prefect.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM flow").fetchone() == (0,)  # the last migration's tables are there
+    print(f"killed at migration {migrating}")
+
+
+def _first_migration(database: Path, command: subprocess.Popen) -> str:
+    """The first migration a new home's server committed (it commits them one by one), once there is one."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert command.poll() is None, command.communicate()[1][-2000:]
+        if database.exists():
+            with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database, timeout=0.1)) as db:
+                row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+                if row:
+                    return row[0]
+        time.sleep(0.05)
+    raise AssertionError("the server committed no migration within the deadline")
