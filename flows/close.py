@@ -151,7 +151,8 @@ def _resolve_inbox(inbox: str | None) -> str:
 
 
 STAGE_LABELS = {"ingest": "ingest the inbox", "ledger": "book the ledger", "validate": "validate",
-                "actions": "update the action list", "export": "export the ledger", "per_entity": "per-entity files"}
+                "actions": "update the action list", "export": "export the ledger", "per_entity": "per-entity files",
+                "read_copy": "write the read copy"}
 
 
 @contextmanager

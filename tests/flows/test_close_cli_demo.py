@@ -37,7 +37,9 @@ def test_demo_prints_the_three_outputs(tmp_path):
     # the console: one line per stage, a summary in words, and none of the orchestrator's logs
     stages = [line[2:30].strip() for line in err.splitlines() if line.startswith("✓ ")]
     assert stages[0] == "ingest the inbox" and stages.count("book the ledger") == 3, err[-3000:]
-    assert {"validate", "update the action list", "export the ledger", "per-entity files"} <= set(stages)
+    assert {"validate", "update the action list", "export the ledger", "per-entity files",
+            "write the read copy"} <= set(stages)
+    assert not [stage for stage in stages if "_" in stage], stages  # words, not the steps' keys
     assert "Flow run" not in err and "Task run" not in err and "temporary server" not in err, err[-3000:]
     summary = next(line for line in out.splitlines() if line.startswith(f"{close_to}: "))
     assert "{" not in summary and " findings (" in summary and "actions: " in summary
