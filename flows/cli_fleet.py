@@ -32,13 +32,8 @@ def run_command(
     """Close every client for --period, --workers at a time; one failing never stops the others.
     Exit 0 when every client closed, 1 when any failed (the summary names them)."""
     check_period(period)
-    from flows.runtime.server import server_ready, server_starting
+    from flows.fleet import fleet_locally
 
-    # One temporary server for every client: each client's process inherits its address (PREFECT_API_URL), where
-    # each had started its own after its imports (seconds on each close's path), all on one Prefect database.
-    with server_starting():
-        from flows.fleet import fleet_locally
-    server_ready()
     result = fleet_locally(clients, period, out, workers, retries)
     for row in result["rows"]:
         typer.echo(f"{row['key']}: {row['status']} after {row['attempts']} attempt(s), {row['people']} people, "

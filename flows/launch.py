@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import sys
 
-# The commands whose bodies open ``flows.runtime.server.server_starting()``, a group's as "group command" (a test
-# holds the two to each other). ``shebao actions`` runs its flow given options alone too; its other words run none.
-SERVER_COMMANDS = frozenset({"run", "backfill", "ingest", "ledger", "validate", "actions", "actions run",
-                             "fleet run"})
+# The commands whose bodies open ``flows.runtime.server.server_starting()`` (a test holds the two to each other).
+SERVER_COMMANDS = frozenset({"run", "backfill", "ingest", "ledger", "validate", "actions"})
+# ``shebao actions`` runs its flow given options alone, or as ``actions run``; its other words run none.
+ACTIONS_FLOW_WORDS = frozenset({"run"})
 NO_COMMAND = frozenset({"--help", "-h", "--version"})
 
 
 def runs_flows(args: list[str]) -> bool:
     """Whether ``shebao ARGS`` names a command that runs flows (a global option such as ``-v`` may come first)."""
     words = [arg for arg in args if not arg.startswith("-")]
-    if not words or NO_COMMAND & set(args):
+    if not words or words[0] not in SERVER_COMMANDS or NO_COMMAND & set(args):
         return False
-    if len(words) > 1 and f"{words[0]} {words[1]}" in SERVER_COMMANDS:
-        return True
     if words[0] == "actions":
         following = args[args.index("actions") + 1:]
-        return bool(following) and following[0].startswith("-")
-    return words[0] in SERVER_COMMANDS
+        return bool(following) and (following[0].startswith("-") or following[0] in ACTIONS_FLOW_WORDS)
+    return True
 
 
 def main() -> None:
