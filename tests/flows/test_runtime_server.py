@@ -90,7 +90,6 @@ import gc
 import sys
 
 import psutil
-import pytest
 import flows.runtime
 from flows.runtime.server import (FIRST_RUN_IMPORTS, UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF, server_ready,
                                   server_starting, start_server_early)
