@@ -189,6 +189,16 @@ def private_copy(tmp_path_factory, built: Path, name: str) -> Path:
     return target
 
 
+def sample_months(inbox: Path, folder: Path, months: tuple[str, ...]) -> Path:
+    """``folder``, made, with the files of ``inbox`` whose names carry one of ``months`` (``YYYYMM``), for a test
+    that needs some of a sample's months and not its ingest of all of them."""
+    folder.mkdir()
+    for path in inbox.iterdir():
+        if any(f"_{month}_" in path.name for month in months):
+            shutil.copy(path, folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def acceptance_dir(tmp_path_factory) -> Path:
     """The SPEC v1 sample, with its policy file stating what v1 assumed: every region's contribution year

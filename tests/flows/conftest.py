@@ -50,11 +50,14 @@ def commands_use_the_session_server(prefect_harness):
     _SESSION_SERVER.clear()
 
 
-def command_env(env: dict | None = None, *, embedded: bool = False) -> dict:
+def command_env(env: dict | None = None, *, embedded: bool = False, home: Path | None = None) -> dict:
     """The environment of a ``shebao`` subprocess: no SHEBAO_* or Prefect API settings inherited, the checkout
-    on the path, the session's Prefect server unless ``embedded`` (then its own temporary server)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
-    return {**clean, "PYTHONPATH": str(REPO), **({} if embedded else _SESSION_SERVER), **(env or {})}
+    on the path, the session's Prefect server unless ``embedded`` (then its own temporary server). With ``home``,
+    its own temporary server in that Prefect home, and no Prefect setting inherited at all."""
+    dropped = ("SHEBAO_", "PREFECT_") if home else ("SHEBAO_", "PREFECT_API")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    server = {"PREFECT_HOME": str(home)} if home else {} if embedded else _SESSION_SERVER
+    return {**clean, "PYTHONPATH": str(REPO), **server, **(env or {})}
 
 
 def shebao(*args: str, cwd: Path, env: dict | None = None, embedded: bool = False) -> subprocess.Popen:

@@ -4,19 +4,16 @@ the command line loads, and the server is stopped when the process ends, even wh
 from __future__ import annotations
 
 import inspect
-import os
 import subprocess
 import sys
 import types
-from pathlib import Path
 
 import psutil
 import pytest
 import typer.main
 
 from flows.launch import SERVER_COMMANDS, runs_flows
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.flows.conftest import command_env
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -86,10 +83,8 @@ main()
 
 
 def test_a_refused_command_started_its_server_first_and_leaves_none_behind(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect")}
     result = subprocess.run([sys.executable, "-c", LAUNCHED, "ledger", "--period", "2024-13"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=300)
+                            env=command_env(home=tmp_path / "prefect"), capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.startswith("shebao: ") and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr

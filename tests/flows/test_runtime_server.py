@@ -7,7 +7,6 @@ import ast
 import contextlib
 import fcntl
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,9 +18,8 @@ import psutil
 import pytest
 
 from flows.runtime.server import UNREAD_SERVICES_OFF, UNREAD_START_UP_OFF
-from tests.conftest import prefect_home
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import prefect_home, sample_months
+from tests.flows.conftest import command_env
 
 
 def _server_of(process: psutil.Process, deadline: float) -> psutil.Process:
@@ -39,8 +37,7 @@ def _server_of(process: psutil.Process, deadline: float) -> psutil.Process:
 
 def _close_with_its_own_server(tmp_path: Path, acceptance_dir: Path, output: int) -> subprocess.Popen:
     """``shebao run`` of the acceptance sample with its own temporary server, started, not waited for."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_API"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}
+    env = command_env({"PREFECT_HOME": os.environ.get("PREFECT_HOME", str(tmp_path / "prefect"))}, embedded=True)
     return subprocess.Popen([sys.executable, "-m", "flows.launch", "run", "--inbox", str(acceptance_dir / "inbox"),
                              "--period", "2024-03", "--warehouse", str(tmp_path / "w.duckdb"),
                              "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, stdout=output, stderr=output,
@@ -120,9 +117,8 @@ print("ok")
 def test_a_server_started_early_serves_the_first_flow_run(tmp_path, prefect_database):
     """... once ready, with the collector paused for the command's imports resumed, and runs without the services and start-up work nothing reads on it (in a new Prefect home, no block
     type is registered), except a service the environment turns back on."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(prefect_home(tmp_path / "prefect", prefect_database())),
-            "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"}
+    env = command_env({"PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "true"},
+                      home=prefect_home(tmp_path / "prefect", prefect_database()))
     result = subprocess.run([sys.executable, "-c", EARLY], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -150,12 +146,9 @@ print("ok")
 
 
 def test_a_flow_command_other_than_run_starts_its_server_early_too(tmp_path, acceptance_dir, prefect_database):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(prefect_home(tmp_path / "prefect", prefect_database()))}
-    inbox = tmp_path / "inbox"  # a month's files: what is tested is when the server starts, not the ingest
-    inbox.mkdir()
-    for path in (acceptance_dir / "inbox").glob("*_202403_*"):
-        shutil.copy(path, inbox)
+    env = command_env(home=prefect_home(tmp_path / "prefect", prefect_database()))
+    # a month's files: what is tested is when the server starts, not the ingest
+    inbox = sample_months(acceptance_dir / "inbox", tmp_path / "inbox", ("202403",))
     result = subprocess.run([sys.executable, "-c", INGEST_COMMAND, "ingest", "--inbox", str(inbox),
                              "--warehouse", str(tmp_path / "w.duckdb")], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
@@ -223,8 +216,7 @@ def test_a_command_ended_while_its_server_migrates_a_new_home_kills_it_and_the_n
     and on a new Prefect home that is after seconds of migrating its database. The database stays whole, and
     the next command's server migrates the rest and answers."""
     home, warehouse = tmp_path / "prefect", tmp_path / "w.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEBAO_", "PREFECT_"))}
-    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(home)}
+    env = command_env(home=home)
     with open(tmp_path / "w.duckdb.lock", "a+") as held:  # the command waits for the warehouse meanwhile
         fcntl.flock(held, fcntl.LOCK_EX)
         command = subprocess.Popen([sys.executable, "-c", STOPPED, "run", "--inbox", str(acceptance_dir / "inbox"),
