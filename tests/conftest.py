@@ -13,9 +13,12 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pytest
+
+T = TypeVar("T")
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one worker a core: polars' pool of a thread a core in each worker only oversubscribes
@@ -259,18 +262,38 @@ def con(warehouse_path: Path, migrated_warehouse: Path):
     """A connection to a new warehouse at ``warehouse_path``. Creating and migrating one costs about half a
     second, hundreds of times a run: each test starts from a copy of the session's new warehouse instead
     (``connect`` still applies migrations and models to it, finding nothing left to do)."""
-    import shutil
+    with connected_copy(migrated_warehouse, warehouse_path) as connection:
+        yield connection
 
+
+@contextlib.contextmanager
+def connected_copy(source: Path, target: Path):
+    """A connection to a copy of the warehouse ``source`` at ``target``, a test's own to change and throw away."""
     from warehouse.db import connect
 
-    shutil.copy(migrated_warehouse, warehouse_path)
-    connection = connect(warehouse_path)
-    yield connection
-    # The file is thrown away: closing without folding the test's writes into it (DuckDB's checkpoint) saves
-    # about a tenth of a second a test under load (cProfile of `make test-fast`: 6% of its time).
-    with contextlib.suppress(duckdb.Error):  # closed or invalidated by the test
-        connection.execute("PRAGMA disable_checkpoint_on_shutdown")
-    connection.close()
+    shutil.copy(source, target)
+    connection = connect(target)
+    try:
+        yield connection
+    finally:
+        # The file is thrown away: closing without folding the test's writes into it (DuckDB's checkpoint) saves
+        # about a tenth of a second a test under load (cProfile of `make test-fast`: 6% of its time).
+        with contextlib.suppress(duckdb.Error):  # closed or invalidated by the test
+            connection.execute("PRAGMA disable_checkpoint_on_shutdown")
+        connection.close()
+
+
+def built_from(source: Path, target: Path, build: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """``build`` run once on a copy of the warehouse ``source`` at ``target``, for a module whose tests each
+    start from a copy of what it built (``connected_copy``) rather than build it again; its result."""
+    from warehouse.db import connect
+
+    shutil.copy(source, target)
+    connection = connect(target)
+    try:
+        return build(connection)
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 
 from expectations.registry import CHECKS, CHECKS_DIR, Check
 from expectations.validate import start_run, validate_period
+from tests.conftest import built_from, connected_copy
 from tests.expectations.conftest import id_number, make_warehouse
 from transforms.actions.cleanup import update_actions
 from transforms.actions.workbook import write_workbook
@@ -41,22 +42,35 @@ def toy_check(folder) -> Check:
                  evidence_zh="本月工资 {{ gross_pay }}，低于 1000.00", declarations=("stop",), folder=folder)
 
 
+@pytest.fixture(scope="module")
+def closed_once(migrated_warehouse, tmp_path_factory):
+    """(warehouse, validation summary) of the small warehouse validated with the toy code and its actions
+    updated, built once for the module: each test changes a copy of it (``closed``)."""
+    folder = tmp_path_factory.mktemp("toy")
+
+    def build(con):
+        wh = make_warehouse(con)
+        for n, (employee_id, ident, pay) in enumerate((("E1", FULL, "8000"), ("E2", LOW, "800"))):
+            wh.payroll(period=PERIOD, employee_id=employee_id, id_number=ident, name=f"员工{n + 1}", gross_pay=pay,
+                       row_number=n + 1)
+            wh.employee_month(period=PERIOD, employee_id=employee_id, id_number=ident, name=f"员工{n + 1}",
+                              gross_pay=pay)
+            wh.insurance(period=PERIOD, id_number=ident, name=f"员工{n + 1}", row_number=n + 1)
+        wh.ledger_run(period=PERIOD)
+        start_run(con, RUN, PERIOD)
+        summary = validate_period(con, PERIOD, RUN, checks=(*CHECKS, toy_check(folder)))
+        update_actions(con, PERIOD, RUN)
+        return summary
+
+    path = folder / "closed.duckdb"
+    return path, built_from(migrated_warehouse, path, build)
+
+
 @pytest.fixture()
-def closed(con, tmp_path):
-    wh = make_warehouse(con)
-    for n, (employee_id, ident, pay) in enumerate((("E1", FULL, "8000"), ("E2", LOW, "800"))):
-        wh.payroll(period=PERIOD, employee_id=employee_id, id_number=ident, name=f"员工{n + 1}", gross_pay=pay,
-                   row_number=n + 1)
-        wh.employee_month(period=PERIOD, employee_id=employee_id, id_number=ident, name=f"员工{n + 1}",
-                          gross_pay=pay)
-        wh.insurance(period=PERIOD, id_number=ident, name=f"员工{n + 1}", row_number=n + 1)
-    wh.ledger_run(period=PERIOD)
-    folder = tmp_path / "checks"
-    folder.mkdir()
-    start_run(con, RUN, PERIOD)
-    summary = validate_period(con, PERIOD, RUN, checks=(*CHECKS, toy_check(folder)))
-    update_actions(con, PERIOD, RUN)
-    return con, summary, tmp_path
+def closed(closed_once, tmp_path):
+    path, summary = closed_once
+    with connected_copy(path, tmp_path / path.name) as con:
+        yield con, summary, tmp_path
 
 
 def test_the_toy_code_is_its_file_and_its_row_only(tmp_path):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import built_from, connected_copy
 from transforms.ingest.inbox import ingest_inbox
 from transforms.ledger.book import compute_ledger
 from transforms.ledger.policy import apply_policy
@@ -19,14 +21,24 @@ CELLS = """
 """
 
 
+@pytest.fixture(scope="module")
+def booked(acceptance_ingested, acceptance_dir, tmp_path_factory) -> Path:
+    """The ingested acceptance warehouse with its policy applied and its months booked, once for the module."""
+    def build(con):
+        apply_policy(con, acceptance_dir / "policy.csv")
+        for period in PERIODS:
+            compute_ledger(con, period)
+
+    path = tmp_path_factory.mktemp("booked") / "acceptance.duckdb"
+    built_from(acceptance_ingested, path, build)
+    return path
+
+
 @pytest.fixture()
-def closed(acceptance_copy, acceptance_dir):
-    con = connect(acceptance_copy)
-    apply_policy(con, acceptance_dir / "policy.csv")
-    for period in PERIODS:
-        compute_ledger(con, period)
-    yield con
-    con.close()
+def closed(booked, tmp_path):
+    """A copy of ``booked``, the test's own to change."""
+    with connected_copy(booked, tmp_path / booked.name) as con:
+        yield con
 
 
 @pytest.mark.parametrize("period", PERIODS)

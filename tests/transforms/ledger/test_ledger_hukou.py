@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import built_from, connected_copy
 from transforms.ingest.inbox import record_load_keys
 from transforms.ledger.book import compute_ledger
 from transforms.ledger.policy import apply_policy
@@ -46,19 +47,33 @@ def attend(con, employee_id: str, hukou_region: str | None, period: str = "2025-
     record_load_keys(con, load_id)
 
 
+@pytest.fixture(scope="module")
+def shenzhen_once(migrated_warehouse, tmp_path_factory):
+    """深圳's March booked for four people of each hukou kind, once for the module: each test changes a copy of
+    it (``shenzhen``)."""
+    folder = tmp_path_factory.mktemp("shenzhen")
+
+    def build(con) -> None:
+        apply_policy(con, write_policy(folder))
+        con.execute("INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, loaded_at) VALUES"
+                    " (1, 'p.csv', 'a', 'payroll', 'loaded', now()), (2, 'a.csv', 'b', 'attendance', 'loaded', now())")
+        for employee_id in ("E1", "E2", "E3", "E4"):
+            pay(con, employee_id)
+        attend(con, "E1", "广东省深圳市南山区")   # local
+        attend(con, "E2", "湖南省长沙市岳麓区")   # nonlocal
+        attend(con, "E3", "  ")                   # blank: unknown
+        # E4: no attendance row at all: unknown
+        compute_ledger(con, "2025-03")
+
+    path = folder / "shenzhen.duckdb"
+    built_from(migrated_warehouse, path, build)
+    return path
+
+
 @pytest.fixture()
-def shenzhen(con, tmp_path):
-    apply_policy(con, write_policy(tmp_path))
-    con.execute("INSERT INTO ingest.loads (load_id, source_file, sha256, kind, status, loaded_at) VALUES"
-                " (1, 'p.csv', 'a', 'payroll', 'loaded', now()), (2, 'a.csv', 'b', 'attendance', 'loaded', now())")
-    for employee_id in ("E1", "E2", "E3", "E4"):
-        pay(con, employee_id)
-    attend(con, "E1", "广东省深圳市南山区")   # local
-    attend(con, "E2", "湖南省长沙市岳麓区")   # nonlocal
-    attend(con, "E3", "  ")                   # blank: unknown
-    # E4: no attendance row at all: unknown
-    compute_ledger(con, "2025-03")
-    return con
+def shenzhen(shenzhen_once, tmp_path):
+    with connected_copy(shenzhen_once, tmp_path / shenzhen_once.name) as con:
+        yield con
 
 
 def pension(con) -> dict:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import built_from, connected_copy
 from transforms.ingest.inbox import record_load_keys
 from transforms.ledger.book import compute_ledger
 from transforms.ledger.policy import apply_policy
@@ -59,18 +60,31 @@ def cell(base: str, employer: str, employee: str, fraction: str = "1") -> tuple:
     return Decimal(base), Decimal(fraction), Decimal(employer), Decimal(employee)
 
 
+@pytest.fixture(scope="module")
+def closed_once(migrated_warehouse, tmp_path_factory):
+    """2024-01..03 closed: E1 with 2023 history (W = 5000), E2 a January hire paid 3000, E3 paid in February.
+    Built once for the module: each test changes a copy of it (``closed``)."""
+    folder = tmp_path_factory.mktemp("scenario")
+
+    def build(con) -> None:
+        apply_policy(con, write_policy(folder, POLICY))
+        stage_payroll(con, 1, "2023-06", [("E1", "5000")])
+        stage_payroll(con, 2, "2023-07", [("E1", "5000")])
+        stage_payroll(con, 3, "2024-01", [("E1", "9000"), ("E2", "3000")])
+        stage_payroll(con, 4, "2024-02", [("E1", "9000"), ("E2", "3000"), ("E3", "8000")])
+        stage_payroll(con, 5, "2024-03", [("E1", "9000"), ("E2", "3000")])
+        for period in PERIODS:
+            compute_ledger(con, period)
+
+    path = folder / "closed.duckdb"
+    built_from(migrated_warehouse, path, build)
+    return path
+
+
 @pytest.fixture()
-def closed(con, tmp_path):
-    """2024-01..03 closed: E1 with 2023 history (W = 5000), E2 a January hire paid 3000, E3 paid in February."""
-    apply_policy(con, write_policy(tmp_path, POLICY))
-    stage_payroll(con, 1, "2023-06", [("E1", "5000")])
-    stage_payroll(con, 2, "2023-07", [("E1", "5000")])
-    stage_payroll(con, 3, "2024-01", [("E1", "9000"), ("E2", "3000")])
-    stage_payroll(con, 4, "2024-02", [("E1", "9000"), ("E2", "3000"), ("E3", "8000")])
-    stage_payroll(con, 5, "2024-03", [("E1", "9000"), ("E2", "3000")])
-    for period in PERIODS:
-        compute_ledger(con, period)
-    return con
+def closed(closed_once, tmp_path):
+    with connected_copy(closed_once, tmp_path / closed_once.name) as con:
+        yield con
 
 
 def test_first_close_books_originals_only(closed):

@@ -10,7 +10,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from tests.expectations.conftest import id_number, make_warehouse
+from tests.conftest import built_from, connected_copy
+from tests.expectations.conftest import Warehouse, id_number, make_warehouse
 from transforms.outputs.declarations import write_declarations
 
 A = "长沙甲公司"
@@ -61,8 +62,22 @@ ID4 = id_number(area="420102", birth="19920202", seq="242")   # 17th digit 4: a 
 ID5 = id_number(birth="19950606", seq="135")
 
 
+@pytest.fixture(scope="module")
+def closed_once(migrated_warehouse, tmp_path_factory):
+    """The hand-built warehouse below with its findings stored, built once for the module: each test writes
+    declarations from a copy of it (``closed``)."""
+    path = tmp_path_factory.mktemp("declared") / "closed.duckdb"
+    built_from(migrated_warehouse, path, _closed)
+    return path
+
+
 @pytest.fixture()
-def closed(con, tmp_path):
+def closed(closed_once, tmp_path):
+    with connected_copy(closed_once, tmp_path / closed_once.name) as con:
+        yield Warehouse(con)
+
+
+def _closed(con) -> None:
     wh = make_warehouse(con)
     # E1 hired 2024-01-10, never enrolled: January and February unpaid, closed in March (P itself: the 增员)
     wh.employee_month(period="2024-03", employee_id="E1", id_number=ID1, name="张三", hire_date="2024-01-10")
@@ -95,7 +110,6 @@ def closed(con, tmp_path):
                   row_number=3)
     wh.insurance(period="2024-03", id_number=ID3, name="周五", employer=A, insurance_type="pension", row_number=6)
     store(wh, "2024-03", ["HIRED_NOT_ENROLLED", "DEPARTED_STILL_CONTRIBUTING", "INVALID_ID_NUMBER"])
-    return wh
 
 
 ENROL = ["姓名", "证件类型", "证件号码", "性别", "出生日期", "增员原因", "参保险种", "月缴费工资", "养老保险缴费基数",

@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from expectations.validate import start_run, validate_period
+from tests.conftest import built_from, connected_copy
 from tests.expectations.conftest import id_number, make_warehouse
 from transforms.actions.cleanup import update_actions
 from transforms.actions.workbook import write_workbook
@@ -19,20 +20,34 @@ WOMAN = id_number(birth="19700301", seq="502")   # no category: 50 -> 2020-03 (a
 YOUNG = id_number(birth="19900101", seq="503")
 
 
+RUN = "20250401T000000000000Z-0001"
+
+
+@pytest.fixture(scope="module")
+def closed_once(migrated_warehouse, tmp_path_factory):
+    """The small warehouse validated and its actions updated, built once for the module: each test reads a copy
+    of it (``closed``)."""
+    def build(con):
+        wh = make_warehouse(con)
+        for n, (employee_id, ident) in enumerate((("E1", MAN), ("E2", WOMAN), ("E3", YOUNG))):
+            wh.payroll(period="2025-03", employee_id=employee_id, id_number=ident, row_number=n + 1)
+            wh.employee_month(period="2025-03", employee_id=employee_id, id_number=ident)
+            wh.insurance(period="2025-03", id_number=ident, row_number=n + 1)
+        wh.ledger_run(period="2025-03")
+        con.execute("UPDATE staging.insurance SET months_paid = CASE id_number WHEN ? THEN 170 ELSE 300 END", [MAN])
+        start_run(con, RUN, "2025-03")
+        validate_period(con, "2025-03", RUN)
+        update_actions(con, "2025-03", RUN)
+
+    path = tmp_path_factory.mktemp("retirement") / "closed.duckdb"
+    built_from(migrated_warehouse, path, build)
+    return path
+
+
 @pytest.fixture()
-def closed(con):
-    wh = make_warehouse(con)
-    for n, (employee_id, ident) in enumerate((("E1", MAN), ("E2", WOMAN), ("E3", YOUNG))):
-        wh.payroll(period="2025-03", employee_id=employee_id, id_number=ident, row_number=n + 1)
-        wh.employee_month(period="2025-03", employee_id=employee_id, id_number=ident)
-        wh.insurance(period="2025-03", id_number=ident, row_number=n + 1)
-    wh.ledger_run(period="2025-03")
-    con.execute("UPDATE staging.insurance SET months_paid = CASE id_number WHEN ? THEN 170 ELSE 300 END", [MAN])
-    run_id = "20250401T000000000000Z-0001"
-    start_run(con, run_id, "2025-03")
-    validate_period(con, "2025-03", run_id)
-    update_actions(con, "2025-03", run_id)
-    return con, run_id
+def closed(closed_once, tmp_path):
+    with connected_copy(closed_once, tmp_path / closed_once.name) as con:
+        yield con, RUN
 
 
 def test_one_prepare_retirement_action_per_person_with_its_months(closed):
