@@ -45,7 +45,7 @@ print(json.dumps({"queries": queries, "errors": errors, "periods": sorted(period
 
 
 @pytest.fixture(scope="module")
-def closed_with_reader(prefect_harness, tmp_path_factory, acceptance_dir):
+def closed_with_reader(prefect_harness, tmp_path_factory, acceptance_dir, acceptance_ingested):
     """Close 2024-02; then, while another process holds shebao_read.duckdb open and queries it in a loop,
     close 2024-03 on the same out folder. (folder, inbox, warehouse, out, summary, reader result)."""
     from flows.close import monthly_close
@@ -53,6 +53,7 @@ def closed_with_reader(prefect_harness, tmp_path_factory, acceptance_dir):
     folder = tmp_path_factory.mktemp("read_copy")
     inbox, warehouse, out = folder / "inbox", folder / "w.duckdb", folder / "out"
     shutil.copytree(acceptance_dir / "inbox", inbox)
+    shutil.copy(acceptance_ingested, warehouse)  # the read copy is what is tested: the inbox is in already
     policy = str(acceptance_dir / "policy.csv")
     monthly_close(inbox=str(inbox), period="2024-02", warehouse=str(warehouse), out=str(out), policy=policy)
     stop, ready = folder / "stop", folder / "ready"
