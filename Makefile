@@ -19,12 +19,10 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test test-fast lint typecheck bench setup clean
 
-# --no-compile: pip compiled all 11,800 modules of the dependencies (25 of a 56 s install); a run compiles the
-# few thousand it imports, once, as it first imports them (about 6.5 s), and keeps the caches (above).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
