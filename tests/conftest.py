@@ -269,10 +269,7 @@ def con(warehouse_path: Path, migrated_warehouse: Path):
 @contextlib.contextmanager
 def connected_copy(source: Path, target: Path):
     """A connection to a copy of the warehouse ``source`` at ``target``, a test's own to change and throw away."""
-    from warehouse.db import connect
-
-    shutil.copy(source, target)
-    connection = connect(target)
+    connection = _connected_to_copy(source, target)
     try:
         yield connection
     finally:
@@ -286,14 +283,18 @@ def connected_copy(source: Path, target: Path):
 def built_from(source: Path, target: Path, build: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """``build`` run once on a copy of the warehouse ``source`` at ``target``, for a module whose tests each
     start from a copy of what it built (``connected_copy``) rather than build it again; its result."""
-    from warehouse.db import connect
-
-    shutil.copy(source, target)
-    connection = connect(target)
+    connection = _connected_to_copy(source, target)
     try:
         return build(connection)
     finally:
         connection.close()
+
+
+def _connected_to_copy(source: Path, target: Path) -> duckdb.DuckDBPyConnection:
+    from warehouse.db import connect
+
+    shutil.copy(source, target)
+    return connect(target)
 
 
 @pytest.fixture(scope="session")
