@@ -17,6 +17,11 @@ PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 # again (1.7 s of each test worker's start), and every `shebao` a test runs compiled the flows again.
 unexport PYTHONDONTWRITEBYTECODE
 
+# The tests' temporary folders in memory when the machine has a tmpfs with room (scripts/test-tmpdir.sh prints it,
+# or nothing: the system's default); their warehouses' syncs to disk were a seventh of `make test-fast`.
+TEST_TMPDIR := $(shell bash scripts/test-tmpdir.sh)
+TEST_ENV := $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR))
+
 .PHONY: demo test test-fast lint typecheck bench setup clean
 
 $(STAMP): pyproject.toml
@@ -34,13 +39,13 @@ test: $(STAMP)
 	bash scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PARALLEL) --durations=30
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) --durations=30
 
 # The unit tests only (no slow or browser test): a quick loop while changing code, meant to stay under a minute
 # on two free cores. Expensive warehouses are session fixtures in tests/conftest.py, built once: copy them.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PARALLEL) -m "not slow and not browser" -q tests/transforms tests/expectations tests/warehouse
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) -m "not slow and not browser" -q tests/transforms tests/expectations tests/warehouse
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
