@@ -13,6 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TypeVar
 
 import duckdb
@@ -364,20 +365,23 @@ def free_port() -> int:
 def prefect_harness(tmp_path_factory, prefect_database: Callable[[], Path | None]):
     """One temporary Prefect server for the whole session (starting one takes seconds), on a copy of the
     prepared database when there is one: Prefect's harness puts its database in a new temporary folder
-    (``mkdtemp``), and is handed one that holds the copy."""
+    (``mkdtemp``), and is handed one of the session's, holding the copy. Pytest removes that folder with the
+    session's (keeps it after a failure), so the harness's own removal at exit is not registered: it found the
+    folder gone, with a traceback, and in a test worker, which ends without exit handlers, it never ran and left
+    a folder behind in the system's temporary folder each run."""
     from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing import utilities
 
     database = prefect_database()
+    folder = tmp_path_factory.mktemp("prefect-harness")
+    if database is not None:
+        shutil.copy(database, folder / "prefect-test.db")
     with pytest.MonkeyPatch.context() as patch:
-        if database is not None:
-            folder = tmp_path_factory.mktemp("prefect-harness")
-            shutil.copy(database, folder / "prefect-test.db")
-            patch.setattr(utilities, "mkdtemp", lambda: str(folder))
+        patch.setattr(utilities, "mkdtemp", lambda: str(folder))
+        patch.setattr(utilities, "atexit", SimpleNamespace(register=lambda *args: None))
         with utilities.prefect_test_harness(server_startup_timeout=180):
             # a Prefect that names its file otherwise would migrate an empty one: fail, don't slow down quietly
-            assert database is None or str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).endswith(
-                str(folder / "prefect-test.db"))
+            assert str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).endswith(str(folder / "prefect-test.db"))
             yield
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -169,7 +170,7 @@ def test_duckdb_held_by_another_program_names_it(tmp_path: Path):
         other.wait()
 
 
-def test_another_os_user_can_take_the_lock_after_this_one(tmp_path_factory):
+def test_another_os_user_can_take_the_lock_after_this_one(request):
     """The lock file holds no personal data: made 0600 (the process umask), it locked every other OS user out
     of a shared warehouse for good (issue 30). A real second user takes it after this process let go."""
     import pwd
@@ -184,7 +185,8 @@ def test_another_os_user_can_take_the_lock_after_this_one(tmp_path_factory):
         pwd.getpwnam(user)
     except KeyError:
         subprocess.run(["useradd", "--no-create-home", user], check=True)
-    shared = Path(tempfile.mkdtemp(prefix="shebao-shared-"))
+    shared = Path(tempfile.mkdtemp(prefix="shebao-shared-"))  # not under pytest's folders: those are the owner's alone
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
     shared.chmod(0o777)
     warehouse = shared / "w.duckdb"
     with warehouse_lock(warehouse, wait=0) as path:
