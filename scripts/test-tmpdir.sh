@@ -3,7 +3,7 @@
 # file system (tmpfs) this user can write with MIN_FREE_MB free, else nothing (the system's default, /tmp).
 #
 # Why: the tests write hundreds of small DuckDB warehouses (and Prefect's SQLite databases), and every commit and
-# checkpoint waits for its sync to disk. On tmpfs, alternated with a disk: `make test-fast` 60-72 s against 69-80 s,
+# checkpoint waits for its sync to disk. On tmpfs, alternated with a disk: `make test-fast` 60-73 s against 69-80 s,
 # the whole suite 415 s against 474 s (bench/README.md, twentieth round). A process killed mid-write (the crash
 # tests) leaves the same file on either: the kernel holds what was written. A TMPDIR already set wins.
 set -euo pipefail
