@@ -3,7 +3,6 @@ the action workbook and keeps it for the per-entity files, which read nothing of
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -19,7 +18,7 @@ def _cells(path: Path) -> list[list[tuple]]:
 
 @pytest.mark.slow
 def test_the_close_reads_the_action_list_once_and_writes_what_it_wrote(prefect_harness, close_reference,
-                                                                       acceptance_dir, acceptance_ingested, tmp_path,
+                                                                       acceptance_dir, acceptance_copy, tmp_path,
                                                                        monkeypatch):
     from flows.close import monthly_close
     from transforms.actions import workbook
@@ -34,8 +33,8 @@ def test_the_close_reads_the_action_list_once_and_writes_what_it_wrote(prefect_h
     monkeypatch.setattr(workbook, "list_actions", listing)
     folder, _, reference = close_reference
     out = tmp_path / "out"
-    shutil.copy(acceptance_ingested, tmp_path / "w.duckdb")  # what it tests begins after ingest: the inbox is in
-    summary = monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(tmp_path / "w.duckdb"),
+    # what it tests begins after ingest: the close starts from the ingested sample (its inbox is in already)
+    summary = monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(acceptance_copy),
                             out=str(out), policy=str(acceptance_dir / "policy.csv"))
     # each type once, by the actions step's rendering; neither its workbook nor the per-entity step reads again
     assert sorted(read) == sorted(BY_TYPE)

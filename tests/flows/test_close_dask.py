@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-
 import polars as pl
 import pytest
 from conftest import FINDING_KEYS, LEDGER_TOTALS, PERIOD, query
 
 
 @pytest.mark.slow
-def test_dask_cluster_gives_identical_results(prefect_harness, close_reference, acceptance_dir, acceptance_ingested,
+def test_dask_cluster_gives_identical_results(prefect_harness, close_reference, acceptance_dir, acceptance_copy,
                                               tmp_path):
     from distributed import LocalCluster
 
     from flows.close import monthly_close
 
     folder, reference, threaded = close_reference
-    warehouse = tmp_path / "dask.duckdb"
-    shutil.copy(acceptance_ingested, warehouse)  # Dask fans out the per-entity files: the inbox is in already
+    warehouse = acceptance_copy  # Dask fans out the per-entity files: the close starts with the inbox in already
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         fanned = monthly_close(inbox=str(acceptance_dir / "inbox"), period=PERIOD, warehouse=str(warehouse),
                                out=str(tmp_path / "out"), policy=str(acceptance_dir / "policy.csv"),
