@@ -19,8 +19,8 @@ unexport PYTHONDONTWRITEBYTECODE
 
 # The tests' temporary folders in memory when the machine has a tmpfs with room (scripts/test-tmpdir.sh prints it,
 # or nothing: the system's default); their warehouses' syncs to disk were about a tenth of `make test-fast`.
-TEST_TMPDIR := $(shell bash scripts/test-tmpdir.sh)
-TEST_ENV := $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR))
+# Expanded where a test target uses it (`=`), so other targets never run the script.
+TEST_ENV = $(addprefix TMPDIR=,$(shell bash scripts/test-tmpdir.sh))
 
 .PHONY: demo test test-fast lint typecheck bench setup clean
 
