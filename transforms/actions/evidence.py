@@ -13,6 +13,7 @@ import re
 from functools import cache
 
 import duckdb
+import polars as pl
 from jinja2 import Template, Undefined
 
 from transforms.common import glossary
@@ -64,9 +65,17 @@ def registry(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]
         "SELECT code, title_zh, evidence_zh FROM quality.checks").fetchall()}
 
 
-def titles(codes: str | None, checks: dict[str, tuple[str, str | None]]) -> str:
-    """The Chinese titles of comma-separated finding ``codes``."""
-    return "、".join(checks[c][0] if c in checks else "其他问题" for c in (codes or "").split(",") if c)
+UNKNOWN_TITLE = "其他问题"  # a code the registry does not hold
+
+
+def titles(codes: pl.Expr, checks: dict[str, tuple[str, str | None]]) -> pl.Expr:
+    """The Chinese titles of each row's comma-separated finding ``codes``, over the whole column (a missing
+    list of codes stays missing; empty codes are skipped)."""
+    named = {code: title for code, (title, _) in checks.items()}
+    return (codes.str.split(",")
+            .list.eval(pl.element().filter(pl.element() != "")
+                       .replace_strict(named, default=UNKNOWN_TITLE, return_dtype=pl.String))
+            .list.join("、"))
 
 
 def findings_sentences(d: dict, checks: dict[str, tuple[str, str | None]]) -> list[str]:

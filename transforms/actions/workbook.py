@@ -220,8 +220,7 @@ def readable_actions(con: duckdb.DuckDBPyConnection, actions: pl.DataFrame, full
     return actions.with_columns(
         pl.col("details").map_elements(lambda d: evidence(d, checks, full_ids), return_dtype=pl.String)
         .alias("evidence"),
-        pl.col("finding_codes").map_elements(lambda codes: titles(codes, checks), return_dtype=pl.String)
-        .alias("problems"),
+        titles(pl.col("finding_codes"), checks).alias("problems"),
     )
 
 

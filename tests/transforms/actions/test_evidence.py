@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
+
 from expectations.registry import BY_CODE
-from transforms.actions.evidence import findings_sentences, registry, sentence
+from transforms.actions.evidence import findings_sentences, registry, sentence, titles
 from transforms.actions.workbook import evidence
 
 
@@ -62,3 +64,18 @@ def test_the_workbook_line_holds_each_findings_sentence_led_by_its_type(con):
         "医疗：参保基数 3000.00，台账基数 3100.00，差额 -100.00", "养老：参保基数 3000.00，台账基数 3100.00，差额 -100.00"]
     line = evidence(json.dumps(details), checks)
     assert line.startswith("险种：医疗、养老；医疗：参保基数 3000.00")
+
+
+def test_titles_name_each_code_over_the_whole_column():
+    checks = {"BASE_MISMATCH": ("基数不一致", None), "INVALID_ID_NUMBER": ("身份证号无效", None)}
+
+    def one_at_a_time(codes: str | None) -> str | None:  # the rule as it reads, for one value
+        if codes is None:
+            return None
+        return "、".join(checks[c][0] if c in checks else "其他问题" for c in codes.split(",") if c)
+
+    values = ["BASE_MISMATCH", "BASE_MISMATCH,INVALID_ID_NUMBER", "INVALID_ID_NUMBER,NEW_CODE", "", ",",
+              "BASE_MISMATCH,,BASE_MISMATCH", None]
+    frame = pl.DataFrame({"codes": values}, schema={"codes": pl.String})
+    assert frame.select(titles(pl.col("codes"), checks)).to_series().to_list() == [one_at_a_time(v) for v in values]
+    assert frame.select(titles(pl.col("codes"), {})).to_series().to_list()[:2] == ["其他问题", "其他问题、其他问题"]
