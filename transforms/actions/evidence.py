@@ -65,7 +65,7 @@ def registry(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]
         "SELECT code, title_zh, evidence_zh FROM quality.checks").fetchall()}
 
 
-UNKNOWN_TITLE = "其他问题"  # a code the registry does not hold
+UNKNOWN_TITLE = "其他问题"  # the title of a code the registry does not hold (the workbook's and the report's)
 
 
 def titles(codes: pl.Expr, checks: dict[str, tuple[str, str | None]]) -> pl.Expr:

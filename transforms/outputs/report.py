@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.actions.evidence import sentence
+from transforms.actions.evidence import UNKNOWN_TITLE, sentence
 from transforms.common import glossary
 from transforms.common.privacy import mask_id, redact, redact_file_name
 from transforms.common.roles import PermissionDenied, Role, get_role
@@ -94,7 +94,7 @@ def checks_of(con: duckdb.DuckDBPyConnection, findings: list[dict]) -> list[Chec
     for finding in findings:
         if finding["code"] not in known:
             known.add(finding["code"])
-            checks.append(CheckInfo(finding["code"], finding["severity"], "其他问题"))
+            checks.append(CheckInfo(finding["code"], finding["severity"], UNKNOWN_TITLE))
     return checks
 
 
