@@ -22,6 +22,12 @@ DEFAULTS = {
     # 7 MB higher, and every step of that close under 2 GB (docs/memory.md, round seven).
     # Read when polars is first imported, which is after this module (flows/__init__ imports flows.runtime first).
     "_RJEM_MALLOC_CONF": "dirty_decay_ms:1000,muzzy_decay_ms:0",
+    # Arrow's memory pool (pyarrow: the spools' Parquet, the read copy's tables) on glibc's malloc instead of
+    # mimalloc, which kept the pages of every table the export and the per-entity files had written resident
+    # for the rest of the process: at 1,000,000 employees the read copy began 600 MB higher than the steps
+    # before it and peaked at 1,922 MB, 1,354 MB with glibc's (docs/memory.md, round twenty-two). glibc gives
+    # its free pages back between outputs (transforms.common.heap). Read when pyarrow first allocates.
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
 }
 
 
