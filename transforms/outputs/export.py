@@ -277,12 +277,16 @@ def adjustment_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool,
     id_expr = "id_number" if full_ids else mask_id_sql("id_number")
     return con.execute(
         f"""
-        WITH cells AS (
+        WITH adjusted AS (  -- the running totals over these cells' rows only, not over every cell of the month
+            SELECT DISTINCT entity, employee_id, insurance_type FROM ledger.contributions
+            WHERE period = $period AND entry_type = 'adjustment' AND ($run_id IS NULL OR run_id = $run_id)
+        ), cells AS (
             SELECT *, employer_amount + employee_amount AS total_amount,
                    sum(employer_amount + employee_amount) OVER (
                        PARTITION BY entity, employee_id, insurance_type ORDER BY run_id, created_at
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS total_after
-            FROM ledger.contributions WHERE period = $period
+            FROM ledger.contributions SEMI JOIN adjusted USING (entity, employee_id, insurance_type)
+            WHERE period = $period
         )
         SELECT run_id, date_trunc('second', created_at) AS created_at, entry_type, period, entity, employee_id,
                name, {id_expr} AS id_number, region, insurance_type, base, month_fraction, employer_rate,

@@ -286,6 +286,9 @@ def test_a_corrected_payroll_shows_as_adjustments(ledger_path, tmp_path):
     [xlsx] = export_ledger(con, "2024-03", "xlsx", tmp_path / "after", role="finance")
     booked = con.execute("""SELECT employee_id, insurance_type, employer_amount, employee_amount FROM ledger.contributions
                             WHERE period = '2024-03' AND entry_type = 'adjustment' ORDER BY ALL""").fetchall()
+    originals = con.execute("""SELECT employee_id, insurance_type, employer_amount + employee_amount FROM ledger.contributions
+                               WHERE period = '2024-03' AND entry_type = 'original' AND employee_id = ?""",
+                            [employee_id]).fetchall()
     changes = run_changes(con, "2024-03", run["run_id"])
     con.close()
 
@@ -296,6 +299,11 @@ def test_a_corrected_payroll_shows_as_adjustments(ledger_path, tmp_path):
     assert set(adjustments["记账类型"]) == {"调整"} and set(adjustments["核算批次"]) == {run["run_id"]}
     assert adjustments["记账时间"].null_count() == 0
     assert (adjustments["调整后合计"] - adjustments["调整前合计"] == adjustments["变动合计"]).all()
+    # each adjusted cell's total before is its first close's row: the running total reads the cell's earlier rows
+    before_by_cell = {(e, TYPE_NAMES[t]): total for e, t, total in originals}
+    assert dict(zip(zip(adjustments["工号"], adjustments["险种"], strict=True), adjustments["调整前合计"],
+                    strict=True)) == {cell: before_by_cell[cell] for cell in zip(adjustments["工号"], adjustments["险种"],
+                                                                              strict=True)}
     for column in ("单位缴费变动", "个人缴费变动", "变动合计", "调整前合计", "调整后合计"):
         assert isinstance(adjustments.schema[column], pl.Decimal), column
     moved = _money_sum(adjustments, "变动合计")
