@@ -35,7 +35,7 @@ from transforms.common.roles import get_role
 from transforms.common.spreadsheet import Chunks, as_chunks, neutralise_frame, new_workbook, write_sheet
 from transforms.ingest.kinds import KINDS
 from transforms.ingest.normalise import parse_amount, parse_month
-from warehouse.db import scalar
+from warehouse.db import half_memory, scalar
 from warehouse.errors import ShebaoError
 from warehouse.scratch import bytes_of, scratch
 from warehouse.sql import sql_text
@@ -99,22 +99,40 @@ SHEETS = (
 
 
 def _ledger_sql(full_ids: bool) -> str:
+    """缴费明细's cells of month ``$period`` in the sheet's order, without the payroll month (:func:`_with_payroll`)."""
     id_expr = "c.id_number" if full_ids else mask_id_sql("c.id_number")
     return f"""
         SELECT c.period, c.entity, c.employee_id, c.name, {id_expr} AS id_number, c.region, c.insurance_type,
                c.base, c.month_fraction, c.employer_rate, c.employee_rate, c.employer_amount, c.employee_amount,
-               c.employer_amount + c.employee_amount AS total_amount, m.gross_pay, m.si_withheld,
-               c.policy_verified
+               c.employer_amount + c.employee_amount AS total_amount, c.policy_verified
         FROM ledger.net_contributions($period) c  -- P's cells only: the view nets every month booked first
-        LEFT JOIN ledger.employee_months m
-          ON m.period = c.period AND m.entity = c.entity AND m.employee_id = c.employee_id
         ORDER BY c.entity, c.employee_id, list_position({_TYPE_ORDER}, c.insurance_type), c.insurance_type
         """
 
 
+# The person's payroll of the month beside each of their cells, joined to the sorted cells as they are read: in the
+# query, the join's table and the sort together needed DuckDB's whole limit at 1,000,000 employees (1.25 GB resident,
+# out of memory at half); the sort alone spills within half (docs/memory.md, round twenty-two).
+_PAYROLL_SQL = "SELECT entity, employee_id, gross_pay, si_withheld FROM ledger.employee_months WHERE period = $period"
+_PAYROLL_BEFORE = "policy_verified"  # the sheet's columns: the payroll's two come before this one
+
+
+def _payroll(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    return con.execute(_PAYROLL_SQL, {"period": period}).pl()
+
+
+def _with_payroll(cells: pl.DataFrame, payroll: pl.DataFrame) -> pl.DataFrame:
+    """``cells`` (rows of :func:`_ledger_sql`, in their order) with the person's ``gross_pay`` and ``si_withheld``
+    of the month (``payroll``: :func:`_payroll`), missing where the month has no payroll row for them."""
+    columns = list(cells.columns)
+    at = columns.index(_PAYROLL_BEFORE)
+    joined = cells.join(payroll, on=["entity", "employee_id"], how="left", maintain_order="left")
+    return joined.select([*columns[:at], "gross_pay", "si_withheld", *columns[at:]])
+
+
 def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
     """缴费明细: the net cells of ``period`` with the employee's payroll of P beside them."""
-    return con.execute(_ledger_sql(full_ids), {"period": period}).pl()
+    return _with_payroll(con.execute(_ledger_sql(full_ids), {"period": period}).pl(), _payroll(con, period))
 
 
 class LedgerSpool:
@@ -244,29 +262,32 @@ def spool_ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: boo
     killed close left: :func:`sweep_spools`)."""
     if folder is not None:
         sweep_spools(folder)
-    reader = con.execute(_ledger_sql(full_ids), {"period": period}).fetch_record_batch(SPOOL_ROWS)
-    schema = pl.DataFrame(pl.from_arrow(reader.schema.empty_table())).schema
-    spool = _ParquetSpool(folder, schema)
-    keys = _ParquetSpool(folder, pl.Schema({c: schema[c] for c in _TOTAL_INPUT})) if masked else None
-    groups: list[dict[str, int]] = []
-    try:
-        for batch in reader:
-            rows = pl.DataFrame(pl.from_arrow(batch))
-            if keys is not None:  # 合计 groups the rows as the warehouse holds them, as before it was spooled
-                keys.write(rows.select(_TOTAL_INPUT))
-                rows = redact_frame(rows)
-            spool.write(rows)
-            groups.append(dict(rows.group_by("entity").len().iter_rows()))
-        spool.close()
-        if keys is not None:
-            keys.close()
-        totals = ledger_totals(keys.path if keys is not None else spool.path)
-    except BaseException:
-        spool.path.unlink(missing_ok=True)
-        raise
-    finally:
-        if keys is not None:
-            keys.path.unlink(missing_ok=True)
+    payroll = _payroll(con, period)
+    with half_memory(con):  # the sort spills within half; the whole limit's cache would sit beside the spooled rows
+        reader = con.execute(_ledger_sql(full_ids), {"period": period}).fetch_record_batch(SPOOL_ROWS)
+        schema = _with_payroll(pl.DataFrame(pl.from_arrow(reader.schema.empty_table())), payroll).schema
+        spool = _ParquetSpool(folder, schema)
+        keys = _ParquetSpool(folder, pl.Schema({c: schema[c] for c in _TOTAL_INPUT})) if masked else None
+        groups: list[dict[str, int]] = []
+        try:
+            for batch in reader:
+                rows = _with_payroll(pl.DataFrame(pl.from_arrow(batch)), payroll)
+                if keys is not None:  # 合计 groups the rows as the warehouse holds them, as before it was spooled
+                    keys.write(rows.select(_TOTAL_INPUT))
+                    rows = redact_frame(rows)
+                spool.write(rows)
+                groups.append(dict(rows.group_by("entity").len().iter_rows()))
+            del payroll
+            spool.close()
+            if keys is not None:
+                keys.close()
+            totals = ledger_totals(keys.path if keys is not None else spool.path)
+        except BaseException:
+            spool.path.unlink(missing_ok=True)
+            raise
+        finally:
+            if keys is not None:
+                keys.path.unlink(missing_ok=True)
     return LedgerSpool(spool.path, schema, groups), redact_frame(totals) if masked else totals
 
 

@@ -20,6 +20,7 @@ from transforms.outputs.export import (
     TYPE_NAMES,
     change_lines,
     export_ledger,
+    ledger_rows,
     run_changes,
     unbooked_people,
 )
@@ -356,6 +357,35 @@ def test_the_detail_spooled_in_small_chunks_exports_as_one_chunk(ledger_path, tm
         else:
             assert after.read_bytes() == before.read_bytes(), after.name
     assert not list(tmp_path.glob(".ledger_*"))
+
+
+def test_a_cell_whose_month_has_no_payroll_row_keeps_its_place_with_no_pay(ledger_path, tmp_path):
+    """缴费明细 puts each person's payroll of the month beside their cells after sorting them: a person the month has
+    no payroll row for keeps their cells and their place, 应发工资 and 代扣个人社保 empty, in the rows and in the
+    spooled export alike; everyone else's rows are as they were."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(ledger_path, path)
+    con = connect(path)
+    try:
+        before = ledger_rows(con, "2024-03", full_ids=True)
+        entity, employee_id = before["entity"][0], before["employee_id"][0]
+        con.execute("DELETE FROM ledger.employee_months WHERE period = '2024-03' AND entity = ? AND employee_id = ?",
+                    [entity, employee_id])
+        after = ledger_rows(con, "2024-03", full_ids=True)
+        detail = pl.read_parquet(export_ledger(con, "2024-03", "parquet", tmp_path / "out", role="finance")[0])
+    finally:
+        con.close()
+    theirs = (pl.col("entity") == entity) & (pl.col("employee_id") == employee_id)
+    pay = ["gross_pay", "si_withheld"]
+    assert after.columns == before.columns and after.schema == before.schema
+    assert after.drop(pay).equals(before.drop(pay))  # the same cells in the same order
+    assert after.filter(~theirs).equals(before.filter(~theirs))
+    mine = after.filter(theirs)
+    assert mine.height > 0 and mine.select(pay).null_count().row(0) == (mine.height, mine.height)
+    assert before.filter(theirs).select(pay).null_count().row(0) == (0, 0)
+    exported = detail.filter((pl.col("单位") == entity) & (pl.col("工号") == employee_id))
+    assert exported.height == mine.height and exported["应发工资"].null_count() == mine.height
+    assert detail.height == after.height and detail["应发工资"].null_count() == after["gross_pay"].null_count()
 
 
 def test_a_spool_a_killed_close_left_is_swept_by_the_next_export(ledger_path, tmp_path):
