@@ -114,7 +114,6 @@ def _ledger_sql(full_ids: bool) -> str:
 # query, the join's table and the sort together needed DuckDB's whole limit at 1,000,000 employees (1.25 GB resident,
 # out of memory at half); the sort alone spills within half (docs/memory.md, round twenty-two).
 _PAYROLL_SQL = "SELECT entity, employee_id, gross_pay, si_withheld FROM ledger.employee_months WHERE period = $period"
-_PAYROLL_BEFORE = "policy_verified"  # the sheet's columns: the payroll's two come before this one
 
 
 def _payroll(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
@@ -123,11 +122,10 @@ def _payroll(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
 
 def _with_payroll(cells: pl.DataFrame, payroll: pl.DataFrame) -> pl.DataFrame:
     """``cells`` (rows of :func:`_ledger_sql`, in their order) with the person's ``gross_pay`` and ``si_withheld``
-    of the month (``payroll``: :func:`_payroll`), missing where the month has no payroll row for them."""
-    columns = list(cells.columns)
-    at = columns.index(_PAYROLL_BEFORE)
+    of the month (``payroll``: :func:`_payroll`), missing where the month has no payroll row for them; the columns
+    in 缴费明细's order (``ROW_HEADERS``)."""
     joined = cells.join(payroll, on=["entity", "employee_id"], how="left", maintain_order="left")
-    return joined.select([*columns[:at], "gross_pay", "si_withheld", *columns[at:]])
+    return joined.select(list(ROW_HEADERS))
 
 
 def ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: bool) -> pl.DataFrame:
@@ -277,7 +275,6 @@ def spool_ledger_rows(con: duckdb.DuckDBPyConnection, period: str, full_ids: boo
                     rows = redact_frame(rows)
                 spool.write(rows)
                 groups.append(dict(rows.group_by("entity").len().iter_rows()))
-            del payroll
             spool.close()
             if keys is not None:
                 keys.close()
